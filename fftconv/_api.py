@@ -1,0 +1,337 @@
+"""The public functions: check the arguments, plan, run.
+
+Parameters shared by every function here
+----------------------------------------
+strides : int or sequence of int
+    An int, or 1, ``nd`` or ``nd + 2`` ints (the last form in ``data_format``
+    order, with 1 for batch and channels), as in TensorFlow.
+padding : {"VALID", "SAME"}, int or sequence
+    ``"VALID"``, ``"SAME"`` (TensorFlow's split: the odd pixel goes to the
+    end), one int for every side, ``nd`` ``(before, after)`` pairs, ``nd`` ints
+    (each for both sides of its axis), or TensorFlow's ``nd + 2`` pairs in
+    ``data_format`` order. Padding is zeros.
+data_format : str
+    ``"NHWC"`` or ``"NCHW"`` (2-D), ``"NWC"``/``"NCW"`` (1-D),
+    ``"NDHWC"``/``"NCDHW"`` (3-D).
+dilations : int or sequence of int
+    Same forms as ``strides``; the kernel covers ``(k - 1) * d + 1`` samples.
+groups : int, optional
+    Channel groups; ``None`` infers ``C_in // filters.shape[-2]`` as TF does.
+flip : bool
+    ``False`` (default) computes cross-correlation, like TensorFlow; ``True``
+    reverses the kernel for true convolution, like :func:`scipy.signal.convolve`.
+method : {"auto", "direct", "fft"}
+    ``"auto"`` runs whichever the planner predicts is faster.
+workers : int, optional
+    Threads for the transforms: ``None`` is the :func:`set_workers` default
+    (all CPUs), negative counts back from the CPU count.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from . import _checks, _planner
+from ._plan import ConvPlan, predicted_peak_bytes
+from ._workers import resolve_workers
+
+__all__ = ["conv1d", "conv2d", "conv3d", "depthwise_conv2d", "plan_conv1d", "plan_conv2d",
+           "plan_conv3d", "plan_depthwise_conv2d", "FilterBank"]
+
+_DEFAULT_FORMATS = {1: "NWC", 2: "NHWC", 3: "NDHWC"}
+
+
+# -- planning ----------------------------------------------------------------------
+
+def _plan(ndim, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
+          flip, dtype, method, workers, *, names=("input", "filters")) -> ConvPlan:
+    method = _checks.check_method(method)
+    geom = _checks.check_geometry(input_shape, filters_shape, ndim, strides, padding, data_format,
+                                  dilations, groups, flip, names=names)
+    compute = _checks.result_dtypes(dtype, dtype)[0]
+    return _cached_plan(geom, data_format, compute, method, resolve_workers(workers))
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_plan(geom, data_format, dtype, method, workers) -> ConvPlan:
+    from .calibration import load_constants
+    estimates, settings = _planner.estimate(geom, dtype.itemsize, load_constants())
+    chosen = min(estimates, key=estimates.get) if method == "auto" else method
+    peak = predicted_peak_bytes(geom, chosen, settings["fft"], dtype.itemsize)
+    return ConvPlan(geom, data_format, dtype, chosen, method, estimates, settings, workers,
+                    "scipy", peak)
+
+
+def plan_conv2d(input_shape, filters_shape, strides=1, padding="VALID", data_format="NHWC",
+                dilations=1, *, groups=None, flip=False, dtype="float32", method="auto",
+                workers=None) -> ConvPlan:
+    """Plan a 2-D convolution from shapes alone.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(N, H, W, C_in)`` (or ``(N, C_in, H, W)`` for NCHW).
+    filters_shape : tuple of int
+        ``(kh, kw, C_in / groups, C_out)``.
+    dtype : dtype
+        Precision of the arrays the plan will run on; float16 and float32 plan
+        a float32 computation, integers and float64 a float64 one.
+    strides, padding, data_format, dilations, groups, flip, method, workers
+        As for :func:`conv2d`.
+
+    Returns
+    -------
+    ConvPlan
+        Frozen and callable: ``plan(input, filters)``. ``plan.method`` says what
+        will run, ``plan.estimates`` the predicted seconds of each method, and
+        its repr explains the decision.
+
+    Examples
+    --------
+    >>> import fftconv
+    >>> plan = fftconv.plan_conv2d((4, 256, 256, 3), (31, 31, 3, 16))
+    >>> plan.method
+    'fft'
+    >>> plan.output_shape
+    (4, 226, 226, 16)
+    """
+    return _plan(2, input_shape, filters_shape, strides, padding, data_format, dilations,
+                 groups, flip, dtype, method, workers)
+
+
+def plan_conv1d(input_shape, filters_shape, strides=1, padding="VALID", data_format="NWC",
+                dilations=1, *, groups=None, flip=False, dtype="float32", method="auto",
+                workers=None) -> ConvPlan:
+    """Plan a 1-D convolution: input ``(N, W, C_in)``, filters ``(kw, C_in / groups, C_out)``.
+
+    See :func:`plan_conv2d`.
+
+    Examples
+    --------
+    >>> import fftconv
+    >>> fftconv.plan_conv1d((1, 100000, 1), (2001, 1, 1)).method
+    'fft'
+    """
+    return _plan(1, input_shape, filters_shape, strides, padding, data_format, dilations,
+                 groups, flip, dtype, method, workers)
+
+
+def plan_conv3d(input_shape, filters_shape, strides=1, padding="VALID", data_format="NDHWC",
+                dilations=1, *, groups=None, flip=False, dtype="float32", method="auto",
+                workers=None) -> ConvPlan:
+    """Plan a 3-D convolution: input ``(N, D, H, W, C_in)``, filters ``(kd, kh, kw, C_in / groups, C_out)``.
+
+    See :func:`plan_conv2d`.
+
+    Examples
+    --------
+    >>> import fftconv
+    >>> fftconv.plan_conv3d((1, 16, 16, 16, 2), (3, 3, 3, 2, 4), padding="SAME").output_shape
+    (1, 16, 16, 16, 4)
+    """
+    return _plan(3, input_shape, filters_shape, strides, padding, data_format, dilations,
+                 groups, flip, dtype, method, workers)
+
+
+def plan_depthwise_conv2d(input_shape, filter_shape, strides=1, padding="VALID",
+                          data_format="NHWC", dilations=1, *, flip=False, dtype="float32",
+                          method="auto", workers=None) -> ConvPlan:
+    """Plan a depthwise convolution with TF's ``(kh, kw, C, M)`` filter.
+
+    The plan's ``filters_shape`` is the equivalent grouped one,
+    ``(kh, kw, 1, C * M)``: reshape the depthwise filter to it, or use
+    :func:`depthwise_conv2d`.
+
+    Examples
+    --------
+    >>> import fftconv
+    >>> fftconv.plan_depthwise_conv2d((1, 64, 64, 8), (31, 31, 8, 1)).filters_shape
+    (31, 31, 1, 8)
+    """
+    hwio = _checks.check_depthwise_filter(filter_shape)
+    channels = _checks.input_channels(input_shape, data_format, 2)
+    _checks.check_depthwise_channels(channels, filter_shape)
+    return _plan(2, input_shape, hwio, strides, padding, data_format, dilations, channels,
+                 flip, dtype, method, workers, names=("input", "filter"))
+
+
+# -- running -----------------------------------------------------------------------
+
+def _convolve(ndim, input, filters, strides, padding, data_format, dilations, groups, flip,
+              method, workers, *, names=("input", "filters")):
+    x = _checks.as_array(names[0], input)
+    w = _checks.as_array(names[1], filters)
+    compute, _ = _checks.result_dtypes(x.dtype, w.dtype)
+    plan = _plan(ndim, x.shape, w.shape, strides, padding, data_format, dilations, groups,
+                 flip, compute, method, workers, names=names)
+    return plan(x, w)
+
+
+def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilations=1, *,
+           groups=None, flip=False, method="auto", workers=None):
+    """2-D convolution with exactly the semantics of :func:`tf.nn.conv2d`.
+
+    Parameters
+    ----------
+    input : array_like
+        ``(N, H, W, C_in)``, or ``(N, C_in, H, W)`` with ``data_format="NCHW"``.
+    filters : array_like
+        ``(kh, kw, C_in / groups, C_out)`` (HWIO).
+    strides, padding, data_format, dilations, groups, flip, method, workers
+        See the shared parameters in :mod:`fftconv._api`: TensorFlow's forms,
+        plus ``groups``, ``flip`` for true convolution, the ``method`` and
+        the number of FFT ``workers``.
+
+    Returns
+    -------
+    ndarray
+        ``(N, out_h, out_w, C_out)`` (or NCHW). float32 in gives float32,
+        float64 gives float64, float16 is computed in float32 and returned as
+        float16, integers and bools give float64.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes or values, before any work is done.
+    TypeError
+        Bad types, e.g. complex or string arrays.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> x = np.ones((1, 5, 5, 1), dtype=np.float32)
+    >>> w = np.ones((3, 3, 1, 1), dtype=np.float32)
+    >>> fftconv.conv2d(x, w, padding="SAME")[0, :, :, 0]
+    array([[4., 6., 6., 6., 4.],
+           [6., 9., 9., 9., 6.],
+           [6., 9., 9., 9., 6.],
+           [6., 9., 9., 9., 6.],
+           [4., 6., 6., 6., 4.]], dtype=float32)
+    """
+    return _convolve(2, input, filters, strides, padding, data_format, dilations, groups, flip,
+                     method, workers)
+
+
+def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilations=1, *,
+           groups=None, flip=False, method="auto", workers=None):
+    """1-D convolution with the semantics of :func:`tf.nn.conv1d` (NWC input, WIO filters).
+
+    Long FIR filters on signals are where the FFT method shines.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> signal = np.arange(6.0).reshape(1, 6, 1)
+    >>> fftconv.conv1d(signal, np.ones((3, 1, 1)))[0, :, 0]
+    array([ 3.,  6.,  9., 12.])
+    """
+    return _convolve(1, input, filters, strides, padding, data_format, dilations, groups, flip,
+                     method, workers)
+
+
+def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dilations=1, *,
+           groups=None, flip=False, method="auto", workers=None):
+    """3-D convolution with the semantics of :func:`tf.nn.conv3d` (NDHWC input, DHWIO filters).
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> volume = np.ones((1, 4, 4, 4, 1))
+    >>> fftconv.conv3d(volume, np.ones((2, 2, 2, 1, 1))).shape
+    (1, 3, 3, 3, 1)
+    """
+    return _convolve(3, input, filters, strides, padding, data_format, dilations, groups, flip,
+                     method, workers)
+
+
+def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHWC",
+                     dilations=1, *, flip=False, method="auto", workers=None):
+    """Depthwise 2-D convolution with the semantics of :func:`tf.nn.depthwise_conv2d`.
+
+    Parameters
+    ----------
+    input : array_like
+        ``(N, H, W, C)`` (or NCHW).
+    filter : array_like
+        ``(kh, kw, C, M)``: ``M`` filters per input channel.
+
+    Returns
+    -------
+    ndarray
+        ``C * M`` output channels; channel ``k * M + q`` comes from input channel ``k``.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> x = np.ones((1, 4, 4, 2))
+    >>> w = np.stack([np.ones((3, 3)), 2 * np.ones((3, 3))], axis=-1)[..., None]
+    >>> fftconv.depthwise_conv2d(x, w)[0, 0, 0]
+    array([ 9., 18.])
+    """
+    x = _checks.as_array("input", input)
+    w = _checks.as_array("filter", filter)
+    hwio = _checks.check_depthwise_filter(w.shape)
+    channels = _checks.input_channels(x.shape, data_format, 2)
+    _checks.check_depthwise_channels(channels, w.shape)
+    return _convolve(2, x, w.reshape(hwio), strides, padding, data_format, dilations, channels,
+                     flip, method, workers, names=("input", "filter"))
+
+
+class FilterBank:
+    """A fixed filter bank applied to a stream of inputs, with its spectrum kept.
+
+    The first input of each shape is planned, and the filters prepared for
+    that plan (for the FFT method, transformed) once; later inputs of the
+    same shape reuse both.
+
+    Parameters
+    ----------
+    filters : array_like
+        ``(*kernel, C_in / groups, C_out)``; 1, 2 or 3 spatial axes.
+    strides, padding, data_format, dilations, groups, flip, method, workers
+        As for :func:`conv2d`; ``data_format`` defaults to channels-last.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> bank = fftconv.FilterBank(np.ones((31, 31, 3, 16), np.float32), padding="SAME")
+    >>> frames = np.zeros((10, 1, 128, 128, 3), np.float32)
+    >>> [bank(frame).shape for frame in frames][-1]
+    (1, 128, 128, 16)
+    """
+
+    def __init__(self, filters, strides=1, padding="VALID", data_format=None, dilations=1, *,
+                 groups=None, flip=False, method="auto", workers=None):
+        self.filters = _checks.as_array("filters", filters)
+        if self.filters.ndim not in (3, 4, 5):
+            raise ValueError(
+                f"`filters` must be 3-D, 4-D or 5-D (*kernel, C_in, C_out); got ndim="
+                f"{self.filters.ndim} with shape {self.filters.shape}")
+        self.filters = self.filters.copy()  # later changes to the caller's array must not leak in
+        self.filters.flags.writeable = False
+        self.ndim = self.filters.ndim - 2
+        self.options = dict(strides=strides, padding=padding, dilations=dilations, groups=groups,
+                            flip=flip, method=_checks.check_method(method), workers=workers,
+                            data_format=data_format or _DEFAULT_FORMATS[self.ndim])
+        _checks.check_data_format(self.options["data_format"], self.ndim)
+        self._bound = {}
+
+    def plan_for(self, input_shape, dtype=np.float32) -> ConvPlan:
+        """The plan this bank uses for inputs of ``input_shape`` and ``dtype``."""
+        compute, _ = _checks.result_dtypes(dtype, self.filters.dtype)
+        return _plan(self.ndim, input_shape, self.filters.shape, dtype=compute, **self.options)
+
+    def __call__(self, input):
+        """Convolve one input with the bank's filters."""
+        x = _checks.as_array("input", input)
+        key = (x.shape, _checks.result_dtypes(x.dtype, self.filters.dtype)[0])
+        bound = self._bound.get(key)
+        if bound is None:
+            bound = self._bound[key] = self.plan_for(x.shape, x.dtype).bind(self.filters)
+        return bound(x)
+
+    def __repr__(self) -> str:
+        return (f"FilterBank(filters {self.filters.shape} {self.filters.dtype}, "
+                f"{len(self._bound)} input shape(s) planned)")

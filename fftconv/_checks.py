@@ -1,0 +1,295 @@
+"""Every input check of fftconv, and every message it raises.
+
+Public functions validate here, before any heavy work, and get back
+normalised values: tuples of ints, a :class:`~fftconv._geometry.ConvGeometry`,
+dtypes.  ``ValueError`` is for bad values and shapes, ``TypeError`` for bad
+types; each message names the argument, the value and what is accepted.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+import os
+
+import numpy as np
+
+from ._geometry import ConvGeometry, output_size, same_pads
+
+METHODS = ("auto", "direct", "fft")
+DATA_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
+_SPATIAL_NAMES = {1: "(w,)", 2: "(h, w)", 3: "(d, h, w)"}
+_KERNEL_NAMES = {1: "kw", 2: "kh, kw", 3: "kd, kh, kw"}
+_FLOAT_DTYPES = (np.float16, np.float32, np.float64)
+
+
+def check_method(method, allowed=METHODS) -> str:
+    """Return ``method`` if it names a known method, else raise ``ValueError``."""
+    if not isinstance(method, str) or method not in allowed:
+        raise ValueError(f"`method` must be one of {', '.join(map(repr, allowed))}; got {method!r}")
+    return method
+
+
+def check_workers(workers) -> int | None:
+    """Apply scipy.fft's rules: ``None`` is the default, negatives count back from the CPUs."""
+    if workers is None:
+        return None
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral):
+        raise TypeError(f"`workers` must be an int or None; got {type(workers).__name__} {workers!r}")
+    workers = int(workers)
+    cpus = os.cpu_count() or 1
+    if workers == 0 or workers < -cpus:
+        raise ValueError(
+            f"`workers` must be a positive int, or a negative int from -1 to -{cpus} "
+            f"(counting back from the {cpus} CPUs); got {workers}"
+        )
+    return workers if workers > 0 else cpus + 1 + workers
+
+
+def check_data_format(data_format, ndim: int) -> bool:
+    """Return True for channels-first formats (``NCHW`` and kin)."""
+    allowed = DATA_FORMATS[ndim]
+    if data_format not in allowed:
+        raise ValueError(
+            f"`data_format` must be {' or '.join(map(repr, allowed))} for a {ndim}-D "
+            f"convolution; got {data_format!r}"
+        )
+    return data_format == allowed[1]
+
+
+def _as_int(name: str, value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must hold ints{what}; got {type(value).__name__} {value!r}")
+    return int(value)
+
+
+def check_int_tuple(name: str, value, ndim: int, channels_first: bool) -> tuple[int, ...]:
+    """Normalise ``strides`` or ``dilations``: an int, or 1, ndim or ndim + 2 positive ints.
+
+    The ndim + 2 form is TensorFlow's, in data_format order; its batch and
+    channel entries must be 1.
+    """
+    accepted = f"an int or a sequence of 1, {ndim} or {ndim + 2} positive ints"
+    if isinstance(value, (str, bytes)) or not (
+        isinstance(value, numbers.Integral) or hasattr(value, "__len__")
+    ):
+        raise TypeError(f"`{name}` must be {accepted}; got {type(value).__name__} {value!r}")
+    values = [value] if isinstance(value, numbers.Integral) else list(value)
+    values = [_as_int(name, v, "") for v in values]
+    if len(values) == 1:
+        values = values * ndim
+    elif len(values) == ndim + 2:
+        outer = (values[0], values[1]) if channels_first else (values[0], values[-1])
+        if outer != (1, 1):
+            raise ValueError(
+                f"`{name}` in the {ndim + 2}-element form must be 1 in the batch and "
+                f"channel entries; got {value!r}"
+            )
+        values = values[2:] if channels_first else values[1:-1]
+    elif len(values) != ndim:
+        raise ValueError(f"`{name}` must be {accepted}; got {len(values)} values: {value!r}")
+    if min(values) < 1:
+        raise ValueError(f"`{name}` must be {accepted}; got {value!r}")
+    return tuple(values)
+
+
+def check_padding(padding, ndim: int, channels_first: bool):
+    """Normalise ``padding`` to ``"SAME"``, ``"VALID"`` or a tuple of (before, after) pairs.
+
+    Accepted: the strings SAME and VALID (any case); one non-negative int for
+    every side; TensorFlow's list of ndim + 2 pairs in data_format order with
+    zeros for batch and channels; ndim pairs ``((top, bottom), (left, right))``;
+    or ndim ints, each applied to both sides of its axis.
+    """
+    accepted = (
+        f"'SAME', 'VALID', an int, {ndim} (before, after) pairs, {ndim} ints, or "
+        f"TensorFlow's {ndim + 2} pairs in data_format order"
+    )
+    if isinstance(padding, str):
+        if padding.upper() not in ("SAME", "VALID"):
+            raise ValueError(f"`padding` must be {accepted}; got {padding!r}")
+        return padding.upper()
+    if isinstance(padding, numbers.Integral) and not isinstance(padding, bool):
+        pairs = [(padding, padding)] * ndim
+    elif hasattr(padding, "__len__") and not isinstance(padding, bytes):
+        pairs = _padding_pairs(padding, ndim, channels_first, accepted)
+    else:
+        raise TypeError(f"`padding` must be {accepted}; got {type(padding).__name__} {padding!r}")
+    pairs = tuple((_as_int("padding", a, ""), _as_int("padding", b, "")) for a, b in pairs)
+    if min(min(p) for p in pairs) < 0:
+        raise ValueError(f"`padding` must not be negative; got {padding!r}")
+    return pairs
+
+
+def _padding_pairs(padding, ndim, channels_first, accepted):
+    items = list(padding)
+    if len(items) == ndim and all(isinstance(v, numbers.Integral) for v in items):
+        return [(v, v) for v in items]
+    if not all(hasattr(p, "__len__") and len(p) == 2 for p in items):
+        raise ValueError(f"`padding` must be {accepted}; got ragged or malformed {padding!r}")
+    if len(items) == ndim + 2:
+        outer = (items[0], items[1]) if channels_first else (items[0], items[-1])
+        if any(_as_int("padding", v, "") != 0 for pair in outer for v in pair):
+            raise ValueError(
+                f"`padding` in the {ndim + 2}-pair form must be [0, 0] for the batch and "
+                f"channel axes; got {padding!r}"
+            )
+        return items[2:] if channels_first else items[1:-1]
+    if len(items) != ndim:
+        raise ValueError(f"`padding` must be {accepted}; got {len(items)} entries: {padding!r}")
+    return items
+
+
+def check_dtype(name: str, dtype) -> np.dtype:
+    """The dtype ``name`` is computed in: float kinds as they are, ints and bool as float64."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iub":
+        return np.dtype(np.float64)
+    if dtype.kind == "f" and dtype.type in _FLOAT_DTYPES:
+        return dtype.newbyteorder("=")
+    raise TypeError(
+        f"`{name}` must hold real numbers (float16, float32, float64, integer or bool); "
+        f"got dtype {dtype}"
+    )
+
+
+def result_dtypes(input_dtype, filters_dtype) -> tuple[np.dtype, np.dtype]:
+    """Return ``(compute_dtype, output_dtype)`` under the spec's promotion rules.
+
+    Examples
+    --------
+    >>> result_dtypes(np.float16, np.float16)
+    (dtype('float32'), dtype('float16'))
+    >>> result_dtypes(np.int32, np.float32)
+    (dtype('float64'), dtype('float64'))
+    """
+    out = np.result_type(check_dtype("input", input_dtype), check_dtype("filters", filters_dtype))
+    compute = np.dtype(np.float32) if out == np.float16 else out
+    return compute, out
+
+
+def as_array(name: str, value) -> np.ndarray:
+    """``np.asarray`` with errors that name the argument; never copies an ndarray."""
+    if isinstance(value, np.ndarray):
+        array = value
+    else:
+        try:
+            array = np.asarray(value)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(
+                f"`{name}` must be an array or a nested sequence of numbers with a regular "
+                f"shape; could not convert it ({exc})"
+            ) from None
+    check_dtype(name, array.dtype)
+    return array
+
+
+def check_shape(name: str, shape, ndim: int, layout: str) -> tuple[int, ...]:
+    """Check that ``shape`` has ``ndim`` non-negative entries."""
+    try:
+        shape = tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"`{name}` must be a sequence of ints; got {shape!r}") from None
+    if len(shape) != ndim:
+        raise ValueError(f"`{name}` must be {ndim}-D {layout}; got ndim={len(shape)} with shape {shape}")
+    if min(shape, default=0) < 0:
+        raise ValueError(f"`{name}` must have non-negative sizes; got shape {shape}")
+    return shape
+
+
+def check_geometry(input_shape, filters_shape, ndim, strides, padding, data_format,
+                   dilations, groups, flip, *, names=("input", "filters")) -> ConvGeometry:
+    """Validate every shape argument together and return the normalised geometry.
+
+    ``input_shape`` is in ``data_format`` order; ``filters_shape`` is
+    ``(*kernel, C_in / groups, C_out)``.
+    """
+    channels_first = check_data_format(data_format, ndim)
+    in_layout = f"{data_format} (batch, {'channels, ' if channels_first else ''}" \
+                f"{_SPATIAL_NAMES[ndim][1:-1]}{'' if channels_first else ', channels'})"
+    input_shape = check_shape(names[0], input_shape, ndim + 2, in_layout)
+    filters_shape = check_shape(
+        names[1], filters_shape, ndim + 2, f"({_KERNEL_NAMES[ndim]}, C_in, C_out)"
+    )
+    if channels_first:
+        batch, channels, spatial = input_shape[0], input_shape[1], input_shape[2:]
+    else:
+        batch, channels, spatial = input_shape[0], input_shape[-1], input_shape[1:-1]
+    strides = check_int_tuple("strides", strides, ndim, channels_first)
+    dilations = check_int_tuple("dilations", dilations, ndim, channels_first)
+    padding = check_padding(padding, ndim, channels_first)
+    if not isinstance(flip, (bool, np.bool_)):
+        raise TypeError(f"`flip` must be True or False; got {type(flip).__name__} {flip!r}")
+    kernel, group_in, out_channels = filters_shape[:-2], filters_shape[-2], filters_shape[-1]
+    groups = _check_groups(groups, channels, group_in, out_channels, names)
+    if min(kernel) < 1:
+        raise ValueError(f"`{names[1]}` must have spatial sizes of at least 1; got shape {filters_shape}")
+    pads, out = _pads_and_output(spatial, kernel, strides, dilations, padding, names)
+    return ConvGeometry(batch, spatial, channels, out_channels, groups, kernel, strides,
+                        dilations, pads, out, bool(flip))
+
+
+def _check_groups(groups, channels, group_in, out_channels, names):
+    if group_in < 1:
+        raise ValueError(f"`{names[1]}` must have at least one input channel; got C_in / groups = {group_in}")
+    if groups is None:
+        if channels % group_in:
+            raise ValueError(
+                f"`{names[0]}` has {channels} channels, which is not a multiple of the "
+                f"{group_in} input channels of `{names[1]}` (shape[-2])"
+            )
+        groups = channels // group_in
+    else:
+        groups = _as_int("groups", groups, " or None")
+        if groups < 1 or groups * group_in != channels:
+            raise ValueError(
+                f"`groups` must satisfy groups * filters.shape[-2] == C_in ({group_in} * "
+                f"groups == {channels}); got groups={groups}"
+            )
+    if groups < 1 or out_channels % groups:
+        raise ValueError(
+            f"`{names[1]}` has {out_channels} output channels, which is not a multiple of "
+            f"groups={groups}"
+        )
+    return groups
+
+
+def _pads_and_output(spatial, kernel, strides, dilations, padding, names):
+    effs = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
+    if padding == "SAME":
+        pads = tuple(same_pads(n, e, s) for n, e, s in zip(spatial, effs, strides))
+    elif padding == "VALID":
+        pads = ((0, 0),) * len(spatial)
+    else:
+        pads = padding
+    out = tuple(output_size(n, e, s, lo, hi) for n, e, s, (lo, hi) in zip(spatial, effs, strides, pads))
+    if min(out) < 0:
+        raise ValueError(
+            f"the dilated kernel {tuple(effs)} of `{names[1]}` is larger than the padded "
+            f"`{names[0]}` {tuple(n + lo + hi for n, (lo, hi) in zip(spatial, pads))} "
+            f"(spatial sizes {tuple(spatial)}, padding {padding!r}); use padding='SAME' or "
+            f"a smaller kernel"
+        )
+    return pads, out
+
+
+def check_depthwise_filter(filter_shape, ndim: int = 2) -> tuple[int, ...]:
+    """Validate a depthwise filter ``(kh, kw, C, M)``; return its HWIO equivalent shape."""
+    shape = check_shape("filter", filter_shape, ndim + 2, f"({_KERNEL_NAMES[ndim]}, C, M)")
+    return (*shape[:-2], 1, shape[-2] * shape[-1])
+
+
+def check_depthwise_channels(channels: int, filter_shape) -> None:
+    """The depthwise filter's third axis must equal the input's channel count."""
+    if filter_shape[-2] != channels:
+        raise ValueError(
+            f"`filter` shape[-2] must equal the {channels} input channels; got filter shape "
+            f"{tuple(filter_shape)}"
+        )
+
+
+def input_channels(input_shape, data_format, ndim) -> int:
+    """The channel count of an input shape in ``data_format`` order."""
+    channels_first = check_data_format(data_format, ndim)
+    shape = check_shape("input", input_shape, ndim + 2, data_format)
+    return shape[1] if channels_first else shape[-1]

@@ -1,0 +1,210 @@
+"""Shape arithmetic of a convolution: output sizes, padding, polyphase splits.
+
+Everything here works on integers and tuples only. The one exception is
+:func:`copy_padded`, the single place where an input is read through its
+implicit zero padding; both methods use it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["ConvGeometry", "same_pads", "output_size", "copy_padded", "batch_row_chunks"]
+
+
+def same_pads(n: int, k_eff: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's SAME padding for one axis.
+
+    ``out = ceil(n / s)``; the total pad is ``max((out - 1) * s + eff - n, 0)``
+    and the odd pixel goes to the end.
+
+    Examples
+    --------
+    >>> same_pads(5, 3, 1)
+    (1, 1)
+    >>> same_pads(6, 4, 2)
+    (1, 1)
+    >>> same_pads(4, 4, 1)
+    (1, 2)
+    """
+    out = -(-n // stride)
+    total = max((out - 1) * stride + k_eff - n, 0)
+    return total // 2, total - total // 2
+
+
+def output_size(n: int, k_eff: int, stride: int, lo: int, hi: int) -> int:
+    """Number of outputs along one axis of a padded, strided correlation.
+
+    Returns a negative number when the effective kernel is longer than the
+    padded input; the caller turns that into an error.
+
+    Examples
+    --------
+    >>> output_size(7, 3, 2, 0, 0)
+    3
+    """
+    span = n + lo + hi - k_eff
+    return span // stride + 1 if span >= 0 else -1
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """The shapes of one convolution, normalised to channels-last order.
+
+    Attributes
+    ----------
+    batch : int
+        Number of images (``N``).
+    spatial : tuple of int
+        Input sizes along the spatial axes.
+    in_channels, out_channels, groups : int
+        ``C_in``, ``C_out`` and the number of channel groups.
+    kernel : tuple of int
+        Filter sizes along the spatial axes (before dilation).
+    strides, dilations : tuple of int
+        One entry per spatial axis.
+    pads : tuple of (int, int)
+        Zeros before and after each spatial axis.
+    out_spatial : tuple of int
+        Output sizes along the spatial axes.
+    flip : bool
+        True convolution (kernel reversed) instead of cross-correlation.
+    """
+
+    batch: int
+    spatial: tuple[int, ...]
+    in_channels: int
+    out_channels: int
+    groups: int
+    kernel: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilations: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+    out_spatial: tuple[int, ...]
+    flip: bool = False
+
+    @property
+    def ndim(self) -> int:
+        """Number of spatial axes (1, 2 or 3)."""
+        return len(self.spatial)
+
+    @property
+    def eff_kernel(self) -> tuple[int, ...]:
+        """Dilated kernel extent ``(k - 1) * d + 1`` per axis."""
+        return tuple((k - 1) * d + 1 for k, d in zip(self.kernel, self.dilations))
+
+    @property
+    def group_in(self) -> int:
+        """Input channels per group (``filters.shape[-2]``)."""
+        return self.in_channels // self.groups
+
+    @property
+    def group_out(self) -> int:
+        """Output channels per group."""
+        return self.out_channels // self.groups
+
+    @property
+    def used_extent(self) -> tuple[int, ...]:
+        """Padded-input rows actually read: ``(out - 1) * s + eff`` per axis."""
+        return tuple(
+            (o - 1) * s + e for o, s, e in zip(self.out_spatial, self.strides, self.eff_kernel)
+        )
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Channels-last input shape ``(N, *spatial, C_in)``."""
+        return (self.batch, *self.spatial, self.in_channels)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        """Channels-last output shape ``(N, *out_spatial, C_out)``."""
+        return (self.batch, *self.out_spatial, self.out_channels)
+
+    @property
+    def filters_shape(self) -> tuple[int, ...]:
+        """Filter shape ``(*kernel, C_in / groups, C_out)``."""
+        return (*self.kernel, self.group_in, self.out_channels)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the output has no elements (or nothing to sum over)."""
+        return math.prod(self.output_shape) == 0
+
+    @property
+    def macs(self) -> int:
+        """Multiply-adds of the direct method: one per output and filter tap."""
+        return math.prod(self.output_shape) * math.prod(self.kernel) * self.group_in
+
+
+def copy_padded(x: np.ndarray, starts, stops, out: np.ndarray) -> np.ndarray:
+    """Copy a window of the zero-padded input into ``out``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, *spatial, C)
+        The unpadded input, in any memory layout and dtype.
+    starts, stops : sequence of int
+        The window along each spatial axis, in coordinates of the *unpadded*
+        input: negative indices and indices past the end read zeros.
+    out : ndarray, shape (N, *(stop - start), C)
+        Receives the window; converted to ``out.dtype`` on the way.
+
+    Returns
+    -------
+    out : ndarray
+
+    Examples
+    --------
+    >>> x = np.arange(1, 4.0).reshape(1, 3, 1)
+    >>> copy_padded(x, [-1], [4], np.empty((1, 5, 1)))[0, :, 0]
+    array([0., 1., 2., 3., 0.])
+    """
+    src, dst, empty = [slice(None)], [slice(None)], False
+    for n, a, b in zip(x.shape[1:-1], starts, stops):
+        lo, hi = max(a, 0), min(b, n)
+        empty |= hi <= lo
+        src.append(slice(lo, hi))
+        dst.append(slice(lo - a, hi - a))
+    if empty:
+        out.fill(0)
+        return out
+    _zero_outside(out, dst)
+    out[tuple(dst)] = x[tuple(src)]
+    return out
+
+
+def _zero_outside(out: np.ndarray, dst: list[slice]) -> None:
+    """Zero the parts of ``out`` that lie outside the box ``dst``."""
+    for axis, sl in enumerate(dst[1:], start=1):
+        index = [slice(None)] * out.ndim
+        index[axis] = slice(0, sl.start)
+        out[tuple(index)] = 0
+        index[axis] = slice(sl.stop, None)
+        out[tuple(index)] = 0
+
+
+def batch_row_chunks(batch: int, rows: int, rows_per_chunk: int):
+    """Split ``batch`` images of ``rows`` rows into chunks of about ``rows_per_chunk`` rows.
+
+    Whole images are grouped while one fits; otherwise each image is cut into
+    row ranges.  Yields ``(n0, n1, r0, r1)``.
+
+    Examples
+    --------
+    >>> list(batch_row_chunks(3, 4, 8))
+    [(0, 2, 0, 4), (2, 3, 0, 4)]
+    >>> list(batch_row_chunks(1, 5, 2))
+    [(0, 1, 0, 2), (0, 1, 2, 4), (0, 1, 4, 5)]
+    """
+    rows_per_chunk = max(rows_per_chunk, 1)
+    if rows_per_chunk >= rows:
+        images = rows_per_chunk // max(rows, 1)
+        for n0 in range(0, batch, images):
+            yield n0, min(n0 + images, batch), 0, rows
+        return
+    for n in range(batch):
+        for r0 in range(0, rows, rows_per_chunk):
+            yield n, n + 1, r0, min(r0 + rows_per_chunk, rows)

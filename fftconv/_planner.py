@@ -1,0 +1,146 @@
+"""The cost model: predicted seconds of each method, from shapes alone.
+
+Nothing here touches an array. :func:`estimate` prices the direct method
+(multiply-adds at a GEMM rate that depends on the matrix sizes, plus the bytes
+its patches move) and the FFT method (every forward, inverse and filter
+transform at its real FFT size, ``n log2 n``, plus the per-frequency complex
+GEMM, plus the memory traffic of gathering tiles, spectra and outputs),
+choosing the FFT tile shape that minimises the FFT cost.
+
+Unlike :func:`scipy.signal.choose_conv_method`, batch and channel axes are
+not counted as convolution axes: they multiply the number of transforms and
+the GEMM sizes, and overlap-add tiling is one of the candidates.
+
+The constants live in :data:`DEFAULT_CONSTANTS`; :mod:`fftconv.calibration`
+fits them on the user's machine and overrides them.
+"""
+
+from __future__ import annotations
+
+import math
+
+from scipy.fft import next_fast_len
+
+from ._geometry import ConvGeometry
+from .methods import direct as _direct
+from .methods import fft as _fft
+
+#: Cost-model constants, all in seconds or per-second rates for float32
+#: (float64 halves the flop rates and doubles the bytes).
+#: Fitted on the development machine (2-core x86-64 VM, 24 GiB, OpenBLAS via
+#: numpy 2.4, scipy 1.17 pocketfft) on 2026-11-21 with
+#: ``python -m fftconv calibrate`` (see :func:`fftconv.calibration.calibrate`).
+DEFAULT_CONSTANTS = {
+    "gemm_flops": 60e9,         # peak real GEMM rate (float32, all workers)
+    "gemm_half_k": 24.0,        # contraction length at which GEMM runs at half rate
+    "gemm_half_n": 16.0,        # output width at which GEMM runs at half rate
+    "elementwise_flops": 2e9,   # multiply-adds per second of numpy elementwise loops
+    "bandwidth": 5e9,           # bytes per second of numpy copies
+    "fft_flops": 6e9,           # "flops" (2.5 n log2 n per complex transform) per second
+    "fft_line_overhead": 30e-9, # seconds per 1-D line of a batched transform
+    "cgemm_call": 0.4e-6,       # seconds of overhead per per-frequency GEMM call
+    "call_overhead": 30e-6,     # fixed seconds per call of either method
+}
+
+
+def gemm_seconds(m, k, n, c, itemsize=4, complex_=False):
+    """Seconds of an ``(m, k) x (k, n)`` GEMM under the rate model."""
+    flops = (8 if complex_ else 2) * m * k * n
+    rate = c["gemm_flops"] * (4 / itemsize) * k / (k + c["gemm_half_k"]) * n / (n + c["gemm_half_n"])
+    return flops / rate
+
+
+def direct_seconds(geom: ConvGeometry, itemsize: int, c, strategy=None) -> float:
+    """Predicted seconds of the direct method with ``strategy`` (or its own choice)."""
+    strategy = strategy or _direct.choose_strategy(geom)
+    bw = c["bandwidth"] * (4 / itemsize)
+    outputs = geom.batch * math.prod(geom.out_spatial)
+    taps = math.prod(geom.kernel)
+    pad_copy = 2 * geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize / c["bandwidth"]
+    if strategy == "taps":
+        work = 3 * outputs * taps * geom.out_channels
+        t = work / c["elementwise_flops"] / (4 / itemsize) + work * itemsize / bw
+    elif strategy == "shifted":
+        rows = geom.batch * math.prod(geom.used_extent)
+        t = taps * gemm_seconds(rows, geom.in_channels, geom.out_channels, c, itemsize)
+        t += taps * rows * geom.out_channels * itemsize * 0.25 / bw
+    else:
+        k = taps * geom.group_in
+        t = geom.groups * gemm_seconds(outputs, k, geom.group_out, c, itemsize)
+        t += 2 * outputs * k * geom.groups * itemsize / bw
+    return t + pad_copy / (4 / itemsize) + c["call_overhead"]
+
+
+def transform_seconds(shape, count, c) -> float:
+    """Seconds for ``count`` real transforms of ``shape`` (forward or inverse)."""
+    n = math.prod(shape)
+    flops = 2.5 * n * math.log2(max(n, 2)) / 2  # a real transform is about half a complex one
+    lines = sum(n // s for s in shape)
+    return count * (flops / c["fft_flops"] + lines * c["fft_line_overhead"])
+
+
+def fft_seconds(geom: ConvGeometry, layout, itemsize: int, c, *, with_filters=True) -> float:
+    """Predicted seconds of the FFT method with this tile layout."""
+    bw = c["bandwidth"]
+    flops_scale = 4 / itemsize  # float64 runs at half the float32 rate
+    batch = geom.batch * layout.n_tiles
+    k = layout.phases * geom.group_in
+    freqs = math.prod(layout.fft_shape[:-1]) * (layout.fft_shape[-1] // 2 + 1)
+    t = transform_seconds(layout.fft_shape, batch * geom.groups * k, c) / flops_scale
+    t += transform_seconds(layout.fft_shape, batch * geom.out_channels, c) / flops_scale
+    if with_filters:
+        t += transform_seconds(layout.fft_shape, geom.groups * k * geom.group_out, c) / flops_scale
+    if k == 1:
+        t += 4 * freqs * batch * geom.out_channels / c["elementwise_flops"] / flops_scale
+    else:
+        t += freqs * geom.groups * (gemm_seconds(batch, k, geom.group_out, c, itemsize, True)
+                                    + c["cgemm_call"])
+    reals = math.prod(layout.fft_shape) * batch
+    traffic = reals * (geom.groups * k * 4 + geom.out_channels * 4) * itemsize
+    return t + traffic / bw + c["call_overhead"]
+
+
+def candidate_fft_shapes(geom: ConvGeometry, limit: int = 6):
+    """FFT lengths worth trying per axis: tilings from small tiles to one whole tile."""
+    per_axis = []
+    for o, q in zip(geom.out_spatial, _fft.phase_kernel(geom)):
+        whole = next_fast_len(o + q - 1, real=True)
+        sizes = {whole}
+        for factor in (2, 3, 4, 6, 8, 12, 16, 24, 32):
+            n = next_fast_len(factor * q + 16, real=True)
+            if n < whole:
+                sizes.add(n)
+        per_axis.append(sorted(sizes)[-limit - 1:])
+    return per_axis
+
+
+def best_fft_layout(geom: ConvGeometry, itemsize: int, c):
+    """The tile layout with the lowest predicted FFT cost, and that cost."""
+    best = None
+    for shape in _product(candidate_fft_shapes(geom)):
+        layout = _fft.make_layout(geom, shape)
+        t = fft_seconds(geom, layout, itemsize, c)
+        if best is None or t < best[1]:
+            best = (layout, t)
+    return best
+
+
+def _product(per_axis):
+    if not per_axis:
+        yield ()
+        return
+    for head in per_axis[0]:
+        for tail in _product(per_axis[1:]):
+            yield (head, *tail)
+
+
+def estimate(geom: ConvGeometry, itemsize: int, constants=None):
+    """Predicted seconds per method, with the FFT layout and direct strategy chosen.
+
+    Returns ``({"direct": s, "fft": s}, {"fft": layout, "direct": strategy})``.
+    """
+    c = {**DEFAULT_CONSTANTS, **(constants or {})}
+    strategy = _direct.choose_strategy(geom)
+    layout, t_fft = best_fft_layout(geom, itemsize, c)
+    return ({"direct": direct_seconds(geom, itemsize, c, strategy), "fft": t_fft},
+            {"direct": strategy, "fft": layout})

@@ -1,0 +1,34 @@
+"""FFT backends behind one small interface.
+
+A backend is an object with ``name`` and two methods::
+
+    rfftn(a, axes, workers) -> complex ndarray
+    irfftn(a, shape, axes, workers) -> real ndarray   # may overwrite ``a``
+
+``irfftn`` is always handed a buffer that fftconv owns, so a backend whose
+complex-to-real transform destroys its input (FFTW's) is safe.  Backends are
+kept in :data:`BACKENDS`; :func:`get_backend` resolves a name.
+"""
+
+from __future__ import annotations
+
+from ._scipy import ScipyBackend
+
+BACKENDS = {"scipy": ScipyBackend()}
+
+__all__ = ["BACKENDS", "get_backend", "available_backends"]
+
+
+def available_backends() -> tuple[str, ...]:
+    """Names of the backends that can run here."""
+    return tuple(BACKENDS)
+
+
+def get_backend(name: str = "scipy"):
+    """Return the backend registered as ``name``."""
+    try:
+        return BACKENDS[name]
+    except KeyError:
+        raise ValueError(
+            f"`backend` must be one of {', '.join(map(repr, ('auto', *BACKENDS)))}; got {name!r}"
+        ) from None

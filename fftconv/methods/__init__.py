@@ -1,0 +1,56 @@
+"""The registry of convolution methods.
+
+Each method is a small object with the same three operations, so that plans,
+filter banks and the test suite treat every method alike:
+
+``layout(geom, options)``
+    Choose method-specific settings from shapes alone (a tile layout, a
+    direct strategy); ``options`` may force them.
+``prepare(filters, geom, settings, backend, workers)``
+    Everything that depends on the filters only (for the FFT method their
+    spectrum), so that a filter bank can keep it.
+``execute(x, prepared, geom, settings, backend, workers, dtype)``
+    Convolve a channels-last input; return a channels-last output in ``dtype``.
+
+A new method registers itself in :data:`METHODS`, and the whole test suite
+covers it.
+"""
+
+from __future__ import annotations
+
+from . import direct, fft
+
+
+class DirectMethod:
+    """Sliding-window views contracted with BLAS; see :mod:`fftconv.methods.direct`."""
+
+    name = "direct"
+
+    def layout(self, geom, options=None):
+        return (options or {}).get("strategy") or direct.choose_strategy(geom)
+
+    def prepare(self, filters, geom, settings, backend, workers):
+        return filters
+
+    def execute(self, x, prepared, geom, settings, backend, workers, dtype):
+        return direct.execute(x, prepared, geom, strategy=settings)
+
+
+class FFTMethod:
+    """Batched real-FFT overlap-save with channel GEMMs; see :mod:`fftconv.methods.fft`."""
+
+    name = "fft"
+
+    def layout(self, geom, options=None):
+        return fft.make_layout(geom, (options or {}).get("fft_shape"))
+
+    def prepare(self, filters, geom, settings, backend, workers):
+        return fft.prepare(filters, geom, settings, backend, workers)
+
+    def execute(self, x, prepared, geom, settings, backend, workers, dtype):
+        return fft.execute(x, prepared, geom, settings, backend, workers, dtype)
+
+
+METHODS = {m.name: m for m in (DirectMethod(), FFTMethod())}
+
+__all__ = ["METHODS", "DirectMethod", "FFTMethod"]

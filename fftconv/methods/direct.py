@@ -1,0 +1,136 @@
+"""The direct method: sliding-window views contracted with BLAS.
+
+Three strategies, all reading one zero-padded copy of the input:
+
+``"shifted"`` (stride 1, dense channels)
+    Flatten the padded batch to a ``(rows, C_in)`` matrix. Each kernel tap is
+    then a contiguous, shifted slice of it, so one GEMM per tap, accumulated in
+    place by BLAS (``beta=1``), computes every output position; outputs that
+    wrap across a row or image edge are cropped at the end.
+``"im2col"`` (any stride, dilation and groups)
+    A strided view ``(N, *out, *kernel, C_in)`` of the padded input, with stride
+    and dilation applied inside the view, is copied chunk by chunk into a patch
+    matrix of at most :data:`CHUNK_BYTES` and contracted with one GEMM per
+    chunk (a batched GEMM over groups).
+``"taps"`` (one input channel per group, i.e. depthwise)
+    No contraction is left, so each tap is an elementwise multiply-add over a
+    strided view.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.linalg import blas
+
+from .._geometry import ConvGeometry, batch_row_chunks, copy_padded
+
+#: Target size in bytes of one chunk of patches or partial sums.
+CHUNK_BYTES = 16 * 2**20
+
+STRATEGIES = ("shifted", "im2col", "taps")
+
+
+def choose_strategy(geom: ConvGeometry) -> str:
+    """Pick the direct strategy for these shapes (see the module docstring)."""
+    if geom.group_in == 1 and geom.groups > 1:
+        return "taps"
+    if geom.groups == 1 and all(s == 1 for s in geom.strides) and _shift_overhead(geom) < 1.5:
+        return "shifted"
+    return "im2col"
+
+
+def _shift_overhead(geom: ConvGeometry) -> float:
+    """Computed / wanted outputs of the shifted strategy (wrapped rows and columns)."""
+    return math.prod(geom.used_extent) / max(math.prod(geom.out_spatial), 1)
+
+
+def prepare(w: np.ndarray, geom: ConvGeometry, dtype) -> np.ndarray:
+    """Filters in the compute dtype, as a C-contiguous array of the HWIO shape."""
+    return np.ascontiguousarray(w, dtype=dtype)
+
+
+def execute(x: np.ndarray, w: np.ndarray, geom: ConvGeometry, *, strategy=None,
+            workers=None) -> np.ndarray:
+    """Run the direct method on a channels-last input; return a channels-last output.
+
+    ``w`` comes from :func:`prepare` (already flipped for true convolution).
+    ``workers`` is accepted for a uniform interface; BLAS uses its own threads.
+    """
+    strategy = strategy or choose_strategy(geom)
+    xp = _padded_input(x, geom, w.dtype)
+    return {"shifted": _shifted, "im2col": _im2col, "taps": _taps}[strategy](xp, w, geom)
+
+
+def _padded_input(x, geom, dtype):
+    """The part of the zero-padded input that the outputs read, as a new array."""
+    starts = [-lo for lo, _ in geom.pads]
+    stops = [a + u for a, u in zip(starts, geom.used_extent)]
+    buf = np.empty((geom.batch, *geom.used_extent, geom.in_channels), dtype=dtype)
+    return copy_padded(x, starts, stops, buf)
+
+
+def _shifted(xp, w, geom):
+    n_rows = math.prod(xp.shape[:-1])
+    flat = xp.reshape(n_rows, geom.in_channels)
+    row_strides = np.cumprod((1, *xp.shape[-2:0:-1]))[::-1]  # flat rows per step on each axis
+    offsets = [int(np.dot(np.multiply(tap, geom.dilations), row_strides))
+               for tap in np.ndindex(*geom.kernel)]
+    taps = w.reshape(-1, geom.in_channels, geom.out_channels)
+    gemm = blas.sgemm if w.dtype == np.float32 else blas.dgemm
+    acc = np.zeros((n_rows, geom.out_channels), dtype=w.dtype)
+    valid_rows = n_rows - offsets[-1]
+    step = max(CHUNK_BYTES // (w.itemsize * max(geom.out_channels + geom.in_channels, 1)), 1)
+    for r0 in range(0, valid_rows, step):
+        r1 = min(r0 + step, valid_rows)
+        out_t = acc[r0:r1].T  # Fortran-ordered view: BLAS accumulates into it in place
+        for offset, tap in zip(offsets, taps):
+            gemm(1.0, tap.T, flat[r0 + offset:r1 + offset].T, beta=1.0, c=out_t, overwrite_c=True)
+    acc = acc.reshape(*xp.shape[:-1], geom.out_channels)
+    return np.ascontiguousarray(acc[(slice(None), *(slice(o) for o in geom.out_spatial))])
+
+
+def _windows(xp, geom):
+    """View ``(N, *out, *kernel, C_in)`` of the padded input: strides and dilation inside."""
+    nd = geom.ndim
+    view = sliding_window_view(xp, geom.eff_kernel, axis=tuple(range(1, nd + 1)))
+    view = view[(slice(None), *(slice(None, None, s) for s in geom.strides), slice(None),
+                 *(slice(None, None, d) for d in geom.dilations))]
+    return np.moveaxis(view, nd + 1, -1)
+
+
+def _im2col(xp, w, geom):
+    win = _windows(xp, geom)
+    g, cg = geom.groups, geom.group_in
+    k = math.prod(geom.kernel)
+    # (G, K * C_in/G, C_out/G): the weights of each group as one GEMM operand
+    wg = w.reshape(k, cg, g, geom.group_out).transpose(2, 0, 1, 3).reshape(g, k * cg, -1)
+    out = np.empty(geom.output_shape, dtype=w.dtype)
+    for index, count in _row_chunks(geom, k * geom.in_channels * w.itemsize):
+        patches = win[index].reshape(count, k, g, cg)  # copies: the patch matrix
+        patches = np.ascontiguousarray(patches.transpose(2, 0, 1, 3)).reshape(g, count, k * cg)
+        res = np.matmul(patches, wg)  # (G, M, C_out/G)
+        out[index] = res.transpose(1, 0, 2).reshape(out[index].shape)
+    return out
+
+
+def _row_chunks(geom, bytes_per_output):
+    """Yield ``(index, n_outputs)`` chunks of (batch, first output axis) under the budget."""
+    inner = math.prod(geom.out_spatial[1:])
+    rows = CHUNK_BYTES // max(inner * bytes_per_output, 1)
+    for n0, n1, r0, r1 in batch_row_chunks(geom.batch, geom.out_spatial[0], rows):
+        yield (slice(n0, n1), slice(r0, r1)), (n1 - n0) * (r1 - r0) * inner
+
+
+def _taps(xp, w, geom):
+    g, m = geom.groups, geom.group_out
+    out = np.zeros((*geom.output_shape[:-1], g, m), dtype=w.dtype)
+    tmp = np.empty_like(out)
+    for tap in np.ndindex(*geom.kernel):
+        view = xp[(slice(None), *(slice(t * d, t * d + (o - 1) * s + 1, s) for t, d, o, s in
+                                 zip(tap, geom.dilations, geom.out_spatial, geom.strides)))]
+        np.multiply(view[..., None], w[tap].reshape(g, m), out=tmp)
+        out += tmp
+    return out.reshape(geom.output_shape)

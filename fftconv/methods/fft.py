@@ -1,0 +1,253 @@
+"""The FFT method: batched real-FFT overlap-save over tiles, channels mixed by GEMM.
+
+How one call runs, over 1, 2 or 3 spatial axes:
+
+1. **Polyphase strides.** With stride ``s`` the correlation
+   ``y[o] = sum_j xp[o*s + j] w[j]`` splits over the ``s`` phases
+   ``j = q*s + r`` into stride-1 correlations of the decimated input
+   ``xp[m*s + r]`` with the decimated kernel ``w[q*s + r]``. The phase index
+   joins the contracted channel axis, so a stride-``s`` problem becomes a
+   stride-1 problem on a grid ``s`` times smaller per axis, with ``s**nd``
+   times the channels, summed by the same GEMM. Dilation is a zero-inserted
+   kernel, split into phases the same way.
+2. **Tiles.** The output is cut into tiles of ``T`` outputs per axis; each
+   reads ``L = T + q - 1`` decimated input samples (``q`` is the phase kernel
+   length), and an FFT of length ``L`` yields its ``T`` valid outputs with no
+   wrap-around (overlap-save). Tiles are gathered straight from a zero-padded
+   slab of the input, so padding costs no copy of the whole input.
+3. **One batched transform** of every tile, image and channel of a chunk,
+   laid out as ``(*L, tiles, channels)`` so the spectra are already
+   ``(frequencies, tiles, channels)``.
+4. **Channel mixing** as one complex GEMM per frequency (a GEMM per group;
+   an elementwise product when one channel per group is left).
+5. **One batched inverse transform**, then the valid part of each tile is
+   written to the output.
+
+Chunks of tiles are processed one at a time, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.fft import next_fast_len
+
+from .._geometry import ConvGeometry, batch_row_chunks, copy_padded
+
+#: Target size in bytes of the buffers of one chunk of tiles.
+CHUNK_BYTES = 32 * 2**20
+
+
+@dataclass(frozen=True)
+class TileLayout:
+    """How the FFT method cuts a problem into tiles: shapes only.
+
+    Attributes
+    ----------
+    phase_kernel : tuple of int
+        Kernel length per axis after the polyphase split, ``ceil(eff / s)``.
+    tile : tuple of int
+        Outputs per tile along each axis.
+    fft_shape : tuple of int
+        Transform length per axis, ``tile + phase_kernel - 1``.
+    tiles : tuple of int
+        Number of tiles along each axis.
+    phases : int
+        Number of polyphase components, the product of the strides.
+    """
+
+    phase_kernel: tuple[int, ...]
+    tile: tuple[int, ...]
+    fft_shape: tuple[int, ...]
+    tiles: tuple[int, ...]
+    phases: int
+
+    @property
+    def n_tiles(self) -> int:
+        """Tiles per image."""
+        return math.prod(self.tiles)
+
+
+def phase_kernel(geom: ConvGeometry) -> tuple[int, ...]:
+    """Kernel length per axis after the polyphase split: ``ceil(eff / s)``."""
+    return tuple(-(-e // s) for e, s in zip(geom.eff_kernel, geom.strides))
+
+
+def make_layout(geom: ConvGeometry, fft_shape=None) -> TileLayout:
+    """Tile a problem with the given FFT lengths (or :func:`default_fft_shape`).
+
+    An FFT length of at least ``out + q - 1`` means one tile along that axis,
+    a plain FFT convolution.
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> g = check_geometry((1, 100, 100, 1), (9, 9, 1, 1), 2, 1, "VALID", "NHWC", 1, None, False)
+    >>> make_layout(g, (32, 200)).tile
+    (24, 92)
+    """
+    q = phase_kernel(geom)
+    fft_shape = tuple(fft_shape or default_fft_shape(geom))
+    tile, lengths, tiles = [], [], []
+    for o, k, n in zip(geom.out_spatial, q, fft_shape):
+        if n < k:
+            raise ValueError(f"an FFT length of {n} cannot hold a phase kernel of {k}")
+        t = min(n - k + 1, o)
+        tile.append(t)
+        lengths.append(min(n, next_fast_len(t + k - 1, real=True)) if t == o else n)
+        tiles.append(-(-o // t))
+    return TileLayout(q, tuple(tile), tuple(lengths), tuple(tiles), math.prod(geom.strides))
+
+
+def default_fft_shape(geom: ConvGeometry) -> tuple[int, ...]:
+    """A simple tiling rule, used when no plan chose one.
+
+    Along each axis the whole output is one tile when that transform is at
+    most ``max(8 q, 256)`` long; otherwise the FFT length is the fast length
+    nearest ``max(4 q, 64)``, which keeps the overlap below a quarter.
+    """
+    shape = []
+    for o, k in zip(geom.out_spatial, phase_kernel(geom)):
+        whole = next_fast_len(o + k - 1, real=True)
+        shape.append(whole if whole <= max(8 * k, 256) else next_fast_len(max(4 * k, 64), real=True))
+    return tuple(shape)
+
+
+# -- filters ------------------------------------------------------------------
+
+def phase_filters(w: np.ndarray, geom: ConvGeometry, layout: TileLayout) -> np.ndarray:
+    """Dilated, polyphase-split filters, ``(*q, G, P * C_in/G, C_out/G)``, zero-padded.
+
+    The contracted axis is ordered (phase, channel) to match the input tiles.
+    """
+    nd, g = geom.ndim, geom.groups
+    q, s = layout.phase_kernel, geom.strides
+    dilated = np.zeros((*[k * st for k, st in zip(q, s)], geom.group_in, geom.out_channels), w.dtype)
+    dilated[tuple(slice(0, (k - 1) * d + 1, d) for k, d in zip(geom.kernel, geom.dilations))] = w
+    split = dilated.reshape(*itertools.chain(*zip(q, s)), geom.group_in, g, geom.group_out)
+    # (q0, s0, q1, s1, ..., Cg, G, Og) -> (q0, q1, ..., G, s0, s1, ..., Cg, Og)
+    order = [*range(0, 2 * nd, 2), 2 * nd + 1, *range(1, 2 * nd, 2), 2 * nd, 2 * nd + 2]
+    return split.transpose(order).reshape(*q, g, layout.phases * geom.group_in, geom.group_out)
+
+
+def prepare(w: np.ndarray, geom: ConvGeometry, layout: TileLayout, backend, workers=None):
+    """The filters' conjugated spectrum, ``(F, G, K, C_out/G)``, for correlation.
+
+    ``w`` is already flipped for true convolution and in the compute dtype.
+    """
+    nd = geom.ndim
+    taps = phase_filters(w, geom, layout)
+    padded = np.zeros((*layout.fft_shape, *taps.shape[nd:]), dtype=w.dtype)
+    padded[tuple(slice(k) for k in layout.phase_kernel)] = taps
+    spectrum = backend.rfftn(padded, axes=tuple(range(nd)), workers=workers)
+    spectrum = spectrum.reshape(-1, *taps.shape[nd:])
+    return np.conjugate(spectrum, out=spectrum)
+
+
+# -- inputs -------------------------------------------------------------------
+
+def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype):
+    """Tiles ``r0:r1`` (along the first axis) of images ``n0:n1``, ready for the FFT.
+
+    Returns a real array ``(*L, n, *tiles, G, *s, C_in/G)``: spatial axes first,
+    so the spectra come out as (frequencies, tiles, channels) with no transpose.
+    """
+    nd, s, t, lengths = geom.ndim, geom.strides, layout.tile, layout.fft_shape
+    counts = (r1 - r0, *layout.tiles[1:])
+    starts = [r0 * t[0] * s[0], *([0] * (nd - 1))]
+    sizes = [((c - 1) * ti + n) * si for c, ti, n, si in zip(counts, t, lengths, s)]
+    unpadded = [a - lo for a, (lo, _) in zip(starts, geom.pads)]
+    slab = np.empty((n1 - n0, *sizes, geom.in_channels), dtype=dtype)
+    copy_padded(x[n0:n1], unpadded, [a + b for a, b in zip(unpadded, sizes)], slab)
+    # (n, M0, s0, M1, s1, ..., G, Cg): each spatial axis split into (decimated, phase)
+    split = slab.reshape(n1 - n0, *itertools.chain(*((z // si, si) for z, si in zip(sizes, s))),
+                         geom.groups, geom.group_in)
+    axes = tuple(range(1, 2 * nd, 2))
+    view = sliding_window_view(split, lengths, axis=axes)
+    view = view[(slice(None), *itertools.chain(*((slice(None, None, ti), slice(None)) for ti in t)))]
+    # view: (n, nt0, s0, nt1, s1, ..., G, Cg, L0, L1, ...) -> (L..., n, nt..., G, s..., Cg)
+    last = 2 * nd + 3
+    order = [*range(last, last + nd), 0, *axes, 2 * nd + 1, *range(2, 2 * nd + 1, 2), 2 * nd + 2]
+    buf = np.empty([view.shape[i] for i in order], dtype=dtype)
+    np.copyto(buf, view.transpose(order))
+    return buf
+
+
+# -- channel mixing -----------------------------------------------------------
+
+def mix_channels(spectra: np.ndarray, filters: np.ndarray) -> np.ndarray:
+    """Per-frequency channel mixing: ``(F, B, G, K) x (F, G, K, Og) -> (F, B, G, Og)``."""
+    f, b, g, k = spectra.shape
+    if k == 1:  # depthwise: one channel per group, an elementwise product
+        return spectra[..., 0, None] * filters[:, None, :, 0, :]
+    if g == 1:
+        return np.matmul(spectra[:, :, 0, :], filters[:, 0])[:, :, None, :]
+    return np.matmul(spectra.transpose(0, 2, 1, 3), filters).transpose(0, 2, 1, 3)
+
+
+# -- outputs ------------------------------------------------------------------
+
+def _scatter_tiles(tiles, out, layout, r0, r1):
+    """Write the valid part of each tile into ``out`` (images of this chunk, all rows).
+
+    ``tiles`` is ``(*L, n, *tile counts, C_out)``; the last tile along an axis
+    may be cut short by the output's edge.
+    """
+    nd, t = len(layout.tile), layout.tile
+    counts = (r1 - r0, *layout.tiles[1:])
+    first = (r0, *([0] * (nd - 1)))
+    sizes = out.shape[1:-1]
+    parts = []
+    for axis in range(nd):
+        full = min(counts[axis], sizes[axis] // t[axis] - first[axis])
+        axis_parts = [(0, full, t[axis])] if full > 0 else []
+        if full < counts[axis]:
+            axis_parts.append((full, 1, sizes[axis] - (first[axis] + full) * t[axis]))
+        parts.append(axis_parts)
+    for combo in itertools.product(*parts):
+        src = tiles[(*(slice(size) for _, _, size in combo), slice(None),
+                     *(slice(i0, i0 + n) for i0, n, _ in combo))]
+        dst_index = tuple(slice((f + i0) * ti, (f + i0) * ti + n * size)
+                          for f, (i0, n, size), ti in zip(first, combo, t))
+        dst = out[(slice(None), *dst_index)]
+        dst = dst.reshape(dst.shape[0], *itertools.chain(*((n, size) for _, n, size in combo)),
+                          dst.shape[-1])
+        order = [nd, *itertools.chain(*((nd + 1 + i, i) for i in range(nd))), 2 * nd + 1]
+        np.copyto(dst, src.transpose(order))
+
+
+def chunk_rows(geom: ConvGeometry, layout: TileLayout, itemsize: int) -> int:
+    """Tile rows (along the first axis) per chunk so that its buffers fit :data:`CHUNK_BYTES`."""
+    per_tile = math.prod(layout.fft_shape) * itemsize * 3 * (
+        layout.phases * geom.in_channels + geom.out_channels)
+    per_row = per_tile * math.prod(layout.tiles[1:])
+    return max(CHUNK_BYTES // max(per_row, 1), 1)
+
+
+def execute(x, spectrum, geom: ConvGeometry, layout: TileLayout, backend, workers=None,
+            dtype=np.float64):
+    """Run the FFT method on a channels-last input; return a channels-last output.
+
+    ``spectrum`` comes from :func:`prepare` for the same geometry and layout.
+    """
+    nd, dtype = geom.ndim, np.dtype(dtype)
+    axes = tuple(range(nd))
+    out = np.empty(geom.output_shape, dtype=dtype)
+    for n0, n1, r0, r1 in batch_row_chunks(geom.batch, layout.tiles[0],
+                                           chunk_rows(geom, layout, dtype.itemsize)):
+        buf = _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype)
+        tile_shape = buf.shape[nd:-(nd + 2)]
+        spectra = backend.rfftn(buf, axes=axes, workers=workers)
+        del buf
+        freq_shape = spectra.shape[:nd]
+        mixed = mix_channels(spectra.reshape(math.prod(freq_shape), -1, geom.groups,
+                                             layout.phases * geom.group_in), spectrum)
+        del spectra
+        mixed = mixed.reshape(*freq_shape, *tile_shape, geom.out_channels)
+        tiles = backend.irfftn(mixed, layout.fft_shape, axes=axes, workers=workers)
+        _scatter_tiles(tiles, out[n0:n1], layout, r0, r1)
+    return out

@@ -1,0 +1,98 @@
+"""A naive float64 reference, written straight from TensorFlow's definition.
+
+It shares no code with the methods it checks, is slow on purpose, and is kept
+obviously right: for each kernel tap it gathers the input samples that tap
+touches and adds their product with the tap's weights to the output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["reference_conv", "relative_error"]
+
+
+def reference_conv(x, w, strides=1, padding="VALID", dilations=1, *, flip=False):
+    """Channels-last correlation (or convolution) over any number of spatial axes.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, *spatial, C_in)
+    w : array_like, shape (*kernel, C_in / groups, C_out)
+    strides, dilations : int or sequence of int, one per spatial axis
+    padding : {"SAME", "VALID"} or sequence of (before, after) pairs
+    flip : bool
+        Reverse the kernel first (true convolution).
+
+    Returns
+    -------
+    ndarray of float64, shape (N, *out_spatial, C_out)
+
+    Examples
+    --------
+    >>> x = np.arange(5.0).reshape(1, 5, 1)
+    >>> reference_conv(x, np.ones((2, 1, 1)))[0, :, 0]
+    array([1., 3., 5., 7.])
+    """
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    nd = w.ndim - 2
+    if flip:
+        w = w[(slice(None, None, -1),) * nd]
+    strides = _per_axis(strides, nd)
+    dilations = _per_axis(dilations, nd)
+    kernel, group_in, c_out = w.shape[:nd], w.shape[-2], w.shape[-1]
+    groups = x.shape[-1] // group_in
+    spatial = x.shape[1:-1]
+    eff = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
+    pads = _pads(padding, spatial, eff, strides)
+    out_sizes = [(n + lo + hi - e) // s + 1 for n, e, s, (lo, hi) in zip(spatial, eff, strides, pads)]
+    y = np.zeros((x.shape[0], *out_sizes, c_out))
+    g_out = c_out // groups
+    for tap in np.ndindex(*kernel):
+        patch = _gather(x, tap, out_sizes, strides, dilations, pads)
+        for g in range(groups):
+            cin = slice(g * group_in, (g + 1) * group_in)
+            cout = slice(g * g_out, (g + 1) * g_out)
+            y[..., cout] += patch[..., cin] @ w[tap][:, cout]
+    return y
+
+
+def _per_axis(value, nd):
+    values = [value] if np.isscalar(value) else list(value)
+    return values * nd if len(values) == 1 else values
+
+
+def _pads(padding, spatial, eff, strides):
+    if isinstance(padding, str) and padding.upper() == "VALID":
+        return [(0, 0)] * len(spatial)
+    if isinstance(padding, str):  # SAME: out = ceil(n / s), odd pixel at the end
+        pads = []
+        for n, e, s in zip(spatial, eff, strides):
+            total = max((-(-n // s) - 1) * s + e - n, 0)
+            pads.append((total // 2, total - total // 2))
+        return pads
+    return [tuple(p) for p in padding]
+
+
+def _gather(x, tap, out_sizes, strides, dilations, pads):
+    """Input samples under kernel tap ``tap`` for every output, zero in the padding."""
+    index, valid = [np.arange(x.shape[0])], np.ones((), dtype=bool)
+    for axis, (k, o, s, d, (lo, _)) in enumerate(zip(tap, out_sizes, strides, dilations, pads)):
+        pos = np.arange(o) * s + k * d - lo
+        inside = (pos >= 0) & (pos < x.shape[axis + 1])
+        index.append(np.clip(pos, 0, max(x.shape[axis + 1] - 1, 0)))
+        valid = valid[..., None] & inside
+    if x.size == 0:
+        return np.zeros((x.shape[0], *out_sizes, x.shape[-1]))
+    patch = x[np.ix_(*index, np.arange(x.shape[-1]))]
+    return patch * valid[None, ..., None]
+
+
+def relative_error(y, ref) -> float:
+    """Relative L2 error ``||y - ref|| / ||ref||`` in float64 (0 when both are zero)."""
+    y = np.asarray(y, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    norm = np.linalg.norm(ref)
+    diff = np.linalg.norm(y - ref)
+    return float(diff / norm) if norm else float(diff)
