@@ -9,6 +9,7 @@ types; each message names the argument, the value and what is accepted.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping, Set
 import operator
 import os
 
@@ -18,7 +19,7 @@ from ._geometry import ConvGeometry, output_size, same_pads
 
 METHODS = ("auto", "direct", "fft")
 DATA_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
-_SPATIAL_NAMES = {1: "(w,)", 2: "(h, w)", 3: "(d, h, w)"}
+_SPATIAL_NAMES = {1: "w", 2: "h, w", 3: "d, h, w"}
 _KERNEL_NAMES = {1: "kw", 2: "kh, kw", 3: "kd, kh, kw"}
 _FLOAT_DTYPES = (np.float16, np.float32, np.float64)
 
@@ -70,7 +71,7 @@ def check_int_tuple(name: str, value, ndim: int, channels_first: bool) -> tuple[
     channel entries must be 1.
     """
     accepted = f"an int or a sequence of 1, {ndim} or {ndim + 2} positive ints"
-    if isinstance(value, (str, bytes)) or not (
+    if isinstance(value, (str, bytes, Mapping, Set)) or not (
         isinstance(value, numbers.Integral) or hasattr(value, "__len__")
     ):
         raise TypeError(f"`{name}` must be {accepted}; got {type(value).__name__} {value!r}")
@@ -111,7 +112,7 @@ def check_padding(padding, ndim: int, channels_first: bool):
         return padding.upper()
     if isinstance(padding, numbers.Integral) and not isinstance(padding, bool):
         pairs = [(padding, padding)] * ndim
-    elif hasattr(padding, "__len__") and not isinstance(padding, bytes):
+    elif hasattr(padding, "__len__") and not isinstance(padding, (bytes, Mapping, Set)):
         pairs = _padding_pairs(padding, ndim, channels_first, accepted)
     else:
         raise TypeError(f"`padding` must be {accepted}; got {type(padding).__name__} {padding!r}")
@@ -142,7 +143,13 @@ def _padding_pairs(padding, ndim, channels_first, accepted):
 
 def check_dtype(name: str, dtype) -> np.dtype:
     """The dtype ``name`` is computed in: float kinds as they are, ints and bool as float64."""
-    dtype = np.dtype(dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"`{name}` must be a real dtype (float16, float32, float64, integer or bool); "
+            f"got {dtype!r}, which numpy does not understand"
+        ) from None
     if dtype.kind in "iub":
         return np.dtype(np.float64)
     if dtype.kind == "f" and dtype.type in _FLOAT_DTYPES:
@@ -205,9 +212,7 @@ def check_geometry(input_shape, filters_shape, ndim, strides, padding, data_form
     ``(*kernel, C_in / groups, C_out)``.
     """
     channels_first = check_data_format(data_format, ndim)
-    in_layout = f"{data_format} (batch, {'channels, ' if channels_first else ''}" \
-                f"{_SPATIAL_NAMES[ndim][1:-1]}{'' if channels_first else ', channels'})"
-    input_shape = check_shape(names[0], input_shape, ndim + 2, in_layout)
+    input_shape = check_shape(names[0], input_shape, ndim + 2, _input_layout(data_format, ndim))
     filters_shape = check_shape(
         names[1], filters_shape, ndim + 2, f"({_KERNEL_NAMES[ndim]}, C_in, C_out)"
     )
@@ -227,6 +232,13 @@ def check_geometry(input_shape, filters_shape, ndim, strides, padding, data_form
     pads, out = _pads_and_output(spatial, kernel, strides, dilations, padding, names)
     return ConvGeometry(batch, spatial, channels, out_channels, groups, kernel, strides,
                         dilations, pads, out, bool(flip))
+
+
+def _input_layout(data_format, ndim) -> str:
+    """E.g. ``"NHWC (batch, h, w, channels)"``, for messages."""
+    if data_format == DATA_FORMATS[ndim][1]:
+        return f"{data_format} (batch, channels, {_SPATIAL_NAMES[ndim]})"
+    return f"{data_format} (batch, {_SPATIAL_NAMES[ndim]}, channels)"
 
 
 def _check_groups(groups, channels, group_in, out_channels, names):
@@ -258,6 +270,8 @@ def _pads_and_output(spatial, kernel, strides, dilations, padding, names):
     effs = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
     if padding == "SAME":
         pads = tuple(same_pads(n, e, s) for n, e, s in zip(spatial, effs, strides))
+        # out = ceil(n / s) always, as in TensorFlow: 0 (not an error) for an empty axis
+        return pads, tuple(-(-n // s) for n, s in zip(spatial, strides))
     elif padding == "VALID":
         pads = ((0, 0),) * len(spatial)
     else:
@@ -291,5 +305,5 @@ def check_depthwise_channels(channels: int, filter_shape) -> None:
 def input_channels(input_shape, data_format, ndim) -> int:
     """The channel count of an input shape in ``data_format`` order."""
     channels_first = check_data_format(data_format, ndim)
-    shape = check_shape("input", input_shape, ndim + 2, data_format)
+    shape = check_shape("input", input_shape, ndim + 2, _input_layout(data_format, ndim))
     return shape[1] if channels_first else shape[-1]

@@ -1,0 +1,389 @@
+"""Convolution of :mod:`dask.array` inputs, on one machine or a dask.distributed cluster.
+
+``fftconv.dask.conv2d(x, filters, ...)`` takes a lazy ``dask.array.Array``
+``x`` and numpy ``filters``, with the arguments of :func:`fftconv.conv2d`, and
+returns a lazy dask array equal to ``fftconv.conv2d(x.compute(), filters, ...)``.
+It runs on dask's default threaded scheduler with nothing to set up, and on a
+``dask.distributed`` cluster when a ``Client`` is active.
+
+How the graph is built
+----------------------
+1. All arguments are checked at once by the in-memory checks, on shapes
+   alone, before any graph exists.
+2. Output chunks: the batch chunks are the input's; along each spatial axis
+   every input chunk boundary ``b`` becomes the output boundary whose
+   kernel windows are centred on ``b`` (``(b + pad_before - (eff - 1) // 2) / s``,
+   rounded). So with SAME padding and stride 1 the output chunks are the
+   input chunks, and with stride ``s`` they are about ``1 / s`` of them.
+   Channels are one chunk.
+3. Output chunk ``[o0, o1)`` reads the padded-input window
+   ``[o0 * s, (o1 - 1) * s + eff)``. Its task receives exactly the input
+   chunks that overlap the window (any number of them, so halos larger than
+   a neighbouring chunk, uneven chunks and chunks smaller than the kernel all
+   work), copies them into a zeroed window (the zeros being the padding) and
+   runs the in-memory convolution on it with VALID padding. Windows start on
+   multiples of the stride, so strided outputs land exactly.
+4. The filters sit in the graph once, under one key that every task
+   references: the threaded scheduler shares one object, and a distributed
+   cluster sends them to each worker once.
+5. That one object also keeps, per distinct window shape, the bound plan
+   (the planner's decision and, for the FFT method, the filters' spectrum),
+   so each chunk shape is planned once per process.
+
+``workers=None`` means one FFT thread per task here, because dask already
+runs one task per core; pass ``workers`` to change it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+try:
+    import dask.array as da
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "fftconv.dask needs dask; install it with `pip install 'fftconv[dask]'`"
+    ) from exc
+
+from . import _checks
+from ._api import FilterBank
+
+__all__ = ["conv1d", "conv2d", "conv3d", "depthwise_conv2d"]
+
+
+# -- the filters, shared by every task ----------------------------------------------
+
+class _SharedFilters:
+    """Filters plus their per-window-shape bound plans: one graph key for all tasks.
+
+    Pickles as the filters and options only, so a cluster ships the filters,
+    never the plans or spectra, and each process prepares its own.
+    """
+
+    def __init__(self, filters, options):
+        self.filters = filters
+        self.options = options
+        self._bank = FilterBank(filters, **options)
+        self._bound = {}
+        self._lock = threading.Lock()
+
+    def __reduce__(self):
+        return _SharedFilters, (self.filters, self.options)
+
+    def bound(self, shape, dtype):
+        """The bound plan for windows of ``shape`` and ``dtype``, made once."""
+        key = (shape, np.dtype(dtype))
+        bound = self._bound.get(key)
+        if bound is None:
+            with self._lock:  # one thread plans; the others wait for it and reuse
+                bound = self._bound.get(key)
+                if bound is None:
+                    plan = self._bank.plan_for(shape, dtype)
+                    bound = self._bound[key] = plan.bind(self.filters)
+        return bound
+
+    @property
+    def planned_shapes(self):
+        """The window shapes planned so far in this process."""
+        return [shape for shape, _ in self._bound]
+
+
+@dataclass(frozen=True)
+class _Window:
+    """One output chunk's input window: its shape and where each input piece goes.
+
+    ``pieces[i]`` is ``(destination, source)``: index tuples into the window
+    and into the ``i``-th input chunk the task receives.
+    """
+
+    shape: tuple
+    pieces: tuple
+    out_shape: tuple
+    out_dtype: np.dtype
+
+
+def _conv_block(shared, window, chunks):
+    """The task: assemble the zero-padded window from input chunks and convolve it."""
+    if not window.pieces or 0 in window.shape:
+        return np.zeros(window.out_shape, dtype=window.out_dtype)
+    block = np.zeros(window.shape, dtype=chunks[0].dtype)
+    for (dst, src), chunk in zip(window.pieces, chunks):
+        block[dst] = chunk[src]
+    return shared.bound(block.shape, block.dtype)(block)
+
+
+# -- chunk arithmetic (integers only) -----------------------------------------------
+
+def _boundaries(chunks):
+    """Cumulative boundaries ``[0, c0, c0 + c1, ..., n]`` of a chunk tuple."""
+    return [0, *itertools.accumulate(chunks)]
+
+
+def output_chunks(in_chunks, out_size, stride, eff, pad_before):
+    """Output chunk sizes along one spatial axis, aligned to the input chunks.
+
+    Each interior input boundary ``b`` maps to the output index whose kernel
+    window is centred on ``b``; empty chunks are dropped.
+
+    Examples
+    --------
+    >>> output_chunks((4, 4, 2), 10, 1, 3, 1)   # SAME, stride 1: the input chunks
+    (4, 4, 2)
+    >>> output_chunks((4, 4, 2), 5, 2, 3, 0)    # SAME, stride 2: halved
+    (2, 2, 1)
+    >>> output_chunks((1, 1, 1, 1), 2, 1, 3, 0) # VALID, chunks smaller than the kernel
+    (1, 1)
+    """
+    if out_size == 0:
+        return (0,)
+    shift = pad_before - (eff - 1) // 2
+    cuts = {min(max((b + shift + stride // 2) // stride, 0), out_size)
+            for b in _boundaries(in_chunks)[1:-1]}
+    bounds = sorted(cuts | {0, out_size})
+    return tuple(b - a for a, b in zip(bounds, bounds[1:]))
+
+
+def window_pieces(in_chunks, o0, o1, stride, eff, pad_before):
+    """The input pieces of the padded window of outputs ``[o0, o1)`` along one axis.
+
+    The window is ``[o0 * s, (o1 - 1) * s + eff)`` in padded coordinates.
+
+    Returns
+    -------
+    length : int
+        Window length.
+    pieces : list of (chunk_index, dst_slice, src_slice)
+        For each input chunk overlapping the window: where its part lands in
+        the window and which part of the chunk it is.
+
+    Examples
+    --------
+    >>> window_pieces((3, 3), 0, 2, 1, 3, 1)   # outputs 0-1 of a SAME 3-tap kernel
+    (4, [(0, slice(1, 4, None), slice(0, 3, None))])
+    >>> length, pieces = window_pieces((2, 2, 2), 0, 1, 1, 5, 0)  # one output, three chunks
+    >>> [(k, dst.start, dst.stop) for k, dst, src in pieces]
+    [(0, 0, 2), (1, 2, 4), (2, 4, 5)]
+    """
+    start = o0 * stride - pad_before
+    length = (o1 - o0 - 1) * stride + eff
+    stop = start + length
+    bounds = _boundaries(in_chunks)
+    pieces = []
+    for k, (c0, c1) in enumerate(zip(bounds, bounds[1:])):
+        lo, hi = max(start, c0), min(stop, c1)
+        if lo < hi:
+            pieces.append((k, slice(lo - start, hi - start), slice(lo - c0, hi - c0)))
+    return length, pieces
+
+
+# -- the graph -----------------------------------------------------------------------
+
+def _check_dask_input(input):
+    if not isinstance(input, da.Array):
+        raise TypeError(
+            f"`input` must be a dask.array.Array; got {type(input).__name__}. Use "
+            f"fftconv.conv2d (and kin) for in-memory arrays, or wrap it with "
+            f"dask.array.from_array"
+        )
+    if any(math.isnan(c) for cs in input.chunks for c in cs):
+        raise ValueError(
+            f"`input` must have known chunk sizes; got chunks {input.chunks}. Call "
+            f"input.compute_chunk_sizes() first"
+        )
+    _checks.check_dtype("input", input.dtype)
+    return input
+
+
+def _convolve(ndim, input, filters, strides, padding, data_format, dilations, groups, flip,
+              method, workers, *, names=("input", "filters"), kind=None):
+    x = _check_dask_input(input)
+    w = _checks.as_array(names[1], filters)
+    method = _checks.check_method(method)
+    workers = 1 if workers is None else _checks.check_workers(workers)
+    geom = _checks.check_geometry(x.shape, w.shape, ndim, strides, padding, data_format,
+                                  dilations, groups, flip, names=names)
+    out_dtype = _checks.result_dtypes(x.dtype, w.dtype)[1]
+    options = dict(strides=geom.strides, padding="VALID", data_format=data_format,
+                   dilations=geom.dilations, groups=geom.groups, flip=geom.flip, method=method,
+                   workers=workers)
+    channels_first = data_format.startswith("NC")
+    spatial_axes = tuple(range(2, 2 + ndim)) if channels_first else tuple(range(1, 1 + ndim))
+    channel_axis = 1 if channels_first else ndim + 1
+
+    token = tokenize(x.name, w, options, geom)
+    name = f"fftconv-{kind or f'conv{ndim}d'}-{token}"
+    filters_key = f"fftconv-filters-{token}"
+    graph = {filters_key: _SharedFilters(w.copy(), options)}
+
+    per_axis = []  # per spatial axis: output chunks and, per output chunk, (length, pieces)
+    for axis, s, e, (lo, _), m in zip(spatial_axes, geom.strides, geom.eff_kernel, geom.pads,
+                                      geom.out_spatial):
+        out_chunks = output_chunks(x.chunks[axis], m, s, e, lo)
+        bounds = _boundaries(out_chunks)
+        windows = [window_pieces(x.chunks[axis], a, b, s, e, lo) if b > a else (0, [])
+                   for a, b in zip(bounds, bounds[1:])]
+        per_axis.append((out_chunks, windows))
+    c_bounds = _boundaries(x.chunks[channel_axis])
+    channel_pieces = [(k, slice(a, b), slice(None))
+                      for k, (a, b) in enumerate(zip(c_bounds, c_bounds[1:]))]
+
+    for ib, nb in enumerate(x.chunks[0]):
+        for iout in itertools.product(*(range(len(ch)) for ch, _ in per_axis)):
+            lengths, axis_pieces = zip(*(per_axis[a][1][i] for a, i in enumerate(iout)))
+            out_sp = [per_axis[a][0][i] for a, i in enumerate(iout)]
+            keys, pieces = [], []
+            for combo in itertools.product(*axis_pieces, channel_pieces):
+                *sp, ch = combo
+                in_index, dst, src = _arrange(ib, [p[0] for p in sp], ch[0],
+                                              [p[1] for p in sp], ch[1],
+                                              [p[2] for p in sp], ch[2], channels_first)
+                keys.append((x.name, *in_index))
+                pieces.append((dst, src))
+            window = _Window(
+                shape=_order(nb, lengths, geom.in_channels, channels_first),
+                pieces=tuple(pieces),
+                out_shape=_order(nb, out_sp, geom.out_channels, channels_first),
+                out_dtype=out_dtype)
+            out_key = (name, *_order(ib, iout, 0, channels_first))
+            graph[out_key] = (_conv_block, filters_key, window, keys)
+
+    out_chunks = _order(x.chunks[0], [ch for ch, _ in per_axis], (geom.out_channels,),
+                        channels_first)
+    hlg = HighLevelGraph.from_collections(name, graph, dependencies=[x])
+    meta = np.empty((0,) * (ndim + 2), dtype=out_dtype)
+    return da.Array(hlg, name, out_chunks, meta=meta)
+
+
+def _order(batch, spatial, channels, channels_first):
+    """A ``(batch, *spatial, channels)`` triple in data_format order, as a tuple."""
+    if channels_first:
+        return (batch, channels, *spatial)
+    return (batch, *spatial, channels)
+
+
+def _arrange(ib, sp_chunks, ch_chunk, sp_dst, ch_dst, sp_src, ch_src, channels_first):
+    """Input chunk index and destination/source index tuples in data_format order."""
+    full = slice(None)
+    return (_order(ib, sp_chunks, ch_chunk, channels_first),
+            _order(full, sp_dst, ch_dst, channels_first),
+            _order(full, sp_src, ch_src, channels_first))
+
+
+# -- public functions ----------------------------------------------------------------
+
+def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilations=1, *,
+           groups=None, flip=False, method="auto", workers=None):
+    """2-D convolution of a dask array, equal to :func:`fftconv.conv2d` on its values.
+
+    Parameters
+    ----------
+    input : dask.array.Array
+        ``(N, H, W, C_in)``, or ``(N, C_in, H, W)`` with ``data_format="NCHW"``,
+        chunked along any axes (chunks of the channel axis are gathered).
+    filters : array_like
+        ``(kh, kw, C_in / groups, C_out)`` (HWIO), in memory; it is put in the
+        graph once.
+    strides, padding, data_format, dilations, groups, flip, method
+        As for :func:`fftconv.conv2d`.
+    workers : int, optional
+        FFT threads per task; ``None`` means 1, since dask runs one task per
+        core.
+
+    Returns
+    -------
+    dask.array.Array
+        Lazy ``(N, out_h, out_w, C_out)`` (or NCHW), with the dtype
+        :func:`fftconv.conv2d` would return. Batch chunks are the input's,
+        spatial chunks the input's divided by the stride, channels one chunk.
+
+    Raises
+    ------
+    TypeError
+        ``input`` is not a dask array, or bad argument types.
+    ValueError
+        Bad shapes or values (checked on shapes, before any work), or
+        unknown chunk sizes.
+
+    See Also
+    --------
+    fftconv.conv2d : the in-memory function with the same semantics.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, fftconv.dask
+    >>> x = da.ones((1, 6, 6, 1), chunks=(1, 2, 4, 1), dtype=np.float32)
+    >>> w = np.ones((3, 3, 1, 1), dtype=np.float32)
+    >>> y = fftconv.dask.conv2d(x, w, padding="SAME")
+    >>> y.chunks
+    ((1,), (2, 2, 2), (4, 2), (1,))
+    >>> y.compute()[0, :, :, 0]
+    array([[4., 6., 6., 6., 6., 4.],
+           [6., 9., 9., 9., 9., 6.],
+           [6., 9., 9., 9., 9., 6.],
+           [6., 9., 9., 9., 9., 6.],
+           [6., 9., 9., 9., 9., 6.],
+           [4., 6., 6., 6., 6., 4.]], dtype=float32)
+    """
+    return _convolve(2, input, filters, strides, padding, data_format, dilations, groups, flip,
+                     method, workers)
+
+
+def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilations=1, *,
+           groups=None, flip=False, method="auto", workers=None):
+    """1-D convolution of a dask array (NWC input, WIO filters); see :func:`conv2d`.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, fftconv.dask
+    >>> signal = da.arange(8.0, chunks=3).reshape(1, 8, 1)
+    >>> fftconv.dask.conv1d(signal, np.ones((3, 1, 1)), strides=2).compute()[0, :, 0]
+    array([ 3.,  9., 15.])
+    """
+    return _convolve(1, input, filters, strides, padding, data_format, dilations, groups, flip,
+                     method, workers)
+
+
+def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dilations=1, *,
+           groups=None, flip=False, method="auto", workers=None):
+    """3-D convolution of a dask array (NDHWC input, DHWIO filters); see :func:`conv2d`.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, fftconv.dask
+    >>> volume = da.ones((1, 8, 8, 8, 1), chunks=(1, 4, 4, 4, 1))
+    >>> fftconv.dask.conv3d(volume, np.ones((3, 3, 3, 1, 2)), padding="SAME").shape
+    (1, 8, 8, 8, 2)
+    """
+    return _convolve(3, input, filters, strides, padding, data_format, dilations, groups, flip,
+                     method, workers)
+
+
+def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHWC",
+                     dilations=1, *, flip=False, method="auto", workers=None):
+    """Depthwise 2-D convolution of a dask array, as :func:`fftconv.depthwise_conv2d`.
+
+    ``filter`` is TF's ``(kh, kw, C, M)``; the result has ``C * M`` channels,
+    channel ``k * M + q`` from input channel ``k``. See :func:`conv2d`.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, fftconv.dask
+    >>> x = da.ones((1, 4, 4, 2), chunks=(1, 2, 2, 1))
+    >>> w = np.stack([np.ones((3, 3)), 2 * np.ones((3, 3))], axis=-1)[..., None]
+    >>> fftconv.dask.depthwise_conv2d(x, w).compute()[0, 0, 0]
+    array([ 9., 18.])
+    """
+    x = _check_dask_input(input)
+    w = _checks.as_array("filter", filter)
+    hwio = _checks.check_depthwise_filter(w.shape)
+    channels = _checks.input_channels(x.shape, data_format, 2)
+    _checks.check_depthwise_channels(channels, w.shape)
+    return _convolve(2, x, w.reshape(hwio), strides, padding, data_format, dilations, channels,
+                     flip, method, workers, names=("input", "filter"), kind="depthwise_conv2d")
