@@ -8,13 +8,19 @@ a corrupt or hostile one means a warning and the defaults.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import math
 import os
+import platform
+import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+
+from . import _planner
 from ._planner import DEFAULT_CONSTANTS
 
 ENV_VAR = "FFTCONV_CALIBRATION"
@@ -75,3 +81,142 @@ def clear_cache() -> None:
     _load.cache_clear()
     from ._api import _cached_plan
     _cached_plan.cache_clear()
+
+
+# -- fitting --------------------------------------------------------------------------
+
+#: The calibration grid: ``(input_shape, filters_shape, strides, padding, groups)``,
+#: NHWC/HWIO, spread over both sides of the direct/FFT crossover.
+GRID = (
+    ((8, 32, 32, 16), (3, 3, 16, 16), 1, "SAME", 1),
+    ((4, 64, 64, 32), (3, 3, 32, 32), 1, "SAME", 1),
+    ((2, 64, 64, 16), (5, 5, 16, 16), 1, "SAME", 1),
+    ((1, 96, 96, 8), (9, 9, 8, 8), 1, "SAME", 1),
+    ((2, 48, 48, 32), (3, 3, 32, 64), 2, "SAME", 1),
+    ((1, 64, 64, 32), (7, 7, 1, 32), 1, "SAME", 32),
+    ((1, 256, 256, 1), (7, 7, 1, 1), 1, "SAME", 1),
+    ((1, 128, 128, 3), (11, 11, 3, 8), 1, "VALID", 1),
+    ((2, 128, 128, 16), (9, 9, 16, 16), 1, "VALID", 1),
+    ((4, 128, 128, 3), (31, 31, 3, 16), 1, "VALID", 1),
+    ((1, 128, 128, 32), (21, 21, 32, 32), 1, "VALID", 1),
+    ((1, 512, 512, 1), (63, 63, 1, 1), 1, "SAME", 1),
+    ((1, 256, 256, 1), (31, 31, 1, 4), 1, "SAME", 1),
+    ((1, 64, 64, 32), (31, 31, 1, 32), 1, "SAME", 32),
+    ((1, 128, 128, 4), (15, 15, 4, 8), 2, "SAME", 1),
+    ((8, 64, 64, 8), (7, 7, 8, 8), 1, "SAME", 1),
+)
+
+
+def measure_point(input_shape, filters_shape, strides, padding, groups, method, *,
+                  fft_shape=None, repeats=3, dtype=np.float32):
+    """Median seconds of one method on random data; returns ``(geometry, settings, seconds)``."""
+    from ._api import plan_conv2d
+    from .methods import METHODS
+
+    plan = plan_conv2d(input_shape, filters_shape, strides, padding, groups=groups,
+                       dtype=dtype, method=method)
+    settings = dict(plan.settings)
+    if fft_shape is not None:
+        settings["fft"] = METHODS["fft"].layout(plan.geometry, {"fft_shape": fft_shape})
+    plan = _replace_settings(plan, settings)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(input_shape).astype(dtype)
+    w = rng.standard_normal(filters_shape).astype(dtype)
+    plan(x, w)  # warm-up: plans FFTs, touches memory
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        plan(x, w)
+        times.append(time.perf_counter() - t0)
+    return plan.geometry, settings[method], float(np.median(times))
+
+
+def _replace_settings(plan, settings):
+    import dataclasses
+    return dataclasses.replace(plan, settings=settings)
+
+
+def _predict(constants, point):
+    geom, method, setting, itemsize = point[:4]
+    if method == "direct":
+        return _planner.direct_seconds(geom, itemsize, constants, setting)
+    return _planner.fft_seconds(geom, setting, itemsize, constants)
+
+
+def fit_constants(points, start=None) -> tuple[dict, float]:
+    """Least-squares fit of the cost model's constants on log-time.
+
+    ``points`` are ``(geometry, method, setting, itemsize, seconds)``. Returns the
+    constants and the RMS error of log(predicted / measured) after the fit.
+    """
+    from scipy.optimize import least_squares
+
+    start = dict(start or DEFAULT_CONSTANTS)
+    names = sorted(start)
+    x0 = np.log([start[n] for n in names])
+
+    def residuals(logs):
+        c = dict(zip(names, np.exp(logs)))
+        return [math.log(_predict(c, p) / p[4]) for p in points]
+
+    # keep each constant within a factor 30 of where it started
+    fit = least_squares(residuals, x0, bounds=(x0 - math.log(30), x0 + math.log(30)))
+    constants = dict(zip(names, map(float, np.exp(fit.x))))
+    rms = float(np.sqrt(np.mean(np.square(residuals(fit.x)))))
+    return constants, rms
+
+
+def calibrate(*, repeats=3, save=True, progress=True, path=None) -> dict:
+    """Measure this machine's direct and FFT rates over :data:`GRID` and fit the planner.
+
+    Each grid point is timed with the direct method and with the FFT method
+    at two tilings; the cost model's constants are then fitted to all of the
+    timings (see :func:`fit_constants`) and, with ``save``, written as JSON to
+    :func:`calibration_path` (or ``path``), where later runs find them.
+
+    Returns
+    -------
+    dict
+        ``{"constants": ..., "rms_log_error": ..., "points": n, "path": str or None, ...}``.
+    """
+    from tqdm.auto import tqdm
+
+    jobs = []
+    for case in GRID:
+        jobs.append((case, "direct", None))
+        jobs.append((case, "fft", None))
+        jobs.append((case, "fft", "half"))
+    points = []
+    for case, method, variant in tqdm(jobs, desc="calibrating", disable=not progress):
+        fft_shape = _half_tiles(case) if variant else None
+        geom, setting, seconds = measure_point(*case, method, fft_shape=fft_shape, repeats=repeats)
+        points.append((geom, method, setting, 4, seconds))
+    constants, rms = fit_constants(points)
+    result = {
+        "version": 1,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "processor": platform.processor(),
+                    "cpus": os.cpu_count(), "numpy": np.__version__},
+        "constants": constants,
+        "rms_log_error": rms,
+        "points": len(points),
+        "path": None,
+    }
+    if save:
+        target = Path(path) if path else calibration_path()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(result, indent=2))
+        result["path"] = str(target)
+        clear_cache()
+    return result
+
+
+def _half_tiles(case):
+    """An FFT shape with tiles about half as long as the default one, for variety."""
+    from ._api import plan_conv2d
+    from scipy.fft import next_fast_len
+
+    plan = plan_conv2d(case[0], case[1], case[2], case[3], groups=case[4], method="fft")
+    q = plan.layout.phase_kernel
+    return tuple(next_fast_len(max(k + 1, (n + k) // 2), real=True)
+                 for n, k in zip(plan.layout.fft_shape, q))

@@ -1,0 +1,197 @@
+"""The ``fftconv`` command line: ``info``, ``plan``, ``bench`` and ``calibrate``.
+
+Run ``fftconv --help`` (or ``python -m fftconv --help``). Bad arguments print
+a one-line error and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+#: ``(name, input_shape, filters_shape, padding)`` timed by ``fftconv bench``.
+BENCH_WORKLOADS = (
+    ("cnn-3x3", (8, 64, 64, 32), (3, 3, 32, 64), "VALID"),
+    ("cnn-5x5", (4, 96, 96, 32), (5, 5, 32, 32), "VALID"),
+    ("crossover-9x9", (2, 128, 128, 16), (9, 9, 16, 16), "VALID"),
+    ("filterbank-31x31", (4, 256, 256, 3), (31, 31, 3, 16), "VALID"),
+    ("manychannel-21x21", (1, 128, 128, 32), (21, 21, 32, 32), "VALID"),
+    ("deblur-101x101", (1, 512, 512, 1), (101, 101, 1, 1), "SAME"),
+)
+QUICK = ("cnn-3x3", "crossover-9x9", "filterbank-31x31", "deblur-101x101")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit status 2, no traceback
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(v) for v in text.lower().replace(",", "x").split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a shape like 4x256x256x3; got {text!r}") from None
+    if min(shape) < 0:
+        raise argparse.ArgumentTypeError(f"sizes must be non-negative; got {text!r}")
+    return shape
+
+
+def _ints(text: str):
+    values = _shape(text)
+    return values[0] if len(values) == 1 else values
+
+
+def _padding(text: str):
+    return text.upper() if text.upper() in ("SAME", "VALID") else _ints(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="fftconv", description="Fast large-kernel convolution: inspect, "
+                     "plan, benchmark and calibrate.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    info = sub.add_parser("info", help="versions, backends, workers and calibration in use")
+    info.add_argument("--json", action="store_true", help="print as JSON")
+    plan = sub.add_parser("plan", help="explain the plan for one convolution")
+    plan.add_argument("--input", type=_shape, required=True, help="input shape, e.g. 4x256x256x3")
+    plan.add_argument("--filters", type=_shape, required=True, help="filter shape, e.g. 31x31x3x16")
+    plan.add_argument("--strides", type=_ints, default=1, help="e.g. 2 or 2x1")
+    plan.add_argument("--dilations", type=_ints, default=1, help="e.g. 2 or 2x1")
+    plan.add_argument("--padding", type=_padding, default="VALID", help="SAME, VALID or ints")
+    plan.add_argument("--data-format", default=None, help="NHWC (default), NCHW, NWC, ...")
+    plan.add_argument("--groups", type=int, default=None)
+    plan.add_argument("--dtype", default="float32", choices=["float16", "float32", "float64"])
+    plan.add_argument("--method", default="auto", help="auto, direct or fft")
+    bench = sub.add_parser("bench", help="time auto, direct and fft on a few shapes")
+    bench.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
+    bench.add_argument("--reps", type=int, default=5, help="repeats per method (median)")
+    cal = sub.add_parser("calibrate", help="fit the planner's cost model to this machine")
+    cal.add_argument("--repeats", type=int, default=3)
+    cal.add_argument("--output", default=None, help="where to save (default: the cache dir)")
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``fftconv`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return {"info": _info, "plan": _plan, "bench": _bench, "calibrate": _calibrate}[
+            args.command](args)
+    except (ValueError, TypeError) as exc:
+        print(f"fftconv {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def info() -> dict:
+    """What ``fftconv info`` reports, as plain data."""
+    import scipy
+
+    import fftconv
+    from fftconv import calibration
+    from fftconv.backends import available_backends
+
+    path = calibration.calibration_path()
+    try:
+        import pyfftw
+        pyfftw_version = pyfftw.__version__
+    except ImportError:
+        pyfftw_version = None
+    return {
+        "fftconv": fftconv.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
+        "pyfftw": pyfftw_version, "backends": list(available_backends()),
+        "workers": fftconv.get_workers(), "calibration_file": str(path),
+        "calibrated": path.exists(), "constants": calibration.load_constants(),
+    }
+
+
+def _info(args) -> int:
+    data = info()
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    for key, value in data.items():
+        if key != "constants":
+            print(f"{key:17s} {value}")
+    print("constants")
+    for key, value in data["constants"].items():
+        print(f"  {key:22s} {value:.4g}")
+    return 0
+
+
+def _plan(args) -> int:
+    import fftconv
+
+    nd = len(args.filters) - 2
+    planners = {1: fftconv.plan_conv1d, 2: fftconv.plan_conv2d, 3: fftconv.plan_conv3d}
+    if nd not in planners:
+        raise ValueError(f"--filters must have 3, 4 or 5 sizes (*kernel, C_in, C_out); got {args.filters}")
+    fmt = args.data_format or {1: "NWC", 2: "NHWC", 3: "NDHWC"}[nd]
+    t0 = time.perf_counter()
+    plan = planners[nd](args.input, args.filters, args.strides, args.padding, fmt, args.dilations,
+                        groups=args.groups, dtype=args.dtype, method=args.method)
+    print(plan)
+    print(f"  planned in {(time.perf_counter() - t0) * 1e3:.1f} ms")
+    return 0
+
+
+def _median_seconds(fn, reps):
+    fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def bench(quick=False, reps=5, progress=True) -> list[dict]:
+    """Time ``auto``, ``direct`` and ``fft`` side by side on :data:`BENCH_WORKLOADS`."""
+    from tqdm.auto import tqdm
+
+    import fftconv
+
+    rng = np.random.default_rng(0)
+    rows = []
+    workloads = [w for w in BENCH_WORKLOADS if not quick or w[0] in QUICK]
+    for name, xs, ws, padding in tqdm(workloads, desc="bench", disable=not progress):
+        x = rng.standard_normal(xs, dtype=np.float32)
+        w = rng.standard_normal(ws, dtype=np.float32)
+        t0 = time.perf_counter()
+        plan = fftconv.plan_conv2d(xs, ws, padding=padding)
+        planning = time.perf_counter() - t0
+        times = {m: _median_seconds(lambda m=m: fftconv.conv2d(x, w, padding=padding, method=m), reps)
+                 for m in ("direct", "fft", "auto")}
+        rows.append({"workload": name, "input": xs, "filters": ws, "auto_chose": plan.method,
+                     "planning_s": planning, **{f"{m}_s": t for m, t in times.items()},
+                     "regret": times["auto"] / min(times["direct"], times["fft"])})
+    return rows
+
+
+def _bench(args) -> int:
+    if args.reps < 1:
+        raise ValueError(f"--reps must be at least 1; got {args.reps}")
+    rows = bench(args.quick, args.reps)
+    print(f"{'workload':19s} {'auto picks':>10s} {'direct ms':>10s} {'fft ms':>9s} "
+          f"{'auto ms':>9s} {'auto/best':>9s} {'plan ms':>8s}")
+    for r in rows:
+        print(f"{r['workload']:19s} {r['auto_chose']:>10s} {r['direct_s'] * 1e3:10.1f} "
+              f"{r['fft_s'] * 1e3:9.1f} {r['auto_s'] * 1e3:9.1f} {r['regret']:9.2f} "
+              f"{r['planning_s'] * 1e3:8.1f}")
+    print("(float32, median of repeats; auto/best = auto time over the faster of direct and fft)")
+    return 0
+
+
+def _calibrate(args) -> int:
+    from fftconv.calibration import calibrate
+
+    result = calibrate(repeats=args.repeats, path=args.output)
+    print(f"fitted {len(result['constants'])} constants on {result['points']} timings "
+          f"(rms log error {result['rms_log_error']:.2f}); saved to {result['path']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
