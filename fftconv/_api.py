@@ -25,11 +25,19 @@ method : {"auto", "direct", "fft"}
 workers : int, optional
     Threads for the transforms: ``None`` is the :func:`set_workers` default
     (all CPUs), negative counts back from the CPU count.
+measure : bool
+    With ``method="auto"``, time both methods once for these shapes instead
+    of trusting the cost model, and remember the winner for the rest of the
+    process (like ``torch.backends.cudnn.benchmark``). A method predicted
+    more than :data:`MEASURE_CUTOFF` times slower than the other is not timed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import threading
+import time
 
 import numpy as np
 
@@ -42,16 +50,24 @@ __all__ = ["conv1d", "conv2d", "conv3d", "depthwise_conv2d", "plan_conv1d", "pla
 
 _DEFAULT_FORMATS = {1: "NWC", 2: "NHWC", 3: "NDHWC"}
 
+#: ``measure=True`` does not time a method predicted this many times slower.
+MEASURE_CUTOFF = 20.0
+_measured_winners: dict = {}
+_measure_lock = threading.Lock()
+
 
 # -- planning ----------------------------------------------------------------------
 
 def _plan(ndim, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
-          flip, dtype, method, workers, *, names=("input", "filters")) -> ConvPlan:
+          flip, dtype, method, workers, measure=False, *, names=("input", "filters")) -> ConvPlan:
     method = _checks.check_method(method)
     geom = _checks.check_geometry(input_shape, filters_shape, ndim, strides, padding, data_format,
                                   dilations, groups, flip, names=names)
     compute = _checks.result_dtypes(dtype, dtype)[0]
-    return _cached_plan(geom, data_format, compute, method, resolve_workers(workers))
+    plan = _cached_plan(geom, data_format, compute, method, resolve_workers(workers))
+    if _checks.check_flag("measure", measure) and method == "auto":
+        plan = _measured(plan)
+    return plan
 
 
 @functools.lru_cache(maxsize=256)
@@ -64,9 +80,38 @@ def _cached_plan(geom, data_format, dtype, method, workers) -> ConvPlan:
                     "scipy", peak)
 
 
+def _measured(plan: ConvPlan) -> ConvPlan:
+    """``plan`` with the method that ran faster here, timed once per process per shape."""
+    key = (plan.geometry, plan.dtype, plan.workers)
+    with _measure_lock:
+        if key not in _measured_winners:
+            _measured_winners[key] = _time_methods(plan)
+    times = _measured_winners[key]
+    return dataclasses.replace(plan, method=min(times, key=times.get), measured=times)
+
+
+def _time_methods(plan: ConvPlan) -> dict:
+    fastest = min(plan.estimates.values())
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(plan.input_shape).astype(plan.dtype)
+    w = rng.standard_normal(plan.filters_shape).astype(plan.dtype)
+    times = {}
+    for method, predicted in plan.estimates.items():
+        if predicted > MEASURE_CUTOFF * fastest:
+            continue
+        run = dataclasses.replace(plan, method=method).bind(w)
+        best = float("inf")
+        for _ in range(2):  # the first run also warms caches and FFT plans
+            t0 = time.perf_counter()
+            run(x)
+            best = min(best, time.perf_counter() - t0)
+        times[method] = best
+    return times
+
+
 def plan_conv2d(input_shape, filters_shape, strides=1, padding="VALID", data_format="NHWC",
                 dilations=1, *, groups=None, flip=False, dtype="float32", method="auto",
-                workers=None) -> ConvPlan:
+                workers=None, measure=False) -> ConvPlan:
     """Plan a 2-D convolution from shapes alone.
 
     Parameters
@@ -78,7 +123,7 @@ def plan_conv2d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     dtype : dtype
         Precision of the arrays the plan will run on; float16 and float32 plan
         a float32 computation, integers and float64 a float64 one.
-    strides, padding, data_format, dilations, groups, flip, method, workers
+    strides, padding, data_format, dilations, groups, flip, method, workers, measure
         As for :func:`conv2d`.
 
     Returns
@@ -98,12 +143,12 @@ def plan_conv2d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     (4, 226, 226, 16)
     """
     return _plan(2, input_shape, filters_shape, strides, padding, data_format, dilations,
-                 groups, flip, dtype, method, workers)
+                 groups, flip, dtype, method, workers, measure)
 
 
 def plan_conv1d(input_shape, filters_shape, strides=1, padding="VALID", data_format="NWC",
                 dilations=1, *, groups=None, flip=False, dtype="float32", method="auto",
-                workers=None) -> ConvPlan:
+                workers=None, measure=False) -> ConvPlan:
     """Plan a 1-D convolution: input ``(N, W, C_in)``, filters ``(kw, C_in / groups, C_out)``.
 
     See :func:`plan_conv2d`.
@@ -115,12 +160,12 @@ def plan_conv1d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     'fft'
     """
     return _plan(1, input_shape, filters_shape, strides, padding, data_format, dilations,
-                 groups, flip, dtype, method, workers)
+                 groups, flip, dtype, method, workers, measure)
 
 
 def plan_conv3d(input_shape, filters_shape, strides=1, padding="VALID", data_format="NDHWC",
                 dilations=1, *, groups=None, flip=False, dtype="float32", method="auto",
-                workers=None) -> ConvPlan:
+                workers=None, measure=False) -> ConvPlan:
     """Plan a 3-D convolution: input ``(N, D, H, W, C_in)``, filters ``(kd, kh, kw, C_in / groups, C_out)``.
 
     See :func:`plan_conv2d`.
@@ -132,12 +177,12 @@ def plan_conv3d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     (1, 16, 16, 16, 4)
     """
     return _plan(3, input_shape, filters_shape, strides, padding, data_format, dilations,
-                 groups, flip, dtype, method, workers)
+                 groups, flip, dtype, method, workers, measure)
 
 
 def plan_depthwise_conv2d(input_shape, filter_shape, strides=1, padding="VALID",
                           data_format="NHWC", dilations=1, *, flip=False, dtype="float32",
-                          method="auto", workers=None) -> ConvPlan:
+                          method="auto", workers=None, measure=False) -> ConvPlan:
     """Plan a depthwise convolution with TF's ``(kh, kw, C, M)`` filter.
 
     The plan's ``filters_shape`` is the equivalent grouped one,
@@ -154,23 +199,23 @@ def plan_depthwise_conv2d(input_shape, filter_shape, strides=1, padding="VALID",
     channels = _checks.input_channels(input_shape, data_format, 2)
     _checks.check_depthwise_channels(channels, filter_shape)
     return _plan(2, input_shape, hwio, strides, padding, data_format, dilations, channels,
-                 flip, dtype, method, workers, names=("input", "filter"))
+                 flip, dtype, method, workers, measure, names=("input", "filter"))
 
 
 # -- running -----------------------------------------------------------------------
 
 def _convolve(ndim, input, filters, strides, padding, data_format, dilations, groups, flip,
-              method, workers, *, names=("input", "filters")):
+              method, workers, measure, *, names=("input", "filters")):
     x = _checks.as_array(names[0], input)
     w = _checks.as_array(names[1], filters)
     compute, _ = _checks.result_dtypes(x.dtype, w.dtype)
     plan = _plan(ndim, x.shape, w.shape, strides, padding, data_format, dilations, groups,
-                 flip, compute, method, workers, names=names)
+                 flip, compute, method, workers, measure, names=names)
     return plan(x, w)
 
 
 def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None):
+           groups=None, flip=False, method="auto", workers=None, measure=False):
     """2-D convolution with exactly the semantics of :func:`tf.nn.conv2d`.
 
     Parameters
@@ -211,11 +256,11 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
            [4., 6., 6., 6., 4.]], dtype=float32)
     """
     return _convolve(2, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers)
+                     method, workers, measure)
 
 
 def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None):
+           groups=None, flip=False, method="auto", workers=None, measure=False):
     """1-D convolution with the semantics of :func:`tf.nn.conv1d` (NWC input, WIO filters).
 
     Long FIR filters on signals are where the FFT method shines.
@@ -228,11 +273,11 @@ def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilati
     array([ 3.,  6.,  9., 12.])
     """
     return _convolve(1, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers)
+                     method, workers, measure)
 
 
 def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None):
+           groups=None, flip=False, method="auto", workers=None, measure=False):
     """3-D convolution with the semantics of :func:`tf.nn.conv3d` (NDHWC input, DHWIO filters).
 
     Examples
@@ -243,11 +288,11 @@ def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dila
     (1, 3, 3, 3, 1)
     """
     return _convolve(3, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers)
+                     method, workers, measure)
 
 
 def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHWC",
-                     dilations=1, *, flip=False, method="auto", workers=None):
+                     dilations=1, *, flip=False, method="auto", workers=None, measure=False):
     """Depthwise 2-D convolution with the semantics of :func:`tf.nn.depthwise_conv2d`.
 
     Parameters
@@ -276,7 +321,7 @@ def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHW
     channels = _checks.input_channels(x.shape, data_format, 2)
     _checks.check_depthwise_channels(channels, w.shape)
     return _convolve(2, x, w.reshape(hwio), strides, padding, data_format, dilations, channels,
-                     flip, method, workers, names=("input", "filter"))
+                     flip, method, workers, measure, names=("input", "filter"))
 
 
 class FilterBank:
@@ -290,7 +335,7 @@ class FilterBank:
     ----------
     filters : array_like
         ``(*kernel, C_in / groups, C_out)``; 1, 2 or 3 spatial axes.
-    strides, padding, data_format, dilations, groups, flip, method, workers
+    strides, padding, data_format, dilations, groups, flip, method, workers, measure
         As for :func:`conv2d`; ``data_format`` defaults to channels-last.
 
     Examples
@@ -303,7 +348,7 @@ class FilterBank:
     """
 
     def __init__(self, filters, strides=1, padding="VALID", data_format=None, dilations=1, *,
-                 groups=None, flip=False, method="auto", workers=None):
+                 groups=None, flip=False, method="auto", workers=None, measure=False):
         self.filters = _checks.as_array("filters", filters)
         if self.filters.ndim not in (3, 4, 5):
             raise ValueError(
@@ -314,6 +359,7 @@ class FilterBank:
         self.ndim = self.filters.ndim - 2
         self.options = dict(strides=strides, padding=padding, dilations=dilations, groups=groups,
                             flip=flip, method=_checks.check_method(method), workers=workers,
+                            measure=measure,
                             data_format=data_format or _DEFAULT_FORMATS[self.ndim])
         _checks.check_data_format(self.options["data_format"], self.ndim)
         self._bound = {}

@@ -64,6 +64,13 @@ def _as_int(name: str, value, what: str) -> int:
     return int(value)
 
 
+def check_flag(name: str, value) -> bool:
+    """A boolean argument: ``True`` or ``False`` (numpy bools too)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be True or False; got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
 def check_int_tuple(name: str, value, ndim: int, channels_first: bool) -> tuple[int, ...]:
     """Normalise ``strides`` or ``dilations``: an int, or 1, ndim or ndim + 2 positive ints.
 
@@ -223,8 +230,7 @@ def check_geometry(input_shape, filters_shape, ndim, strides, padding, data_form
     strides = check_int_tuple("strides", strides, ndim, channels_first)
     dilations = check_int_tuple("dilations", dilations, ndim, channels_first)
     padding = check_padding(padding, ndim, channels_first)
-    if not isinstance(flip, (bool, np.bool_)):
-        raise TypeError(f"`flip` must be True or False; got {type(flip).__name__} {flip!r}")
+    flip = check_flag("flip", flip)
     kernel, group_in, out_channels = filters_shape[:-2], filters_shape[-2], filters_shape[-1]
     groups = _check_groups(groups, channels, group_in, out_channels, names)
     if min(kernel) < 1:

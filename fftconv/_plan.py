@@ -45,6 +45,8 @@ class ConvPlan:
         FFT backend name.
     peak_bytes : int
         Predicted peak of the memory the chosen method allocates.
+    measured : dict or None
+        Seconds measured per method when planned with ``measure=True``.
     """
 
     geometry: ConvGeometry
@@ -57,6 +59,7 @@ class ConvPlan:
     workers: int = 1
     backend: str = "scipy"
     peak_bytes: int = 0
+    measured: dict | None = None
 
     @property
     def ndim(self) -> int:
@@ -138,6 +141,9 @@ class ConvPlan:
         ]
         if self.estimates:
             lines.append(f"  predicted  {est}   ({self.method} {self.speedup:.1f}x faster than the other)")
+        if self.measured:
+            times = "   ".join(f"{k} {_fmt_seconds(v)}" for k, v in self.measured.items())
+            lines.append(f"  measured   {times}   (measure=True: the faster one runs)")
         if self.layout is not None:
             lay = self.layout
             lines.append(f"  fft tiles  {lay.tile} outputs per tile, fft shape {lay.fft_shape}, "
