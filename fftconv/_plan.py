@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _checks
+from . import _checks, _guards
 from ._geometry import ConvGeometry
 from .backends import get_backend
 from .methods import METHODS
@@ -112,13 +112,13 @@ class ConvPlan:
         """Prepare ``filters`` once (for the FFT method, their spectrum) for many inputs."""
         w = _checks.as_array("filters", filters)
         self._check_shape("filters", w.shape, self.filters_shape)
-        return BoundPlan(self, w.dtype, self._prepare(w))
+        w_ready = w[(slice(None, None, -1),) * self.ndim] if self.geometry.flip else w
+        w_ready = np.ascontiguousarray(w_ready, dtype=self.dtype)
+        return BoundPlan(self, w.dtype, w_ready, self._prepare(w_ready, self.method))
 
-    def _prepare(self, w):
-        w = w[(slice(None, None, -1),) * self.ndim] if self.geometry.flip else w
-        w = np.ascontiguousarray(w, dtype=self.dtype)
-        return METHODS[self.method].prepare(
-            w, self.geometry, self.settings[self.method], get_backend(self.backend), self.workers)
+    def _prepare(self, w_ready, method):
+        return METHODS[method].prepare(w_ready, self.geometry, self.settings[method],
+                                       get_backend(self.backend), self.workers)
 
     def _check_shape(self, name, shape, expected):
         if tuple(shape) != tuple(expected):
@@ -165,6 +165,7 @@ class BoundPlan:
 
     plan: ConvPlan
     filters_dtype: np.dtype
+    filters: np.ndarray  # flipped if asked, in the compute dtype
     prepared: object
 
     def __call__(self, input):
@@ -182,11 +183,34 @@ class BoundPlan:
             return np.zeros(plan.output_shape, dtype=out_dtype)
         if plan.channels_first:
             x = np.moveaxis(x, 1, -1)
-        y = METHODS[plan.method].execute(x, self.prepared, plan.geometry, plan.settings[plan.method],
-                                         get_backend(plan.backend), plan.workers, plan.dtype)
+        y = self._run(x) if plan.method == "direct" else self._run_fft(x)
         if plan.channels_first:
             y = np.moveaxis(y, -1, 1)
         return np.ascontiguousarray(y, dtype=out_dtype)
+
+    def _run(self, x, method=None, prepared=None):
+        plan = self.plan
+        method = method or plan.method
+        if prepared is None:
+            prepared = self.prepared if method == plan.method else plan._prepare(self.filters, method)
+        return METHODS[method].execute(x, prepared, plan.geometry, plan.settings[method],
+                                       get_backend(plan.backend), plan.workers, plan.dtype)
+
+    def _run_fft(self, x):
+        """The FFT method under the guards of :mod:`fftconv._guards`."""
+        plan = self.plan
+        if _guards.is_integer(x.dtype) and _guards.is_integer(self.filters_dtype):
+            if _guards.integer_fft_is_exact(x, self.filters, plan.geometry, plan.layout):
+                return np.rint(self._run(x))
+            if plan.requested == "auto":
+                return self._run(x, "direct", self.filters)
+            return self._run(x)
+        mask = _guards.nonfinite_mask(x)
+        if mask is None:
+            return self._run(x)
+        y = self._run(np.where(mask, 0, x))
+        y[_guards.affected_outputs(mask, plan.geometry)] = np.nan
+        return y
 
     def __repr__(self) -> str:
         return f"BoundPlan(filters bound, dtype {self.filters_dtype})\n{self.plan!r}"
