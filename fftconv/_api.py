@@ -59,21 +59,24 @@ _measure_lock = threading.Lock()
 # -- planning ----------------------------------------------------------------------
 
 def _plan(ndim, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
-          flip, dtype, method, workers, measure=False, *, names=("input", "filters")) -> ConvPlan:
+          flip, dtype, method, workers, measure=False, *, names=("input", "filters"),
+          reuse_filters=False) -> ConvPlan:
     method = _checks.check_method(method)
     geom = _checks.check_geometry(input_shape, filters_shape, ndim, strides, padding, data_format,
                                   dilations, groups, flip, names=names)
     compute = _checks.result_dtypes(dtype, dtype)[0]
-    plan = _cached_plan(geom, data_format, compute, method, resolve_workers(workers))
+    plan = _cached_plan(geom, data_format, compute, method, resolve_workers(workers),
+                        reuse_filters)
     if _checks.check_flag("measure", measure) and method == "auto":
         plan = _measured(plan)
     return plan
 
 
 @functools.lru_cache(maxsize=256)
-def _cached_plan(geom, data_format, dtype, method, workers) -> ConvPlan:
+def _cached_plan(geom, data_format, dtype, method, workers, reuse_filters=False) -> ConvPlan:
     from .calibration import load_constants
-    estimates, settings = _planner.estimate(geom, dtype.itemsize, load_constants())
+    estimates, settings = _planner.estimate(geom, dtype.itemsize, load_constants(),
+                                            reuse_filters=reuse_filters)
     chosen = min(estimates, key=estimates.get) if method == "auto" else method
     peak = predicted_peak_bytes(geom, chosen, settings["fft"], dtype.itemsize)
     return ConvPlan(geom, data_format, dtype, chosen, method, estimates, settings, workers,
@@ -367,7 +370,8 @@ class FilterBank:
     def plan_for(self, input_shape, dtype=np.float32) -> ConvPlan:
         """The plan this bank uses for inputs of ``input_shape`` and ``dtype``."""
         compute, _ = _checks.result_dtypes(dtype, self.filters.dtype)
-        return _plan(self.ndim, input_shape, self.filters.shape, dtype=compute, **self.options)
+        return _plan(self.ndim, input_shape, self.filters.shape, dtype=compute, reuse_filters=True,
+                     **self.options)
 
     def __call__(self, input):
         """Convolve one input with the bank's filters."""

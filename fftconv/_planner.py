@@ -114,12 +114,12 @@ def candidate_fft_shapes(geom: ConvGeometry, limit: int = 6):
     return per_axis
 
 
-def best_fft_layout(geom: ConvGeometry, itemsize: int, c):
+def best_fft_layout(geom: ConvGeometry, itemsize: int, c, with_filters=True):
     """The tile layout with the lowest predicted FFT cost, and that cost."""
     best = None
     for shape in _product(candidate_fft_shapes(geom)):
         layout = _fft.make_layout(geom, shape)
-        t = fft_seconds(geom, layout, itemsize, c)
+        t = fft_seconds(geom, layout, itemsize, c, with_filters=with_filters)
         if best is None or t < best[1]:
             best = (layout, t)
     return best
@@ -134,13 +134,16 @@ def _product(per_axis):
             yield (head, *tail)
 
 
-def estimate(geom: ConvGeometry, itemsize: int, constants=None):
+def estimate(geom: ConvGeometry, itemsize: int, constants=None, *, reuse_filters=False):
     """Predicted seconds per method, with the FFT layout and direct strategy chosen.
+
+    With ``reuse_filters`` (a filter bank) the filters' transforms are left
+    out: they are paid once, not per call.
 
     Returns ``({"direct": s, "fft": s}, {"fft": layout, "direct": strategy})``.
     """
     c = {**DEFAULT_CONSTANTS, **(constants or {})}
     strategy = _direct.choose_strategy(geom)
-    layout, t_fft = best_fft_layout(geom, itemsize, c)
+    layout, t_fft = best_fft_layout(geom, itemsize, c, with_filters=not reuse_filters)
     return ({"direct": direct_seconds(geom, itemsize, c, strategy), "fft": t_fft},
             {"direct": strategy, "fft": layout})

@@ -11,11 +11,11 @@ How the graph is built
 1. All arguments are checked at once by the in-memory checks, on shapes
    alone, before any graph exists.
 2. Output chunks: the batch chunks are the input's; along each spatial axis
-   every input chunk boundary ``b`` becomes the output boundary whose
-   kernel windows are centred on ``b`` (``(b + pad_before - (eff - 1) // 2) / s``,
-   rounded). So with SAME padding and stride 1 the output chunks are the
-   input chunks, and with stride ``s`` they are about ``1 / s`` of them.
-   Channels are one chunk.
+   every input chunk boundary ``b`` becomes the output boundary
+   ``ceil(b / s)``. So with SAME padding and stride 1 the output chunks are
+   the input chunks, with VALID the last ones shrink, and with stride ``s``
+   they are ``1 / s`` of them (regular when the chunk size divides by
+   ``s``). Channels are one chunk.
 3. Output chunk ``[o0, o1)`` reads the padded-input window
    ``[o0 * s, (o1 - 1) * s + eff)``. Its task receives exactly the input
    chunks that overlap the window (any number of them, so halos larger than
@@ -67,15 +67,19 @@ class _SharedFilters:
     never the plans or spectra, and each process prepares its own.
     """
 
-    def __init__(self, filters, options):
-        self.filters = filters
+    def __init__(self, filters, options, token):
+        self._bank = FilterBank(filters, **options)  # checks and keeps a read-only copy
+        self.filters = self._bank.filters
         self.options = options
-        self._bank = FilterBank(filters, **options)
+        self.token = token
         self._bound = {}
         self._lock = threading.Lock()
 
     def __reduce__(self):
-        return _SharedFilters, (self.filters, self.options)
+        return _SharedFilters, (self.filters, self.options, self.token)
+
+    def __dask_tokenize__(self):
+        return self.token
 
     def bound(self, shape, dtype):
         """The bound plan for windows of ``shape`` and ``dtype``, made once."""
@@ -89,11 +93,6 @@ class _SharedFilters:
                     bound = self._bound[key] = plan.bind(self.filters)
         return bound
 
-    @property
-    def planned_shapes(self):
-        """The window shapes planned so far in this process."""
-        return [shape for shape, _ in self._bound]
-
 
 @dataclass(frozen=True)
 class _Window:
@@ -104,6 +103,7 @@ class _Window:
     """
 
     shape: tuple
+    dtype: np.dtype
     pieces: tuple
     out_shape: tuple
     out_dtype: np.dtype
@@ -113,7 +113,7 @@ def _conv_block(shared, window, chunks):
     """The task: assemble the zero-padded window from input chunks and convolve it."""
     if not window.pieces or 0 in window.shape:
         return np.zeros(window.out_shape, dtype=window.out_dtype)
-    block = np.zeros(window.shape, dtype=chunks[0].dtype)
+    block = np.zeros(window.shape, dtype=window.dtype)
     for (dst, src), chunk in zip(window.pieces, chunks):
         block[dst] = chunk[src]
     return shared.bound(block.shape, block.dtype)(block)
@@ -126,26 +126,26 @@ def _boundaries(chunks):
     return [0, *itertools.accumulate(chunks)]
 
 
-def output_chunks(in_chunks, out_size, stride, eff, pad_before):
-    """Output chunk sizes along one spatial axis, aligned to the input chunks.
+def output_chunks(in_chunks, out_size, stride):
+    """Output chunk sizes along one spatial axis: the input chunks divided by the stride.
 
-    Each interior input boundary ``b`` maps to the output index whose kernel
-    window is centred on ``b``; empty chunks are dropped.
+    Each interior input boundary ``b`` becomes the output boundary
+    ``ceil(b / stride)``, clipped to the output; empty chunks are dropped. So
+    regular input chunks whose size divides by the stride give regular output
+    chunks (as :meth:`dask.array.Array.to_zarr` wants).
 
     Examples
     --------
-    >>> output_chunks((4, 4, 2), 10, 1, 3, 1)   # SAME, stride 1: the input chunks
+    >>> output_chunks((4, 4, 2), 10, 1)   # SAME, stride 1: the input chunks
     (4, 4, 2)
-    >>> output_chunks((4, 4, 2), 5, 2, 3, 0)    # SAME, stride 2: halved
+    >>> output_chunks((4, 4, 2), 5, 2)    # SAME, stride 2: halved
     (2, 2, 1)
-    >>> output_chunks((1, 1, 1, 1), 2, 1, 3, 0) # VALID, chunks smaller than the kernel
-    (1, 1)
+    >>> output_chunks((4, 4, 4, 4), 10, 1)  # VALID, 7-tap kernel: the last chunks shrink
+    (4, 4, 2)
     """
     if out_size == 0:
         return (0,)
-    shift = pad_before - (eff - 1) // 2
-    cuts = {min(max((b + shift + stride // 2) // stride, 0), out_size)
-            for b in _boundaries(in_chunks)[1:-1]}
+    cuts = {min(-(-b // stride), out_size) for b in _boundaries(in_chunks)[1:-1]}
     bounds = sorted(cuts | {0, out_size})
     return tuple(b - a for a, b in zip(bounds, bounds[1:]))
 
@@ -202,17 +202,18 @@ def _check_dask_input(input):
 
 
 def _convolve(ndim, input, filters, strides, padding, data_format, dilations, groups, flip,
-              method, workers, *, names=("input", "filters"), kind=None):
+              method, workers, measure, *, names=("input", "filters"), kind=None):
     x = _check_dask_input(input)
     w = _checks.as_array(names[1], filters)
     method = _checks.check_method(method)
     workers = 1 if workers is None else _checks.check_workers(workers)
+    measure = _checks.check_flag("measure", measure)
     geom = _checks.check_geometry(x.shape, w.shape, ndim, strides, padding, data_format,
                                   dilations, groups, flip, names=names)
     out_dtype = _checks.result_dtypes(x.dtype, w.dtype)[1]
     options = dict(strides=geom.strides, padding="VALID", data_format=data_format,
                    dilations=geom.dilations, groups=geom.groups, flip=geom.flip, method=method,
-                   workers=workers)
+                   workers=workers, measure=measure)
     channels_first = data_format.startswith("NC")
     spatial_axes = tuple(range(2, 2 + ndim)) if channels_first else tuple(range(1, 1 + ndim))
     channel_axis = 1 if channels_first else ndim + 1
@@ -220,12 +221,12 @@ def _convolve(ndim, input, filters, strides, padding, data_format, dilations, gr
     token = tokenize(x.name, w, options, geom)
     name = f"fftconv-{kind or f'conv{ndim}d'}-{token}"
     filters_key = f"fftconv-filters-{token}"
-    graph = {filters_key: _SharedFilters(w.copy(), options)}
+    graph = {filters_key: _SharedFilters(w, options, token)}
 
     per_axis = []  # per spatial axis: output chunks and, per output chunk, (length, pieces)
     for axis, s, e, (lo, _), m in zip(spatial_axes, geom.strides, geom.eff_kernel, geom.pads,
                                       geom.out_spatial):
-        out_chunks = output_chunks(x.chunks[axis], m, s, e, lo)
+        out_chunks = output_chunks(x.chunks[axis], m, s)
         bounds = _boundaries(out_chunks)
         windows = [window_pieces(x.chunks[axis], a, b, s, e, lo) if b > a else (0, [])
                    for a, b in zip(bounds, bounds[1:])]
@@ -248,6 +249,7 @@ def _convolve(ndim, input, filters, strides, padding, data_format, dilations, gr
                 pieces.append((dst, src))
             window = _Window(
                 shape=_order(nb, lengths, geom.in_channels, channels_first),
+                dtype=x.dtype,
                 pieces=tuple(pieces),
                 out_shape=_order(nb, out_sp, geom.out_channels, channels_first),
                 out_dtype=out_dtype)
@@ -279,7 +281,7 @@ def _arrange(ib, sp_chunks, ch_chunk, sp_dst, ch_dst, sp_src, ch_src, channels_f
 # -- public functions ----------------------------------------------------------------
 
 def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None):
+           groups=None, flip=False, method="auto", workers=None, measure=False):
     """2-D convolution of a dask array, equal to :func:`fftconv.conv2d` on its values.
 
     Parameters
@@ -290,8 +292,9 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
     filters : array_like
         ``(kh, kw, C_in / groups, C_out)`` (HWIO), in memory; it is put in the
         graph once.
-    strides, padding, data_format, dilations, groups, flip, method
-        As for :func:`fftconv.conv2d`.
+    strides, padding, data_format, dilations, groups, flip, method, measure
+        As for :func:`fftconv.conv2d`; ``measure=True`` times both methods
+        once per chunk shape in each worker process.
     workers : int, optional
         FFT threads per task; ``None`` means 1, since dask runs one task per
         core.
@@ -332,11 +335,11 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
            [4., 6., 6., 6., 6., 4.]], dtype=float32)
     """
     return _convolve(2, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers)
+                     method, workers, measure)
 
 
 def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None):
+           groups=None, flip=False, method="auto", workers=None, measure=False):
     """1-D convolution of a dask array (NWC input, WIO filters); see :func:`conv2d`.
 
     Examples
@@ -347,11 +350,11 @@ def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilati
     array([ 3.,  9., 15.])
     """
     return _convolve(1, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers)
+                     method, workers, measure)
 
 
 def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None):
+           groups=None, flip=False, method="auto", workers=None, measure=False):
     """3-D convolution of a dask array (NDHWC input, DHWIO filters); see :func:`conv2d`.
 
     Examples
@@ -362,11 +365,11 @@ def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dila
     (1, 8, 8, 8, 2)
     """
     return _convolve(3, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers)
+                     method, workers, measure)
 
 
 def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHWC",
-                     dilations=1, *, flip=False, method="auto", workers=None):
+                     dilations=1, *, flip=False, method="auto", workers=None, measure=False):
     """Depthwise 2-D convolution of a dask array, as :func:`fftconv.depthwise_conv2d`.
 
     ``filter`` is TF's ``(kh, kw, C, M)``; the result has ``C * M`` channels,
@@ -386,4 +389,5 @@ def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHW
     channels = _checks.input_channels(x.shape, data_format, 2)
     _checks.check_depthwise_channels(channels, w.shape)
     return _convolve(2, x, w.reshape(hwio), strides, padding, data_format, dilations, channels,
-                     flip, method, workers, names=("input", "filter"), kind="depthwise_conv2d")
+                     flip, method, workers, measure, names=("input", "filter"),
+                     kind="depthwise_conv2d")

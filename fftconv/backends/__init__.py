@@ -12,9 +12,12 @@ kept in :data:`BACKENDS`; :func:`get_backend` resolves a name.
 
 from __future__ import annotations
 
+from . import _pyfftw
 from ._scipy import ScipyBackend
 
 BACKENDS = {"scipy": ScipyBackend()}
+if _pyfftw.HAVE_PYFFTW:  # registered only where `import pyfftw` works
+    BACKENDS["pyfftw"] = _pyfftw.PyFFTWBackend()
 
 __all__ = ["BACKENDS", "get_backend", "available_backends"]
 

@@ -1,0 +1,493 @@
+"""FFTW through pyFFTW: measured plans in a bounded LRU, and persistent wisdom.
+
+:class:`PyFFTWBackend` has the interface of every fftconv backend
+(``name``, ``rfftn``, ``irfftn``).  Each distinct problem -- shape, strides,
+dtype, axes, alignment, threads and calling thread -- gets one
+:class:`pyfftw.FFTW` plan, planned once with ``FFTW_MEASURE`` under a time
+limit and kept in a least-recently-used cache.  The calling thread is in the
+key because one plan object must not run on two threads at once.
+
+Rules that keep it safe:
+
+* FFTW's planner is not thread-safe: plan creation and wisdom import/export
+  happen under one module lock (:data:`PLANNER_LOCK`);
+* planning with ``FFTW_MEASURE`` overwrites its arrays, so plans are made on
+  scratch buffers, never on a caller's data;
+* the forward (r2c) transform preserves its input; only the inverse (c2r),
+  which fftconv always hands a buffer it owns, is planned with
+  ``FFTW_DESTROY_INPUT``;
+* every call returns a freshly allocated output, and a plan keeps no
+  reference to a caller's arrays between calls.
+
+Wisdom is read from ``fftw_wisdom.json`` next to the calibration file (see
+:func:`fftconv.calibration.calibration_path`) the first time a plan is made,
+and written by :func:`save_wisdom` (fftconv never writes it by itself).  The file is JSON holding FFTW's own
+wisdom text; it is validated on load and a corrupt or hostile file is ignored
+with a warning.
+
+The module imports without pyFFTW (:data:`HAVE_PYFFTW` is then False), so
+that fftconv only registers the backend where pyFFTW is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+import threading
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from .._workers import resolve_workers
+from ..calibration import calibration_path
+
+#: OpenMP settings that, if the user sets any, fftconv leaves alone.
+_OPENMP_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+
+
+def _import_pyfftw():
+    """Import pyFFTW, its OpenMP threads sleeping (not spinning) while they wait.
+
+    pyFFTW's wheels run FFTW's threads on a private copy of libgomp, whose
+    threads by default spin after each parallel region.  When other work
+    competes for the CPUs (a loaded machine, fftconv called from several
+    threads) the spinning costs 20-40 ms per threaded transform, 100x the
+    transform itself.  libgomp reads ``OMP_WAIT_POLICY`` once, when it is
+    loaded, so it is set to ``PASSIVE`` for the duration of the import only,
+    unless the user has chosen a policy (or pyFFTW is already imported).
+    """
+    if "pyfftw" in sys.modules or any(var in os.environ for var in _OPENMP_WAIT_VARS):
+        import pyfftw
+        return pyfftw
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        import pyfftw
+    finally:
+        del os.environ["OMP_WAIT_POLICY"]
+    return pyfftw
+
+
+try:
+    pyfftw = _import_pyfftw()
+except ImportError:
+    pyfftw = None
+
+#: Whether pyFFTW could be imported; fftconv registers the backend only then.
+HAVE_PYFFTW = pyfftw is not None
+
+#: Guards FFTW's planner: plan creation and wisdom import/export.
+PLANNER_LOCK = threading.Lock()
+
+#: The wisdom file's name, in the directory of the calibration file.
+WISDOM_FILENAME = "fftw_wisdom.json"
+
+PLANNER_EFFORTS = ("FFTW_ESTIMATE", "FFTW_MEASURE", "FFTW_PATIENT", "FFTW_EXHAUSTIVE")
+
+_WISDOM_FORMAT = "fftconv-fftw-wisdom"
+_WISDOM_VERSION = 1
+_PRECISIONS = ("double", "single", "longdouble")  # pyfftw.export_wisdom()'s order
+_WISDOM_TEXT = re.compile(r"[A-Za-z0-9_#().\- \n]*")
+_MAX_WISDOM_BYTES = 8 * 2**20
+_ALIGN = 64  # bytes: outputs start on this boundary
+#: FFTW's SIMD codelets need 16-byte alignment, also with AVX and AVX-512
+#: (``ALIGNMENTA`` in FFTW's simd-common.h): plans are made for, and
+#: inputs copied to, 16-byte boundaries.  Scratch inputs for planning sit
+#: 16 bytes past a 64-byte boundary, so that pyFFTW cannot demand more.
+_FFTW_ALIGN = 16
+_REAL = {np.dtype(np.float32): np.dtype(np.complex64), np.dtype(np.float64): np.dtype(np.complex128)}
+_COMPLEX = {c: r for r, c in _REAL.items()}
+_wisdom_loaded = False
+
+
+# -- wisdom -------------------------------------------------------------------
+
+def wisdom_path() -> Path:
+    """Where FFTW wisdom is read from and written to.
+
+    It sits next to the calibration file, so ``$FFTCONV_CALIBRATION`` moves
+    both.
+
+    Examples
+    --------
+    >>> from fftconv.backends._pyfftw import wisdom_path
+    >>> wisdom_path().name
+    'fftw_wisdom.json'
+    """
+    return calibration_path().parent / WISDOM_FILENAME
+
+
+def load_wisdom(path=None) -> bool:
+    """Import FFTW wisdom from a file written by :func:`save_wisdom`.
+
+    This happens by itself the first time the backend makes a plan; call it
+    to import another file.  A corrupt, hostile or foreign file is ignored
+    with a :class:`RuntimeWarning`; a missing file is silently ignored.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        The file; by default :func:`wisdom_path`.
+
+    Returns
+    -------
+    bool
+        True if FFTW accepted wisdom from the file.
+    """
+    _require_pyfftw()
+    with PLANNER_LOCK:
+        return _load_wisdom_locked(Path(path) if path is not None else wisdom_path())
+
+
+def save_wisdom(path=None) -> Path:
+    """Export the wisdom FFTW has gathered in this process (and imported) to a file.
+
+    The write is atomic: a reader never sees a half-written file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        The file; by default :func:`wisdom_path`.  Its directory is created.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    _require_pyfftw()
+    path = Path(path) if path is not None else wisdom_path()
+    with PLANNER_LOCK:
+        wisdom = pyfftw.export_wisdom()
+    text = json.dumps({"format": _WISDOM_FORMAT, "version": _WISDOM_VERSION,
+                       "fftw": dict(zip(_PRECISIONS, (w.decode("ascii") for w in wisdom)))})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def parse_wisdom(text: str) -> tuple[bytes, bytes, bytes]:
+    """Validate the text of a wisdom file; return the wisdom for :func:`pyfftw.import_wisdom`.
+
+    Raises
+    ------
+    ValueError
+        If the text is not the JSON that :func:`save_wisdom` writes, or a
+        wisdom string holds anything but FFTW's own wisdom syntax.
+    """
+    data = json.loads(text)
+    if not isinstance(data, dict) or data.get("format") != _WISDOM_FORMAT:
+        raise ValueError(f"expected a JSON object with \"format\": \"{_WISDOM_FORMAT}\"")
+    if data.get("version") != _WISDOM_VERSION:
+        raise ValueError(f"unsupported version {data.get('version')!r}; expected {_WISDOM_VERSION}")
+    fftw = data.get("fftw")
+    if not isinstance(fftw, dict) or set(fftw) != set(_PRECISIONS):
+        raise ValueError(f"\"fftw\" must map exactly {', '.join(_PRECISIONS)} to wisdom text")
+    return tuple(_check_wisdom_text(name, fftw[name]) for name in _PRECISIONS)
+
+
+def _check_wisdom_text(name: str, text) -> bytes:
+    """One precision's wisdom: empty, or ``(fftw-3...)`` in FFTW's character set."""
+    if not isinstance(text, str):
+        raise ValueError(f"{name} wisdom must be a string; got {type(text).__name__}")
+    if text and not (text.startswith("(fftw-3") and text.rstrip().endswith(")")):
+        raise ValueError(f"{name} wisdom does not look like FFTW wisdom: {text[:40]!r}")
+    if not _WISDOM_TEXT.fullmatch(text):
+        raise ValueError(f"{name} wisdom holds characters FFTW wisdom never contains")
+    return text.encode("ascii")
+
+
+def _load_wisdom_locked(path: Path) -> bool:
+    """Read, validate and import ``path``; the caller holds :data:`PLANNER_LOCK`."""
+    global _wisdom_loaded
+    _wisdom_loaded = True
+    try:
+        if path.stat().st_size > _MAX_WISDOM_BYTES:
+            raise ValueError(f"larger than {_MAX_WISDOM_BYTES} bytes")
+        wisdom = parse_wisdom(path.read_text(encoding="ascii"))
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError included
+        warnings.warn(f"ignoring the FFTW wisdom file {path}: {exc}", RuntimeWarning, stacklevel=3)
+        return False
+    accepted = pyfftw.import_wisdom(wisdom)
+    rejected = [name for name, w, ok in zip(_PRECISIONS, wisdom, accepted) if w and not ok]
+    if rejected:
+        warnings.warn(f"FFTW rejected the {' and '.join(rejected)} wisdom in {path} "
+                      f"(corrupt, or from another FFTW version); planning afresh",
+                      RuntimeWarning, stacklevel=3)
+    return any(accepted)
+
+
+def _require_pyfftw():
+    if not HAVE_PYFFTW:
+        raise ImportError("the pyfftw backend needs pyFFTW: pip install pyfftw "
+                          "(fftconv's 'scipy' backend works without it)")
+
+
+# -- buffers --------------------------------------------------------------------
+
+def _raw(nbytes: int, offset: int) -> np.ndarray:
+    """``nbytes`` of fresh memory starting ``offset`` bytes past a 64-byte boundary."""
+    return pyfftw.empty_aligned(offset + nbytes, dtype=np.uint8, n=_ALIGN)[offset:]
+
+
+def _empty(shape, dtype, offset=0) -> np.ndarray:
+    """A new C-ordered array starting ``offset`` bytes past a 64-byte boundary."""
+    dtype = np.dtype(dtype)
+    return _raw(math.prod(shape) * dtype.itemsize, offset).view(dtype).reshape(shape)
+
+
+def _like(shape, strides, dtype, offset, nbytes) -> np.ndarray:
+    """An array of exactly ``shape`` and ``strides`` over ``nbytes`` of fresh memory.
+
+    With ``nbytes`` smaller than the span of the strides, the result is a
+    placeholder that must never be read or written (see :class:`_Plan`).
+    """
+    dtype = np.dtype(dtype)
+    base = _raw(max(nbytes, dtype.itemsize), offset)[:dtype.itemsize].view(dtype)
+    return np.lib.stride_tricks.as_strided(base, shape=shape, strides=strides)
+
+
+def _operand(a: np.ndarray, dtype, writeable: bool) -> np.ndarray:
+    """``a`` itself if FFTW can use it as it is, else an aligned C-ordered copy."""
+    usable = (a.dtype == dtype and a.flags.c_contiguous and a.flags.aligned
+              and a.ctypes.data % _FFTW_ALIGN == 0 and (a.flags.writeable or not writeable))
+    if usable:
+        return a
+    out = _empty(a.shape, dtype)
+    np.copyto(out, a, casting="unsafe" if a.dtype.kind == dtype.kind else "same_kind")
+    return out
+
+
+def _real_dtype(a: np.ndarray) -> np.dtype:
+    """float32 for float16/float32 input, float64 for other reals, as :mod:`scipy.fft` does."""
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"rfftn needs a real (bool, integer or floating) array; got dtype {a.dtype}")
+    single = a.dtype.kind == "f" and a.dtype.itemsize <= 4
+    return np.dtype(np.float32 if single else np.float64)
+
+
+def _complex_dtype(a: np.ndarray) -> np.dtype:
+    """complex64 for complex64 (or float16/32) input, complex128 for other numbers."""
+    if a.dtype.kind not in "biufc":
+        raise TypeError(f"irfftn needs a numeric array; got dtype {a.dtype}")
+    single = a.dtype.itemsize <= {"f": 4, "c": 8}.get(a.dtype.kind, 0)
+    return np.dtype(np.complex64 if single else np.complex128)
+
+
+def _check_lengths(shape, axes) -> bool:
+    """Raise for a zero-length transform axis; return True if ``shape`` holds no data."""
+    if any(shape[ax] == 0 for ax in axes):
+        raise ValueError(f"FFT axes {axes} must all have data; got shape {tuple(shape)}")
+    return math.prod(shape) == 0
+
+
+def _fit(a: np.ndarray, shape, axes) -> np.ndarray:
+    """``a`` cut or zero-padded at the end of ``axes`` to ``shape`` (scipy's rule)."""
+    target = list(a.shape)
+    for axis, n in zip(axes, shape):
+        target[axis] = n
+    if tuple(target) == a.shape:
+        return a
+    out = np.zeros(target, dtype=a.dtype)
+    common = tuple(slice(min(m, n)) for m, n in zip(a.shape, target))
+    out[common] = a[common]
+    return out
+
+
+# -- plans ----------------------------------------------------------------------
+
+class _Plan:
+    """One FFTW plan, with the scale of its inverse and placeholder arrays.
+
+    Between calls the plan points at placeholders of the right shape,
+    strides and alignment but almost no memory, so that it never keeps a
+    caller's (possibly huge) arrays alive.  They are never read or written:
+    :meth:`run` always installs real arrays before executing.
+    """
+
+    def __init__(self, fftw, scale):
+        self.fftw = fftw
+        self.scale = scale
+        self._parked = tuple(_like(x.shape, x.strides, x.dtype, x.ctypes.data % _ALIGN, 0)
+                             for x in (fftw.input_array, fftw.output_array))
+        fftw.update_arrays(*self._parked)
+
+    def run(self, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Transform ``a`` into ``out`` (scaled if inverse) and return ``out``."""
+        self.fftw.update_arrays(a, out)
+        try:
+            self.fftw.execute()
+        finally:
+            self.fftw.update_arrays(*self._parked)
+        if self.scale != 1:
+            np.multiply(out, out.dtype.type(self.scale), out=out)
+        return out
+
+
+class PyFFTWBackend:
+    """Real transforms with FFTW through :mod:`pyfftw`, with cached, measured plans.
+
+    Parameters
+    ----------
+    planner_effort : str, default "FFTW_MEASURE"
+        One of :data:`PLANNER_EFFORTS`.
+    planning_timelimit : float or None, default 1.0
+        Seconds FFTW may spend planning one transform (None: no limit).
+        Wisdom makes later planning of the same problem near-instant.
+    cache_size : int, default 32
+        Plans kept, least recently used dropped first.  Each thread has its
+        own plans.
+
+    Notes
+    -----
+    ``irfftn`` overwrites its input, as the backend interface allows; a
+    read-only or oddly laid out input is copied first.  ``rfftn`` never
+    modifies its input.  Outputs are new arrays, 64-byte aligned.
+
+    Examples
+    --------
+    fftconv registers an instance as ``"pyfftw"`` where pyFFTW is installed:
+
+    >>> import numpy as np
+    >>> from fftconv.backends import BACKENDS
+    >>> backend = BACKENDS.get("pyfftw", BACKENDS["scipy"])
+    >>> x = np.ones((8, 6, 3), dtype=np.float32)
+    >>> spectrum = backend.rfftn(x, axes=(0, 1), workers=1)
+    >>> spectrum.shape, spectrum.dtype
+    ((8, 4, 3), dtype('complex64'))
+    >>> y = backend.irfftn(spectrum, (8, 6), axes=(0, 1), workers=1)
+    >>> bool(np.allclose(y, x))
+    True
+    """
+
+    name = "pyfftw"
+
+    def __init__(self, planner_effort="FFTW_MEASURE", planning_timelimit=1.0, cache_size=32):
+        _require_pyfftw()
+        if planner_effort not in PLANNER_EFFORTS:
+            raise ValueError(f"`planner_effort` must be one of {', '.join(map(repr, PLANNER_EFFORTS))}; "
+                             f"got {planner_effort!r}")
+        if planning_timelimit is not None and not (
+                isinstance(planning_timelimit, (int, float)) and not isinstance(planning_timelimit, bool)
+                and 0 < planning_timelimit < math.inf):
+            raise ValueError(f"`planning_timelimit` must be a positive number of seconds or None; "
+                             f"got {planning_timelimit!r}")
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
+            raise ValueError(f"`cache_size` must be a positive int; got {cache_size!r}")
+        self.planner_effort = planner_effort
+        self.planning_timelimit = None if planning_timelimit is None else float(planning_timelimit)
+        self.cache_size = cache_size
+        self._cache = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._hits = self._misses = 0
+
+    def rfftn(self, a, axes, workers):
+        """The n-D real-to-complex FFT of ``a`` over ``axes`` (the last one halved).
+
+        ``a`` is not modified.
+        """
+        a = np.asarray(a)
+        axes = _check_axes(axes, a.ndim)
+        dtype = _real_dtype(a)
+        out_shape = list(a.shape)
+        out_shape[axes[-1]] = a.shape[axes[-1]] // 2 + 1
+        out = _empty(tuple(out_shape), _REAL[dtype])
+        if _check_lengths(a.shape, axes):
+            return out
+        a = _operand(a, dtype, writeable=False)
+        plan = self._plan("r2c", a, out, axes, resolve_workers(workers))
+        return plan.run(a, out)
+
+    def irfftn(self, a, shape, axes, workers):
+        """The n-D complex-to-real inverse FFT, of real shape ``shape`` along ``axes``.
+
+        ``a`` may be overwritten (it is a buffer fftconv owns).
+        """
+        a = np.asarray(a)
+        axes = _check_axes(axes, a.ndim)
+        shape = tuple(int(n) for n in shape)
+        if len(shape) != len(axes) or min(shape, default=0) < 1:
+            raise ValueError(f"`shape` must give one positive length per axis {axes}; got {shape}")
+        dtype = _complex_dtype(a)
+        a = _fit(a, (*shape[:-1], shape[-1] // 2 + 1), axes)
+        a = _operand(a, dtype, writeable=True)
+        out_shape = list(a.shape)
+        for axis, n in zip(axes, shape):
+            out_shape[axis] = n
+        out = _empty(tuple(out_shape), _COMPLEX[dtype])
+        if _check_lengths(a.shape, axes):
+            return out
+        plan = self._plan("c2r", a, out, axes, resolve_workers(workers))
+        return plan.run(a, out)
+
+    def cache_info(self) -> dict:
+        """The plan cache as a plain dict: ``size``, ``maxsize``, ``hits``, ``misses``."""
+        with self._cache_lock:
+            return {"size": len(self._cache), "maxsize": self.cache_size,
+                    "hits": self._hits, "misses": self._misses}
+
+    def clear_cache(self) -> None:
+        """Drop every cached plan (wisdom stays, so re-planning is quick)."""
+        with self._cache_lock:
+            self._cache.clear()
+            self._hits = self._misses = 0
+
+    def _plan(self, kind, a, out, axes, threads) -> _Plan:
+        """The cached plan for this problem on this thread, made if missing."""
+        key = (kind, a.shape, a.strides, a.dtype.str, out.shape, axes,
+               a.ctypes.data % _FFTW_ALIGN, threads, threading.get_ident())
+        with self._cache_lock:
+            plan = self._cache.get(key)
+            if plan is not None:
+                self._cache.move_to_end(key)
+                self._hits += 1
+                return plan
+            self._misses += 1
+        plan = self._make_plan(kind, a, out, axes, threads)
+        with self._cache_lock:
+            self._cache[key] = plan
+            evicted = [self._cache.popitem(last=False) for _ in range(len(self._cache) - self.cache_size)]
+        del evicted  # destroying a plan waits for pyFFTW's planner lock: not under ours
+        return plan
+
+    def _make_plan(self, kind, a, out, axes, threads) -> _Plan:
+        """Plan on scratch arrays laid out like ``a`` and ``out``, 16-byte aligned."""
+        src = _like(a.shape, a.strides, a.dtype, _FFTW_ALIGN, a.nbytes)
+        dst = _empty(out.shape, out.dtype)
+        flags = (self.planner_effort,) + (("FFTW_DESTROY_INPUT",) if kind == "c2r" else ())
+        direction = "FFTW_BACKWARD" if kind == "c2r" else "FFTW_FORWARD"
+        with PLANNER_LOCK:
+            if not _wisdom_loaded:
+                _load_wisdom_locked(wisdom_path())
+            fftw = pyfftw.FFTW(src, dst, axes=axes, direction=direction, flags=flags,
+                               threads=threads, planning_timelimit=self.planning_timelimit)
+        scale = 1.0 / math.prod(out.shape[ax] for ax in axes) if kind == "c2r" else 1
+        return _Plan(fftw, scale)
+
+    def __repr__(self):
+        return (f"PyFFTWBackend(planner_effort={self.planner_effort!r}, "
+                f"planning_timelimit={self.planning_timelimit!r}, cache_size={self.cache_size})")
+
+
+def _check_axes(axes, ndim) -> tuple[int, ...]:
+    """``axes`` as distinct non-negative ints below ``ndim``."""
+    try:
+        out = tuple(int(ax) + ndim if int(ax) < 0 else int(ax) for ax in axes)
+    except TypeError:
+        raise TypeError(f"`axes` must be a sequence of ints; got {axes!r}") from None
+    if not out or len(set(out)) != len(out) or not all(0 <= ax < ndim for ax in out):
+        raise ValueError(f"`axes` must be distinct axes of a {ndim}-D array; got {axes!r}")
+    return out
