@@ -99,7 +99,8 @@ class _Window:
     """One output chunk's input window: its shape and where each input piece goes.
 
     ``pieces[i]`` is ``(destination, source)``: index tuples into the window
-    and into the ``i``-th input chunk the task receives.
+    and into the ``i``-th input chunk the task receives. Every input channel
+    chunk is included.
     """
 
     shape: tuple
@@ -203,6 +204,7 @@ def _check_dask_input(input):
 
 def _convolve(ndim, input, filters, strides, padding, data_format, dilations, groups, flip,
               method, workers, measure, *, names=("input", "filters"), kind=None):
+    """Check every argument on shapes, then build the graph: one task per output chunk."""
     x = _check_dask_input(input)
     w = _checks.as_array(names[1], filters)
     method = _checks.check_method(method)
@@ -215,52 +217,56 @@ def _convolve(ndim, input, filters, strides, padding, data_format, dilations, gr
                    dilations=geom.dilations, groups=geom.groups, flip=geom.flip, method=method,
                    workers=workers, measure=measure)
     channels_first = data_format.startswith("NC")
-    spatial_axes = tuple(range(2, 2 + ndim)) if channels_first else tuple(range(1, 1 + ndim))
-    channel_axis = 1 if channels_first else ndim + 1
 
     token = tokenize(x.name, w, options, geom)
     name = f"fftconv-{kind or f'conv{ndim}d'}-{token}"
     filters_key = f"fftconv-filters-{token}"
     graph = {filters_key: _SharedFilters(w, options, token)}
-
-    per_axis = []  # per spatial axis: output chunks and, per output chunk, (length, pieces)
-    for axis, s, e, (lo, _), m in zip(spatial_axes, geom.strides, geom.eff_kernel, geom.pads,
-                                      geom.out_spatial):
-        out_chunks = output_chunks(x.chunks[axis], m, s)
-        bounds = _boundaries(out_chunks)
-        windows = [window_pieces(x.chunks[axis], a, b, s, e, lo) if b > a else (0, [])
-                   for a, b in zip(bounds, bounds[1:])]
-        per_axis.append((out_chunks, windows))
-    c_bounds = _boundaries(x.chunks[channel_axis])
-    channel_pieces = [(k, slice(a, b), slice(None))
-                      for k, (a, b) in enumerate(zip(c_bounds, c_bounds[1:]))]
-
+    axes = _spatial_windows(x.chunks, geom, channels_first)
     for ib, nb in enumerate(x.chunks[0]):
-        for iout in itertools.product(*(range(len(ch)) for ch, _ in per_axis)):
-            lengths, axis_pieces = zip(*(per_axis[a][1][i] for a, i in enumerate(iout)))
-            out_sp = [per_axis[a][0][i] for a, i in enumerate(iout)]
-            keys, pieces = [], []
-            for combo in itertools.product(*axis_pieces, channel_pieces):
-                *sp, ch = combo
-                in_index, dst, src = _arrange(ib, [p[0] for p in sp], ch[0],
-                                              [p[1] for p in sp], ch[1],
-                                              [p[2] for p in sp], ch[2], channels_first)
-                keys.append((x.name, *in_index))
-                pieces.append((dst, src))
-            window = _Window(
-                shape=_order(nb, lengths, geom.in_channels, channels_first),
-                dtype=x.dtype,
-                pieces=tuple(pieces),
-                out_shape=_order(nb, out_sp, geom.out_channels, channels_first),
-                out_dtype=out_dtype)
-            out_key = (name, *_order(ib, iout, 0, channels_first))
-            graph[out_key] = (_conv_block, filters_key, window, keys)
+        for iout in itertools.product(*(range(len(chunks)) for chunks, _ in axes)):
+            window, inputs = _window(x, geom, axes, ib, nb, iout, out_dtype, channels_first)
+            keys = [(x.name, *index) for index in inputs]
+            graph[(name, *_order(ib, iout, 0, channels_first))] = (
+                _conv_block, filters_key, window, keys)
 
-    out_chunks = _order(x.chunks[0], [ch for ch, _ in per_axis], (geom.out_channels,),
+    out_chunks = _order(x.chunks[0], [chunks for chunks, _ in axes], (geom.out_channels,),
                         channels_first)
     hlg = HighLevelGraph.from_collections(name, graph, dependencies=[x])
-    meta = np.empty((0,) * (ndim + 2), dtype=out_dtype)
-    return da.Array(hlg, name, out_chunks, meta=meta)
+    return da.Array(hlg, name, out_chunks, meta=np.empty((0,) * (ndim + 2), dtype=out_dtype))
+
+
+def _spatial_windows(in_chunks, geom, channels_first):
+    """Per spatial axis: the output chunks and, for each, its window ``(length, pieces)``."""
+    first = 2 if channels_first else 1
+    axes = []
+    for axis, s, e, (lo, _), m in zip(range(first, first + geom.ndim), geom.strides,
+                                      geom.eff_kernel, geom.pads, geom.out_spatial):
+        out_chunks = output_chunks(in_chunks[axis], m, s)
+        bounds = _boundaries(out_chunks)
+        axes.append((out_chunks, [window_pieces(in_chunks[axis], a, b, s, e, lo)
+                                  if b > a else (0, []) for a, b in zip(bounds, bounds[1:])]))
+    return axes
+
+
+def _window(x, geom, axes, ib, nb, iout, out_dtype, channels_first):
+    """The :class:`_Window` of output chunk ``(ib, *iout)`` and the block indices it reads."""
+    lengths, axis_pieces = zip(*(axes[a][1][i] for a, i in enumerate(iout)))
+    out_spatial = [axes[a][0][i] for a, i in enumerate(iout)]
+    c_bounds = _boundaries(x.chunks[1 if channels_first else -1])
+    channel_pieces = [(k, slice(a, b), slice(None))
+                      for k, (a, b) in enumerate(zip(c_bounds, c_bounds[1:]))]
+    inputs, pieces = [], []
+    for *spatial, channel in itertools.product(*axis_pieces, channel_pieces):
+        index, dst, src = ([p[j] for p in spatial] for j in range(3))
+        inputs.append(_order(ib, index, channel[0], channels_first))
+        pieces.append((_order(slice(None), dst, channel[1], channels_first),
+                       _order(slice(None), src, channel[2], channels_first)))
+    window = _Window(shape=_order(nb, lengths, geom.in_channels, channels_first),
+                     dtype=x.dtype, pieces=tuple(pieces),
+                     out_shape=_order(nb, out_spatial, geom.out_channels, channels_first),
+                     out_dtype=out_dtype)
+    return window, inputs
 
 
 def _order(batch, spatial, channels, channels_first):
@@ -268,14 +274,6 @@ def _order(batch, spatial, channels, channels_first):
     if channels_first:
         return (batch, channels, *spatial)
     return (batch, *spatial, channels)
-
-
-def _arrange(ib, sp_chunks, ch_chunk, sp_dst, ch_dst, sp_src, ch_src, channels_first):
-    """Input chunk index and destination/source index tuples in data_format order."""
-    full = slice(None)
-    return (_order(ib, sp_chunks, ch_chunk, channels_first),
-            _order(full, sp_dst, ch_dst, channels_first),
-            _order(full, sp_src, ch_src, channels_first))
 
 
 # -- public functions ----------------------------------------------------------------

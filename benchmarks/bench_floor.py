@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Issue 5's floor: the FFT method against its bare transforms at the same sizes.
+
+Run::
+
+    python benchmarks/bench_floor.py                 # 5 repeats
+    python benchmarks/bench_floor.py --quick         # smaller images, 3 repeats
+    python benchmarks/bench_floor.py --workloads filterbank,stride
+
+For each workload, ``plan_conv2d(..., method="fft")`` gives the tile layout
+(``plan.layout``: FFT shape, tiles per image, polyphase count). Its floor is
+the time of the bare transforms that the method cannot avoid, run by the
+plan's FFT backend with the plan's workers on contiguous batches:
+
+- forward: ``N * tiles * phases * C_in`` real transforms of the FFT shape;
+- inverse: ``N * tiles * C_out`` complex-to-real transforms;
+- filters: ``phases * C_in/groups * C_out`` forward transforms (once per call
+  for one-shot ``conv2d``, never for a bound ``FilterBank``).
+
+Each kind is timed with the batch axis first (``(count, *L)``, transforms
+over the last axes) and last (``(*L, count)``), and the faster counts: the
+floor is the cheapest way to do those transforms. Timed side by side with
+
+- ``fft``: one-shot ``fftconv.conv2d(..., method="fft")``, against
+  forward + inverse + filters;
+- ``bank``: ``fftconv.FilterBank(..., method="fft")`` (spectrum kept),
+  against forward + inverse.
+
+Target (issue 5): both ratios <= 1.5. Workloads: those of peers.py with
+kernels of 21 and up, the stride-2 case of issue 3 and the 31x31 depthwise.
+Results: ``benchmarks/results/floor.json``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import _timing  # first: pins the thread count before numpy loads
+import _peers
+import fftconv
+import numpy as np
+import scipy.fft
+
+from _peers import Workload
+
+TARGET = 1.5
+EXTRA_WORKLOADS = [
+    Workload("stride2-31x31", 2, 384, 4, 32, 31, stride=2, padding="SAME"),
+    Workload("depthwise-31x31", 1, 56, 64, 64, 31, groups=64, padding="SAME"),
+]
+COLUMNS = [("workload", "workload", ""), ("layout", "fft shape x count (fwd/inv/filt)", ""),
+           ("fft", "fft ms", "ms"), ("bank", "bank", "ms"), ("forward", "fwd", "ms"),
+           ("inverse", "inv", "ms"), ("filters", "filt", "ms"),
+           ("fft/floor", "fft/floor", ""), ("bank/floor", "bank/floor", ""), ("ok", "<=1.5", "")]
+
+
+class _ScipyBackend:
+    """Stand-in with fftconv's backend interface, if fftconv's own cannot be imported."""
+
+    name = "scipy"
+
+    def rfftn(self, a, axes, workers):
+        return scipy.fft.rfftn(a, axes=axes, workers=workers)
+
+    def irfftn(self, a, shape, axes, workers):
+        return scipy.fft.irfftn(a, s=shape, axes=axes, workers=workers, overwrite_x=True)
+
+
+def backend_of(plan):
+    """The FFT backend the plan runs on (fftconv's backend interface)."""
+    try:
+        from fftconv.backends import get_backend
+    except ImportError:
+        return _ScipyBackend()
+    return get_backend(plan.backend)
+
+
+def parse_args(argv=None):
+    parser = _timing.common_parser(__doc__, reps=5, quick_reps=3)
+    parser.add_argument("--workloads", default="",
+                        help="comma-separated name filters (default: all)")
+    return _timing.parse_args(parser, argv)
+
+
+def workloads(quick: bool, patterns: str) -> list:
+    large = [wl for wl in _peers.peer_workloads() if wl.kernel >= 21]
+    chosen = _peers.select(large + EXTRA_WORKLOADS, patterns)
+    return [wl.shrunk() for wl in chosen] if quick else chosen
+
+
+def transform_counts(wl: Workload, layout) -> dict:
+    """Number of transforms of each kind the FFT method needs for one call."""
+    per_image = layout.n_tiles
+    return {"forward": wl.batch * per_image * layout.phases * wl.c_in,
+            "inverse": wl.batch * per_image * wl.c_out,
+            "filters": layout.phases * wl.group_in * wl.c_out}
+
+
+def transform_candidates(kind: str, count: int, shape, backend, workers: int) -> list:
+    """Bare transforms of ``kind`` in both batch layouts, as timing candidates."""
+    nd = len(shape)
+    candidates = []
+    for first in (True, False):
+        full = (count, *shape) if first else (*shape, count)
+        axes = tuple(range(1, nd + 1)) if first else tuple(range(nd))
+        name = f"{kind}-{'first' if first else 'last'}"
+        rng = np.random.default_rng(0)
+        real = rng.standard_normal(full, dtype=np.float32)
+        if kind != "inverse":
+            candidates.append(_timing.Candidate(name, functools.partial(backend.rfftn, real, axes, workers)))
+            continue
+        pristine = backend.rfftn(real, axes, workers)
+        work = np.empty_like(pristine)
+        # irfftn may overwrite its input: restore it before every call, outside the timing
+        candidates.append(_timing.Candidate(
+            name, functools.partial(backend.irfftn, work, tuple(shape), axes, workers),
+            setup=functools.partial(np.copyto, work, pristine)))
+    return candidates
+
+
+def measure(wl: Workload, args) -> tuple[dict, dict]:
+    x, w = wl.inputs()
+    kwargs = wl.conv_kwargs(args.threads)
+    plan = fftconv.plan_conv2d(x.shape, w.shape, dtype=x.dtype, method="fft", **kwargs)
+    layout, backend = plan.layout, backend_of(plan)
+    counts = transform_counts(wl, layout)
+    bank = fftconv.FilterBank(w, method="fft", **kwargs)
+    bank(x)
+    candidates = [_timing.Candidate("fft", functools.partial(fftconv.conv2d, x, w, method="fft", **kwargs)),
+                  _timing.Candidate("bank", functools.partial(bank, x))]
+    for kind, count in counts.items():
+        candidates += transform_candidates(kind, count, layout.fft_shape, backend, plan.workers)
+    timings = _timing.time_interleaved(candidates, args.reps, args.max_seconds, desc=wl.name)
+    t = {name: timing.median for name, timing in timings.items()}
+    floors = {kind: _timing.fastest(t[f"{kind}-first"], t[f"{kind}-last"]) for kind in counts}
+    fft_ratio = _timing.ratio(t["fft"], sum(floors.values()))
+    bank_ratio = _timing.ratio(t["bank"], floors["forward"] + floors["inverse"])
+    layout_text = ("x".join(map(str, layout.fft_shape)) + " x "
+                   + "/".join(str(counts[kind]) for kind in ("forward", "inverse", "filters")))
+    row = {"workload": wl.name, "layout": layout_text,
+           "fft": t["fft"], "bank": t["bank"], **floors, "fft/floor": fft_ratio, "bank/floor": bank_ratio,
+           "ok": "ok" if max(fft_ratio, bank_ratio) <= TARGET else "MISS"}
+    record = {"workload": wl.as_dict(), "plan": repr(plan), "backend": getattr(backend, "name", "?"),
+              "fft_shape": layout.fft_shape, "n_tiles": layout.n_tiles, "phases": layout.phases,
+              "counts": counts, "floors_s": floors, "fft_over_floor": fft_ratio,
+              "bank_over_floor": bank_ratio, "elements_per_transform": math.prod(layout.fft_shape),
+              "timings": {name: timing.as_dict() for name, timing in timings.items()}}
+    return row, record
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    rows, records = [], []
+    for wl in workloads(args.quick, args.workloads):
+        row, record = measure(wl, args)
+        rows.append(row)
+        records.append(record)
+        print(f"{wl.name:20s} {wl.describe():45s} fft/floor {row['fft/floor']:.2f}  "
+              f"bank/floor {row['bank/floor']:.2f}", flush=True)
+    _timing.print_table(rows, COLUMNS, f"FFT method against its bare transforms, median ms "
+                                       f"({args.reps} repeats, {args.threads} threads)")
+    path = _timing.write_json("floor", {"reps": args.reps, "quick": args.quick, "target": TARGET,
+                                        "results": records}, args.out, args.threads)
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()
