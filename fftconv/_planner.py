@@ -34,11 +34,13 @@ DEFAULT_CONSTANTS = {
     "gemm_flops": 60e9,         # peak real GEMM rate (float32, all workers)
     "gemm_half_k": 24.0,        # contraction length at which GEMM runs at half rate
     "gemm_half_n": 16.0,        # output width at which GEMM runs at half rate
+    "cgemm_flops": 30e9,        # peak rate of the per-frequency complex GEMMs
+    "cgemm_half_m": 8.0,        # tiles per GEMM at which it runs at half rate
+    "cgemm_call": 0.4e-6,       # seconds of overhead per per-frequency GEMM call
     "elementwise_flops": 2e9,   # multiply-adds per second of numpy elementwise loops
     "bandwidth": 5e9,           # bytes per second of numpy copies
     "fft_flops": 6e9,           # "flops" (2.5 n log2 n per complex transform) per second
     "fft_line_overhead": 30e-9, # seconds per 1-D line of a batched transform
-    "cgemm_call": 0.4e-6,       # seconds of overhead per per-frequency GEMM call
     "call_overhead": 30e-6,     # fixed seconds per call of either method
 }
 
@@ -62,8 +64,9 @@ def direct_seconds(geom: ConvGeometry, itemsize: int, c, strategy=None) -> float
         t = work / c["elementwise_flops"] / (4 / itemsize) + work * itemsize / bw
     elif strategy == "shifted":
         rows = geom.batch * math.prod(geom.used_extent)
-        t = taps * gemm_seconds(rows, geom.in_channels, geom.out_channels, c, itemsize)
-        t += taps * rows * geom.out_channels * itemsize * 0.25 / bw
+        k = geom.kernel[-1] * geom.in_channels
+        t = math.prod(geom.kernel[:-1]) * gemm_seconds(rows, k, geom.out_channels, c, itemsize)
+        t += 2 * rows * k * itemsize / bw
     else:
         k = taps * geom.group_in
         t = geom.groups * gemm_seconds(outputs, k, geom.group_out, c, itemsize)
@@ -93,8 +96,8 @@ def fft_seconds(geom: ConvGeometry, layout, itemsize: int, c, *, with_filters=Tr
     if k == 1:
         t += 4 * freqs * batch * geom.out_channels / c["elementwise_flops"] / flops_scale
     else:
-        t += freqs * geom.groups * (gemm_seconds(batch, k, geom.group_out, c, itemsize, True)
-                                    + c["cgemm_call"])
+        rate = c["cgemm_flops"] * flops_scale * batch / (batch + c["cgemm_half_m"])
+        t += freqs * geom.groups * (8 * batch * k * geom.group_out / rate + c["cgemm_call"])
     reals = math.prod(layout.fft_shape) * batch
     traffic = reals * (geom.groups * k * 4 + geom.out_channels * 4) * itemsize
     return t + traffic / bw + c["call_overhead"]
