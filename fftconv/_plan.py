@@ -106,7 +106,11 @@ class ConvPlan:
         ndarray
             The output, in ``data_format`` order and the promoted dtype.
         """
-        return self.bind(filters)(input)
+        x = _checks.as_array("input", input)
+        w = _checks.as_array("filters", filters)
+        self._check_shape("filters", w.shape, self.filters_shape)
+        self._check_input(x, w.dtype)  # before the filters are transformed
+        return self.bind(w)(x)
 
     def bind(self, filters) -> "BoundPlan":
         """Prepare ``filters`` once (for the FFT method, their spectrum) for many inputs."""
@@ -114,11 +118,23 @@ class ConvPlan:
         self._check_shape("filters", w.shape, self.filters_shape)
         w_ready = w[(slice(None, None, -1),) * self.ndim] if self.geometry.flip else w
         w_ready = np.ascontiguousarray(w_ready, dtype=self.dtype)
-        return BoundPlan(self, w.dtype, w_ready, self._prepare(w_ready, self.method))
+        prepared = None if self.geometry.is_empty else self._prepare(w_ready, self.method)
+        return BoundPlan(self, w.dtype, w_ready, prepared)
 
     def _prepare(self, w_ready, method):
         return METHODS[method].prepare(w_ready, self.geometry, self.settings[method],
                                        get_backend(self.backend), self.workers)
+
+    def _check_input(self, x, filters_dtype) -> np.dtype:
+        """Check an input array against the plan; return the output dtype."""
+        self._check_shape("input", x.shape, self.input_shape)
+        compute, out_dtype = _checks.result_dtypes(x.dtype, filters_dtype)
+        if compute != self.dtype:
+            raise ValueError(
+                f"`input` of dtype {x.dtype} with filters of dtype {filters_dtype} computes in "
+                f"{compute}, but this plan computes in {self.dtype}; plan with dtype={str(compute)!r}"
+            )
+        return out_dtype
 
     def _check_shape(self, name, shape, expected):
         if tuple(shape) != tuple(expected):
@@ -172,13 +188,7 @@ class BoundPlan:
         """Convolve ``input`` (of the planned shape) with the bound filters."""
         plan = self.plan
         x = _checks.as_array("input", input)
-        plan._check_shape("input", x.shape, plan.input_shape)
-        compute, out_dtype = _checks.result_dtypes(x.dtype, self.filters_dtype)
-        if compute != plan.dtype:
-            raise ValueError(
-                f"`input` of dtype {x.dtype} with filters of dtype {self.filters_dtype} computes "
-                f"in {compute}, but this plan computes in {plan.dtype}; plan with dtype={str(compute)!r}"
-            )
+        out_dtype = plan._check_input(x, self.filters_dtype)
         if plan.geometry.is_empty:
             return np.zeros(plan.output_shape, dtype=out_dtype)
         if plan.channels_first:
@@ -231,6 +241,8 @@ def _fmt_seconds(t: float) -> str:
 def predicted_peak_bytes(geom: ConvGeometry, method: str, layout, itemsize: int) -> int:
     """A rough peak of what ``method`` allocates: output, padded input or chunk buffers."""
     out = math.prod(geom.output_shape) * itemsize
+    if geom.is_empty:
+        return out
     if method == "direct":
         padded = geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize
         from .methods.direct import CHUNK_BYTES

@@ -147,6 +147,8 @@ def estimate(geom: ConvGeometry, itemsize: int, constants=None, *, reuse_filters
     """
     c = {**DEFAULT_CONSTANTS, **(constants or {})}
     strategy = _direct.choose_strategy(geom)
+    if geom.is_empty:  # nothing to compute: the output is zeros, whichever method
+        return {"direct": c["call_overhead"], "fft": c["call_overhead"]}, {"direct": strategy, "fft": None}
     layout, t_fft = best_fft_layout(geom, itemsize, c, with_filters=not reuse_filters)
     return ({"direct": direct_seconds(geom, itemsize, c, strategy), "fft": t_fft},
             {"direct": strategy, "fft": layout})
