@@ -30,6 +30,12 @@ measure : bool
     of trusting the cost model, and remember the winner for the rest of the
     process (like ``torch.backends.cudnn.benchmark``). A method predicted
     more than :data:`MEASURE_CUTOFF` times slower than the other is not timed.
+    With ``backend="auto"`` the FFT method is timed on every available backend.
+backend : {"auto", "scipy", "pyfftw"}
+    FFT backend. ``"auto"`` uses :data:`fftconv.backends.DEFAULT_BACKEND`
+    (scipy.fft: on fftconv's transform layouts it measured as fast as or
+    faster than pyFFTW in most 2-D float32 cases, with no planning delay),
+    or, with ``measure=True``, whichever ran fastest.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ import numpy as np
 from . import _checks, _planner
 from ._plan import ConvPlan, predicted_peak_bytes
 from ._workers import resolve_workers
+from .backends import DEFAULT_BACKEND, available_backends
 
 __all__ = ["conv1d", "conv2d", "conv3d", "depthwise_conv2d", "plan_conv1d", "plan_conv2d",
            "plan_conv3d", "plan_depthwise_conv2d", "FilterBank"]
@@ -59,62 +66,71 @@ _measure_lock = threading.Lock()
 # -- planning ----------------------------------------------------------------------
 
 def _plan(ndim, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
-          flip, dtype, method, workers, measure=False, *, names=("input", "filters"),
-          reuse_filters=False) -> ConvPlan:
+          flip, dtype, method, workers, measure=False, backend="auto", *,
+          names=("input", "filters"), reuse_filters=False) -> ConvPlan:
     method = _checks.check_method(method)
+    backend = _checks.check_backend(backend, available_backends())
     geom = _checks.check_geometry(input_shape, filters_shape, ndim, strides, padding, data_format,
                                   dilations, groups, flip, names=names)
     compute = _checks.result_dtypes(dtype, dtype)[0]
     plan = _cached_plan(geom, data_format, compute, method, resolve_workers(workers),
-                        reuse_filters)
+                        reuse_filters, DEFAULT_BACKEND if backend == "auto" else backend)
     if _checks.check_flag("measure", measure) and method == "auto":
-        plan = _measured(plan)
+        plan = _measured(plan, backend == "auto")
     return plan
 
 
 @functools.lru_cache(maxsize=256)
-def _cached_plan(geom, data_format, dtype, method, workers, reuse_filters=False) -> ConvPlan:
+def _cached_plan(geom, data_format, dtype, method, workers, reuse_filters=False,
+                 backend=DEFAULT_BACKEND) -> ConvPlan:
     from .calibration import load_constants
     estimates, settings = _planner.estimate(geom, dtype.itemsize, load_constants(),
                                             reuse_filters=reuse_filters)
     chosen = min(estimates, key=estimates.get) if method == "auto" else method
     peak = predicted_peak_bytes(geom, chosen, settings["fft"], dtype.itemsize)
     return ConvPlan(geom, data_format, dtype, chosen, method, estimates, settings, workers,
-                    "scipy", peak)
+                    backend, peak)
 
 
-def _measured(plan: ConvPlan) -> ConvPlan:
-    """``plan`` with the method that ran faster here, timed once per process per shape."""
-    key = (plan.geometry, plan.dtype, plan.workers)
+def _measured(plan: ConvPlan, any_backend: bool) -> ConvPlan:
+    """``plan`` with the method (and backend) that ran fastest here, timed once per process."""
+    key = (plan.geometry, plan.dtype, plan.workers, plan.backend, any_backend)
     with _measure_lock:
         if key not in _measured_winners:
-            _measured_winners[key] = _time_methods(plan)
+            _measured_winners[key] = _time_candidates(plan, any_backend)
     times = _measured_winners[key]
-    return dataclasses.replace(plan, method=min(times, key=times.get), measured=times)
+    method, _, backend = min(times, key=times.get).partition("/")
+    return dataclasses.replace(plan, method=method, backend=backend or plan.backend,
+                               measured=times)
 
 
-def _time_methods(plan: ConvPlan) -> dict:
+def _time_candidates(plan: ConvPlan, any_backend: bool) -> dict:
+    """Seconds of each method, and of the FFT method on each backend when ``any_backend``."""
     fastest = min(plan.estimates.values())
     rng = np.random.default_rng(0)
     x = rng.standard_normal(plan.input_shape).astype(plan.dtype)
     w = rng.standard_normal(plan.filters_shape).astype(plan.dtype)
-    times = {}
-    for method, predicted in plan.estimates.items():
-        if predicted > MEASURE_CUTOFF * fastest:
-            continue
-        run = dataclasses.replace(plan, method=method).bind(w)
-        best = float("inf")
-        for _ in range(2):  # the first run also warms caches and FFT plans
-            t0 = time.perf_counter()
-            run(x)
-            best = min(best, time.perf_counter() - t0)
-        times[method] = best
-    return times
+    candidates = {m: {"method": m} for m, t in plan.estimates.items() if t <= MEASURE_CUTOFF * fastest}
+    if any_backend and "fft" in candidates:
+        for name in available_backends():
+            candidates[f"fft/{name}"] = {"method": "fft", "backend": name}
+        del candidates["fft"]
+    return {name: _best_time(dataclasses.replace(plan, **change).bind(w), x)
+            for name, change in candidates.items()}
+
+
+def _best_time(run, x, repeats=2) -> float:
+    best = float("inf")
+    for _ in range(repeats):  # the first run also warms caches and FFT plans
+        t0 = time.perf_counter()
+        run(x)
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def plan_conv2d(input_shape, filters_shape, strides=1, padding="VALID", data_format="NHWC",
                 dilations=1, *, groups=None, flip=False, dtype="float32", method="auto",
-                workers=None, measure=False) -> ConvPlan:
+                workers=None, measure=False, backend="auto") -> ConvPlan:
     """Plan a 2-D convolution from shapes alone.
 
     Parameters
@@ -126,7 +142,7 @@ def plan_conv2d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     dtype : dtype
         Precision of the arrays the plan will run on; float16 and float32 plan
         a float32 computation, integers and float64 a float64 one.
-    strides, padding, data_format, dilations, groups, flip, method, workers, measure
+    strides, padding, data_format, dilations, groups, flip, method, workers, measure, backend
         As for :func:`conv2d`.
 
     Returns
@@ -146,12 +162,12 @@ def plan_conv2d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     (4, 226, 226, 16)
     """
     return _plan(2, input_shape, filters_shape, strides, padding, data_format, dilations,
-                 groups, flip, dtype, method, workers, measure)
+                 groups, flip, dtype, method, workers, measure, backend)
 
 
 def plan_conv1d(input_shape, filters_shape, strides=1, padding="VALID", data_format="NWC",
                 dilations=1, *, groups=None, flip=False, dtype="float32", method="auto",
-                workers=None, measure=False) -> ConvPlan:
+                workers=None, measure=False, backend="auto") -> ConvPlan:
     """Plan a 1-D convolution: input ``(N, W, C_in)``, filters ``(kw, C_in / groups, C_out)``.
 
     See :func:`plan_conv2d`.
@@ -163,12 +179,12 @@ def plan_conv1d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     'fft'
     """
     return _plan(1, input_shape, filters_shape, strides, padding, data_format, dilations,
-                 groups, flip, dtype, method, workers, measure)
+                 groups, flip, dtype, method, workers, measure, backend)
 
 
 def plan_conv3d(input_shape, filters_shape, strides=1, padding="VALID", data_format="NDHWC",
                 dilations=1, *, groups=None, flip=False, dtype="float32", method="auto",
-                workers=None, measure=False) -> ConvPlan:
+                workers=None, measure=False, backend="auto") -> ConvPlan:
     """Plan a 3-D convolution: input ``(N, D, H, W, C_in)``, filters ``(kd, kh, kw, C_in / groups, C_out)``.
 
     See :func:`plan_conv2d`.
@@ -180,12 +196,13 @@ def plan_conv3d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     (1, 16, 16, 16, 4)
     """
     return _plan(3, input_shape, filters_shape, strides, padding, data_format, dilations,
-                 groups, flip, dtype, method, workers, measure)
+                 groups, flip, dtype, method, workers, measure, backend)
 
 
 def plan_depthwise_conv2d(input_shape, filter_shape, strides=1, padding="VALID",
                           data_format="NHWC", dilations=1, *, flip=False, dtype="float32",
-                          method="auto", workers=None, measure=False) -> ConvPlan:
+                          method="auto", workers=None, measure=False,
+                          backend="auto") -> ConvPlan:
     """Plan a depthwise convolution with TF's ``(kh, kw, C, M)`` filter.
 
     The plan's ``filters_shape`` is the equivalent grouped one,
@@ -202,23 +219,24 @@ def plan_depthwise_conv2d(input_shape, filter_shape, strides=1, padding="VALID",
     channels = _checks.input_channels(input_shape, data_format, 2)
     _checks.check_depthwise_channels(channels, filter_shape)
     return _plan(2, input_shape, hwio, strides, padding, data_format, dilations, channels,
-                 flip, dtype, method, workers, measure, names=("input", "filter"))
+                 flip, dtype, method, workers, measure, backend, names=("input", "filter"))
 
 
 # -- running -----------------------------------------------------------------------
 
 def _convolve(ndim, input, filters, strides, padding, data_format, dilations, groups, flip,
-              method, workers, measure, *, names=("input", "filters")):
+              method, workers, measure, backend="auto", *, names=("input", "filters")):
     x = _checks.as_array(names[0], input)
     w = _checks.as_array(names[1], filters)
     compute, _ = _checks.result_dtypes(x.dtype, w.dtype)
     plan = _plan(ndim, x.shape, w.shape, strides, padding, data_format, dilations, groups,
-                 flip, compute, method, workers, measure, names=names)
+                 flip, compute, method, workers, measure, backend, names=names)
     return plan(x, w)
 
 
 def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None, measure=False):
+           groups=None, flip=False, method="auto", workers=None, measure=False,
+           backend="auto"):
     """2-D convolution with exactly the semantics of :func:`tf.nn.conv2d`.
 
     Parameters
@@ -227,10 +245,11 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
         ``(N, H, W, C_in)``, or ``(N, C_in, H, W)`` with ``data_format="NCHW"``.
     filters : array_like
         ``(kh, kw, C_in / groups, C_out)`` (HWIO).
-    strides, padding, data_format, dilations, groups, flip, method, workers
+    strides, padding, data_format, dilations, groups, flip, method, workers, measure, backend
         See the shared parameters in :mod:`fftconv._api`: TensorFlow's forms,
-        plus ``groups``, ``flip`` for true convolution, the ``method`` and
-        the number of FFT ``workers``.
+        plus ``groups``, ``flip`` for true convolution, the ``method``, the
+        number of FFT ``workers``, ``measure`` to time the methods instead of
+        predicting, and the FFT ``backend``.
 
     Returns
     -------
@@ -259,14 +278,29 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
            [4., 6., 6., 6., 4.]], dtype=float32)
     """
     return _convolve(2, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure)
+                     method, workers, measure, backend)
 
 
 def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None, measure=False):
+           groups=None, flip=False, method="auto", workers=None, measure=False,
+           backend="auto"):
     """1-D convolution with the semantics of :func:`tf.nn.conv1d` (NWC input, WIO filters).
 
     Long FIR filters on signals are where the FFT method shines.
+
+    Parameters
+    ----------
+    input : array_like
+        ``(N, W, C_in)``, or ``(N, C_in, W)`` with ``data_format="NCW"``.
+    filters : array_like
+        ``(kw, C_in / groups, C_out)``.
+    strides, padding, data_format, dilations, groups, flip, method, workers, measure, backend
+        As for :func:`conv2d`, with one spatial axis.
+
+    Returns
+    -------
+    ndarray
+        ``(N, out_w, C_out)`` (or NCW), with :func:`conv2d`'s dtype rules.
 
     Examples
     --------
@@ -276,12 +310,27 @@ def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilati
     array([ 3.,  6.,  9., 12.])
     """
     return _convolve(1, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure)
+                     method, workers, measure, backend)
 
 
 def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None, measure=False):
+           groups=None, flip=False, method="auto", workers=None, measure=False,
+           backend="auto"):
     """3-D convolution with the semantics of :func:`tf.nn.conv3d` (NDHWC input, DHWIO filters).
+
+    Parameters
+    ----------
+    input : array_like
+        ``(N, D, H, W, C_in)``, or ``(N, C_in, D, H, W)`` with ``data_format="NCDHW"``.
+    filters : array_like
+        ``(kd, kh, kw, C_in / groups, C_out)``.
+    strides, padding, data_format, dilations, groups, flip, method, workers, measure, backend
+        As for :func:`conv2d`, with three spatial axes.
+
+    Returns
+    -------
+    ndarray
+        ``(N, out_d, out_h, out_w, C_out)`` (or NCDHW), with :func:`conv2d`'s dtype rules.
 
     Examples
     --------
@@ -291,11 +340,12 @@ def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dila
     (1, 3, 3, 3, 1)
     """
     return _convolve(3, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure)
+                     method, workers, measure, backend)
 
 
 def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHWC",
-                     dilations=1, *, flip=False, method="auto", workers=None, measure=False):
+                     dilations=1, *, flip=False, method="auto", workers=None, measure=False,
+                     backend="auto"):
     """Depthwise 2-D convolution with the semantics of :func:`tf.nn.depthwise_conv2d`.
 
     Parameters
@@ -324,7 +374,7 @@ def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHW
     channels = _checks.input_channels(x.shape, data_format, 2)
     _checks.check_depthwise_channels(channels, w.shape)
     return _convolve(2, x, w.reshape(hwio), strides, padding, data_format, dilations, channels,
-                     flip, method, workers, measure, names=("input", "filter"))
+                     flip, method, workers, measure, backend, names=("input", "filter"))
 
 
 class FilterBank:
@@ -338,7 +388,7 @@ class FilterBank:
     ----------
     filters : array_like
         ``(*kernel, C_in / groups, C_out)``; 1, 2 or 3 spatial axes.
-    strides, padding, data_format, dilations, groups, flip, method, workers, measure
+    strides, padding, data_format, dilations, groups, flip, method, workers, measure, backend
         As for :func:`conv2d`; ``data_format`` defaults to channels-last.
 
     Examples
@@ -351,7 +401,8 @@ class FilterBank:
     """
 
     def __init__(self, filters, strides=1, padding="VALID", data_format=None, dilations=1, *,
-                 groups=None, flip=False, method="auto", workers=None, measure=False):
+                 groups=None, flip=False, method="auto", workers=None, measure=False,
+           backend="auto"):
         self.filters = _checks.as_array("filters", filters)
         if self.filters.ndim not in (3, 4, 5):
             raise ValueError(
@@ -362,7 +413,7 @@ class FilterBank:
         self.ndim = self.filters.ndim - 2
         self.options = dict(strides=strides, padding=padding, dilations=dilations, groups=groups,
                             flip=flip, method=_checks.check_method(method), workers=workers,
-                            measure=measure,
+                            measure=measure, backend=backend,
                             data_format=data_format or _DEFAULT_FORMATS[self.ndim])
         _checks.check_data_format(self.options["data_format"], self.ndim)
         self._bound = {}

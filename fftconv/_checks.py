@@ -31,6 +31,15 @@ def check_method(method, allowed=METHODS) -> str:
     return method
 
 
+def check_backend(backend, available) -> str:
+    """Return ``backend`` if it is ``"auto"`` or an available backend's name."""
+    allowed = ("auto", *available)
+    if not isinstance(backend, str) or backend not in allowed:
+        hint = "" if backend != "pyfftw" else " (pyFFTW is not installed: pip install pyfftw)"
+        raise ValueError(f"`backend` must be one of {', '.join(map(repr, allowed))}; got {backend!r}{hint}")
+    return backend
+
+
 def check_workers(workers) -> int | None:
     """Apply scipy.fft's rules: ``None`` is the default, negatives count back from the CPUs."""
     if workers is None:

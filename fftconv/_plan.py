@@ -117,7 +117,7 @@ class ConvPlan:
         w = _checks.as_array("filters", filters)
         self._check_shape("filters", w.shape, self.filters_shape)
         w_ready = w[(slice(None, None, -1),) * self.ndim] if self.geometry.flip else w
-        w_ready = np.ascontiguousarray(w_ready, dtype=self.dtype)
+        w_ready = np.array(w_ready, dtype=self.dtype, order="C")  # a copy: later edits don't leak in
         prepared = None if self.geometry.is_empty else self._prepare(w_ready, self.method)
         return BoundPlan(self, w.dtype, w_ready, prepared)
 

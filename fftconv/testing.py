@@ -17,8 +17,10 @@ def reference_conv(x, w, strides=1, padding="VALID", dilations=1, *, flip=False)
 
     Parameters
     ----------
-    x : array_like, shape (N, *spatial, C_in)
-    w : array_like, shape (*kernel, C_in / groups, C_out)
+    x : array_like
+        ``(N, *spatial, C_in)``.
+    w : array_like
+        ``(*kernel, C_in / groups, C_out)``.
     strides, dilations : int or sequence of int, one per spatial axis
     padding : {"SAME", "VALID"} or sequence of (before, after) pairs
     flip : bool
@@ -26,7 +28,8 @@ def reference_conv(x, w, strides=1, padding="VALID", dilations=1, *, flip=False)
 
     Returns
     -------
-    ndarray of float64, shape (N, *out_spatial, C_out)
+    ndarray of float64
+        ``(N, *out_spatial, C_out)``.
 
     Examples
     --------

@@ -31,6 +31,7 @@ that fftconv only registers the backend where pyFFTW is installed.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -73,13 +74,33 @@ def _import_pyfftw():
     return pyfftw
 
 
-try:
-    pyfftw = _import_pyfftw()
-except ImportError:
-    pyfftw = None
+def _find_pyfftw() -> bool:
+    """Whether pyFFTW is installed, found without importing it.
 
-#: Whether pyFFTW could be imported; fftconv registers the backend only then.
-HAVE_PYFFTW = pyfftw is not None
+    Importing pyFFTW imports its dask interface whenever dask is installed,
+    so the import waits for the first transform: ``import fftconv`` stays light.
+    """
+    if "pyfftw" in sys.modules:
+        return sys.modules["pyfftw"] is not None
+    try:
+        return importlib.util.find_spec("pyfftw") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+_pyfftw_module = None
+
+
+def _lib():
+    """The pyFFTW module, imported on first use."""
+    global _pyfftw_module
+    if _pyfftw_module is None:
+        _pyfftw_module = _import_pyfftw()
+    return _pyfftw_module
+
+
+#: Whether pyFFTW is installed; fftconv registers the backend only then.
+HAVE_PYFFTW = _find_pyfftw()
 
 #: Guards FFTW's planner: plan creation and wisdom import/export.
 PLANNER_LOCK = threading.Lock()
@@ -91,7 +112,7 @@ PLANNER_EFFORTS = ("FFTW_ESTIMATE", "FFTW_MEASURE", "FFTW_PATIENT", "FFTW_EXHAUS
 
 _WISDOM_FORMAT = "fftconv-fftw-wisdom"
 _WISDOM_VERSION = 1
-_PRECISIONS = ("double", "single", "longdouble")  # pyfftw.export_wisdom()'s order
+_PRECISIONS = ("double", "single", "longdouble")  # _lib().export_wisdom()'s order
 _WISDOM_TEXT = re.compile(r"[A-Za-z0-9_#().\- \n]*")
 _MAX_WISDOM_BYTES = 8 * 2**20
 _ALIGN = 64  # bytes: outputs start on this boundary
@@ -162,7 +183,7 @@ def save_wisdom(path=None) -> Path:
     _require_pyfftw()
     path = Path(path) if path is not None else wisdom_path()
     with PLANNER_LOCK:
-        wisdom = pyfftw.export_wisdom()
+        wisdom = _lib().export_wisdom()
     text = json.dumps({"format": _WISDOM_FORMAT, "version": _WISDOM_VERSION,
                        "fftw": dict(zip(_PRECISIONS, (w.decode("ascii") for w in wisdom)))})
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -221,7 +242,7 @@ def _load_wisdom_locked(path: Path) -> bool:
     except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError included
         warnings.warn(f"ignoring the FFTW wisdom file {path}: {exc}", RuntimeWarning, stacklevel=3)
         return False
-    accepted = pyfftw.import_wisdom(wisdom)
+    accepted = _lib().import_wisdom(wisdom)
     rejected = [name for name, w, ok in zip(_PRECISIONS, wisdom, accepted) if w and not ok]
     if rejected:
         warnings.warn(f"FFTW rejected the {' and '.join(rejected)} wisdom in {path} "
@@ -240,7 +261,7 @@ def _require_pyfftw():
 
 def _raw(nbytes: int, offset: int) -> np.ndarray:
     """``nbytes`` of fresh memory starting ``offset`` bytes past a 64-byte boundary."""
-    return pyfftw.empty_aligned(offset + nbytes, dtype=np.uint8, n=_ALIGN)[offset:]
+    return _lib().empty_aligned(offset + nbytes, dtype=np.uint8, n=_ALIGN)[offset:]
 
 
 def _empty(shape, dtype, offset=0) -> np.ndarray:
@@ -472,7 +493,7 @@ class PyFFTWBackend:
         with PLANNER_LOCK:
             if not _wisdom_loaded:
                 _load_wisdom_locked(wisdom_path())
-            fftw = pyfftw.FFTW(src, dst, axes=axes, direction=direction, flags=flags,
+            fftw = _lib().FFTW(src, dst, axes=axes, direction=direction, flags=flags,
                                threads=threads, planning_timelimit=self.planning_timelimit)
         scale = 1.0 / math.prod(out.shape[ax] for ax in axes) if kind == "c2r" else 1
         return _Plan(fftw, scale)
