@@ -1,0 +1,145 @@
+"""Shared fixtures and helpers of the fftconv test suite.
+
+* ``method`` runs a test once per entry of :data:`fftconv.METHODS`, so a newly
+  registered method is covered by every test that asks for it;
+* ``dtype`` runs a test in float32 and float64;
+* :func:`assert_close` applies the spec's tolerances, exactly;
+* :func:`ref` is the naive float64 reference (:mod:`fftconv.testing`) called
+  with fftconv's arguments: any data_format, any padding form.
+
+Hypothesis runs a modest number of examples by default so that the whole suite
+stays fast; set ``FFTCONV_HYPOTHESIS_EXAMPLES`` to run more, e.g.
+``FFTCONV_HYPOTHESIS_EXAMPLES=1000 pytest tests/test_properties.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+import fftconv
+from fftconv.testing import reference_conv, relative_error
+
+#: ``--doctest-modules`` (pyproject) would import the fixture script, which needs TensorFlow.
+collect_ignore_glob = ["fixtures/*"]
+
+settings.register_profile(
+    "fftconv",
+    deadline=None,
+    max_examples=int(os.environ.get("FFTCONV_HYPOTHESIS_EXAMPLES", "40")),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    print_blob=True,
+)
+settings.load_profile("fftconv")
+
+#: Every registered method, in a stable order; new methods are picked up here.
+METHOD_NAMES = sorted(fftconv.METHODS)
+
+#: The spec's accuracy: relative L2 error against a float64 direct reference.
+TOLERANCES = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+
+#: float16 output is the float32 result rounded to float16. Rounding to nearest
+#: moves every normal value by at most half an ulp, 2**-11 of its magnitude, so
+#: it adds at most 2**-11 (~4.9e-4) to the relative L2 error; on top comes the
+#: float32 computation's own 1e-5. (Values below float16's normal range, 6.1e-5,
+#: are rounded to an absolute 2**-25, negligible in an L2 norm of O(1) data.)
+FLOAT16_TOLERANCE = 2.0**-11 + 1e-5
+
+TOLERANCES[np.dtype(np.float16)] = FLOAT16_TOLERANCE
+
+SPATIAL_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
+CONV = {1: fftconv.conv1d, 2: fftconv.conv2d, 3: fftconv.conv3d}
+
+
+@pytest.fixture(params=METHOD_NAMES, ids=[f"method={m}" for m in METHOD_NAMES])
+def method(request):
+    """Each name in :data:`fftconv.METHODS`."""
+    return request.param
+
+
+@pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
+def dtype(request):
+    """float32 and float64, the two precisions the spec gives tolerances for."""
+    return np.dtype(request.param)
+
+
+@pytest.fixture
+def rng(request):
+    """A generator seeded from the test's id, so every test is reproducible."""
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+
+
+def tolerance(dtype) -> float:
+    """The relative L2 tolerance for results of ``dtype`` (spec; float16 see above)."""
+    return TOLERANCES[np.dtype(dtype)]
+
+
+def assert_close(y, ref, dtype, *, check_dtype=True):
+    """``y`` has ``ref``'s shape, the output dtype ``dtype``, and is within tolerance.
+
+    The relative L2 error ``||y - ref|| / ||ref||`` must be at most 1e-5 for
+    float32 and 1e-12 for float64 (the spec's figures, never loosened) and
+    :data:`FLOAT16_TOLERANCE` for float16 outputs.
+    """
+    dtype = np.dtype(dtype)
+    assert isinstance(y, np.ndarray), f"expected an ndarray, got {type(y).__name__}"
+    assert y.shape == np.shape(ref), f"shape {y.shape} != reference shape {np.shape(ref)}"
+    if check_dtype:
+        assert y.dtype == dtype, f"dtype {y.dtype} != expected {dtype}"
+    err = relative_error(y, ref)
+    tol = tolerance(dtype)
+    assert err <= tol, f"relative L2 error {err:.3g} > {tol:.3g} ({dtype})"
+
+
+def to_pairs(padding, nd, channels_first=False):
+    """Any explicit padding form of fftconv as ``nd`` (before, after) pairs.
+
+    Written independently of :mod:`fftconv._checks`, for the reference.
+    """
+    if isinstance(padding, str):
+        return padding.upper()
+    if isinstance(padding, (int, np.integer)):
+        return [(int(padding), int(padding))] * nd
+    items = [p if np.ndim(p) else (p, p) for p in padding]
+    if len(items) == nd + 2:
+        items = items[2:] if channels_first else items[1:-1]
+    assert len(items) == nd
+    return [tuple(int(v) for v in p) for p in items]
+
+
+def per_axis(value, nd, channels_first=False):
+    """An int or 1 / nd / nd + 2 ints as nd ints (for the reference)."""
+    values = [int(value)] if np.ndim(value) == 0 else [int(v) for v in value]
+    if len(values) == 1:
+        return values * nd
+    if len(values) == nd + 2:
+        return values[2:] if channels_first else values[1:-1]
+    return values
+
+
+def ref(x, w, strides=1, padding="VALID", dilations=1, data_format=None, flip=False):
+    """The float64 reference for fftconv's arguments, in ``data_format`` order."""
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    nd = w.ndim - 2
+    channels_first = data_format is not None and data_format.startswith("NC")
+    if channels_first:
+        x = np.moveaxis(x, 1, -1)
+    y = reference_conv(x, w, per_axis(strides, nd, channels_first), to_pairs(padding, nd, channels_first),
+                       per_axis(dilations, nd, channels_first), flip=flip)
+    return np.moveaxis(y, -1, 1) if channels_first else y
+
+
+def depthwise_as_grouped(w):
+    """TF's depthwise ``(kh, kw, C, M)`` filter as the grouped ``(kh, kw, 1, C * M)`` one."""
+    w = np.asarray(w)
+    return w.reshape(*w.shape[:-2], 1, w.shape[-2] * w.shape[-1])
+
+
+def random(rng, shape, dtype=np.float64):
+    """Standard normal samples of ``shape`` in ``dtype``."""
+    return rng.standard_normal(shape).astype(dtype)

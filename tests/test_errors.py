@@ -1,0 +1,366 @@
+"""Every bad input, with the exception type and message it must raise.
+
+The table :data:`BAD_INPUTS` is the single list: each row is an id, a
+callable that makes the bad call, the exception type and a regular expression
+that the message must match (it names the argument, the bad value and, where
+it fits, what is accepted). The same table is run again with every method's
+``prepare``/``execute`` and the FFT backend replaced by functions that fail
+the test, which shows that the errors come before any heavy work.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import fftconv
+from fftconv import backends
+
+X = np.ones((1, 6, 6, 4), np.float32)            # NHWC, 4 channels
+X_NCHW = np.ones((1, 4, 6, 6), np.float32)
+W = np.ones((3, 3, 4, 2), np.float32)            # HWIO
+W_G2 = np.ones((3, 3, 2, 2), np.float32)         # groups=2 for X
+WD = np.ones((3, 3, 4, 2), np.float32)           # depthwise (kh, kw, C, M)
+X1, W1 = np.ones((1, 9, 2)), np.ones((3, 2, 2))
+X3, W3 = np.ones((1, 4, 4, 4, 2)), np.ones((2, 2, 2, 2, 2))
+
+conv2d, conv1d, conv3d = fftconv.conv2d, fftconv.conv1d, fftconv.conv3d
+depthwise = fftconv.depthwise_conv2d
+
+PADDING_ACCEPTED = r"`padding` must be 'SAME', 'VALID', an int, 2 \(before, after\) pairs, 2 ints, or " \
+                   r"TensorFlow's 4 pairs in data_format order"
+STRIDES_ACCEPTED = r"`strides` must be an int or a sequence of 1, 2 or 4 positive ints"
+DILATIONS_ACCEPTED = r"`dilations` must be an int or a sequence of 1, 2 or 4 positive ints"
+REAL_DTYPES = r"must hold real numbers \(float16, float32, float64, integer or bool\)"
+M = re.escape
+
+
+def _plan(**kw):
+    return fftconv.plan_conv2d(X.shape, W.shape, **kw)
+
+
+#: A plan with its filters already prepared (a valid step, done before any bad call).
+BOUND = fftconv.plan_conv2d(X.shape, W.shape, method="fft").bind(W)
+
+
+BAD_INPUTS = [
+    # -- ndim ----------------------------------------------------------------------------
+    ("input-3d", lambda: conv2d(X[0], W), ValueError,
+     M("`input` must be 4-D NHWC (batch, h, w, channels); got ndim=3 with shape (6, 6, 4)")),
+    ("input-5d", lambda: conv2d(X[None], W), ValueError, r"`input` must be 4-D NHWC .* got ndim=5"),
+    ("input-scalar", lambda: conv2d(1.0, W), ValueError,
+     r"`input` must be 4-D .* got ndim=0 with shape \(\)"),
+    ("input-3d-nchw", lambda: conv2d(X[0], W, data_format="NCHW"), ValueError,
+     M("`input` must be 4-D NCHW (batch, channels, h, w); got ndim=3")),
+    ("filters-3d", lambda: conv2d(X, W[0]), ValueError,
+     M("`filters` must be 4-D (kh, kw, C_in, C_out); got ndim=3 with shape (3, 4, 2)")),
+    ("filters-5d", lambda: conv2d(X, W[None]), ValueError, r"`filters` must be 4-D .* got ndim=5"),
+    ("conv1d-input-4d", lambda: conv1d(X, W1), ValueError,
+     M("`input` must be 3-D NWC (batch, w, channels); got ndim=4")),
+    ("conv1d-filters-4d", lambda: conv1d(X1, W), ValueError,
+     M("`filters` must be 3-D (kw, C_in, C_out); got ndim=4")),
+    ("conv3d-input-4d", lambda: conv3d(X, W3), ValueError,
+     M("`input` must be 5-D NDHWC (batch, d, h, w, channels); got ndim=4")),
+    ("conv3d-filters-4d", lambda: conv3d(X3, W), ValueError,
+     M("`filters` must be 5-D (kd, kh, kw, C_in, C_out); got ndim=4")),
+    # -- channels and groups -------------------------------------------------------------
+    ("channel-mismatch", lambda: conv2d(X, np.ones((3, 3, 3, 2))), ValueError,
+     M("`input` has 4 channels, which is not a multiple of the 3 input channels of `filters`")),
+    ("channel-mismatch-nchw", lambda: conv2d(X_NCHW, np.ones((3, 3, 6, 2)), data_format="NCHW"),
+     ValueError, r"`input` has 4 channels, which is not a multiple of the 6 input channels"),
+    ("channel-mismatch-1d", lambda: conv1d(X1, np.ones((3, 3, 2))), ValueError,
+     r"`input` has 2 channels, which is not a multiple of the 3"),
+    ("groups-wrong", lambda: conv2d(X, W_G2, groups=3), ValueError,
+     M("`groups` must satisfy groups * filters.shape[-2] == C_in (2 * groups == 4); got groups=3")),
+    ("groups-1-for-grouped-filters", lambda: conv2d(X, W_G2, groups=1), ValueError,
+     r"`groups` must satisfy .* got groups=1"),
+    ("groups-zero", lambda: conv2d(X, W_G2, groups=0), ValueError, r"`groups` must satisfy .* got groups=0"),
+    ("groups-negative", lambda: conv2d(X, W_G2, groups=-2), ValueError, r"got groups=-2"),
+    ("groups-float", lambda: conv2d(X, W_G2, groups=2.0), TypeError,
+     M("`groups` must hold ints or None; got float 2.0")),
+    ("groups-bool", lambda: conv2d(X, W, groups=True), TypeError,
+     r"`groups` must hold ints or None; got bool True"),
+    ("groups-str", lambda: conv2d(X, W_G2, groups="2"), TypeError, r"`groups` .* got str '2'"),
+    ("c-out-not-divisible", lambda: conv2d(X, np.ones((3, 3, 2, 3))), ValueError,
+     M("`filters` has 3 output channels, which is not a multiple of groups=2")),
+    ("c-out-not-divisible-explicit", lambda: conv2d(X, np.ones((3, 3, 1, 6)), groups=4), ValueError,
+     M("`filters` has 6 output channels, which is not a multiple of groups=4")),
+    ("filters-no-input-channels", lambda: conv2d(np.ones((1, 6, 6, 0)), np.ones((3, 3, 0, 2))), ValueError,
+     M("`filters` must have at least one input channel; got C_in / groups = 0")),
+    ("kernel-size-zero", lambda: conv2d(X, np.ones((0, 3, 4, 2))), ValueError,
+     M("`filters` must have spatial sizes of at least 1; got shape (0, 3, 4, 2)")),
+    # -- kernel larger than the padded input ---------------------------------------------------
+    ("kernel-too-large-valid", lambda: conv2d(X, np.ones((7, 3, 4, 2))), ValueError,
+     M("the dilated kernel (7, 3) of `filters` is larger than the padded `input` (6, 6)")),
+    ("dilated-kernel-too-large", lambda: conv2d(X, W, dilations=3), ValueError,
+     M("the dilated kernel (7, 7) of `filters` is larger than the padded `input` (6, 6)")),
+    ("kernel-too-large-explicit", lambda: conv2d(X, np.ones((9, 3, 4, 2)), padding=1), ValueError,
+     M("the dilated kernel (9, 3) of `filters` is larger than the padded `input` (8, 8)")),
+    ("kernel-too-large-pairs", lambda: conv2d(X, np.ones((3, 8, 4, 2)), padding=[[0, 0], [1, 0]]),
+     ValueError, r"dilated kernel \(3, 8\) .* padded `input` \(6, 7\)"),
+    ("kernel-too-large-1d", lambda: conv1d(X1, np.ones((10, 2, 2))), ValueError,
+     r"dilated kernel \(10,\) .* padded `input` \(9,\)"),
+    ("kernel-too-large-3d", lambda: conv3d(X3, W3, dilations=(1, 4, 1)), ValueError,
+     r"dilated kernel \(2, 5, 2\) .* padded `input` \(4, 4, 4\)"),
+    ("kernel-too-large-depthwise", lambda: depthwise(X, np.ones((3, 7, 4, 1))), ValueError,
+     r"dilated kernel \(3, 7\) of `filter` is larger than the padded `input`"),
+    ("empty-axis-valid", lambda: conv2d(np.ones((1, 0, 6, 4)), W), ValueError,
+     r"dilated kernel \(3, 3\) .* padded `input` \(0, 6\)"),
+    # -- strides and dilations -----------------------------------------------------------------
+    ("strides-zero", lambda: conv2d(X, W, strides=0), ValueError, STRIDES_ACCEPTED + "; got 0"),
+    ("strides-negative", lambda: conv2d(X, W, strides=-1), ValueError, STRIDES_ACCEPTED + "; got -1"),
+    ("strides-zero-in-list", lambda: conv2d(X, W, strides=[1, 0]), ValueError,
+     STRIDES_ACCEPTED + M("; got [1, 0]")),
+    ("strides-length-3", lambda: conv2d(X, W, strides=[1, 1, 1]), ValueError,
+     STRIDES_ACCEPTED + M("; got 3 values: [1, 1, 1]")),
+    ("strides-length-5", lambda: conv2d(X, W, strides=[1, 1, 1, 1, 1]), ValueError, r"got 5 values"),
+    ("strides-empty", lambda: conv2d(X, W, strides=[]), ValueError, r"got 0 values: \[\]"),
+    ("strides-tf-batch", lambda: conv2d(X, W, strides=[2, 1, 1, 1]), ValueError,
+     M("`strides` in the 4-element form must be 1 in the batch and channel entries; got [2, 1, 1, 1]")),
+    ("strides-tf-channel", lambda: conv2d(X, W, strides=[1, 1, 1, 2]), ValueError,
+     r"must be 1 in the batch and channel entries; got \[1, 1, 1, 2\]"),
+    ("strides-tf-channel-nchw", lambda: conv2d(X_NCHW, W, strides=[1, 2, 1, 1], data_format="NCHW"),
+     ValueError, r"must be 1 in the batch and channel entries; got \[1, 2, 1, 1\]"),
+    ("strides-tf-1d", lambda: conv1d(X1, W1, strides=[1, 2, 2]), ValueError,
+     r"`strides` in the 3-element form must be 1 in the batch and channel entries"),
+    ("strides-float", lambda: conv2d(X, W, strides=1.5), TypeError, STRIDES_ACCEPTED + "; got float 1.5"),
+    ("strides-integral-float", lambda: conv2d(X, W, strides=2.0), TypeError, r"`strides` .* got float 2.0"),
+    ("strides-float-in-list", lambda: conv2d(X, W, strides=[1.0, 2]), TypeError,
+     M("`strides` must hold ints; got float 1.0")),
+    ("strides-string", lambda: conv2d(X, W, strides="1"), TypeError, STRIDES_ACCEPTED + "; got str '1'"),
+    ("strides-bool", lambda: conv2d(X, W, strides=True), TypeError,
+     r"`strides` must hold ints; got bool True"),
+    ("strides-bool-in-list", lambda: conv2d(X, W, strides=[1, False]), TypeError, r"got bool False"),
+    ("strides-none", lambda: conv2d(X, W, strides=None), TypeError, r"`strides` .* got NoneType None"),
+    ("strides-dict", lambda: conv2d(X, W, strides={1: 2}), TypeError, r"`strides` .* got dict \{1: 2\}"),
+    ("strides-set", lambda: conv2d(X, W, strides={2}), TypeError, r"`strides` .* got set \{2\}"),
+    ("strides-nested", lambda: conv2d(X, W, strides=[[1], [2]]), TypeError,
+     r"`strides` must hold ints; got list"),
+    ("dilations-zero", lambda: conv2d(X, W, dilations=0), ValueError, DILATIONS_ACCEPTED + "; got 0"),
+    ("dilations-negative", lambda: conv2d(X, W, dilations=[1, -2]), ValueError,
+     DILATIONS_ACCEPTED + M("; got [1, -2]")),
+    ("dilations-length-3", lambda: conv2d(X, W, dilations=(1, 1, 1)), ValueError,
+     M("; got 3 values: (1, 1, 1)")),
+    ("dilations-tf-batch", lambda: conv2d(X, W, dilations=[2, 1, 1, 1]), ValueError,
+     r"`dilations` in the 4-element form must be 1 in the batch and channel entries"),
+    ("dilations-tf-channel", lambda: conv2d(X, W, dilations=[1, 1, 1, 3]), ValueError,
+     r"`dilations` in the 4-element form must be 1"),
+    ("dilations-float", lambda: conv2d(X, W, dilations=0.5), TypeError, r"`dilations` .* got float 0.5"),
+    ("dilations-bool", lambda: conv2d(X, W, dilations=[True, 1]), TypeError,
+     r"`dilations` must hold ints; got bool"),
+    ("dilations-string", lambda: conv2d(X, W, dilations="2"), TypeError, r"`dilations` .* got str '2'"),
+    # -- padding ---------------------------------------------------------------------------
+    ("padding-unknown", lambda: conv2d(X, W, padding="FULL"), ValueError, PADDING_ACCEPTED + "; got 'FULL'"),
+    ("padding-empty-string", lambda: conv2d(X, W, padding=""), ValueError, PADDING_ACCEPTED + "; got ''"),
+    ("padding-ragged", lambda: conv2d(X, W, padding=[[1, 2], [1]]), ValueError,
+     PADDING_ACCEPTED + M("; got ragged or malformed [[1, 2], [1]]")),
+    ("padding-triples", lambda: conv2d(X, W, padding=[[1, 1, 1], [1, 1, 1]]), ValueError,
+     r"ragged or malformed"),
+    ("padding-int-and-pair", lambda: conv2d(X, W, padding=[1, [1, 1]]), ValueError, r"ragged or malformed"),
+    ("padding-one-int-in-list", lambda: conv2d(X, W, padding=[1]), ValueError, r"ragged or malformed \[1\]"),
+    ("padding-three-pairs", lambda: conv2d(X, W, padding=[[1, 1]] * 3), ValueError,
+     PADDING_ACCEPTED + r"; got 3 entries"),
+    ("padding-empty-list", lambda: conv2d(X, W, padding=[]), ValueError, r"got 0 entries: \[\]"),
+    ("padding-negative-pair", lambda: conv2d(X, W, padding=[[1, -1], [0, 0]]), ValueError,
+     M("`padding` must not be negative; got [[1, -1], [0, 0]]")),
+    ("padding-negative-int", lambda: conv2d(X, W, padding=-1), ValueError,
+     r"`padding` must not be negative; got -1"),
+    ("padding-negative-axis-int", lambda: conv2d(X, W, padding=[1, -2]), ValueError,
+     r"`padding` must not be negative; got \[1, -2\]"),
+    ("padding-negative-tf", lambda: conv2d(X, W, padding=[[0, 0], [-1, 0], [0, 0], [0, 0]]), ValueError,
+     r"must not be negative"),
+    ("padding-tf-batch", lambda: conv2d(X, W, padding=[[1, 0], [1, 1], [1, 1], [0, 0]]), ValueError,
+     M("`padding` in the 4-pair form must be [0, 0] for the batch and channel axes; got [[1, 0],")),
+    ("padding-tf-channel", lambda: conv2d(X, W, padding=[[0, 0], [1, 1], [1, 1], [0, 2]]), ValueError,
+     r"`padding` in the 4-pair form must be \[0, 0\] for the batch and channel axes"),
+    ("padding-tf-nhwc-order-with-nchw",
+     lambda: conv2d(X_NCHW, W, padding=[[0, 0], [1, 1], [1, 1], [0, 0]], data_format="NCHW"),
+     ValueError, r"must be \[0, 0\] for the batch and channel axes"),
+    ("padding-tf-1d-channel", lambda: conv1d(X1, W1, padding=[[0, 0], [1, 1], [1, 0]]), ValueError,
+     r"`padding` in the 3-pair form must be \[0, 0\]"),
+    ("padding-float", lambda: conv2d(X, W, padding=1.5), TypeError, PADDING_ACCEPTED + "; got float 1.5"),
+    ("padding-float-in-pair", lambda: conv2d(X, W, padding=[[1.0, 1], [1, 1]]), TypeError,
+     M("`padding` must hold ints; got float 1.0")),
+    ("padding-none", lambda: conv2d(X, W, padding=None), TypeError, r"`padding` .* got NoneType None"),
+    ("padding-bool", lambda: conv2d(X, W, padding=True), TypeError, r"`padding` .* got bool True"),
+    ("padding-bool-pairs", lambda: conv2d(X, W, padding=[True, False]), TypeError,
+     r"`padding` must hold ints; got bool True"),
+    ("padding-bytes", lambda: conv2d(X, W, padding=b"SAME"), TypeError, r"`padding` .* got bytes b'SAME'"),
+    ("padding-dict", lambda: conv2d(X, W, padding={"h": 1, "w": 1}), TypeError, r"`padding` .* got dict"),
+    ("padding-strings-in-pairs", lambda: conv2d(X, W, padding=["ab", "cd"]), TypeError,
+     r"`padding` must hold ints; got str"),
+    # -- method, data_format -------------------------------------------------------------------
+    ("method-unknown", lambda: conv2d(X, W, method="fast"), ValueError,
+     M("`method` must be one of 'auto', 'direct', 'fft'; got 'fast'")),
+    ("method-wrong-case", lambda: conv2d(X, W, method="FFT"), ValueError,
+     r"`method` must be one of .* got 'FFT'"),
+    ("method-none", lambda: conv2d(X, W, method=None), ValueError, r"`method` must be one of .* got None"),
+    ("method-depthwise", lambda: depthwise(X, WD, method="gemm"), ValueError, r"`method` .* got 'gemm'"),
+    ("data-format-unknown", lambda: conv2d(X, W, data_format="NHCW"), ValueError,
+     M("`data_format` must be 'NHWC' or 'NCHW' for a 2-D convolution; got 'NHCW'")),
+    ("data-format-lowercase", lambda: conv2d(X, W, data_format="nhwc"), ValueError, r"got 'nhwc'"),
+    ("data-format-none", lambda: conv2d(X, W, data_format=None), ValueError, r"`data_format` .* got None"),
+    ("data-format-1d-for-2d", lambda: conv2d(X, W, data_format="NWC"), ValueError,
+     r"`data_format` must be 'NHWC' or 'NCHW' for a 2-D convolution; got 'NWC'"),
+    ("data-format-2d-for-1d", lambda: conv1d(X1, W1, data_format="NHWC"), ValueError,
+     M("`data_format` must be 'NWC' or 'NCW' for a 1-D convolution; got 'NHWC'")),
+    ("data-format-2d-for-3d", lambda: conv3d(X3, W3, data_format="NCHW"), ValueError,
+     M("`data_format` must be 'NDHWC' or 'NCDHW' for a 3-D convolution")),
+    ("data-format-depthwise", lambda: depthwise(X, WD, data_format="NCWH"), ValueError,
+     r"`data_format` .* got 'NCWH'"),
+    # -- dtypes ----------------------------------------------------------------------------
+    ("input-complex", lambda: conv2d(X.astype(complex), W), TypeError,
+     "`input` " + REAL_DTYPES + "; got dtype complex128"),
+    ("filters-complex64", lambda: conv2d(X, W.astype(np.complex64)), TypeError,
+     "`filters` " + REAL_DTYPES + "; got dtype complex64"),
+    ("input-object", lambda: conv2d(X.astype(object), W), TypeError,
+     "`input` " + REAL_DTYPES + "; got dtype object"),
+    ("input-none", lambda: conv2d(None, W), TypeError, r"`input` .* got dtype object"),
+    ("input-strings", lambda: conv2d(X.astype(str), W), TypeError, r"`input` .* got dtype <U"),
+    ("input-bytes", lambda: conv2d(X.astype("S3"), W), TypeError, r"`input` .* got dtype \|S3"),
+    ("input-string-list", lambda: conv2d([[[["a"]]]], W), TypeError, r"`input` .* got dtype <U1"),
+    ("filters-datetime", lambda: conv2d(X, W.astype("datetime64[s]")), TypeError, r"`filters` .* datetime64"),
+    ("filters-timedelta", lambda: conv2d(X, W.astype("timedelta64[s]")), TypeError,
+     r"`filters` .* timedelta64"),
+    ("input-structured", lambda: conv2d(np.zeros((1, 6, 6, 4), [("a", "f4")]), W), TypeError,
+     r"`input` .* got dtype \[\('a', '<f4'\)\]"),
+    ("input-longdouble", lambda: conv2d(X.astype(np.longdouble), W), TypeError,
+     r"`input` .* got dtype float(128|96|64)"),
+    ("input-ragged-list", lambda: conv2d([[[[1.0]], [[1.0, 2.0]]]], W), ValueError,
+     r"`input` must be an array or a nested sequence of numbers with a regular shape"),
+    ("filters-ragged-list", lambda: conv2d(X, [[[[1.0]]], [[[1.0], [2.0]]]]), ValueError,
+     r"`filters` must be an array or a nested sequence of numbers with a regular shape"),
+    ("depthwise-complex", lambda: depthwise(X, WD.astype(complex)), TypeError, r"`filter` " + REAL_DTYPES),
+    ("conv1d-complex", lambda: conv1d(X1.astype(complex), W1), TypeError, r"`input` " + REAL_DTYPES),
+    ("conv3d-object", lambda: conv3d(X3, W3.astype(object)), TypeError, r"`filters` " + REAL_DTYPES),
+    # -- workers, flip ------------------------------------------------------------------------
+    ("workers-zero", lambda: conv2d(X, W, workers=0), ValueError,
+     r"`workers` must be a positive int, or a negative int from -1 to -\d+ .*; got 0"),
+    ("workers-too-negative", lambda: conv2d(X, W, workers=-10_000), ValueError, r"`workers` .* got -10000"),
+    ("workers-float", lambda: conv2d(X, W, workers=1.5), TypeError,
+     M("`workers` must be an int or None; got float 1.5")),
+    ("workers-string", lambda: conv2d(X, W, workers="2"), TypeError, r"`workers` .* got str '2'"),
+    ("workers-bool", lambda: conv2d(X, W, workers=True), TypeError, r"`workers` .* got bool True"),
+    ("set-workers-zero", lambda: fftconv.set_workers(0).__enter__(), ValueError, r"`workers` .* got 0"),
+    ("set-workers-none", lambda: fftconv.set_workers(None).__enter__(), ValueError, r"`workers` .* not None"),
+    ("flip-int", lambda: conv2d(X, W, flip=1), TypeError, M("`flip` must be True or False; got int 1")),
+    ("flip-none", lambda: conv2d(X, W, flip=None), TypeError,
+     r"`flip` must be True or False; got NoneType None"),
+    ("flip-string", lambda: conv2d(X, W, flip="yes"), TypeError, r"`flip` .* got str 'yes'"),
+    ("flip-array", lambda: conv2d(X, W, flip=np.array([True])), TypeError, r"`flip` .* got ndarray"),
+    ("flip-depthwise", lambda: depthwise(X, WD, flip=0), TypeError, r"`flip` .* got int 0"),
+    # -- plans -----------------------------------------------------------------------------------
+    ("plan-input-other-shape", lambda: _plan()(np.ones((1, 7, 6, 4), np.float32), W), ValueError,
+     M("`input` has shape (1, 7, 6, 4) but this plan was made for (1, 6, 6, 4)")),
+    ("plan-input-other-ndim", lambda: _plan()(X[0], W), ValueError,
+     M("`input` has shape (6, 6, 4) but this plan was made for (1, 6, 6, 4)")),
+    ("plan-filters-other-shape", lambda: _plan()(X, np.ones((3, 3, 4, 3), np.float32)), ValueError,
+     M("`filters` has shape (3, 3, 4, 3) but this plan was made for (3, 3, 4, 2)")),
+    ("plan-bound-other-shape", lambda: BOUND(np.ones((2, 6, 6, 4), np.float32)), ValueError,
+     r"`input` has shape \(2, 6, 6, 4\) but this plan was made for"),
+    ("plan-other-dtype", lambda: _plan()(X.astype(np.float64), W), ValueError,
+     r"`input` of dtype float64 with filters of dtype float32 computes in float64, but this plan "
+     r"computes in float32"),
+    ("plan-complex-input", lambda: _plan()(X.astype(complex), W), TypeError, r"`input` " + REAL_DTYPES),
+    ("plan-nchw-given-nhwc", lambda: fftconv.plan_conv2d(X_NCHW.shape, W.shape, data_format="NCHW")(X, W),
+     ValueError, r"`input` has shape \(1, 6, 6, 4\) but this plan was made for \(1, 4, 6, 6\)"),
+    ("plan-negative-size", lambda: fftconv.plan_conv2d((1, -6, 6, 4), W.shape), ValueError,
+     M("`input` must have non-negative sizes; got shape (1, -6, 6, 4)")),
+    ("plan-float-size", lambda: fftconv.plan_conv2d((1, 6.0, 6, 4), W.shape), TypeError,
+     r"`input` must be a sequence of ints; got \(1, 6.0, 6, 4\)"),
+    ("plan-shape-int", lambda: fftconv.plan_conv2d(5, W.shape), TypeError,
+     r"`input` must be a sequence of ints; got 5"),
+    ("plan-shape-none", lambda: fftconv.plan_conv2d(X.shape, None), TypeError,
+     r"`filters` must be a sequence of ints"),
+    ("plan-wrong-ndim", lambda: fftconv.plan_conv2d((6, 6, 4), W.shape), ValueError,
+     r"`input` must be 4-D NHWC"),
+    ("plan-dtype-complex", lambda: _plan(dtype=complex), TypeError, REAL_DTYPES + "; got dtype complex128"),
+    ("plan-dtype-unknown", lambda: _plan(dtype="floaty"), TypeError, r"must be a real dtype .* got 'floaty'"),
+    ("plan-bad-strides", lambda: _plan(strides=0), ValueError, STRIDES_ACCEPTED),
+    ("plan-bad-method", lambda: _plan(method="slow"), ValueError, r"`method` .* got 'slow'"),
+    ("plan1d-kernel-too-large", lambda: fftconv.plan_conv1d((1, 5, 1), (9, 1, 1)), ValueError,
+     r"dilated kernel \(9,\)"),
+    ("plan3d-groups", lambda: fftconv.plan_conv3d((1, 4, 4, 4, 6), (2, 2, 2, 4, 2)), ValueError,
+     r"`input` has 6 channels, which is not a multiple of the 4"),
+    # -- depthwise -------------------------------------------------------------------------------
+    ("depthwise-channel-mismatch", lambda: depthwise(X, np.ones((3, 3, 3, 2))), ValueError,
+     M("`filter` shape[-2] must equal the 4 input channels; got filter shape (3, 3, 3, 2)")),
+    ("depthwise-channel-mismatch-nchw", lambda: depthwise(X_NCHW, np.ones((3, 3, 6, 1)), data_format="NCHW"),
+     ValueError, r"`filter` shape\[-2\] must equal the 4 input channels"),
+    ("depthwise-filter-3d", lambda: depthwise(X, WD[0]), ValueError,
+     M("`filter` must be 4-D (kh, kw, C, M); got ndim=3 with shape (3, 4, 2)")),
+    ("depthwise-input-3d", lambda: depthwise(X[0], WD), ValueError,
+     M("`input` must be 4-D NHWC (batch, h, w, channels); got ndim=3")),
+    ("depthwise-bad-strides", lambda: depthwise(X, WD, strides=[1, 2, 2, 2]), ValueError,
+     r"`strides` in the 4-element form must be 1"),
+    ("depthwise-bad-padding", lambda: depthwise(X, WD, padding="FULL"), ValueError,
+     r"`padding` .* got 'FULL'"),
+    ("plan-depthwise-channel-mismatch", lambda: fftconv.plan_depthwise_conv2d(X.shape, (3, 3, 3, 1)),
+     ValueError, r"`filter` shape\[-2\] must equal the 4 input channels"),
+    # -- filter banks ----------------------------------------------------------------------------
+    ("filter-bank-2d-filters", lambda: fftconv.FilterBank(np.ones((3, 3))), ValueError,
+     M("`filters` must be 3-D, 4-D or 5-D (*kernel, C_in, C_out); got ndim=2 with shape (3, 3)")),
+    ("filter-bank-complex", lambda: fftconv.FilterBank(W.astype(complex)), TypeError,
+     r"`filters` " + REAL_DTYPES),
+    ("filter-bank-method", lambda: fftconv.FilterBank(W, method="x"), ValueError, r"`method` .* got 'x'"),
+    ("filter-bank-data-format", lambda: fftconv.FilterBank(W, data_format="NWC"), ValueError,
+     r"`data_format` must be 'NHWC' or 'NCHW'"),
+    ("filter-bank-channel-mismatch", lambda: fftconv.FilterBank(W)(np.ones((1, 6, 6, 3), np.float32)),
+     ValueError, r"`input` has 3 channels, which is not a multiple of the 4"),
+    ("filter-bank-input-ndim", lambda: fftconv.FilterBank(W)(X[0]), ValueError, r"`input` must be 4-D NHWC"),
+    ("filter-bank-bad-padding", lambda: fftconv.FilterBank(W, padding="FULL")(X), ValueError,
+     r"`padding` .* got 'FULL'"),
+    ("filter-bank-complex-input", lambda: fftconv.FilterBank(W)(X.astype(complex)), TypeError,
+     r"`input` " + REAL_DTYPES),
+]
+
+IDS = [row[0] for row in BAD_INPUTS]
+assert len(IDS) == len(set(IDS)), "duplicate ids in BAD_INPUTS"
+
+
+@pytest.mark.parametrize("call, exc, match", [row[1:] for row in BAD_INPUTS], ids=IDS)
+def test_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match) as info:
+        call()
+    assert type(info.value) is exc, f"expected exactly {exc.__name__}, got {type(info.value).__name__}"
+
+
+class _HeavyWorkStarted(AssertionError):
+    pass
+
+
+@pytest.fixture
+def no_heavy_work(monkeypatch):
+    """Make every method's prepare/execute and every FFT fail the test if reached."""
+    def boom(*args, **kwargs):
+        raise _HeavyWorkStarted("heavy work started before the arguments were checked")
+
+    for m in fftconv.METHODS.values():
+        monkeypatch.setattr(m, "prepare", boom)
+        monkeypatch.setattr(m, "execute", boom)
+    for name in list(backends.BACKENDS):
+        backend = backends.BACKENDS[name]
+        monkeypatch.setattr(backend, "rfftn", boom)
+        monkeypatch.setattr(backend, "irfftn", boom)
+
+
+def test_heavy_work_guard_is_effective(no_heavy_work):
+    for method in fftconv.METHODS:
+        with pytest.raises(_HeavyWorkStarted):
+            conv2d(X, W, method=method)
+
+
+@pytest.mark.parametrize("call, exc, match", [row[1:] for row in BAD_INPUTS], ids=IDS)
+def test_errors_come_before_heavy_work(no_heavy_work, call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_error_lists_the_valid_methods(method):
+    with pytest.raises(ValueError) as info:
+        conv2d(X, W, method=method.upper())
+    for name in ("auto", *fftconv.METHODS):
+        assert repr(name) in str(info.value)
