@@ -55,24 +55,9 @@ COLUMNS = [("workload", "workload", ""), ("layout", "fft shape x count (fwd/inv/
            ("fft/floor", "fft/floor", ""), ("bank/floor", "bank/floor", ""), ("ok", "<=1.5", "")]
 
 
-class _ScipyBackend:
-    """Stand-in with fftconv's backend interface, if fftconv's own cannot be imported."""
-
-    name = "scipy"
-
-    def rfftn(self, a, axes, workers):
-        return scipy.fft.rfftn(a, axes=axes, workers=workers)
-
-    def irfftn(self, a, shape, axes, workers):
-        return scipy.fft.irfftn(a, s=shape, axes=axes, workers=workers, overwrite_x=True)
-
-
 def backend_of(plan):
     """The FFT backend the plan runs on (fftconv's backend interface)."""
-    try:
-        from fftconv.backends import get_backend
-    except ImportError:
-        return _ScipyBackend()
+    from fftconv.backends import get_backend
     return get_backend(plan.backend)
 
 

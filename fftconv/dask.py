@@ -54,6 +54,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from . import _checks
 from ._api import FilterBank
+from .backends import available_backends
 
 __all__ = ["conv1d", "conv2d", "conv3d", "depthwise_conv2d"]
 
@@ -203,19 +204,21 @@ def _check_dask_input(input):
 
 
 def _convolve(ndim, input, filters, strides, padding, data_format, dilations, groups, flip,
-              method, workers, measure, *, names=("input", "filters"), kind=None):
+              method, workers, measure, backend="auto", *, names=("input", "filters"),
+              kind=None):
     """Check every argument on shapes, then build the graph: one task per output chunk."""
     x = _check_dask_input(input)
     w = _checks.as_array(names[1], filters)
     method = _checks.check_method(method)
     workers = 1 if workers is None else _checks.check_workers(workers)
     measure = _checks.check_flag("measure", measure)
+    backend = _checks.check_backend(backend, available_backends())
     geom = _checks.check_geometry(x.shape, w.shape, ndim, strides, padding, data_format,
                                   dilations, groups, flip, names=names)
     out_dtype = _checks.result_dtypes(x.dtype, w.dtype)[1]
     options = dict(strides=geom.strides, padding="VALID", data_format=data_format,
                    dilations=geom.dilations, groups=geom.groups, flip=geom.flip, method=method,
-                   workers=workers, measure=measure)
+                   workers=workers, measure=measure, backend=backend)
     channels_first = data_format.startswith("NC")
 
     token = tokenize(x.name, w, options, geom)
@@ -279,7 +282,8 @@ def _order(batch, spatial, channels, channels_first):
 # -- public functions ----------------------------------------------------------------
 
 def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None, measure=False):
+           groups=None, flip=False, method="auto", workers=None, measure=False,
+           backend="auto"):
     """2-D convolution of a dask array, equal to :func:`fftconv.conv2d` on its values.
 
     Parameters
@@ -290,7 +294,7 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
     filters : array_like
         ``(kh, kw, C_in / groups, C_out)`` (HWIO), in memory; it is put in the
         graph once.
-    strides, padding, data_format, dilations, groups, flip, method, measure
+    strides, padding, data_format, dilations, groups, flip, method, measure, backend
         As for :func:`fftconv.conv2d`; ``measure=True`` times both methods
         once per chunk shape in each worker process.
     workers : int, optional
@@ -333,11 +337,12 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
            [4., 6., 6., 6., 6., 4.]], dtype=float32)
     """
     return _convolve(2, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure)
+                     method, workers, measure, backend)
 
 
 def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None, measure=False):
+           groups=None, flip=False, method="auto", workers=None, measure=False,
+           backend="auto"):
     """1-D convolution of a dask array (NWC input, WIO filters); see :func:`conv2d`.
 
     Examples
@@ -348,11 +353,12 @@ def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilati
     array([ 3.,  9., 15.])
     """
     return _convolve(1, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure)
+                     method, workers, measure, backend)
 
 
 def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None, measure=False):
+           groups=None, flip=False, method="auto", workers=None, measure=False,
+           backend="auto"):
     """3-D convolution of a dask array (NDHWC input, DHWIO filters); see :func:`conv2d`.
 
     Examples
@@ -363,11 +369,12 @@ def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dila
     (1, 8, 8, 8, 2)
     """
     return _convolve(3, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure)
+                     method, workers, measure, backend)
 
 
 def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHWC",
-                     dilations=1, *, flip=False, method="auto", workers=None, measure=False):
+                     dilations=1, *, flip=False, method="auto", workers=None, measure=False,
+                     backend="auto"):
     """Depthwise 2-D convolution of a dask array, as :func:`fftconv.depthwise_conv2d`.
 
     ``filter`` is TF's ``(kh, kw, C, M)``; the result has ``C * M`` channels,
@@ -387,5 +394,5 @@ def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHW
     channels = _checks.input_channels(x.shape, data_format, 2)
     _checks.check_depthwise_channels(channels, w.shape)
     return _convolve(2, x, w.reshape(hwio), strides, padding, data_format, dilations, channels,
-                     flip, method, workers, measure, names=("input", "filter"),
+                     flip, method, workers, measure, backend, names=("input", "filter"),
                      kind="depthwise_conv2d")
