@@ -35,7 +35,10 @@ from .methods import fft as _fft
 #: each), fitted by least squares on log-time. The fit's RMS error of
 #: ``log(predicted / measured)`` was 0.29 (predictions within about 1.34x);
 #: the worst points were the 21x21 direct method on 32 channels (predicted
-#: 2.2x too fast) and 3x3 direct on 16 channels (2.4x too fast).
+#: 2.2x too fast) and 3x3 direct on 16 channels (2.4x too fast). Refits on
+#: the same machine varied (RMS 0.29-0.48): it is a shared VM, and several
+#: constants end at the fit's bounds (a factor 30 from their start), so read
+#: them as the model's knobs rather than as physical rates.
 DEFAULT_CONSTANTS = {
     "gemm_flops": 2.128e11,     # peak real GEMM rate (float32, all workers)
     "gemm_half_k": 8.51,        # contraction length at which GEMM runs at half rate

@@ -16,7 +16,7 @@ Three strategies, all reading one zero-padded copy of the input:
     and dilation applied inside the view, is copied chunk by chunk into a patch
     matrix of at most :data:`CHUNK_BYTES` and contracted with one GEMM per
     chunk (a batched GEMM over groups).
-``"taps"`` (one input channel per group, i.e. depthwise)
+``"taps"`` (one input channel per group: depthwise, or single-channel images)
     No contraction is left, so each tap is an elementwise multiply-add over a
     strided view.
 """
@@ -41,7 +41,7 @@ STRATEGIES = ("shifted", "im2col", "taps")
 
 def choose_strategy(geom: ConvGeometry) -> str:
     """Pick the direct strategy for these shapes (see the module docstring)."""
-    if geom.group_in == 1 and geom.groups > 1:
+    if geom.group_in == 1:
         return "taps"
     if (geom.groups == 1 and all(s == 1 for s in geom.strides) and _shift_overhead(geom) < 1.5
             and math.prod(geom.kernel[:-1]) >= 4):

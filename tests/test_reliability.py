@@ -1,0 +1,178 @@
+"""Reliability: non-finite inputs stay local, integers are exact, memory is bounded,
+threads are safe, bad parameters only ever raise ValueError or TypeError."""
+
+import concurrent.futures
+import json
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fftconv
+from fftconv import calibration
+from fftconv.testing import reference_conv, relative_error
+
+GEOMETRIES = [
+    dict(strides=1, padding="SAME", dilations=1),
+    dict(strides=2, padding="VALID", dilations=2),
+    dict(strides=(3, 1), padding=((3, 0), (1, 2)), dilations=1),
+]
+
+
+@pytest.mark.parametrize("params", GEOMETRIES, ids=["same", "stride2-dil2", "explicit"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nonfinite_inputs_stay_local(method, params, bad):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 40, 37, 4))
+    w = rng.standard_normal((7, 5, 2, 6))  # groups = 2
+    x[0, 10, 10, 1] = bad
+    x[1, 3, 30, 3] = bad
+    y = fftconv.conv2d(x, w, method=method, **params)
+    clean = np.where(np.isfinite(x), x, 0.0)
+    ref = reference_conv(clean, w, params["strides"], params["padding"], params["dilations"])
+    touched = reference_conv(~np.isfinite(x) * 1.0, np.ones_like(w), params["strides"],
+                             params["padding"], params["dilations"]) > 0
+    assert touched.any() and not touched.all()
+    assert not np.isfinite(y[touched]).any()
+    assert relative_error(y[~touched], ref[~touched]) <= 1e-12
+
+
+def test_nonfinite_filters_poison_every_method_alike(method):
+    x = np.ones((1, 8, 8, 1))
+    w = np.ones((3, 3, 1, 2))
+    w[1, 1, 0, 0] = np.nan
+    y = fftconv.conv2d(x, w, method=method)
+    assert np.isnan(y[..., 0]).all() and np.isfinite(y[..., 1]).all()
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int64, bool])
+def test_integers_are_exact(method, dtype):
+    rng = np.random.default_rng(5)
+    hi = 2 if dtype is bool else 100
+    x = rng.integers(0, hi, (2, 50, 45, 3)).astype(dtype)
+    w = rng.integers(-hi + 1, hi, (15, 9, 3, 2)).astype(dtype if dtype is not np.uint8 else np.int16)
+    y = fftconv.conv2d(x, w, padding="SAME", method=method)
+    exact = reference_conv(x.astype(np.int64), w.astype(np.int64), 1, "SAME")
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y, exact)
+
+
+def test_large_integers_fall_back_to_direct():
+    rng = np.random.default_rng(6)
+    x = rng.integers(-2**35, 2**35, (1, 64, 64, 2))
+    w = rng.integers(-2**10, 2**10, (21, 21, 2, 1))
+    assert fftconv.plan_conv2d(x.shape, w.shape, dtype=x.dtype).method == "fft"
+    y = fftconv.conv2d(x, w)
+    np.testing.assert_array_equal(y, fftconv.conv2d(x, w, method="direct"))
+
+
+def test_memory_stays_bounded():
+    """The issue's target: a 4096^2 image, 63x63 filter, SAME, peaks at <= 1.5 (in + out)."""
+    shape, kernel = (1, 4096, 4096, 1), (63, 63, 1, 1)
+    tracemalloc.start()
+    try:
+        x = np.ones(shape, np.float32)
+        w = np.ones(kernel, np.float32)
+        y = fftconv.conv2d(x, w, padding="SAME", method="fft")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert y.shape == (1, 4096, 4096, 1)
+    assert peak <= 1.5 * (x.nbytes + y.nbytes), peak / (x.nbytes + y.nbytes)
+
+
+def _job(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(9, 40))
+    k = int(rng.integers(1, 9))
+    x = rng.standard_normal((2, n, n + 3, 3)).astype(np.float32)
+    w = rng.standard_normal((k, k, 3, 4)).astype(np.float32)
+    method = ("direct", "fft", "auto")[seed % 3]
+    y = fftconv.conv2d(x, w, padding="SAME", strides=1 + seed % 2, method=method)
+    return relative_error(y, reference_conv(x, w, 1 + seed % 2, "SAME"))
+
+
+def test_eight_threads_mixed_shapes():
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        errors = list(pool.map(_job, range(48)))
+    assert max(errors) <= 1e-5
+
+
+# -- fuzzing: invalid parameters give ValueError or TypeError, nothing else ------------------
+
+_junk = st.one_of(
+    st.integers(-3, 5), st.floats(allow_nan=True), st.text(max_size=4), st.none(), st.booleans(),
+    st.lists(st.integers(-2, 4), max_size=5),
+    st.lists(st.lists(st.integers(-2, 4), max_size=3), max_size=5),
+    st.dictionaries(st.integers(0, 2), st.integers(0, 2), max_size=2),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(strides=_junk, padding=_junk, dilations=_junk, groups=_junk, method=_junk,
+       data_format=_junk, workers=_junk)
+def test_fuzzed_parameters_raise_only_value_or_type_errors(strides, padding, dilations, groups,
+                                                            method, data_format, workers):
+    x = np.ones((1, 6, 5, 2), np.float32)
+    w = np.ones((3, 2, 2, 2), np.float32)
+    try:
+        fftconv.conv2d(x, w, strides=strides, padding=padding, dilations=dilations,
+                       groups=groups, method=method, data_format=data_format, workers=workers)
+    except (ValueError, TypeError):
+        pass
+
+
+@settings(max_examples=60, deadline=None)
+@given(x_shape=st.lists(st.integers(0, 5), max_size=6), w_shape=st.lists(st.integers(0, 5), max_size=6))
+def test_fuzzed_shapes_raise_only_value_or_type_errors(x_shape, w_shape):
+    try:
+        fftconv.conv2d(np.ones(x_shape), np.ones(w_shape))
+    except (ValueError, TypeError):
+        pass
+
+
+# -- untrusted calibration files -----------------------------------------------------------
+
+@pytest.mark.parametrize("content", [
+    "{not json", "[]", '{"constants": {"fft_flops": -1}}', '{"constants": {"os.system": 1}}',
+    '{"constants": {"fft_flops": "1e9"}}', '{"constants": {"fft_flops": Infinity}}',
+    "\x80\x81binary",
+], ids=["corrupt", "list", "negative", "unknown-key", "string", "infinite", "binary"])
+def test_bad_calibration_file_warns_and_uses_defaults(tmp_path, monkeypatch, content):
+    path = tmp_path / "calibration.json"
+    path.write_bytes(content.encode("latin-1"))
+    monkeypatch.setenv(calibration.ENV_VAR, str(path))
+    calibration.clear_cache()
+    try:
+        with pytest.warns(RuntimeWarning, match="ignoring the fftconv calibration file"):
+            constants = calibration.load_constants()
+        assert constants == fftconv._planner.DEFAULT_CONSTANTS
+    finally:
+        calibration.clear_cache()
+
+
+def test_calibration_round_trips(tmp_path, monkeypatch):
+    path = tmp_path / "calibration.json"
+    constants = {**fftconv._planner.DEFAULT_CONSTANTS, "fft_flops": 1.5e9}
+    path.write_text(json.dumps({"version": 1, "constants": constants}))
+    monkeypatch.setenv(calibration.ENV_VAR, str(path))
+    calibration.clear_cache()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert calibration.load_constants()["fft_flops"] == 1.5e9
+        assert calibration.calibration_path() == path
+    finally:
+        calibration.clear_cache()
+
+
+def test_missing_calibration_file_means_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv(calibration.ENV_VAR, str(tmp_path / "absent.json"))
+    calibration.clear_cache()
+    try:
+        assert calibration.load_constants() == fftconv._planner.DEFAULT_CONSTANTS
+    finally:
+        calibration.clear_cache()
