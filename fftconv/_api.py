@@ -43,7 +43,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import threading
-import time
 
 import numpy as np
 
@@ -54,8 +53,6 @@ from .backends import DEFAULT_BACKEND, available_backends
 
 __all__ = ["conv1d", "conv2d", "conv3d", "depthwise_conv2d", "plan_conv1d", "plan_conv2d",
            "plan_conv3d", "plan_depthwise_conv2d", "FilterBank"]
-
-_DEFAULT_FORMATS = {1: "NWC", 2: "NHWC", 3: "NDHWC"}
 
 #: ``measure=True`` does not time a method predicted this many times slower.
 MEASURE_CUTOFF = 20.0
@@ -115,17 +112,11 @@ def _time_candidates(plan: ConvPlan, any_backend: bool) -> dict:
         for name in available_backends():
             candidates[f"fft/{name}"] = {"method": "fft", "backend": name}
         del candidates["fft"]
-    return {name: _best_time(dataclasses.replace(plan, **change).bind(w), x)
-            for name, change in candidates.items()}
+    from .calibration import best_seconds
 
-
-def _best_time(run, x, repeats=2) -> float:
-    best = float("inf")
-    for _ in range(repeats):  # the first run also warms caches and FFT plans
-        t0 = time.perf_counter()
-        run(x)
-        best = min(best, time.perf_counter() - t0)
-    return best
+    runs = {name: dataclasses.replace(plan, **change).bind(w) for name, change in candidates.items()}
+    # two runs each, the first also warming caches and FFT plans
+    return {name: best_seconds(lambda run=run: run(x), 2, warmup=False) for name, run in runs.items()}
 
 
 def plan_conv2d(input_shape, filters_shape, strides=1, padding="VALID", data_format="NHWC",
@@ -414,7 +405,7 @@ class FilterBank:
         self.options = dict(strides=strides, padding=padding, dilations=dilations, groups=groups,
                             flip=flip, method=_checks.check_method(method), workers=workers,
                             measure=measure, backend=backend,
-                            data_format=data_format or _DEFAULT_FORMATS[self.ndim])
+                            data_format=data_format or _checks.DATA_FORMATS[self.ndim][0])
         _checks.check_data_format(self.options["data_format"], self.ndim)
         self._bound = {}
 

@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from ._checks import DATA_FORMATS
 from ._geometry import ConvGeometry
 
 #: Rounding an FFT result to integers is trusted only below this error bound.
@@ -45,12 +46,10 @@ def affected_outputs(mask: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     per_group = mask.reshape(*mask.shape[:-1], geom.groups, geom.group_in).any(axis=-1)
     ones = np.ones((*geom.kernel, 1, geom.groups))
     counts = _convolve(geom.ndim, per_group.astype(np.float64), ones, geom.strides,
-                       geom.pads, _CHANNELS_LAST[geom.ndim], geom.dilations, geom.groups,
+                       geom.pads, DATA_FORMATS[geom.ndim][0], geom.dilations, geom.groups,
                        False, "auto", None, False)
     return np.repeat(counts > 0.5, geom.group_out, axis=-1)
 
-
-_CHANNELS_LAST = {1: "NWC", 2: "NHWC", 3: "NDHWC"}
 
 
 def is_integer(dtype) -> bool:

@@ -198,11 +198,10 @@ class BoundPlan:
             y = np.moveaxis(y, -1, 1)
         return np.ascontiguousarray(y, dtype=out_dtype)
 
-    def _run(self, x, method=None, prepared=None):
+    def _run(self, x, method=None):
         plan = self.plan
         method = method or plan.method
-        if prepared is None:
-            prepared = self.prepared if method == plan.method else plan._prepare(self.filters, method)
+        prepared = self.prepared if method == plan.method else plan._prepare(self.filters, method)
         return METHODS[method].execute(x, prepared, plan.geometry, plan.settings[method],
                                        get_backend(plan.backend), plan.workers, plan.dtype)
 
@@ -213,7 +212,7 @@ class BoundPlan:
             if _guards.integer_fft_is_exact(x, self.filters, plan.geometry, plan.layout):
                 return np.rint(self._run(x))
             if plan.requested == "auto":
-                return self._run(x, "direct", self.filters)
+                return self._run(x, "direct")
             return self._run(x)
         mask = _guards.nonfinite_mask(x)
         if mask is None:

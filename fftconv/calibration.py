@@ -8,6 +8,7 @@ a corrupt or hostile one means a warning and the defaults.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import json
@@ -124,22 +125,26 @@ def measure_point(input_shape, filters_shape, strides, padding, groups, method, 
     settings = dict(plan.settings)
     if fft_shape is not None:
         settings["fft"] = METHODS["fft"].layout(plan.geometry, {"fft_shape": fft_shape})
-    plan = _replace_settings(plan, settings)
+    plan = dataclasses.replace(plan, settings=settings)
     rng = np.random.default_rng(0)
     x = rng.standard_normal(input_shape).astype(dtype)
     w = rng.standard_normal(filters_shape).astype(dtype)
-    plan(x, w)  # warm-up: plans FFTs, touches memory
-    times = []
+    return plan.geometry, settings[method], best_seconds(lambda: plan(x, w), repeats)
+
+
+def best_seconds(fn, repeats, *, warmup=True) -> float:
+    """The fastest of ``repeats`` timed calls of ``fn``, after one untimed call if ``warmup``.
+
+    The minimum, not the median: on a shared machine other work only ever adds time.
+    """
+    if warmup:
+        fn()  # plans FFTs, touches memory
+    best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
-        plan(x, w)
-        times.append(time.perf_counter() - t0)
-    return plan.geometry, settings[method], float(np.min(times))
-
-
-def _replace_settings(plan, settings):
-    import dataclasses
-    return dataclasses.replace(plan, settings=settings)
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def _predict(constants, point):
