@@ -1,0 +1,85 @@
+"""The planner, on shapes alone: decisions at clear cases, monotonic as kernels grow,
+tile layouts within bounds, and the public calls for every backend."""
+
+import numpy as np
+import pytest
+
+import fftconv
+from fftconv import _checks, _planner
+from fftconv.backends import available_backends
+from fftconv.methods import fft as fft_method
+
+
+def _geometry(input_shape, filters_shape, strides=1, padding="VALID"):
+    return _checks.check_geometry(input_shape, filters_shape, 2, strides, padding, "NHWC", 1,
+                                  None, False)
+
+
+@pytest.mark.parametrize("input_shape, filters_shape, expected", [
+    ((8, 64, 64, 64), (3, 3, 64, 64), "direct"),
+    ((16, 32, 32, 128), (3, 3, 128, 128), "direct"),
+    ((4, 256, 256, 3), (31, 31, 3, 16), "fft"),
+    ((1, 512, 512, 1), (63, 63, 1, 1), "fft"),
+    ((1, 64, 64, 64), (31, 31, 1, 64), "fft"),  # depthwise
+])
+def test_clear_decisions(input_shape, filters_shape, expected):
+    assert fftconv.plan_conv2d(input_shape, filters_shape).method == expected
+
+
+@pytest.mark.parametrize("input_shape, channels", [((2, 128, 128, 16), 16), ((1, 256, 256, 1), 1)])
+def test_decision_is_monotonic_in_kernel_size(input_shape, channels):
+    """Once the FFT method wins, it keeps winning as the kernel grows."""
+    methods = [fftconv.plan_conv2d(input_shape, (k, k, channels, channels)).method
+               for k in (1, 3, 5, 7, 9, 11, 15, 21, 31, 41, 63)]
+    first_fft = methods.index("fft")
+    assert set(methods[first_fft:]) == {"fft"}, methods
+
+
+def test_direct_cost_grows_with_the_kernel():
+    costs = [_planner.estimate(_geometry((2, 128, 128, 16), (k, k, 16, 16)), 4)[0]["direct"]
+             for k in (3, 5, 9, 15, 31)]
+    assert costs == sorted(costs)
+
+
+@pytest.mark.parametrize("input_shape, filters_shape, strides", [
+    ((4, 256, 256, 3), (31, 31, 3, 16), 1),
+    ((1, 1024, 1024, 1), (63, 63, 1, 4), 1),
+    ((2, 97, 61, 5), (7, 3, 5, 2), (2, 3)),
+    ((1, 40, 40, 2), (40, 40, 2, 1), 1),
+])
+def test_tile_layout_respects_its_bounds(input_shape, filters_shape, strides):
+    geom = _geometry(input_shape, filters_shape, strides)
+    layout = _planner.estimate(geom, 4)[1]["fft"]
+    for t, n, q, o, count in zip(layout.tile, layout.fft_shape, layout.phase_kernel,
+                                 geom.out_spatial, layout.tiles):
+        assert 1 <= t <= o and n >= t + q - 1 and count * t >= o > (count - 1) * t
+    assert layout.phases == np.prod(strides)
+    assert layout == fft_method.make_layout(geom, layout.fft_shape)
+
+
+def test_filter_bank_plans_without_filter_transforms():
+    geom = _geometry((4, 256, 256, 3), (31, 31, 3, 16))
+    one_shot = _planner.estimate(geom, 4)[0]["fft"]
+    bank = _planner.estimate(geom, 4, reuse_filters=True)[0]["fft"]
+    assert bank < one_shot
+
+
+def test_plan_repr_reports_the_decision():
+    text = repr(fftconv.plan_conv2d((4, 256, 256, 3), (31, 31, 3, 16)))
+    for part in ("method='fft'", "predicted", "fft tiles", "peak", "workers", "backend"):
+        assert part in text
+
+
+@pytest.mark.parametrize("backend", available_backends())
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_inputs_unchanged_on_every_backend(backend, method):
+    rng = np.random.default_rng(0)
+    x = np.asfortranarray(rng.standard_normal((2, 20, 17, 3))).astype(">f4")
+    w = rng.standard_normal((5, 4, 3, 2))[::-1]
+    x.flags.writeable = False
+    x_copy, w_copy = x.copy(), w.copy()
+    y = fftconv.conv2d(x, w, padding="SAME", method=method, backend=backend)
+    np.testing.assert_array_equal(x, x_copy)
+    np.testing.assert_array_equal(w, w_copy)
+    ref = fftconv.conv2d(x.astype(np.float64), w, padding="SAME", method="direct")
+    assert np.linalg.norm(y - ref) <= 1e-12 * np.linalg.norm(ref)
