@@ -251,10 +251,17 @@ TILED_CASES = [
 ]
 
 
+@pytest.fixture(params=[False, True], ids=["batch-last", "batch-first"])
+def placement(request, monkeypatch):
+    """Run the scipy backend with tiles laid out batch-last (its own) or batch-first (FFTW's)."""
+    monkeypatch.setattr(type(backends.BACKENDS["scipy"]), "batch_first", request.param)
+    return request.param
+
+
 @pytest.mark.parametrize("case", TILED_CASES, ids=[f"{c[0]}d-{i}" for i, c in enumerate(TILED_CASES)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("flip", [False, True], ids=["correlate", "flip"])
-def test_many_tiles_match_the_reference(case, dtype, flip):
+def test_many_tiles_match_the_reference(case, dtype, flip, placement):
     nd, spatial, kernel, c_in, c_out, strides, dilations, padding, extra = case
     groups = 3 if c_in == 6 else 1
     rng = np.random.default_rng(len(spatial) * 1000 + sum(spatial))
@@ -271,7 +278,7 @@ def test_many_tiles_match_the_reference(case, dtype, flip):
 
 
 @pytest.mark.parametrize("multiplier", [1, 3])
-def test_many_tiles_depthwise_and_channels_first(multiplier):
+def test_many_tiles_depthwise_and_channels_first(multiplier, placement):
     rng = np.random.default_rng(multiplier)
     x = random(rng, (2, 4, 25, 22), np.float32)  # NCHW
     wd = random(rng, (6, 5, 4, multiplier), np.float32)
@@ -286,7 +293,7 @@ def test_many_tiles_depthwise_and_channels_first(multiplier):
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])
-def test_many_tiles_in_many_chunks(monkeypatch, nd):
+def test_many_tiles_in_many_chunks(monkeypatch, nd, placement):
     """Tiles split over (batch, tile-row) chunks by a tiny chunk budget."""
     monkeypatch.setattr(fft_module, "CHUNK_BYTES", 1)
     spatial, kernel = {1: ((70,), (6,)), 2: ((19, 23), (4, 5)), 3: ((9, 10, 8), (3, 2, 3))}[nd]

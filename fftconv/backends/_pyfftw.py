@@ -395,6 +395,8 @@ class PyFFTWBackend:
     """
 
     name = "pyfftw"
+    #: FFTW runs contiguous transforms (batch axes first) fastest.
+    batch_first = True
 
     def __init__(self, planner_effort="FFTW_MEASURE", planning_timelimit=1.0, cache_size=32):
         _require_pyfftw()

@@ -16,10 +16,13 @@ How one call runs, over 1, 2 or 3 spatial axes:
    wrap-around (overlap-save). Tiles are gathered straight from a zero-padded
    slab of the input, so padding costs no copy of the whole input.
 3. **One batched transform** of every tile, image and channel of a chunk,
-   laid out as ``(*L, tiles, channels)`` so the spectra are already
-   ``(frequencies, tiles, channels)``.
-4. **Channel mixing** as one complex GEMM per frequency (a GEMM per group;
-   an elementwise product when one channel per group is left).
+   laid out as ``(tiles, channels, *L)``: each transform reads contiguous
+   memory, which is what both pocketfft and FFTW run fastest on.
+4. **Channel mixing.** With one contracted channel per group (depthwise,
+   single-channel images) it is an elementwise product along the contiguous
+   frequency axis.  Otherwise the spectra are transposed once to
+   ``(frequencies, groups, tiles, channels)`` and mixed by one complex GEMM
+   per frequency (a batched ``matmul``), then transposed back.
 5. **One batched inverse transform**, then the valid part of each tile is
    written to the output.
 
@@ -120,7 +123,7 @@ def default_fft_shape(geom: ConvGeometry) -> tuple[int, ...]:
 # -- filters ------------------------------------------------------------------
 
 def phase_filters(w: np.ndarray, geom: ConvGeometry, layout: TileLayout) -> np.ndarray:
-    """Dilated, polyphase-split filters, ``(*q, G, P * C_in/G, C_out/G)``, zero-padded.
+    """Dilated, polyphase-split filters, ``(G, P * C_in/G, C_out/G, *q)``.
 
     The contracted axis is ordered (phase, channel) to match the input tiles.
     """
@@ -129,32 +132,59 @@ def phase_filters(w: np.ndarray, geom: ConvGeometry, layout: TileLayout) -> np.n
     dilated = np.zeros((*[k * st for k, st in zip(q, s)], geom.group_in, geom.out_channels), w.dtype)
     dilated[tuple(slice(0, (k - 1) * d + 1, d) for k, d in zip(geom.kernel, geom.dilations))] = w
     split = dilated.reshape(*itertools.chain(*zip(q, s)), geom.group_in, g, geom.group_out)
-    # (q0, s0, q1, s1, ..., Cg, G, Og) -> (q0, q1, ..., G, s0, s1, ..., Cg, Og)
-    order = [*range(0, 2 * nd, 2), 2 * nd + 1, *range(1, 2 * nd, 2), 2 * nd, 2 * nd + 2]
-    return split.transpose(order).reshape(*q, g, layout.phases * geom.group_in, geom.group_out)
+    # (q0, s0, q1, s1, ..., Cg, G, Og) -> (G, s0, s1, ..., Cg, Og, q0, q1, ...)
+    order = [2 * nd + 1, *range(1, 2 * nd, 2), 2 * nd, 2 * nd + 2, *range(0, 2 * nd, 2)]
+    return split.transpose(order).reshape(g, layout.phases * geom.group_in, geom.group_out, *q)
+
+
+def elementwise_mixing(geom: ConvGeometry, layout: TileLayout) -> bool:
+    """Whether channels mix by elementwise products: one contracted channel per group."""
+    return layout.phases * geom.group_in == 1
+
+
+def batch_first(geom: ConvGeometry, layout: TileLayout, backend) -> bool:
+    """Whether tiles are laid out ``(tiles, channels, *L)`` rather than ``(*L, tiles, channels)``.
+
+    Batch-first makes every transform contiguous, which FFTW needs (it ran
+    1024 strided 60x60 transforms 5x slower than contiguous ones) and which
+    lets an elementwise mixing run along the contiguous frequencies.
+    Batch-last hands pocketfft the layout it vectorises across lines, and
+    the per-frequency GEMMs their operands without a transpose.
+    """
+    return elementwise_mixing(geom, layout) or getattr(backend, "batch_first", False)
 
 
 def prepare(w: np.ndarray, geom: ConvGeometry, layout: TileLayout, backend, workers=None):
-    """The filters' conjugated spectrum, ``(F, G, K, C_out/G)``, for correlation.
+    """The filters' conjugated spectrum, laid out for :func:`mix_channels`.
 
-    ``w`` is already flipped for true convolution and in the compute dtype.
+    ``(G, C_out/G, F)`` when :func:`elementwise_mixing`, else
+    ``(F, G, K, C_out/G)`` with ``K = P * C_in/G``.  ``w`` is already flipped
+    for true convolution and in the compute dtype.
     """
-    nd = geom.ndim
+    nd, g, k, og = geom.ndim, geom.groups, layout.phases * geom.group_in, geom.group_out
     taps = phase_filters(w, geom, layout)
-    padded = np.zeros((*layout.fft_shape, *taps.shape[nd:]), dtype=w.dtype)
-    padded[tuple(slice(k) for k in layout.phase_kernel)] = taps
-    spectrum = backend.rfftn(padded, axes=tuple(range(nd)), workers=workers)
-    spectrum = spectrum.reshape(-1, *taps.shape[nd:])
+    window = tuple(slice(n) for n in layout.phase_kernel)
+    if batch_first(geom, layout, backend):
+        padded = np.zeros((g, k, og, *layout.fft_shape), dtype=w.dtype)
+        padded[(Ellipsis, *window)] = taps
+        spectrum = backend.rfftn(padded, axes=tuple(range(3, 3 + nd)), workers=workers)
+        spectrum = spectrum.reshape(g, k, og, -1)
+        spectrum = spectrum[:, 0] if k == 1 else np.ascontiguousarray(spectrum.transpose(3, 0, 1, 2))
+    else:  # the transforms over the leading axes give (F, G, K, Og) as they are
+        padded = np.zeros((*layout.fft_shape, g, k, og), dtype=w.dtype)
+        padded[window] = np.moveaxis(taps, range(3, 3 + nd), range(nd))
+        spectrum = backend.rfftn(padded, axes=tuple(range(nd)), workers=workers).reshape(-1, g, k, og)
     return np.conjugate(spectrum, out=spectrum)
 
 
 # -- inputs -------------------------------------------------------------------
 
-def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype):
+def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first):
     """Tiles ``r0:r1`` (along the first axis) of images ``n0:n1``, ready for the FFT.
 
-    Returns a real array ``(*L, n, *tiles, G, *s, C_in/G)``: spatial axes first,
-    so the spectra come out as (frequencies, tiles, channels) with no transpose.
+    Returns a real array ``(n * tiles, G, K, *L)`` if ``first`` (see
+    :func:`batch_first`), else ``(*L, n * tiles, G, K)``, with
+    ``K = P * C_in/G`` ordered (phase, channel).
     """
     nd, s, t, lengths = geom.ndim, geom.strides, layout.tile, layout.fft_shape
     counts = (r1 - r0, *layout.tiles[1:])
@@ -169,22 +199,42 @@ def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype):
     axes = tuple(range(1, 2 * nd, 2))
     view = sliding_window_view(split, lengths, axis=axes)
     view = view[(slice(None), *itertools.chain(*((slice(None, None, ti), slice(None)) for ti in t)))]
-    # view: (n, nt0, s0, nt1, s1, ..., G, Cg, L0, L1, ...) -> (L..., n, nt..., G, s..., Cg)
+    # view: (n, nt0, s0, nt1, s1, ..., G, Cg, L0, L1, ...) -> (n, nt..., G, s..., Cg, L...)
     last = 2 * nd + 3
-    order = [*range(last, last + nd), 0, *axes, 2 * nd + 1, *range(2, 2 * nd + 1, 2), 2 * nd + 2]
-    buf = np.empty([view.shape[i] for i in order], dtype=dtype)
-    np.copyto(buf, view.transpose(order))
-    return buf
+    order = [0, *axes, 2 * nd + 1, *range(2, 2 * nd + 1, 2), 2 * nd + 2, *range(last, last + nd)]
+    view = view.transpose(order)
+    k = layout.phases * geom.group_in
+    if first:
+        buf = np.empty(view.shape, dtype=dtype)
+        np.copyto(buf, view)
+        return buf.reshape(-1, geom.groups, k, *lengths)
+    buf = np.empty((*lengths, *view.shape[:-nd]), dtype=dtype)
+    np.copyto(np.moveaxis(buf, range(nd), range(-nd, 0)), view)
+    return buf.reshape(*lengths, -1, geom.groups, k)
 
 
 # -- channel mixing -----------------------------------------------------------
 
-def mix_channels(spectra: np.ndarray, filters: np.ndarray) -> np.ndarray:
-    """Per-frequency channel mixing: ``(F, B, G, K) x (F, G, K, Og) -> (F, B, G, Og)``."""
-    f, b, g, k = spectra.shape
-    if k == 1:  # depthwise: one channel per group, an elementwise product
-        return spectra[..., 0, None] * filters[:, None, :, 0, :]
-    if g == 1:
+def mix_channels(spectra: np.ndarray, filters: np.ndarray, first: bool) -> np.ndarray:
+    """Per-frequency channel mixing of the spectra of one chunk.
+
+    Batch-first spectra ``(B, G, K, F)`` become ``(B, G, Og, F)``; batch-last
+    ``(F, B, G, K)`` become ``(F, B, G, Og)``.  ``filters`` comes from
+    :func:`prepare`: ``(G, Og, F)`` when ``K == 1`` (an elementwise product
+    along the contiguous frequencies), else ``(F, G, K, Og)`` for one complex
+    GEMM per frequency and group.
+    """
+    if not first:
+        return _mix_by_frequency(spectra, filters)
+    if spectra.shape[2] == 1:
+        return np.multiply(spectra, filters[None])
+    by_freq = np.ascontiguousarray(spectra.transpose(3, 0, 1, 2))
+    return np.ascontiguousarray(_mix_by_frequency(by_freq, filters).transpose(1, 2, 3, 0))
+
+
+def _mix_by_frequency(spectra, filters):
+    """``(F, B, G, K) x (F, G, K, Og) -> (F, B, G, Og)``: batched complex GEMMs."""
+    if spectra.shape[2] == 1:
         return np.matmul(spectra[:, :, 0, :], filters[:, 0])[:, :, None, :]
     return np.matmul(spectra.transpose(0, 2, 1, 3), filters).transpose(0, 2, 1, 3)
 
@@ -194,7 +244,7 @@ def mix_channels(spectra: np.ndarray, filters: np.ndarray) -> np.ndarray:
 def _scatter_tiles(tiles, out, layout, r0, r1):
     """Write the valid part of each tile into ``out`` (images of this chunk, all rows).
 
-    ``tiles`` is ``(*L, n, *tile counts, C_out)``; the last tile along an axis
+    ``tiles`` is ``(n, *tile counts, C_out, *L)``; the last tile along an axis
     may be cut short by the output's edge.
     """
     nd, t = len(layout.tile), layout.tile
@@ -208,15 +258,16 @@ def _scatter_tiles(tiles, out, layout, r0, r1):
         if full < counts[axis]:
             axis_parts.append((full, 1, sizes[axis] - (first[axis] + full) * t[axis]))
         parts.append(axis_parts)
+    # tiles (n, c0, c1, ..., O, l0, l1, ...) -> out (n, c0, l0, c1, l1, ..., O)
+    order = [0, *itertools.chain(*((1 + i, nd + 2 + i) for i in range(nd))), nd + 1]
     for combo in itertools.product(*parts):
-        src = tiles[(*(slice(size) for _, _, size in combo), slice(None),
-                     *(slice(i0, i0 + n) for i0, n, _ in combo))]
+        src = tiles[(slice(None), *(slice(i0, i0 + n) for i0, n, _ in combo), slice(None),
+                     *(slice(size) for _, _, size in combo))]
         dst_index = tuple(slice((f + i0) * ti, (f + i0) * ti + n * size)
                           for f, (i0, n, size), ti in zip(first, combo, t))
         dst = out[(slice(None), *dst_index)]
         dst = dst.reshape(dst.shape[0], *itertools.chain(*((n, size) for _, n, size in combo)),
                           dst.shape[-1])
-        order = [nd, *itertools.chain(*((nd + 1 + i, i) for i in range(nd))), 2 * nd + 1]
         np.copyto(dst, src.transpose(order))
 
 
@@ -235,19 +286,41 @@ def execute(x, spectrum, geom: ConvGeometry, layout: TileLayout, backend, worker
     ``spectrum`` comes from :func:`prepare` for the same geometry and layout.
     """
     nd, dtype = geom.ndim, np.dtype(dtype)
-    axes = tuple(range(nd))
+    first = batch_first(geom, layout, backend)
+    spatial = tuple(range(3, 3 + nd)) if first else tuple(range(nd))
     out = np.empty(geom.output_shape, dtype=dtype)
     for n0, n1, r0, r1 in batch_row_chunks(geom.batch, layout.tiles[0],
                                            chunk_rows(geom, layout, dtype.itemsize)):
-        buf = _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype)
-        tile_shape = buf.shape[nd:-(nd + 2)]
-        spectra = backend.rfftn(buf, axes=axes, workers=workers)
+        buf = _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first)
+        spectra = backend.rfftn(buf, axes=spatial, workers=workers)
         del buf
-        freq_shape = spectra.shape[:nd]
-        mixed = mix_channels(spectra.reshape(math.prod(freq_shape), -1, geom.groups,
-                                             layout.phases * geom.group_in), spectrum)
+        mixed = mix_channels(_flat_frequencies(spectra, nd, first), spectrum, first)
         del spectra
-        mixed = mixed.reshape(*freq_shape, *tile_shape, geom.out_channels)
-        tiles = backend.irfftn(mixed, layout.fft_shape, axes=axes, workers=workers)
+        tiles = _inverse(mixed, geom, layout, backend, workers, first)
+        del mixed
+        counts = (n1 - n0, r1 - r0, *layout.tiles[1:])
+        if first:
+            tiles = tiles.reshape(*counts, geom.out_channels, *layout.fft_shape)
+        else:
+            tiles = np.moveaxis(tiles.reshape(*layout.fft_shape, *counts, geom.out_channels),
+                                range(nd), range(-nd, 0))
         _scatter_tiles(tiles, out[n0:n1], layout, r0, r1)
     return out
+
+
+def _flat_frequencies(spectra, nd, first):
+    """Spectra with their frequency axes as one: ``(B, G, K, F)`` or ``(F, B, G, K)``."""
+    if first:
+        return spectra.reshape(*spectra.shape[:3], -1)
+    return spectra.reshape(-1, *spectra.shape[nd:])
+
+
+def _inverse(mixed, geom, layout, backend, workers, first):
+    """Inverse transforms of mixed spectra: ``(B, C_out, *L)`` or ``(*L, B, C_out)``."""
+    nd, lengths = geom.ndim, layout.fft_shape
+    freq_shape = (*lengths[:-1], lengths[-1] // 2 + 1)
+    if first:
+        mixed = mixed.reshape(-1, geom.out_channels, *freq_shape)
+        return backend.irfftn(mixed, lengths, axes=tuple(range(2, 2 + nd)), workers=workers)
+    mixed = mixed.reshape(*freq_shape, -1, geom.out_channels)
+    return backend.irfftn(mixed, lengths, axes=tuple(range(nd)), workers=workers)
