@@ -7,6 +7,7 @@ import itertools
 
 import numpy as np
 import pytest
+import scipy.fft as scipy_fft
 from scipy.fft import next_fast_len
 
 import fftconv
@@ -25,8 +26,8 @@ class CountingBackend:
         self.name = inner.name
         self.calls = []  # (kind, input dtype, output dtype, workers)
 
-    def rfftn(self, a, axes, workers):
-        out = self.inner.rfftn(a, axes, workers)
+    def rfftn(self, a, axes, workers, shape=None):
+        out = self.inner.rfftn(a, axes, workers, shape=shape)
         self.calls.append(("rfftn", a.dtype, out.dtype, workers))
         return out
 
@@ -318,3 +319,24 @@ def test_default_layout_with_many_tiles_matches_direct():
     default_plan = dataclasses.replace(plan, settings={**plan.settings, "fft": default})
     expected = CONV[1](x.astype(np.float64), w.astype(np.float64), padding="SAME", method="direct")
     assert_close(default_plan(x, w), expected, np.float32)
+
+
+# -- backends: the zero-padded forward transform that the filters use --------------------------
+
+@pytest.mark.parametrize("name", backends.available_backends())
+@pytest.mark.parametrize("shape, axes, size", [
+    ((3, 4, 2), (0, 1), (8, 9)),          # padded along both axes
+    ((5, 2, 7), (0, 2), (4, 10)),         # cut along one, padded along the other
+    ((2, 3, 3, 2, 3), (2, 3, 4), (5, 4, 6)),
+    ((3, 6), (1,), (11,)),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_backend_rfftn_pads_like_scipy(name, shape, axes, size, dtype):
+    x = np.random.default_rng(len(shape)).standard_normal(shape).astype(dtype)
+    kept = x.copy()
+    got = backends.get_backend(name).rfftn(x, axes, 1, shape=size)
+    expected = scipy_fft.rfftn(x.astype(np.float64), s=size, axes=axes)
+    assert got.dtype == np.result_type(dtype, np.complex64) and got.shape == expected.shape
+    tol = 1e-5 if dtype == np.float32 else 1e-13
+    assert np.abs(got - expected).max() <= tol * np.abs(expected).max()
+    np.testing.assert_array_equal(x, kept)

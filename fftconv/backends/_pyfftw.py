@@ -417,14 +417,17 @@ class PyFFTWBackend:
         self._cache_lock = threading.Lock()
         self._hits = self._misses = 0
 
-    def rfftn(self, a, axes, workers):
+    def rfftn(self, a, axes, workers, shape=None):
         """The n-D real-to-complex FFT of ``a`` over ``axes`` (the last one halved).
 
-        ``a`` is not modified.
+        With ``shape``, ``a`` is first zero-padded (or cut) to ``shape`` along
+        ``axes``.  ``a`` is not modified.
         """
         a = np.asarray(a)
         axes = _check_axes(axes, a.ndim)
         dtype = _real_dtype(a)
+        if shape is not None:
+            a = _fit(a, _check_shape(shape, axes), axes)
         out_shape = list(a.shape)
         out_shape[axes[-1]] = a.shape[axes[-1]] // 2 + 1
         out = _empty(tuple(out_shape), _REAL[dtype])
@@ -441,9 +444,7 @@ class PyFFTWBackend:
         """
         a = np.asarray(a)
         axes = _check_axes(axes, a.ndim)
-        shape = tuple(int(n) for n in shape)
-        if len(shape) != len(axes) or min(shape, default=0) < 1:
-            raise ValueError(f"`shape` must give one positive length per axis {axes}; got {shape}")
+        shape = _check_shape(shape, axes)
         dtype = _complex_dtype(a)
         a = _fit(a, (*shape[:-1], shape[-1] // 2 + 1), axes)
         a = _operand(a, dtype, writeable=True)
@@ -503,6 +504,14 @@ class PyFFTWBackend:
     def __repr__(self):
         return (f"PyFFTWBackend(planner_effort={self.planner_effort!r}, "
                 f"planning_timelimit={self.planning_timelimit!r}, cache_size={self.cache_size})")
+
+
+def _check_shape(shape, axes) -> tuple[int, ...]:
+    """``shape`` as one positive int per axis of ``axes``."""
+    shape = tuple(int(n) for n in shape)
+    if len(shape) != len(axes) or min(shape, default=0) < 1:
+        raise ValueError(f"`shape` must give one positive length per axis {axes}; got {shape}")
+    return shape
 
 
 def _check_axes(axes, ndim) -> tuple[int, ...]:

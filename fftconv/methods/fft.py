@@ -163,17 +163,15 @@ def prepare(w: np.ndarray, geom: ConvGeometry, layout: TileLayout, backend, work
     """
     nd, g, k, og = geom.ndim, geom.groups, layout.phases * geom.group_in, geom.group_out
     taps = phase_filters(w, geom, layout)
-    window = tuple(slice(n) for n in layout.phase_kernel)
+    # the backend pads the kernel to the tile: only the kernel's own rows are transformed first
     if batch_first(geom, layout, backend):
-        padded = np.zeros((g, k, og, *layout.fft_shape), dtype=w.dtype)
-        padded[(Ellipsis, *window)] = taps
-        spectrum = backend.rfftn(padded, axes=tuple(range(3, 3 + nd)), workers=workers)
+        spectrum = backend.rfftn(taps, tuple(range(3, 3 + nd)), workers, shape=layout.fft_shape)
         spectrum = spectrum.reshape(g, k, og, -1)
         spectrum = spectrum[:, 0] if k == 1 else np.ascontiguousarray(spectrum.transpose(3, 0, 1, 2))
     else:  # the transforms over the leading axes give (F, G, K, Og) as they are
-        padded = np.zeros((*layout.fft_shape, g, k, og), dtype=w.dtype)
-        padded[window] = np.moveaxis(taps, range(3, 3 + nd), range(nd))
-        spectrum = backend.rfftn(padded, axes=tuple(range(nd)), workers=workers).reshape(-1, g, k, og)
+        leading = np.ascontiguousarray(np.moveaxis(taps, range(3, 3 + nd), range(nd)))
+        spectrum = backend.rfftn(leading, tuple(range(nd)), workers, shape=layout.fft_shape)
+        spectrum = spectrum.reshape(-1, g, k, og)
     return np.conjugate(spectrum, out=spectrum)
 
 
