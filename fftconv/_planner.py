@@ -83,11 +83,21 @@ def direct_seconds(geom: ConvGeometry, itemsize: int, c, strategy=None) -> float
     return t + pad_copy / (4 / itemsize) + c["call_overhead"]
 
 
-def transform_seconds(shape, count, c) -> float:
-    """Seconds for ``count`` real transforms of ``shape`` (forward or inverse)."""
+def transform_seconds(shape, count, c, nonzero=None) -> float:
+    """Seconds for ``count`` real transforms of ``shape`` (forward or inverse).
+
+    With ``nonzero`` (a kernel zero-padded to ``shape``) the transform is
+    pruned as the backends do it: the last axis first over the kernel's rows
+    only, then each earlier axis over what the later ones filled.
+    """
+    nonzero = nonzero or shape
     n = math.prod(shape)
-    flops = 2.5 * n * math.log2(max(n, 2)) / 2  # a real transform is about half a complex one
-    lines = sum(n // s for s in shape)
+    flops, lines = 0.0, 0
+    for axis, length in enumerate(shape):
+        rows = math.prod(nonzero[:axis]) * math.prod(shape[axis + 1:])
+        flops += rows * length * math.log2(max(length, 2))
+        lines += rows
+    flops *= 2.5 / 2  # a real transform is about half a complex one: 2.5 n log2 n / 2 when full
     return count * (flops / c["fft_flops"] + lines * c["fft_line_overhead"])
 
 
@@ -101,7 +111,8 @@ def fft_seconds(geom: ConvGeometry, layout, itemsize: int, c, *, with_filters=Tr
     t = transform_seconds(layout.fft_shape, batch * geom.groups * k, c) / flops_scale
     t += transform_seconds(layout.fft_shape, batch * geom.out_channels, c) / flops_scale
     if with_filters:
-        t += transform_seconds(layout.fft_shape, geom.groups * k * geom.group_out, c) / flops_scale
+        t += transform_seconds(layout.fft_shape, geom.groups * k * geom.group_out, c,
+                               layout.phase_kernel) / flops_scale
     if k == 1:
         t += 4 * freqs * batch * geom.out_channels / c["elementwise_flops"] / flops_scale
     else:
