@@ -33,9 +33,8 @@ measure : bool
     With ``backend="auto"`` the FFT method is timed on every available backend.
 backend : {"auto", "scipy", "pyfftw"}
     FFT backend. ``"auto"`` uses :data:`fftconv.backends.DEFAULT_BACKEND`
-    (scipy.fft: on fftconv's transform layouts it measured as fast as or
-    faster than pyFFTW in most 2-D float32 cases, with no planning delay),
-    or, with ``measure=True``, whichever ran fastest.
+    (scipy.fft: no planning delay, and neither backend is faster on every
+    size), or, with ``measure=True``, whichever ran fastest.
 """
 
 from __future__ import annotations
