@@ -16,13 +16,15 @@ How one call runs, over 1, 2 or 3 spatial axes:
    wrap-around (overlap-save). Tiles are gathered straight from a zero-padded
    slab of the input, so padding costs no copy of the whole input.
 3. **One batched transform** of every tile, image and channel of a chunk,
-   laid out as ``(tiles, channels, *L)``: each transform reads contiguous
-   memory, which is what both pocketfft and FFTW run fastest on.
+   laid out batch-first, ``(tiles, channels, *L)``, so that each transform
+   is contiguous (FFTW's layout), or batch-last, ``(*L, tiles, channels)``,
+   which pocketfft vectorises across lines; see :func:`batch_first`.
 4. **Channel mixing.** With one contracted channel per group (depthwise,
    single-channel images) it is an elementwise product along the contiguous
-   frequency axis.  Otherwise the spectra are transposed once to
-   ``(frequencies, groups, tiles, channels)`` and mixed by one complex GEMM
-   per frequency (a batched ``matmul``), then transposed back.
+   frequencies.  Otherwise it is one complex GEMM per frequency (a batched
+   ``matmul``) over ``(frequencies, tiles, groups, channels)`` spectra:
+   batch-last spectra already are, batch-first ones are transposed to it
+   and back.
 5. **One batched inverse transform**, then the valid part of each tile is
    written to the output.
 
@@ -224,7 +226,8 @@ def mix_channels(spectra: np.ndarray, filters: np.ndarray, first: bool) -> np.nd
     """
     if not first:
         return _mix_by_frequency(spectra, filters)
-    if spectra.shape[2] == 1:
+    channels = spectra.shape[2]
+    if channels == 1:
         return np.multiply(spectra, filters[None])
     by_freq = np.ascontiguousarray(spectra.transpose(3, 0, 1, 2))
     return np.ascontiguousarray(_mix_by_frequency(by_freq, filters).transpose(1, 2, 3, 0))
@@ -232,7 +235,8 @@ def mix_channels(spectra: np.ndarray, filters: np.ndarray, first: bool) -> np.nd
 
 def _mix_by_frequency(spectra, filters):
     """``(F, B, G, K) x (F, G, K, Og) -> (F, B, G, Og)``: batched complex GEMMs."""
-    if spectra.shape[2] == 1:
+    groups = spectra.shape[2]
+    if groups == 1:
         return np.matmul(spectra[:, :, 0, :], filters[:, 0])[:, :, None, :]
     return np.matmul(spectra.transpose(0, 2, 1, 3), filters).transpose(0, 2, 1, 3)
 
@@ -294,14 +298,9 @@ def execute(x, spectrum, geom: ConvGeometry, layout: TileLayout, backend, worker
         del buf
         mixed = mix_channels(_flat_frequencies(spectra, nd, first), spectrum, first)
         del spectra
-        tiles = _inverse(mixed, geom, layout, backend, workers, first)
+        tiles = _inverse(mixed, (n1 - n0, r1 - r0, *layout.tiles[1:]), geom, layout, backend,
+                         workers, first)
         del mixed
-        counts = (n1 - n0, r1 - r0, *layout.tiles[1:])
-        if first:
-            tiles = tiles.reshape(*counts, geom.out_channels, *layout.fft_shape)
-        else:
-            tiles = np.moveaxis(tiles.reshape(*layout.fft_shape, *counts, geom.out_channels),
-                                range(nd), range(-nd, 0))
         _scatter_tiles(tiles, out[n0:n1], layout, r0, r1)
     return out
 
@@ -313,12 +312,18 @@ def _flat_frequencies(spectra, nd, first):
     return spectra.reshape(-1, *spectra.shape[nd:])
 
 
-def _inverse(mixed, geom, layout, backend, workers, first):
-    """Inverse transforms of mixed spectra: ``(B, C_out, *L)`` or ``(*L, B, C_out)``."""
-    nd, lengths = geom.ndim, layout.fft_shape
+def _inverse(mixed, counts, geom, layout, backend, workers, first):
+    """Inverse transforms of mixed spectra, as tiles ``(n, *tile counts, C_out, *L)``.
+
+    ``counts`` is ``(images, *tiles per axis)`` of the chunk; batch-last tiles
+    are returned as a view in that order.
+    """
+    nd, lengths, c_out = geom.ndim, layout.fft_shape, geom.out_channels
     freq_shape = (*lengths[:-1], lengths[-1] // 2 + 1)
     if first:
-        mixed = mixed.reshape(-1, geom.out_channels, *freq_shape)
-        return backend.irfftn(mixed, lengths, axes=tuple(range(2, 2 + nd)), workers=workers)
-    mixed = mixed.reshape(*freq_shape, -1, geom.out_channels)
-    return backend.irfftn(mixed, lengths, axes=tuple(range(nd)), workers=workers)
+        mixed = mixed.reshape(-1, c_out, *freq_shape)
+        tiles = backend.irfftn(mixed, lengths, axes=tuple(range(2, 2 + nd)), workers=workers)
+        return tiles.reshape(*counts, c_out, *lengths)
+    mixed = mixed.reshape(*freq_shape, -1, c_out)
+    tiles = backend.irfftn(mixed, lengths, axes=tuple(range(nd)), workers=workers)
+    return np.moveaxis(tiles.reshape(*lengths, *counts, c_out), range(nd), range(-nd, 0))
