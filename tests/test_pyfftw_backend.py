@@ -1,4 +1,4 @@
-"""The pyFFTW backend: scipy's results, untouched inputs, plan cache, threads, wisdom.
+"""The pyFFTW backend: scipy's results, untouched inputs, ``out=``, plan cache, threads, wisdom.
 
 Most tests use an ``FFTW_ESTIMATE`` instance so that planning is instant; the
 registered instance (``FFTW_MEASURE``) is exercised on small shapes.  The last
@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import weakref
 
 import numpy as np
@@ -175,7 +176,7 @@ def test_cache_is_bounded_lru():
 
 def test_cache_is_keyed_by_thread_and_workers():
     fresh = PyFFTWBackend(planner_effort="FFTW_ESTIMATE")
-    x = np.ones((12, 3), dtype=np.float32)
+    x = np.ones(2**16, dtype=np.float32)  # a lone transform, large enough for FFTW's threads
     fresh.rfftn(x, axes=(0,), workers=1)
     worker = threading.Thread(target=fresh.rfftn, args=(x, (0,), 1))
     worker.start()
@@ -185,6 +186,123 @@ def test_cache_is_keyed_by_thread_and_workers():
     assert fresh.cache_info()["hits"] == 1
     fresh.rfftn(x, axes=(0,), workers=2)
     assert fresh.cache_info()["size"] == 3
+
+
+#: (shape, axes) of batches large enough to be cut into pieces for threads: odd
+#: batch and transform lengths, so that the pieces must be rounded to stay on
+#: 16-byte boundaries; batch axes behind, between or around the transformed ones.
+BATCHES = [
+    ((33, 3, 27, 27), (2, 3)),
+    ((1, 37, 45, 41), (2, 3)),  # the outermost batch axis has one entry
+    ((27, 25, 5, 21), (0, 1)),  # batch axes last
+    ((41, 7, 15, 17), (3, 0)),  # a batch axis between the transformed ones
+    ((3, 37, 17, 39), (1, 3)),  # 3 cannot be cut on 16-byte boundaries in float32: 17 can
+]
+
+
+@pytest.mark.parametrize("shape, axes", BATCHES)
+def test_threads_cut_batches_into_pieces(backend, shape, axes, dtype, rng):
+    x = rng.standard_normal(shape).astype(dtype)
+    one = backend.rfftn(x, axes=axes, workers=1)
+    two = backend.rfftn(x, axes=axes, workers=2)
+    assert relative_error(two, one) <= TOL[dtype]
+    assert relative_error(two, scipy.fft.rfftn(x, axes=axes)) <= TOL[dtype]
+    n = lengths(shape, axes)
+    y_one = backend.irfftn(one.copy(), n, axes=axes, workers=1)
+    y_two = backend.irfftn(one.copy(), n, axes=axes, workers=2)
+    assert y_two.dtype == dtype and relative_error(y_two, y_one) <= TOL[dtype]
+    assert relative_error(y_two, scipy.fft.irfftn(one, s=n, axes=axes)) <= TOL[dtype]
+
+
+@pytest.mark.parametrize("shape, axes", BATCHES)
+@pytest.mark.parametrize("workers", [2, 3, 8])
+def test_pieces_share_one_alignment(shape, axes, workers, dtype):
+    x = _pyfftw._empty(shape, dtype)
+    *n, last = lengths(shape, axes)
+    out = _pyfftw._empty(_pyfftw._resized(shape, axes, (*n, last // 2 + 1)), np.result_type(dtype, 1j))
+    x[...], out[...] = 0, 0
+    piece_axes, pieces = _pyfftw._split(x, out, axes, workers)
+    assert 2 <= len(pieces) <= workers
+    assert len({xi.shape for xi, _ in pieces}) <= 2, "equal pieces and a remainder"
+    for xi, outi in pieces:
+        assert [xi.shape[ax] for ax in piece_axes] == lengths(shape, axes)
+        assert xi.ctypes.data % 16 == 0 and outi.ctypes.data % 16 == 0
+        xi += 1
+        outi += 1
+    assert (x == 1).all() and (out == 1).all(), "the pieces cover the arrays once"
+
+
+def test_pieces_run_on_persistent_single_threaded_plans(rng):
+    fresh = PyFFTWBackend(planner_effort="FFTW_ESTIMATE")
+    x = rng.standard_normal((64, 3, 27, 27)).astype(np.float32)
+    for _ in range(20):
+        fresh.rfftn(x, axes=(2, 3), workers=2)
+    threads = {key[-1] for key in fresh._cache}  # keys end with (FFTW's threads, calling thread)
+    assert {key[-2] for key in fresh._cache} == {1}
+    assert 2 <= len(threads) <= 1 + os.cpu_count(), "the pool's threads are kept"
+    assert fresh.cache_info()["misses"] == len(threads)  # one plan per thread, one piece shape
+
+
+def test_batched_threads_are_not_pathological(rng):
+    """FFTW's threaded plan of this batch (its estimate) ran 1000x slower than one thread."""
+    fast = PyFFTWBackend(planner_effort="FFTW_ESTIMATE")
+    x = rng.standard_normal((64, 1, 32, 27, 27)).astype(np.float32)
+
+    def seconds(workers):
+        fast.rfftn(x, axes=(3, 4), workers=workers)  # planned
+        start = time.perf_counter()
+        fast.rfftn(x, axes=(3, 4), workers=workers)
+        return time.perf_counter() - start
+
+    one, two = seconds(1), seconds(2)
+    assert two < 0.25 + 10 * one, f"{two:.3f} s with 2 workers, {one:.3f} s with 1"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_out_is_written_and_returned(backend, rng, dtype, workers):
+    shape, axes = BATCHES[0]
+    x = rng.standard_normal(shape).astype(dtype)
+    expected = scipy.fft.rfftn(x, axes=axes)
+    out = np.empty_like(expected)
+    assert backend.rfftn(x, axes=axes, workers=workers, out=out) is out
+    assert relative_error(out, expected) <= TOL[dtype]
+    y = np.empty_like(x)
+    assert backend.irfftn(expected.copy(), lengths(shape, axes), axes, workers, out=y) is y
+    assert relative_error(y, x) <= TOL[dtype]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_out_off_16_byte_boundaries(backend, rng, workers):
+    shape, axes = BATCHES[1]
+    x = rng.standard_normal(shape).astype(np.float32)
+    expected = scipy.fft.rfftn(x, axes=axes)
+    raw = pyfftw.empty_aligned(expected.nbytes + x.nbytes + 64, dtype=np.uint8, n=64)
+    out = raw[8:8 + expected.nbytes].view(np.complex64).reshape(expected.shape)  # 8 past 16 bytes
+    assert backend.rfftn(x, axes=axes, workers=workers, out=out) is out
+    assert relative_error(out, expected) <= 1e-6
+    y = raw[4:4 + x.nbytes].view(np.float32).reshape(shape)  # 4 past 16 bytes
+    assert backend.irfftn(expected, lengths(shape, axes), axes, workers, out=y) is y
+    assert relative_error(y, x) <= 1e-6
+
+
+def test_bad_out(backend):
+    x = np.ones((6, 8), dtype=np.float32)
+    good = np.empty((6, 5), dtype=np.complex64)
+    bad = {
+        "shape \\(6, 4\\)": np.empty((6, 4), dtype=np.complex64),
+        "dtype complex128": np.empty((6, 5), dtype=np.complex128),
+        "not C-contiguous": np.empty((5, 6), dtype=np.complex64).T,
+        "read-only": np.broadcast_to(good, good.shape),
+        "list": [[0j] * 5] * 6,
+    }
+    for got, out in bad.items():
+        with pytest.raises(ValueError, match=f"`out` .* shape \\(6, 5\\) and dtype complex64; got .*{got}"):
+            backend.rfftn(x, axes=(0, 1), workers=1, out=out)
+    with pytest.raises(ValueError, match="`out` .* shape \\(6, 8\\) and dtype float32; got .*float64"):
+        backend.irfftn(good, (6, 8), axes=(0, 1), workers=1, out=np.empty((6, 8)))
+    overlapping = good.view(np.float32).ravel()[:48].reshape(6, 8)
+    with pytest.raises(ValueError, match="`out` must not overlap"):
+        backend.irfftn(good, (6, 8), axes=(0, 1), workers=1, out=overlapping)
 
 
 def test_eight_threads_mixed_shapes(rng):

@@ -1,11 +1,21 @@
 """FFTW through pyFFTW: measured plans in a bounded LRU, and persistent wisdom.
 
 :class:`PyFFTWBackend` has the interface of every fftconv backend
-(``name``, ``rfftn``, ``irfftn``).  Each distinct problem -- shape, strides,
-dtype, axes, alignment, threads and calling thread -- gets one
-:class:`pyfftw.FFTW` plan, planned once with ``FFTW_MEASURE`` under a time
-limit and kept in a least-recently-used cache.  The calling thread is in the
-key because one plan object must not run on two threads at once.
+(``name``, ``batch_first``, ``rfftn``, ``irfftn``).  Each distinct problem --
+shape, strides, dtype, axes, alignments, threads and calling thread -- gets
+one :class:`pyfftw.FFTW` plan, planned once with ``FFTW_MEASURE`` under a
+time limit and kept in a least-recently-used cache.  The calling thread is in
+the key because one plan object must not run on two threads at once.
+
+Threads: a batch of transforms with ``workers > 1`` is cut along its
+outermost batch axes (adjacent ones taken as one) into up to ``workers``
+pieces, each run by a single-threaded plan, one on the calling thread and
+the others on a module-wide pool of persistent threads (pyFFTW releases the
+GIL while FFTW runs).  FFTW's own threads are used only for a lone large
+transform: where its threaded planning runs over the time limit, FFTW falls
+back to estimated plans, and for some batches (64 x 32 transforms of
+27 x 27) those ran 1000x slower than one thread.  Small problems run on one
+thread.
 
 Rules that keep it safe:
 
@@ -16,8 +26,9 @@ Rules that keep it safe:
 * the forward (r2c) transform preserves its input; only the inverse (c2r),
   which fftconv always hands a buffer it owns, is planned with
   ``FFTW_DESTROY_INPUT``;
-* every call returns a freshly allocated output, and a plan keeps no
-  reference to a caller's arrays between calls.
+* a call returns the caller's ``out`` when given one, else a freshly
+  allocated, 64-byte aligned output; a plan keeps no reference to a
+  caller's arrays between calls.
 
 Wisdom is read from ``fftw_wisdom.json`` next to the calibration file (see
 :func:`fftconv.calibration.calibration_path`) the first time a plan is made,
@@ -41,6 +52,7 @@ import tempfile
 import threading
 import warnings
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +133,12 @@ _ALIGN = 64  # bytes: outputs start on this boundary
 #: inputs copied to, 16-byte boundaries.  Scratch inputs for planning sit
 #: 16 bytes past a 64-byte boundary, so that pyFFTW cannot demand more.
 _FFTW_ALIGN = 16
+#: Problems of fewer real elements run on one thread: handing work to another
+#: thread costs 30-50 us (FFTW's threads or the pool's), as much as such a transform.
+_MIN_PARALLEL = 2**16
+#: Plans kept by default: this many for each thread that may run them
+#: (calling threads and the pool's :func:`os.cpu_count` threads).
+_PLANS_PER_THREAD = 32
 _REAL = {np.dtype(np.float32): np.dtype(np.complex64), np.dtype(np.float64): np.dtype(np.complex128)}
 _COMPLEX = {c: r for r, c in _REAL.items()}
 _wisdom_loaded = False
@@ -257,6 +275,75 @@ def _require_pyfftw():
                           "(fftconv's 'scipy' backend works without it)")
 
 
+# -- threads ------------------------------------------------------------------
+
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The threads that run pieces of batched transforms, started on first use.
+
+    The threads live as long as the process (or until a fork), so the plans
+    cached for each of them keep being used.
+    """
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="fftconv-fftw")
+        return _pool
+
+
+def _forget_pool():
+    """In a forked child: the parent's pool threads do not exist there."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _split(a: np.ndarray, out: np.ndarray, axes, workers: int):
+    """``a`` and ``out`` cut for up to ``workers`` threads: ``(axes, [(a_i, out_i), ...])``, or None.
+
+    Adjacent batch axes are first made one (both arrays are C-contiguous, so
+    these are views), so that the pieces come out even; then the outermost
+    batch axis is cut that can be cut in two or more pieces with every piece
+    of ``a`` and of ``out`` as far from a 16-byte boundary as the whole
+    array, so that one plan fits every piece.  All pieces but the last have
+    the same length; ``axes`` are the transformed axes of the pieces.
+    """
+    a, out, axes = _merged(a, out, axes)
+    for axis in range(a.ndim):
+        n = a.shape[axis]
+        if axis in axes or n < 2:
+            continue
+        step = math.lcm(*(_FFTW_ALIGN // math.gcd(x.strides[axis], _FFTW_ALIGN) for x in (a, out)))
+        per_piece = -(-n // min(workers, n))
+        length = -(-per_piece // step) * step  # rounded up to a multiple of `step`
+        if length < n:
+            cuts = [(slice(None),) * axis + (slice(i, i + length),) for i in range(0, n, length)]
+            return axes, [(a[cut], out[cut]) for cut in cuts]
+    return None
+
+
+def _merged(a: np.ndarray, out: np.ndarray, axes):
+    """C-contiguous ``a`` and ``out`` with each run of adjacent axes not in ``axes`` made one.
+
+    Returns the two views and the positions of ``axes`` in them.
+    """
+    groups = []
+    for axis in range(a.ndim):
+        if groups and axis not in axes and groups[-1][-1] not in axes:
+            groups[-1].append(axis)
+        else:
+            groups.append([axis])
+    position = {group[0]: i for i, group in enumerate(groups)}
+    a, out = (x.reshape([math.prod(x.shape[i] for i in group) for group in groups]) for x in (a, out))
+    return a, out, tuple(position[axis] for axis in axes)
+
+
 # -- buffers --------------------------------------------------------------------
 
 def _raw(nbytes: int, offset: int) -> np.ndarray:
@@ -279,6 +366,46 @@ def _like(shape, strides, dtype, offset, nbytes) -> np.ndarray:
     dtype = np.dtype(dtype)
     base = _raw(max(nbytes, dtype.itemsize), offset)[:dtype.itemsize].view(dtype)
     return np.lib.stride_tricks.as_strided(base, shape=shape, strides=strides)
+
+
+def _span(x: np.ndarray) -> int:
+    """Bytes from the first element of ``x`` to the end of its last (strides not negative)."""
+    return sum((n - 1) * s for n, s in zip(x.shape, x.strides)) + x.itemsize
+
+
+def _scratch_like(x: np.ndarray) -> np.ndarray:
+    """Fresh memory laid out like ``x``, as far past a 16-byte boundary (16 past 64 bytes)."""
+    return _like(x.shape, x.strides, x.dtype, _FFTW_ALIGN + x.ctypes.data % _FFTW_ALIGN, _span(x))
+
+
+def _output(out, a: np.ndarray, shape, dtype) -> np.ndarray:
+    """The caller's ``out``, checked to take a result of ``shape`` and ``dtype``, or a new array."""
+    if out is None:
+        return _empty(shape, dtype)
+    if not (isinstance(out, np.ndarray) and out.shape == shape and out.dtype == dtype
+            and out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError(f"`out` must be a writeable C-contiguous array of shape {shape} and dtype "
+                         f"{dtype}; got {_describe(out)}")
+    if np.may_share_memory(out, a):
+        raise ValueError("`out` must not overlap the input array")
+    return out
+
+
+def _describe(x) -> str:
+    """``x``'s type, or its shape, dtype and layout if it is an array."""
+    if not isinstance(x, np.ndarray):
+        return type(x).__name__
+    layout = [name for name, bad in (("not C-contiguous", not x.flags.c_contiguous),
+                                     ("read-only", not x.flags.writeable)) if bad]
+    return ", ".join([f"shape {x.shape}", f"dtype {x.dtype}", *layout])
+
+
+def _resized(shape, axes, lengths) -> tuple[int, ...]:
+    """``shape`` with ``lengths`` along ``axes``."""
+    shape = list(shape)
+    for axis, n in zip(axes, lengths):
+        shape[axis] = n
+    return tuple(shape)
 
 
 def _operand(a: np.ndarray, dtype, writeable: bool) -> np.ndarray:
@@ -317,10 +444,8 @@ def _check_lengths(shape, axes) -> bool:
 
 def _fit(a: np.ndarray, shape, axes) -> np.ndarray:
     """``a`` cut or zero-padded at the end of ``axes`` to ``shape`` (scipy's rule)."""
-    target = list(a.shape)
-    for axis, n in zip(axes, shape):
-        target[axis] = n
-    if tuple(target) == a.shape:
+    target = _resized(a.shape, axes, shape)
+    if target == a.shape:
         return a
     out = np.zeros(target, dtype=a.dtype)
     common = tuple(slice(min(m, n)) for m, n in zip(a.shape, target))
@@ -368,15 +493,22 @@ class PyFFTWBackend:
     planning_timelimit : float or None, default 1.0
         Seconds FFTW may spend planning one transform (None: no limit).
         Wisdom makes later planning of the same problem near-instant.
-    cache_size : int, default 32
+    cache_size : int, optional
         Plans kept, least recently used dropped first.  Each thread has its
-        own plans.
+        own plans, the pool's threads included, so by default 32 are kept
+        per thread that may run them: ``32 * (1 + os.cpu_count())``.
 
     Notes
     -----
+    With ``workers > 1``, a batch of transforms is cut along its outermost
+    batch axes into up to ``workers`` pieces run at once by single-threaded
+    plans (see the module's description); only a lone transform uses FFTW's
+    threads, and problems under 65 536 elements run on one thread.
+
     ``irfftn`` overwrites its input, as the backend interface allows; a
     read-only or oddly laid out input is copied first.  ``rfftn`` never
-    modifies its input.  Outputs are new arrays, 64-byte aligned.
+    modifies its input.  Both write into ``out`` when given one and return
+    it; else they return a new array, 64-byte aligned.
 
     Examples
     --------
@@ -398,7 +530,7 @@ class PyFFTWBackend:
     #: FFTW runs contiguous transforms (batch axes first) fastest.
     batch_first = True
 
-    def __init__(self, planner_effort="FFTW_MEASURE", planning_timelimit=1.0, cache_size=32):
+    def __init__(self, planner_effort="FFTW_MEASURE", planning_timelimit=1.0, cache_size=None):
         _require_pyfftw()
         if planner_effort not in PLANNER_EFFORTS:
             raise ValueError(f"`planner_effort` must be one of {', '.join(map(repr, PLANNER_EFFORTS))}; "
@@ -408,8 +540,10 @@ class PyFFTWBackend:
                 and 0 < planning_timelimit < math.inf):
             raise ValueError(f"`planning_timelimit` must be a positive number of seconds or None; "
                              f"got {planning_timelimit!r}")
+        if cache_size is None:
+            cache_size = _PLANS_PER_THREAD * (1 + (os.cpu_count() or 1))
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
-            raise ValueError(f"`cache_size` must be a positive int; got {cache_size!r}")
+            raise ValueError(f"`cache_size` must be a positive int or None; got {cache_size!r}")
         self.planner_effort = planner_effort
         self.planning_timelimit = None if planning_timelimit is None else float(planning_timelimit)
         self.cache_size = cache_size
@@ -417,45 +551,73 @@ class PyFFTWBackend:
         self._cache_lock = threading.Lock()
         self._hits = self._misses = 0
 
-    def rfftn(self, a, axes, workers, shape=None):
+    def rfftn(self, a, axes, workers, shape=None, out=None):
         """The n-D real-to-complex FFT of ``a`` over ``axes`` (the last one halved).
 
-        With ``shape``, ``a`` is first zero-padded (or cut) to ``shape`` along
-        ``axes``.  ``a`` is not modified.
+        Parameters
+        ----------
+        a : array_like
+            Real data; float16 and float32 are transformed in single
+            precision, other reals in double.  It is not modified.
+        axes : sequence of int
+            The transformed axes; the last one is halved.
+        workers : int or None
+            Threads, with :func:`fftconv.set_workers`' rules.
+        shape : sequence of int, optional
+            Lengths along ``axes`` that ``a`` is first zero-padded or cut to.
+        out : numpy.ndarray, optional
+            Where to write the result: C-contiguous, of exactly its shape and
+            dtype (complex64 or complex128), not overlapping ``a``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``out``, or a new 64-byte aligned array.
         """
         a = np.asarray(a)
         axes = _check_axes(axes, a.ndim)
         dtype = _real_dtype(a)
-        if shape is not None:
-            a = _fit(a, _check_shape(shape, axes), axes)
-        out_shape = list(a.shape)
-        out_shape[axes[-1]] = a.shape[axes[-1]] // 2 + 1
-        out = _empty(tuple(out_shape), _REAL[dtype])
+        lengths = [a.shape[ax] for ax in axes] if shape is None else _check_shape(shape, axes)
+        half = (*lengths[:-1], lengths[-1] // 2 + 1)
+        out = _output(out, a, _resized(a.shape, axes, half), _REAL[dtype])
+        a = _fit(a, lengths, axes)
         if _check_lengths(a.shape, axes):
             return out
-        a = _operand(a, dtype, writeable=False)
-        plan = self._plan("r2c", a, out, axes, resolve_workers(workers))
-        return plan.run(a, out)
+        return self._run("r2c", _operand(a, dtype, writeable=False), out, axes, workers)
 
-    def irfftn(self, a, shape, axes, workers):
-        """The n-D complex-to-real inverse FFT, of real shape ``shape`` along ``axes``.
+    def irfftn(self, a, shape, axes, workers, out=None):
+        """The n-D complex-to-real inverse FFT, of real lengths ``shape`` along ``axes``.
 
-        ``a`` may be overwritten (it is a buffer fftconv owns).
+        Parameters
+        ----------
+        a : array_like
+            Half spectrum, zero-padded or cut to ``shape`` (the last axis to
+            ``shape[-1] // 2 + 1``) as :func:`scipy.fft.irfftn` does.  It may
+            be overwritten (it is a buffer fftconv owns).
+        shape : sequence of int
+            The output's lengths along ``axes``.
+        axes : sequence of int
+            The transformed axes.
+        workers : int or None
+            Threads, with :func:`fftconv.set_workers`' rules.
+        out : numpy.ndarray, optional
+            Where to write the result: C-contiguous, of exactly its shape and
+            dtype (float32 or float64), not overlapping ``a``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``out``, or a new 64-byte aligned array, scaled by ``1 / prod(shape)``.
         """
         a = np.asarray(a)
         axes = _check_axes(axes, a.ndim)
         shape = _check_shape(shape, axes)
         dtype = _complex_dtype(a)
-        a = _fit(a, (*shape[:-1], shape[-1] // 2 + 1), axes)
-        a = _operand(a, dtype, writeable=True)
-        out_shape = list(a.shape)
-        for axis, n in zip(axes, shape):
-            out_shape[axis] = n
-        out = _empty(tuple(out_shape), _COMPLEX[dtype])
+        out = _output(out, a, _resized(a.shape, axes, shape), _COMPLEX[dtype])
+        a = _operand(_fit(a, (*shape[:-1], shape[-1] // 2 + 1), axes), dtype, writeable=True)
         if _check_lengths(a.shape, axes):
             return out
-        plan = self._plan("c2r", a, out, axes, resolve_workers(workers))
-        return plan.run(a, out)
+        return self._run("c2r", a, out, axes, workers)
 
     def cache_info(self) -> dict:
         """The plan cache as a plain dict: ``size``, ``maxsize``, ``hits``, ``misses``."""
@@ -469,10 +631,36 @@ class PyFFTWBackend:
             self._cache.clear()
             self._hits = self._misses = 0
 
+    def _run(self, kind, a, out, axes, workers) -> np.ndarray:
+        """Transform ``a`` into ``out`` with up to ``workers`` threads; return ``out``."""
+        workers = resolve_workers(workers)
+        if max(a.size, out.size) < _MIN_PARALLEL:
+            workers = 1
+        if out.ctypes.data % _FFTW_ALIGN:  # a caller's `out`: FFTW writes an aligned copy
+            np.copyto(out, self._run(kind, a, _empty(out.shape, out.dtype), axes, workers))
+            return out
+        split = _split(a, out, axes, workers) if workers > 1 else None
+        if split is None:
+            return self._run_plan(kind, a, out, axes, workers)
+        axes, ((a0, out0), *others) = split
+        pool = _executor()
+        futures = [pool.submit(self._run_plan, kind, ai, outi, axes, 1) for ai, outi in others]
+        try:
+            self._run_plan(kind, a0, out0, axes, 1)
+        finally:
+            wait(futures)  # the pieces write into `out`: none may outlive the call
+        for future in futures:
+            future.result()
+        return out
+
+    def _run_plan(self, kind, a, out, axes, threads) -> np.ndarray:
+        """Transform ``a`` into ``out`` with one plan of ``threads`` threads."""
+        return self._plan(kind, a, out, axes, threads).run(a, out)
+
     def _plan(self, kind, a, out, axes, threads) -> _Plan:
         """The cached plan for this problem on this thread, made if missing."""
-        key = (kind, a.shape, a.strides, a.dtype.str, out.shape, axes,
-               a.ctypes.data % _FFTW_ALIGN, threads, threading.get_ident())
+        key = (kind, a.shape, a.strides, a.dtype.str, out.shape, out.strides, axes,
+               a.ctypes.data % _FFTW_ALIGN, out.ctypes.data % _FFTW_ALIGN, threads, threading.get_ident())
         with self._cache_lock:
             plan = self._cache.get(key)
             if plan is not None:
@@ -488,9 +676,8 @@ class PyFFTWBackend:
         return plan
 
     def _make_plan(self, kind, a, out, axes, threads) -> _Plan:
-        """Plan on scratch arrays laid out like ``a`` and ``out``, 16-byte aligned."""
-        src = _like(a.shape, a.strides, a.dtype, _FFTW_ALIGN, a.nbytes)
-        dst = _empty(out.shape, out.dtype)
+        """Plan on scratch arrays laid out and aligned (mod 16 bytes) like ``a`` and ``out``."""
+        src, dst = _scratch_like(a), _scratch_like(out)
         flags = (self.planner_effort,) + (("FFTW_DESTROY_INPUT",) if kind == "c2r" else ())
         direction = "FFTW_BACKWARD" if kind == "c2r" else "FFTW_FORWARD"
         with PLANNER_LOCK:
