@@ -20,6 +20,7 @@ from ._api import (
 )
 from ._plan import BoundPlan, ConvPlan
 from ._workers import get_workers, set_workers
+from ._workspace import release as release_scratch
 from .methods import METHODS
 
 __version__ = "0.1.0"
@@ -28,5 +29,5 @@ __all__ = [
     "conv1d", "conv2d", "conv3d", "depthwise_conv2d",
     "plan_conv1d", "plan_conv2d", "plan_conv3d", "plan_depthwise_conv2d",
     "ConvPlan", "BoundPlan", "FilterBank", "METHODS",
-    "get_workers", "set_workers", "__version__",
+    "get_workers", "set_workers", "release_scratch", "__version__",
 ]

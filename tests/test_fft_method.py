@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import threading
 
 import numpy as np
 import pytest
@@ -26,16 +27,16 @@ class CountingBackend:
         self.name = inner.name
         self.calls = []  # (kind, input dtype, output dtype, workers)
 
-    def rfftn(self, a, axes, workers, shape=None):
-        out = self.inner.rfftn(a, axes, workers, shape=shape)
-        self.calls.append(("rfftn", a.dtype, out.dtype, workers))
-        return out
+    def rfftn(self, a, axes, workers, shape=None, out=None):
+        res = self.inner.rfftn(a, axes, workers, shape=shape, out=out)
+        self.calls.append(("rfftn", a.dtype, res.dtype, workers))
+        return res
 
-    def irfftn(self, a, shape, axes, workers):
+    def irfftn(self, a, shape, axes, workers, out=None):
         dtype = a.dtype
-        out = self.inner.irfftn(a, shape, axes, workers)
-        self.calls.append(("irfftn", dtype, out.dtype, workers))
-        return out
+        res = self.inner.irfftn(a, shape, axes, workers, out=out)
+        self.calls.append(("irfftn", dtype, res.dtype, workers))
+        return res
 
     def count(self, kind):
         return sum(call[0] == kind for call in self.calls)
@@ -340,3 +341,83 @@ def test_backend_rfftn_pads_like_scipy(name, shape, axes, size, dtype):
     tol = 1e-5 if dtype == np.float32 else 1e-13
     assert np.abs(got - expected).max() <= tol * np.abs(expected).max()
     np.testing.assert_array_equal(x, kept)
+
+
+# -- backends: transforms into a caller's array ----------------------------------------------
+
+@pytest.mark.parametrize("name", backends.available_backends())
+@pytest.mark.parametrize("shape, axes", [((6, 5, 3), (0, 1)), ((2, 3, 9, 7), (2, 3)), ((4, 7, 5), (0, 1, 2)),
+                                         ((5, 11), (1,))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_backend_transforms_into_out(name, shape, axes, dtype):
+    backend = backends.get_backend(name)
+    x = np.random.default_rng(1).standard_normal(shape).astype(dtype)
+    expected = scipy_fft.rfftn(x.astype(np.float64), axes=axes)
+    spectrum = np.empty(expected.shape, np.result_type(dtype, np.complex64))
+    assert backend.rfftn(x, axes, 2, out=spectrum) is spectrum
+    tol = 1e-5 if dtype == np.float32 else 1e-13
+    assert np.abs(spectrum - expected).max() <= tol * np.abs(expected).max()
+    y = np.empty(shape, dtype)
+    assert backend.irfftn(spectrum, [shape[ax] for ax in axes], axes, 2, out=y) is y
+    assert np.abs(y - x).max() <= tol * np.abs(x).max()
+
+
+@pytest.mark.parametrize("name", backends.available_backends())
+def test_backend_rejects_an_out_of_the_wrong_shape(name):
+    backend = backends.get_backend(name)
+    x = np.ones((6, 5), np.float32)
+    with pytest.raises(ValueError, match="`out`"):
+        backend.rfftn(x, (0, 1), 1, out=np.empty((6, 5), np.complex64))
+    with pytest.raises(ValueError, match="`out`"):
+        backend.irfftn(np.ones((6, 3), np.complex64), (6, 5), (0, 1), 1, out=np.empty((6, 3), np.float32))
+
+
+def test_scipy_backend_without_pocketfft_binding(monkeypatch):
+    """Where scipy's private binding is missing, ``out`` is filled from the public functions."""
+    from fftconv.backends import _scipy
+    monkeypatch.setattr(_scipy, "POCKETFFT", None)
+    test_backend_transforms_into_out("scipy", (6, 5, 3), (0, 1), np.float32)
+    x = np.random.default_rng(2).standard_normal((1, 30, 29, 3)).astype(np.float32)
+    w = np.random.default_rng(3).standard_normal((7, 6, 3, 2)).astype(np.float32)
+    assert_close(CONV[2](x, w, method="fft"), CONV[2](x, w, method="direct"), np.float32)
+
+
+def test_scipy_pocketfft_binding_is_found():
+    from fftconv.backends import _scipy
+    assert _scipy.POCKETFFT is not None  # else every call copies its transforms once more
+
+
+# -- scratch memory: kept between calls, never handed out -------------------------------------
+
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_results_do_not_share_scratch_memory(method):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 40, 33, 3)).astype(np.float32)
+    w = rng.standard_normal((9, 8, 3, 5)).astype(np.float32)
+    first = CONV[2](x, w, padding="SAME", method=method)
+    kept = first.copy()
+    second = CONV[2](2 * x, w, padding="SAME", method=method)
+    np.testing.assert_array_equal(first, kept)
+    assert not np.shares_memory(first, second)
+
+
+def test_scratch_is_kept_per_thread_and_released():
+    from fftconv import _workspace
+    CONV[2](np.ones((1, 50, 50, 2), np.float32), np.ones((9, 9, 2, 2), np.float32), method="fft")
+    assert _workspace.kept_bytes() > 0
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(_workspace.kept_bytes()))
+    thread.start()
+    thread.join()
+    assert seen == [0]
+    _workspace.release()
+    assert _workspace.kept_bytes() == 0
+
+
+def test_scratch_above_the_cap_is_not_kept(monkeypatch):
+    from fftconv import _workspace
+    _workspace.release()
+    monkeypatch.setattr(_workspace, "MAX_KEPT_BYTES", 1000)
+    a = _workspace.scratch("big", (500,), np.float32)
+    assert a.shape == (500,) and a.ctypes.data % 64 == 0
+    assert _workspace.kept_bytes() == 0

@@ -2,18 +2,20 @@
 
 A backend is an object with ``name``, ``batch_first`` and two methods::
 
-    rfftn(a, axes, workers, shape=None) -> complex ndarray   # ``a`` zero-padded to ``shape``
-    irfftn(a, shape, axes, workers) -> real ndarray          # may overwrite ``a``
+    rfftn(a, axes, workers, shape=None, out=None) -> complex ndarray  # ``a`` zero-padded to ``shape``
+    irfftn(a, shape, axes, workers, out=None) -> real ndarray         # may overwrite ``a``
 
 ``irfftn`` is always handed a buffer that fftconv owns, so a backend whose
 complex-to-real transform destroys its input (FFTW's) is safe.  ``rfftn``
 with ``shape`` transforms ``a`` zero-padded (or cut) to ``shape`` along
 ``axes``, as :func:`scipy.fft.rfftn` does with ``s``; a backend may prune the
 transforms of the padding (the scipy backend does), which is how the FFT
-method transforms small kernels into large tiles.  ``batch_first`` says which
-tile layout the backend runs fastest (see
-:func:`fftconv.methods.fft.batch_first`).  Backends are
-kept in :data:`BACKENDS`; :func:`get_backend` resolves a name.
+method transforms small kernels into large tiles.  With ``out``, an array
+of exactly the result's shape and dtype (else ValueError), the result is
+written there and ``out`` is returned: the FFT method passes C-contiguous
+scratch memory that it keeps between calls (see :mod:`fftconv._workspace`).  ``batch_first`` says which tile layout the
+backend runs fastest (see :func:`fftconv.methods.fft.batch_first`).  Backends
+are kept in :data:`BACKENDS`; :func:`get_backend` resolves a name.
 """
 
 from __future__ import annotations

@@ -1,20 +1,77 @@
-"""The embedded default backend: :mod:`scipy.fft` (pocketfft)."""
+"""The embedded default backend: :mod:`scipy.fft` (pocketfft).
+
+With ``out=`` the transforms write into the caller's array through pocketfft's
+own binding, which scipy.fft's public functions call but do not expose with
+an output argument.  That binding is private to scipy, so it is looked up
+once and checked; where it is missing or different, ``out`` is filled by a
+copy of the public functions' result instead.
+"""
 
 from __future__ import annotations
 
+import inspect
+import re
+
+import numpy as np
 import scipy.fft
 
 
+def _find_pocketfft():
+    """scipy's pocketfft binding, if its transforms take the arguments used here; else None."""
+    try:
+        from scipy.fft._pocketfft import pypocketfft as pocketfft
+    except ImportError:
+        return None
+    wanted = {"a", "axes", "forward", "inorm", "out", "nthreads"}
+    for name, extra in (("r2c", set()), ("c2c", set()), ("c2r", {"lastsize"})):
+        signature = (inspect.getdoc(getattr(pocketfft, name, None)) or "").split("\n", 1)[0]
+        if not wanted | extra <= set(re.findall(r"(\w+):", signature)):
+            return None
+    return pocketfft
+
+
+#: scipy's pocketfft binding when usable with ``out=``, else None.
+POCKETFFT = _find_pocketfft()
+_NO_NORM, _BY_N = 0, 2  # pocketfft's ``inorm``: none, or divide by the transformed length
+
+
 class ScipyBackend:
-    """Real transforms through :func:`scipy.fft.rfftn` / :func:`scipy.fft.irfftn`."""
+    """Real transforms through :mod:`scipy.fft`'s pocketfft.
+
+    ``rfftn(a, axes, workers, shape=None, out=None)`` and
+    ``irfftn(a, shape, axes, workers, out=None)``: see :mod:`fftconv.backends`.
+    ``irfftn`` may overwrite ``a``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fftconv.backends._scipy import ScipyBackend
+    >>> backend = ScipyBackend()
+    >>> x = np.arange(12.0).reshape(4, 3)
+    >>> spectrum = backend.rfftn(x, axes=(0, 1), workers=1)
+    >>> y = np.empty((4, 3))
+    >>> backend.irfftn(spectrum, (4, 3), axes=(0, 1), workers=1, out=y) is y
+    True
+    >>> bool(np.allclose(y, x))
+    True
+    """
 
     name = "scipy"
     #: pocketfft vectorises across lines: transforms over the leading axes suit it.
     batch_first = False
 
-    def rfftn(self, a, axes, workers, shape=None):
-        if shape is None:
-            return scipy.fft.rfftn(a, axes=axes, workers=workers)
+    def rfftn(self, a, axes, workers, shape=None, out=None):
+        if shape is not None:
+            return _fill(out, self._padded_rfftn(a, axes, workers, shape))
+        if out is None or not _direct_ok(a, out, _REAL_TO_COMPLEX):
+            return _fill(out, scipy.fft.rfftn(a, axes=axes, workers=workers))
+        expected = list(a.shape)
+        expected[axes[-1]] = a.shape[axes[-1]] // 2 + 1
+        return POCKETFFT.r2c(a, axes=list(axes), forward=True, inorm=_NO_NORM,
+                             out=_check_out(out, expected), nthreads=workers)
+
+    @staticmethod
+    def _padded_rfftn(a, axes, workers, shape):
         # Zero-padded to ``shape``: one axis at a time, last first, so that each
         # pass runs only over the extent the earlier passes made nonzero.
         out = scipy.fft.rfft(a, n=shape[-1], axis=axes[-1], workers=workers)
@@ -22,8 +79,48 @@ class ScipyBackend:
             out = scipy.fft.fft(out, n=n, axis=axis, workers=workers, overwrite_x=True)
         return out
 
-    def irfftn(self, a, shape, axes, workers):
-        return scipy.fft.irfftn(a, s=shape, axes=axes, workers=workers, overwrite_x=True)
+    def irfftn(self, a, shape, axes, workers, out=None):
+        axes = list(axes)
+        exact = [a.shape[ax] for ax in axes] == [*shape[:-1], shape[-1] // 2 + 1]
+        if out is None or not (exact and a.flags.writeable and _direct_ok(a, out, _COMPLEX_TO_REAL)):
+            return _fill(out, scipy.fft.irfftn(a, s=shape, axes=axes, workers=workers,
+                                               overwrite_x=True))
+        expected = list(a.shape)
+        for axis, n in zip(axes, shape):
+            expected[axis] = n
+        _check_out(out, expected)
+        if len(axes) > 1:  # the complex passes in place
+            a = POCKETFFT.c2c(a, axes=axes[:-1], forward=False, inorm=_BY_N, out=a, nthreads=workers)
+        return POCKETFFT.c2r(a, axes=axes[-1:], lastsize=shape[-1], forward=False, inorm=_BY_N,
+                             out=out, nthreads=workers)
 
     def __repr__(self):
         return "ScipyBackend()"
+
+
+_REAL_TO_COMPLEX = {np.dtype(np.float32): np.dtype(np.complex64),
+                    np.dtype(np.float64): np.dtype(np.complex128)}
+_COMPLEX_TO_REAL = {c: r for r, c in _REAL_TO_COMPLEX.items()}
+
+
+def _direct_ok(a, out, dtypes) -> bool:
+    """Whether pocketfft can take ``a`` and write ``out`` as they are."""
+    return POCKETFFT is not None and dtypes.get(a.dtype) == out.dtype
+
+
+def _check_out(out, shape):
+    """``out`` if it has ``shape``, else ValueError."""
+    if out.shape != tuple(shape):
+        raise ValueError(f"`out` must have shape {tuple(shape)}; got {out.shape}")
+    return out
+
+
+def _fill(out, result):
+    """``result``, or ``out`` holding it (same shape and dtype, else ValueError)."""
+    if out is None:
+        return result
+    if out.shape != result.shape or out.dtype != result.dtype:
+        raise ValueError(f"`out` must have shape {result.shape} and dtype {result.dtype}; "
+                         f"got {out.shape} and {out.dtype}")
+    np.copyto(out, result)
+    return out

@@ -30,6 +30,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.linalg import blas
 
 from .._geometry import ConvGeometry, batch_row_chunks, copy_padded
+from .._workspace import scratch
 
 #: Target size in bytes of one chunk of patches (and, for "shifted", its partial
 #: sums): about the L2 cache, so that BLAS reads them back from cache. Measured
@@ -75,7 +76,7 @@ def _padded_input(x, geom, dtype):
     """The part of the zero-padded input that the outputs read, as a new array."""
     starts = [-lo for lo, _ in geom.pads]
     stops = [a + u for a, u in zip(starts, geom.used_extent)]
-    buf = np.empty((geom.batch, *geom.used_extent, geom.in_channels), dtype=dtype)
+    buf = scratch("padded", (geom.batch, *geom.used_extent, geom.in_channels), dtype)
     return copy_padded(x, starts, stops, buf)
 
 
@@ -89,7 +90,8 @@ def _shifted(xp, w, geom):
     span = (kw - 1) * dw
     weights = w.reshape(-1, kw * c_in, c_out)  # one GEMM operand per leading tap
     gemm = blas.sgemm if w.dtype == np.float32 else blas.dgemm
-    acc = np.zeros((flat.shape[0], c_out), dtype=w.dtype)
+    acc = scratch("sums", (flat.shape[0], c_out), w.dtype)
+    acc.fill(0)
     valid = flat.shape[0] - offsets[-1] - span
     step = max(CHUNK_BYTES // (w.itemsize * (c_out + kw * c_in)), offsets[-1], 1)
     for r0 in range(0, valid, step):
@@ -140,7 +142,7 @@ def _row_chunks(geom, bytes_per_output):
 def _taps(xp, w, geom):
     g, m = geom.groups, geom.group_out
     out = np.zeros((*geom.output_shape[:-1], g, m), dtype=w.dtype)
-    tmp = np.empty_like(out)
+    tmp = scratch("products", out.shape, out.dtype)
     for tap in np.ndindex(*geom.kernel):
         view = xp[(slice(None), *(slice(t * d, t * d + (o - 1) * s + 1, s) for t, d, o, s in
                                  zip(tap, geom.dilations, geom.out_spatial, geom.strides)))]

@@ -42,6 +42,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.fft import next_fast_len
 
 from .._geometry import ConvGeometry, batch_row_chunks, copy_padded
+from .._workspace import scratch
 
 #: Target size in bytes of the buffers of one chunk of tiles.
 CHUNK_BYTES = 32 * 2**20
@@ -191,7 +192,7 @@ def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first):
     starts = [r0 * t[0] * s[0], *([0] * (nd - 1))]
     sizes = [((c - 1) * ti + n) * si for c, ti, n, si in zip(counts, t, lengths, s)]
     unpadded = [a - lo for a, (lo, _) in zip(starts, geom.pads)]
-    slab = np.empty((n1 - n0, *sizes, geom.in_channels), dtype=dtype)
+    slab = scratch("slab", (n1 - n0, *sizes, geom.in_channels), dtype)
     copy_padded(x[n0:n1], unpadded, [a + b for a, b in zip(unpadded, sizes)], slab)
     # (n, M0, s0, M1, s1, ..., G, Cg): each spatial axis split into (decimated, phase)
     split = slab.reshape(n1 - n0, *itertools.chain(*((z // si, si) for z, si in zip(sizes, s))),
@@ -205,10 +206,10 @@ def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first):
     view = view.transpose(order)
     k = layout.phases * geom.group_in
     if first:
-        buf = np.empty(view.shape, dtype=dtype)
+        buf = scratch("tiles", view.shape, dtype)
         np.copyto(buf, view)
         return buf.reshape(-1, geom.groups, k, *lengths)
-    buf = np.empty((*lengths, *view.shape[:-nd]), dtype=dtype)
+    buf = scratch("tiles", (*lengths, *view.shape[:-nd]), dtype)
     np.copyto(np.moveaxis(buf, range(nd), range(-nd, 0)), view)
     return buf.reshape(*lengths, -1, geom.groups, k)
 
@@ -216,7 +217,7 @@ def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first):
 # -- channel mixing -----------------------------------------------------------
 
 def mix_channels(spectra: np.ndarray, filters: np.ndarray, first: bool) -> np.ndarray:
-    """Per-frequency channel mixing of the spectra of one chunk.
+    """Per-frequency channel mixing of the spectra of one chunk, into scratch memory.
 
     Batch-first spectra ``(B, G, K, F)`` become ``(B, G, Og, F)``; batch-last
     ``(F, B, G, K)`` become ``(F, B, G, Og)``.  ``filters`` comes from
@@ -224,21 +225,29 @@ def mix_channels(spectra: np.ndarray, filters: np.ndarray, first: bool) -> np.nd
     along the contiguous frequencies), else ``(F, G, K, Og)`` for one complex
     GEMM per frequency and group.
     """
+    dtype = np.result_type(spectra, filters)
     if not first:
-        return _mix_by_frequency(spectra, filters)
-    channels = spectra.shape[2]
-    if channels == 1:
-        return np.multiply(spectra, filters[None])
-    by_freq = np.ascontiguousarray(spectra.transpose(3, 0, 1, 2))
-    return np.ascontiguousarray(_mix_by_frequency(by_freq, filters).transpose(1, 2, 3, 0))
+        mixed = scratch("mixed", (*spectra.shape[:3], filters.shape[-1]), dtype)
+        return _mix_by_frequency(spectra, filters, mixed)
+    b, g, k, f = spectra.shape
+    if k == 1:
+        return np.multiply(spectra, filters[None], out=scratch("mixed", (b, *filters.shape), dtype))
+    by_freq = scratch("by_frequency", (f, b, g, k), spectra.dtype)
+    np.copyto(by_freq, spectra.transpose(3, 0, 1, 2))
+    mixed = _mix_by_frequency(by_freq, filters, scratch("mixed_by_frequency", (f, b, g, filters.shape[-1]),
+                                                        dtype))
+    out = scratch("mixed", (b, g, filters.shape[-1], f), dtype)
+    np.copyto(out, mixed.transpose(1, 2, 3, 0))
+    return out
 
 
-def _mix_by_frequency(spectra, filters):
-    """``(F, B, G, K) x (F, G, K, Og) -> (F, B, G, Og)``: batched complex GEMMs."""
-    groups = spectra.shape[2]
-    if groups == 1:
-        return np.matmul(spectra[:, :, 0, :], filters[:, 0])[:, :, None, :]
-    return np.matmul(spectra.transpose(0, 2, 1, 3), filters).transpose(0, 2, 1, 3)
+def _mix_by_frequency(spectra, filters, out):
+    """``(F, B, G, K) x (F, G, K, Og) -> (F, B, G, Og)`` into ``out``: batched complex GEMMs."""
+    if spectra.shape[2] == 1:
+        np.matmul(spectra[:, :, 0, :], filters[:, 0], out=out[:, :, 0, :])
+    else:
+        np.matmul(spectra.transpose(0, 2, 1, 3), filters, out=out.transpose(0, 2, 1, 3))
+    return out
 
 
 # -- outputs ------------------------------------------------------------------
@@ -294,15 +303,24 @@ def execute(x, spectrum, geom: ConvGeometry, layout: TileLayout, backend, worker
     for n0, n1, r0, r1 in batch_row_chunks(geom.batch, layout.tiles[0],
                                            chunk_rows(geom, layout, dtype.itemsize)):
         buf = _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first)
-        spectra = backend.rfftn(buf, axes=spatial, workers=workers)
-        del buf
+        spectra = backend.rfftn(buf, axes=spatial, workers=workers,
+                                out=scratch("spectra", _spectra_shape(buf.shape, spatial), _complex(dtype)))
         mixed = mix_channels(_flat_frequencies(spectra, nd, first), spectrum, first)
-        del spectra
         tiles = _inverse(mixed, (n1 - n0, r1 - r0, *layout.tiles[1:]), geom, layout, backend,
                          workers, first)
-        del mixed
         _scatter_tiles(tiles, out[n0:n1], layout, r0, r1)
     return out
+
+
+def _spectra_shape(shape, axes):
+    """The shape of the real transform of an array of ``shape`` over ``axes``."""
+    shape = list(shape)
+    shape[axes[-1]] = shape[axes[-1]] // 2 + 1
+    return tuple(shape)
+
+
+def _complex(dtype):
+    return np.result_type(dtype, np.complex64)
 
 
 def _flat_frequencies(spectra, nd, first):
@@ -320,10 +338,13 @@ def _inverse(mixed, counts, geom, layout, backend, workers, first):
     """
     nd, lengths, c_out = geom.ndim, layout.fft_shape, geom.out_channels
     freq_shape = (*lengths[:-1], lengths[-1] // 2 + 1)
+    real = np.finfo(mixed.dtype).dtype
     if first:
         mixed = mixed.reshape(-1, c_out, *freq_shape)
-        tiles = backend.irfftn(mixed, lengths, axes=tuple(range(2, 2 + nd)), workers=workers)
+        tiles = backend.irfftn(mixed, lengths, axes=tuple(range(2, 2 + nd)), workers=workers,
+                               out=scratch("inverse", (*mixed.shape[:2], *lengths), real))
         return tiles.reshape(*counts, c_out, *lengths)
     mixed = mixed.reshape(*freq_shape, -1, c_out)
-    tiles = backend.irfftn(mixed, lengths, axes=tuple(range(nd)), workers=workers)
+    tiles = backend.irfftn(mixed, lengths, axes=tuple(range(nd)), workers=workers,
+                           out=scratch("inverse", (*lengths, *mixed.shape[nd:]), real))
     return np.moveaxis(tiles.reshape(*lengths, *counts, c_out), range(nd), range(-nd, 0))
