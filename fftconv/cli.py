@@ -103,8 +103,59 @@ def info() -> dict:
         "fftconv": fftconv.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
         "pyfftw": pyfftw_version, "backends": list(available_backends()),
         "workers": fftconv.get_workers(), "calibration_file": str(path),
-        "calibrated": path.exists(), "constants": calibration.load_constants(),
+        "calibrated": path.exists(), "blas": blas_info(),
+        "constants": calibration.load_constants(),
     }
+
+
+#: OpenBLAS kernels that use no AVX-512, though the CPU may have it.
+_PRE_AVX512_CORES = ("haswell", "zen", "sandybridge")
+
+
+def blas_info() -> dict | None:
+    """numpy's BLAS as :mod:`threadpoolctl` reports it, or None without threadpoolctl.
+
+    ``architecture`` is the kernel set OpenBLAS chose at load time.
+    """
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    found = [lib for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    ours = [lib for lib in found if "numpy" in lib.get("filepath", "")] or found
+    if not ours:
+        return None
+    return {key: ours[0].get(key) for key in ("internal_api", "version", "architecture", "num_threads")}
+
+
+def blas_hint(architecture, cpu_flags) -> str | None:
+    """Advice when OpenBLAS runs pre-AVX-512 kernels on a CPU that has AVX-512.
+
+    Examples
+    --------
+    >>> blas_hint("Haswell", {"avx2", "avx512f"})[:40]
+    'OpenBLAS runs its Haswell kernels on a C'
+    >>> blas_hint("SkylakeX", {"avx512f"}) is None
+    True
+    """
+    if "avx512f" not in cpu_flags or str(architecture).lower() not in _PRE_AVX512_CORES:
+        return None
+    return (f"OpenBLAS runs its {architecture} kernels on a CPU with AVX-512 (it does not know "
+            "this CPU). On fftconv's development machine (an AMD Zen 5), setting "
+            "OPENBLAS_CORETYPE=SkylakeX before Python starts made a 2048x2048 float32 GEMM 1.9x "
+            "faster and the direct method's 3x3 and 5x5 layers 1.3-2x faster.")
+
+
+def _cpu_flags() -> set:
+    """The CPU's feature flags from /proc/cpuinfo (empty where there is none)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
 
 
 def _info(args) -> int:
@@ -118,6 +169,9 @@ def _info(args) -> int:
     print("constants")
     for key, value in data["constants"].items():
         print(f"  {key:22s} {value:.4g}")
+    hint = blas_hint((data["blas"] or {}).get("architecture"), _cpu_flags())
+    if hint:
+        print(f"\nnote: {hint}")
     return 0
 
 
