@@ -25,6 +25,7 @@ import scipy.fft
 pyfftw = pytest.importorskip("pyfftw")
 
 import fftconv  # noqa: E402
+from fftconv import _arrays  # noqa: E402
 from fftconv.backends import BACKENDS, _pyfftw  # noqa: E402
 from fftconv.backends._pyfftw import PyFFTWBackend, load_wisdom, save_wisdom  # noqa: E402
 
@@ -219,7 +220,7 @@ def test_threads_cut_batches_into_pieces(backend, shape, axes, dtype, rng):
 def test_pieces_share_one_alignment(shape, axes, workers, dtype):
     x = _pyfftw._empty(shape, dtype)
     *n, last = lengths(shape, axes)
-    out = _pyfftw._empty(_pyfftw._resized(shape, axes, (*n, last // 2 + 1)), np.result_type(dtype, 1j))
+    out = _pyfftw._empty(_arrays.resized(shape, axes, (*n, last // 2 + 1)), np.result_type(dtype, 1j))
     x[...], out[...] = 0, 0
     piece_axes, pieces = _pyfftw._split(x, out, axes, workers)
     assert 2 <= len(pieces) <= workers

@@ -11,11 +11,13 @@ with ``shape`` transforms ``a`` zero-padded (or cut) to ``shape`` along
 ``axes``, as :func:`scipy.fft.rfftn` does with ``s``; a backend may prune the
 transforms of the padding (the scipy backend does), which is how the FFT
 method transforms small kernels into large tiles.  With ``out``, an array
-of exactly the result's shape and dtype (else ValueError), the result is
-written there and ``out`` is returned: the FFT method passes C-contiguous
-scratch memory that it keeps between calls (see :mod:`fftconv._workspace`).  ``batch_first`` says which tile layout the
-backend runs fastest (see :func:`fftconv.methods.fft.batch_first`).  Backends
-are kept in :data:`BACKENDS`; :func:`get_backend` resolves a name.
+of exactly the result's shape and dtype, writeable, C-contiguous and apart
+from ``a`` (else ValueError: :func:`fftconv._arrays.check_out`),
+the result is written there and ``out`` is returned: the FFT method passes
+scratch memory that it keeps between calls (see :mod:`fftconv._workspace`).
+``batch_first`` says which tile layout the backend runs fastest (see
+:func:`fftconv.methods.fft.batch_first`).  Backends are kept in
+:data:`BACKENDS`; :func:`get_backend` resolves a name.
 """
 
 from __future__ import annotations

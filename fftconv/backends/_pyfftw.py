@@ -59,6 +59,8 @@ import numpy as np
 
 from .._workers import resolve_workers
 from ..calibration import calibration_path
+from .._arrays import (COMPLEX_TO_REAL, REAL_TO_COMPLEX, check_out, complex_dtype, real_dtype, resized,
+                       spectrum_shape)
 
 #: OpenMP settings that, if the user sets any, fftconv leaves alone.
 _OPENMP_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
@@ -139,8 +141,6 @@ _MIN_PARALLEL = 2**16
 #: Plans kept by default: this many for each thread that may run them
 #: (calling threads and the pool's :func:`os.cpu_count` threads).
 _PLANS_PER_THREAD = 32
-_REAL = {np.dtype(np.float32): np.dtype(np.complex64), np.dtype(np.float64): np.dtype(np.complex128)}
-_COMPLEX = {c: r for r, c in _REAL.items()}
 _wisdom_loaded = False
 
 
@@ -380,32 +380,7 @@ def _scratch_like(x: np.ndarray) -> np.ndarray:
 
 def _output(out, a: np.ndarray, shape, dtype) -> np.ndarray:
     """The caller's ``out``, checked to take a result of ``shape`` and ``dtype``, or a new array."""
-    if out is None:
-        return _empty(shape, dtype)
-    if not (isinstance(out, np.ndarray) and out.shape == shape and out.dtype == dtype
-            and out.flags.c_contiguous and out.flags.writeable):
-        raise ValueError(f"`out` must be a writeable C-contiguous array of shape {shape} and dtype "
-                         f"{dtype}; got {_describe(out)}")
-    if np.may_share_memory(out, a):
-        raise ValueError("`out` must not overlap the input array")
-    return out
-
-
-def _describe(x) -> str:
-    """``x``'s type, or its shape, dtype and layout if it is an array."""
-    if not isinstance(x, np.ndarray):
-        return type(x).__name__
-    layout = [name for name, bad in (("not C-contiguous", not x.flags.c_contiguous),
-                                     ("read-only", not x.flags.writeable)) if bad]
-    return ", ".join([f"shape {x.shape}", f"dtype {x.dtype}", *layout])
-
-
-def _resized(shape, axes, lengths) -> tuple[int, ...]:
-    """``shape`` with ``lengths`` along ``axes``."""
-    shape = list(shape)
-    for axis, n in zip(axes, lengths):
-        shape[axis] = n
-    return tuple(shape)
+    return _empty(shape, dtype) if out is None else check_out(out, a, shape, dtype)
 
 
 def _operand(a: np.ndarray, dtype, writeable: bool) -> np.ndarray:
@@ -419,22 +394,6 @@ def _operand(a: np.ndarray, dtype, writeable: bool) -> np.ndarray:
     return out
 
 
-def _real_dtype(a: np.ndarray) -> np.dtype:
-    """float32 for float16/float32 input, float64 for other reals, as :mod:`scipy.fft` does."""
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"rfftn needs a real (bool, integer or floating) array; got dtype {a.dtype}")
-    single = a.dtype.kind == "f" and a.dtype.itemsize <= 4
-    return np.dtype(np.float32 if single else np.float64)
-
-
-def _complex_dtype(a: np.ndarray) -> np.dtype:
-    """complex64 for complex64 (or float16/32) input, complex128 for other numbers."""
-    if a.dtype.kind not in "biufc":
-        raise TypeError(f"irfftn needs a numeric array; got dtype {a.dtype}")
-    single = a.dtype.itemsize <= {"f": 4, "c": 8}.get(a.dtype.kind, 0)
-    return np.dtype(np.complex64 if single else np.complex128)
-
-
 def _check_lengths(shape, axes) -> bool:
     """Raise for a zero-length transform axis; return True if ``shape`` holds no data."""
     if any(shape[ax] == 0 for ax in axes):
@@ -444,7 +403,7 @@ def _check_lengths(shape, axes) -> bool:
 
 def _fit(a: np.ndarray, shape, axes) -> np.ndarray:
     """``a`` cut or zero-padded at the end of ``axes`` to ``shape`` (scipy's rule)."""
-    target = _resized(a.shape, axes, shape)
+    target = resized(a.shape, axes, shape)
     if target == a.shape:
         return a
     out = np.zeros(target, dtype=a.dtype)
@@ -576,10 +535,9 @@ class PyFFTWBackend:
         """
         a = np.asarray(a)
         axes = _check_axes(axes, a.ndim)
-        dtype = _real_dtype(a)
+        dtype = real_dtype(a)
         lengths = [a.shape[ax] for ax in axes] if shape is None else _check_shape(shape, axes)
-        half = (*lengths[:-1], lengths[-1] // 2 + 1)
-        out = _output(out, a, _resized(a.shape, axes, half), _REAL[dtype])
+        out = _output(out, a, spectrum_shape(resized(a.shape, axes, lengths), axes), REAL_TO_COMPLEX[dtype])
         a = _fit(a, lengths, axes)
         if _check_lengths(a.shape, axes):
             return out
@@ -612,8 +570,8 @@ class PyFFTWBackend:
         a = np.asarray(a)
         axes = _check_axes(axes, a.ndim)
         shape = _check_shape(shape, axes)
-        dtype = _complex_dtype(a)
-        out = _output(out, a, _resized(a.shape, axes, shape), _COMPLEX[dtype])
+        dtype = complex_dtype(a)
+        out = _output(out, a, resized(a.shape, axes, shape), COMPLEX_TO_REAL[dtype])
         a = _operand(_fit(a, (*shape[:-1], shape[-1] // 2 + 1), axes), dtype, writeable=True)
         if _check_lengths(a.shape, axes):
             return out

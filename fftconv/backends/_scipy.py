@@ -15,6 +15,9 @@ import re
 import numpy as np
 import scipy.fft
 
+from .._arrays import (COMPLEX_TO_REAL, REAL_TO_COMPLEX, check_out, complex_dtype, real_dtype, resized,
+                       spectrum_shape)
+
 
 def _find_pocketfft():
     """scipy's pocketfft binding, if its transforms take the arguments used here; else None."""
@@ -61,14 +64,15 @@ class ScipyBackend:
     batch_first = False
 
     def rfftn(self, a, axes, workers, shape=None, out=None):
+        if out is not None:
+            lengths = [a.shape[ax] for ax in axes] if shape is None else shape
+            check_out(out, a, spectrum_shape(resized(a.shape, axes, lengths), axes),
+                      REAL_TO_COMPLEX[real_dtype(a)])
         if shape is not None:
             return _fill(out, self._padded_rfftn(a, axes, workers, shape))
-        if out is None or not _direct_ok(a, out, _REAL_TO_COMPLEX):
+        if out is None or POCKETFFT is None or a.dtype not in REAL_TO_COMPLEX:
             return _fill(out, scipy.fft.rfftn(a, axes=axes, workers=workers))
-        expected = list(a.shape)
-        expected[axes[-1]] = a.shape[axes[-1]] // 2 + 1
-        return POCKETFFT.r2c(a, axes=list(axes), forward=True, inorm=_NO_NORM,
-                             out=_check_out(out, expected), nthreads=workers)
+        return POCKETFFT.r2c(a, axes=list(axes), forward=True, inorm=_NO_NORM, out=out, nthreads=workers)
 
     @staticmethod
     def _padded_rfftn(a, axes, workers, shape):
@@ -81,14 +85,13 @@ class ScipyBackend:
 
     def irfftn(self, a, shape, axes, workers, out=None):
         axes = list(axes)
+        if out is not None:
+            check_out(out, a, resized(a.shape, axes, shape), COMPLEX_TO_REAL[complex_dtype(a)])
         exact = [a.shape[ax] for ax in axes] == [*shape[:-1], shape[-1] // 2 + 1]
-        if out is None or not (exact and a.flags.writeable and _direct_ok(a, out, _COMPLEX_TO_REAL)):
+        direct = exact and a.flags.writeable and a.dtype in COMPLEX_TO_REAL
+        if out is None or POCKETFFT is None or not direct:
             return _fill(out, scipy.fft.irfftn(a, s=shape, axes=axes, workers=workers,
                                                overwrite_x=True))
-        expected = list(a.shape)
-        for axis, n in zip(axes, shape):
-            expected[axis] = n
-        _check_out(out, expected)
         if len(axes) > 1:  # the complex passes in place
             a = POCKETFFT.c2c(a, axes=axes[:-1], forward=False, inorm=_BY_N, out=a, nthreads=workers)
         return POCKETFFT.c2r(a, axes=axes[-1:], lastsize=shape[-1], forward=False, inorm=_BY_N,
@@ -98,29 +101,9 @@ class ScipyBackend:
         return "ScipyBackend()"
 
 
-_REAL_TO_COMPLEX = {np.dtype(np.float32): np.dtype(np.complex64),
-                    np.dtype(np.float64): np.dtype(np.complex128)}
-_COMPLEX_TO_REAL = {c: r for r, c in _REAL_TO_COMPLEX.items()}
-
-
-def _direct_ok(a, out, dtypes) -> bool:
-    """Whether pocketfft can take ``a`` and write ``out`` as they are."""
-    return POCKETFFT is not None and dtypes.get(a.dtype) == out.dtype
-
-
-def _check_out(out, shape):
-    """``out`` if it has ``shape``, else ValueError."""
-    if out.shape != tuple(shape):
-        raise ValueError(f"`out` must have shape {tuple(shape)}; got {out.shape}")
-    return out
-
-
 def _fill(out, result):
-    """``result``, or ``out`` holding it (same shape and dtype, else ValueError)."""
+    """``result``, or ``out`` (already checked) holding it."""
     if out is None:
         return result
-    if out.shape != result.shape or out.dtype != result.dtype:
-        raise ValueError(f"`out` must have shape {result.shape} and dtype {result.dtype}; "
-                         f"got {out.shape} and {out.dtype}")
     np.copyto(out, result)
     return out

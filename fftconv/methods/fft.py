@@ -43,6 +43,7 @@ from scipy.fft import next_fast_len
 
 from .._geometry import ConvGeometry, batch_row_chunks, copy_padded
 from .._workspace import scratch
+from .._arrays import COMPLEX_TO_REAL, REAL_TO_COMPLEX, spectrum_shape
 
 #: Target size in bytes of the buffers of one chunk of tiles.
 CHUNK_BYTES = 32 * 2**20
@@ -303,24 +304,13 @@ def execute(x, spectrum, geom: ConvGeometry, layout: TileLayout, backend, worker
     for n0, n1, r0, r1 in batch_row_chunks(geom.batch, layout.tiles[0],
                                            chunk_rows(geom, layout, dtype.itemsize)):
         buf = _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first)
-        spectra = backend.rfftn(buf, axes=spatial, workers=workers,
-                                out=scratch("spectra", _spectra_shape(buf.shape, spatial), _complex(dtype)))
+        spectra = scratch("spectra", spectrum_shape(buf.shape, spatial), REAL_TO_COMPLEX[dtype])
+        spectra = backend.rfftn(buf, axes=spatial, workers=workers, out=spectra)
         mixed = mix_channels(_flat_frequencies(spectra, nd, first), spectrum, first)
         tiles = _inverse(mixed, (n1 - n0, r1 - r0, *layout.tiles[1:]), geom, layout, backend,
                          workers, first)
         _scatter_tiles(tiles, out[n0:n1], layout, r0, r1)
     return out
-
-
-def _spectra_shape(shape, axes):
-    """The shape of the real transform of an array of ``shape`` over ``axes``."""
-    shape = list(shape)
-    shape[axes[-1]] = shape[axes[-1]] // 2 + 1
-    return tuple(shape)
-
-
-def _complex(dtype):
-    return np.result_type(dtype, np.complex64)
 
 
 def _flat_frequencies(spectra, nd, first):
@@ -338,7 +328,7 @@ def _inverse(mixed, counts, geom, layout, backend, workers, first):
     """
     nd, lengths, c_out = geom.ndim, layout.fft_shape, geom.out_channels
     freq_shape = (*lengths[:-1], lengths[-1] // 2 + 1)
-    real = np.finfo(mixed.dtype).dtype
+    real = COMPLEX_TO_REAL[mixed.dtype]
     if first:
         mixed = mixed.reshape(-1, c_out, *freq_shape)
         tiles = backend.irfftn(mixed, lengths, axes=tuple(range(2, 2 + nd)), workers=workers,
