@@ -3,7 +3,7 @@
 A backend is an object with ``name``, ``batch_first`` and two methods::
 
     rfftn(a, axes, workers, shape=None, out=None) -> complex ndarray  # ``a`` zero-padded to ``shape``
-    irfftn(a, shape, axes, workers, out=None) -> real ndarray         # may overwrite ``a``
+    irfftn(a, shape, axes, workers, out=None, keep=None) -> real ndarray  # may overwrite ``a``
 
 ``irfftn`` is always handed a buffer that fftconv owns, so a backend whose
 complex-to-real transform destroys its input (FFTW's) is safe.  ``rfftn``
@@ -15,7 +15,11 @@ of exactly the result's shape and dtype, writeable, C-contiguous and apart
 from ``a`` (else ValueError: :func:`fftconv._arrays.check_out`),
 the result is written there and ``out`` is returned: the FFT method passes
 scratch memory that it keeps between calls (see :mod:`fftconv._workspace`).
-``batch_first`` says which tile layout the backend runs fastest (see
+``irfftn``'s ``keep``, one length per axis but the last of ``axes``, says
+that only the leading ``keep`` entries along those axes will be read: a
+backend may leave the rest of the result unspecified (the scipy backend
+then runs its last pass over the kept rows only; overlap-save keeps the
+first ``tile`` outputs of each FFT length).  ``batch_first`` says which tile layout the backend runs fastest (see
 :func:`fftconv.methods.fft.batch_first`).  Backends are kept in
 :data:`BACKENDS`; :func:`get_backend` resolves a name.
 """

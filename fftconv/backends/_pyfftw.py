@@ -543,7 +543,7 @@ class PyFFTWBackend:
             return out
         return self._run("r2c", _operand(a, dtype, writeable=False), out, axes, workers)
 
-    def irfftn(self, a, shape, axes, workers, out=None):
+    def irfftn(self, a, shape, axes, workers, out=None, keep=None):
         """The n-D complex-to-real inverse FFT, of real lengths ``shape`` along ``axes``.
 
         Parameters
@@ -561,6 +561,9 @@ class PyFFTWBackend:
         out : numpy.ndarray, optional
             Where to write the result: C-contiguous, of exactly its shape and
             dtype (float32 or float64), not overlapping ``a``.
+        keep : sequence of int, optional
+            Accepted for the backend interface and ignored: FFTW's
+            multi-dimensional plan computes every output row.
 
         Returns
         -------

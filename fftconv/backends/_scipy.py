@@ -42,8 +42,9 @@ class ScipyBackend:
     """Real transforms through :mod:`scipy.fft`'s pocketfft.
 
     ``rfftn(a, axes, workers, shape=None, out=None)`` and
-    ``irfftn(a, shape, axes, workers, out=None)``: see :mod:`fftconv.backends`.
-    ``irfftn`` may overwrite ``a``.
+    ``irfftn(a, shape, axes, workers, out=None, keep=None)``: see
+    :mod:`fftconv.backends`.  ``irfftn`` may overwrite ``a``; with ``keep`` it
+    runs its last pass only over the kept rows.
 
     Examples
     --------
@@ -83,7 +84,7 @@ class ScipyBackend:
             out = scipy.fft.fft(out, n=n, axis=axis, workers=workers, overwrite_x=True)
         return out
 
-    def irfftn(self, a, shape, axes, workers, out=None):
+    def irfftn(self, a, shape, axes, workers, out=None, keep=None):
         axes = list(axes)
         if out is not None:
             check_out(out, a, resized(a.shape, axes, shape), COMPLEX_TO_REAL[complex_dtype(a)])
@@ -92,13 +93,26 @@ class ScipyBackend:
         if out is None or POCKETFFT is None or not direct:
             return _fill(out, scipy.fft.irfftn(a, s=shape, axes=axes, workers=workers,
                                                overwrite_x=True))
-        if len(axes) > 1:  # the complex passes in place
-            a = POCKETFFT.c2c(a, axes=axes[:-1], forward=False, inorm=_BY_N, out=a, nthreads=workers)
-        return POCKETFFT.c2r(a, axes=axes[-1:], lastsize=shape[-1], forward=False, inorm=_BY_N,
-                             out=out, nthreads=workers)
+        # The complex passes in place, each over what the later passes read:
+        # with ``keep``, the last pass runs on the kept rows only.
+        kept = list(keep or shape[:-1])
+        for i, axis in enumerate(axes[:-1]):
+            rows = _leading(a, axes[:i], kept[:i])
+            POCKETFFT.c2c(rows, axes=[axis], forward=False, inorm=_BY_N, out=rows, nthreads=workers)
+        POCKETFFT.c2r(_leading(a, axes[:-1], kept), axes=axes[-1:], lastsize=shape[-1], forward=False,
+                      inorm=_BY_N, out=_leading(out, axes[:-1], kept), nthreads=workers)
+        return out
 
     def __repr__(self):
         return "ScipyBackend()"
+
+
+def _leading(a, axes, lengths):
+    """The view of ``a`` cut to its first ``lengths`` entries along ``axes``."""
+    index = [slice(None)] * a.ndim
+    for axis, n in zip(axes, lengths):
+        index[axis] = slice(n)
+    return a[tuple(index)]
 
 
 def _fill(out, result):

@@ -26,7 +26,8 @@ How one call runs, over 1, 2 or 3 spatial axes:
    batch-last spectra already are, batch-first ones are transposed to it
    and back.
 5. **One batched inverse transform**, then the valid part of each tile is
-   written to the output.
+   written to the output. Only the first ``T`` rows of a tile are valid, so
+   the inverse's last pass runs over those alone (``keep``).
 
 Chunks of tiles are processed one at a time, so memory stays bounded.
 """
@@ -332,9 +333,10 @@ def _inverse(mixed, counts, geom, layout, backend, workers, first):
     if first:
         mixed = mixed.reshape(-1, c_out, *freq_shape)
         tiles = backend.irfftn(mixed, lengths, axes=tuple(range(2, 2 + nd)), workers=workers,
-                               out=scratch("inverse", (*mixed.shape[:2], *lengths), real))
+                               out=scratch("inverse", (*mixed.shape[:2], *lengths), real),
+                               keep=layout.tile[:-1])
         return tiles.reshape(*counts, c_out, *lengths)
     mixed = mixed.reshape(*freq_shape, -1, c_out)
     tiles = backend.irfftn(mixed, lengths, axes=tuple(range(nd)), workers=workers,
-                           out=scratch("inverse", (*lengths, *mixed.shape[nd:]), real))
+                           out=scratch("inverse", (*lengths, *mixed.shape[nd:]), real), keep=layout.tile[:-1])
     return np.moveaxis(tiles.reshape(*lengths, *counts, c_out), range(nd), range(-nd, 0))
