@@ -55,11 +55,16 @@ def spectrum_shape(shape, axes) -> tuple[int, ...]:
     return resized(shape, axes[-1:], [shape[axes[-1]] // 2 + 1])
 
 
-def check_out(out, a: np.ndarray, shape, dtype) -> np.ndarray:
-    """``out`` if it can take a result of ``shape`` and ``dtype`` computed from ``a``, else ValueError."""
+def check_out(out, a: np.ndarray, shape, dtype, contiguous=True) -> np.ndarray:
+    """``out`` if it can take a result of ``shape`` and ``dtype`` computed from ``a``, else ValueError.
+
+    ``out`` must be writeable, apart from ``a``, and C-contiguous unless
+    ``contiguous`` is False.
+    """
+    layout = "C-contiguous " if contiguous else ""
     if not (isinstance(out, np.ndarray) and out.shape == tuple(shape) and out.dtype == dtype
-            and out.flags.c_contiguous and out.flags.writeable):
-        raise ValueError(f"`out` must be a writeable C-contiguous array of shape {tuple(shape)} and dtype "
+            and (out.flags.c_contiguous or not contiguous) and out.flags.writeable):
+        raise ValueError(f"`out` must be a writeable {layout}array of shape {tuple(shape)} and dtype "
                          f"{dtype}; got {_describe(out)}")
     if np.may_share_memory(out, a):
         raise ValueError("`out` must not overlap the input array")

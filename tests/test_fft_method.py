@@ -253,10 +253,14 @@ TILED_CASES = [
 ]
 
 
-@pytest.fixture(params=[False, True], ids=["batch-last", "batch-first"])
+@pytest.fixture(params=[(False, True), (True, True), (False, False), (True, False)],
+                ids=["batch-last", "batch-first", "batch-last-contiguous", "batch-first-contiguous"])
 def placement(request, monkeypatch):
-    """Run the scipy backend with tiles laid out batch-last (its own) or batch-first (FFTW's)."""
-    monkeypatch.setattr(type(backends.BACKENDS["scipy"]), "batch_first", request.param)
+    """Run the scipy backend with tiles laid out batch-last (its own) or batch-first (FFTW's),
+    through strided views (its own) or contiguous copies (FFTW's)."""
+    first, strided = request.param
+    monkeypatch.setattr(type(backends.BACKENDS["scipy"]), "batch_first", first)
+    monkeypatch.setattr(type(backends.BACKENDS["scipy"]), "strided", strided)
     return request.param
 
 
@@ -377,6 +381,18 @@ def test_backend_inverse_keeps_the_leading_rows(name, shape, axes, keep, dtype):
         index[axis] = slice(n)
     tol = 1e-5 if dtype == np.float32 else 1e-13
     assert np.abs(y[tuple(index)] - x[tuple(index)]).max() <= tol * np.abs(x).max()
+
+
+def test_scipy_backend_reads_and_writes_strided_arrays():
+    x = np.random.default_rng(4).standard_normal((7, 4, 9)).astype(np.float32)
+    view = x.transpose(2, 0, 1)[::2]  # (5, 7, 4), no axis contiguous
+    backend = backends.get_backend("scipy")
+    spectrum = np.empty((4, 7, 5), np.complex64).transpose(2, 1, 0)[:, :, :3]  # (5, 7, 3), strided
+    assert backend.rfftn(view, (1, 2), 1, out=spectrum) is spectrum
+    np.testing.assert_allclose(spectrum, scipy_fft.rfftn(view, axes=(1, 2)), rtol=1e-5, atol=1e-5)
+    y = np.zeros((4, 7, 5), np.float32).transpose(2, 1, 0)
+    assert backend.irfftn(spectrum.copy(), (7, 4), (1, 2), 1, out=y) is y
+    np.testing.assert_allclose(y, view, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", backends.available_backends())

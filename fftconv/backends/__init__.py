@@ -1,6 +1,6 @@
 """FFT backends behind one small interface.
 
-A backend is an object with ``name``, ``batch_first`` and two methods::
+A backend is an object with ``name``, ``batch_first``, ``strided`` and two methods::
 
     rfftn(a, axes, workers, shape=None, out=None) -> complex ndarray  # ``a`` zero-padded to ``shape``
     irfftn(a, shape, axes, workers, out=None, keep=None) -> real ndarray  # may overwrite ``a``
@@ -20,7 +20,11 @@ that only the leading ``keep`` entries along those axes will be read: a
 backend may leave the rest of the result unspecified (the scipy backend
 then runs its last pass over the kept rows only; overlap-save keeps the
 first ``tile`` outputs of each FFT length).  ``batch_first`` says which tile layout the backend runs fastest (see
-:func:`fftconv.methods.fft.batch_first`).  Backends are kept in
+:func:`fftconv.methods.fft.batch_first`).  ``strided`` says that it reads
+``a`` and writes ``out`` through any strides at no extra cost (``out`` then
+need not be C-contiguous): the FFT method hands it tiles as strided views
+of the input rather than copies, and has its inverse write in the output's
+memory order.  Backends are kept in
 :data:`BACKENDS`; :func:`get_backend` resolves a name.
 """
 

@@ -488,6 +488,8 @@ class PyFFTWBackend:
     name = "pyfftw"
     #: FFTW runs contiguous transforms (batch axes first) fastest.
     batch_first = True
+    #: FFTW's plans are for aligned, contiguous arrays: others are copied first.
+    strided = False
 
     def __init__(self, planner_effort="FFTW_MEASURE", planning_timelimit=1.0, cache_size=None):
         _require_pyfftw()

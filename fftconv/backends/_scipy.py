@@ -63,12 +63,14 @@ class ScipyBackend:
     name = "scipy"
     #: pocketfft vectorises across lines: transforms over the leading axes suit it.
     batch_first = False
+    #: pocketfft reads ``a`` and writes ``out`` through their strides, whatever they are.
+    strided = True
 
     def rfftn(self, a, axes, workers, shape=None, out=None):
         if out is not None:
             lengths = [a.shape[ax] for ax in axes] if shape is None else shape
             check_out(out, a, spectrum_shape(resized(a.shape, axes, lengths), axes),
-                      REAL_TO_COMPLEX[real_dtype(a)])
+                      REAL_TO_COMPLEX[real_dtype(a)], contiguous=False)
         if shape is not None:
             return _fill(out, self._padded_rfftn(a, axes, workers, shape))
         if out is None or POCKETFFT is None or a.dtype not in REAL_TO_COMPLEX:
@@ -87,7 +89,8 @@ class ScipyBackend:
     def irfftn(self, a, shape, axes, workers, out=None, keep=None):
         axes = list(axes)
         if out is not None:
-            check_out(out, a, resized(a.shape, axes, shape), COMPLEX_TO_REAL[complex_dtype(a)])
+            check_out(out, a, resized(a.shape, axes, shape), COMPLEX_TO_REAL[complex_dtype(a)],
+                      contiguous=False)
         exact = [a.shape[ax] for ax in axes] == [*shape[:-1], shape[-1] // 2 + 1]
         direct = exact and a.flags.writeable and a.dtype in COMPLEX_TO_REAL
         if out is None or POCKETFFT is None or not direct:
