@@ -33,8 +33,10 @@ measure : bool
     With ``backend="auto"`` the FFT method is timed on every available backend.
 backend : {"auto", "scipy", "pyfftw"}
     FFT backend. ``"auto"`` uses :data:`fftconv.backends.DEFAULT_BACKEND`
-    (scipy.fft: no planning delay, and neither backend is faster on every
-    size), or, with ``measure=True``, whichever ran fastest.
+    (scipy.fft: no planning delay), unless ``fftconv calibrate`` found
+    another backend at least 10% faster on this machine (see
+    :func:`fftconv.calibration.preferred_backend`); with ``measure=True``,
+    whichever ran fastest for these shapes.
 """
 
 from __future__ import annotations
@@ -66,22 +68,27 @@ def _plan(ndim, input_shape, filters_shape, strides, padding, data_format, dilat
           names=("input", "filters"), reuse_filters=False) -> ConvPlan:
     method = _checks.check_method(method)
     backend = _checks.check_backend(backend, available_backends())
+    any_backend = backend == "auto"
     geom = _checks.check_geometry(input_shape, filters_shape, ndim, strides, padding, data_format,
                                   dilations, groups, flip, names=names)
     compute = _checks.result_dtypes(dtype, dtype)[0]
+    if backend == "auto":
+        from .calibration import preferred_backend
+        backend = preferred_backend(available_backends())
     plan = _cached_plan(geom, data_format, compute, method, resolve_workers(workers),
-                        reuse_filters, DEFAULT_BACKEND if backend == "auto" else backend)
+                        reuse_filters, backend)
     if _checks.check_flag("measure", measure) and method == "auto":
-        plan = _measured(plan, backend == "auto")
+        plan = _measured(plan, any_backend)
     return plan
 
 
 @functools.lru_cache(maxsize=256)
 def _cached_plan(geom, data_format, dtype, method, workers, reuse_filters=False,
                  backend=DEFAULT_BACKEND) -> ConvPlan:
-    from .calibration import load_constants
+    from .calibration import backend_ratios, load_constants
     estimates, settings = _planner.estimate(geom, dtype.itemsize, load_constants(),
                                             reuse_filters=reuse_filters)
+    estimates["fft"] *= backend_ratios().get(backend, 1.0)  # the model is fitted on scipy
     chosen = min(estimates, key=estimates.get) if method == "auto" else method
     peak = predicted_peak_bytes(geom, chosen, settings["fft"], dtype.itemsize)
     return ConvPlan(geom, data_format, dtype, chosen, method, estimates, settings, workers,

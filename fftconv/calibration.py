@@ -25,6 +25,11 @@ from . import _planner
 from ._planner import DEFAULT_CONSTANTS
 
 ENV_VAR = "FFTCONV_CALIBRATION"
+#: ``backend="auto"`` leaves scipy for a backend calibrated to take at most this
+#: fraction of scipy's time: FFTW's measured planning costs 0.1-1 s per new shape.
+BACKEND_MARGIN = 0.9
+#: Backends are compared on the calibration cases with kernels at least this large.
+BACKEND_MIN_KERNEL = 9
 
 
 def calibration_path() -> Path:
@@ -44,22 +49,44 @@ def load_constants(path=None) -> dict:
 
     Each run reads the file at most once per path (see :func:`clear_cache`).
     """
-    return dict(_load(str(path or calibration_path())))
+    return dict(_load(str(path or calibration_path()))[0])
+
+
+def backend_ratios(path=None) -> dict:
+    """Calibrated seconds of the FFT method on each backend over those on scipy's.
+
+    Empty when the file is missing, holds no backend timings, or is invalid.
+    """
+    return dict(_load(str(path or calibration_path()))[1])
+
+
+def preferred_backend(available, path=None) -> str:
+    """What ``backend="auto"`` runs without measuring: scipy's, unless another available
+    backend was calibrated at least ``1 / BACKEND_MARGIN`` times faster here.
+    """
+    from .backends import DEFAULT_BACKEND
+
+    ratios = {name: r for name, r in backend_ratios(path).items() if name in available}
+    fastest = min(ratios, key=ratios.get, default=DEFAULT_BACKEND)
+    return fastest if ratios.get(fastest, 1.0) <= BACKEND_MARGIN else DEFAULT_BACKEND
 
 
 @functools.lru_cache(maxsize=8)
 def _load(path: str) -> tuple:
-    constants = dict(DEFAULT_CONSTANTS)
+    constants, ratios = dict(DEFAULT_CONSTANTS), {}
     p = Path(path)
     if not p.exists():
-        return tuple(constants.items())
+        return tuple(constants.items()), ()
     try:
         data = json.loads(p.read_text())
-        constants.update(validate_constants(data.get("constants") if isinstance(data, dict) else None))
+        data = data if isinstance(data, dict) else {}
+        constants.update(validate_constants(data.get("constants")))
+        ratios = validate_backend_ratios(data.get("backends", {}))
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         warnings.warn(f"ignoring the fftconv calibration file {p}: {exc}; using the shipped "
                       f"defaults", RuntimeWarning, stacklevel=4)
-    return tuple(constants.items())
+        constants, ratios = dict(DEFAULT_CONSTANTS), {}
+    return tuple(constants.items()), tuple(ratios.items())
 
 
 def validate_constants(data) -> dict:
@@ -75,6 +102,17 @@ def validate_constants(data) -> dict:
             raise ValueError(f"constant {key!r} must be a positive finite number; got {value!r}")
         out[key] = float(value)
     return out
+
+
+def validate_backend_ratios(data) -> dict:
+    """Check decoded backend timings: backend names to positive finite numbers."""
+    if not isinstance(data, dict):
+        raise ValueError("expected 'backends' to map backend names to numbers")
+    for key, value in data.items():
+        if not isinstance(key, str) or isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not (math.isfinite(value) and value > 0):
+            raise ValueError(f"backend ratio {key!r} must be a positive finite number; got {value!r}")
+    return {key: float(value) for key, value in data.items()}
 
 
 def clear_cache() -> None:
@@ -111,8 +149,8 @@ GRID = (
 
 
 def measure_point(input_shape, filters_shape, strides, padding, groups, method, *,
-                  fft_shape=None, repeats=3, dtype=np.float32):
-    """Best-of-``repeats`` seconds of one method on random data.
+                  fft_shape=None, repeats=3, dtype=np.float32, backend="scipy"):
+    """Best-of-``repeats`` seconds of one method (on one FFT backend) on random data.
 
     The minimum, not the median: on a shared machine other work only ever adds
     time. Returns ``(geometry, setting, seconds)``.
@@ -121,7 +159,7 @@ def measure_point(input_shape, filters_shape, strides, padding, groups, method, 
     from .methods import METHODS
 
     plan = plan_conv2d(input_shape, filters_shape, strides, padding, groups=groups,
-                       dtype=dtype, method=method)
+                       dtype=dtype, method=method, backend=backend)
     settings = dict(plan.settings)
     if fft_shape is not None:
         settings["fft"] = METHODS["fft"].layout(plan.geometry, {"fft_shape": fft_shape})
@@ -197,11 +235,13 @@ def calibrate(*, repeats=5, save=True, progress=True, path=None) -> dict:
         jobs.append((case, "direct", None))
         jobs.append((case, "fft", None))
         jobs.append((case, "fft", "half"))
-    points = []
+    points, fft_seconds = [], {}
     for case, method, variant in tqdm(jobs, desc="calibrating", disable=not progress):
         fft_shape = _half_tiles(case) if variant else None
         geom, setting, seconds = measure_point(*case, method, fft_shape=fft_shape, repeats=repeats)
         points.append((geom, method, setting, 4, seconds))
+        if method == "fft" and not variant and min(case[1][:2]) >= BACKEND_MIN_KERNEL:
+            fft_seconds[case] = seconds
     constants, rms = fit_constants(points)
     result = {
         "version": 1,
@@ -211,6 +251,7 @@ def calibrate(*, repeats=5, save=True, progress=True, path=None) -> dict:
         "constants": constants,
         "rms_log_error": rms,
         "points": len(points),
+        "backends": calibrate_backends(fft_seconds, repeats=repeats, progress=progress),
         "path": None,
     }
     if save:
@@ -220,6 +261,33 @@ def calibrate(*, repeats=5, save=True, progress=True, path=None) -> dict:
         result["path"] = str(target)
         clear_cache()
     return result
+
+
+def calibrate_backends(scipy_seconds, *, repeats=5, progress=True) -> dict:
+    """Each available backend's FFT-method seconds over scipy's, for ``backend="auto"``.
+
+    ``scipy_seconds`` maps calibration cases (as in :data:`GRID`) to the FFT
+    method's seconds on scipy; every other backend is timed on the same cases
+    (after a warm-up call, so FFTW's planning is not counted) and its ratio is
+    the geometric mean over them.  One ratio per machine, not per size:
+    ``measure=True`` chooses per size.
+
+    Returns
+    -------
+    dict
+        ``{backend name: ratio}``, scipy's being 1.
+    """
+    from tqdm.auto import tqdm
+
+    from .backends import DEFAULT_BACKEND, available_backends
+
+    others = [name for name in available_backends() if name != DEFAULT_BACKEND]
+    logs = {name: [] for name in others}
+    jobs = [(case, name) for name in others for case in scipy_seconds]
+    for case, name in tqdm(jobs, desc="timing backends", disable=not progress):
+        seconds = measure_point(*case, "fft", repeats=repeats, backend=name)[2]
+        logs[name].append(math.log(seconds / scipy_seconds[case]))
+    return {DEFAULT_BACKEND: 1.0, **{name: math.exp(sum(v) / len(v)) for name, v in logs.items() if v}}
 
 
 def _half_tiles(case):

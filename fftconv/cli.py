@@ -104,6 +104,8 @@ def info() -> dict:
         "pyfftw": pyfftw_version, "backends": list(available_backends()),
         "workers": fftconv.get_workers(), "calibration_file": str(path),
         "calibrated": path.exists(), "blas": blas_info(),
+        "auto_backend": calibration.preferred_backend(available_backends()),
+        "backend_ratios": calibration.backend_ratios(),
         "constants": calibration.load_constants(),
     }
 
@@ -244,6 +246,8 @@ def _calibrate(args) -> int:
     result = calibrate(repeats=args.repeats, path=args.output)
     print(f"fitted {len(result['constants'])} constants on {result['points']} timings "
           f"(rms log error {result['rms_log_error']:.2f}); saved to {result['path']}")
+    ratios = ", ".join(f"{name} {ratio:.2f}" for name, ratio in result["backends"].items())
+    print(f"FFT method's time per backend, relative to scipy: {ratios}")
     return 0
 
 

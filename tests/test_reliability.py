@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fftconv
-from fftconv import calibration
+from fftconv import backends, calibration
 from fftconv.testing import reference_conv, relative_error
 
 GEOMETRIES = [
@@ -139,8 +139,9 @@ def test_fuzzed_shapes_raise_only_value_or_type_errors(x_shape, w_shape):
 @pytest.mark.parametrize("content", [
     "{not json", "[]", '{"constants": {"fft_flops": -1}}', '{"constants": {"os.system": 1}}',
     '{"constants": {"fft_flops": "1e9"}}', '{"constants": {"fft_flops": Infinity}}',
-    "\x80\x81binary",
-], ids=["corrupt", "list", "negative", "unknown-key", "string", "infinite", "binary"])
+    "\x80\x81binary", '{"constants": {}, "backends": {"pyfftw": -1}}', '{"constants": {}, "backends": [1]}',
+], ids=["corrupt", "list", "negative", "unknown-key", "string", "infinite", "binary", "negative-backend",
+        "backend-list"])
 def test_bad_calibration_file_warns_and_uses_defaults(tmp_path, monkeypatch, content):
     path = tmp_path / "calibration.json"
     path.write_bytes(content.encode("latin-1"))
@@ -150,6 +151,7 @@ def test_bad_calibration_file_warns_and_uses_defaults(tmp_path, monkeypatch, con
         with pytest.warns(RuntimeWarning, match="ignoring the fftconv calibration file"):
             constants = calibration.load_constants()
         assert constants == fftconv._planner.DEFAULT_CONSTANTS
+        assert calibration.backend_ratios() == {}
     finally:
         calibration.clear_cache()
 
@@ -167,6 +169,35 @@ def test_calibration_round_trips(tmp_path, monkeypatch):
         assert calibration.calibration_path() == path
     finally:
         calibration.clear_cache()
+
+
+@pytest.mark.parametrize("ratios, available, expected", [
+    ({"scipy": 1.0, "pyfftw": 0.5}, ("scipy", "pyfftw"), "pyfftw"),
+    ({"scipy": 1.0, "pyfftw": 0.95}, ("scipy", "pyfftw"), "scipy"),   # within the margin
+    ({"scipy": 1.0, "pyfftw": 0.5}, ("scipy",), "scipy"),             # calibrated, since uninstalled
+    ({}, ("scipy", "pyfftw"), "scipy"),
+])
+def test_auto_backend_follows_the_calibration(tmp_path, monkeypatch, ratios, available, expected):
+    path = tmp_path / "calibration.json"
+    path.write_text(json.dumps({"version": 1, "constants": {}, "backends": ratios}))
+    monkeypatch.setenv(calibration.ENV_VAR, str(path))
+    calibration.clear_cache()
+    try:
+        assert calibration.preferred_backend(available) == expected
+        if "pyfftw" in backends.available_backends():
+            plan = fftconv.plan_conv2d((1, 64, 64, 3), (21, 21, 3, 4))
+            assert plan.backend == calibration.preferred_backend(backends.available_backends())
+            assert fftconv.plan_conv2d((1, 64, 64, 3), (21, 21, 3, 4), backend="scipy").backend == "scipy"
+    finally:
+        calibration.clear_cache()
+
+
+def test_backends_are_calibrated_against_scipy():
+    case = ((1, 24, 24, 2), (9, 9, 2, 2), 1, "SAME", 1)
+    scipy_seconds = calibration.measure_point(*case, "fft", repeats=1)[2]
+    ratios = calibration.calibrate_backends({case: scipy_seconds}, repeats=1, progress=False)
+    assert set(ratios) == set(backends.available_backends()) and ratios["scipy"] == 1.0
+    assert all(0 < r < 1e3 for r in ratios.values())
 
 
 def test_missing_calibration_file_means_defaults(tmp_path, monkeypatch):
