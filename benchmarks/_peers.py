@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -190,11 +191,17 @@ def torch_module(threads: int):
 
 
 def fft_conv_pytorch():
-    """``fft_conv_pytorch.fft_conv`` if that package is installed, else None."""
+    """``fft_conv_pytorch.fft_conv`` if that package is installed, else None.
+
+    Its indexing with a list of slices warns on every call under torch 2.13
+    (a deprecation, not a wrong result): that warning is silenced.
+    """
     try:
         from fft_conv_pytorch import fft_conv
     except ImportError:
         return None
+    warnings.filterwarnings("ignore", message="Using a non-tuple sequence for multidimensional indexing",
+                            category=UserWarning, module="fft_conv_pytorch")
     return fft_conv
 
 
