@@ -19,7 +19,8 @@ scratch memory that it keeps between calls (see :mod:`fftconv._workspace`).
 that only the leading ``keep`` entries along those axes will be read: a
 backend may leave the rest of the result unspecified (the scipy backend
 then runs its last pass over the kept rows only; overlap-save keeps the
-first ``tile`` outputs of each FFT length).  ``batch_first`` says which tile layout the backend runs fastest (see
+first ``tile`` outputs of each FFT length).  ``batch_first`` says which
+tile layout the backend runs fastest (see
 :func:`fftconv.methods.fft.batch_first`).  ``strided`` says that it reads
 ``a`` and writes ``out`` through any strides at no extra cost (``out`` then
 need not be C-contiguous): the FFT method hands it tiles as strided views
