@@ -68,24 +68,22 @@ def _plan(ndim, input_shape, filters_shape, strides, padding, data_format, dilat
           names=("input", "filters"), reuse_filters=False) -> ConvPlan:
     method = _checks.check_method(method)
     backend = _checks.check_backend(backend, available_backends())
-    any_backend = backend == "auto"
     geom = _checks.check_geometry(input_shape, filters_shape, ndim, strides, padding, data_format,
                                   dilations, groups, flip, names=names)
     compute = _checks.result_dtypes(dtype, dtype)[0]
-    if backend == "auto":
-        from .calibration import preferred_backend
-        backend = preferred_backend(available_backends())
     plan = _cached_plan(geom, data_format, compute, method, resolve_workers(workers),
                         reuse_filters, backend)
     if _checks.check_flag("measure", measure) and method == "auto":
-        plan = _measured(plan, any_backend)
+        plan = _measured(plan, backend == "auto")
     return plan
 
 
 @functools.lru_cache(maxsize=256)
 def _cached_plan(geom, data_format, dtype, method, workers, reuse_filters=False,
                  backend=DEFAULT_BACKEND) -> ConvPlan:
-    from .calibration import backend_ratios, load_constants
+    from .calibration import backend_ratios, load_constants, preferred_backend
+    if backend == "auto":  # resolved here, once per cached plan, not on every call
+        backend = preferred_backend(available_backends())
     estimates, settings = _planner.estimate(geom, dtype.itemsize, load_constants(),
                                             reuse_filters=reuse_filters)
     estimates["fft"] *= backend_ratios().get(backend, 1.0)  # the model is fitted on scipy
@@ -399,7 +397,7 @@ class FilterBank:
 
     def __init__(self, filters, strides=1, padding="VALID", data_format=None, dilations=1, *,
                  groups=None, flip=False, method="auto", workers=None, measure=False,
-           backend="auto"):
+                 backend="auto"):
         self.filters = _checks.as_array("filters", filters)
         if self.filters.ndim not in (3, 4, 5):
             raise ValueError(
