@@ -11,8 +11,10 @@ Unlike :func:`scipy.signal.choose_conv_method`, batch and channel axes are
 not counted as convolution axes: they multiply the number of transforms and
 the GEMM sizes, and overlap-save tiling is one of the candidates.
 
-The constants live in :data:`DEFAULT_CONSTANTS`; :mod:`fftconv.calibration`
-fits them on the user's machine and overrides them.
+The constants live in :data:`fftconv._constants.DEFAULT_CONSTANTS` (also
+importable from here), with the machine, date and command that fitted them;
+:mod:`fftconv.calibration` fits them on the user's machine, and a calibration
+file overrides them.
 """
 
 from __future__ import annotations
@@ -21,38 +23,10 @@ import math
 
 from scipy.fft import next_fast_len
 
+from ._constants import DEFAULT_CONSTANTS
 from ._geometry import ConvGeometry
 from .methods import direct as _direct
 from .methods import fft as _fft
-
-#: Cost-model constants, all in seconds or per-second rates for float32
-#: (float64 halves the flop rates and doubles the bytes).
-#:
-#: Fitted on the development machine (2-core x86-64 VM, 24 GiB, OpenBLAS 0.3.31
-#: via numpy 2.4, scipy 1.17 pocketfft, 2 workers) on 2026-11-21 with
-#: :func:`fftconv.calibration.calibrate` (``fftconv calibrate``): 48 timings
-#: (16 shapes of :data:`fftconv.calibration.GRID`, direct and two FFT tilings
-#: each), fitted by least squares on log-time. The fit's RMS error of
-#: ``log(predicted / measured)`` was 0.29 (predictions within about 1.34x);
-#: the worst points were the 21x21 direct method on 32 channels (predicted
-#: 2.2x too fast) and 3x3 direct on 16 channels (2.4x too fast). Refits on
-#: the same machine varied (RMS 0.29-0.48): it is a shared VM, and several
-#: constants end at the fit's bounds (a factor 30 from their start), so read
-#: them as the model's knobs rather than as physical rates.
-DEFAULT_CONSTANTS = {
-    "gemm_flops": 2.128e11,     # peak real GEMM rate (float32, all workers)
-    "gemm_half_k": 8.51,        # contraction length at which GEMM runs at half rate
-    "gemm_half_n": 6.492,       # output width at which GEMM runs at half rate
-    "cgemm_flops": 1.814e10,    # peak rate of the per-frequency complex GEMMs
-    "cgemm_half_m": 0.2667,     # tiles per GEMM at which it runs at half rate
-    "cgemm_call": 1.593e-7,     # seconds of overhead per per-frequency GEMM call
-    "elementwise_flops": 1.489e10,  # multiply-adds per second of numpy elementwise loops
-    "bandwidth": 6.03e10,       # bytes per second of numpy copies (mostly in cache)
-    "fft_flops": 1.04e10,       # "flops" (2.5 n log2 n per complex transform) per second
-    "fft_line_overhead": 1e-9,  # seconds per 1-D line of a batched transform
-    "call_overhead": 2.428e-4,  # fixed seconds per call of either method
-}
-
 
 def gemm_seconds(m, k, n, c, itemsize=4, complex_=False):
     """Seconds of an ``(m, k) x (k, n)`` GEMM under the rate model."""

@@ -1,124 +1,45 @@
-"""Fitting the cost model to this machine, and loading the fitted constants.
+"""Fitting the cost model to this machine: ``fftconv calibrate``.
 
-The constants are saved as JSON (never pickle) in the user's cache directory,
-``$FFTCONV_CALIBRATION`` if set, else ``<user cache dir>/fftconv/calibration.json``.
-A missing file means the shipped :data:`~fftconv._planner.DEFAULT_CONSTANTS`;
-a corrupt or hostile one means a warning and the defaults.
+This module sits at the edge, beside the command line: it times real calls
+and fits :data:`fftconv._constants.DEFAULT_CONSTANTS` to them.  Reading the
+file it writes is :mod:`fftconv._constants`' job (re-exported here), below the
+planner, so planning never imports the code that measures.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import functools
 import json
 import math
 import os
 import platform
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from . import _planner
-from ._planner import DEFAULT_CONSTANTS
+from . import _constants, _planner
+from ._api import _cached_plan, plan_conv2d
+from ._measure import best_seconds
+from ._constants import (BACKEND_MARGIN, DEFAULT_CONSTANTS, ENV_VAR, IGNORE, backend_ratios,
+                         calibration_in_force, calibration_path, load_constants, preferred_backend,
+                         validate_backend_ratios, validate_constants)
+from .backends import DEFAULT_BACKEND, available_backends
+from .methods import METHODS
 
-ENV_VAR = "FFTCONV_CALIBRATION"
-#: ``backend="auto"`` leaves scipy for a backend calibrated to take at most this
-#: fraction of scipy's time: FFTW's measured planning costs 0.1-1 s per new shape.
-BACKEND_MARGIN = 0.9
+__all__ = ["calibrate", "calibrate_backends", "fit_constants", "measure_point", "best_seconds",
+           "clear_cache", "GRID", "BACKEND_MIN_KERNEL", "BACKEND_MARGIN", "ENV_VAR", "IGNORE",
+           "calibration_path", "calibration_in_force", "load_constants", "backend_ratios",
+           "preferred_backend", "validate_constants", "validate_backend_ratios"]
+
 #: Backends are compared on the calibration cases with kernels at least this large.
 BACKEND_MIN_KERNEL = 9
 
 
-def calibration_path() -> Path:
-    """Where calibrated constants are read from and written to."""
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR])
-    try:
-        import platformdirs
-        base = Path(platformdirs.user_cache_dir("fftconv"))
-    except ImportError:  # platformdirs is a dependency, but stay usable without it
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fftconv"
-    return base / "calibration.json"
-
-
-def load_constants(path=None) -> dict:
-    """The cost-model constants in force: the defaults, overridden by a valid file.
-
-    Each run reads the file at most once per path (see :func:`clear_cache`).
-    """
-    return dict(_load(str(path or calibration_path()))[0])
-
-
-def backend_ratios(path=None) -> dict:
-    """Calibrated seconds of the FFT method on each backend over those on scipy's.
-
-    Empty when the file is missing, holds no backend timings, or is invalid.
-    """
-    return dict(_load(str(path or calibration_path()))[1])
-
-
-def preferred_backend(available, path=None) -> str:
-    """What ``backend="auto"`` runs without measuring: scipy's, unless another available
-    backend was calibrated at least ``1 / BACKEND_MARGIN`` times faster here.
-    """
-    from .backends import DEFAULT_BACKEND
-
-    ratios = {name: r for name, r in backend_ratios(path).items() if name in available}
-    fastest = min(ratios, key=ratios.get, default=DEFAULT_BACKEND)
-    return fastest if ratios.get(fastest, 1.0) <= BACKEND_MARGIN else DEFAULT_BACKEND
-
-
-@functools.lru_cache(maxsize=8)
-def _load(path: str) -> tuple:
-    constants, ratios = dict(DEFAULT_CONSTANTS), {}
-    p = Path(path)
-    if not p.exists():
-        return tuple(constants.items()), ()
-    try:
-        data = json.loads(p.read_text())
-        data = data if isinstance(data, dict) else {}
-        constants.update(validate_constants(data.get("constants")))
-        ratios = validate_backend_ratios(data.get("backends", {}))
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        warnings.warn(f"ignoring the fftconv calibration file {p}: {exc}; using the shipped "
-                      f"defaults", RuntimeWarning, stacklevel=4)
-        constants, ratios = dict(DEFAULT_CONSTANTS), {}
-    return tuple(constants.items()), tuple(ratios.items())
-
-
-def validate_constants(data) -> dict:
-    """Check a decoded calibration: known names, positive finite numbers only."""
-    if not isinstance(data, dict):
-        raise ValueError("expected a JSON object with a 'constants' mapping")
-    out = {}
-    for key, value in data.items():
-        if key not in DEFAULT_CONSTANTS:
-            raise ValueError(f"unknown constant {key!r}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                math.isfinite(value) and value > 0):
-            raise ValueError(f"constant {key!r} must be a positive finite number; got {value!r}")
-        out[key] = float(value)
-    return out
-
-
-def validate_backend_ratios(data) -> dict:
-    """Check decoded backend timings: backend names to positive finite numbers."""
-    if not isinstance(data, dict):
-        raise ValueError("expected 'backends' to map backend names to numbers")
-    for key, value in data.items():
-        if not isinstance(key, str) or isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not (math.isfinite(value) and value > 0):
-            raise ValueError(f"backend ratio {key!r} must be a positive finite number; got {value!r}")
-    return {key: float(value) for key, value in data.items()}
-
-
 def clear_cache() -> None:
     """Forget loaded calibration files and the plans made with them."""
-    _load.cache_clear()
-    from ._api import _cached_plan
+    _constants.clear_loaded()
     _cached_plan.cache_clear()
 
 
@@ -155,9 +76,6 @@ def measure_point(input_shape, filters_shape, strides, padding, groups, method, 
     The minimum, not the median: on a shared machine other work only ever adds
     time. Returns ``(geometry, setting, seconds)``.
     """
-    from ._api import plan_conv2d
-    from .methods import METHODS
-
     plan = plan_conv2d(input_shape, filters_shape, strides, padding, groups=groups,
                        dtype=dtype, method=method, backend=backend)
     settings = dict(plan.settings)
@@ -168,21 +86,6 @@ def measure_point(input_shape, filters_shape, strides, padding, groups, method, 
     x = rng.standard_normal(input_shape).astype(dtype)
     w = rng.standard_normal(filters_shape).astype(dtype)
     return plan.geometry, settings[method], best_seconds(lambda: plan(x, w), repeats)
-
-
-def best_seconds(fn, repeats, *, warmup=True) -> float:
-    """The fastest of ``repeats`` timed calls of ``fn``, after one untimed call if ``warmup``.
-
-    The minimum, not the median: on a shared machine other work only ever adds time.
-    """
-    if warmup:
-        fn()  # plans FFTs, touches memory
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _predict(constants, point):
@@ -256,6 +159,8 @@ def calibrate(*, repeats=5, save=True, progress=True, path=None) -> dict:
     }
     if save:
         target = Path(path) if path else calibration_path()
+        if target is None:
+            raise ValueError(f"{ENV_VAR}={IGNORE} ignores calibration files: pass `path` to save one")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(result, indent=2))
         result["path"] = str(target)
@@ -279,8 +184,6 @@ def calibrate_backends(scipy_seconds, *, repeats=5, progress=True) -> dict:
     """
     from tqdm.auto import tqdm
 
-    from .backends import DEFAULT_BACKEND, available_backends
-
     others = [name for name in available_backends() if name != DEFAULT_BACKEND]
     logs = {name: [] for name in others}
     jobs = [(case, name) for name in others for case in scipy_seconds]
@@ -292,7 +195,6 @@ def calibrate_backends(scipy_seconds, *, repeats=5, progress=True) -> dict:
 
 def _half_tiles(case):
     """An FFT shape with tiles about half as long as the default one, for variety."""
-    from ._api import plan_conv2d
     from scipy.fft import next_fast_len
 
     plan = plan_conv2d(case[0], case[1], case[2], case[3], groups=case[4], method="fft")

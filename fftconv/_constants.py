@@ -1,0 +1,201 @@
+"""The cost model's constants, and the calibration file that overrides them.
+
+This module sits below the planner: it reads and validates, never measures.
+Fitting the constants lives at the edge, in :mod:`fftconv.calibration`
+(``fftconv calibrate``), beside the command line.
+
+The file is JSON (never pickle): ``$FFTCONV_CALIBRATION`` if that is set,
+else ``<user cache dir>/fftconv/calibration.json``.  A missing file means the
+shipped :data:`DEFAULT_CONSTANTS`; a corrupt or hostile one a
+:class:`RuntimeWarning` and the defaults.  ``FFTCONV_CALIBRATION=none`` makes
+one process ignore any file.  :func:`calibration_in_force` says which
+constants a process plans with; ``print(plan)`` and ``fftconv info`` show it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import warnings
+from pathlib import Path
+
+__all__ = ["DEFAULT_CONSTANTS", "ENV_VAR", "IGNORE", "BACKEND_MARGIN", "calibration_path",
+           "load_constants", "backend_ratios", "preferred_backend", "calibration_in_force",
+           "validate_constants", "validate_backend_ratios", "clear_loaded"]
+
+#: Cost-model constants, all in seconds or per-second rates for float32
+#: (float64 halves the flop rates and doubles the bytes).
+#:
+#: Fitted on the development machine (2-core x86-64 VM, 24 GiB, OpenBLAS 0.3.31
+#: via numpy 2.4, scipy 1.17 pocketfft, 2 workers) on 2026-11-21 with
+#: :func:`fftconv.calibration.calibrate` (``fftconv calibrate``): 48 timings
+#: (16 shapes of :data:`fftconv.calibration.GRID`, direct and two FFT tilings
+#: each), fitted by least squares on log-time. The fit's RMS error of
+#: ``log(predicted / measured)`` was 0.29 (predictions within about 1.34x);
+#: the worst points were the 21x21 direct method on 32 channels (predicted
+#: 2.2x too fast) and 3x3 direct on 16 channels (2.4x too fast). Refits on
+#: the same machine varied (RMS 0.29-0.48): it is a shared VM, and several
+#: constants end at the fit's bounds (a factor 30 from their start), so read
+#: them as the model's knobs rather than as physical rates.
+DEFAULT_CONSTANTS = {
+    "gemm_flops": 2.128e11,     # peak real GEMM rate (float32, all workers)
+    "gemm_half_k": 8.51,        # contraction length at which GEMM runs at half rate
+    "gemm_half_n": 6.492,       # output width at which GEMM runs at half rate
+    "cgemm_flops": 1.814e10,    # peak rate of the per-frequency complex GEMMs
+    "cgemm_half_m": 0.2667,     # tiles per GEMM at which it runs at half rate
+    "cgemm_call": 1.593e-7,     # seconds of overhead per per-frequency GEMM call
+    "elementwise_flops": 1.489e10,  # multiply-adds per second of numpy elementwise loops
+    "bandwidth": 6.03e10,       # bytes per second of numpy copies (mostly in cache)
+    "fft_flops": 1.04e10,       # "flops" (2.5 n log2 n per complex transform) per second
+    "fft_line_overhead": 1e-9,  # seconds per 1-D line of a batched transform
+    "call_overhead": 2.428e-4,  # fixed seconds per call of either method
+}
+
+#: The environment variable naming the calibration file.
+ENV_VAR = "FFTCONV_CALIBRATION"
+#: ``FFTCONV_CALIBRATION=none`` (any case): plan with the shipped defaults, whatever file exists.
+IGNORE = "none"
+#: ``backend="auto"`` leaves scipy for a backend calibrated to take at most this
+#: fraction of scipy's time: FFTW's measured planning costs 0.1-1 s per new shape.
+BACKEND_MARGIN = 0.9
+
+
+def calibration_path() -> Path | None:
+    """Where calibrated constants are read from and written to.
+
+    ``$FFTCONV_CALIBRATION`` if set, else ``calibration.json`` in the user
+    cache directory; None when ``FFTCONV_CALIBRATION=none``.
+
+    Examples
+    --------
+    >>> import os
+    >>> from unittest import mock
+    >>> from fftconv._constants import calibration_path
+    >>> with mock.patch.dict(os.environ, {"FFTCONV_CALIBRATION": "/data/cal.json"}):
+    ...     print(calibration_path())
+    /data/cal.json
+    >>> with mock.patch.dict(os.environ, {"FFTCONV_CALIBRATION": "none"}):
+    ...     print(calibration_path())
+    None
+    """
+    value = os.environ.get(ENV_VAR)
+    if value:
+        return None if value.strip().lower() == IGNORE else Path(value)
+    return _cache_dir() / "calibration.json"
+
+
+def _cache_dir() -> Path:
+    try:
+        import platformdirs
+        return Path(platformdirs.user_cache_dir("fftconv"))
+    except ImportError:  # platformdirs is a dependency, but stay usable without it
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fftconv"
+
+
+def cache_dir() -> Path:
+    """The directory of the calibration file (the user cache dir when it is ignored)."""
+    path = calibration_path()
+    return path.parent if path is not None else _cache_dir()
+
+
+def load_constants(path=None) -> dict:
+    """The cost-model constants in force: the defaults, overridden by a valid file.
+
+    Each process reads a file at most once (see :func:`clear_loaded`).
+    """
+    return dict(_load(_key(path))[0])
+
+
+def backend_ratios(path=None) -> dict:
+    """Calibrated seconds of the FFT method on each backend over those on scipy's.
+
+    Empty when the file is missing, ignored, holds no backend timings, or is invalid.
+    """
+    return dict(_load(_key(path))[1])
+
+
+def calibration_in_force(path=None) -> str:
+    """One line saying which constants the planner uses in this process.
+
+    Examples
+    --------
+    >>> import os
+    >>> from unittest import mock
+    >>> from fftconv._constants import calibration_in_force
+    >>> with mock.patch.dict(os.environ, {"FFTCONV_CALIBRATION": "none"}):
+    ...     calibration_in_force()
+    'shipped defaults (FFTCONV_CALIBRATION=none)'
+    """
+    key = _key(path)
+    if key is None:
+        return f"shipped defaults ({ENV_VAR}={IGNORE})"
+    status = _load(key)[2]
+    return f"{status} {key}" if status != "absent" else f"shipped defaults (no file at {key})"
+
+
+def preferred_backend(available, default="scipy", path=None) -> str:
+    """What ``backend="auto"`` runs without measuring: ``default``, unless another
+    available backend was calibrated at least ``1 / BACKEND_MARGIN`` times faster here.
+    """
+    ratios = {name: r for name, r in backend_ratios(path).items() if name in available}
+    fastest = min(ratios, key=ratios.get, default=default)
+    return fastest if ratios.get(fastest, 1.0) <= BACKEND_MARGIN else default
+
+
+def _key(path):
+    if path is not None:
+        return str(path)
+    found = calibration_path()
+    return None if found is None else str(found)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path) -> tuple:
+    """``(constants, ratios, status)`` for a file path (None: ignored), status one of
+    ``"absent"``, ``"calibrated from"`` or ``"invalid, ignored:"``."""
+    constants, ratios = dict(DEFAULT_CONSTANTS), {}
+    if path is None or not Path(path).exists():
+        return tuple(constants.items()), (), "absent"
+    try:
+        data = json.loads(Path(path).read_text())
+        data = data if isinstance(data, dict) else {}
+        constants.update(validate_constants(data.get("constants")))
+        ratios = validate_backend_ratios(data.get("backends", {}))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        warnings.warn(f"ignoring the fftconv calibration file {path}: {exc}; using the shipped "
+                      f"defaults", RuntimeWarning, stacklevel=4)
+        return tuple(DEFAULT_CONSTANTS.items()), (), "invalid, ignored:"
+    return tuple(constants.items()), tuple(ratios.items()), "calibrated from"
+
+
+def validate_constants(data) -> dict:
+    """Check a decoded calibration: known names, positive finite numbers only."""
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object with a 'constants' mapping")
+    out = {}
+    for key, value in data.items():
+        if key not in DEFAULT_CONSTANTS:
+            raise ValueError(f"unknown constant {key!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                math.isfinite(value) and value > 0):
+            raise ValueError(f"constant {key!r} must be a positive finite number; got {value!r}")
+        out[key] = float(value)
+    return out
+
+
+def validate_backend_ratios(data) -> dict:
+    """Check decoded backend timings: backend names to positive finite numbers."""
+    if not isinstance(data, dict):
+        raise ValueError("expected 'backends' to map backend names to numbers")
+    for key, value in data.items():
+        if not isinstance(key, str) or isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not (math.isfinite(value) and value > 0):
+            raise ValueError(f"backend ratio {key!r} must be a positive finite number; got {value!r}")
+    return {key: float(value) for key, value in data.items()}
+
+
+def clear_loaded() -> None:
+    """Forget the files read so far (the plans made with them are the planner's to drop)."""
+    _load.cache_clear()
