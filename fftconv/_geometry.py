@@ -1,8 +1,7 @@
 """Shape arithmetic of a convolution: output sizes, padding, polyphase splits.
 
-Everything here works on integers and tuples only. The one exception is
-:func:`copy_padded`, the single place where an input is read through its
-implicit zero padding; both methods use it.
+Everything here works on integers and tuples only; reading the padded input
+itself is :mod:`fftconv._padding`'s job.
 """
 
 from __future__ import annotations
@@ -10,9 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
-__all__ = ["ConvGeometry", "same_pads", "output_size", "copy_padded", "batch_row_chunks"]
+__all__ = ["ConvGeometry", "same_pads", "output_size", "batch_row_chunks"]
 
 
 def same_pads(n: int, k_eff: int, stride: int) -> tuple[int, int]:
@@ -72,6 +69,8 @@ class ConvGeometry:
         Output sizes along the spatial axes.
     flip : bool
         True convolution (kernel reversed) instead of cross-correlation.
+    padding_mode : str
+        How the pads are filled: one of :data:`fftconv._padding.MODES`.
     """
 
     batch: int
@@ -85,6 +84,7 @@ class ConvGeometry:
     pads: tuple[tuple[int, int], ...]
     out_spatial: tuple[int, ...]
     flip: bool = False
+    padding_mode: str = "constant"
 
     @property
     def ndim(self) -> int:
@@ -137,53 +137,6 @@ class ConvGeometry:
     def macs(self) -> int:
         """Multiply-adds of the direct method: one per output and filter tap."""
         return math.prod(self.output_shape) * math.prod(self.kernel) * self.group_in
-
-
-def copy_padded(x: np.ndarray, starts, stops, out: np.ndarray) -> np.ndarray:
-    """Copy a window of the zero-padded input into ``out``.
-
-    Parameters
-    ----------
-    x : ndarray, shape (N, *spatial, C)
-        The unpadded input, in any memory layout and dtype.
-    starts, stops : sequence of int
-        The window along each spatial axis, in coordinates of the *unpadded*
-        input: negative indices and indices past the end read zeros.
-    out : ndarray, shape (N, *(stop - start), C)
-        Receives the window; converted to ``out.dtype`` on the way.
-
-    Returns
-    -------
-    out : ndarray
-
-    Examples
-    --------
-    >>> x = np.arange(1, 4.0).reshape(1, 3, 1)
-    >>> copy_padded(x, [-1], [4], np.empty((1, 5, 1)))[0, :, 0]
-    array([0., 1., 2., 3., 0.])
-    """
-    src, dst, empty = [slice(None)], [slice(None)], False
-    for n, a, b in zip(x.shape[1:-1], starts, stops):
-        lo, hi = max(a, 0), min(b, n)
-        empty |= hi <= lo
-        src.append(slice(lo, hi))
-        dst.append(slice(lo - a, hi - a))
-    if empty:
-        out.fill(0)
-        return out
-    _zero_outside(out, dst)
-    out[tuple(dst)] = x[tuple(src)]
-    return out
-
-
-def _zero_outside(out: np.ndarray, dst: list[slice]) -> None:
-    """Zero the parts of ``out`` that lie outside the box ``dst``."""
-    for axis, sl in enumerate(dst[1:], start=1):
-        index = [slice(None)] * out.ndim
-        index[axis] = slice(0, sl.start)
-        out[tuple(index)] = 0
-        index[axis] = slice(sl.stop, None)
-        out[tuple(index)] = 0
 
 
 def batch_row_chunks(batch: int, rows: int, rows_per_chunk: int):

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fftconv._checks import check_geometry
-from fftconv._geometry import ConvGeometry, batch_row_chunks, copy_padded, output_size, same_pads
+from fftconv._geometry import ConvGeometry, batch_row_chunks, output_size, same_pads
 
 # -- same_pads --------------------------------------------------------------------------
 
@@ -92,70 +92,6 @@ def test_output_size_counts_windows_exhaustively():
             assert got < 0, (n, eff, s, lo, hi)
         else:
             assert got == _count_windows(n, eff, s, lo, hi), (n, eff, s, lo, hi)
-
-
-# -- copy_padded ------------------------------------------------------------------------
-
-def _padded_window(x, starts, stops):
-    """Reference: pad with a margin wide enough for any window, then slice."""
-    margin = max([0, *(-a for a in starts), *(b - n for b, n in zip(stops, x.shape[1:-1]))])
-    padded = np.pad(x, [(0, 0), *[(margin, margin)] * (x.ndim - 2), (0, 0)])
-    return padded[(slice(None), *(slice(a + margin, b + margin) for a, b in zip(starts, stops)))]
-
-
-WINDOWS = [
-    # (spatial shape, starts, stops, what)
-    ((5,), (-2,), (7,), "pads-both-sides"),
-    ((5,), (1,), (4,), "inside"),
-    ((5,), (-3,), (-1,), "fully-before"),
-    ((5,), (6,), (9,), "fully-after"),
-    ((5,), (0,), (0,), "empty-window"),
-    ((2,), (-6,), (8,), "padding-larger-than-input"),
-    ((4, 6), (-1, -2), (5, 8), "2d-pads-all-sides"),
-    ((4, 6), (2, -5), (3, -1), "2d-outside-along-one-axis"),
-    ((4, 6), (-2, 3), (2, 5), "2d-corner"),
-    ((4, 6), (5, 7), (8, 9), "2d-fully-outside"),
-    ((3, 4, 5), (-1, 1, -2), (4, 3, 7), "3d-mixed"),
-    ((3, 4, 5), (0, 0, 0), (3, 4, 5), "3d-exact"),
-]
-
-
-@pytest.mark.parametrize("spatial, starts, stops", [w[:3] for w in WINDOWS],
-                         ids=[w[3] for w in WINDOWS])
-@pytest.mark.parametrize("out_dtype", [np.float32, np.float64])
-def test_copy_padded_matches_np_pad(spatial, starts, stops, out_dtype):
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((2, *spatial, 3))
-    shape = (2, *(b - a for a, b in zip(starts, stops)), 3)
-    out = np.full(shape, np.nan, dtype=out_dtype)  # garbage that must all be overwritten
-    got = copy_padded(x, starts, stops, out)
-    assert got is out
-    np.testing.assert_array_equal(got, _padded_window(x, starts, stops).astype(out_dtype))
-
-
-def test_copy_padded_reads_any_memory_layout():
-    rng = np.random.default_rng(1)
-    base = rng.standard_normal((3, 9, 10, 4))
-    for x in (base[:, ::-2, 1::3], np.asfortranarray(base), base.astype(">f4"),
-              np.broadcast_to(base[:1], base.shape)):
-        x_before = x.copy()
-        out = np.empty((x.shape[0], x.shape[1] + 3, x.shape[2] + 1, x.shape[3]))
-        copy_padded(x, [-2, 0], [x.shape[1] + 1, x.shape[2] + 1], out)
-        np.testing.assert_array_equal(out, _padded_window(x, [-2, 0], [x.shape[1] + 1, x.shape[2] + 1]))
-        np.testing.assert_array_equal(x, x_before)
-
-
-@given(st.data())
-def test_copy_padded_random_windows(data):
-    nd = data.draw(st.integers(1, 3), label="nd")
-    spatial = data.draw(st.tuples(*[st.integers(0, 6)] * nd), label="spatial")
-    starts = data.draw(st.tuples(*[st.integers(-8, 8)] * nd), label="starts")
-    sizes = data.draw(st.tuples(*[st.integers(0, 12)] * nd), label="sizes")
-    stops = tuple(a + z for a, z in zip(starts, sizes))
-    x = np.arange(math.prod((2, *spatial, 2)), dtype=np.float64).reshape(2, *spatial, 2) + 1
-    out = np.full((2, *sizes, 2), np.nan)
-    copy_padded(x, starts, stops, out)
-    np.testing.assert_array_equal(out, _padded_window(x, starts, stops))
 
 
 # -- batch_row_chunks -------------------------------------------------------------------

@@ -1,0 +1,192 @@
+"""Reading the padded input: the one place where padding values come from.
+
+A convolution reads its input as if it had been padded (by the ``pads`` that
+``padding`` defines, filled as :func:`numpy.pad` fills them in
+``padding_mode``) and then cut to the extent its outputs read, its *used
+extent* ``(out - 1) * s + eff`` per axis.  :func:`read_padded` copies any
+box of that virtual array, or an arithmetic progression of its rows along
+each axis (a polyphase component), into a buffer, without ever making the
+padded array.  Positions past the used extent read as zeros, so data that no
+output reads never reaches a method.
+
+Along one axis the positions read form *runs*: maximal stretches that come
+from the input with one constant step (+1 inside, -1 where ``"reflect"``
+mirrors, 0 where ``"edge"`` repeats a sample) or that are zeros.  A copy is
+one strided numpy copy per combination of runs across the axes.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["MODES", "ALIASES", "AxisRead", "axis_runs", "read_padded", "source_index"]
+
+#: :func:`numpy.pad`'s modes that fftconv accepts as ``padding_mode``.
+MODES = ("constant", "reflect", "symmetric", "wrap", "edge")
+#: torch's ``padding_mode`` names, and what they mean here.
+ALIASES = {"zeros": "constant", "circular": "wrap", "replicate": "edge"}
+
+
+@dataclass(frozen=True)
+class AxisRead:
+    """What to read along one spatial axis.
+
+    Attributes
+    ----------
+    size : int
+        Input length ``n``.
+    pads : (int, int)
+        Padding before and after.
+    used : int
+        Padded positions ``[0, used)`` are read by some output; later ones read as 0.
+    start, step, count : int
+        The padded positions ``start + j * step`` for ``j < count``.
+    """
+
+    size: int
+    pads: tuple[int, int]
+    used: int
+    start: int
+    step: int
+    count: int
+
+
+@functools.lru_cache(maxsize=64)
+def source_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
+    """For each padded position, the input index it holds, or -1 for a zero.
+
+    Exactly :func:`numpy.pad`'s rules, pads larger than the axis included.
+
+    Examples
+    --------
+    >>> source_index(3, 2, 4, "reflect").tolist()
+    [2, 1, 0, 1, 2, 1, 0, 1, 2]
+    >>> source_index(3, 1, 1, "constant").tolist()
+    [-1, 0, 1, 2, -1]
+    """
+    if mode == "constant" or n == 0:
+        index = np.concatenate([np.full(before, -1), np.arange(n), np.full(after, -1)])
+    else:
+        index = np.pad(np.arange(n), (before, after), mode=mode)
+    index = index.astype(np.int64)
+    index.flags.writeable = False
+    return index
+
+
+def axis_runs(read: AxisRead, mode: str) -> list[tuple[int, int, int | None, int]]:
+    """The runs of one axis: ``(dst_start, length, src_start, src_step)``, ``src_start``
+    None for zeros.
+
+    Examples
+    --------
+    >>> axis_runs(AxisRead(5, (2, 2), 9, 0, 1, 9), "constant")
+    [(0, 2, None, 0), (2, 5, 0, 1), (7, 2, None, 0)]
+    >>> axis_runs(AxisRead(5, (2, 2), 9, 0, 1, 9), "reflect")
+    [(0, 3, 2, -1), (3, 4, 1, 1), (7, 2, 3, -1)]
+    >>> axis_runs(AxisRead(5, (2, 2), 6, 1, 2, 4), "constant")   # rows 1, 3, 5, 7; 7 unread
+    [(0, 1, None, 0), (1, 2, 1, 2), (3, 1, None, 0)]
+    """
+    if mode == "constant":
+        return _constant_runs(read)
+    positions = read.start + read.step * np.arange(read.count)
+    src = np.full(read.count, -1, dtype=np.int64)
+    inside = (positions >= 0) & (positions < min(read.used, read.size + sum(read.pads)))
+    src[inside] = source_index(read.size, *read.pads, mode)[positions[inside]]
+    return _compress(src)
+
+
+def _constant_runs(read: AxisRead):
+    """Zero padding in closed form: zeros, one run from the input, zeros."""
+    lo = read.pads[0]
+    first_in = max(0, lo)  # padded positions holding input: [lo, lo + size), cut to the used extent
+    stop_in = min(lo + read.size, read.used)
+    # the j with start + j * step inside [first_in, stop_in)
+    j0 = max(0, -(-(first_in - read.start) // read.step))
+    j1 = min(read.count, max(0, -(-(stop_in - read.start) // read.step)))
+    if j1 <= j0:
+        return [(0, read.count, None, 0)] if read.count else []
+    runs = [(0, j0, None, 0)] if j0 else []
+    runs.append((j0, j1 - j0, read.start + j0 * read.step - lo, read.step))
+    if j1 < read.count:
+        runs.append((j1, read.count - j1, None, 0))
+    return runs
+
+
+def _compress(src: np.ndarray):
+    """Runs of an index array: stretches of zeros (-1) or of a constant step."""
+    runs, j, n = [], 0, len(src)
+    # boundaries where "is zero" flips or the step changes; runs are formed greedily between them
+    while j < n:
+        if src[j] < 0:
+            k = j + int(np.argmax(src[j:] >= 0)) if (src[j:] >= 0).any() else n
+            runs.append((j, k - j, None, 0))
+            j = k
+            continue
+        if j + 1 == n or src[j + 1] < 0:
+            runs.append((j, 1, int(src[j]), 1))
+            j += 1
+            continue
+        step = int(src[j + 1] - src[j])
+        tail = src[j + 1:]
+        expected = src[j] + step * np.arange(1, len(tail) + 1)
+        bad = (tail != expected) | (tail < 0)
+        k = j + 1 + (int(np.argmax(bad)) if bad.any() else len(tail))
+        runs.append((j, k - j, int(src[j]), step))
+        j = k
+    return runs
+
+
+def _src_slice(start: int, length: int, step: int) -> slice:
+    if step == 0:
+        return slice(start, start + 1)  # broadcast along the run
+    stop = start + length * step
+    return slice(start, stop if stop >= 0 else None, step)
+
+
+def read_padded(x: np.ndarray, reads, out: np.ndarray, mode: str = "constant") -> np.ndarray:
+    """Copy positions of the padded, used-extent-cut input into ``out``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, *spatial, C)
+        The unpadded input, any layout and dtype.
+    reads : sequence of AxisRead
+        One per spatial axis.
+    out : ndarray, shape (N, *counts, C)
+        Receives the values (converted to its dtype); may be any strided view.
+    mode : str
+        One of :data:`MODES`.
+
+    Returns
+    -------
+    out : ndarray
+
+    Examples
+    --------
+    >>> x = np.arange(1, 4.0).reshape(1, 3, 1)
+    >>> read = AxisRead(3, (1, 1), 5, 0, 1, 5)
+    >>> read_padded(x, [read], np.empty((1, 5, 1)))[0, :, 0]
+    array([0., 1., 2., 3., 0.])
+    >>> read_padded(x, [read], np.empty((1, 5, 1)), "wrap")[0, :, 0]
+    array([3., 1., 2., 3., 1.])
+    """
+    per_axis = [axis_runs(r, mode) for r in reads]
+    for combo in itertools.product(*per_axis):
+        dst = (slice(None), *(slice(d, d + n) for d, n, _, _ in combo))
+        if any(src is None for _, _, src, _ in combo):
+            out[dst] = 0
+        else:
+            src = (slice(None), *(_src_slice(s, n, st) for _, n, s, st in combo))
+            np.copyto(out[dst], x[src], casting="unsafe")
+    return out
+
+
+def box_reads(geom, starts, counts, steps=None):
+    """:class:`AxisRead` per axis of ``geom`` for the boxes ``start + step * j``, ``j < count``."""
+    steps = steps or (1,) * geom.ndim
+    return [AxisRead(n, pads, used, a, st, c) for n, pads, used, a, st, c in
+            zip(geom.spatial, geom.pads, geom.used_extent, starts, steps, counts)]
