@@ -41,86 +41,64 @@ backend : {"auto", "scipy", "pyfftw"}
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import threading
+from collections import OrderedDict
 
 import numpy as np
 
-from . import _checks, _planner
+from . import _checks, _constants, _planner
+from ._measure import measured
 from ._plan import ConvPlan, predicted_peak_bytes
 from ._workers import resolve_workers
-from .backends import DEFAULT_BACKEND, available_backends
+from .backends import DEFAULT_BACKEND, available_backends, get_backend
 
 __all__ = ["conv1d", "conv2d", "conv3d", "depthwise_conv2d", "plan_conv1d", "plan_conv2d",
            "plan_conv3d", "plan_depthwise_conv2d", "FilterBank"]
 
-#: ``measure=True`` does not time a method predicted this many times slower.
-MEASURE_CUTOFF = 20.0
-_measured_winners: dict = {}
-_measure_lock = threading.Lock()
+#: The argument names used in messages by the functions that take arrays, and by the planners.
+_ARRAY_NAMES = ("input", "filters")
+_SHAPE_NAMES = ("input_shape", "filters_shape")
 
 
 # -- planning ----------------------------------------------------------------------
 
 def _plan(ndim, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
-          flip, dtype, method, workers, measure=False, backend="auto", *,
-          names=("input", "filters"), reuse_filters=False) -> ConvPlan:
+          flip, compute, method, workers, measure=False, backend="auto", *,
+          names=_ARRAY_NAMES, reuse_filters=False) -> ConvPlan:
+    """Check every option, then plan; ``compute`` is an already checked compute dtype."""
     method = _checks.check_method(method)
     backend = _checks.check_backend(backend, available_backends())
+    measure = _checks.check_flag("measure", measure)
     geom = _checks.check_geometry(input_shape, filters_shape, ndim, strides, padding, data_format,
                                   dilations, groups, flip, names=names)
-    compute = _checks.result_dtypes(dtype, dtype)[0]
     plan = _cached_plan(geom, data_format, compute, method, resolve_workers(workers),
                         reuse_filters, backend)
-    if _checks.check_flag("measure", measure) and method == "auto":
-        plan = _measured(plan, backend == "auto")
+    if measure and method == "auto":
+        plan = measured(plan, backend == "auto")
     return plan
+
+
+def _plan_shapes(ndim, input_shape, filters_shape, strides, padding, data_format, dilations,
+                 groups, flip, dtype, method, workers, measure, backend, names=_SHAPE_NAMES):
+    """The ``plan_*`` functions: shapes and a dtype, each named as the caller passed it."""
+    compute = _checks.plan_dtypes(dtype)[0]
+    return _plan(ndim, input_shape, filters_shape, strides, padding, data_format, dilations,
+                 groups, flip, compute, method, workers, measure, backend, names=names)
 
 
 @functools.lru_cache(maxsize=256)
 def _cached_plan(geom, data_format, dtype, method, workers, reuse_filters=False,
                  backend=DEFAULT_BACKEND) -> ConvPlan:
-    from .calibration import backend_ratios, load_constants, preferred_backend
     if backend == "auto":  # resolved here, once per cached plan, not on every call
-        backend = preferred_backend(available_backends())
-    estimates, settings = _planner.estimate(geom, dtype.itemsize, load_constants(),
+        backend = _constants.preferred_backend(available_backends(), DEFAULT_BACKEND)
+    estimates, settings = _planner.estimate(geom, dtype.itemsize, _constants.load_constants(),
                                             reuse_filters=reuse_filters)
-    estimates["fft"] *= backend_ratios().get(backend, 1.0)  # the model is fitted on scipy
+    estimates["fft"] *= _constants.backend_ratios().get(backend, 1.0)  # the model is fitted on scipy
     chosen = min(estimates, key=estimates.get) if method == "auto" else method
-    peak = predicted_peak_bytes(geom, chosen, settings["fft"], dtype.itemsize)
+    peak = predicted_peak_bytes(geom, chosen, settings[chosen], dtype.itemsize, backend=get_backend(backend),
+                                copy_out=data_format.startswith("NC"))
     return ConvPlan(geom, data_format, dtype, chosen, method, estimates, settings, workers,
-                    backend, peak)
-
-
-def _measured(plan: ConvPlan, any_backend: bool) -> ConvPlan:
-    """``plan`` with the method (and backend) that ran fastest here, timed once per process."""
-    key = (plan.geometry, plan.dtype, plan.workers, plan.backend, any_backend)
-    with _measure_lock:
-        if key not in _measured_winners:
-            _measured_winners[key] = _time_candidates(plan, any_backend)
-    times = _measured_winners[key]
-    method, _, backend = min(times, key=times.get).partition("/")
-    return dataclasses.replace(plan, method=method, backend=backend or plan.backend,
-                               measured=times)
-
-
-def _time_candidates(plan: ConvPlan, any_backend: bool) -> dict:
-    """Seconds of each method, and of the FFT method on each backend when ``any_backend``."""
-    fastest = min(plan.estimates.values())
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal(plan.input_shape).astype(plan.dtype)
-    w = rng.standard_normal(plan.filters_shape).astype(plan.dtype)
-    candidates = {m: {"method": m} for m, t in plan.estimates.items() if t <= MEASURE_CUTOFF * fastest}
-    if any_backend and "fft" in candidates:
-        for name in available_backends():
-            candidates[f"fft/{name}"] = {"method": "fft", "backend": name}
-        del candidates["fft"]
-    from .calibration import best_seconds
-
-    runs = {name: dataclasses.replace(plan, **change).bind(w) for name, change in candidates.items()}
-    # two runs each, the first also warming caches and FFT plans
-    return {name: best_seconds(lambda run=run: run(x), 2, warmup=False) for name, run in runs.items()}
+                    backend, peak, calibration=_constants.calibration_in_force())
 
 
 def plan_conv2d(input_shape, filters_shape, strides=1, padding="VALID", data_format="NHWC",
@@ -156,8 +134,8 @@ def plan_conv2d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     >>> plan.output_shape
     (4, 226, 226, 16)
     """
-    return _plan(2, input_shape, filters_shape, strides, padding, data_format, dilations,
-                 groups, flip, dtype, method, workers, measure, backend)
+    return _plan_shapes(2, input_shape, filters_shape, strides, padding, data_format, dilations,
+                        groups, flip, dtype, method, workers, measure, backend)
 
 
 def plan_conv1d(input_shape, filters_shape, strides=1, padding="VALID", data_format="NWC",
@@ -173,8 +151,8 @@ def plan_conv1d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     >>> fftconv.plan_conv1d((1, 100000, 1), (2001, 1, 1)).method
     'fft'
     """
-    return _plan(1, input_shape, filters_shape, strides, padding, data_format, dilations,
-                 groups, flip, dtype, method, workers, measure, backend)
+    return _plan_shapes(1, input_shape, filters_shape, strides, padding, data_format, dilations,
+                        groups, flip, dtype, method, workers, measure, backend)
 
 
 def plan_conv3d(input_shape, filters_shape, strides=1, padding="VALID", data_format="NDHWC",
@@ -190,8 +168,8 @@ def plan_conv3d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     >>> fftconv.plan_conv3d((1, 16, 16, 16, 2), (3, 3, 3, 2, 4), padding="SAME").output_shape
     (1, 16, 16, 16, 4)
     """
-    return _plan(3, input_shape, filters_shape, strides, padding, data_format, dilations,
-                 groups, flip, dtype, method, workers, measure, backend)
+    return _plan_shapes(3, input_shape, filters_shape, strides, padding, data_format, dilations,
+                        groups, flip, dtype, method, workers, measure, backend)
 
 
 def plan_depthwise_conv2d(input_shape, filter_shape, strides=1, padding="VALID",
@@ -210,23 +188,24 @@ def plan_depthwise_conv2d(input_shape, filter_shape, strides=1, padding="VALID",
     >>> fftconv.plan_depthwise_conv2d((1, 64, 64, 8), (31, 31, 8, 1)).filters_shape
     (31, 31, 1, 8)
     """
-    hwio = _checks.check_depthwise_filter(filter_shape)
-    channels = _checks.input_channels(input_shape, data_format, 2)
-    _checks.check_depthwise_channels(channels, filter_shape)
-    return _plan(2, input_shape, hwio, strides, padding, data_format, dilations, channels,
-                 flip, dtype, method, workers, measure, backend, names=("input", "filter"))
+    names = ("input_shape", "filter_shape")
+    hwio = _checks.check_depthwise_filter(filter_shape, name=names[1])
+    channels = _checks.input_channels(input_shape, data_format, 2, name=names[0])
+    _checks.check_depthwise_channels(channels, filter_shape, names)
+    return _plan_shapes(2, input_shape, hwio, strides, padding, data_format, dilations, channels,
+                        flip, dtype, method, workers, measure, backend, names=names)
 
 
 # -- running -----------------------------------------------------------------------
 
 def _convolve(ndim, input, filters, strides, padding, data_format, dilations, groups, flip,
-              method, workers, measure, backend="auto", *, names=("input", "filters")):
+              method, workers, measure, backend="auto", *, names=_ARRAY_NAMES):
     x = _checks.as_array(names[0], input)
     w = _checks.as_array(names[1], filters)
-    compute, _ = _checks.result_dtypes(x.dtype, w.dtype)
+    compute, _ = _checks.result_dtypes(x.dtype, w.dtype, names)
     plan = _plan(ndim, x.shape, w.shape, strides, padding, data_format, dilations, groups,
                  flip, compute, method, workers, measure, backend, names=names)
-    return plan(x, w)
+    return plan._run_checked(x, w, names)
 
 
 def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilations=1, *,
@@ -363,11 +342,12 @@ def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHW
     >>> fftconv.depthwise_conv2d(x, w)[0, 0, 0]
     array([ 9., 18.])
     """
-    x = _checks.as_array("input", input)
-    w = _checks.as_array("filter", filter)
-    hwio = _checks.check_depthwise_filter(w.shape)
-    channels = _checks.input_channels(x.shape, data_format, 2)
-    _checks.check_depthwise_channels(channels, w.shape)
+    names = ("input", "filter")
+    x = _checks.as_array(names[0], input)
+    w = _checks.as_array(names[1], filter)
+    hwio = _checks.check_depthwise_filter(w.shape, name=names[1])
+    channels = _checks.input_channels(x.shape, data_format, 2, name=names[0])
+    _checks.check_depthwise_channels(channels, w.shape, names)
     return _convolve(2, x, w.reshape(hwio), strides, padding, data_format, dilations, channels,
                      flip, method, workers, measure, backend, names=("input", "filter"))
 
@@ -375,16 +355,26 @@ def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHW
 class FilterBank:
     """A fixed filter bank applied to a stream of inputs, with its spectrum kept.
 
-    The first input of each shape is planned, and the filters prepared for
-    that plan (for the FFT method, transformed) once; later inputs of the
-    same shape reuse both.
+    The first input of each shape and dtype is planned, and the filters
+    prepared for that plan (for the FFT method, transformed) once; later
+    inputs of the same shape reuse both.  The bank keeps the bound plans of
+    the ``cache_size`` most recently used input shapes.
 
     Parameters
     ----------
     filters : array_like
-        ``(*kernel, C_in / groups, C_out)``; 1, 2 or 3 spatial axes.
+        ``(*kernel, C_in / groups, C_out)``; 1, 2 or 3 spatial axes.  The bank
+        keeps a read-only copy.
     strides, padding, data_format, dilations, groups, flip, method, workers, measure, backend
         As for :func:`conv2d`; ``data_format`` defaults to channels-last.
+        They are checked here, not at the first call.
+    cache_size : int
+        Bound plans kept, least recently used dropped first (default 8).
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad filters or options, at construction.
 
     Examples
     --------
@@ -397,27 +387,28 @@ class FilterBank:
 
     def __init__(self, filters, strides=1, padding="VALID", data_format=None, dilations=1, *,
                  groups=None, flip=False, method="auto", workers=None, measure=False,
-                 backend="auto"):
-        self.filters = _checks.as_array("filters", filters)
-        if self.filters.ndim not in (3, 4, 5):
+                 backend="auto", cache_size=8):
+        w = _checks.as_array("filters", filters)
+        if w.ndim not in (3, 4, 5):
             raise ValueError(
                 f"`filters` must be 3-D, 4-D or 5-D (*kernel, C_in, C_out); got ndim="
-                f"{self.filters.ndim} with shape {self.filters.shape}")
-        self.filters = self.filters.copy()  # later changes to the caller's array must not leak in
+                f"{w.ndim} with shape {w.shape}")
+        self.ndim = w.ndim - 2
+        self.options = _checks.check_options(
+            self.ndim, strides=strides, padding=padding, dilations=dilations, groups=groups,
+            flip=flip, method=method, workers=workers, measure=measure,
+            backend=(backend, available_backends()),
+            data_format=data_format or _checks.DATA_FORMATS[self.ndim][0])
+        self.cache_size = _checks.check_positive_int("cache_size", cache_size)
+        self.filters = w.copy()  # later changes to the caller's array must not leak in
         self.filters.flags.writeable = False
-        self.ndim = self.filters.ndim - 2
-        self.options = dict(strides=strides, padding=padding, dilations=dilations, groups=groups,
-                            flip=flip, method=_checks.check_method(method), workers=workers,
-                            measure=measure, backend=backend,
-                            data_format=data_format or _checks.DATA_FORMATS[self.ndim][0])
-        _checks.check_data_format(self.options["data_format"], self.ndim)
-        self._bound = {}
+        self._bound = OrderedDict()
 
     def plan_for(self, input_shape, dtype=np.float32) -> ConvPlan:
         """The plan this bank uses for inputs of ``input_shape`` and ``dtype``."""
-        compute, _ = _checks.result_dtypes(dtype, self.filters.dtype)
-        return _plan(self.ndim, input_shape, self.filters.shape, dtype=compute, reuse_filters=True,
-                     **self.options)
+        compute, _ = _checks.result_dtypes(dtype, self.filters.dtype, ("dtype", "filters"))
+        return _plan(self.ndim, input_shape, self.filters.shape, compute=compute, reuse_filters=True,
+                     names=("input_shape", "filters"), **self.options)
 
     def __call__(self, input):
         """Convolve one input with the bank's filters."""
@@ -425,9 +416,16 @@ class FilterBank:
         key = (x.shape, _checks.result_dtypes(x.dtype, self.filters.dtype)[0])
         bound = self._bound.get(key)
         if bound is None:
-            bound = self._bound[key] = self.plan_for(x.shape, x.dtype).bind(self.filters)
+            compute = key[1]
+            plan = _plan(self.ndim, x.shape, self.filters.shape, compute=compute,
+                         reuse_filters=True, **self.options)
+            bound = self._bound[key] = plan.bind(self.filters)
+            while len(self._bound) > self.cache_size:
+                self._bound.popitem(last=False)
+        else:
+            self._bound.move_to_end(key)
         return bound(x)
 
     def __repr__(self) -> str:
         return (f"FilterBank(filters {self.filters.shape} {self.filters.dtype}, "
-                f"{len(self._bound)} input shape(s) planned)")
+                f"{len(self._bound)} input shape(s) planned, at most {self.cache_size} kept)")

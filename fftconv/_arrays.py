@@ -78,3 +78,26 @@ def _describe(x) -> str:
     layout = [name for name, bad in (("not C-contiguous", not x.flags.c_contiguous),
                                      ("read-only", not x.flags.writeable)) if bad]
     return ", ".join([f"shape {x.shape}", f"dtype {x.dtype}", *layout])
+
+
+def owned(y: np.ndarray, dtype) -> np.ndarray:
+    """``y`` as a C-contiguous, writeable array of ``dtype`` that owns its memory.
+
+    ``y`` itself when it already is one, else a copy: the rule for every array
+    fftconv returns, so that no result is a view of scratch memory or of
+    another result.
+
+    Examples
+    --------
+    >>> a = np.ones((2, 3))
+    >>> owned(a, a.dtype) is a
+    True
+    >>> owned(a[:, :2], a.dtype).flags.owndata
+    True
+    """
+    dtype = np.dtype(dtype)
+    if y.dtype == dtype and y.flags.owndata and y.flags.c_contiguous and y.flags.writeable:
+        return y
+    out = np.empty(y.shape, dtype=dtype)
+    np.copyto(out, y, casting="unsafe")
+    return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping, Set
+import math
 import operator
 import os
 
@@ -67,7 +68,23 @@ def check_data_format(data_format, ndim: int) -> bool:
     return data_format == allowed[1]
 
 
+def _scalar(value):
+    """A 0-d array as the Python scalar it holds; anything else unchanged."""
+    return value.item() if isinstance(value, np.ndarray) and value.ndim == 0 else value
+
+
+def check_positive_int(name: str, value) -> int:
+    """A positive int (numpy ints and 0-d integer arrays too)."""
+    value = _scalar(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must be a positive int; got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"`{name}` must be a positive int; got {value!r}")
+    return int(value)
+
+
 def _as_int(name: str, value, what: str) -> int:
+    value = _scalar(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"`{name}` must hold ints{what}; got {type(value).__name__} {value!r}")
     return int(value)
@@ -87,6 +104,7 @@ def check_int_tuple(name: str, value, ndim: int, channels_first: bool) -> tuple[
     channel entries must be 1.
     """
     accepted = f"an int or a sequence of 1, {ndim} or {ndim + 2} positive ints"
+    value = _scalar(value)
     if isinstance(value, (str, bytes, Mapping, Set)) or not (
         isinstance(value, numbers.Integral) or hasattr(value, "__len__")
     ):
@@ -122,6 +140,7 @@ def check_padding(padding, ndim: int, channels_first: bool):
         f"'SAME', 'VALID', an int, {ndim} (before, after) pairs, {ndim} ints, or "
         f"TensorFlow's {ndim + 2} pairs in data_format order"
     )
+    padding = _scalar(padding)
     if isinstance(padding, str):
         if padding.upper() not in ("SAME", "VALID"):
             raise ValueError(f"`padding` must be {accepted}; got {padding!r}")
@@ -139,7 +158,7 @@ def check_padding(padding, ndim: int, channels_first: bool):
 
 
 def _padding_pairs(padding, ndim, channels_first, accepted):
-    items = list(padding)
+    items = [_scalar(v) for v in padding]
     if len(items) == ndim and all(isinstance(v, numbers.Integral) for v in items):
         return [(v, v) for v in items]
     if not all(hasattr(p, "__len__") and len(p) == 2 for p in items):
@@ -176,7 +195,7 @@ def check_dtype(name: str, dtype) -> np.dtype:
     )
 
 
-def result_dtypes(input_dtype, filters_dtype) -> tuple[np.dtype, np.dtype]:
+def result_dtypes(input_dtype, filters_dtype, names=("input", "filters")) -> tuple[np.dtype, np.dtype]:
     """Return ``(compute_dtype, output_dtype)`` under the spec's promotion rules.
 
     Examples
@@ -186,9 +205,14 @@ def result_dtypes(input_dtype, filters_dtype) -> tuple[np.dtype, np.dtype]:
     >>> result_dtypes(np.int32, np.float32)
     (dtype('float64'), dtype('float64'))
     """
-    out = np.result_type(check_dtype("input", input_dtype), check_dtype("filters", filters_dtype))
+    out = np.result_type(check_dtype(names[0], input_dtype), check_dtype(names[1], filters_dtype))
     compute = np.dtype(np.float32) if out == np.float16 else out
     return compute, out
+
+
+def plan_dtypes(dtype) -> tuple[np.dtype, np.dtype]:
+    """``(compute_dtype, output_dtype)`` for a plan's ``dtype`` argument (inputs and filters alike)."""
+    return result_dtypes(dtype, dtype, ("dtype", "dtype"))
 
 
 def as_array(name: str, value) -> np.ndarray:
@@ -238,15 +262,36 @@ def check_geometry(input_shape, filters_shape, ndim, strides, padding, data_form
         batch, channels, spatial = input_shape[0], input_shape[-1], input_shape[1:-1]
     strides = check_int_tuple("strides", strides, ndim, channels_first)
     dilations = check_int_tuple("dilations", dilations, ndim, channels_first)
+    given_padding = padding
     padding = check_padding(padding, ndim, channels_first)
     flip = check_flag("flip", flip)
     kernel, group_in, out_channels = filters_shape[:-2], filters_shape[-2], filters_shape[-1]
+    if channels == 0:
+        raise ValueError(f"`{names[0]}` has 0 channels (shape {input_shape}); a convolution needs at "
+                         f"least one input channel")
     groups = _check_groups(groups, channels, group_in, out_channels, names)
     if min(kernel) < 1:
         raise ValueError(f"`{names[1]}` must have spatial sizes of at least 1; got shape {filters_shape}")
     pads, out = _pads_and_output(spatial, kernel, strides, dilations, padding, names)
-    return ConvGeometry(batch, spatial, channels, out_channels, groups, kernel, strides,
+    geom = ConvGeometry(batch, spatial, channels, out_channels, groups, kernel, strides,
                         dilations, pads, out, bool(flip))
+    _check_sizes(geom, given_padding, names)
+    return geom
+
+
+#: No array fftconv makes may hold more elements than this (numpy's own limit is 2**63 bytes).
+MAX_ELEMENTS = 2**56
+
+
+def _check_sizes(geom: ConvGeometry, padding, names) -> None:
+    """Reject shapes whose output or padded input could not exist as an array."""
+    padded = geom.batch * math.prod(geom.used_extent) * geom.in_channels
+    out = math.prod(geom.output_shape)
+    if max(padded, out) > MAX_ELEMENTS:
+        raise ValueError(
+            f"`padding` {padding!r} with `{names[0]}` spatial sizes {geom.spatial} makes an output of "
+            f"{out:.3g} elements and a padded input of {padded:.3g}; at most {MAX_ELEMENTS:.3g} "
+            f"elements fit in an array")
 
 
 def _input_layout(data_format, ndim) -> str:
@@ -302,23 +347,59 @@ def _pads_and_output(spatial, kernel, strides, dilations, padding, names):
     return pads, out
 
 
-def check_depthwise_filter(filter_shape, ndim: int = 2) -> tuple[int, ...]:
+def check_depthwise_filter(filter_shape, ndim: int = 2, name: str = "filter") -> tuple[int, ...]:
     """Validate a depthwise filter ``(kh, kw, C, M)``; return its HWIO equivalent shape."""
-    shape = check_shape("filter", filter_shape, ndim + 2, f"({_KERNEL_NAMES[ndim]}, C, M)")
+    shape = check_shape(name, filter_shape, ndim + 2, f"({_KERNEL_NAMES[ndim]}, C, M)")
     return (*shape[:-2], 1, shape[-2] * shape[-1])
 
 
-def check_depthwise_channels(channels: int, filter_shape) -> None:
+def check_depthwise_channels(channels: int, filter_shape, names=("input", "filter")) -> None:
     """The depthwise filter's third axis must equal the input's channel count."""
-    if filter_shape[-2] != channels:
+    if tuple(filter_shape)[-2] != channels:
         raise ValueError(
-            f"`filter` shape[-2] must equal the {channels} input channels; got filter shape "
+            f"`{names[1]}` shape[-2] must equal the {channels} input channels; got filter shape "
             f"{tuple(filter_shape)}"
         )
 
 
-def input_channels(input_shape, data_format, ndim) -> int:
+def input_channels(input_shape, data_format, ndim, name: str = "input") -> int:
     """The channel count of an input shape in ``data_format`` order."""
     channels_first = check_data_format(data_format, ndim)
-    shape = check_shape("input", input_shape, ndim + 2, _input_layout(data_format, ndim))
+    shape = check_shape(name, input_shape, ndim + 2, _input_layout(data_format, ndim))
     return shape[1] if channels_first else shape[-1]
+
+
+def check_options(ndim: int, *, strides, padding, dilations, groups, flip, method, workers, measure,
+                  backend, data_format) -> dict:
+    """Every shape-independent option, checked and normalised (for :class:`fftconv.FilterBank`).
+
+    ``backend`` is ``(name, available names)``.  Returns the options as keywords
+    for the planner.
+    """
+    channels_first = check_data_format(data_format, ndim)
+    if groups is not None:
+        groups = check_positive_int("groups", groups)
+    return dict(strides=check_int_tuple("strides", strides, ndim, channels_first),
+                padding=check_padding(padding, ndim, channels_first),
+                dilations=check_int_tuple("dilations", dilations, ndim, channels_first),
+                groups=groups, flip=check_flag("flip", flip), method=check_method(method),
+                workers=check_workers(workers), measure=check_flag("measure", measure),
+                backend=check_backend(*backend), data_format=data_format)
+
+
+def _physical_memory() -> int | None:
+    """Bytes of RAM on this machine, where the OS says."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(nbytes: int, output_shape) -> None:
+    """Refuse, before allocating, a call that needs more bytes than the machine has."""
+    total = _physical_memory()
+    if total and nbytes > total:
+        raise ValueError(
+            f"this convolution needs about {nbytes / 2**30:.1f} GiB (output shape {tuple(output_shape)} "
+            f"and working memory), more than the {total / 2**30:.1f} GiB of memory here; check "
+            f"`padding` and the shapes")

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _checks, _guards
+from ._arrays import owned
+from ._workspace import trim as trim_scratch
 from ._geometry import ConvGeometry
 from .backends import get_backend
 from .methods import METHODS
@@ -47,6 +49,9 @@ class ConvPlan:
         Predicted peak of the memory the chosen method allocates.
     measured : dict or None
         Seconds measured per method when planned with ``measure=True``.
+    calibration : str
+        Which cost-model constants made the decision (the shipped defaults,
+        or the calibration file in force; see :mod:`fftconv._constants`).
     """
 
     geometry: ConvGeometry
@@ -60,6 +65,7 @@ class ConvPlan:
     backend: str = "scipy"
     peak_bytes: int = 0
     measured: dict | None = None
+    calibration: str = ""
 
     @property
     def ndim(self) -> int:
@@ -108,8 +114,13 @@ class ConvPlan:
         """
         x = _checks.as_array("input", input)
         w = _checks.as_array("filters", filters)
-        self._check_shape("filters", w.shape, self.filters_shape)
-        self._check_input(x, w.dtype)  # before the filters are transformed
+        return self._run_checked(x, w)
+
+    def _run_checked(self, x, w, names=("input", "filters")):
+        """Check both arrays against the plan (before the filters are transformed), then run."""
+        self._check_shape(names[1], w.shape, self.filters_shape)
+        self._check_input(x, w.dtype, names)
+        _checks.check_memory(self.peak_bytes, self.output_shape)
         return self.bind(w)(x)
 
     def bind(self, filters) -> "BoundPlan":
@@ -118,17 +129,15 @@ class ConvPlan:
         self._check_shape("filters", w.shape, self.filters_shape)
         w_ready = w[(slice(None, None, -1),) * self.ndim] if self.geometry.flip else w
         w_ready = np.array(w_ready, dtype=self.dtype, order="C")  # a copy: later edits don't leak in
-        prepared = None if self.geometry.is_empty else self._prepare(w_ready, self.method)
-        return BoundPlan(self, w.dtype, w_ready, prepared)
+        bound = BoundPlan(self, w.dtype, w_ready)
+        if not self.geometry.is_empty:
+            bound.prepared(self.method, self.dtype)
+        return bound
 
-    def _prepare(self, w_ready, method):
-        return METHODS[method].prepare(w_ready, self.geometry, self.settings[method],
-                                       get_backend(self.backend), self.workers)
-
-    def _check_input(self, x, filters_dtype) -> np.dtype:
+    def _check_input(self, x, filters_dtype, names=("input", "filters")) -> np.dtype:
         """Check an input array against the plan; return the output dtype."""
-        self._check_shape("input", x.shape, self.input_shape)
-        compute, out_dtype = _checks.result_dtypes(x.dtype, filters_dtype)
+        self._check_shape(names[0], x.shape, self.input_shape)
+        compute, out_dtype = _checks.result_dtypes(x.dtype, filters_dtype, names)
         if compute != self.dtype:
             raise ValueError(
                 f"`input` of dtype {x.dtype} with filters of dtype {filters_dtype} computes in "
@@ -168,6 +177,8 @@ class ConvPlan:
             lines.append(f"  direct     strategy {self.settings['direct']!r}")
         lines.append(f"  memory     peak ~{self.peak_bytes / 2**20:.1f} MiB   workers {self.workers}"
                      f"   backend {self.backend}")
+        if self.calibration:
+            lines.append(f"  constants  {self.calibration}")
         return "\n".join(lines)
 
 
@@ -176,50 +187,101 @@ class BoundPlan:
     """A plan with its filters prepared: call it on a stream of inputs.
 
     Made by :meth:`ConvPlan.bind`; for the FFT method the filters' spectrum is
-    computed once, at binding, and reused by every call.
+    computed once, at binding, and reused by every call.  Every call runs
+    under the guards of :mod:`fftconv._guards`, and every array it returns
+    is new: it owns its memory and shares none with scratch space or with
+    any earlier result.
     """
 
     plan: ConvPlan
     filters_dtype: np.dtype
     filters: np.ndarray  # flipped if asked, in the compute dtype
-    prepared: object
+    _prepared: dict = field(default_factory=dict)
 
     def __call__(self, input):
         """Convolve ``input`` (of the planned shape) with the bound filters."""
         plan = self.plan
         x = _checks.as_array("input", input)
         out_dtype = plan._check_input(x, self.filters_dtype)
+        _checks.check_memory(plan.peak_bytes, plan.output_shape)
         if plan.geometry.is_empty:
             return np.zeros(plan.output_shape, dtype=out_dtype)
         if plan.channels_first:
             x = np.moveaxis(x, 1, -1)
-        y = self._run(x) if plan.method == "direct" else self._run_fft(x)
+        y = self._guarded(x)
         if plan.channels_first:
             y = np.moveaxis(y, -1, 1)
-        return np.ascontiguousarray(y, dtype=out_dtype)
-
-    def _run(self, x, method=None):
-        plan = self.plan
-        method = method or plan.method
-        prepared = self.prepared if method == plan.method else plan._prepare(self.filters, method)
-        return METHODS[method].execute(x, prepared, plan.geometry, plan.settings[method],
-                                       get_backend(plan.backend), plan.workers, plan.dtype)
-
-    def _run_fft(self, x):
-        """The FFT method under the guards of :mod:`fftconv._guards`."""
-        plan = self.plan
-        if _guards.is_integer(x.dtype) and _guards.is_integer(self.filters_dtype):
-            if _guards.integer_fft_is_exact(x, self.filters, plan.geometry, plan.layout):
-                return np.rint(self._run(x))
-            if plan.requested == "auto":
-                return self._run(x, "direct")
-            return self._run(x)
-        mask = _guards.nonfinite_mask(x)
-        if mask is None:
-            return self._run(x)
-        y = self._run(np.where(mask, 0, x))
-        y[_guards.affected_outputs(mask, plan.geometry)] = np.nan
+        y = owned(y, out_dtype)  # the one place results leave the engine
+        trim_scratch()
         return y
+
+    def prepared(self, method: str, dtype) -> object:
+        """The filters prepared for ``method`` in ``dtype`` (for the FFT method, their spectrum), kept."""
+        key = (method, np.dtype(dtype))
+        ready = self._prepared.get(key)
+        if ready is None:
+            plan = self.plan
+            ready = METHODS[method].prepare(self.filters.astype(dtype, copy=False), plan.geometry,
+                                            plan.settings[method], get_backend(plan.backend),
+                                            plan.workers)
+            self._prepared[key] = ready
+        return ready
+
+    def _run(self, x, method, dtype=None):
+        """``method`` on a channels-last input, computed in ``dtype``; by default the plan's,
+        or float64 where the dynamic-range guard says the input needs it."""
+        plan = self.plan
+        if dtype is None:
+            guard = self._range_guard(method)
+            risky = guard is not None and guard.risk(guard.squares(x), self._filter_stats[1]) > \
+                _guards.DYNAMIC_RANGE_LIMIT
+            dtype = np.float64 if risky else plan.dtype
+        return METHODS[method].execute(x, self.prepared(method, dtype), plan.geometry,
+                                       plan.settings[method], get_backend(plan.backend),
+                                       plan.workers, np.dtype(dtype))
+
+    def _range_guard(self, method):
+        """The plan's :class:`~fftconv._guards.RangeGuard` where it applies: ``method="auto"``
+        running float32 FFTs."""
+        plan = self.plan
+        if method != "fft" or plan.requested != "auto" or plan.dtype != np.float32:
+            return None
+        guard = self._prepared.get("range_guard")
+        if guard is None:
+            guard = self._prepared["range_guard"] = _guards.RangeGuard(plan.geometry, plan.layout,
+                                                                       self.filters)
+        return guard
+
+    @property
+    def _filter_stats(self) -> tuple[float, float]:
+        """``(max_o sum|w_o|, filter spread)``: what the guards need of the filters."""
+        stats = self._prepared.get("stats")
+        if stats is None:
+            w = self.filters
+            sums = np.abs(w.reshape(-1, w.shape[-1]), dtype=np.float64).sum(axis=0)
+            stats = self._prepared["stats"] = (float(sums.max(initial=0.0)), _guards.filter_spread(w))
+        return stats
+
+    def _guarded(self, x):
+        """The plan's method under the guards: integers exact, non-finite and huge values local."""
+        plan = self.plan
+        method = plan.method
+        if _guards.is_integer(x.dtype) and _guards.is_integer(self.filters_dtype):
+            if method == "fft" and not _guards.integer_fft_is_exact(x, self.filters, plan.geometry,
+                                                                      plan.layout):
+                method = "direct"  # exact float64 sums where the FFT's rounding could not be undone
+            y = self._run(x, method)
+            return np.rint(y, out=y) if method == "fft" else y
+        limit = _guards.overflow_limit(method, plan.geometry, plan.layout, plan.dtype,
+                                       self._filter_stats[0])
+        guard = self._range_guard(method)
+        if guard is not None:  # its one pass over the input also rules out NaN, Inf and huge values
+            squares = guard.squares(x)
+            if guard.is_ordinary(squares, limit):
+                risky = guard.risk(squares, self._filter_stats[1]) > _guards.DYNAMIC_RANGE_LIMIT
+                return self._run(x, method, np.float64 if risky else plan.dtype)
+        return _guards.run_guarded(lambda a, dtype=None: self._run(a, method, dtype), x,
+                                   plan.geometry, limit, plan.dtype, local=method == "direct")
 
     def __repr__(self) -> str:
         return f"BoundPlan(filters bound, dtype {self.filters_dtype})\n{self.plan!r}"
@@ -237,16 +299,29 @@ def _fmt_seconds(t: float) -> str:
     return f"{t * 1e6:.0f} us"
 
 
-def predicted_peak_bytes(geom: ConvGeometry, method: str, layout, itemsize: int) -> int:
-    """A rough peak of what ``method`` allocates: output, padded input or chunk buffers."""
+def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: int, *,
+                         backend=None, copy_out: bool = False) -> int:
+    """An upper bound of the memory one call allocates: the filters' copy, then the method's
+    peak (:func:`fftconv.methods.direct.peak_bytes`, :func:`fftconv.methods.fft.peak_bytes`),
+    the output and, with ``copy_out``, its final copy (to NCHW order or another dtype).
+
+    The models mirror the allocations buffer by buffer and phase by phase;
+    :data:`PEAK_MARGIN` covers the small temporaries they leave out (the
+    dynamic-range guard's block sums among them).  The guards' work on
+    non-finite or huge inputs is not counted.
+    """
     out = math.prod(geom.output_shape) * itemsize
     if geom.is_empty:
         return out
+    from .methods import direct, fft
+    final_copy = out if copy_out else 0
     if method == "direct":
-        padded = geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize
-        from .methods.direct import CHUNK_BYTES
-        return out + padded + CHUNK_BYTES
-    from .methods.fft import CHUNK_BYTES
-    freqs = math.prod(layout.fft_shape[:-1]) * (layout.fft_shape[-1] // 2 + 1)
-    spectrum = freqs * layout.phases * geom.group_in * geom.out_channels * 2 * itemsize
-    return out + spectrum + CHUNK_BYTES
+        peak = direct.peak_bytes(geom, settings, itemsize, final_copy)
+    else:
+        peak = fft.peak_bytes(geom, settings, itemsize, backend, final_copy)
+    filters = math.prod(geom.filters_shape) * itemsize  # bind's copy, in a one-shot call
+    return int((peak + filters) * PEAK_MARGIN[0] + PEAK_MARGIN[1])
+
+
+#: ``(factor, bytes)`` added to the modelled peak: what the models leave out.
+PEAK_MARGIN = (1.05, 2**16)

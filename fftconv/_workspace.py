@@ -12,7 +12,8 @@ alternating processes each: ``filterbank`` 44 -> 24 ms, ``manychannel``
 
 :func:`scratch` hands out arrays backed by buffers that stay with the calling
 thread, one per named role, grown when a larger one is asked for.  A buffer
-above :data:`MAX_KEPT_BYTES` is not kept.  Rules for callers: a scratch array
+above :data:`MAX_KEPT_BYTES` is not kept, and after each call the largest
+buffers are freed until at most :data:`KEEP_BYTES` remain.  Rules for callers: a scratch array
 is only valid until the same thread asks for the same role again, and it is
 never returned to a user.  :func:`release` frees the calling thread's buffers;
 a thread's buffers are also freed when the thread ends.  What a thread keeps is
@@ -28,10 +29,14 @@ import threading
 
 import numpy as np
 
-__all__ = ["scratch", "release", "kept_bytes", "MAX_KEPT_BYTES"]
+__all__ = ["scratch", "release", "trim", "kept_bytes", "kept_buffers", "MAX_KEPT_BYTES", "KEEP_BYTES"]
 
 #: Buffers larger than this are allocated per use instead of kept.
 MAX_KEPT_BYTES = 256 * 2**20
+#: After each call, a thread keeps at most this much scratch memory (the largest buffers go
+#: first): calls on ordinary shapes keep theirs (a 4x256x256x3 * 31x31x3x16 layer keeps
+#: 12 MiB), a 8192x8192 image does not keep 156 MiB.
+KEEP_BYTES = 64 * 2**20
 
 _ALIGN = 64  # bytes: every scratch array starts on a cache-line boundary
 _local = threading.local()
@@ -104,6 +109,20 @@ def release() -> None:
     _pool().clear()
 
 
+def trim(limit: int | None = None) -> None:
+    """Free the calling thread's largest scratch buffers until it keeps at most ``limit`` bytes
+    (:data:`KEEP_BYTES` by default).  Run after every call."""
+    limit = KEEP_BYTES if limit is None else limit
+    pool = _pool()
+    while pool and sum(buf.nbytes for buf in pool.values()) > limit:
+        del pool[max(pool, key=lambda role: pool[role].nbytes)]
+
+
 def kept_bytes() -> int:
     """Bytes of scratch memory kept for the calling thread."""
     return sum(buf.nbytes for buf in _pool().values())
+
+
+def kept_buffers() -> list[np.ndarray]:
+    """The scratch buffers kept for the calling thread (for tests of result ownership)."""
+    return list(_pool().values())

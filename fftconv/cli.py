@@ -1,13 +1,15 @@
 """The ``fftconv`` command line: ``info``, ``plan``, ``bench`` and ``calibrate``.
 
 Run ``fftconv --help`` (or ``python -m fftconv --help``). Bad arguments print
-a one-line error and exit with status 2.
+a one-line error and exit with status 2; output cut short by a closed pipe
+(``fftconv plan ... | head``) ends quietly.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -45,8 +47,23 @@ def _ints(text: str):
     return values[0] if len(values) == 1 else values
 
 
+_PADDING_FORMS = ("SAME, VALID, one int for every side (2), an int per axis (2x3), or before:after "
+                  "pairs per axis (1:2x0:3)")
+
+
 def _padding(text: str):
-    return text.upper() if text.upper() in ("SAME", "VALID") else _ints(text)
+    """``--padding``: SAME, VALID, ``P``, ``PxQ`` or ``A:BxC:D`` (before:after per axis)."""
+    if text.upper() in ("SAME", "VALID"):
+        return text.upper()
+    try:
+        axes = [tuple(int(v) for v in part.split(":")) for part in text.lower().split("x")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {_PADDING_FORMS}; got {text!r}") from None
+    if any(len(a) not in (1, 2) for a in axes) or min(min(a) for a in axes) < 0:
+        raise argparse.ArgumentTypeError(f"expected {_PADDING_FORMS}, with non-negative ints; got {text!r}")
+    if all(len(a) == 1 for a in axes):
+        return axes[0][0] if len(axes) == 1 else tuple(a[0] for a in axes)
+    return tuple(a if len(a) == 2 else (a[0], a[0]) for a in axes)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--filters", type=_shape, required=True, help="filter shape, e.g. 31x31x3x16")
     plan.add_argument("--strides", type=_ints, default=1, help="e.g. 2 or 2x1")
     plan.add_argument("--dilations", type=_ints, default=1, help="e.g. 2 or 2x1")
-    plan.add_argument("--padding", type=_padding, default="VALID", help="SAME, VALID or ints")
+    plan.add_argument("--padding", type=_padding, default="VALID",
+                      help="SAME, VALID, 2 (every side), 2x3 (per axis) or 1:2x0:3 (before:after per axis)")
     plan.add_argument("--data-format", default=None, help="NHWC (default), NCHW, NWC, ...")
     plan.add_argument("--groups", type=int, default=None)
     plan.add_argument("--dtype", default="float32", choices=["float16", "float32", "float64"])
@@ -83,6 +101,10 @@ def main(argv=None) -> int:
     except (ValueError, TypeError) as exc:
         print(f"fftconv {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the interpreter's final flush cannot fail
+        return 1
 
 
 def info() -> dict:
@@ -90,8 +112,8 @@ def info() -> dict:
     import scipy
 
     import fftconv
-    from fftconv import calibration
-    from fftconv.backends import available_backends
+    from fftconv import _constants as calibration
+    from fftconv.backends import DEFAULT_BACKEND, available_backends
 
     path = calibration.calibration_path()
     try:
@@ -103,8 +125,8 @@ def info() -> dict:
         "fftconv": fftconv.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
         "pyfftw": pyfftw_version, "backends": list(available_backends()),
         "workers": fftconv.get_workers(), "calibration_file": str(path),
-        "calibrated": path.exists(), "blas": blas_info(),
-        "auto_backend": calibration.preferred_backend(available_backends()),
+        "calibration": calibration.calibration_in_force(), "blas": blas_info(),
+        "auto_backend": calibration.preferred_backend(available_backends(), DEFAULT_BACKEND),
         "backend_ratios": calibration.backend_ratios(),
         "constants": calibration.load_constants(),
     }
@@ -178,16 +200,16 @@ def _info(args) -> int:
 
 
 def _plan(args) -> int:
-    import fftconv
+    from fftconv._api import _plan_shapes
 
     nd = len(args.filters) - 2
-    planners = {1: fftconv.plan_conv1d, 2: fftconv.plan_conv2d, 3: fftconv.plan_conv3d}
-    if nd not in planners:
-        raise ValueError(f"--filters must have 3, 4 or 5 sizes (*kernel, C_in, C_out); got {args.filters}")
+    if nd not in (1, 2, 3):
+        raise ValueError(f"`--filters` must have 3, 4 or 5 sizes (*kernel, C_in, C_out); got {args.filters}")
     fmt = args.data_format or {1: "NWC", 2: "NHWC", 3: "NDHWC"}[nd]
     t0 = time.perf_counter()
-    plan = planners[nd](args.input, args.filters, args.strides, args.padding, fmt, args.dilations,
-                        groups=args.groups, dtype=args.dtype, method=args.method)
+    plan = _plan_shapes(nd, args.input, args.filters, args.strides, args.padding, fmt, args.dilations,
+                        args.groups, False, args.dtype, args.method, None, False, "auto",
+                        names=("--input", "--filters"))
     print(plan)
     print(f"  planned in {(time.perf_counter() - t0) * 1e3:.1f} ms")
     return 0

@@ -143,3 +143,53 @@ def depthwise_as_grouped(w):
 def random(rng, shape, dtype=np.float64):
     """Standard normal samples of ``shape`` in ``dtype``."""
     return rng.standard_normal(shape).astype(dtype)
+
+
+# -- every path a convolution can take ------------------------------------------------------
+
+def _paths():
+    """``(id, method, option changes)`` for every method, direct strategy and FFT backend."""
+    from fftconv import backends
+    from fftconv.methods import direct
+
+    paths = []
+    for method in METHOD_NAMES:
+        if method == "direct":
+            paths += [(f"direct-{s}", "direct", {"strategy": s}) for s in direct.STRATEGIES]
+        elif method == "fft":
+            paths += [(f"fft-{b}", "fft", {"backend": b}) for b in backends.available_backends()]
+        else:
+            paths.append((method, method, {}))
+    return paths
+
+
+#: Every path: the methods of the registry, each direct strategy, the FFT method on each backend.
+PATHS = _paths()
+
+
+def strategy_fits(strategy, geom) -> bool:
+    """Whether a direct strategy can run these shapes (see :mod:`fftconv.methods.direct`)."""
+    if strategy == "taps":
+        return geom.group_in == 1
+    if strategy == "shifted":
+        return geom.groups == 1 and all(s == 1 for s in geom.strides)
+    return True
+
+
+def path_plan(plan, method, changes):
+    """``plan`` forced onto one path, or None where the path cannot run its shapes."""
+    import dataclasses
+
+    plan = dataclasses.replace(plan, method=method, requested=method, backend=changes.get("backend", plan.backend))
+    strategy = changes.get("strategy")
+    if strategy is not None:
+        if not strategy_fits(strategy, plan.geometry):
+            return None
+        plan = dataclasses.replace(plan, settings={**plan.settings, "direct": strategy})
+    return plan
+
+
+@pytest.fixture(params=PATHS, ids=[p[0] for p in PATHS])
+def path(request):
+    """Each path: ``(id, method, option changes)``."""
+    return request.param

@@ -1,9 +1,10 @@
 """FFT backends behind one small interface.
 
-A backend is an object with ``name``, ``batch_first``, ``strided`` and two methods::
+A backend is an object with ``name``, ``batch_first``, ``strided`` and three methods::
 
     rfftn(a, axes, workers, shape=None, out=None) -> complex ndarray  # ``a`` zero-padded to ``shape``
     irfftn(a, shape, axes, workers, out=None, keep=None) -> real ndarray  # may overwrite ``a``
+    extra_bytes(operand, result, *, padded=0, first_pass=0) -> int  # transient memory, for plan.peak_bytes
 
 ``irfftn`` is always handed a buffer that fftconv owns, so a backend whose
 complex-to-real transform destroys its input (FFTW's) is safe.  ``rfftn``
@@ -15,6 +16,11 @@ of exactly the result's shape and dtype, writeable, C-contiguous and apart
 from ``a`` (else ValueError: :func:`fftconv._arrays.check_out`),
 the result is written there and ``out`` is returned: the FFT method passes
 scratch memory that it keeps between calls (see :mod:`fftconv._workspace`).
+``extra_bytes`` says how many bytes a transform allocates beyond its operand
+and result (for a zero-padded one: ``padded`` bytes once padded, and
+``first_pass`` bytes for the first pass of a transform pruned to the
+kernel's rows), so that :attr:`fftconv.ConvPlan.peak_bytes` can bound a
+call's memory.
 ``irfftn``'s ``keep``, one length per axis but the last of ``axes``, says
 that only the leading ``keep`` entries along those axes will be read: a
 backend may leave the rest of the result unspecified (the scipy backend

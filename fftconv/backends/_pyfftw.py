@@ -31,7 +31,7 @@ Rules that keep it safe:
   caller's arrays between calls.
 
 Wisdom is read from ``fftw_wisdom.json`` next to the calibration file (see
-:func:`fftconv.calibration.calibration_path`) the first time a plan is made,
+:func:`fftconv._constants.calibration_path`) the first time a plan is made,
 and written by :func:`save_wisdom` (fftconv never writes it by itself).  The file is JSON holding FFTW's own
 wisdom text; it is validated on load and a corrupt or hostile file is ignored
 with a warning.
@@ -58,7 +58,7 @@ from pathlib import Path
 import numpy as np
 
 from .._workers import resolve_workers
-from ..calibration import calibration_path
+from .._constants import cache_dir
 from .._arrays import (COMPLEX_TO_REAL, REAL_TO_COMPLEX, check_out, complex_dtype, real_dtype, resized,
                        spectrum_shape)
 
@@ -158,7 +158,7 @@ def wisdom_path() -> Path:
     >>> wisdom_path().name
     'fftw_wisdom.json'
     """
-    return calibration_path().parent / WISDOM_FILENAME
+    return cache_dir() / WISDOM_FILENAME
 
 
 def load_wisdom(path=None) -> bool:
@@ -581,6 +581,14 @@ class PyFFTWBackend:
         if _check_lengths(a.shape, axes):
             return out
         return self._run("c2r", a, out, axes, workers)
+
+    @staticmethod
+    def extra_bytes(operand: int, result: int, *, padded: int = 0, first_pass: int = 0) -> int:
+        """Transient bytes a transform may need beyond its operand and result: the first call
+        of a shape plans on scratch copies of both (planning must not touch a caller's data);
+        a zero-padded transform (``rfftn(shape=...)``, ``padded`` bytes once padded) pads a
+        copy first."""
+        return 2 * padded + result if padded else operand + result
 
     def cache_info(self) -> dict:
         """The plan cache as a plain dict: ``size``, ``maxsize``, ``hits``, ``misses``."""

@@ -86,6 +86,13 @@ class ScipyBackend:
             out = scipy.fft.fft(out, n=n, axis=axis, workers=workers, overwrite_x=True)
         return out
 
+    @staticmethod
+    def extra_bytes(operand: int, result: int, *, padded: int = 0, first_pass: int = 0) -> int:
+        """Transient bytes a transform needs beyond its operand and result: none (pocketfft
+        works in place, with per-thread line buffers), but for a zero-padded transform
+        (``rfftn(shape=...)``) the result of its pruned first pass."""
+        return first_pass
+
     def irfftn(self, a, shape, axes, workers, out=None, keep=None):
         axes = list(axes)
         if out is not None:

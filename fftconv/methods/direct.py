@@ -29,7 +29,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.linalg import blas
 
-from .._geometry import ConvGeometry, batch_row_chunks, copy_padded
+from .._geometry import ConvGeometry, batch_row_chunks
+from .._padding import box_reads, read_padded
 from .._workspace import scratch
 
 #: Target size in bytes of one chunk of patches (and, for "shifted", its partial
@@ -55,6 +56,38 @@ def _shift_overhead(geom: ConvGeometry) -> float:
     return math.prod(geom.used_extent) / max(math.prod(geom.out_spatial), 1)
 
 
+def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int = 0) -> int:
+    """Peak bytes :func:`execute` allocates, its output included, followed by a copy of
+    ``final_copy`` bytes (made while the scratch buffers are still kept).
+
+    The mirror of its allocations, phase by phase: the padded input, then the
+    strategy's partial sums and patch chunks (one chunk at a time), then the
+    output.
+    """
+    padded = geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize
+    out = math.prod(geom.output_shape) * itemsize
+    if strategy == "taps":  # the output, and one product per output in scratch
+        return padded + 2 * out + final_copy
+    if strategy == "shifted":  # partial sums over the padded grid; the output is cut from them at the end
+        rows = geom.batch * math.prod(geom.used_extent)
+        kw, c_in = geom.kernel[-1], geom.in_channels
+        steps = np.cumprod((1, *geom.used_extent[:0:-1]))[::-1]
+        reach = int(np.dot(np.subtract(geom.kernel[:-1], 1) * geom.dilations[:-1], steps[:-1]))
+        step = max(CHUNK_BYTES // (itemsize * (geom.out_channels + kw * c_in)), reach, 1)
+        patches = min(step + reach + (kw - 1) * geom.dilations[-1], rows) * kw * c_in * itemsize
+        return padded + rows * geom.out_channels * itemsize + max(patches, out + final_copy)
+    # im2col: the output first; per chunk the patch matrix (twice with groups: gathered, then
+    # grouped, the first freed once the second exists), then the GEMM's result and its reordering
+    inner = math.prod(geom.out_spatial[1:])
+    per_row = inner * math.prod(geom.kernel) * geom.in_channels * itemsize
+    rows = max(CHUNK_BYTES // max(per_row, 1), 1)
+    count = min(rows, geom.batch * geom.out_spatial[0]) * inner
+    patches = count * math.prod(geom.kernel) * geom.in_channels * itemsize
+    results = count * geom.out_channels * itemsize
+    copies = 2 if geom.groups > 1 else 1
+    return padded + out + max(copies * patches, patches + 2 * results, final_copy)
+
+
 def prepare(w: np.ndarray, geom: ConvGeometry, dtype) -> np.ndarray:
     """Filters in the compute dtype, as a C-contiguous array of the HWIO shape."""
     return np.ascontiguousarray(w, dtype=dtype)
@@ -73,11 +106,9 @@ def execute(x: np.ndarray, w: np.ndarray, geom: ConvGeometry, *, strategy=None,
 
 
 def _padded_input(x, geom, dtype):
-    """The part of the zero-padded input that the outputs read, as a new array."""
-    starts = [-lo for lo, _ in geom.pads]
-    stops = [a + u for a, u in zip(starts, geom.used_extent)]
+    """The used extent of the padded input, in scratch memory."""
     buf = scratch("padded", (geom.batch, *geom.used_extent, geom.in_channels), dtype)
-    return copy_padded(x, starts, stops, buf)
+    return read_padded(x, box_reads(geom, (0,) * geom.ndim, geom.used_extent), buf, geom.padding_mode)
 
 
 def _shifted(xp, w, geom):
@@ -103,8 +134,11 @@ def _shifted(xp, w, geom):
         for offset, tap in zip(offsets, weights):
             gemm(1.0, tap.T, patches[offset:offset + r1 - r0].T, beta=1.0, c=out_t,
                  overwrite_c=True)
+        del patches  # before the next chunk's: two never coexist
     acc = acc.reshape(*xp.shape[:-1], c_out)
-    return np.ascontiguousarray(acc[(slice(None), *(slice(o) for o in geom.out_spatial))])
+    out = np.empty(geom.output_shape, dtype=w.dtype)  # the sums stay in scratch; the result is new
+    np.copyto(out, acc[(slice(None), *(slice(o) for o in geom.out_spatial))])
+    return out
 
 
 def _windows(xp, geom):
@@ -128,6 +162,7 @@ def _im2col(xp, w, geom):
         patches = np.ascontiguousarray(patches.transpose(2, 0, 1, 3)).reshape(g, count, k * cg)
         res = np.matmul(patches, wg)  # (G, M, C_out/G)
         out[index] = res.transpose(1, 0, 2).reshape(out[index].shape)
+        del patches, res  # before the next chunk's: two never coexist
     return out
 
 
@@ -141,11 +176,12 @@ def _row_chunks(geom, bytes_per_output):
 
 def _taps(xp, w, geom):
     g, m = geom.groups, geom.group_out
-    out = np.zeros((*geom.output_shape[:-1], g, m), dtype=w.dtype)
+    result = np.zeros(geom.output_shape, dtype=w.dtype)
+    out = result.reshape(*geom.output_shape[:-1], g, m)  # a view, to accumulate per group
     tmp = scratch("products", out.shape, out.dtype)
     for tap in np.ndindex(*geom.kernel):
         view = xp[(slice(None), *(slice(t * d, t * d + (o - 1) * s + 1, s) for t, d, o, s in
                                  zip(tap, geom.dilations, geom.out_spatial, geom.strides)))]
         np.multiply(view[..., None], w[tap].reshape(g, m), out=tmp)
         out += tmp
-    return out.reshape(geom.output_shape)
+    return result

@@ -9,12 +9,17 @@ How one call runs, over 1, 2 or 3 spatial axes:
    joins the contracted channel axis, so a stride-``s`` problem becomes a
    stride-1 problem on a grid ``s`` times smaller per axis, with ``s**nd``
    times the channels, summed by the same GEMM. Dilation is a zero-inserted
-   kernel, split into phases the same way.
+   kernel, split into phases the same way. A phase that holds no tap (the
+   stride is larger than the kernel, or dilation and stride share a factor)
+   reads input samples that no output reads: it is dropped, neither
+   gathered nor transformed.
 2. **Tiles.** The output is cut into tiles of ``T`` outputs per axis; each
    reads ``L = T + q - 1`` decimated input samples (``q`` is the phase kernel
    length), and an FFT of length ``L`` yields its ``T`` valid outputs with no
-   wrap-around (overlap-save). Tiles are read straight from a zero-padded
-   slab of the input, so padding costs no copy of the whole input: as a
+   wrap-around (overlap-save). Tiles are read straight from a slab of the
+   padded input, one polyphase component beside the other, made by
+   :func:`fftconv._padding.read_padded` (so padding costs no copy of the
+   whole input, and samples past the used extent read as zeros): as a
    strided view where the backend reads strides (``backend.strided``), else
    gathered into a contiguous buffer.
 3. **One batched transform** of every tile, image and channel of a chunk,
@@ -44,7 +49,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.fft import next_fast_len
 
-from .._geometry import ConvGeometry, batch_row_chunks, copy_padded
+from .._geometry import ConvGeometry, batch_row_chunks
+from .._padding import AxisRead, read_padded
 from .._workspace import scratch
 from .._arrays import COMPLEX_TO_REAL, REAL_TO_COMPLEX, spectrum_shape
 
@@ -66,15 +72,22 @@ class TileLayout:
         Transform length per axis, ``tile + phase_kernel - 1``.
     tiles : tuple of int
         Number of tiles along each axis.
-    phases : int
-        Number of polyphase components, the product of the strides.
+    active : tuple of tuple of int
+        Per axis, the polyphase components that hold a kernel tap (all of
+        ``range(s)`` unless the stride exceeds the kernel or shares a factor
+        with the dilation).
     """
 
     phase_kernel: tuple[int, ...]
     tile: tuple[int, ...]
     fft_shape: tuple[int, ...]
     tiles: tuple[int, ...]
-    phases: int
+    active: tuple[tuple[int, ...], ...]
+
+    @property
+    def phases(self) -> int:
+        """Number of polyphase components transformed: the product of the active ones per axis."""
+        return math.prod(len(a) for a in self.active)
 
     @property
     def n_tiles(self) -> int:
@@ -85,6 +98,20 @@ class TileLayout:
 def phase_kernel(geom: ConvGeometry) -> tuple[int, ...]:
     """Kernel length per axis after the polyphase split: ``ceil(eff / s)``."""
     return tuple(-(-e // s) for e, s in zip(geom.eff_kernel, geom.strides))
+
+
+def active_phases(geom: ConvGeometry) -> tuple[tuple[int, ...], ...]:
+    """Per axis, the phases ``r < s`` that hold a tap: ``{t * d mod s : t < k}``.
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> g = check_geometry((1, 20, 20, 1), (2, 3, 1, 1), 2, (4, 2), "VALID", "NHWC", (1, 2), None, False)
+    >>> active_phases(g)
+    ((0, 1), (0,))
+    """
+    return tuple(tuple(sorted({t * d % s for t in range(k)}))
+                 for k, d, s in zip(geom.kernel, geom.dilations, geom.strides))
 
 
 def make_layout(geom: ConvGeometry, fft_shape=None) -> TileLayout:
@@ -110,7 +137,7 @@ def make_layout(geom: ConvGeometry, fft_shape=None) -> TileLayout:
         tile.append(t)
         lengths.append(min(n, next_fast_len(t + k - 1, real=True)) if t == o else n)
         tiles.append(-(-o // t))
-    return TileLayout(q, tuple(tile), tuple(lengths), tuple(tiles), math.prod(geom.strides))
+    return TileLayout(q, tuple(tile), tuple(lengths), tuple(tiles), active_phases(geom))
 
 
 def default_fft_shape(geom: ConvGeometry) -> tuple[int, ...]:
@@ -132,13 +159,17 @@ def default_fft_shape(geom: ConvGeometry) -> tuple[int, ...]:
 def phase_filters(w: np.ndarray, geom: ConvGeometry, layout: TileLayout) -> np.ndarray:
     """Dilated, polyphase-split filters, ``(G, P * C_in/G, C_out/G, *q)``.
 
-    The contracted axis is ordered (phase, channel) to match the input tiles.
+    The contracted axis is ordered (phase, channel) to match the input tiles;
+    only the active phases (:func:`active_phases`) are kept.
     """
     nd, g = geom.ndim, geom.groups
     q, s = layout.phase_kernel, geom.strides
     dilated = np.zeros((*[k * st for k, st in zip(q, s)], geom.group_in, geom.out_channels), w.dtype)
     dilated[tuple(slice(0, (k - 1) * d + 1, d) for k, d in zip(geom.kernel, geom.dilations))] = w
     split = dilated.reshape(*itertools.chain(*zip(q, s)), geom.group_in, g, geom.group_out)
+    for axis, active in enumerate(layout.active):
+        if len(active) < s[axis]:
+            split = np.take(split, active, axis=2 * axis + 1)
     # (q0, s0, q1, s1, ..., Cg, G, Og) -> (G, s0, s1, ..., Cg, Og, q0, q1, ...)
     order = [2 * nd + 1, *range(1, 2 * nd, 2), 2 * nd, 2 * nd + 2, *range(0, 2 * nd, 2)]
     return split.transpose(order).reshape(g, layout.phases * geom.group_in, geom.group_out, *q)
@@ -194,14 +225,17 @@ def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy):
     """
     nd, s, t, lengths = geom.ndim, geom.strides, layout.tile, layout.fft_shape
     counts = (r1 - r0, *layout.tiles[1:])
-    starts = [r0 * t[0] * s[0], *([0] * (nd - 1))]
-    sizes = [((c - 1) * ti + n) * si for c, ti, n, si in zip(counts, t, lengths, s)]
-    unpadded = [a - lo for a, (lo, _) in zip(starts, geom.pads)]
-    slab = scratch("slab", (n1 - n0, *sizes, geom.in_channels), dtype)
-    copy_padded(x[n0:n1], unpadded, [a + b for a, b in zip(unpadded, sizes)], slab)
-    # (n, M0, s0, M1, s1, ..., G, Cg): each spatial axis split into (decimated, phase)
-    split = slab.reshape(n1 - n0, *itertools.chain(*((z // si, si) for z, si in zip(sizes, s))),
-                         geom.groups, geom.group_in)
+    firsts = [r0 * t[0], *([0] * (nd - 1))]  # decimated index of the chunk's first sample per axis
+    sizes = [(c - 1) * ti + n for c, ti, n in zip(counts, t, lengths)]  # decimated samples per axis
+    phases = [len(a) for a in layout.active]
+    # (n, M0, A0, M1, A1, ..., C): each spatial axis split into (decimated, active phase)
+    slab = scratch("slab", (n1 - n0, *itertools.chain(*zip(sizes, phases)), geom.in_channels), dtype)
+    for combo in itertools.product(*(enumerate(a) for a in layout.active)):
+        reads = [AxisRead(n, pads, used, f * si + r, si, m) for (_, r), n, pads, used, f, si, m in
+                 zip(combo, geom.spatial, geom.pads, geom.used_extent, firsts, s, sizes)]
+        component = slab[(slice(None), *itertools.chain(*((slice(None), i) for i, _ in combo)))]
+        read_padded(x[n0:n1], reads, component, geom.padding_mode)
+    split = slab.reshape(*slab.shape[:-1], geom.groups, geom.group_in)
     axes = tuple(range(1, 2 * nd, 2))
     view = sliding_window_view(split, lengths, axis=axes)
     view = view[(slice(None), *itertools.chain(*((slice(None, None, ti), slice(None)) for ti in t)))]
@@ -284,6 +318,56 @@ def _scatter_tiles(tiles, out, layout, r0, r1):
         dst = dst.reshape(dst.shape[0], *itertools.chain(*((n, size) for _, n, size in combo)),
                           dst.shape[-1])
         np.copyto(dst, src.transpose(order))
+
+
+def peak_bytes(geom: ConvGeometry, layout: TileLayout, itemsize: int, backend, final_copy: int = 0) -> int:
+    """Peak bytes :func:`prepare` and :func:`execute` allocate, the output included, followed
+    by a copy of ``final_copy`` bytes (made while the scratch buffers are still kept).
+
+    The mirror of their allocations, buffer by buffer: the filters' spectrum
+    (and, while it is made, the dilated filters and the transform's
+    intermediates), then the output and, per chunk of tiles (the largest
+    chunk is the first), the slab, the tile copy (for backends that do not
+    read strides), the spectra, the mixed spectra (and their by-frequency
+    transposes, for batch-first GEMM mixing) and the inverse transforms.
+    """
+    nd, c = geom.ndim, 2 * itemsize  # bytes of a complex value
+    k, og = layout.phases * geom.group_in, geom.group_out
+    freqs = math.prod(layout.fft_shape[:-1]) * (layout.fft_shape[-1] // 2 + 1)
+    spectrum = freqs * geom.groups * k * og * c
+    taps = math.prod(q * st for q, st in zip(layout.phase_kernel, geom.strides)) * geom.group_in * \
+        geom.out_channels * itemsize
+    # the polyphase filters (and their batch-last copy), the zero-padded transform (pruned: its
+    # first pass over the kernel's own rows only), then the batch-first reordering for GEMM mixing
+    first = batch_first(geom, layout, backend)
+    first_pass = spectrum * layout.phase_kernel[0] // layout.fft_shape[0] if nd > 1 else 0
+    padded_taps = geom.groups * k * og * math.prod(layout.fft_shape) * itemsize
+    making_spectrum = (1 if first else 2) * taps + spectrum * (2 if first and k > 1 else 1) + \
+        backend.extra_bytes(taps, spectrum, padded=padded_taps, first_pass=first_pass)
+    n, rows = _largest_chunk(geom, layout, itemsize)
+    counts = (rows, *layout.tiles[1:])
+    tiles = n * math.prod(counts)
+    sizes = [(ci - 1) * t + length for ci, t, length in zip(counts, layout.tile, layout.fft_shape)]
+    chunk = n * math.prod(z * len(a) for z, a in zip(sizes, layout.active)) * geom.in_channels * itemsize
+    points = math.prod(layout.fft_shape)
+    real_in, spectra = tiles * geom.groups * k * points * itemsize, tiles * geom.groups * k * freqs * c
+    mixed, real_out = tiles * geom.out_channels * freqs * c, tiles * geom.out_channels * points * itemsize
+    # the buffers come in this order; each transform may need transient memory while it runs
+    forward = chunk + (0 if getattr(backend, "strided", False) else real_in) + spectra
+    allocated = forward + mixed + real_out
+    if batch_first(geom, layout, backend) and not elementwise_mixing(geom, layout):
+        allocated += tiles * freqs * (geom.groups * k + geom.out_channels) * c  # by-frequency transposes
+    out = math.prod(geom.output_shape) * itemsize
+    chunk = max(forward + backend.extra_bytes(real_in, spectra),
+                allocated + max(backend.extra_bytes(mixed, real_out), final_copy))
+    return max(making_spectrum, spectrum + out + chunk)
+
+
+def _largest_chunk(geom: ConvGeometry, layout: TileLayout, itemsize: int) -> tuple[int, int]:
+    """``(images, tile rows)`` of the first (largest) chunk of :func:`execute`."""
+    n0, n1, r0, r1 = next(batch_row_chunks(max(geom.batch, 1), layout.tiles[0],
+                                           chunk_rows(geom, layout, itemsize)))
+    return n1 - n0, r1 - r0
 
 
 def chunk_rows(geom: ConvGeometry, layout: TileLayout, itemsize: int) -> int:
