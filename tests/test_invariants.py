@@ -84,7 +84,7 @@ def test_results_own_their_memory_on_every_path(path, data_format, dtype):
 
 
 @pytest.mark.parametrize("method", ["direct", "fft"])
-@pytest.mark.parametrize("entry", ["conv1d", "conv2d", "conv3d", "depthwise", "bank", "plan", "bound"])
+@pytest.mark.parametrize("entry", ["conv1d", "conv2d", "conv3d", "depthwise", "bank", "plan", "bound", "dask"])
 def test_results_own_their_memory_on_every_entry_point(entry, method):
     rng = np.random.default_rng(1)
     w = rng.standard_normal((5, 1, 2, 3))
@@ -98,6 +98,7 @@ def test_results_own_their_memory_on_every_entry_point(entry, method):
         "bank": fftconv.FilterBank(w, method=method),
         "plan": lambda a: plan(a, w),
         "bound": plan.bind(w),
+        "dask": lambda a: _dask_conv2d(a, w, method),
     }[entry]
     frames = rng.standard_normal((3, 1, 20, 20, 2))
     results = [run(f) for f in frames]  # a stream: each result must survive the later calls
@@ -105,6 +106,14 @@ def test_results_own_their_memory_on_every_entry_point(entry, method):
         assert y.flags.owndata and not any(np.shares_memory(y, b) for b in _workspace.kept_buffers())
         np.testing.assert_array_equal(y, run(f))
     assert not np.array_equal(results[0], results[1])
+
+
+def _dask_conv2d(a, w, method):
+    da = pytest.importorskip("dask.array")
+    import fftconv.dask
+
+    return fftconv.dask.conv2d(da.from_array(a, chunks=(1, 10, 7, 2)), w, method=method).compute(
+        scheduler="synchronous")
 
 
 def test_filter_bank_stream_keeps_every_frame():
