@@ -20,6 +20,7 @@ from ._api import (
 )
 from ._plan import BoundPlan, ConvPlan
 from ._workers import get_workers, set_workers
+from ._spectra import clear as clear_spectrum_cache
 from ._workspace import release as release_scratch
 from .methods import METHODS
 
@@ -29,5 +30,5 @@ __all__ = [
     "conv1d", "conv2d", "conv3d", "depthwise_conv2d",
     "plan_conv1d", "plan_conv2d", "plan_conv3d", "plan_depthwise_conv2d",
     "ConvPlan", "BoundPlan", "FilterBank", "METHODS",
-    "get_workers", "set_workers", "release_scratch", "__version__",
+    "get_workers", "set_workers", "release_scratch", "clear_spectrum_cache", "__version__",
 ]

@@ -53,6 +53,11 @@ DEFAULT_CONSTANTS = {
     "call_overhead": 2.428e-4,  # fixed seconds per call of either method
 }
 
+#: The FFT method's time on each backend over its time on scipy's (the backend the
+#: constants are fitted on), geometric mean over the large-kernel layers of
+#: ``python benchmarks/bench_engine.py`` on the development machine, 2026-11-30.
+DEFAULT_BACKEND_RATIOS = {"scipy": 1.0, "ducc0": 0.8, "pyfftw": 1.15}
+
 #: The environment variable naming the calibration file.
 ENV_VAR = "FFTCONV_CALIBRATION"
 #: ``FFTCONV_CALIBRATION=none`` (any case): plan with the shipped defaults, whatever file exists.
@@ -109,11 +114,10 @@ def load_constants(path=None) -> dict:
 
 
 def backend_ratios(path=None) -> dict:
-    """Calibrated seconds of the FFT method on each backend over those on scipy's.
-
-    Empty when the file is missing, ignored, holds no backend timings, or is invalid.
-    """
-    return dict(_load(_key(path))[1])
+    """Seconds of the FFT method on each backend over those on scipy's: the calibrated ones
+    where a calibration file has them, else :data:`DEFAULT_BACKEND_RATIOS`."""
+    calibrated = dict(_load(_key(path))[1])
+    return calibrated or dict(DEFAULT_BACKEND_RATIOS)
 
 
 def calibration_in_force(path=None) -> str:
@@ -136,12 +140,14 @@ def calibration_in_force(path=None) -> str:
 
 
 def preferred_backend(available, default="scipy", path=None) -> str:
-    """What ``backend="auto"`` runs without measuring: ``default``, unless another
-    available backend was calibrated at least ``1 / BACKEND_MARGIN`` times faster here.
+    """What ``backend="auto"`` runs without measuring: ``default``, unless the calibration
+    timed it and found another available backend at least ``1 / BACKEND_MARGIN`` times faster.
     """
     ratios = {name: r for name, r in backend_ratios(path).items() if name in available}
-    fastest = min(ratios, key=ratios.get, default=default)
-    return fastest if ratios.get(fastest, 1.0) <= BACKEND_MARGIN else default
+    if default not in ratios:
+        return default
+    fastest = min(ratios, key=ratios.get)
+    return fastest if ratios[fastest] <= BACKEND_MARGIN * ratios[default] else default
 
 
 def _key(path):

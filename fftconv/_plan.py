@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _checks, _guards
+from . import _checks, _guards, _spectra
 from ._arrays import owned
 from ._workspace import trim as trim_scratch
 from ._geometry import ConvGeometry
@@ -216,14 +216,25 @@ class BoundPlan:
         return y
 
     def prepared(self, method: str, dtype) -> object:
-        """The filters prepared for ``method`` in ``dtype`` (for the FFT method, their spectrum), kept."""
+        """The filters prepared for ``method`` in ``dtype`` (for the FFT method, their spectrum), kept.
+
+        Methods whose preparation is costly share it across bound plans through
+        :mod:`fftconv._spectra`, keyed on the filters' content: a loop of
+        one-shot calls with the same filters transforms them once.
+        """
         key = (method, np.dtype(dtype))
         ready = self._prepared.get(key)
         if ready is None:
             plan = self.plan
-            ready = METHODS[method].prepare(self.filters.astype(dtype, copy=False), plan.geometry,
-                                            plan.settings[method], get_backend(plan.backend),
-                                            plan.workers)
+            w = self.filters.astype(dtype, copy=False)
+            shared = METHODS[method].costly_prepare
+            spectra_key = (plan.geometry, plan.settings[method], plan.backend, method)
+            ready = _spectra.lookup(spectra_key, w, key) if shared else None
+            if ready is None:
+                ready = METHODS[method].prepare(w, plan.geometry, plan.settings[method],
+                                                get_backend(plan.backend), plan.workers)
+                if shared:
+                    _spectra.store(spectra_key, w, key, ready)
             self._prepared[key] = ready
         return ready
 

@@ -25,7 +25,7 @@ from ._measure import best_seconds
 from ._constants import (BACKEND_MARGIN, DEFAULT_CONSTANTS, ENV_VAR, IGNORE, backend_ratios,
                          calibration_in_force, calibration_path, load_constants, preferred_backend,
                          validate_backend_ratios, validate_constants)
-from .backends import DEFAULT_BACKEND, available_backends
+from .backends import REFERENCE_BACKEND, available_backends
 from .methods import METHODS
 
 __all__ = ["calibrate", "calibrate_backends", "fit_constants", "measure_point", "best_seconds",
@@ -184,13 +184,13 @@ def calibrate_backends(scipy_seconds, *, repeats=5, progress=True) -> dict:
     """
     from tqdm.auto import tqdm
 
-    others = [name for name in available_backends() if name != DEFAULT_BACKEND]
+    others = [name for name in available_backends() if name != REFERENCE_BACKEND]
     logs = {name: [] for name in others}
     jobs = [(case, name) for name in others for case in scipy_seconds]
     for case, name in tqdm(jobs, desc="timing backends", disable=not progress):
         seconds = measure_point(*case, "fft", repeats=repeats, backend=name)[2]
         logs[name].append(math.log(seconds / scipy_seconds[case]))
-    return {DEFAULT_BACKEND: 1.0, **{name: math.exp(sum(v) / len(v)) for name, v in logs.items() if v}}
+    return {REFERENCE_BACKEND: 1.0, **{name: math.exp(sum(v) / len(v)) for name, v in logs.items() if v}}
 
 
 def _half_tiles(case):

@@ -102,6 +102,67 @@ def test_filter_bank_transforms_the_filters_once(counting):
     assert forward == inverse + 1  # one transform of the filters for four inputs
 
 
+# -- filter spectra kept across one-shot calls ----------------------------------------------
+
+@pytest.fixture
+def fresh_spectra():
+    fftconv.clear_spectrum_cache()
+    yield
+    fftconv.clear_spectrum_cache()
+
+
+def test_one_shot_calls_with_the_same_filters_transform_them_once(counting, fresh_spectra):
+    rng = np.random.default_rng(31)
+    w = random(rng, (9, 9, 2, 3), np.float32)
+    for _ in range(4):
+        x = random(rng, (1, 30, 28, 2), np.float32)
+        assert_close(fftconv.conv2d(x, w, padding="SAME", method="fft"), ref(x, w, padding="SAME"), np.float32)
+    forward, inverse = _counts(counting)
+    assert forward == inverse + 1
+
+
+def test_filters_changed_in_place_are_transformed_again(fresh_spectra):
+    rng = np.random.default_rng(32)
+    x = random(rng, (1, 30, 28, 2), np.float64)
+    w = random(rng, (9, 9, 2, 3), np.float64)
+    fftconv.conv2d(x, w, method="fft")
+    w[4, 4, 0, 0] += 1.0  # a change no fingerprint sample may see: caught by the exact comparison
+    assert_close(fftconv.conv2d(x, w, method="fft"), ref(x, w), np.float64)
+    w[:] = random(rng, w.shape, np.float64)
+    assert_close(fftconv.conv2d(x, w, method="fft"), ref(x, w), np.float64)
+
+
+def test_different_filters_of_one_shape_never_share_a_spectrum(fresh_spectra, monkeypatch):
+    from fftconv import _spectra
+
+    monkeypatch.setattr(_spectra, "_fingerprint", lambda w: b"")  # every filter set collides
+    rng = np.random.default_rng(33)
+    x = random(rng, (1, 24, 24, 1), np.float64)
+    banks = [random(rng, (7, 7, 1, 2), np.float64) for _ in range(3)]
+    for _ in range(2):
+        for w in banks:
+            assert_close(fftconv.conv2d(x, w, method="fft"), ref(x, w), np.float64)
+
+
+def test_kept_spectra_stay_within_their_budget(fresh_spectra, monkeypatch):
+    from fftconv import _spectra
+
+    monkeypatch.setattr(_spectra, "MAX_BYTES", 200_000)
+    rng = np.random.default_rng(34)
+    x = random(rng, (1, 40, 40, 2), np.float32)
+    for _ in range(10):
+        fftconv.conv2d(x, random(rng, (9, 9, 2, 4), np.float32), method="fft")
+        assert 0 < _spectra.kept_bytes() <= 200_000
+    fftconv.clear_spectrum_cache()
+    assert _spectra.kept_bytes() == 0
+
+
+def test_kept_spectra_are_read_only(fresh_spectra):
+    w = np.ones((5, 5, 1, 1))
+    bound = fftconv.plan_conv2d((1, 20, 20, 1), w.shape, dtype="float64", method="fft").bind(w)
+    assert not bound.prepared("fft", np.float64).flags.writeable
+
+
 def test_workers_reach_the_backend(counting):
     rng = np.random.default_rng(4)
     fftconv.conv2d(random(rng, (1, 12, 12, 1)), random(rng, (5, 5, 1, 1)), method="fft", workers=1)

@@ -151,7 +151,7 @@ def test_bad_calibration_file_warns_and_uses_defaults(tmp_path, monkeypatch, con
         with pytest.warns(RuntimeWarning, match="ignoring the fftconv calibration file"):
             constants = calibration.load_constants()
         assert constants == fftconv._planner.DEFAULT_CONSTANTS
-        assert calibration.backend_ratios() == {}
+        assert calibration.backend_ratios() == fftconv._constants.DEFAULT_BACKEND_RATIOS
     finally:
         calibration.clear_cache()
 
@@ -186,7 +186,8 @@ def test_auto_backend_follows_the_calibration(tmp_path, monkeypatch, ratios, ava
         assert calibration.preferred_backend(available) == expected
         if "pyfftw" in backends.available_backends():
             plan = fftconv.plan_conv2d((1, 64, 64, 3), (21, 21, 3, 4))
-            assert plan.backend == calibration.preferred_backend(backends.available_backends())
+            assert plan.backend == calibration.preferred_backend(backends.available_backends(),
+                                                                 backends.DEFAULT_BACKEND)
             assert fftconv.plan_conv2d((1, 64, 64, 3), (21, 21, 3, 4), backend="scipy").backend == "scipy"
     finally:
         calibration.clear_cache()

@@ -37,19 +37,26 @@ memory order.  Backends are kept in
 
 from __future__ import annotations
 
-from . import _pyfftw
+from . import _ducc0, _pyfftw
 from ._scipy import ScipyBackend
 
 BACKENDS = {"scipy": ScipyBackend()}
-#: What ``backend="auto"`` runs when not measuring: scipy.fft needs no planning
-#: (FFTW's measured plans cost 0.1-1 s per new transform shape), and neither
-#: backend is faster on every size: on the development machine FFTW ran a
-#: stride-2 31x31 layer 1.5x faster, and 1024 filter transforms of 60x60 2x slower.
-DEFAULT_BACKEND = "scipy"
 if _pyfftw.HAVE_PYFFTW:  # registered only where `import pyfftw` works
     BACKENDS["pyfftw"] = _pyfftw.PyFFTWBackend()
+if _ducc0.HAVE_DUCC0:  # an optional extra: pip install "fftconv[ducc0]"
+    BACKENDS["ducc0"] = _ducc0.Ducc0Backend()
+#: The backend the cost model is fitted on, and that calibrated ratios are relative to.
+REFERENCE_BACKEND = "scipy"
+#: What ``backend="auto"`` runs when no calibration says otherwise: a backend
+#: with no planning step (FFTW's measured plans cost 0.1-3 s per new transform
+#: shape, on a user's first call), the faster one where both are installed.
+#: Side by side on the development machine (2026-11-30, float32, 2 threads, the
+#: FFT method end to end, ``python benchmarks/bench_engine.py``), ducc0 ran
+#: seven large-kernel layers 10-35% faster than scipy, and pyFFTW slower than
+#: both.
+DEFAULT_BACKEND = "ducc0" if "ducc0" in BACKENDS else "scipy"
 
-__all__ = ["BACKENDS", "DEFAULT_BACKEND", "get_backend", "available_backends"]
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "REFERENCE_BACKEND", "get_backend", "available_backends"]
 
 
 def available_backends() -> tuple[str, ...]:

@@ -11,6 +11,10 @@ filter banks and the test suite treat every method alike:
     spectrum), so that a filter bank can keep it.
 ``execute(x, prepared, geom, settings, backend, workers, dtype)``
     Convolve a channels-last input; return a channels-last output in ``dtype``.
+``costly_prepare``
+    True when ``prepare`` is worth keeping across one-shot calls with the
+    same filters (:mod:`fftconv._spectra`); ``execute`` must then treat what
+    it prepared as read-only.
 
 A new method registers itself in :data:`METHODS`, and the whole test suite
 covers it.
@@ -25,6 +29,7 @@ class DirectMethod:
     """Sliding-window views contracted with BLAS; see :mod:`fftconv.methods.direct`."""
 
     name = "direct"
+    costly_prepare = False  # the filters themselves
 
     def layout(self, geom, options=None):
         return (options or {}).get("strategy") or direct.choose_strategy(geom)
@@ -40,6 +45,7 @@ class FFTMethod:
     """Batched real-FFT overlap-save with channel GEMMs; see :mod:`fftconv.methods.fft`."""
 
     name = "fft"
+    costly_prepare = True  # every filter transformed
 
     def layout(self, geom, options=None):
         return fft.make_layout(geom, (options or {}).get("fft_shape"))

@@ -1,0 +1,152 @@
+"""An optional backend: ducc0's FFTs (``pip install "fftconv[ducc0]"``).
+
+ducc0 (the "distinctly useful code collection" of the Max Planck Institute
+for Astrophysics) transforms arrays of any strides with no planning step, in
+as many threads as asked, and writes into ``out``.  So this backend, like the
+scipy one, reads tiles as strided views and writes the inverse straight into
+the output's memory order, and it prunes the same way: a zero-padded
+filter transform runs its first pass over the kernel's own rows only, and an
+inverse runs its last pass over the rows overlap-save keeps.
+
+The module imports without ducc0 (:data:`HAVE_DUCC0` is then False), so that
+fftconv registers the backend only where ducc0 is installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+
+from .._arrays import (COMPLEX_TO_REAL, REAL_TO_COMPLEX, check_out, complex_dtype, real_dtype, resized,
+                       spectrum_shape)
+
+
+def _find_ducc0() -> bool:
+    try:
+        return importlib.util.find_spec("ducc0") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+#: Whether ducc0 is installed; fftconv registers the backend only then.
+HAVE_DUCC0 = _find_ducc0()
+_NO_NORM, _BY_N = 0, 2  # ducc0's ``inorm``: none, or divide by the transformed length
+_fft = None
+
+
+def _lib():
+    """``ducc0.fft``, imported on first use (``import fftconv`` stays light)."""
+    global _fft
+    if _fft is None:
+        import ducc0.fft
+        _fft = ducc0.fft
+    return _fft
+
+
+class Ducc0Backend:
+    """Real transforms through :mod:`ducc0.fft`: any strides, no planning, pruned passes.
+
+    ``rfftn(a, axes, workers, shape=None, out=None)`` and
+    ``irfftn(a, shape, axes, workers, out=None, keep=None)``: see
+    :mod:`fftconv.backends`.  ``irfftn`` overwrites ``a``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fftconv.backends import BACKENDS
+    >>> backend = BACKENDS.get("ducc0", BACKENDS["scipy"])
+    >>> x = np.arange(12.0).reshape(4, 3)
+    >>> y = backend.irfftn(backend.rfftn(x, axes=(0, 1), workers=1), (4, 3), axes=(0, 1), workers=1)
+    >>> bool(np.allclose(y, x))
+    True
+    """
+
+    name = "ducc0"
+    #: ducc0 vectorises across lines whatever their order: the method keeps pocketfft's layout.
+    batch_first = False
+    #: ducc0 reads ``a`` and writes ``out`` through their strides.
+    strided = True
+
+    def rfftn(self, a, axes, workers, shape=None, out=None):
+        a = np.asarray(a)
+        axes = list(axes)
+        dtype = REAL_TO_COMPLEX[real_dtype(a)]
+        lengths = [a.shape[ax] for ax in axes] if shape is None else list(shape)
+        result_shape = spectrum_shape(resized(a.shape, axes, lengths), axes)
+        if out is not None:
+            check_out(out, a, result_shape, dtype, contiguous=False)
+        else:
+            out = np.empty(result_shape, dtype)
+        if 0 in a.shape:
+            out[...] = 0
+            return out
+        a = a if a.dtype in REAL_TO_COMPLEX else a.astype(real_dtype(a))
+        if shape is None:
+            return _lib().r2c(a, axes=axes, forward=True, inorm=_NO_NORM, out=out, nthreads=workers)
+        # zero-padded: the last axis first over the input's own rows, then each earlier axis over
+        # what the later ones filled, in place in ``out``
+        cut = [min(n, a.shape[ax]) for ax, n in zip(axes, lengths)]
+        a = a[_leading_index(a.ndim, axes, cut)]
+        region = out[_leading_index(out.ndim, axes[:-1], cut[:-1])]
+        padded_last = np.zeros(resized(a.shape, axes[-1:], lengths[-1:]), a.dtype)
+        padded_last[_leading_index(a.ndim, axes[-1:], cut[-1:])] = a
+        _lib().r2c(padded_last, axes=axes[-1:], forward=True, inorm=_NO_NORM, out=region, nthreads=workers)
+        for i in range(len(axes) - 2, -1, -1):
+            view = out[_leading_index(out.ndim, axes[:i], cut[:i])]
+            tail = view[_tail_index(view.ndim, axes[i], cut[i])]
+            tail[...] = 0
+            _lib().c2c(view, axes=[axes[i]], forward=True, inorm=_NO_NORM, out=view, nthreads=workers)
+        return out
+
+    def irfftn(self, a, shape, axes, workers, out=None, keep=None):
+        axes = list(axes)
+        dtype = complex_dtype(a)
+        result_shape = resized(a.shape, axes, shape)
+        if out is not None:
+            check_out(out, a, result_shape, COMPLEX_TO_REAL[dtype], contiguous=False)
+        else:
+            out = np.empty(result_shape, COMPLEX_TO_REAL[dtype])
+        expected = [*shape[:-1], shape[-1] // 2 + 1]
+        if [a.shape[ax] for ax in axes] != expected or a.dtype != dtype or not a.flags.writeable:
+            a = _fit(np.asarray(a, dtype=dtype), axes, expected)
+        kept = list(keep or shape[:-1])
+        # the complex passes in place, each over what the later passes read; the last over kept
+        # rows; each divides by its own length, so together by their product
+        for i, axis in enumerate(axes[:-1]):
+            rows = a[_leading_index(a.ndim, axes[:i], kept[:i])]
+            _lib().c2c(rows, axes=[axis], forward=False, inorm=_BY_N, out=rows, nthreads=workers)
+        _lib().c2r(a[_leading_index(a.ndim, axes[:-1], kept)], axes=axes[-1:], lastsize=shape[-1],
+                   forward=False, inorm=_BY_N, out=out[_leading_index(out.ndim, axes[:-1], kept)],
+                   nthreads=workers, allow_overwriting_input=True)
+        return out
+
+    @staticmethod
+    def extra_bytes(operand: int, result: int, *, padded: int = 0, first_pass: int = 0) -> int:
+        """Transient bytes beyond operand and result: for a zero-padded transform, its last
+        axis padded (at most the first pass's size), else none."""
+        return first_pass
+
+    def __repr__(self):
+        return "Ducc0Backend()"
+
+
+def _leading_index(ndim, axes, lengths):
+    index = [slice(None)] * ndim
+    for axis, n in zip(axes, lengths):
+        index[axis] = slice(n)
+    return tuple(index)
+
+
+def _tail_index(ndim, axis, start):
+    index = [slice(None)] * ndim
+    index[axis] = slice(start, None)
+    return tuple(index)
+
+
+def _fit(a, axes, lengths):
+    """A writeable copy of ``a`` cut or zero-padded at the end of ``axes`` to ``lengths``."""
+    out = np.zeros(resized(a.shape, axes, lengths), a.dtype)
+    common = tuple(slice(min(m, n)) for m, n in zip(a.shape, out.shape))
+    out[common] = a[common]
+    return out
