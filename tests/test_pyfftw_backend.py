@@ -428,14 +428,15 @@ def test_missing_wisdom_file_is_silent(wisdom_dir, recwarn):
 
 # -- without pyFFTW ---------------------------------------------------------------
 
-def test_fftconv_works_without_pyfftw():
+def test_fftconv_works_without_pyfftw_or_ducc0():
     code = textwrap.dedent("""
         import importlib, sys
-        sys.modules["pyfftw"] = None  # `import pyfftw` now raises ImportError
+        sys.modules["pyfftw"] = sys.modules["ducc0"] = None  # their imports now raise ImportError
         import numpy as np
         import fftconv, fftconv.backends
         backends = importlib.reload(fftconv.backends)
         assert list(backends.BACKENDS) == ["scipy"], backends.BACKENDS
+        assert backends.DEFAULT_BACKEND == "scipy"
         from fftconv.backends import _pyfftw
         assert not _pyfftw.HAVE_PYFFTW
         try:
