@@ -2,18 +2,24 @@
 
 Not a script; the ``bench_*.py`` scripts import it after :mod:`_timing`.
 
-Peers are what a user would run instead of fftconv, each called the way that
-user would call it:
+Peers are what a user would run instead of fftconv, each called its fastest
+fair way (SPEC.md, "Performance"):
 
-- ``torch``: :func:`torch.nn.functional.conv2d` on NCHW tensors (converted
-  once, outside the timing), ``groups`` as given;
-- ``fcp``: ``fft_conv_pytorch.fft_conv`` where that package is installed;
-- ``scipy-fft``: the scipy broadcast of ``../shared/bench/peers.py``
-  (:func:`scipy.signal.fftconvolve` over channel pairs, summed), generalised to
-  groups, SAME padding and strides (a strided output is decimated);
-- ``scipy-oa``: the same with :func:`scipy.signal.oaconvolve`, for workloads
-  where every output channel reads one input channel (single channel,
-  depthwise).
+- ``torch``: :func:`torch.nn.functional.conv2d` on a contiguous NCHW tensor
+  padded once outside the timing, with no ``padding=`` argument (torch's own
+  padding path is many times slower for depthwise layers), ``groups`` as
+  given;
+- ``fcp``: ``fft_conv_pytorch.fft_conv`` where that package is installed, on
+  the same pre-padded tensor;
+- ``cv2``: OpenCV's ``filter2D`` (``BORDER_CONSTANT``) for single-channel
+  images, one call per output channel, where opencv-python-headless is
+  installed (it returns the SAME-size output, more than a VALID workload
+  asks for, as ``../shared/bench/peers.py`` times it);
+- ``scipy``: the faster of the scipy broadcasts of ``../shared/bench/peers.py``
+  (over channel pairs, summed) with :func:`scipy.signal.fftconvolve` and with
+  :func:`scipy.signal.oaconvolve`, generalised to groups, SAME padding and
+  strides (a strided output is decimated); the two are timed as
+  ``scipy-fft`` and ``scipy-oa``.
 
 The scipy peers run under ``scipy.fft.set_workers(threads)``, so they get the
 same threads as fftconv (peers.py itself leaves them at one).
@@ -102,14 +108,19 @@ class Workload:
 
 
 def peer_workloads() -> list:
-    """``WORKLOADS`` of ``../shared/bench/peers.py`` (or :data:`PEER_WORKLOADS_COPY`) as :class:`Workload`."""
+    """``WORKLOADS`` of ``../shared/bench/peers.py`` (or :data:`PEER_WORKLOADS_COPY`) as :class:`Workload`.
+
+    Rows are ``(name, N, H, C_in, C_out, K)``, with an optional seventh field
+    saying the layer is depthwise (``groups=C_in``).
+    """
     rows = PEER_WORKLOADS_COPY
     if PEERS_PATH.exists():
         spec = importlib.util.spec_from_file_location("fftconv_shared_peers", PEERS_PATH)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         rows = module.WORKLOADS
-    return [Workload(name, n, h, c, o, k) for name, n, h, c, o, k in rows]
+    return [Workload(name, n, h, c, o, k, groups=c if (extra and extra[0]) else 1)
+            for name, n, h, c, o, k, *extra in rows]
 
 
 def select(workloads, patterns: str | None) -> list:
@@ -206,26 +217,56 @@ def fft_conv_pytorch():
 
 
 def torch_candidate(torch, wl: Workload, x, w, name="torch", conv=None) -> Candidate:
-    """A torch-style convolution (``F.conv2d`` or ``conv``) as a torch user runs it.
+    """A torch-style convolution (``F.conv2d`` or ``conv``), its fastest fair way.
 
-    Input and filters are converted to NCHW/OIHW once, outside the timing;
-    asymmetric SAME padding is an ``F.pad`` inside it.
+    Input and filters are converted to NCHW/OIHW and the input padded, once,
+    outside the timing; the call gets no ``padding=`` argument.
     """
     F = torch.nn.functional
     conv = conv or F.conv2d
-    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    pads = explicit_pads(wl)
+    xp = np.pad(x, ((0, 0), *pads, (0, 0))) if any(any(p) for p in pads) else x
+    xt = torch.from_numpy(np.ascontiguousarray(xp.transpose(0, 3, 1, 2)))
     wt = torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1)))
-    (top, bottom), (left, right) = explicit_pads(wl)
-    symmetric = top == bottom and left == right
-    pre_pad = None if symmetric else (left, right, top, bottom)
-    conv_pad = (top, left) if symmetric else (0, 0)
 
     def run():
         with torch.no_grad():
-            inp = xt if pre_pad is None else F.pad(xt, pre_pad)
-            return conv(inp, wt, stride=wl.stride, padding=conv_pad, groups=wl.groups)
+            return conv(xt, wt, stride=wl.stride, groups=wl.groups)
 
     return Candidate(name, run, to_reference=lambda y: y.numpy().transpose(0, 2, 3, 1))
+
+
+def cv2_module(threads: int):
+    """OpenCV with ``threads`` threads, or None when opencv-python(-headless) is not installed."""
+    try:
+        import cv2
+    except ImportError:
+        return None
+    cv2.setNumThreads(threads)
+    return cv2
+
+
+def cv2_candidate(cv2, wl: Workload, x, w) -> Candidate:
+    """OpenCV ``filter2D`` (a correlation, ``BORDER_CONSTANT``) per image and output channel.
+
+    It returns the input's size; the VALID (or strided) part is cut out for the
+    comparison, outside the timing.
+    """
+    pads = explicit_pads(wl)
+    xp = np.pad(x, ((0, 0), *pads, (0, 0))) if any(any(p) for p in pads) else x
+    images = [np.ascontiguousarray(xp[n, :, :, 0]) for n in range(x.shape[0])]
+    kernels = [np.ascontiguousarray(w[:, :, 0, o]) for o in range(w.shape[-1])]
+    k = wl.kernel
+
+    def run():
+        return [[cv2.filter2D(img, -1, ker, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT) for ker in kernels]
+                for img in images]
+
+    def to_reference(out):
+        valid = [[y[:y.shape[0] - k + 1:wl.stride, :y.shape[1] - k + 1:wl.stride] for y in row] for row in out]
+        return np.stack([np.stack(row, axis=-1) for row in valid])
+
+    return Candidate("cv2", run, to_reference=to_reference)
 
 
 def scipy_broadcast(x, w, groups=1, pads=((0, 0), (0, 0)), stride=1,
@@ -256,7 +297,7 @@ def scipy_candidate(wl: Workload, x, w, threads: int, name="scipy-fft",
     return Candidate(name, run)
 
 
-def peer_candidates(wl: Workload, x, w, threads: int, torch) -> list:
+def peer_candidates(wl: Workload, x, w, threads: int, torch, cv2=None) -> list:
     """Every installed peer for this workload (see the module docstring)."""
     candidates = []
     if torch is not None:
@@ -264,7 +305,8 @@ def peer_candidates(wl: Workload, x, w, threads: int, torch) -> list:
         fcp = fft_conv_pytorch()
         if fcp is not None:
             candidates.append(torch_candidate(torch, wl, x, w, name="fcp", conv=fcp))
+    if cv2 is not None and wl.c_in == 1:
+        candidates.append(cv2_candidate(cv2, wl, x, w))
     candidates.append(scipy_candidate(wl, x, w, threads))
-    if wl.group_in == 1:
-        candidates.append(scipy_candidate(wl, x, w, threads, "scipy-oa", scipy.signal.oaconvolve))
+    candidates.append(scipy_candidate(wl, x, w, threads, "scipy-oa", scipy.signal.oaconvolve))
     return candidates

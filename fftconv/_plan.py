@@ -198,6 +198,12 @@ class BoundPlan:
     filters: np.ndarray  # flipped if asked, in the compute dtype
     _prepared: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        plan = self.plan
+        if METHODS[plan.method].costly_prepare and not plan.geometry.is_empty:
+            key = (plan.geometry, plan.settings.get(plan.method), plan.backend, plan.method)
+            object.__setattr__(self, "_prepared", _spectra.shared(key, self.filters))
+
     def __call__(self, input):
         """Convolve ``input`` (of the planned shape) with the bound filters."""
         plan = self.plan
@@ -218,24 +224,22 @@ class BoundPlan:
     def prepared(self, method: str, dtype) -> object:
         """The filters prepared for ``method`` in ``dtype`` (for the FFT method, their spectrum), kept.
 
-        Methods whose preparation is costly share it across bound plans through
-        :mod:`fftconv._spectra`, keyed on the filters' content: a loop of
-        one-shot calls with the same filters transforms them once.
+        Where the plan's method prepares at a cost, what a bound plan derives from
+        its filters is shared through :mod:`fftconv._spectra`, keyed on their
+        content: a loop of one-shot calls with the same filters transforms them once.
         """
         key = (method, np.dtype(dtype))
         ready = self._prepared.get(key)
         if ready is None:
             plan = self.plan
-            w = self.filters.astype(dtype, copy=False)
-            shared = METHODS[method].costly_prepare
-            spectra_key = (plan.geometry, plan.settings[method], plan.backend, method)
-            ready = _spectra.lookup(spectra_key, w, key) if shared else None
-            if ready is None:
-                ready = METHODS[method].prepare(w, plan.geometry, plan.settings[method],
-                                                get_backend(plan.backend), plan.workers)
-                if shared:
-                    _spectra.store(spectra_key, w, key, ready)
+            ready = METHODS[method].prepare(self.filters.astype(dtype, copy=False), plan.geometry,
+                                            plan.settings[method], get_backend(plan.backend),
+                                            plan.workers)
+            if isinstance(ready, np.ndarray) and ready.base is not self.filters and ready is not self.filters:
+                ready.flags.writeable = False  # may be shared by every call with these filters
             self._prepared[key] = ready
+            if METHODS[plan.method].costly_prepare:
+                _spectra.trim()
         return ready
 
     def _run(self, x, method, dtype=None):
