@@ -21,6 +21,11 @@ import os
 import warnings
 from pathlib import Path
 
+try:  # a dependency, imported with fftconv rather than inside a first call
+    import platformdirs
+except ImportError:  # pragma: no cover - stay usable without it
+    platformdirs = None
+
 __all__ = ["DEFAULT_CONSTANTS", "ENV_VAR", "IGNORE", "BACKEND_MARGIN", "calibration_path",
            "load_constants", "backend_ratios", "preferred_backend", "calibration_in_force",
            "validate_constants", "validate_backend_ratios", "clear_loaded"]
@@ -92,11 +97,9 @@ def calibration_path() -> Path | None:
 
 
 def _cache_dir() -> Path:
-    try:
-        import platformdirs
+    if platformdirs is not None:
         return Path(platformdirs.user_cache_dir("fftconv"))
-    except ImportError:  # platformdirs is a dependency, but stay usable without it
-        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fftconv"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fftconv"
 
 
 def cache_dir() -> Path:

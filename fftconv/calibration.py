@@ -8,6 +8,7 @@ planner, so planning never imports the code that measures.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -25,7 +26,7 @@ from ._measure import best_seconds
 from ._constants import (BACKEND_MARGIN, DEFAULT_CONSTANTS, ENV_VAR, IGNORE, backend_ratios,
                          calibration_in_force, calibration_path, load_constants, preferred_backend,
                          validate_backend_ratios, validate_constants)
-from .backends import REFERENCE_BACKEND, available_backends
+from .backends import BACKENDS, REFERENCE_BACKEND, available_backends
 from .methods import METHODS
 
 __all__ = ["calibrate", "calibrate_backends", "fit_constants", "measure_point", "best_seconds",
@@ -154,7 +155,7 @@ def calibrate(*, repeats=5, save=True, progress=True, path=None) -> dict:
         "constants": constants,
         "rms_log_error": rms,
         "points": len(points),
-        "backends": calibrate_backends(fft_seconds, repeats=repeats, progress=progress),
+        "backends": calibrate_backends(fft_seconds, repeats=repeats, progress=progress, keep_wisdom=save),
         "path": None,
     }
     if save:
@@ -168,7 +169,7 @@ def calibrate(*, repeats=5, save=True, progress=True, path=None) -> dict:
     return result
 
 
-def calibrate_backends(scipy_seconds, *, repeats=5, progress=True) -> dict:
+def calibrate_backends(scipy_seconds, *, repeats=5, progress=True, keep_wisdom=False) -> dict:
     """Each available backend's FFT-method seconds over scipy's, for ``backend="auto"``.
 
     ``scipy_seconds`` maps calibration cases (as in :data:`GRID`) to the FFT
@@ -176,6 +177,11 @@ def calibrate_backends(scipy_seconds, *, repeats=5, progress=True) -> dict:
     (after a warm-up call, so FFTW's planning is not counted) and its ratio is
     the geometric mean over them.  One ratio per machine, not per size:
     ``measure=True`` chooses per size.
+
+    pyFFTW is timed with measured plans (``planning="always"``), which is the
+    only time fftconv measures FFTW plans by itself; with ``keep_wisdom`` the
+    wisdom gathered is saved (:func:`fftconv.backends._pyfftw.save_wisdom`), so
+    that later processes plan those problems from it.
 
     Returns
     -------
@@ -187,10 +193,30 @@ def calibrate_backends(scipy_seconds, *, repeats=5, progress=True) -> dict:
     others = [name for name in available_backends() if name != REFERENCE_BACKEND]
     logs = {name: [] for name in others}
     jobs = [(case, name) for name in others for case in scipy_seconds]
-    for case, name in tqdm(jobs, desc="timing backends", disable=not progress):
-        seconds = measure_point(*case, "fft", repeats=repeats, backend=name)[2]
-        logs[name].append(math.log(seconds / scipy_seconds[case]))
+    with _measured_fftw(keep_wisdom):
+        for case, name in tqdm(jobs, desc="timing backends", disable=not progress):
+            seconds = measure_point(*case, "fft", repeats=repeats, backend=name)[2]
+            logs[name].append(math.log(seconds / scipy_seconds[case]))
     return {REFERENCE_BACKEND: 1.0, **{name: math.exp(sum(v) / len(v)) for name, v in logs.items() if v}}
+
+
+@contextlib.contextmanager
+def _measured_fftw(keep_wisdom: bool):
+    """Within the block the registered pyFFTW backend measures every new plan."""
+    registered = BACKENDS.get("pyfftw")
+    if registered is None:
+        yield
+        return
+    BACKENDS["pyfftw"] = type(registered)(registered.planner_effort, registered.planning_timelimit,
+                                          planning="always")
+    try:
+        yield
+    finally:
+        BACKENDS["pyfftw"] = registered
+        if keep_wisdom:
+            from .backends._pyfftw import save_wisdom
+            save_wisdom()
+        registered.clear_cache()  # estimated plans give way to the new wisdom
 
 
 def _half_tiles(case):

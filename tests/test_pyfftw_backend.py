@@ -467,3 +467,29 @@ def test_openmp_threads_sleep_and_environment_is_restored():
     if "OMP_WAIT_POLICY" not in done.stderr:
         pytest.skip("this pyFFTW build does not run its threads on libgomp")
     assert "OMP_WAIT_POLICY = 'PASSIVE'" in done.stderr
+
+
+# -- planning never lands on a call: estimate unless wisdom knows the problem -----------------
+
+def _plan_flags(backend, shape):
+    a = np.ones(shape, np.float32)
+    backend.rfftn(a, axes=(1, 2), workers=1)
+    plan = next(iter(backend._cache.values()))
+    return plan.fftw.flags
+
+
+def test_new_problems_are_estimated_not_measured(wisdom_dir):
+    backend = PyFFTWBackend()  # planner_effort FFTW_MEASURE, planning "wisdom"
+    assert "FFTW_ESTIMATE" in _plan_flags(backend, (3, 37, 41))
+
+
+def test_wisdom_makes_later_plans_measured(wisdom_dir):
+    PyFFTWBackend(planning="always").rfftn(np.ones((3, 43, 29), np.float32), axes=(1, 2), workers=1)
+    fresh = PyFFTWBackend()
+    flags = _plan_flags(fresh, (3, 43, 29))
+    assert "FFTW_MEASURE" in flags and "FFTW_ESTIMATE" not in flags
+
+
+def test_planning_policy_is_checked():
+    with pytest.raises(ValueError, match=r"`planning` must be one of 'wisdom', 'always'; got 'never'"):
+        PyFFTWBackend(planning="never")

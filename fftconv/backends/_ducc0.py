@@ -9,7 +9,8 @@ filter transform runs its first pass over the kernel's own rows only, and an
 inverse runs its last pass over the rows overlap-save keeps.
 
 The module imports without ducc0 (:data:`HAVE_DUCC0` is then False), so that
-fftconv registers the backend only where ducc0 is installed.
+fftconv registers the backend only where ducc0 is installed.  Where it is,
+ducc0 is imported with fftconv (10 ms), not inside a user's first call.
 """
 
 from __future__ import annotations
@@ -32,15 +33,14 @@ def _find_ducc0() -> bool:
 #: Whether ducc0 is installed; fftconv registers the backend only then.
 HAVE_DUCC0 = _find_ducc0()
 _NO_NORM, _BY_N = 0, 2  # ducc0's ``inorm``: none, or divide by the transformed length
-_fft = None
+if HAVE_DUCC0:
+    import ducc0.fft as _fft
+else:  # pragma: no cover - exercised only without the extra
+    _fft = None
 
 
 def _lib():
-    """``ducc0.fft``, imported on first use (``import fftconv`` stays light)."""
-    global _fft
-    if _fft is None:
-        import ducc0.fft
-        _fft = ducc0.fft
+    """``ducc0.fft``."""
     return _fft
 
 

@@ -1,11 +1,20 @@
-"""FFTW through pyFFTW: measured plans in a bounded LRU, and persistent wisdom.
+"""FFTW through pyFFTW: plans in a bounded LRU, measured ones from persistent wisdom.
 
 :class:`PyFFTWBackend` has the interface of every fftconv backend
 (``name``, ``batch_first``, ``rfftn``, ``irfftn``).  Each distinct problem --
 shape, strides, dtype, axes, alignments, threads and calling thread -- gets
-one :class:`pyfftw.FFTW` plan, planned once with ``FFTW_MEASURE`` under a
-time limit and kept in a least-recently-used cache.  The calling thread is in
-the key because one plan object must not run on two threads at once.
+one :class:`pyfftw.FFTW` plan, kept in a least-recently-used cache.  The
+calling thread is in the key because one plan object must not run on two
+threads at once.
+
+Planning never lands on a user's call.  ``FFTW_MEASURE`` plans cost
+0.1-3 s per new problem on the development machine, while ``FFTW_ESTIMATE``
+plans cost under a millisecond and ran within about 1.1x of measured ones
+at most sizes there.  So by default (``planning="wisdom"``) a problem is
+planned at ``planner_effort`` only where FFTW's wisdom already knows it
+(``FFTW_WISDOM_ONLY``: instant), and estimated otherwise; measured wisdom is
+made on request, by a backend created with ``planning="always"`` (as
+``fftconv calibrate`` does) and kept by :func:`save_wisdom`.
 
 Threads: a batch of transforms with ``workers > 1`` is cut along its
 outermost batch axes (adjacent ones taken as one) into up to ``workers``
@@ -123,6 +132,8 @@ PLANNER_LOCK = threading.Lock()
 WISDOM_FILENAME = "fftw_wisdom.json"
 
 PLANNER_EFFORTS = ("FFTW_ESTIMATE", "FFTW_MEASURE", "FFTW_PATIENT", "FFTW_EXHAUSTIVE")
+#: How new problems are planned: see :class:`PyFFTWBackend`.
+PLANNING = ("wisdom", "always")
 
 _WISDOM_FORMAT = "fftconv-fftw-wisdom"
 _WISDOM_VERSION = 1
@@ -448,7 +459,13 @@ class PyFFTWBackend:
     Parameters
     ----------
     planner_effort : str, default "FFTW_MEASURE"
-        One of :data:`PLANNER_EFFORTS`.
+        One of :data:`PLANNER_EFFORTS`: the effort of plans that wisdom knows
+        (or of every plan, with ``planning="always"``).
+    planning : {"wisdom", "always"}, default "wisdom"
+        ``"wisdom"``: plan at ``planner_effort`` only problems that FFTW's
+        wisdom already knows, estimate the rest (no planning cost on a call);
+        ``"always"``: plan every new problem at ``planner_effort`` (measuring
+        it, which then becomes wisdom).
     planning_timelimit : float or None, default 1.0
         Seconds FFTW may spend planning one transform (None: no limit).
         Wisdom makes later planning of the same problem near-instant.
@@ -491,11 +508,15 @@ class PyFFTWBackend:
     #: FFTW's plans are for aligned, contiguous arrays: others are copied first.
     strided = False
 
-    def __init__(self, planner_effort="FFTW_MEASURE", planning_timelimit=1.0, cache_size=None):
+    def __init__(self, planner_effort="FFTW_MEASURE", planning_timelimit=1.0, cache_size=None,
+                 planning="wisdom"):
         _require_pyfftw()
         if planner_effort not in PLANNER_EFFORTS:
             raise ValueError(f"`planner_effort` must be one of {', '.join(map(repr, PLANNER_EFFORTS))}; "
                              f"got {planner_effort!r}")
+        if planning not in PLANNING:
+            raise ValueError(f"`planning` must be one of {', '.join(map(repr, PLANNING))}; got {planning!r}")
+        self.planning = planning
         if planning_timelimit is not None and not (
                 isinstance(planning_timelimit, (int, float)) and not isinstance(planning_timelimit, bool)
                 and 0 < planning_timelimit < math.inf):
@@ -649,18 +670,27 @@ class PyFFTWBackend:
     def _make_plan(self, kind, a, out, axes, threads) -> _Plan:
         """Plan on scratch arrays laid out and aligned (mod 16 bytes) like ``a`` and ``out``."""
         src, dst = _scratch_like(a), _scratch_like(out)
-        flags = (self.planner_effort,) + (("FFTW_DESTROY_INPUT",) if kind == "c2r" else ())
+        extra = ("FFTW_DESTROY_INPUT",) if kind == "c2r" else ()
         direction = "FFTW_BACKWARD" if kind == "c2r" else "FFTW_FORWARD"
+        effort = self.planner_effort
         with PLANNER_LOCK:
             if not _wisdom_loaded:
                 _load_wisdom_locked(wisdom_path())
-            fftw = _lib().FFTW(src, dst, axes=axes, direction=direction, flags=flags,
-                               threads=threads, planning_timelimit=self.planning_timelimit)
+            fftw = None
+            if self.planning == "wisdom" and effort != "FFTW_ESTIMATE":
+                try:  # instant where wisdom knows the problem
+                    fftw = _lib().FFTW(src, dst, axes=axes, direction=direction,
+                                       flags=(effort, "FFTW_WISDOM_ONLY", *extra), threads=threads)
+                except RuntimeError:
+                    effort = "FFTW_ESTIMATE"
+            if fftw is None:
+                fftw = _lib().FFTW(src, dst, axes=axes, direction=direction, flags=(effort, *extra),
+                                   threads=threads, planning_timelimit=self.planning_timelimit)
         scale = 1.0 / math.prod(out.shape[ax] for ax in axes) if kind == "c2r" else 1
         return _Plan(fftw, scale)
 
     def __repr__(self):
-        return (f"PyFFTWBackend(planner_effort={self.planner_effort!r}, "
+        return (f"PyFFTWBackend(planner_effort={self.planner_effort!r}, planning={self.planning!r}, "
                 f"planning_timelimit={self.planning_timelimit!r}, cache_size={self.cache_size})")
 
 
