@@ -25,6 +25,8 @@ BENCH_WORKLOADS = (
     ("deblur-101x101", (1, 512, 512, 1), (101, 101, 1, 1), "SAME"),
 )
 QUICK = ("cnn-3x3", "crossover-9x9", "filterbank-31x31", "deblur-101x101")
+#: ``fftconv bench`` does not time a method predicted this many times slower than the other.
+SKIP_FACTOR = 20.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--method", default="auto", help="auto, direct or fft")
     bench = sub.add_parser("bench", help="time auto, direct and fft on a few shapes")
     bench.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
-    bench.add_argument("--reps", type=int, default=5, help="repeats per method (median)")
+    bench.add_argument("--reps", type=int, default=5, help="interleaved rounds (median)")
+    bench.add_argument("--no-peers", action="store_true", help="time fftconv's methods only")
     cal = sub.add_parser("calibrate", help="fit the planner's cost model to this machine")
     cal.add_argument("--repeats", type=int, default=3)
     cal.add_argument("--output", default=None, help="where to save (default: the cache dir)")
@@ -215,22 +218,89 @@ def _plan(args) -> int:
     return 0
 
 
-def _median_seconds(fn, reps):
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
+def _peer_calls(torch, cv2, x, w, padding):
+    """Peers of one workload, each called its fastest fair way: torch on a pre-padded
+    contiguous NCHW tensor (no ``padding=``), OpenCV's ``filter2D`` on single-channel
+    images (one call per filter), the better of scipy's ``fftconvolve`` and
+    ``oaconvolve`` for single-channel images."""
+    import scipy.fft
+    import scipy.signal
+
+    from fftconv._geometry import same_pads
+
+    pads = [same_pads(n, k, 1) if padding == "SAME" else (0, 0) for n, k in zip(x.shape[1:3], w.shape[:2])]
+    xp = np.pad(x, ((0, 0), *pads, (0, 0)))
+    calls = {}
+    if torch is not None:
+        xt = torch.from_numpy(np.ascontiguousarray(xp.transpose(0, 3, 1, 2)))
+        wt = torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1)))
+
+        def run_torch():
+            with torch.no_grad():
+                return torch.nn.functional.conv2d(xt, wt)
+        calls["torch"] = run_torch
+    if x.shape[-1] == 1 and w.shape[2] == 1:
+        image, kernels = xp[0, :, :, 0], [w[::-1, ::-1, 0, o] for o in range(w.shape[-1])]
+        if cv2 is not None:
+            calls["cv2"] = lambda: [cv2.filter2D(image, -1, k[::-1, ::-1].copy(), borderType=cv2.BORDER_CONSTANT)
+                                    for k in kernels]
+        for name, convolve in (("scipy-fft", scipy.signal.fftconvolve), ("scipy-oa", scipy.signal.oaconvolve)):
+            def run_scipy(convolve=convolve):
+                with scipy.fft.set_workers(-1):
+                    return [convolve(image, k, mode="valid") for k in kernels]
+            calls[name] = run_scipy
+    return calls
+
+
+def _optional(name, threads):
+    """An installed peer module with its threads set, or None."""
+    try:
+        module = __import__(name)
+    except ImportError:
+        return None
+    if name == "torch":
+        module.set_num_threads(threads)
+    elif name == "cv2":
+        module.setNumThreads(threads)
+    return module
+
+
+def _interleaved_medians(calls: dict, reps: int) -> dict:
+    """Median seconds of each call: one warm-up each, then ``reps`` rounds calling every one
+    once, in an order shuffled every round (a fixed order lets one call inherit another's
+    after-effects, such as freed memory faulting back in)."""
+    import random
+
+    times = {name: [] for name in calls}
+    for fn in calls.values():
         fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+    order = list(calls)
+    shuffle = random.Random(0).shuffle
+    for _ in range(reps):
+        shuffle(order)
+        for name in order:
+            t0 = time.perf_counter()
+            calls[name]()
+            times[name].append(time.perf_counter() - t0)
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
-def bench(quick=False, reps=5, progress=True) -> list[dict]:
-    """Time ``auto``, ``direct`` and ``fft`` side by side on :data:`BENCH_WORKLOADS`."""
+def bench(quick=False, reps=5, progress=True, peers=True) -> list[dict]:
+    """Time ``auto``, ``direct``, ``fft`` and the installed peers side by side on :data:`BENCH_WORKLOADS`.
+
+    Candidates are interleaved in rounds of shuffled order; each figure is a
+    median. Peers: torch (on a pre-padded NCHW tensor) where installed, and
+    for single-channel images OpenCV's ``filter2D`` and scipy's better of
+    ``fftconvolve``/``oaconvolve`` (the scipy broadcast over channel pairs
+    takes seconds on the multichannel rows, so it is left to
+    ``benchmarks/bench_peers.py``).
+    """
     from tqdm.auto import tqdm
 
     import fftconv
 
+    threads = fftconv.get_workers()
+    torch, cv2 = (_optional("torch", threads), _optional("cv2", threads)) if peers else (None, None)
     rng = np.random.default_rng(0)
     rows = []
     workloads = [w for w in BENCH_WORKLOADS if not quick or w[0] in QUICK]
@@ -240,25 +310,36 @@ def bench(quick=False, reps=5, progress=True) -> list[dict]:
         t0 = time.perf_counter()
         plan = fftconv.plan_conv2d(xs, ws, padding=padding)
         planning = time.perf_counter() - t0
-        times = {m: _median_seconds(lambda m=m: fftconv.conv2d(x, w, padding=padding, method=m), reps)
-                 for m in ("direct", "fft", "auto")}
-        rows.append({"workload": name, "input": xs, "filters": ws, "auto_chose": plan.method,
-                     "planning_s": planning, **{f"{m}_s": t for m, t in times.items()},
-                     "regret": times["auto"] / min(times["direct"], times["fft"])})
+        fastest = min(plan.estimates.values())
+        methods = [m for m in ("direct", "fft") if plan.estimates[m] <= SKIP_FACTOR * fastest]
+        calls = {m: (lambda m=m: fftconv.conv2d(x, w, padding=padding, method=m)) for m in (*methods, "auto")}
+        calls.update(_peer_calls(torch, cv2, x, w, padding))
+        times = _interleaved_medians(calls, reps)
+        peer_times = {k: v for k, v in times.items() if k not in ("direct", "fft", "auto")}
+        rows.append({"workload": name, "input": xs, "filters": ws, "padding": padding, "auto_chose": plan.method,
+                     "planning_s": planning, **{f"{m}_s": times.get(m, float("nan")) for m in ("direct", "fft", "auto")},
+                     "regret": times["auto"] / min(times[m] for m in methods),
+                     "peers_s": peer_times})
     return rows
 
 
 def _bench(args) -> int:
     if args.reps < 1:
-        raise ValueError(f"--reps must be at least 1; got {args.reps}")
-    rows = bench(args.quick, args.reps)
-    print(f"{'workload':19s} {'auto picks':>10s} {'direct ms':>10s} {'fft ms':>9s} "
-          f"{'auto ms':>9s} {'auto/best':>9s} {'plan ms':>8s}")
+        raise ValueError(f"`--reps` must be at least 1; got {args.reps}")
+    rows = bench(args.quick, args.reps, peers=not args.no_peers)
+    peer_names = sorted({name for r in rows for name in r["peers_s"]})
+    print(f"{'workload':19s} {'input * filters':32s} {'auto picks':>10s} {'direct ms':>10s} {'fft ms':>8s} "
+          f"{'auto ms':>8s} {'auto/best':>9s}" + "".join(f" {p + '/auto':>14s}" for p in peer_names))
     for r in rows:
-        print(f"{r['workload']:19s} {r['auto_chose']:>10s} {r['direct_s'] * 1e3:10.1f} "
-              f"{r['fft_s'] * 1e3:9.1f} {r['auto_s'] * 1e3:9.1f} {r['regret']:9.2f} "
-              f"{r['planning_s'] * 1e3:8.1f}")
-    print("(float32, median of repeats; auto/best = auto time over the faster of direct and fft)")
+        shapes = "x".join(map(str, r["input"])) + " * " + "x".join(map(str, r["filters"]))
+        peers = "".join(f" {r['peers_s'][p] / r['auto_s']:14.2f}" if p in r["peers_s"] else f" {'-':>14s}"
+                        for p in peer_names)
+        direct, fft = (f"{r[m] * 1e3:.1f}" if r[m] == r[m] else "-" for m in ("direct_s", "fft_s"))
+        print(f"{r['workload']:19s} {shapes:32s} {r['auto_chose']:>10s} {direct:>10s} "
+              f"{fft:>8s} {r['auto_s'] * 1e3:8.1f} {r['regret']:9.2f}{peers}")
+    print(f"(float32, {args.reps} interleaved rounds, medians; '-': predicted {SKIP_FACTOR:g}x slower than the "
+          f"other method, not timed; auto/best = auto over the faster of the methods timed; peer/auto above 1 "
+          f"means fftconv is faster; workers={__import__('fftconv').get_workers()})")
     return 0
 
 

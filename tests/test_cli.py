@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 
 from fftconv import cli
@@ -63,3 +65,21 @@ def test_bad_arguments_exit_with_2(argv, capsys):
         raise SystemExit(status)
     assert exc.value.code == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_bench_prints_shapes_and_interleaved_figures(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "BENCH_WORKLOADS", (("tiny", (1, 24, 24, 2), (5, 5, 2, 3), "SAME"),))
+    monkeypatch.setattr(cli, "QUICK", ("tiny",))
+    assert cli.main(["bench", "--quick", "--reps", "2", "--no-peers"]) == 0
+    out = capsys.readouterr().out
+    assert "1x24x24x2 * 5x5x2x3" in out and "interleaved rounds" in out
+
+
+def test_bench_peers_are_called_their_fastest_fair_way():
+    x = np.random.default_rng(0).standard_normal((1, 20, 20, 1)).astype(np.float32)
+    w = np.random.default_rng(1).standard_normal((5, 5, 1, 2)).astype(np.float32)
+    calls = cli._peer_calls(None, None, x, w, "VALID")
+    assert set(calls) == {"scipy-fft", "scipy-oa"}
+    expected = np.asarray(__import__("fftconv").conv2d(x, w))[0]
+    for fn in calls.values():
+        np.testing.assert_allclose(np.stack(fn(), axis=-1), expected, rtol=1e-4, atol=1e-4)
