@@ -76,7 +76,8 @@ def transform_seconds(shape, count, c, nonzero=None) -> float:
 
 
 def fft_seconds(geom: ConvGeometry, layout, itemsize: int, c, *, with_filters=True) -> float:
-    """Predicted seconds of the FFT method with this tile layout."""
+    """Predicted seconds of the FFT method with this tile layout (with or without the filters'
+    transforms)."""
     bw = c["bandwidth"]
     flops_scale = 4 / itemsize  # float64 runs at half the float32 rate
     batch = geom.batch * layout.n_tiles
@@ -85,8 +86,7 @@ def fft_seconds(geom: ConvGeometry, layout, itemsize: int, c, *, with_filters=Tr
     t = transform_seconds(layout.fft_shape, batch * geom.groups * k, c) / flops_scale
     t += transform_seconds(layout.fft_shape, batch * geom.out_channels, c) / flops_scale
     if with_filters:
-        t += transform_seconds(layout.fft_shape, geom.groups * k * geom.group_out, c,
-                               layout.phase_kernel) / flops_scale
+        t += filters_seconds(geom, layout, itemsize, c)
     if k == 1:
         t += 4 * freqs * batch * geom.out_channels / c["elementwise_flops"] / flops_scale
     else:
@@ -111,15 +111,40 @@ def candidate_fft_shapes(geom: ConvGeometry, limit: int = 6):
     return per_axis
 
 
+#: A first call with new filters transforms them too; the planner keeps it within this many
+#: times the steady-state call (the later calls find the spectrum kept, see fftconv._spectra).
+FIRST_CALL_BUDGET = 2.0
+
+
 def best_fft_layout(geom: ConvGeometry, itemsize: int, c, with_filters=True):
-    """The tile layout with the lowest predicted FFT cost, and that cost."""
-    best = None
+    """The tile layout with the lowest predicted steady-state FFT cost, and that cost.
+
+    The steady state is a call whose filters' spectrum is kept (a filter bank,
+    or a loop of one-shot calls with the same filters). With ``with_filters``
+    (one-shot calls) only layouts whose first call, filter transforms
+    included, stays within :data:`FIRST_CALL_BUDGET` times their steady state
+    compete; where none does, the one with the cheapest first call wins.
+    """
+    best, fallback = None, None
     for shape in _product(candidate_fft_shapes(geom)):
         layout = _fft.make_layout(geom, shape)
-        t = fft_seconds(geom, layout, itemsize, c, with_filters=with_filters)
-        if best is None or t < best[1]:
-            best = (layout, t)
-    return best
+        steady = fft_seconds(geom, layout, itemsize, c, with_filters=False)
+        if with_filters:
+            first = steady + filters_seconds(geom, layout, itemsize, c)
+            if fallback is None or first < fallback[2]:
+                fallback = (layout, steady, first)
+            if first > FIRST_CALL_BUDGET * steady:
+                continue
+        if best is None or steady < best[1]:
+            best = (layout, steady)
+    return best if best is not None else fallback[:2]
+
+
+def filters_seconds(geom: ConvGeometry, layout, itemsize: int, c) -> float:
+    """Predicted seconds of the filters' (pruned) transforms for this layout."""
+    k = layout.phases * geom.group_in
+    return transform_seconds(layout.fft_shape, geom.groups * k * geom.group_out, c,
+                             layout.phase_kernel) / (4 / itemsize)
 
 
 def _product(per_axis):
@@ -134,8 +159,11 @@ def _product(per_axis):
 def estimate(geom: ConvGeometry, itemsize: int, constants=None, *, reuse_filters=False):
     """Predicted seconds per method, with the FFT layout and direct strategy chosen.
 
-    With ``reuse_filters`` (a filter bank) the filters' transforms are left
-    out: they are paid once, not per call.
+    The FFT method's figure is its steady state, with the filters' spectrum
+    kept (as a filter bank, or a loop of one-shot calls with the same filters,
+    finds it); without ``reuse_filters`` (one-shot calls) its layout is also
+    chosen so that a first call, which transforms the filters, stays within
+    :data:`FIRST_CALL_BUDGET` times that.
 
     Returns ``({"direct": s, "fft": s}, {"fft": layout, "direct": strategy})``.
     """

@@ -57,11 +57,24 @@ def test_tile_layout_respects_its_bounds(input_shape, filters_shape, strides):
     assert layout == fft_method.make_layout(geom, layout.fft_shape)
 
 
-def test_filter_bank_plans_without_filter_transforms():
-    geom = _geometry((4, 256, 256, 3), (31, 31, 3, 16))
-    one_shot = _planner.estimate(geom, 4)[0]["fft"]
-    bank = _planner.estimate(geom, 4, reuse_filters=True)[0]["fft"]
-    assert bank < one_shot
+@pytest.mark.parametrize("x_shape, w_shape", [((4, 256, 256, 3), (31, 31, 3, 16)),
+                                              ((1, 128, 128, 32), (21, 21, 32, 32)),
+                                              ((1, 512, 512, 1), (101, 101, 1, 1))])
+def test_one_shot_layouts_keep_the_first_call_within_budget(x_shape, w_shape):
+    """Steady-state estimates in both cases; a one-shot plan's first call, which transforms the
+    filters, stays within FIRST_CALL_BUDGET of its steady state (or is the cheapest first call)."""
+    geom = _geometry(x_shape, w_shape)
+    c = _planner.DEFAULT_CONSTANTS
+    (one_shot, settings), bank = _planner.estimate(geom, 4), _planner.estimate(geom, 4, reuse_filters=True)
+    assert bank[0]["fft"] <= one_shot["fft"]
+    layout = settings["fft"]
+    steady = _planner.fft_seconds(geom, layout, 4, c, with_filters=False)
+    first = steady + _planner.filters_seconds(geom, layout, 4, c)
+    assert one_shot["fft"] == pytest.approx(steady)
+    cheapest_first = min(
+        _planner.fft_seconds(geom, fftconv.methods.fft.make_layout(geom, shape), 4, c)
+        for shape in _planner._product(_planner.candidate_fft_shapes(geom)))
+    assert first <= _planner.FIRST_CALL_BUDGET * steady or first == pytest.approx(cheapest_first)
 
 
 def test_plan_repr_reports_the_decision():
