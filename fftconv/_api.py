@@ -114,9 +114,8 @@ def _cached_plan(geom, data_format, dtype, method, workers, reuse_filters=False,
                                             reuse_filters=reuse_filters)
     estimates["fft"] *= _constants.backend_ratios().get(backend, 1.0)  # the model is fitted on scipy
     chosen = min(estimates, key=estimates.get) if method == "auto" else method
-    peak = predicted_peak_bytes(run, chosen, settings[chosen], itemsize, backend=get_backend(backend),
-                                copy_out=data_format.startswith("NC") or embedding is not None)
-    peak += _complex.extra_bytes(geom, embedding, itemsize)
+    peak = predicted_peak_bytes(geom, chosen, settings[chosen], itemsize, backend=get_backend(backend),
+                                copy_out=data_format.startswith("NC"), embedding=embedding)
     return ConvPlan(geom, data_format, dtype, chosen, method, estimates, settings, workers,
                     backend, peak, calibration=_constants.calibration_in_force(), embedding=embedding)
 

@@ -28,6 +28,7 @@ precision (float32 for complex64, float64 for complex128).
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -177,12 +178,16 @@ def combine(y: np.ndarray, kind: str | None, dtype) -> np.ndarray:
     return out
 
 
-def extra_bytes(geom: ConvGeometry, kind: str | None, itemsize: int) -> int:
-    """Bytes the embedding itself allocates around a run: the embedded input (when it is a
-    copy) and the complex result (when it is not a view), both at most of complex size."""
+def extra_bytes(geom: ConvGeometry, kind: str | None, itemsize: int, channels_first: bool = False) -> int:
+    """Bytes the embedding allocates beside the real run, for C-contiguous arrays: the embedded
+    input where it is a copy (the parts of a batch of several images; a channels-first input's
+    channel pairs), and the complex result of ``"input"`` when it is copied again to
+    channels-first order.  The result's own copy (or, for ``"input"``, its assembly) is the
+    run's final copy (see :func:`fftconv._plan.predicted_peak_bytes`)."""
     if kind is None:
         return 0
-    size = 2 * itemsize
-    x = geom.batch * np.prod(geom.spatial, dtype=np.int64) * geom.in_channels * size
-    y = np.prod(geom.output_shape, dtype=np.int64) * size
-    return int(x + y)
+    complex_size = 2 * itemsize
+    x = geom.batch * math.prod(geom.spatial) * geom.in_channels * complex_size
+    y = math.prod(geom.output_shape) * complex_size
+    copied_in = (kind == "input" and geom.batch > 1) or (kind == "both" and channels_first)
+    return x * copied_in + y * (kind == "input" and channels_first)

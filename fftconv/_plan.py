@@ -345,17 +345,26 @@ def _fmt_seconds(t: float) -> str:
     return f"{t * 1e6:.0f} us"
 
 
-def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: int, *,
-                         backend=None, copy_out: bool = False) -> int:
+def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: int, *, backend=None,
+                         copy_out: bool = False, embedding: str | None = None) -> int:
     """An upper bound of the memory one call allocates: the filters' copy, then the method's
     peak (:func:`fftconv.methods.direct.peak_bytes`, :func:`fftconv.methods.fft.peak_bytes`),
     the output and, with ``copy_out``, its final copy (to NCHW order or another dtype).
+
+    ``itemsize`` is that of the real compute dtype.  For a complex convolution
+    (``embedding``, see :mod:`fftconv._complex`) the method's peak is that of
+    the real convolution it runs, whose result is always copied once more (into
+    the complex result), plus :func:`fftconv._complex.extra_bytes`.
 
     The models mirror the allocations buffer by buffer and phase by phase;
     :data:`PEAK_MARGIN` covers the small temporaries they leave out (the
     dynamic-range guard's block sums among them).  The guards' work on
     non-finite or huge inputs is not counted.
     """
+    if embedding is not None:
+        run = _complex.embedded_geometry(geom, embedding)
+        inner = predicted_peak_bytes(run, method, settings, itemsize, backend=backend, copy_out=True)
+        return inner + _complex.extra_bytes(geom, embedding, itemsize, channels_first=copy_out)
     out = math.prod(geom.output_shape) * itemsize
     if geom.is_empty:
         return out
