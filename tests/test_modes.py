@@ -288,3 +288,52 @@ def test_wrap_is_circular_correlation(nd, data):
         y = CONV[nd](x[None, ..., None], w[..., None, None], padding=pads, dilations=dilations,
                      padding_mode="circular", method=method)
         assert_close(y[0, ..., 0], circular, np.float64)
+
+
+# -- other libraries' names (docs/boundaries.rst's table) -------------------------------------------
+
+def _same_2d(image, kernel, mode, **options):
+    return fftconv.conv2d(image[None, ..., None], kernel[..., None, None], padding_mode=mode,
+                          **{"padding": "SAME", **options})[0, ..., 0]
+
+
+NDIMAGE_NAMES = [("mirror", "reflect"), ("reflect", "symmetric"), ("grid-mirror", "symmetric"),
+                 ("nearest", "edge"), ("wrap", "wrap"), ("grid-wrap", "wrap"), ("constant", "constant"),
+                 ("grid-constant", "constant")]
+
+
+@pytest.mark.parametrize("ndimage_mode, mode", NDIMAGE_NAMES)
+def test_scipy_ndimage_names(ndimage_mode, mode):
+    import scipy.ndimage
+
+    rng = np.random.default_rng(8)
+    image, kernel = rng.standard_normal((20, 23)), rng.standard_normal((5, 7))
+    assert_close(_same_2d(image, kernel, mode), scipy.ndimage.correlate(image, kernel, mode=ndimage_mode),
+                 np.float64)
+
+
+@pytest.mark.parametrize("border, mode", [("BORDER_REFLECT", "symmetric"), ("BORDER_REFLECT_101", "reflect"),
+                                          ("BORDER_DEFAULT", "reflect"), ("BORDER_REPLICATE", "edge"),
+                                          ("BORDER_CONSTANT", "constant")])
+def test_opencv_border_names(border, mode):
+    cv2 = pytest.importorskip("cv2")
+    rng = np.random.default_rng(9)
+    image, kernel = rng.standard_normal((20, 23)).astype(np.float32), rng.standard_normal((5, 7)).astype(np.float32)
+    assert_close(_same_2d(image, kernel, mode), cv2.filter2D(image, -1, kernel, borderType=getattr(cv2, border)),
+                 np.float32)
+    # BORDER_WRAP only in copyMakeBorder (filter2D refuses it): the padded image itself
+    padded = cv2.copyMakeBorder(image, 2, 3, 6, 1, cv2.BORDER_WRAP)
+    np.testing.assert_array_equal(padded, np.pad(image, ((2, 3), (6, 1)), mode="wrap"))
+
+
+@pytest.mark.parametrize("boundary, mode", [("symm", "symmetric"), ("wrap", "wrap"), ("fill", "constant")])
+def test_scipy_signal_boundary_names(boundary, mode):
+    rng = np.random.default_rng(10)
+    image, kernel = rng.standard_normal((20, 23)), rng.standard_normal((5, 6))
+    import scipy.signal
+
+    scipy_full = scipy.signal.convolve2d(image, kernel, mode="full", boundary=boundary)
+    full = _same_2d(image, kernel, mode, padding=((4, 4), (5, 5)), flip=True)
+    assert_close(full, scipy_full, np.float64)
+    same = scipy.signal.correlate2d(image, kernel, mode="same", boundary=boundary)
+    assert_close(_same_2d(image, kernel, mode), same, np.float64)
