@@ -93,8 +93,8 @@ def _plan_shapes(ndim, input_shape, filters_shape, strides, padding, data_format
                  padding_mode="constant"):
     """The ``plan_*`` functions: shapes and a dtype, each named as the caller passed it.
 
-    A complex ``dtype`` plans for complex inputs and filters (real arrays run
-    through it too, with a zero imaginary part).
+    A complex ``dtype`` plans for complex inputs and filters (a real input or
+    real filters, with the other complex, run through it too).
     """
     compute = _checks.plan_dtypes(dtype)[0]
     embedding = "both" if compute.kind == "c" else None
@@ -134,9 +134,10 @@ def plan_conv2d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     dtype : dtype
         Precision of the arrays the plan will run on; float16 and float32 plan
         a float32 computation, integers and float64 a float64 one, complex64
-        and complex128 a complex one for complex inputs and filters (real
-        arrays run through it too, with a zero imaginary part; :func:`conv2d`
-        picks a cheaper embedding when only one of them is complex).
+        and complex128 a complex one for complex inputs and filters (a real
+        input or real filters, with the other complex, run through it too, as
+        complex with a zero imaginary part; :func:`conv2d` picks a cheaper
+        embedding when only one of them is complex).
     strides, padding, data_format, dilations, groups, flip, padding_mode, method, workers, measure, backend
         As for :func:`conv2d`.
 
