@@ -9,7 +9,7 @@ padding : {"VALID", "SAME"}, int or sequence
     ``"VALID"``, ``"SAME"`` (TensorFlow's split: the odd pixel goes to the
     end), one int for every side, ``nd`` ``(before, after)`` pairs, ``nd`` ints
     (each for both sides of its axis), or TensorFlow's ``nd + 2`` pairs in
-    ``data_format`` order. Padding is zeros.
+    ``data_format`` order. ``padding_mode`` says what fills the pads.
 data_format : str
     ``"NHWC"`` or ``"NCHW"`` (2-D), ``"NWC"``/``"NCW"`` (1-D),
     ``"NDHWC"``/``"NCDHW"`` (3-D).
@@ -20,6 +20,15 @@ groups : int, optional
 flip : bool
     ``False`` (default) computes cross-correlation, like TensorFlow; ``True``
     reverses the kernel for true convolution, like :func:`scipy.signal.convolve`.
+    Complex filters are never conjugated (as in torch).
+padding_mode : str
+    How the pads that ``padding`` defines are filled: exactly as
+    ``numpy.pad(input, pads, mode=padding_mode)`` fills them along the spatial
+    axes, for any pad size. ``"constant"`` (default: zeros, as TensorFlow),
+    ``"reflect"``, ``"symmetric"``, ``"wrap"``, ``"edge"``, or torch's names
+    ``"zeros"``, ``"circular"`` (wrap) and ``"replicate"`` (edge). With
+    ``padding="VALID"`` there are no pads and the mode changes nothing. See
+    :doc:`boundaries` for pictures and other libraries' names.
 method : {"auto", "direct", "fft"}
     ``"auto"`` runs whichever the planner predicts is faster.
 workers : int, optional
@@ -46,7 +55,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import _checks, _constants, _planner
+from . import _checks, _complex, _constants, _planner
 from ._measure import measured
 from ._plan import ConvPlan, predicted_peak_bytes
 from ._workers import resolve_workers
@@ -64,46 +73,56 @@ _SHAPE_NAMES = ("input_shape", "filters_shape")
 
 def _plan(ndim, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
           flip, compute, method, workers, measure=False, backend="auto", *,
-          names=_ARRAY_NAMES, reuse_filters=False) -> ConvPlan:
-    """Check every option, then plan; ``compute`` is an already checked compute dtype."""
+          names=_ARRAY_NAMES, reuse_filters=False, padding_mode="constant", embedding=None) -> ConvPlan:
+    """Check every option, then plan; ``compute`` is an already checked compute dtype, and
+    ``embedding`` says what is complex (:mod:`fftconv._complex`)."""
     method = _checks.check_method(method)
     backend = _checks.check_backend(backend, available_backends())
     measure = _checks.check_flag("measure", measure)
     geom = _checks.check_geometry(input_shape, filters_shape, ndim, strides, padding, data_format,
-                                  dilations, groups, flip, names=names)
+                                  dilations, groups, flip, names=names, padding_mode=padding_mode)
     plan = _cached_plan(geom, data_format, compute, method, resolve_workers(workers),
-                        reuse_filters, backend)
+                        reuse_filters, backend, embedding)
     if measure and method == "auto":
         plan = measured(plan, backend == "auto")
     return plan
 
 
 def _plan_shapes(ndim, input_shape, filters_shape, strides, padding, data_format, dilations,
-                 groups, flip, dtype, method, workers, measure, backend, names=_SHAPE_NAMES):
-    """The ``plan_*`` functions: shapes and a dtype, each named as the caller passed it."""
+                 groups, flip, dtype, method, workers, measure, backend, names=_SHAPE_NAMES,
+                 padding_mode="constant"):
+    """The ``plan_*`` functions: shapes and a dtype, each named as the caller passed it.
+
+    A complex ``dtype`` plans for complex inputs and filters (a real input or
+    real filters, with the other complex, run through it too).
+    """
     compute = _checks.plan_dtypes(dtype)[0]
+    embedding = "both" if compute.kind == "c" else None
     return _plan(ndim, input_shape, filters_shape, strides, padding, data_format, dilations,
-                 groups, flip, compute, method, workers, measure, backend, names=names)
+                 groups, flip, compute, method, workers, measure, backend, names=names,
+                 padding_mode=padding_mode, embedding=embedding)
 
 
 @functools.lru_cache(maxsize=256)
 def _cached_plan(geom, data_format, dtype, method, workers, reuse_filters=False,
-                 backend=DEFAULT_BACKEND) -> ConvPlan:
+                 backend=DEFAULT_BACKEND, embedding=None) -> ConvPlan:
     if backend == "auto":  # resolved here, once per cached plan, not on every call
         backend = _constants.preferred_backend(available_backends(), DEFAULT_BACKEND)
-    estimates, settings = _planner.estimate(geom, dtype.itemsize, _constants.load_constants(),
+    # a complex convolution is planned as the real one it runs (:mod:`fftconv._complex`)
+    run, itemsize = _complex.embedded_geometry(geom, embedding), _complex.real_dtype(dtype).itemsize
+    estimates, settings = _planner.estimate(run, itemsize, _constants.load_constants(),
                                             reuse_filters=reuse_filters)
     estimates["fft"] *= _constants.backend_ratios().get(backend, 1.0)  # the model is fitted on scipy
     chosen = min(estimates, key=estimates.get) if method == "auto" else method
-    peak = predicted_peak_bytes(geom, chosen, settings[chosen], dtype.itemsize, backend=get_backend(backend),
-                                copy_out=data_format.startswith("NC"))
+    peak = predicted_peak_bytes(geom, chosen, settings[chosen], itemsize, backend=get_backend(backend),
+                                copy_out=data_format.startswith("NC"), embedding=embedding)
     return ConvPlan(geom, data_format, dtype, chosen, method, estimates, settings, workers,
-                    backend, peak, calibration=_constants.calibration_in_force())
+                    backend, peak, calibration=_constants.calibration_in_force(), embedding=embedding)
 
 
 def plan_conv2d(input_shape, filters_shape, strides=1, padding="VALID", data_format="NHWC",
-                dilations=1, *, groups=None, flip=False, dtype="float32", method="auto",
-                workers=None, measure=False, backend="auto") -> ConvPlan:
+                dilations=1, *, groups=None, flip=False, padding_mode="constant", dtype="float32",
+                method="auto", workers=None, measure=False, backend="auto") -> ConvPlan:
     """Plan a 2-D convolution from shapes alone.
 
     Parameters
@@ -114,8 +133,12 @@ def plan_conv2d(input_shape, filters_shape, strides=1, padding="VALID", data_for
         ``(kh, kw, C_in / groups, C_out)``.
     dtype : dtype
         Precision of the arrays the plan will run on; float16 and float32 plan
-        a float32 computation, integers and float64 a float64 one.
-    strides, padding, data_format, dilations, groups, flip, method, workers, measure, backend
+        a float32 computation, integers and float64 a float64 one, complex64
+        and complex128 a complex one for complex inputs and filters (a real
+        input or real filters, with the other complex, run through it too, as
+        complex with a zero imaginary part; :func:`conv2d` picks a cheaper
+        embedding when only one of them is complex).
+    strides, padding, data_format, dilations, groups, flip, padding_mode, method, workers, measure, backend
         As for :func:`conv2d`.
 
     Returns
@@ -135,12 +158,12 @@ def plan_conv2d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     (4, 226, 226, 16)
     """
     return _plan_shapes(2, input_shape, filters_shape, strides, padding, data_format, dilations,
-                        groups, flip, dtype, method, workers, measure, backend)
+                        groups, flip, dtype, method, workers, measure, backend, padding_mode=padding_mode)
 
 
 def plan_conv1d(input_shape, filters_shape, strides=1, padding="VALID", data_format="NWC",
-                dilations=1, *, groups=None, flip=False, dtype="float32", method="auto",
-                workers=None, measure=False, backend="auto") -> ConvPlan:
+                dilations=1, *, groups=None, flip=False, padding_mode="constant", dtype="float32",
+                method="auto", workers=None, measure=False, backend="auto") -> ConvPlan:
     """Plan a 1-D convolution: input ``(N, W, C_in)``, filters ``(kw, C_in / groups, C_out)``.
 
     See :func:`plan_conv2d`.
@@ -152,12 +175,12 @@ def plan_conv1d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     'fft'
     """
     return _plan_shapes(1, input_shape, filters_shape, strides, padding, data_format, dilations,
-                        groups, flip, dtype, method, workers, measure, backend)
+                        groups, flip, dtype, method, workers, measure, backend, padding_mode=padding_mode)
 
 
 def plan_conv3d(input_shape, filters_shape, strides=1, padding="VALID", data_format="NDHWC",
-                dilations=1, *, groups=None, flip=False, dtype="float32", method="auto",
-                workers=None, measure=False, backend="auto") -> ConvPlan:
+                dilations=1, *, groups=None, flip=False, padding_mode="constant", dtype="float32",
+                method="auto", workers=None, measure=False, backend="auto") -> ConvPlan:
     """Plan a 3-D convolution: input ``(N, D, H, W, C_in)``, filters ``(kd, kh, kw, C_in / groups, C_out)``.
 
     See :func:`plan_conv2d`.
@@ -169,12 +192,12 @@ def plan_conv3d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     (1, 16, 16, 16, 4)
     """
     return _plan_shapes(3, input_shape, filters_shape, strides, padding, data_format, dilations,
-                        groups, flip, dtype, method, workers, measure, backend)
+                        groups, flip, dtype, method, workers, measure, backend, padding_mode=padding_mode)
 
 
 def plan_depthwise_conv2d(input_shape, filter_shape, strides=1, padding="VALID",
-                          data_format="NHWC", dilations=1, *, flip=False, dtype="float32",
-                          method="auto", workers=None, measure=False,
+                          data_format="NHWC", dilations=1, *, flip=False, padding_mode="constant",
+                          dtype="float32", method="auto", workers=None, measure=False,
                           backend="auto") -> ConvPlan:
     """Plan a depthwise convolution with TF's ``(kh, kw, C, M)`` filter.
 
@@ -193,23 +216,25 @@ def plan_depthwise_conv2d(input_shape, filter_shape, strides=1, padding="VALID",
     channels = _checks.input_channels(input_shape, data_format, 2, name=names[0])
     _checks.check_depthwise_channels(channels, filter_shape, names)
     return _plan_shapes(2, input_shape, hwio, strides, padding, data_format, dilations, channels,
-                        flip, dtype, method, workers, measure, backend, names=names)
+                        flip, dtype, method, workers, measure, backend, names=names,
+                        padding_mode=padding_mode)
 
 
 # -- running -----------------------------------------------------------------------
 
 def _convolve(ndim, input, filters, strides, padding, data_format, dilations, groups, flip,
-              method, workers, measure, backend="auto", *, names=_ARRAY_NAMES):
+              method, workers, measure, backend="auto", *, names=_ARRAY_NAMES, padding_mode="constant"):
     x = _checks.as_array(names[0], input)
     w = _checks.as_array(names[1], filters)
     compute, _ = _checks.result_dtypes(x.dtype, w.dtype, names)
     plan = _plan(ndim, x.shape, w.shape, strides, padding, data_format, dilations, groups,
-                 flip, compute, method, workers, measure, backend, names=names)
+                 flip, compute, method, workers, measure, backend, names=names,
+                 padding_mode=padding_mode, embedding=_complex.embedding(x.dtype, w.dtype))
     return plan._run_checked(x, w, names)
 
 
 def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None, measure=False,
+           groups=None, flip=False, padding_mode="constant", method="auto", workers=None, measure=False,
            backend="auto"):
     """2-D convolution with exactly the semantics of :func:`tf.nn.conv2d`.
 
@@ -219,10 +244,11 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
         ``(N, H, W, C_in)``, or ``(N, C_in, H, W)`` with ``data_format="NCHW"``.
     filters : array_like
         ``(kh, kw, C_in / groups, C_out)`` (HWIO).
-    strides, padding, data_format, dilations, groups, flip, method, workers, measure, backend
+    strides, padding, data_format, dilations, groups, flip, padding_mode, method, workers, measure, backend
         See the shared parameters in :mod:`fftconv._api`: TensorFlow's forms,
-        plus ``groups``, ``flip`` for true convolution, the ``method``, the
-        number of FFT ``workers``, ``measure`` to time the methods instead of
+        plus ``groups``, ``flip`` for true convolution, the ``padding_mode``
+        that fills the pads (numpy.pad's modes), the ``method``, the number of
+        FFT ``workers``, ``measure`` to time the methods instead of
         predicting, and the FFT ``backend``.
 
     Returns
@@ -230,14 +256,16 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
     ndarray
         ``(N, out_h, out_w, C_out)`` (or NCHW). float32 in gives float32,
         float64 gives float64, float16 is computed in float32 and returned as
-        float16, integers and bools give float64.
+        float16, integers and bools give float64. A complex input or filter
+        gives a complex result: complex64 when everything is complex64,
+        float32 or float16, else complex128.
 
     Raises
     ------
     ValueError
         Bad shapes or values, before any work is done.
     TypeError
-        Bad types, e.g. complex or string arrays.
+        Bad types, e.g. object or string arrays.
 
     Examples
     --------
@@ -250,13 +278,19 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
            [6., 9., 9., 9., 6.],
            [6., 9., 9., 9., 6.],
            [4., 6., 6., 6., 4.]], dtype=float32)
+    >>> fftconv.conv2d(x, w, padding="SAME", padding_mode="reflect")[0, :, :, 0]
+    array([[9., 9., 9., 9., 9.],
+           [9., 9., 9., 9., 9.],
+           [9., 9., 9., 9., 9.],
+           [9., 9., 9., 9., 9.],
+           [9., 9., 9., 9., 9.]], dtype=float32)
     """
     return _convolve(2, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure, backend)
+                     method, workers, measure, backend, padding_mode=padding_mode)
 
 
 def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None, measure=False,
+           groups=None, flip=False, padding_mode="constant", method="auto", workers=None, measure=False,
            backend="auto"):
     """1-D convolution with the semantics of :func:`tf.nn.conv1d` (NWC input, WIO filters).
 
@@ -268,7 +302,7 @@ def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilati
         ``(N, W, C_in)``, or ``(N, C_in, W)`` with ``data_format="NCW"``.
     filters : array_like
         ``(kw, C_in / groups, C_out)``.
-    strides, padding, data_format, dilations, groups, flip, method, workers, measure, backend
+    strides, padding, data_format, dilations, groups, flip, padding_mode, method, workers, measure, backend
         As for :func:`conv2d`, with one spatial axis.
 
     Returns
@@ -282,13 +316,25 @@ def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilati
     >>> signal = np.arange(6.0).reshape(1, 6, 1)
     >>> fftconv.conv1d(signal, np.ones((3, 1, 1)))[0, :, 0]
     array([ 3.,  6.,  9., 12.])
+    >>> fftconv.conv1d(signal, np.ones((3, 1, 1)), padding="SAME", padding_mode="wrap")[0, :, 0]
+    array([ 6.,  3.,  6.,  9., 12.,  9.])
+
+    A complex matched filter (correlation, no conjugation: pass the conjugate
+    of the template):
+
+    >>> pulse = np.exp(1j * np.linspace(0, 3, 8))
+    >>> rx = np.zeros((1, 20, 1), complex)
+    >>> rx[0, 5:13, 0] = pulse
+    >>> y = fftconv.conv1d(rx, np.conj(pulse)[:, None, None])
+    >>> int(np.argmax(np.abs(y[0, :, 0]))), y.dtype
+    (5, dtype('complex128'))
     """
     return _convolve(1, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure, backend)
+                     method, workers, measure, backend, padding_mode=padding_mode)
 
 
 def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None, measure=False,
+           groups=None, flip=False, padding_mode="constant", method="auto", workers=None, measure=False,
            backend="auto"):
     """3-D convolution with the semantics of :func:`tf.nn.conv3d` (NDHWC input, DHWIO filters).
 
@@ -298,7 +344,7 @@ def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dila
         ``(N, D, H, W, C_in)``, or ``(N, C_in, D, H, W)`` with ``data_format="NCDHW"``.
     filters : array_like
         ``(kd, kh, kw, C_in / groups, C_out)``.
-    strides, padding, data_format, dilations, groups, flip, method, workers, measure, backend
+    strides, padding, data_format, dilations, groups, flip, padding_mode, method, workers, measure, backend
         As for :func:`conv2d`, with three spatial axes.
 
     Returns
@@ -314,12 +360,12 @@ def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dila
     (1, 3, 3, 3, 1)
     """
     return _convolve(3, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure, backend)
+                     method, workers, measure, backend, padding_mode=padding_mode)
 
 
 def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHWC",
-                     dilations=1, *, flip=False, method="auto", workers=None, measure=False,
-                     backend="auto"):
+                     dilations=1, *, flip=False, padding_mode="constant", method="auto", workers=None,
+                     measure=False, backend="auto"):
     """Depthwise 2-D convolution with the semantics of :func:`tf.nn.depthwise_conv2d`.
 
     Parameters
@@ -328,6 +374,8 @@ def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHW
         ``(N, H, W, C)`` (or NCHW).
     filter : array_like
         ``(kh, kw, C, M)``: ``M`` filters per input channel.
+    strides, padding, data_format, dilations, flip, padding_mode, method, workers, measure, backend
+        As for :func:`conv2d`.
 
     Returns
     -------
@@ -349,7 +397,8 @@ def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHW
     channels = _checks.input_channels(x.shape, data_format, 2, name=names[0])
     _checks.check_depthwise_channels(channels, w.shape, names)
     return _convolve(2, x, w.reshape(hwio), strides, padding, data_format, dilations, channels,
-                     flip, method, workers, measure, backend, names=("input", "filter"))
+                     flip, method, workers, measure, backend, names=("input", "filter"),
+                     padding_mode=padding_mode)
 
 
 class FilterBank:
@@ -365,7 +414,7 @@ class FilterBank:
     filters : array_like
         ``(*kernel, C_in / groups, C_out)``; 1, 2 or 3 spatial axes.  The bank
         keeps a read-only copy.
-    strides, padding, data_format, dilations, groups, flip, method, workers, measure, backend
+    strides, padding, data_format, dilations, groups, flip, padding_mode, method, workers, measure, backend
         As for :func:`conv2d`; ``data_format`` defaults to channels-last.
         They are checked here, not at the first call.
     cache_size : int
@@ -386,8 +435,8 @@ class FilterBank:
     """
 
     def __init__(self, filters, strides=1, padding="VALID", data_format=None, dilations=1, *,
-                 groups=None, flip=False, method="auto", workers=None, measure=False,
-                 backend="auto", cache_size=8):
+                 groups=None, flip=False, padding_mode="constant", method="auto", workers=None,
+                 measure=False, backend="auto", cache_size=8):
         w = _checks.as_array("filters", filters)
         if w.ndim not in (3, 4, 5):
             raise ValueError(
@@ -398,7 +447,7 @@ class FilterBank:
             self.ndim, strides=strides, padding=padding, dilations=dilations, groups=groups,
             flip=flip, method=method, workers=workers, measure=measure,
             backend=(backend, available_backends()),
-            data_format=data_format or _checks.DATA_FORMATS[self.ndim][0])
+            data_format=data_format or _checks.DATA_FORMATS[self.ndim][0], padding_mode=padding_mode)
         self.cache_size = _checks.check_positive_int("cache_size", cache_size)
         self.filters = w.copy()  # later changes to the caller's array must not leak in
         self.filters.flags.writeable = False
@@ -408,17 +457,19 @@ class FilterBank:
         """The plan this bank uses for inputs of ``input_shape`` and ``dtype``."""
         compute, _ = _checks.result_dtypes(dtype, self.filters.dtype, ("dtype", "filters"))
         return _plan(self.ndim, input_shape, self.filters.shape, compute=compute, reuse_filters=True,
-                     names=("input_shape", "filters"), **self.options)
+                     names=("input_shape", "filters"),
+                     embedding=_complex.embedding(np.dtype(dtype), self.filters.dtype), **self.options)
 
     def __call__(self, input):
         """Convolve one input with the bank's filters."""
         x = _checks.as_array("input", input)
-        key = (x.shape, _checks.result_dtypes(x.dtype, self.filters.dtype)[0])
+        embedding = _complex.embedding(x.dtype, self.filters.dtype)
+        key = (x.shape, _checks.result_dtypes(x.dtype, self.filters.dtype)[0], embedding)
         bound = self._bound.get(key)
         if bound is None:
             compute = key[1]
             plan = _plan(self.ndim, x.shape, self.filters.shape, compute=compute,
-                         reuse_filters=True, **self.options)
+                         reuse_filters=True, embedding=embedding, **self.options)
             bound = self._bound[key] = plan.bind(self.filters)
             while len(self._bound) > self.cache_size:
                 self._bound.popitem(last=False)

@@ -17,12 +17,21 @@ import os
 import numpy as np
 
 from ._geometry import ConvGeometry, output_size, same_pads
+from ._padding import ALIASES, MODES
 
 METHODS = ("auto", "direct", "fft")
 DATA_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 _SPATIAL_NAMES = {1: "w", 2: "h, w", 3: "d, h, w"}
 _KERNEL_NAMES = {1: "kw", 2: "kh, kw", 3: "kd, kh, kw"}
 _FLOAT_DTYPES = (np.float16, np.float32, np.float64)
+_COMPLEX_DTYPES = (np.complex64, np.complex128)
+_NUMBERS = "float16, float32, float64, complex64, complex128, integer or bool"
+#: Boundary-mode names of scipy.ndimage and scipy.signal, with the padding_mode that means the same.
+_FOREIGN_MODES = {"mirror": "reflect", "nearest": "edge", "grid-wrap": "wrap", "grid-mirror": "symmetric",
+                  "grid-constant": "constant", "symm": "symmetric", "fill": "constant"}
+#: OpenCV's ``BORDER_*`` names (without the prefix), with the padding_mode that means the same.
+_OPENCV_MODES = {"reflect": "symmetric", "reflect_101": "reflect", "reflect101": "reflect",
+                 "default": "reflect", "replicate": "edge", "wrap": "wrap", "constant": "constant"}
 
 
 def check_method(method, allowed=METHODS) -> str:
@@ -176,27 +185,57 @@ def _padding_pairs(padding, ndim, channels_first, accepted):
     return items
 
 
+def check_padding_mode(padding_mode) -> str:
+    """numpy.pad's name for ``padding_mode``: one of :data:`~fftconv._padding.MODES`, or a torch
+    alias of one (:data:`~fftconv._padding.ALIASES`).
+
+    Examples
+    --------
+    >>> check_padding_mode("circular"), check_padding_mode("reflect")
+    ('wrap', 'reflect')
+    """
+    accepted = ", ".join(map(repr, (*MODES, *ALIASES)))
+    if not isinstance(padding_mode, str):
+        raise TypeError(f"`padding_mode` must be a string, one of {accepted}; got "
+                        f"{type(padding_mode).__name__} {padding_mode!r}")
+    if padding_mode in MODES:
+        return padding_mode
+    if padding_mode in ALIASES:
+        return ALIASES[padding_mode]
+    hint, lower = "", padding_mode.lower()
+    same = _OPENCV_MODES.get(lower[7:]) if lower.startswith("border_") else _FOREIGN_MODES.get(lower)
+    if same:
+        hint = f" ({padding_mode!r} elsewhere is padding_mode={same!r} here: see docs/boundaries.rst)"
+    elif lower in MODES or lower in ALIASES:
+        hint = f" (names are lower case: {lower!r})"
+    elif lower in ("linear_ramp", "maximum", "mean", "median", "minimum", "empty"):
+        hint = " (numpy.pad's statistical, ramp and empty modes are not offered)"
+    raise ValueError(f"`padding_mode` must be one of {accepted}; got {padding_mode!r}{hint}")
+
+
 def check_dtype(name: str, dtype) -> np.dtype:
-    """The dtype ``name`` is computed in: float kinds as they are, ints and bool as float64."""
+    """The dtype ``name`` is computed in: float and complex kinds as they are, ints and bool as
+    float64."""
     try:
         dtype = np.dtype(dtype)
     except TypeError:
         raise TypeError(
-            f"`{name}` must be a real dtype (float16, float32, float64, integer or bool); "
-            f"got {dtype!r}, which numpy does not understand"
+            f"`{name}` must be a numeric dtype ({_NUMBERS}); got {dtype!r}, which numpy does not "
+            f"understand"
         ) from None
     if dtype.kind in "iub":
         return np.dtype(np.float64)
-    if dtype.kind == "f" and dtype.type in _FLOAT_DTYPES:
+    if (dtype.kind == "f" and dtype.type in _FLOAT_DTYPES) or (dtype.kind == "c" and dtype.type in
+                                                                _COMPLEX_DTYPES):
         return dtype.newbyteorder("=")
-    raise TypeError(
-        f"`{name}` must hold real numbers (float16, float32, float64, integer or bool); "
-        f"got dtype {dtype}"
-    )
+    raise TypeError(f"`{name}` must hold numbers ({_NUMBERS}); got dtype {dtype}")
 
 
 def result_dtypes(input_dtype, filters_dtype, names=("input", "filters")) -> tuple[np.dtype, np.dtype]:
     """Return ``(compute_dtype, output_dtype)`` under the spec's promotion rules.
+
+    Complex results are complex64 only when everything is complex64, float32
+    or float16 (:func:`numpy.result_type`'s rule, integers counting as float64).
 
     Examples
     --------
@@ -204,6 +243,8 @@ def result_dtypes(input_dtype, filters_dtype, names=("input", "filters")) -> tup
     (dtype('float32'), dtype('float16'))
     >>> result_dtypes(np.int32, np.float32)
     (dtype('float64'), dtype('float64'))
+    >>> result_dtypes(np.complex64, np.float16), result_dtypes(np.complex64, np.int8)
+    ((dtype('complex64'), dtype('complex64')), (dtype('complex128'), dtype('complex128')))
     """
     out = np.result_type(check_dtype(names[0], input_dtype), check_dtype(names[1], filters_dtype))
     compute = np.dtype(np.float32) if out == np.float16 else out
@@ -245,11 +286,14 @@ def check_shape(name: str, shape, ndim: int, layout: str) -> tuple[int, ...]:
 
 
 def check_geometry(input_shape, filters_shape, ndim, strides, padding, data_format,
-                   dilations, groups, flip, *, names=("input", "filters")) -> ConvGeometry:
+                   dilations, groups, flip, *, names=("input", "filters"),
+                   padding_mode="constant") -> ConvGeometry:
     """Validate every shape argument together and return the normalised geometry.
 
     ``input_shape`` is in ``data_format`` order; ``filters_shape`` is
-    ``(*kernel, C_in / groups, C_out)``.
+    ``(*kernel, C_in / groups, C_out)``.  The geometry's ``padding_mode`` is
+    numpy's name of the mode, and ``"constant"`` when there is nothing to pad
+    (a mode changes nothing then).
     """
     channels_first = check_data_format(data_format, ndim)
     input_shape = check_shape(names[0], input_shape, ndim + 2, _input_layout(data_format, ndim))
@@ -265,6 +309,7 @@ def check_geometry(input_shape, filters_shape, ndim, strides, padding, data_form
     given_padding = padding
     padding = check_padding(padding, ndim, channels_first)
     flip = check_flag("flip", flip)
+    padding_mode = check_padding_mode(padding_mode)
     kernel, group_in, out_channels = filters_shape[:-2], filters_shape[-2], filters_shape[-1]
     if channels == 0:
         raise ValueError(f"`{names[0]}` has 0 channels (shape {input_shape}); a convolution needs at "
@@ -273,10 +318,23 @@ def check_geometry(input_shape, filters_shape, ndim, strides, padding, data_form
     if min(kernel) < 1:
         raise ValueError(f"`{names[1]}` must have spatial sizes of at least 1; got shape {filters_shape}")
     pads, out = _pads_and_output(spatial, kernel, strides, dilations, padding, names)
+    if not any(lo or hi for lo, hi in pads):
+        padding_mode = "constant"
+    _check_mode_can_pad(padding_mode, spatial, pads, given_padding, names)
     geom = ConvGeometry(batch, spatial, channels, out_channels, groups, kernel, strides,
-                        dilations, pads, out, bool(flip))
+                        dilations, pads, out, bool(flip), padding_mode)
     _check_sizes(geom, given_padding, names)
     return geom
+
+
+def _check_mode_can_pad(mode, spatial, pads, padding, names) -> None:
+    """numpy.pad's own limit: only zeros can extend an empty axis."""
+    empty = [axis for axis, (n, (lo, hi)) in enumerate(zip(spatial, pads)) if n == 0 and (lo or hi)]
+    if mode != "constant" and empty:
+        raise ValueError(
+            f"`padding_mode` {mode!r} cannot pad `{names[0]}`'s empty spatial axis {empty[0]} (spatial sizes "
+            f"{tuple(spatial)}, pads {pads} from `padding` {padding!r}): there are no values to repeat, "
+            f"and numpy.pad refuses it too; use padding_mode='constant' or padding='VALID'")
 
 
 #: No array fftconv makes may hold more elements than this (numpy's own limit is 2**63 bytes).
@@ -370,7 +428,7 @@ def input_channels(input_shape, data_format, ndim, name: str = "input") -> int:
 
 
 def check_options(ndim: int, *, strides, padding, dilations, groups, flip, method, workers, measure,
-                  backend, data_format) -> dict:
+                  backend, data_format, padding_mode="constant") -> dict:
     """Every shape-independent option, checked and normalised (for :class:`fftconv.FilterBank`).
 
     ``backend`` is ``(name, available names)``.  Returns the options as keywords
@@ -384,7 +442,8 @@ def check_options(ndim: int, *, strides, padding, dilations, groups, flip, metho
                 dilations=check_int_tuple("dilations", dilations, ndim, channels_first),
                 groups=groups, flip=check_flag("flip", flip), method=check_method(method),
                 workers=check_workers(workers), measure=check_flag("measure", measure),
-                backend=check_backend(*backend), data_format=data_format)
+                backend=check_backend(*backend), data_format=data_format,
+                padding_mode=check_padding_mode(padding_mode))
 
 
 def _physical_memory() -> int | None:

@@ -40,7 +40,7 @@ import math
 import numpy as np
 
 from ._geometry import ConvGeometry
-from ._padding import box_reads, read_padded
+from ._padding import box_reads, read_padded, source_index
 
 __all__ = ["run_guarded", "window_any", "overflow_limit", "integer_fft_is_exact",
            "dynamic_range_risk", "filter_spread", "is_integer"]
@@ -126,9 +126,14 @@ def overflow_limit(method: str, geom: ConvGeometry, layout, dtype, w_abs_sum: fl
 
 def _used_index(geom: ConvGeometry) -> tuple:
     """The index of the part of an input that some output reads (whole axes for padding modes
-    other than zeros, whose pads may reflect any sample)."""
+    other than zeros, whose pads may repeat any sample)."""
     if geom.padding_mode != "constant":
         return (Ellipsis,)
+    return _inside_index(geom)
+
+
+def _inside_index(geom: ConvGeometry) -> tuple:
+    """The index of the input samples that lie inside the used extent (the pads left out)."""
     return (slice(None), *(slice(max(0, -lo), max(0, min(n, used - lo)))
                            for n, (lo, _), used in zip(geom.spatial, geom.pads, geom.used_extent)))
 
@@ -266,6 +271,13 @@ class RangeGuard:
     * ``||w||_2 / ||w||_1`` is :func:`filter_spread`.
 
     The ratio is ``inf`` where a window holds only zeros in a tile with energy.
+
+    The one pass sums the input samples inside the used extent.  Pads filled
+    by ``padding_mode`` (other than zeros) repeat input samples, so their
+    blocks get the sums of the blocks their samples come from (the wrapped
+    edge's blocks for ``"wrap"``), each source block's sum spread evenly over
+    its samples: exact where a pad copies whole blocks, an average within a
+    block otherwise.  No second pass over the input, no padded copy.
     """
 
     def __init__(self, geom: ConvGeometry, layout, filters=None):
@@ -287,7 +299,9 @@ class RangeGuard:
             split = (offset // b, head, full, rows * scale - head - full * b * scale)
             self.axes.append((n_blocks, split, self._tile_matrix(axis, n_blocks),
                               self._window_blocks(axis, n_blocks)))
-        self.used = _used_index(geom)
+        self.pad_sources = [_pad_sources(geom, axis, b, n_blocks)
+                            for axis, (b, (n_blocks, *_)) in enumerate(zip(self.blocks, self.axes))]
+        self.used = _inside_index(geom)  # the pads count as zeros: see the class docstring
         self.region = math.prod(n * s for n, s in zip(layout.fft_shape, geom.strides)) * geom.group_in
         self.log_points = math.sqrt(math.log2(max(math.prod(layout.fft_shape), 2)))
 
@@ -339,6 +353,18 @@ class RangeGuard:
             a = _axis_sums(a, axis, b, n_blocks, split, dtype, square=axis == 1)
         return a
 
+    def padded(self, squares: np.ndarray) -> np.ndarray:
+        """The block sums of the padded input from those of :meth:`squares` (the same array
+        when the pads are zeros)."""
+        for axis, sources in enumerate(self.pad_sources, start=1):
+            if sources is not None:
+                rows, cols, weights = sources
+                moved = np.moveaxis(squares, axis, 0)
+                out = moved.copy()
+                np.add.at(out, rows, moved[cols] * weights.reshape(-1, *([1] * (moved.ndim - 1))))
+                squares = np.moveaxis(out, 0, axis)
+        return squares
+
     @staticmethod
     def is_ordinary(squares: np.ndarray, limit: float) -> bool:
         """True when the sums prove every input value finite and at most ``limit`` in magnitude."""
@@ -348,7 +374,7 @@ class RangeGuard:
         """The predicted worst ratio of an output's FFT error to its direct-method error."""
         if spread == 0 or squares.size == 0:
             return 0.0
-        tiles = local = squares.astype(np.float64)
+        tiles = local = self.padded(squares.astype(np.float64))
         for axis, (_, _, overlap, window) in enumerate(self.axes, start=1):
             tiles = _along(overlap, tiles, axis)
             local = np.minimum.reduceat(_window_means(local, axis, *window[:3]), window[3], axis=axis)
@@ -357,6 +383,31 @@ class RangeGuard:
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(rms > 0, rms * spread * self.log_points / local_rms, 0.0)
         return float(np.max(ratio)) if ratio.size else 0.0
+
+
+def _pad_sources(geom: ConvGeometry, axis: int, b: int, n_blocks: int):
+    """Along ``axis``, where the pads' blocks take their sums from: ``(rows, cols, weights)``,
+    block ``rows[i]`` getting ``weights[i]`` times block ``cols[i]``'s sum; None for zero pads.
+
+    A pad sample at padded position ``p`` holds input sample ``s`` (numpy.pad's rule,
+    :func:`~fftconv._padding.source_index`), which the one pass counted in block
+    ``(s + lo) // b`` among that block's ``count`` samples: block ``p // b`` gets
+    ``1 / count`` of that block's sum.
+    """
+    n, (lo, hi), used = geom.spatial[axis], geom.pads[axis], geom.used_extent[axis]
+    if geom.padding_mode == "constant" or not (lo or hi) or n == 0:
+        return None
+    inside = np.arange(max(lo, 0), min(lo + n, used))
+    counts = np.bincount(inside // b, minlength=n_blocks)
+    positions = np.arange(used)
+    pads = positions[(positions < lo) | (positions >= lo + n)]
+    sources = source_index(n, lo, hi, geom.padding_mode)[pads] + lo
+    counted = (sources >= max(lo, 0)) & (sources < min(lo + n, used))
+    pairs, repeats = np.unique(np.stack([pads[counted] // b, sources[counted] // b]), axis=1,
+                               return_counts=True)
+    if pairs.size == 0:
+        return None
+    return pairs[0], pairs[1], repeats / counts[pairs[1]]
 
 
 def _marginals(filters, geom: ConvGeometry):

@@ -42,7 +42,7 @@ def best_seconds(fn, repeats, *, warmup=True) -> float:
 
 def measured(plan: ConvPlan, any_backend: bool) -> ConvPlan:
     """``plan`` with the method (and backend) that ran fastest here, timed once per process."""
-    key = (plan.geometry, plan.dtype, plan.workers, plan.backend, any_backend)
+    key = (plan.geometry, plan.dtype, plan.embedding, plan.workers, plan.backend, any_backend)
     with _lock:
         if key not in _winners:
             _winners[key] = _time_candidates(plan, any_backend)
@@ -55,8 +55,11 @@ def _time_candidates(plan: ConvPlan, any_backend: bool) -> dict:
     """Seconds of each method, and of the FFT method on each backend when ``any_backend``."""
     fastest = min(plan.estimates.values())
     rng = np.random.default_rng(0)
-    x = rng.standard_normal(plan.input_shape).astype(plan.dtype)
-    w = rng.standard_normal(plan.filters_shape).astype(plan.dtype)
+    # a complex plan's arrays are complex where its embedding expects them to be
+    x = rng.standard_normal(plan.input_shape).astype(
+        plan.dtype if plan.embedding in ("input", "both") else plan.real_dtype)
+    w = rng.standard_normal(plan.filters_shape).astype(
+        plan.dtype if plan.embedding in ("filters", "both") else plan.real_dtype)
     candidates = {m: {"method": m} for m, t in plan.estimates.items() if t <= MEASURE_CUTOFF * fastest}
     if any_backend and "fft" in candidates:
         for name in available_backends():

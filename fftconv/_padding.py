@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MODES", "ALIASES", "AxisRead", "axis_runs", "read_padded", "source_index"]
+__all__ = ["MODES", "ALIASES", "AxisRead", "axis_runs", "index_runs", "read_padded", "source_index"]
 
 #: :func:`numpy.pad`'s modes that fftconv accepts as ``padding_mode``.
 MODES = ("constant", "reflect", "symmetric", "wrap", "edge")
@@ -96,7 +96,7 @@ def axis_runs(read: AxisRead, mode: str) -> list[tuple[int, int, int | None, int
     src = np.full(read.count, -1, dtype=np.int64)
     inside = (positions >= 0) & (positions < min(read.used, read.size + sum(read.pads)))
     src[inside] = source_index(read.size, *read.pads, mode)[positions[inside]]
-    return _compress(src)
+    return index_runs(src)
 
 
 def _constant_runs(read: AxisRead):
@@ -116,8 +116,15 @@ def _constant_runs(read: AxisRead):
     return runs
 
 
-def _compress(src: np.ndarray):
-    """Runs of an index array: stretches of zeros (-1) or of a constant step."""
+def index_runs(src: np.ndarray):
+    """Runs of an index array: stretches of zeros (-1) or of a constant step, as
+    ``(dst_start, length, src_start or None, src_step)``.
+
+    Examples
+    --------
+    >>> index_runs(np.array([2, 1, 0, 1, 2, -1, -1]))
+    [(0, 3, 2, -1), (3, 2, 1, 1), (5, 2, None, 0)]
+    """
     runs, j, n = [], 0, len(src)
     # boundaries where "is zero" flips or the step changes; runs are formed greedily between them
     while j < n:

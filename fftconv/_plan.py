@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _checks, _guards, _spectra
+from . import _checks, _complex, _guards, _spectra
 from ._arrays import owned
 from ._workspace import trim as trim_scratch
 from ._geometry import ConvGeometry
@@ -31,7 +32,9 @@ class ConvPlan:
     data_format : str
         Layout of inputs and outputs, e.g. ``"NHWC"``.
     dtype : numpy.dtype
-        Precision the convolution is computed in (float32 or float64).
+        Precision the convolution is computed in: float32 or float64, or
+        complex64 or complex128 for complex convolutions (which run as real
+        ones in float32 or float64; see ``embedding``).
     method : str
         ``"direct"`` or ``"fft"``: what will run.
     requested : str
@@ -52,6 +55,12 @@ class ConvPlan:
     calibration : str
         Which cost-model constants made the decision (the shipped defaults,
         or the calibration file in force; see :mod:`fftconv._constants`).
+    embedding : str or None
+        For complex convolutions, what is complex (``"input"``, ``"filters"``
+        or ``"both"``) and so which exact real convolution runs
+        (:mod:`fftconv._complex`); the method, its settings, the estimates and
+        ``peak_bytes`` are those of that real convolution,
+        :attr:`run_geometry`. None for real ones.
     """
 
     geometry: ConvGeometry
@@ -66,11 +75,27 @@ class ConvPlan:
     peak_bytes: int = 0
     measured: dict | None = None
     calibration: str = ""
+    embedding: str | None = None
 
     @property
     def ndim(self) -> int:
         """Number of spatial axes."""
         return self.geometry.ndim
+
+    @functools.cached_property
+    def run_geometry(self) -> ConvGeometry:
+        """The real convolution the method runs: :attr:`geometry` itself unless complex."""
+        return _complex.embedded_geometry(self.geometry, self.embedding)
+
+    @property
+    def real_dtype(self) -> np.dtype:
+        """The real precision the method computes in (float32 for complex64)."""
+        return _complex.real_dtype(self.dtype)
+
+    @property
+    def padding_mode(self) -> str:
+        """How the pads are filled (numpy.pad's name; ``"constant"`` when nothing is padded)."""
+        return self.geometry.padding_mode
 
     @property
     def layout(self):
@@ -127,11 +152,13 @@ class ConvPlan:
         """Prepare ``filters`` once (for the FFT method, their spectrum) for many inputs."""
         w = _checks.as_array("filters", filters)
         self._check_shape("filters", w.shape, self.filters_shape)
+        self._check_complex("filters", w.dtype, ("filters", "both"))
         w_ready = w[(slice(None, None, -1),) * self.ndim] if self.geometry.flip else w
-        w_ready = np.array(w_ready, dtype=self.dtype, order="C")  # a copy: later edits don't leak in
+        # a copy (later edits don't leak in), as the real filters of a complex convolution
+        w_ready = _complex.embed_filters(w_ready, self.embedding, self.geometry.groups, self.real_dtype)
         bound = BoundPlan(self, w.dtype, w_ready)
         if not self.geometry.is_empty:
-            bound.prepared(self.method, self.dtype)
+            bound.prepared(self.method, self.real_dtype)
         return bound
 
     def _check_input(self, x, filters_dtype, names=("input", "filters")) -> np.dtype:
@@ -143,7 +170,19 @@ class ConvPlan:
                 f"`input` of dtype {x.dtype} with filters of dtype {filters_dtype} computes in "
                 f"{compute}, but this plan computes in {self.dtype}; plan with dtype={str(compute)!r}"
             )
+        self._check_complex(names[0], x.dtype, ("input", "both"))
         return out_dtype
+
+    def _check_complex(self, name, dtype, embeddings):
+        """A complex array runs only through the ``embeddings`` that take it complex."""
+        if dtype.kind != "c" or self.embedding in embeddings:
+            return
+        made_for = {None: f"real arrays (it computes in {self.dtype})",
+                    "input": "complex inputs with real filters",
+                    "filters": "real inputs with complex filters"}[self.embedding]
+        wanted = np.result_type(self.dtype, dtype)
+        raise ValueError(f"`{name}` has dtype {dtype}, but this plan was made for {made_for}; plan with "
+                         f"dtype={str(wanted)!r} for complex inputs and filters")
 
     def _check_shape(self, name, shape, expected):
         if tuple(shape) != tuple(expected):
@@ -157,13 +196,21 @@ class ConvPlan:
     def __repr__(self) -> str:
         g = self.geometry
         est = "   ".join(f"{k} {_fmt_seconds(v)}" for k, v in self.estimates.items())
+        mode = f" {g.padding_mode}" if g.padding_mode != "constant" else ""
         lines = [
             f"ConvPlan: conv{g.ndim}d {self.data_format} {self.dtype}, method={self.method!r}"
             f" (asked {self.requested!r})",
             f"  input {self.input_shape}  filters {self.filters_shape}  ->  output {self.output_shape}",
-            f"  strides {g.strides}  dilations {g.dilations}  pads {g.pads}  groups {g.groups}"
+            f"  strides {g.strides}  dilations {g.dilations}  pads {g.pads}{mode}  groups {g.groups}"
             f"{'  flip' if g.flip else ''}",
         ]
+        if self.embedding:
+            run = self.run_geometry
+            what = {"input": "complex input, real filters: the parts as 2x the batch",
+                    "filters": "real input, complex filters: the parts as 2x the output channels",
+                    "both": "complex input and filters: the parts as 2x the input and output channels"}
+            lines.append(f"  complex    {what[self.embedding]}; runs in {self.real_dtype}, input "
+                         f"{run.input_shape} filters {run.filters_shape}")
         if self.estimates:
             lines.append(f"  predicted  {est}   ({self.method} {self.speedup:.1f}x faster than the other)")
         if self.measured:
@@ -195,13 +242,13 @@ class BoundPlan:
 
     plan: ConvPlan
     filters_dtype: np.dtype
-    filters: np.ndarray  # flipped if asked, in the compute dtype
+    filters: np.ndarray  # flipped if asked, real (a complex convolution's embedding), in the real compute dtype
     _prepared: dict = field(default_factory=dict)
 
     def __post_init__(self):
         plan = self.plan
         if METHODS[plan.method].costly_prepare and not plan.geometry.is_empty:
-            key = (plan.geometry, plan.settings.get(plan.method), plan.backend, plan.method)
+            key = (plan.run_geometry, plan.settings.get(plan.method), plan.backend, plan.method)
             object.__setattr__(self, "_prepared", _spectra.shared(key, self.filters))
 
     def __call__(self, input):
@@ -214,7 +261,8 @@ class BoundPlan:
             return np.zeros(plan.output_shape, dtype=out_dtype)
         if plan.channels_first:
             x = np.moveaxis(x, 1, -1)
-        y = self._guarded(x)
+        embedding = plan.embedding
+        y = _complex.combine(self._guarded(_complex.embed_input(x, embedding)), embedding, out_dtype)
         if plan.channels_first:
             y = np.moveaxis(y, -1, 1)
         y = owned(y, out_dtype)  # the one place results leave the engine
@@ -232,7 +280,7 @@ class BoundPlan:
         ready = self._prepared.get(key)
         if ready is None:
             plan = self.plan
-            ready = METHODS[method].prepare(self.filters.astype(dtype, copy=False), plan.geometry,
+            ready = METHODS[method].prepare(self.filters.astype(dtype, copy=False), plan.run_geometry,
                                             plan.settings[method], get_backend(plan.backend),
                                             plan.workers)
             if isinstance(ready, np.ndarray) and ready.base is not self.filters and ready is not self.filters:
@@ -250,8 +298,8 @@ class BoundPlan:
             guard = self._range_guard(method)
             risky = guard is not None and guard.risk(guard.squares(x), self._filter_stats[1]) > \
                 _guards.DYNAMIC_RANGE_LIMIT
-            dtype = np.float64 if risky else plan.dtype
-        return METHODS[method].execute(x, self.prepared(method, dtype), plan.geometry,
+            dtype = np.float64 if risky else plan.real_dtype
+        return METHODS[method].execute(x, self.prepared(method, dtype), plan.run_geometry,
                                        plan.settings[method], get_backend(plan.backend),
                                        plan.workers, np.dtype(dtype))
 
@@ -259,11 +307,11 @@ class BoundPlan:
         """The plan's :class:`~fftconv._guards.RangeGuard` where it applies: ``method="auto"``
         running float32 FFTs."""
         plan = self.plan
-        if method != "fft" or plan.requested != "auto" or plan.dtype != np.float32:
+        if method != "fft" or plan.requested != "auto" or plan.real_dtype != np.float32:
             return None
         guard = self._prepared.get("range_guard")
         if guard is None:
-            guard = self._prepared["range_guard"] = _guards.RangeGuard(plan.geometry, plan.layout,
+            guard = self._prepared["range_guard"] = _guards.RangeGuard(plan.run_geometry, plan.layout,
                                                                        self.filters)
         return guard
 
@@ -280,23 +328,21 @@ class BoundPlan:
     def _guarded(self, x):
         """The plan's method under the guards: integers exact, non-finite and huge values local."""
         plan = self.plan
-        method = plan.method
+        method, geom = plan.method, plan.run_geometry
         if _guards.is_integer(x.dtype) and _guards.is_integer(self.filters_dtype):
-            if method == "fft" and not _guards.integer_fft_is_exact(x, self.filters, plan.geometry,
-                                                                      plan.layout):
+            if method == "fft" and not _guards.integer_fft_is_exact(x, self.filters, geom, plan.layout):
                 method = "direct"  # exact float64 sums where the FFT's rounding could not be undone
             y = self._run(x, method)
             return np.rint(y, out=y) if method == "fft" else y
-        limit = _guards.overflow_limit(method, plan.geometry, plan.layout, plan.dtype,
-                                       self._filter_stats[0])
+        limit = _guards.overflow_limit(method, geom, plan.layout, plan.real_dtype, self._filter_stats[0])
         guard = self._range_guard(method)
         if guard is not None:  # its one pass over the input also rules out NaN, Inf and huge values
             squares = guard.squares(x)
             if guard.is_ordinary(squares, limit):
                 risky = guard.risk(squares, self._filter_stats[1]) > _guards.DYNAMIC_RANGE_LIMIT
-                return self._run(x, method, np.float64 if risky else plan.dtype)
+                return self._run(x, method, np.float64 if risky else plan.real_dtype)
         return _guards.run_guarded(lambda a, dtype=None: self._run(a, method, dtype), x,
-                                   plan.geometry, limit, plan.dtype, local=method == "direct")
+                                   geom, limit, plan.real_dtype, local=method == "direct")
 
     def __repr__(self) -> str:
         return f"BoundPlan(filters bound, dtype {self.filters_dtype})\n{self.plan!r}"
@@ -314,17 +360,26 @@ def _fmt_seconds(t: float) -> str:
     return f"{t * 1e6:.0f} us"
 
 
-def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: int, *,
-                         backend=None, copy_out: bool = False) -> int:
+def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: int, *, backend=None,
+                         copy_out: bool = False, embedding: str | None = None) -> int:
     """An upper bound of the memory one call allocates: the filters' copy, then the method's
     peak (:func:`fftconv.methods.direct.peak_bytes`, :func:`fftconv.methods.fft.peak_bytes`),
     the output and, with ``copy_out``, its final copy (to NCHW order or another dtype).
+
+    ``itemsize`` is that of the real compute dtype.  For a complex convolution
+    (``embedding``, see :mod:`fftconv._complex`) the method's peak is that of
+    the real convolution it runs, whose result is always copied once more (into
+    the complex result), plus :func:`fftconv._complex.extra_bytes`.
 
     The models mirror the allocations buffer by buffer and phase by phase;
     :data:`PEAK_MARGIN` covers the small temporaries they leave out (the
     dynamic-range guard's block sums among them).  The guards' work on
     non-finite or huge inputs is not counted.
     """
+    if embedding is not None:
+        run = _complex.embedded_geometry(geom, embedding)
+        inner = predicted_peak_bytes(run, method, settings, itemsize, backend=backend, copy_out=True)
+        return inner + _complex.extra_bytes(geom, embedding, itemsize, channels_first=copy_out)
     out = math.prod(geom.output_shape) * itemsize
     if geom.is_empty:
         return out

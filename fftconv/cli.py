@@ -83,7 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="SAME, VALID, 2 (every side), 2x3 (per axis) or 1:2x0:3 (before:after per axis)")
     plan.add_argument("--data-format", default=None, help="NHWC (default), NCHW, NWC, ...")
     plan.add_argument("--groups", type=int, default=None)
-    plan.add_argument("--dtype", default="float32", choices=["float16", "float32", "float64"])
+    plan.add_argument("--padding-mode", default="constant",
+                      help="what fills the pads: constant (zeros), reflect, symmetric, wrap or edge")
+    plan.add_argument("--dtype", default="float32",
+                      choices=["float16", "float32", "float64", "complex64", "complex128"])
     plan.add_argument("--method", default="auto", help="auto, direct or fft")
     bench = sub.add_parser("bench", help="time auto, direct and fft on a few shapes")
     bench.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
@@ -212,7 +215,7 @@ def _plan(args) -> int:
     t0 = time.perf_counter()
     plan = _plan_shapes(nd, args.input, args.filters, args.strides, args.padding, fmt, args.dilations,
                         args.groups, False, args.dtype, args.method, None, False, "auto",
-                        names=("--input", "--filters"))
+                        names=("--input", "--filters"), padding_mode=args.padding_mode)
     print(plan)
     print(f"  planned in {(time.perf_counter() - t0) * 1e3:.1f} ms")
     return 0

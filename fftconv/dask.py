@@ -18,11 +18,16 @@ How the graph is built
    ``s``). Channels are one chunk.
 3. Output chunk ``[o0, o1)`` reads the padded-input window
    ``[o0 * s, (o1 - 1) * s + eff)``. Its task receives exactly the input
-   chunks that overlap the window (any number of them, so halos larger than
+   chunks that window reads (any number of them, so halos larger than
    a neighbouring chunk, uneven chunks and chunks smaller than the kernel all
    work), copies them into a zeroed window (the zeros being the padding) and
    runs the in-memory convolution on it with VALID padding. Windows start on
-   multiples of the stride, so strided outputs land exactly.
+   multiples of the stride, so strided outputs land exactly.  With a
+   ``padding_mode`` other than zeros the window's pads are copied from the
+   chunks that hold their values (:func:`fftconv._padding.source_index`, the
+   rule of :func:`numpy.pad`): mirrored pieces of the chunks at the array's
+   edge for ``"reflect"`` and ``"symmetric"``, its edge samples for
+   ``"edge"``, and pieces of the chunks at the opposite edge for ``"wrap"``.
 4. The filters sit in the graph once, under one key that every task
    references: the threaded scheduler shares one object, and a distributed
    cluster sends them to each worker once.
@@ -54,6 +59,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from . import _checks
 from ._api import FilterBank
+from ._padding import index_runs, source_index
 from .backends import available_backends
 
 __all__ = ["conv1d", "conv2d", "conv3d", "depthwise_conv2d"]
@@ -112,7 +118,7 @@ class _Window:
 
 
 def _conv_block(shared, window, chunks):
-    """The task: assemble the zero-padded window from input chunks and convolve it."""
+    """The task: assemble the padded window from input chunks and convolve it."""
     if not window.pieces or 0 in window.shape:
         return np.zeros(window.out_shape, dtype=window.out_dtype)
     block = np.zeros(window.shape, dtype=window.dtype)
@@ -152,18 +158,22 @@ def output_chunks(in_chunks, out_size, stride):
     return tuple(b - a for a, b in zip(bounds, bounds[1:]))
 
 
-def window_pieces(in_chunks, o0, o1, stride, eff, pad_before):
+def window_pieces(in_chunks, o0, o1, stride, eff, pad_before, pad_after=0, mode="constant"):
     """The input pieces of the padded window of outputs ``[o0, o1)`` along one axis.
 
-    The window is ``[o0 * s, (o1 - 1) * s + eff)`` in padded coordinates.
+    The window is ``[o0 * s, (o1 - 1) * s + eff)`` in padded coordinates; its
+    pads hold zeros (``mode="constant"``) or what :func:`numpy.pad` puts there
+    in ``mode``, with ``pad_before`` and ``pad_after`` the pads of the whole axis.
 
     Returns
     -------
     length : int
         Window length.
     pieces : list of (chunk_index, dst_slice, src_slice)
-        For each input chunk overlapping the window: where its part lands in
-        the window and which part of the chunk it is.
+        For each run of window positions that one input chunk fills: where it
+        lands in the window and which part of the chunk it is (a reversed
+        slice where the mode mirrors, a one-sample slice that broadcasts where
+        it repeats an edge sample).  Positions in no piece are zeros.
 
     Examples
     --------
@@ -172,17 +182,39 @@ def window_pieces(in_chunks, o0, o1, stride, eff, pad_before):
     >>> length, pieces = window_pieces((2, 2, 2), 0, 1, 1, 5, 0)  # one output, three chunks
     >>> [(k, dst.start, dst.stop) for k, dst, src in pieces]
     [(0, 0, 2), (1, 2, 4), (2, 4, 5)]
+    >>> window_pieces((3, 3), 0, 1, 1, 3, 1, 1, "wrap")  # the pad comes from the last chunk
+    (3, [(1, slice(0, 1, None), slice(2, 3, None)), (0, slice(1, 3, None), slice(0, 2, None))])
     """
-    start = o0 * stride - pad_before
+    n = sum(in_chunks)
+    start = o0 * stride
     length = (o1 - o0 - 1) * stride + eff
-    stop = start + length
-    bounds = _boundaries(in_chunks)
+    bounds = np.asarray(_boundaries(in_chunks))
+    if mode == "constant":
+        src = np.arange(start - pad_before, start - pad_before + length)
+        src[(src < 0) | (src >= n)] = -1
+    else:
+        src = source_index(n, pad_before, pad_after, mode)[start:start + length]
+    chunk = np.where(src >= 0, np.searchsorted(bounds, src, side="right") - 1, -1)
+    local = np.where(src >= 0, src - bounds[np.maximum(chunk, 0)], -1)
+    cuts = (np.flatnonzero(np.diff(chunk)) + 1).tolist()  # stretches from one chunk (or zeros)
     pieces = []
-    for k, (c0, c1) in enumerate(zip(bounds, bounds[1:])):
-        lo, hi = max(start, c0), min(stop, c1)
-        if lo < hi:
-            pieces.append((k, slice(lo - start, hi - start), slice(lo - c0, hi - c0)))
+    for a, b in zip([0, *cuts], [*cuts, length]):
+        k = int(chunk[a])
+        if k < 0:
+            continue  # zeros: the window starts zeroed
+        for dst, count, first, step in index_runs(local[a:b]):
+            pieces.append((k, slice(a + dst, a + dst + count), _chunk_slice(first, count, step)))
     return length, pieces
+
+
+def _chunk_slice(first, count, step):
+    """The slice of ``count`` samples from ``first`` in steps of ``step`` (0: one sample, broadcast)."""
+    if step == 0 or count == 1:
+        return slice(first, first + 1)
+    if step == 1:
+        return slice(first, first + count)
+    stop = first + count * step
+    return slice(first, stop if stop >= 0 else None, step)
 
 
 # -- the graph -----------------------------------------------------------------------
@@ -205,7 +237,7 @@ def _check_dask_input(input):
 
 def _convolve(ndim, input, filters, strides, padding, data_format, dilations, groups, flip,
               method, workers, measure, backend="auto", *, names=("input", "filters"),
-              kind=None):
+              kind=None, padding_mode="constant"):
     """Check every argument on shapes, then build the graph: one task per output chunk."""
     x = _check_dask_input(input)
     w = _checks.as_array(names[1], filters)
@@ -214,7 +246,7 @@ def _convolve(ndim, input, filters, strides, padding, data_format, dilations, gr
     measure = _checks.check_flag("measure", measure)
     backend = _checks.check_backend(backend, available_backends())
     geom = _checks.check_geometry(x.shape, w.shape, ndim, strides, padding, data_format,
-                                  dilations, groups, flip, names=names)
+                                  dilations, groups, flip, names=names, padding_mode=padding_mode)
     out_dtype = _checks.result_dtypes(x.dtype, w.dtype)[1]
     options = dict(strides=geom.strides, padding="VALID", data_format=data_format,
                    dilations=geom.dilations, groups=geom.groups, flip=geom.flip, method=method,
@@ -243,11 +275,11 @@ def _spatial_windows(in_chunks, geom, channels_first):
     """Per spatial axis: the output chunks and, for each, its window ``(length, pieces)``."""
     first = 2 if channels_first else 1
     axes = []
-    for axis, s, e, (lo, _), m in zip(range(first, first + geom.ndim), geom.strides,
-                                      geom.eff_kernel, geom.pads, geom.out_spatial):
+    for axis, s, e, (lo, hi), m in zip(range(first, first + geom.ndim), geom.strides,
+                                       geom.eff_kernel, geom.pads, geom.out_spatial):
         out_chunks = output_chunks(in_chunks[axis], m, s)
         bounds = _boundaries(out_chunks)
-        axes.append((out_chunks, [window_pieces(in_chunks[axis], a, b, s, e, lo)
+        axes.append((out_chunks, [window_pieces(in_chunks[axis], a, b, s, e, lo, hi, geom.padding_mode)
                                   if b > a else (0, []) for a, b in zip(bounds, bounds[1:])]))
     return axes
 
@@ -282,7 +314,7 @@ def _order(batch, spatial, channels, channels_first):
 # -- public functions ----------------------------------------------------------------
 
 def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None, measure=False,
+           groups=None, flip=False, padding_mode="constant", method="auto", workers=None, measure=False,
            backend="auto"):
     """2-D convolution of a dask array, equal to :func:`fftconv.conv2d` on its values.
 
@@ -294,9 +326,11 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
     filters : array_like
         ``(kh, kw, C_in / groups, C_out)`` (HWIO), in memory; it is put in the
         graph once.
-    strides, padding, data_format, dilations, groups, flip, method, measure, backend
+    strides, padding, data_format, dilations, groups, flip, padding_mode, method, measure, backend
         As for :func:`fftconv.conv2d`; ``measure=True`` times both methods
-        once per chunk shape in each worker process.
+        once per chunk shape in each worker process.  The pads of
+        ``padding_mode`` are taken from the array's own edges (the opposite
+        edge for ``"wrap"``), whatever the chunks.
     workers : int, optional
         FFT threads per task; ``None`` means 1, since dask runs one task per
         core.
@@ -337,11 +371,11 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
            [4., 6., 6., 6., 6., 4.]], dtype=float32)
     """
     return _convolve(2, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure, backend)
+                     method, workers, measure, backend, padding_mode=padding_mode)
 
 
 def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None, measure=False,
+           groups=None, flip=False, padding_mode="constant", method="auto", workers=None, measure=False,
            backend="auto"):
     """1-D convolution of a dask array (NWC input, WIO filters); see :func:`conv2d`.
 
@@ -353,11 +387,11 @@ def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilati
     array([ 3.,  9., 15.])
     """
     return _convolve(1, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure, backend)
+                     method, workers, measure, backend, padding_mode=padding_mode)
 
 
 def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dilations=1, *,
-           groups=None, flip=False, method="auto", workers=None, measure=False,
+           groups=None, flip=False, padding_mode="constant", method="auto", workers=None, measure=False,
            backend="auto"):
     """3-D convolution of a dask array (NDHWC input, DHWIO filters); see :func:`conv2d`.
 
@@ -369,12 +403,12 @@ def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dila
     (1, 8, 8, 8, 2)
     """
     return _convolve(3, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure, backend)
+                     method, workers, measure, backend, padding_mode=padding_mode)
 
 
 def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHWC",
-                     dilations=1, *, flip=False, method="auto", workers=None, measure=False,
-                     backend="auto"):
+                     dilations=1, *, flip=False, padding_mode="constant", method="auto", workers=None,
+                     measure=False, backend="auto"):
     """Depthwise 2-D convolution of a dask array, as :func:`fftconv.depthwise_conv2d`.
 
     ``filter`` is TF's ``(kh, kw, C, M)``; the result has ``C * M`` channels,
@@ -395,4 +429,4 @@ def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHW
     _checks.check_depthwise_channels(channels, w.shape)
     return _convolve(2, x, w.reshape(hwio), strides, padding, data_format, dilations, channels,
                      flip, method, workers, measure, backend, names=("input", "filter"),
-                     kind="depthwise_conv2d")
+                     kind="depthwise_conv2d", padding_mode=padding_mode)

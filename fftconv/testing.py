@@ -1,8 +1,10 @@
-"""A naive float64 reference, written straight from TensorFlow's definition.
+"""A naive float64 (complex128) reference, written straight from TensorFlow's definition.
 
 It shares no code with the methods it checks, is slow on purpose, and is kept
 obviously right: for each kernel tap it gathers the input samples that tap
-touches and adds their product with the tap's weights to the output.
+touches and adds their product with the tap's weights to the output.  A
+``padding_mode`` other than zeros pads the input with :func:`numpy.pad` itself
+first, then runs the same loop with VALID padding.
 """
 
 from __future__ import annotations
@@ -11,9 +13,15 @@ import numpy as np
 
 __all__ = ["reference_conv", "relative_error"]
 
+#: torch's padding_mode names and numpy.pad's, written out here independently of fftconv.
+_NUMPY_MODES = {"zeros": "constant", "circular": "wrap", "replicate": "edge"}
 
-def reference_conv(x, w, strides=1, padding="VALID", dilations=1, *, flip=False):
+
+def reference_conv(x, w, strides=1, padding="VALID", dilations=1, *, flip=False, padding_mode="constant"):
     """Channels-last correlation (or convolution) over any number of spatial axes.
+
+    Cross-correlation without conjugation: ``y[i] = sum_k x[i * s + k * d] w[k]``,
+    complex values included.
 
     Parameters
     ----------
@@ -25,10 +33,12 @@ def reference_conv(x, w, strides=1, padding="VALID", dilations=1, *, flip=False)
     padding : {"SAME", "VALID"} or sequence of (before, after) pairs
     flip : bool
         Reverse the kernel first (true convolution).
+    padding_mode : str
+        :func:`numpy.pad`'s mode for the pads (or torch's name for one).
 
     Returns
     -------
-    ndarray of float64
+    ndarray of float64, or complex128 if either array is complex
         ``(N, *out_spatial, C_out)``.
 
     Examples
@@ -36,9 +46,12 @@ def reference_conv(x, w, strides=1, padding="VALID", dilations=1, *, flip=False)
     >>> x = np.arange(5.0).reshape(1, 5, 1)
     >>> reference_conv(x, np.ones((2, 1, 1)))[0, :, 0]
     array([1., 3., 5., 7.])
+    >>> reference_conv(x, np.ones((2, 1, 1)), padding=[(0, 1)], padding_mode="wrap")[0, :, 0]
+    array([1., 3., 5., 7., 4.])
     """
-    x = np.asarray(x, dtype=np.float64)
-    w = np.asarray(w, dtype=np.float64)
+    dtype = np.complex128 if np.iscomplexobj(x) or np.iscomplexobj(w) else np.float64
+    x = np.asarray(x, dtype=dtype)
+    w = np.asarray(w, dtype=dtype)
     nd = w.ndim - 2
     if flip:
         w = w[(slice(None, None, -1),) * nd]
@@ -49,8 +62,12 @@ def reference_conv(x, w, strides=1, padding="VALID", dilations=1, *, flip=False)
     spatial = x.shape[1:-1]
     eff = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
     pads = _pads(padding, spatial, eff, strides)
+    mode = _NUMPY_MODES.get(padding_mode, padding_mode)
+    if mode != "constant" and any(lo or hi for lo, hi in pads):
+        x = np.pad(x, [(0, 0), *pads, (0, 0)], mode=mode)
+        spatial, pads = x.shape[1:-1], [(0, 0)] * nd
     out_sizes = [(n + lo + hi - e) // s + 1 for n, e, s, (lo, hi) in zip(spatial, eff, strides, pads)]
-    y = np.zeros((x.shape[0], *out_sizes, c_out))
+    y = np.zeros((x.shape[0], *out_sizes, c_out), dtype=dtype)
     g_out = c_out // groups
     for tap in np.ndindex(*kernel):
         patch = _gather(x, tap, out_sizes, strides, dilations, pads)
@@ -87,15 +104,16 @@ def _gather(x, tap, out_sizes, strides, dilations, pads):
         index.append(np.clip(pos, 0, max(x.shape[axis + 1] - 1, 0)))
         valid = valid[..., None] & inside
     if x.size == 0:
-        return np.zeros((x.shape[0], *out_sizes, x.shape[-1]))
+        return np.zeros((x.shape[0], *out_sizes, x.shape[-1]), dtype=x.dtype)
     patch = x[np.ix_(*index, np.arange(x.shape[-1]))]
     return patch * valid[None, ..., None]
 
 
 def relative_error(y, ref) -> float:
-    """Relative L2 error ``||y - ref|| / ||ref||`` in float64 (0 when both are zero)."""
-    y = np.asarray(y, dtype=np.float64)
-    ref = np.asarray(ref, dtype=np.float64)
+    """Relative L2 error ``||y - ref|| / ||ref||`` in float64 or complex128 (0 when both are zero)."""
+    dtype = np.complex128 if np.iscomplexobj(y) or np.iscomplexobj(ref) else np.float64
+    y = np.asarray(y, dtype=dtype)
+    ref = np.asarray(ref, dtype=dtype)
     norm = np.linalg.norm(ref)
     diff = np.linalg.norm(y - ref)
     return float(diff / norm) if norm else float(diff)

@@ -39,8 +39,9 @@ settings.load_profile("fftconv")
 #: Every registered method, in a stable order; new methods are picked up here.
 METHOD_NAMES = sorted(fftconv.METHODS)
 
-#: The spec's accuracy: relative L2 error against a float64 direct reference.
-TOLERANCES = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+#: The spec's accuracy: relative L2 error against a float64 (complex128) direct reference.
+TOLERANCES = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12,
+              np.dtype(np.complex64): 1e-5, np.dtype(np.complex128): 1e-12}
 
 #: float16 output is the float32 result rounded to float16. Rounding to nearest
 #: moves every normal value by at most half an ulp, 2**-11 of its magnitude, so
@@ -82,8 +83,8 @@ def assert_close(y, ref, dtype, *, check_dtype=True):
     """``y`` has ``ref``'s shape, the output dtype ``dtype``, and is within tolerance.
 
     The relative L2 error ``||y - ref|| / ||ref||`` must be at most 1e-5 for
-    float32 and 1e-12 for float64 (the spec's figures, never loosened) and
-    :data:`FLOAT16_TOLERANCE` for float16 outputs.
+    float32 and complex64 and 1e-12 for float64 and complex128 (the spec's
+    figures, never loosened) and :data:`FLOAT16_TOLERANCE` for float16 outputs.
     """
     dtype = np.dtype(dtype)
     assert isinstance(y, np.ndarray), f"expected an ndarray, got {type(y).__name__}"
@@ -121,16 +122,18 @@ def per_axis(value, nd, channels_first=False):
     return values
 
 
-def ref(x, w, strides=1, padding="VALID", dilations=1, data_format=None, flip=False):
-    """The float64 reference for fftconv's arguments, in ``data_format`` order."""
-    x = np.asarray(x, dtype=np.float64)
-    w = np.asarray(w, dtype=np.float64)
+def ref(x, w, strides=1, padding="VALID", dilations=1, data_format=None, flip=False,
+        padding_mode="constant"):
+    """The float64 (complex128) reference for fftconv's arguments, in ``data_format`` order."""
+    dtype = np.complex128 if np.iscomplexobj(x) or np.iscomplexobj(w) else np.float64
+    x = np.asarray(x, dtype=dtype)
+    w = np.asarray(w, dtype=dtype)
     nd = w.ndim - 2
     channels_first = data_format is not None and data_format.startswith("NC")
     if channels_first:
         x = np.moveaxis(x, 1, -1)
     y = reference_conv(x, w, per_axis(strides, nd, channels_first), to_pairs(padding, nd, channels_first),
-                       per_axis(dilations, nd, channels_first), flip=flip)
+                       per_axis(dilations, nd, channels_first), flip=flip, padding_mode=padding_mode)
     return np.moveaxis(y, -1, 1) if channels_first else y
 
 
@@ -141,7 +144,9 @@ def depthwise_as_grouped(w):
 
 
 def random(rng, shape, dtype=np.float64):
-    """Standard normal samples of ``shape`` in ``dtype``."""
+    """Standard normal samples of ``shape`` in ``dtype`` (both parts drawn for complex dtypes)."""
+    if np.dtype(dtype).kind == "c":
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
     return rng.standard_normal(shape).astype(dtype)
 
 
@@ -168,7 +173,8 @@ PATHS = _paths()
 
 
 def strategy_fits(strategy, geom) -> bool:
-    """Whether a direct strategy can run these shapes (see :mod:`fftconv.methods.direct`)."""
+    """Whether a direct strategy can run these shapes (see :mod:`fftconv.methods.direct`); for a
+    complex plan, ``geom`` is the real convolution it runs (``plan.run_geometry``)."""
     if strategy == "taps":
         return geom.group_in == 1
     if strategy == "shifted":
@@ -183,7 +189,7 @@ def path_plan(plan, method, changes):
     plan = dataclasses.replace(plan, method=method, requested=method, backend=changes.get("backend", plan.backend))
     strategy = changes.get("strategy")
     if strategy is not None:
-        if not strategy_fits(strategy, plan.geometry):
+        if not strategy_fits(strategy, plan.run_geometry):
             return None
         plan = dataclasses.replace(plan, settings={**plan.settings, "direct": strategy})
     return plan

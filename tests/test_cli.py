@@ -54,6 +54,10 @@ def test_blas_info_without_threadpoolctl(monkeypatch):
 def test_plan_explains(capsys):
     assert cli.main(["plan", "--input", "1x64x64x3", "--filters", "15x15x3x4", "--padding", "same"]) == 0
     assert "method=" in capsys.readouterr().out
+    assert cli.main(["plan", "--input", "1x64x64x3", "--filters", "15x15x3x4", "--padding", "same",
+                     "--padding-mode", "reflect", "--dtype", "complex64"]) == 0
+    out = capsys.readouterr().out
+    assert "reflect" in out and "complex64" in out and "complex    complex input and filters" in out
 
 
 @pytest.mark.parametrize("argv", [["plan", "--input", "1x64", "--filters", "3x3x1x1"],

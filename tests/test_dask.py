@@ -189,8 +189,12 @@ def test_errors_are_those_of_the_in_memory_checks():
         fd.conv2d(x, np.zeros((9, 9, 3, 1)))
     with pytest.raises(ValueError, match="`method` must be one of"):
         fd.conv2d(x, np.zeros((3, 3, 3, 1)), method="winograd")
-    with pytest.raises(TypeError, match="`input` must hold real numbers"):
-        fd.conv2d(x.astype(np.complex64), np.zeros((3, 3, 3, 1)))
+    with pytest.raises(TypeError, match="`input` must hold numbers"):
+        fd.conv2d(x.astype(object), np.zeros((3, 3, 3, 1)))
+    with pytest.raises(ValueError, match="`padding_mode` must be one of"):
+        fd.conv2d(x, np.zeros((3, 3, 3, 1)), padding="SAME", padding_mode="mirror")
+    with pytest.raises(ValueError, match="`padding_mode` 'reflect' cannot pad `input`'s empty"):
+        fd.conv2d(da.zeros((1, 0, 8, 3)), np.zeros((3, 3, 3, 1)), padding="SAME", padding_mode="reflect")
     with pytest.raises(ValueError, match="`filter` shape\\[-2\\] must equal the 3 input"):
         fd.depthwise_conv2d(x, np.zeros((3, 3, 2, 1)))
     unknown = x[x[:, 0, 0, 0] > 0]
@@ -217,6 +221,74 @@ def test_chunk_helpers():
                 window[dst] = np.arange(starts[k] + 1.0, starts[k + 1] + 1)[src]
             np.testing.assert_array_equal(window, padded[o0 * stride:o0 * stride + length])
             o0 += size
+
+
+@pytest.mark.parametrize("mode", ["reflect", "symmetric", "wrap", "edge"])
+def test_chunk_helpers_follow_every_mode(mode):
+    """Each window, assembled from its pieces, is the window of numpy.pad's padded axis."""
+    for chunks, stride, eff, (lo, hi) in itertools.product(
+            [(5,), (1, 1, 1, 1, 1), (2, 3), (4, 0, 1), (1,)], [1, 2, 3], [1, 3, 4, 9],
+            [(0, 0), (1, 2), (3, 0), (7, 11)]):
+        n = sum(chunks)
+        out = (n + lo + hi - eff) // stride + 1
+        if out < 1:
+            continue
+        padded = np.pad(np.arange(1.0, n + 1), (lo, hi), mode=mode)
+        starts = np.cumsum((0,) + chunks)
+        o0 = 0
+        for size in fd.output_chunks(chunks, out, stride):
+            length, pieces = fd.window_pieces(chunks, o0, o0 + size, stride, eff, lo, hi, mode)
+            window = np.zeros(length)
+            for k, dst, src in pieces:
+                window[dst] = np.arange(starts[k] + 1.0, starts[k + 1] + 1)[src]
+            np.testing.assert_array_equal(window, padded[o0 * stride:o0 * stride + length])
+            o0 += size
+
+
+@pytest.mark.parametrize("mode", ["reflect", "symmetric", "wrap", "edge", "circular"])
+@pytest.mark.parametrize("chunks", CHUNKINGS)
+@pytest.mark.parametrize("strides,padding", [(1, "SAME"), (3, "SAME"), (2, ((9, 30), (20, 3)))])
+def test_modes_match_in_memory(chunks, mode, strides, padding):
+    """Halos across chunk edges and the array's own edges (the opposite one for wrap), with
+    chunks smaller than the kernel and pads larger than the image."""
+    x, w = _data((2, 19, 17, 3), (5, 4, 3, 4))
+    expected = fftconv.conv2d(x, w, strides, padding, padding_mode=mode)
+    _check(fd.conv2d(da.from_array(x, chunks=chunks), w, strides, padding, padding_mode=mode), expected)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "wrap", "edge"])
+def test_modes_in_1d_3d_nchw_and_depthwise(mode):
+    x, w = _data((2, 50, 2), (11, 2, 3))
+    expected = fftconv.conv1d(x, w, 2, [(60, 7)], padding_mode=mode)
+    _check(fd.conv1d(da.from_array(x, chunks=(1, (7, 1, 3, 30, 9), 1)), w, 2, [(60, 7)], padding_mode=mode),
+           expected)
+    v, w3 = _data((1, 10, 12, 9, 2), (3, 5, 2, 2, 2))
+    chunks = (1, (3, 7), 4, (2, 2, 5), 2)
+    expected = fftconv.conv3d(np.moveaxis(v, -1, 1), w3, 1, "SAME", "NCDHW", padding_mode=mode)
+    lazy = fd.conv3d(da.moveaxis(da.from_array(v, chunks=chunks), -1, 1), w3, 1, "SAME", "NCDHW",
+                     padding_mode=mode)
+    _check(lazy, expected)
+    img, wd = _data((1, 23, 20, 3), (7, 5, 3, 2))
+    expected = fftconv.depthwise_conv2d(img, wd, 2, "SAME", padding_mode=mode)
+    _check(fd.depthwise_conv2d(da.from_array(img, chunks=(1, (4, 15, 4), 3, 3)), wd, 2, "SAME",
+                               padding_mode=mode), expected)
+
+
+@pytest.mark.parametrize("x_dtype, w_dtype", [(np.complex64, np.float32), (np.float64, np.complex128),
+                                              (np.complex128, np.complex64)])
+def test_complex(x_dtype, w_dtype):
+    def draw(shape, dtype):
+        values = RNG.standard_normal(shape) + 1j * RNG.standard_normal(shape)
+        return (values if np.dtype(dtype).kind == "c" else values.real).astype(dtype)
+
+    x, w = draw((2, 19, 17, 3), x_dtype), draw((5, 4, 3, 4), w_dtype)
+    expected = fftconv.conv2d(x, w, 2, "SAME", padding_mode="reflect")
+    lazy = fd.conv2d(da.from_array(x, chunks=(1, (3, 9, 1, 6), 5, 3)), w, 2, "SAME", padding_mode="reflect")
+    assert lazy.dtype == expected.dtype
+    got = lazy.compute()
+    assert got.dtype == expected.dtype
+    tol = 1e-5 if expected.dtype == np.complex64 else 1e-12
+    assert np.linalg.norm(got - expected) / np.linalg.norm(expected) <= tol
 
 
 def test_core_package_does_not_import_dask():

@@ -33,8 +33,10 @@ PADDING_ACCEPTED = r"`padding` must be 'SAME', 'VALID', an int, 2 \(before, afte
                    r"TensorFlow's 4 pairs in data_format order"
 STRIDES_ACCEPTED = r"`strides` must be an int or a sequence of 1, 2 or 4 positive ints"
 DILATIONS_ACCEPTED = r"`dilations` must be an int or a sequence of 1, 2 or 4 positive ints"
-REAL_DTYPES = r"must hold real numbers \(float16, float32, float64, integer or bool\)"
+NUMBERS = r"must hold numbers \(float16, float32, float64, complex64, complex128, integer or bool\)"
 M = re.escape
+MODES_ACCEPTED = M("`padding_mode` must be one of 'constant', 'reflect', 'symmetric', 'wrap', 'edge', "
+                   "'zeros', 'circular', 'replicate'")
 
 
 def _plan(**kw):
@@ -43,6 +45,9 @@ def _plan(**kw):
 
 #: A plan with its filters already prepared (a valid step, done before any bad call).
 BOUND = fftconv.plan_conv2d(X.shape, W.shape, method="fft").bind(W)
+#: A plan for real inputs with complex filters, bound.
+BOUND_REAL_INPUT = fftconv.FilterBank(W.astype(np.complex64)).plan_for(X.shape, np.float32).bind(
+    W.astype(np.complex64))
 
 
 BAD_INPUTS = [
@@ -215,12 +220,12 @@ BAD_INPUTS = [
     ("data-format-depthwise", lambda: depthwise(X, WD, data_format="NCWH"), ValueError,
      r"`data_format` .* got 'NCWH'"),
     # -- dtypes ----------------------------------------------------------------------------
-    ("input-complex", lambda: conv2d(X.astype(complex), W), TypeError,
-     "`input` " + REAL_DTYPES + "; got dtype complex128"),
-    ("filters-complex64", lambda: conv2d(X, W.astype(np.complex64)), TypeError,
-     "`filters` " + REAL_DTYPES + "; got dtype complex64"),
+    ("input-clongdouble", lambda: conv2d(X.astype(np.clongdouble), W), TypeError,
+     "`input` " + NUMBERS + "; got dtype complex(256|192|128)"),
+    ("filters-clongdouble", lambda: conv2d(X, W.astype(np.clongdouble)), TypeError,
+     "`filters` " + NUMBERS + "; got dtype complex(256|192|128)"),
     ("input-object", lambda: conv2d(X.astype(object), W), TypeError,
-     "`input` " + REAL_DTYPES + "; got dtype object"),
+     "`input` " + NUMBERS + "; got dtype object"),
     ("input-none", lambda: conv2d(None, W), TypeError, r"`input` .* got dtype object"),
     ("input-strings", lambda: conv2d(X.astype(str), W), TypeError, r"`input` .* got dtype <U"),
     ("input-bytes", lambda: conv2d(X.astype("S3"), W), TypeError, r"`input` .* got dtype \|S3"),
@@ -236,9 +241,9 @@ BAD_INPUTS = [
      r"`input` must be an array or a nested sequence of numbers with a regular shape"),
     ("filters-ragged-list", lambda: conv2d(X, [[[[1.0]]], [[[1.0], [2.0]]]]), ValueError,
      r"`filters` must be an array or a nested sequence of numbers with a regular shape"),
-    ("depthwise-complex", lambda: depthwise(X, WD.astype(complex)), TypeError, r"`filter` " + REAL_DTYPES),
-    ("conv1d-complex", lambda: conv1d(X1.astype(complex), W1), TypeError, r"`input` " + REAL_DTYPES),
-    ("conv3d-object", lambda: conv3d(X3, W3.astype(object)), TypeError, r"`filters` " + REAL_DTYPES),
+    ("depthwise-object", lambda: depthwise(X, WD.astype(object)), TypeError, r"`filter` " + NUMBERS),
+    ("conv1d-strings", lambda: conv1d(X1.astype(str), W1), TypeError, r"`input` " + NUMBERS),
+    ("conv3d-object", lambda: conv3d(X3, W3.astype(object)), TypeError, r"`filters` " + NUMBERS),
     # -- workers, flip ------------------------------------------------------------------------
     ("workers-zero", lambda: conv2d(X, W, workers=0), ValueError,
      r"`workers` must be a positive int, or a negative int from -1 to -\d+ .*; got 0"),
@@ -267,7 +272,21 @@ BAD_INPUTS = [
     ("plan-other-dtype", lambda: _plan()(X.astype(np.float64), W), ValueError,
      r"`input` of dtype float64 with filters of dtype float32 computes in float64, but this plan "
      r"computes in float32"),
-    ("plan-complex-input", lambda: _plan()(X.astype(complex), W), TypeError, r"`input` " + REAL_DTYPES),
+    ("plan-complex-input", lambda: _plan()(X.astype(complex), W), ValueError,
+     M("`input` of dtype complex128 with filters of dtype float32 computes in complex128, but this plan "
+       "computes in float32; plan with dtype='complex128'")),
+    ("plan-complex-filters-bound", lambda: _plan().bind(W.astype(np.complex64)), ValueError,
+     M("`filters` has dtype complex64, but this plan was made for real arrays (it computes in float32); "
+       "plan with dtype='complex64' for complex inputs and filters")),
+    ("plan-complex-given-real", lambda: _plan(dtype="complex64")(X, W), ValueError,
+     r"`input` of dtype float32 with filters of dtype float32 computes in float32, but this plan computes "
+     r"in complex64"),
+    ("plan-complex-input-real-filters", lambda: fftconv.FilterBank(W).plan_for(X.shape, np.complex64)(
+        X.astype(np.complex64), W.astype(np.complex64)), ValueError,
+     M("`filters` has dtype complex64, but this plan was made for complex inputs with real filters; plan "
+       "with dtype='complex64' for complex inputs and filters")),
+    ("plan-real-input-complex-filters", lambda: BOUND_REAL_INPUT(X.astype(np.complex64)), ValueError,
+     M("`input` has dtype complex64, but this plan was made for real inputs with complex filters")),
     ("plan-nchw-given-nhwc", lambda: fftconv.plan_conv2d(X_NCHW.shape, W.shape, data_format="NCHW")(X, W),
      ValueError, r"`input` has shape \(1, 6, 6, 4\) but this plan was made for \(1, 4, 6, 6\)"),
     ("plan-negative-size", lambda: fftconv.plan_conv2d((1, -6, 6, 4), W.shape), ValueError,
@@ -280,9 +299,9 @@ BAD_INPUTS = [
      r"`filters_shape` must be a sequence of ints"),
     ("plan-wrong-ndim", lambda: fftconv.plan_conv2d((6, 6, 4), W.shape), ValueError,
      r"`input_shape` must be 4-D NHWC"),
-    ("plan-dtype-complex", lambda: _plan(dtype=complex), TypeError,
-     r"`dtype` " + REAL_DTYPES + "; got dtype complex128"),
-    ("plan-dtype-unknown", lambda: _plan(dtype="floaty"), TypeError, r"`dtype` must be a real dtype .* got 'floaty'"),
+    ("plan-dtype-object", lambda: _plan(dtype=object), TypeError, r"`dtype` " + NUMBERS + "; got dtype object"),
+    ("plan-dtype-unknown", lambda: _plan(dtype="floaty"), TypeError,
+     r"`dtype` must be a numeric dtype .* got 'floaty'"),
     ("plan-bad-strides", lambda: _plan(strides=0), ValueError, STRIDES_ACCEPTED),
     ("plan-bad-method", lambda: _plan(method="slow"), ValueError, r"`method` .* got 'slow'"),
     ("plan1d-kernel-too-large", lambda: fftconv.plan_conv1d((1, 5, 1), (9, 1, 1)), ValueError,
@@ -325,8 +344,8 @@ BAD_INPUTS = [
     # -- filter banks ----------------------------------------------------------------------------
     ("filter-bank-2d-filters", lambda: fftconv.FilterBank(np.ones((3, 3))), ValueError,
      M("`filters` must be 3-D, 4-D or 5-D (*kernel, C_in, C_out); got ndim=2 with shape (3, 3)")),
-    ("filter-bank-complex", lambda: fftconv.FilterBank(W.astype(complex)), TypeError,
-     r"`filters` " + REAL_DTYPES),
+    ("filter-bank-object", lambda: fftconv.FilterBank(W.astype(object)), TypeError,
+     r"`filters` " + NUMBERS),
     ("filter-bank-method", lambda: fftconv.FilterBank(W, method="x"), ValueError, r"`method` .* got 'x'"),
     ("filter-bank-data-format", lambda: fftconv.FilterBank(W, data_format="NWC"), ValueError,
      r"`data_format` must be 'NHWC' or 'NCHW'"),
@@ -352,9 +371,52 @@ BAD_INPUTS = [
     ("filter-bank-bad-cache-size", lambda: fftconv.FilterBank(W, cache_size=0), ValueError,
      r"`cache_size` must be a positive int; got 0"),
     ("filter-bank-plan-for-bad-dtype", lambda: fftconv.FilterBank(W).plan_for(X.shape, "floaty"), TypeError,
-     r"`dtype` must be a real dtype"),
-    ("filter-bank-complex-input", lambda: fftconv.FilterBank(W)(X.astype(complex)), TypeError,
-     r"`input` " + REAL_DTYPES),
+     r"`dtype` must be a numeric dtype"),
+    ("filter-bank-string-input", lambda: fftconv.FilterBank(W)(X.astype(str)), TypeError,
+     r"`input` " + NUMBERS),
+    ("filter-bank-bad-padding-mode", lambda: fftconv.FilterBank(W, padding_mode="mirror"), ValueError,
+     MODES_ACCEPTED + M("; got 'mirror'")),
+    ("filter-bank-padding-mode-type", lambda: fftconv.FilterBank(W, padding_mode=None), TypeError,
+     r"`padding_mode` must be a string, one of 'constant', .* got NoneType None"),
+    # -- padding_mode ------------------------------------------------------------------------------
+    ("padding-mode-unknown", lambda: conv2d(X, W, padding="SAME", padding_mode="bounce"), ValueError,
+     MODES_ACCEPTED + M("; got 'bounce'")),
+    ("padding-mode-checked-with-valid", lambda: conv2d(X, W, padding_mode="bounce"), ValueError,
+     MODES_ACCEPTED + M("; got 'bounce'")),
+    ("padding-mode-empty-string", lambda: conv2d(X, W, padding=1, padding_mode=""), ValueError,
+     MODES_ACCEPTED + M("; got ''")),
+    ("padding-mode-upper-case", lambda: conv2d(X, W, padding=1, padding_mode="REFLECT"), ValueError,
+     MODES_ACCEPTED + M("; got 'REFLECT' (names are lower case: 'reflect')")),
+    ("padding-mode-ndimage-mirror", lambda: conv2d(X, W, padding=1, padding_mode="mirror"), ValueError,
+     M("got 'mirror' ('mirror' elsewhere is padding_mode='reflect' here")),
+    ("padding-mode-ndimage-nearest", lambda: conv2d(X, W, padding=1, padding_mode="nearest"), ValueError,
+     M("got 'nearest' ('nearest' elsewhere is padding_mode='edge' here")),
+    ("padding-mode-opencv", lambda: conv2d(X, W, padding=1, padding_mode="BORDER_REFLECT"), ValueError,
+     M("('BORDER_REFLECT' elsewhere is padding_mode='symmetric' here")),
+    ("padding-mode-numpy-statistic", lambda: conv2d(X, W, padding=1, padding_mode="median"), ValueError,
+     MODES_ACCEPTED + M("; got 'median' (numpy.pad's statistical, ramp and empty modes are not offered)")),
+    ("padding-mode-none", lambda: conv2d(X, W, padding=1, padding_mode=None), TypeError,
+     r"`padding_mode` must be a string, one of 'constant', 'reflect', .* got NoneType None"),
+    ("padding-mode-int", lambda: conv2d(X, W, padding=1, padding_mode=0), TypeError,
+     r"`padding_mode` must be a string, .* got int 0"),
+    ("padding-mode-bytes", lambda: conv2d(X, W, padding=1, padding_mode=b"reflect"), TypeError,
+     r"`padding_mode` must be a string, .* got bytes b'reflect'"),
+    ("padding-mode-empty-axis", lambda: conv2d(np.ones((1, 0, 6, 4)), W, padding="SAME", padding_mode="reflect"),
+     ValueError, M("`padding_mode` 'reflect' cannot pad `input`'s empty spatial axis 0 (spatial sizes (0, 6), "
+                   "pads ((1, 1), (1, 1))")),
+    ("padding-mode-empty-axis-wrap-1d", lambda: conv1d(np.ones((2, 0, 2)), W1, padding=[(3, 0)],
+                                                       padding_mode="circular"),
+     ValueError, r"`padding_mode` 'wrap' cannot pad `input`'s empty spatial axis 0 .* use padding_mode='constant'"),
+    ("padding-mode-conv1d", lambda: conv1d(X1, W1, padding_mode="mirror"), ValueError, MODES_ACCEPTED),
+    ("padding-mode-conv3d", lambda: conv3d(X3, W3, padding_mode="reflect101"), ValueError, MODES_ACCEPTED),
+    ("padding-mode-depthwise", lambda: depthwise(X, WD, padding_mode="Wrap"), ValueError,
+     MODES_ACCEPTED + M("; got 'Wrap' (names are lower case: 'wrap')")),
+    ("padding-mode-plan", lambda: _plan(padding_mode="reflect_101"), ValueError, MODES_ACCEPTED),
+    ("padding-mode-plan-empty-axis", lambda: fftconv.plan_conv2d((1, 6, 0, 4), W.shape, padding=2,
+                                                                  padding_mode="edge"),
+     ValueError, r"`padding_mode` 'edge' cannot pad `input_shape`'s empty spatial axis 1"),
+    ("padding-mode-plan-depthwise", lambda: fftconv.plan_depthwise_conv2d(X.shape, WD.shape, padding_mode=1.5),
+     TypeError, r"`padding_mode` must be a string"),
 ]
 
 IDS = [row[0] for row in BAD_INPUTS]
