@@ -110,9 +110,10 @@ def _cached_plan(geom, data_format, dtype, method, workers, reuse_filters=False,
         backend = _constants.preferred_backend(available_backends(), DEFAULT_BACKEND)
     # a complex convolution is planned as the real one it runs (:mod:`fftconv._complex`)
     run, itemsize = _complex.embedded_geometry(geom, embedding), _complex.real_dtype(dtype).itemsize
+    # the model is fitted on scipy: other backends' transforms run at their measured ratio
     estimates, settings = _planner.estimate(run, itemsize, _constants.load_constants(),
-                                            reuse_filters=reuse_filters)
-    estimates["fft"] *= _constants.backend_ratios().get(backend, 1.0)  # the model is fitted on scipy
+                                            reuse_filters=reuse_filters,
+                                            fft_speed=_constants.backend_ratios().get(backend, 1.0))
     chosen = min(estimates, key=estimates.get) if method == "auto" else method
     peak = predicted_peak_bytes(geom, chosen, settings[chosen], itemsize, backend=get_backend(backend),
                                 copy_out=data_format.startswith("NC"), embedding=embedding)

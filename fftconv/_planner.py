@@ -94,7 +94,7 @@ def fft_seconds(geom: ConvGeometry, layout, itemsize: int, c, *, with_filters=Tr
         t += freqs * geom.groups * (8 * batch * k * geom.group_out / rate + c["cgemm_call"])
     reals = math.prod(layout.fft_shape) * batch
     traffic = reals * (geom.groups * k * 4 + geom.out_channels * 4) * itemsize
-    return t + traffic / bw + c["call_overhead"]
+    return t + traffic / bw + c["fft_call_overhead"]
 
 
 def candidate_fft_shapes(geom: ConvGeometry, limit: int = 6):
@@ -156,21 +156,24 @@ def _product(per_axis):
             yield (head, *tail)
 
 
-def estimate(geom: ConvGeometry, itemsize: int, constants=None, *, reuse_filters=False):
+def estimate(geom: ConvGeometry, itemsize: int, constants=None, *, reuse_filters=False, fft_speed=1.0):
     """Predicted seconds per method, with the FFT layout and direct strategy chosen.
 
     The FFT method's figure is its steady state, with the filters' spectrum
     kept (as a filter bank, or a loop of one-shot calls with the same filters,
     finds it); without ``reuse_filters`` (one-shot calls) its layout is also
     chosen so that a first call, which transforms the filters, stays within
-    :data:`FIRST_CALL_BUDGET` times that.
+    :data:`FIRST_CALL_BUDGET` times that. ``fft_speed`` scales the FFT method's
+    work (not its fixed cost per call) for a backend faster or slower than the
+    one the constants were fitted on.
 
     Returns ``({"direct": s, "fft": s}, {"fft": layout, "direct": strategy})``.
     """
     c = {**DEFAULT_CONSTANTS, **(constants or {})}
     strategy = _direct.choose_strategy(geom)
     if geom.is_empty:  # nothing to compute: the output is zeros, whichever method
-        return {"direct": c["call_overhead"], "fft": c["call_overhead"]}, {"direct": strategy, "fft": None}
+        return {"direct": c["call_overhead"], "fft": c["fft_call_overhead"]}, {"direct": strategy, "fft": None}
     layout, t_fft = best_fft_layout(geom, itemsize, c, with_filters=not reuse_filters)
+    t_fft = c["fft_call_overhead"] + fft_speed * (t_fft - c["fft_call_overhead"])
     return ({"direct": direct_seconds(geom, itemsize, c, strategy), "fft": t_fft},
             {"direct": strategy, "fft": layout})

@@ -603,13 +603,15 @@ class PyFFTWBackend:
             return out
         return self._run("c2r", a, out, axes, workers)
 
-    @staticmethod
-    def extra_bytes(operand: int, result: int, *, padded: int = 0, first_pass: int = 0) -> int:
-        """Transient bytes a transform may need beyond its operand and result: the first call
-        of a shape plans on scratch copies of both (planning must not touch a caller's data);
-        a zero-padded transform (``rfftn(shape=...)``, ``padded`` bytes once padded) pads a
-        copy first."""
-        return 2 * padded + result if padded else operand + result
+    def extra_bytes(self, operand: int, result: int, *, padded: int = 0, first_pass: int = 0) -> int:
+        """Transient bytes a transform may need beyond its operand and result: with
+        ``planning="always"`` the first call of a shape plans on scratch copies of both
+        (measuring overwrites them); a zero-padded transform (``rfftn(shape=...)``, ``padded``
+        bytes once padded) pads a copy first."""
+        planning = self.planning == "always" and self.planner_effort != "FFTW_ESTIMATE"
+        if padded:
+            return padded + (padded + result if planning else 0)
+        return operand + result if planning else 0
 
     def cache_info(self) -> dict:
         """The plan cache as a plain dict: ``size``, ``maxsize``, ``hits``, ``misses``."""
@@ -668,8 +670,17 @@ class PyFFTWBackend:
         return plan
 
     def _make_plan(self, kind, a, out, axes, threads) -> _Plan:
-        """Plan on scratch arrays laid out and aligned (mod 16 bytes) like ``a`` and ``out``."""
-        src, dst = _scratch_like(a), _scratch_like(out)
+        """Plan for arrays laid out and aligned (mod 16 bytes) like ``a`` and ``out``.
+
+        Measuring overwrites the arrays it plans on, so a measured plan is made
+        on scratch copies; estimated and wisdom-only plans read nothing, and
+        are made on ``a`` and ``out`` themselves (where ``a`` is writeable).
+        """
+        measuring = self.planning == "always" and self.planner_effort != "FFTW_ESTIMATE"
+        if measuring or not a.flags.writeable:
+            src, dst = _scratch_like(a), _scratch_like(out)
+        else:
+            src, dst = a, out
         extra = ("FFTW_DESTROY_INPUT",) if kind == "c2r" else ()
         direction = "FFTW_BACKWARD" if kind == "c2r" else "FFTW_FORWARD"
         effort = self.planner_effort

@@ -385,8 +385,10 @@ def peak_bytes(geom: ConvGeometry, layout: TileLayout, itemsize: int, backend, f
     first = batch_first(geom, layout, backend)
     first_pass = spectrum * layout.phase_kernel[0] // layout.fft_shape[0] if nd > 1 else 0
     padded_taps = geom.groups * k * og * math.prod(layout.fft_shape) * itemsize
-    making_spectrum = (1 if first else 2) * taps + spectrum * (2 if first and k > 1 else 1) + \
-        backend.extra_bytes(taps, spectrum, padded=padded_taps, first_pass=first_pass)
+    # the transform (with what the backend needs besides, a padded copy or a first pass), then,
+    # once that is freed, the batch-first reordering for GEMM mixing beside the spectrum
+    transform = spectrum + backend.extra_bytes(taps, spectrum, padded=padded_taps, first_pass=first_pass)
+    making_spectrum = (1 if first else 2) * taps + max(transform, 2 * spectrum if first and k > 1 else 0)
     n, rows = _largest_chunk(geom, layout, itemsize)
     counts = (rows, *layout.tiles[1:])
     tiles = n * math.prod(counts)
