@@ -13,7 +13,7 @@ from ._arrays import owned
 from ._workspace import trim as trim_scratch
 from ._geometry import ConvGeometry
 from .backends import get_backend
-from .methods import METHODS
+from .methods import METHODS, direct, fft
 
 __all__ = ["ConvPlan", "BoundPlan"]
 
@@ -383,7 +383,6 @@ def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: in
     out = math.prod(geom.output_shape) * itemsize
     if geom.is_empty:
         return out
-    from .methods import direct, fft
     final_copy = out if copy_out else 0
     if method == "direct":
         peak = direct.peak_bytes(geom, settings, itemsize, final_copy)
