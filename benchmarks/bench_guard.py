@@ -54,7 +54,7 @@ def measure(wl: Workload, args):
     guarded = plan.bind(w)
     unguarded = dataclasses.replace(plan, requested="fft").bind(w)
     guard = guarded._range_guard("fft")
-    risk = guard.risk(guard.squares(x), guarded._filter_stats[1])
+    risk = guard.risk(guard.squares(x), guarded._spread)
     timings = _timing.time_interleaved([_timing.Candidate("guarded", functools.partial(guarded, x)),
                                         _timing.Candidate("unguarded", functools.partial(unguarded, x))],
                                        args.reps, args.max_seconds, desc=wl.name)

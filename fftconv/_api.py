@@ -58,7 +58,7 @@ import numpy as np
 from . import _checks, _complex, _constants, _planner
 from ._measure import measured
 from ._plan import ConvPlan, predicted_peak_bytes
-from ._workers import resolve_workers
+from ._workers import get_workers, resolve_workers
 from .backends import DEFAULT_BACKEND, available_backends, get_backend
 
 __all__ = ["conv1d", "conv2d", "conv3d", "depthwise_conv2d", "plan_conv1d", "plan_conv2d",
@@ -73,7 +73,8 @@ _SHAPE_NAMES = ("input_shape", "filters_shape")
 
 def _plan(ndim, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
           flip, compute, method, workers, measure=False, backend="auto", *,
-          names=_ARRAY_NAMES, reuse_filters=False, padding_mode="constant", embedding=None) -> ConvPlan:
+          names=_ARRAY_NAMES, reuse_filters=False, padding_mode="constant", embedding=None,
+          input_dtype=None) -> ConvPlan:
     """Check every option, then plan; ``compute`` is an already checked compute dtype, and
     ``embedding`` says what is complex (:mod:`fftconv._complex`)."""
     method = _checks.check_method(method)
@@ -81,8 +82,9 @@ def _plan(ndim, input_shape, filters_shape, strides, padding, data_format, dilat
     measure = _checks.check_flag("measure", measure)
     geom = _checks.check_geometry(input_shape, filters_shape, ndim, strides, padding, data_format,
                                   dilations, groups, flip, names=names, padding_mode=padding_mode)
+    as_is = input_dtype is not None and np.dtype(input_dtype) == compute  # read in place where it can be
     plan = _cached_plan(geom, data_format, compute, method, resolve_workers(workers),
-                        reuse_filters, backend, embedding)
+                        reuse_filters, backend, embedding, as_is)
     if measure and method == "auto":
         plan = measured(plan, backend == "auto")
     return plan
@@ -100,12 +102,12 @@ def _plan_shapes(ndim, input_shape, filters_shape, strides, padding, data_format
     embedding = "both" if compute.kind == "c" else None
     return _plan(ndim, input_shape, filters_shape, strides, padding, data_format, dilations,
                  groups, flip, compute, method, workers, measure, backend, names=names,
-                 padding_mode=padding_mode, embedding=embedding)
+                 padding_mode=padding_mode, embedding=embedding, input_dtype=dtype)
 
 
 @functools.lru_cache(maxsize=256)
 def _cached_plan(geom, data_format, dtype, method, workers, reuse_filters=False,
-                 backend=DEFAULT_BACKEND, embedding=None) -> ConvPlan:
+                 backend=DEFAULT_BACKEND, embedding=None, input_as_is=False) -> ConvPlan:
     if backend == "auto":  # resolved here, once per cached plan, not on every call
         backend = _constants.preferred_backend(available_backends(), DEFAULT_BACKEND)
     # a complex convolution is planned as the real one it runs (:mod:`fftconv._complex`)
@@ -116,7 +118,8 @@ def _cached_plan(geom, data_format, dtype, method, workers, reuse_filters=False,
                                             fft_speed=_constants.backend_ratios().get(backend, 1.0))
     chosen = min(estimates, key=estimates.get) if method == "auto" else method
     peak = predicted_peak_bytes(geom, chosen, settings[chosen], itemsize, backend=get_backend(backend),
-                                copy_out=data_format.startswith("NC"), embedding=embedding)
+                                copy_out=data_format.startswith("NC"), embedding=embedding,
+                                input_as_is=input_as_is)
     return ConvPlan(geom, data_format, dtype, chosen, method, estimates, settings, workers,
                     backend, peak, calibration=_constants.calibration_in_force(), embedding=embedding)
 
@@ -223,15 +226,74 @@ def plan_depthwise_conv2d(input_shape, filter_shape, strides=1, padding="VALID",
 
 # -- running -----------------------------------------------------------------------
 
+#: Plans of recent calls, keyed on their raw arguments and the arrays' shapes and dtypes, so
+#: that a repeated call finds its plan before any check runs (they all passed the first time).
+_recent_calls: OrderedDict = OrderedDict()
+_RECENT_CALLS = 256
+_NO_KEY = object()
+
+
+def _freeze(value):
+    """A hashable stand-in for an argument, its type included (``1`` is not ``True`` here);
+    ``_NO_KEY`` for what has none (the call then takes the checked path)."""
+    kind = type(value)
+    if kind in (int, str, bool, float) or value is None:
+        return kind, value
+    if kind in (tuple, list):
+        parts = tuple(_freeze(v) for v in value)
+        return _NO_KEY if _NO_KEY in parts else (tuple, parts)
+    if isinstance(value, np.integer):
+        return int, int(value)
+    return _NO_KEY
+
+
+_SCALARS = frozenset((int, str, bool, float, type(None)))
+
+
+def _call_key(ndim, x, w, workers, options):
+    types = tuple(map(type, options))
+    if _SCALARS.issuperset(types):  # the usual call: plain scalars, keyed with their types
+        frozen = (options, types)
+    else:
+        frozen = _freeze(options)
+        if frozen is _NO_KEY:
+            return None
+    if workers is None:
+        workers = get_workers()
+    elif type(workers) is not int:
+        return None
+    return ndim, x.shape, x.dtype, w.shape, w.dtype, workers, frozen
+
+
+def clear_recent_calls() -> None:
+    """Forget the plans of recent calls (after the calibration changed)."""
+    _recent_calls.clear()
+
+
 def _convolve(ndim, input, filters, strides, padding, data_format, dilations, groups, flip,
               method, workers, measure, backend="auto", *, names=_ARRAY_NAMES, padding_mode="constant"):
-    x = _checks.as_array(names[0], input)
-    w = _checks.as_array(names[1], filters)
-    compute, _ = _checks.result_dtypes(x.dtype, w.dtype, names)
+    x = input if type(input) is np.ndarray else _checks.as_array(names[0], input)
+    w = filters if type(filters) is np.ndarray else _checks.as_array(names[1], filters)
+    key = None if measure is not False else _call_key(
+        ndim, x, w, workers, (strides, padding, data_format, dilations, groups, flip, method, backend,
+                              padding_mode, *names))
+    hit = _recent_calls.get(key) if key is not None else None
+    if hit is not None:
+        plan, out_dtype = hit
+        return plan._run_trusted(x, w, out_dtype)
+    x = _checks.as_array(names[0], x)
+    w = _checks.as_array(names[1], w)
+    compute, out_dtype = _checks.result_dtypes(x.dtype, w.dtype, names)
     plan = _plan(ndim, x.shape, w.shape, strides, padding, data_format, dilations, groups,
                  flip, compute, method, workers, measure, backend, names=names,
-                 padding_mode=padding_mode, embedding=_complex.embedding(x.dtype, w.dtype))
-    return plan._run_checked(x, w, names)
+                 padding_mode=padding_mode, embedding=_complex.embedding(x.dtype, w.dtype),
+                 input_dtype=x.dtype)
+    y = plan._run_checked(x, w, names)
+    if key is not None:  # every check passed: a call with the same arguments may skip them
+        _recent_calls[key] = (plan, out_dtype)
+        while len(_recent_calls) > _RECENT_CALLS:
+            _recent_calls.popitem(last=False)
+    return y
 
 
 def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilations=1, *,

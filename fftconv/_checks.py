@@ -20,6 +20,8 @@ from ._geometry import ConvGeometry, output_size, same_pads
 from ._padding import ALIASES, MODES
 
 METHODS = ("auto", "direct", "fft")
+#: The machine's CPU count, read once (``os.cpu_count`` costs microseconds per call).
+CPUS = os.cpu_count() or 1
 DATA_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 _SPATIAL_NAMES = {1: "w", 2: "h, w", 3: "d, h, w"}
 _KERNEL_NAMES = {1: "kw", 2: "kh, kw", 3: "kd, kh, kw"}
@@ -57,7 +59,7 @@ def check_workers(workers) -> int | None:
     if isinstance(workers, bool) or not isinstance(workers, numbers.Integral):
         raise TypeError(f"`workers` must be an int or None; got {type(workers).__name__} {workers!r}")
     workers = int(workers)
-    cpus = os.cpu_count() or 1
+    cpus = CPUS
     if workers == 0 or workers < -cpus:
         raise ValueError(
             f"`workers` must be a positive int, or a negative int from -1 to -{cpus} "

@@ -178,6 +178,18 @@ def combine(y: np.ndarray, kind: str | None, dtype) -> np.ndarray:
     return out
 
 
+def extra_parts(geom: ConvGeometry, kind: str | None, itemsize: int, channels_first: bool = False):
+    """``(embedded input, channels-first result)``: the two parts of :func:`extra_bytes`, the
+    first freed once the real run has read it, the second made after it."""
+    if kind is None:
+        return 0, 0
+    complex_size = 2 * itemsize
+    x = geom.batch * math.prod(geom.spatial) * geom.in_channels * complex_size
+    y = math.prod(geom.output_shape) * complex_size
+    copied_in = (kind == "input" and geom.batch > 1) or (kind == "both" and channels_first)
+    return x * copied_in, y * (kind == "input" and channels_first)
+
+
 def extra_bytes(geom: ConvGeometry, kind: str | None, itemsize: int, channels_first: bool = False) -> int:
     """Bytes the embedding allocates beside the real run, for C-contiguous arrays: the embedded
     input where it is a copy (the parts of a batch of several images; a channels-first input's

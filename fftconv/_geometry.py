@@ -6,6 +6,7 @@ itself is :mod:`fftconv._padding`'s job.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -91,49 +92,49 @@ class ConvGeometry:
         """Number of spatial axes (1, 2 or 3)."""
         return len(self.spatial)
 
-    @property
+    @functools.cached_property
     def eff_kernel(self) -> tuple[int, ...]:
         """Dilated kernel extent ``(k - 1) * d + 1`` per axis."""
         return tuple((k - 1) * d + 1 for k, d in zip(self.kernel, self.dilations))
 
-    @property
+    @functools.cached_property
     def group_in(self) -> int:
         """Input channels per group (``filters.shape[-2]``)."""
         return self.in_channels // self.groups
 
-    @property
+    @functools.cached_property
     def group_out(self) -> int:
         """Output channels per group."""
         return self.out_channels // self.groups
 
-    @property
+    @functools.cached_property
     def used_extent(self) -> tuple[int, ...]:
         """Padded-input rows actually read: ``(out - 1) * s + eff`` per axis."""
         return tuple(
             (o - 1) * s + e for o, s, e in zip(self.out_spatial, self.strides, self.eff_kernel)
         )
 
-    @property
+    @functools.cached_property
     def input_shape(self) -> tuple[int, ...]:
         """Channels-last input shape ``(N, *spatial, C_in)``."""
         return (self.batch, *self.spatial, self.in_channels)
 
-    @property
+    @functools.cached_property
     def output_shape(self) -> tuple[int, ...]:
         """Channels-last output shape ``(N, *out_spatial, C_out)``."""
         return (self.batch, *self.out_spatial, self.out_channels)
 
-    @property
+    @functools.cached_property
     def filters_shape(self) -> tuple[int, ...]:
         """Filter shape ``(*kernel, C_in / groups, C_out)``."""
         return (*self.kernel, self.group_in, self.out_channels)
 
-    @property
+    @functools.cached_property
     def is_empty(self) -> bool:
         """True when the output has no elements (or nothing to sum over)."""
         return math.prod(self.output_shape) == 0
 
-    @property
+    @functools.cached_property
     def macs(self) -> int:
         """Multiply-adds of the direct method: one per output and filter tap."""
         return math.prod(self.output_shape) * math.prod(self.kernel) * self.group_in

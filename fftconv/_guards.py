@@ -35,6 +35,7 @@ used extent only.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -124,6 +125,7 @@ def overflow_limit(method: str, geom: ConvGeometry, layout, dtype, w_abs_sum: fl
     return largest / (OVERFLOW_MARGIN * gain) if OVERFLOW_MARGIN * gain > 1 / largest else largest
 
 
+@functools.lru_cache(maxsize=256)
 def _used_index(geom: ConvGeometry) -> tuple:
     """The index of the part of an input that some output reads (whole axes for padding modes
     other than zeros, whose pads may repeat any sample)."""

@@ -87,7 +87,7 @@ class ConvPlan:
         """The real convolution the method runs: :attr:`geometry` itself unless complex."""
         return _complex.embedded_geometry(self.geometry, self.embedding)
 
-    @property
+    @functools.cached_property
     def real_dtype(self) -> np.dtype:
         """The real precision the method computes in (float32 for complex64)."""
         return _complex.real_dtype(self.dtype)
@@ -148,11 +148,19 @@ class ConvPlan:
         _checks.check_memory(self.peak_bytes, self.output_shape)
         return self.bind(w)(x)
 
+    def _run_trusted(self, x, w, out_dtype):
+        """:meth:`_run_checked` for arrays whose shapes and dtypes an identical earlier call
+        checked (see ``fftconv._api._convolve``): no check is repeated."""
+        return self._bind(w)._execute(x, out_dtype)
+
     def bind(self, filters) -> "BoundPlan":
         """Prepare ``filters`` once (for the FFT method, their spectrum) for many inputs."""
         w = _checks.as_array("filters", filters)
         self._check_shape("filters", w.shape, self.filters_shape)
         self._check_complex("filters", w.dtype, ("filters", "both"))
+        return self._bind(w)
+
+    def _bind(self, w) -> "BoundPlan":
         w_ready = w[(slice(None, None, -1),) * self.ndim] if self.geometry.flip else w
         # a copy (later edits don't leak in), as the real filters of a complex convolution
         w_ready = _complex.embed_filters(w_ready, self.embedding, self.geometry.groups, self.real_dtype)
@@ -247,7 +255,7 @@ class BoundPlan:
 
     def __post_init__(self):
         plan = self.plan
-        if METHODS[plan.method].costly_prepare and not plan.geometry.is_empty:
+        if not plan.geometry.is_empty:  # what is derived from the filters, kept across calls
             key = (plan.run_geometry, plan.settings.get(plan.method), plan.backend, plan.method)
             object.__setattr__(self, "_prepared", _spectra.shared(key, self.filters))
 
@@ -257,6 +265,11 @@ class BoundPlan:
         x = _checks.as_array("input", input)
         out_dtype = plan._check_input(x, self.filters_dtype)
         _checks.check_memory(plan.peak_bytes, plan.output_shape)
+        return self._execute(x, out_dtype)
+
+    def _execute(self, x, out_dtype):
+        """Convolve a checked input; the one place where results leave the engine."""
+        plan = self.plan
         if plan.geometry.is_empty:
             return np.zeros(plan.output_shape, dtype=out_dtype)
         if plan.channels_first:
@@ -296,7 +309,7 @@ class BoundPlan:
         plan = self.plan
         if dtype is None:
             guard = self._range_guard(method)
-            risky = guard is not None and guard.risk(guard.squares(x), self._filter_stats[1]) > \
+            risky = guard is not None and guard.risk(guard.squares(x), self._spread) > \
                 _guards.DYNAMIC_RANGE_LIMIT
             dtype = np.float64 if risky else plan.real_dtype
         return METHODS[method].execute(x, self.prepared(method, dtype), plan.run_geometry,
@@ -316,14 +329,22 @@ class BoundPlan:
         return guard
 
     @property
-    def _filter_stats(self) -> tuple[float, float]:
-        """``(max_o sum|w_o|, filter spread)``: what the guards need of the filters."""
-        stats = self._prepared.get("stats")
-        if stats is None:
+    def _abs_sum(self) -> float:
+        """``max_o sum|w_o|``: the filters' gain, for the overflow limit."""
+        value = self._prepared.get("abs_sum")
+        if value is None:
             w = self.filters
             sums = np.abs(w.reshape(-1, w.shape[-1]), dtype=np.float64).sum(axis=0)
-            stats = self._prepared["stats"] = (float(sums.max(initial=0.0)), _guards.filter_spread(w))
-        return stats
+            value = self._prepared["abs_sum"] = float(sums.max(initial=0.0))
+        return value
+
+    @property
+    def _spread(self) -> float:
+        """:func:`fftconv._guards.filter_spread` of the filters, for the dynamic-range guard."""
+        value = self._prepared.get("spread")
+        if value is None:
+            value = self._prepared["spread"] = _guards.filter_spread(self.filters)
+        return value
 
     def _guarded(self, x):
         """The plan's method under the guards: integers exact, non-finite and huge values local."""
@@ -334,12 +355,12 @@ class BoundPlan:
                 method = "direct"  # exact float64 sums where the FFT's rounding could not be undone
             y = self._run(x, method)
             return np.rint(y, out=y) if method == "fft" else y
-        limit = _guards.overflow_limit(method, geom, plan.layout, plan.real_dtype, self._filter_stats[0])
+        limit = _guards.overflow_limit(method, geom, plan.layout, plan.real_dtype, self._abs_sum)
         guard = self._range_guard(method)
         if guard is not None:  # its one pass over the input also rules out NaN, Inf and huge values
             squares = guard.squares(x)
             if guard.is_ordinary(squares, limit):
-                risky = guard.risk(squares, self._filter_stats[1]) > _guards.DYNAMIC_RANGE_LIMIT
+                risky = guard.risk(squares, self._spread) > _guards.DYNAMIC_RANGE_LIMIT
                 return self._run(x, method, np.float64 if risky else plan.real_dtype)
         return _guards.run_guarded(lambda a, dtype=None: self._run(a, method, dtype), x,
                                    geom, limit, plan.real_dtype, local=method == "direct")
@@ -361,7 +382,9 @@ def _fmt_seconds(t: float) -> str:
 
 
 def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: int, *, backend=None,
-                         copy_out: bool = False, embedding: str | None = None) -> int:
+                         copy_out: bool = False, embedding: str | None = None,
+                         input_as_is: bool = False, contiguous_input: bool | None = None,
+                         kept_only: bool = False) -> int:
     """An upper bound of the memory one call allocates: the filters' copy, then the method's
     peak (:func:`fftconv.methods.direct.peak_bytes`, :func:`fftconv.methods.fft.peak_bytes`),
     the output and, with ``copy_out``, its final copy (to NCHW order or another dtype).
@@ -370,6 +393,8 @@ def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: in
     (``embedding``, see :mod:`fftconv._complex`) the method's peak is that of
     the real convolution it runs, whose result is always copied once more (into
     the complex result), plus :func:`fftconv._complex.extra_bytes`.
+    ``input_as_is`` says that inputs arrive in the compute dtype, channels-last,
+    so that the direct method may read them in place.
 
     The models mirror the allocations buffer by buffer and phase by phase;
     :data:`PEAK_MARGIN` covers the small temporaries they leave out (the
@@ -377,20 +402,35 @@ def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: in
     non-finite or huge inputs is not counted.
     """
     if embedding is not None:
+        # the embedded input (made in the compute dtype) lives while the real run does; then the
+        # run's result is assembled into the complex one, and copied to channels-first order
         run = _complex.embedded_geometry(geom, embedding)
-        inner = predicted_peak_bytes(run, method, settings, itemsize, backend=backend, copy_out=True)
-        return inner + _complex.extra_bytes(geom, embedding, itemsize, channels_first=copy_out)
+        # the embedded input is in the compute dtype, but not always C-contiguous (a real input
+        # reaches the run as it came), which the shifted strategy needs to read it in place
+        inner = predicted_peak_bytes(run, method, settings, itemsize, backend=backend, input_as_is=True,
+                                     contiguous_input=False)
+        kept = predicted_peak_bytes(run, method, settings, itemsize, backend=backend, input_as_is=True,
+                                    contiguous_input=False, kept_only=True)
+        embedded_in, channels_first = _complex.extra_parts(geom, embedding, itemsize, copy_out)
+        assembled = math.prod(run.output_shape) * itemsize
+        # plus numpy's buffers for the embedding's own ufuncs on complex operands
+        return max(embedded_in + inner, kept + assembled + channels_first) + PEAK_MARGIN[1]
     out = math.prod(geom.output_shape) * itemsize
     if geom.is_empty:
         return out
     final_copy = out if copy_out else 0
     if method == "direct":
-        peak = direct.peak_bytes(geom, settings, itemsize, final_copy)
+        contiguous = not copy_out if contiguous_input is None else contiguous_input
+        peak = direct.peak_bytes(geom, settings, itemsize, final_copy, input_as_is=input_as_is,
+                                 contiguous_input=contiguous, kept_only=kept_only)
     else:
-        peak = fft.peak_bytes(geom, settings, itemsize, backend, final_copy)
-    filters = math.prod(geom.filters_shape) * itemsize  # bind's copy, in a one-shot call
-    return int((peak + filters) * PEAK_MARGIN[0] + PEAK_MARGIN[1])
+        peak = fft.peak_bytes(geom, settings, itemsize, backend, final_copy, kept_only=kept_only)
+    filters = 2 * math.prod(geom.filters_shape) * itemsize  # bind's copy and the one kept with what is derived
+    return int((peak + filters) * PEAK_MARGIN[0] + PEAK_MARGIN[1] + UFUNC_BUFFERS * itemsize)
 
 
 #: ``(factor, bytes)`` added to the modelled peak: what the models leave out.
 PEAK_MARGIN = (1.05, 2**16)
+#: Elements of the buffers numpy's ufuncs take for strided operands (two of 8192), also
+#: added to the modelled peak.
+UFUNC_BUFFERS = 2 * 8192

@@ -8,10 +8,9 @@ them); 0 is an error.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 
-from ._checks import check_workers
+from ._checks import CPUS, check_workers
 
 _state = threading.local()
 
@@ -26,7 +25,7 @@ def get_workers() -> int:
     ...     fftconv.get_workers()
     1
     """
-    return getattr(_state, "workers", None) or os.cpu_count() or 1
+    return getattr(_state, "workers", None) or CPUS
 
 
 @contextlib.contextmanager

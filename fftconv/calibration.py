@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _constants, _planner
-from ._api import _cached_plan, plan_conv2d
+from ._api import _cached_plan, clear_recent_calls, plan_conv2d
 from ._measure import best_seconds
 from ._constants import (BACKEND_MARGIN, DEFAULT_CONSTANTS, ENV_VAR, IGNORE, backend_ratios,
                          calibration_in_force, calibration_path, load_constants, preferred_backend,
@@ -42,6 +42,7 @@ def clear_cache() -> None:
     """Forget loaded calibration files and the plans made with them."""
     _constants.clear_loaded()
     _cached_plan.cache_clear()
+    clear_recent_calls()
 
 
 # -- fitting --------------------------------------------------------------------------

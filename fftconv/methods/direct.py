@@ -23,6 +23,7 @@ Three strategies, all reading one zero-padded copy of the input:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -56,15 +57,20 @@ def _shift_overhead(geom: ConvGeometry) -> float:
     return math.prod(geom.used_extent) / max(math.prod(geom.out_spatial), 1)
 
 
-def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int = 0) -> int:
+def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int = 0,
+               input_as_is: bool = False, contiguous_input: bool = True, kept_only: bool = False) -> int:
     """Peak bytes :func:`execute` allocates, its output included, followed by a copy of
     ``final_copy`` bytes (made while the scratch buffers are still kept).
 
-    The mirror of its allocations, phase by phase: the padded input, then the
-    strategy's partial sums and patch chunks (one chunk at a time), then the
-    output.
+    The mirror of its allocations, phase by phase: the padded input (none where
+    :func:`reads_input_in_place` and ``input_as_is``, an input in the compute
+    dtype and, for the shifted strategy, ``contiguous_input``), then the strategy's
+    partial sums and patch chunks (one chunk at a time), then the output.
+    With ``kept_only``: what is left once the call returns, its output and the
+    scratch memory it keeps.
     """
-    padded = geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize
+    in_place = input_as_is and reads_input_in_place(geom) and (contiguous_input or strategy != "shifted")
+    padded = 0 if in_place else geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize
     out = math.prod(geom.output_shape) * itemsize
     if strategy == "taps":  # the output, and one product per output in scratch
         return padded + 2 * out + final_copy
@@ -75,7 +81,10 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
         reach = int(np.dot(np.subtract(geom.kernel[:-1], 1) * geom.dilations[:-1], steps[:-1]))
         step = max(CHUNK_BYTES // (itemsize * (geom.out_channels + kw * c_in)), reach, 1)
         patches = min(step + reach + (kw - 1) * geom.dilations[-1], rows) * kw * c_in * itemsize
-        return padded + rows * geom.out_channels * itemsize + max(patches, out + final_copy)
+        sums = rows * geom.out_channels * itemsize
+        if kept_only:
+            return padded + sums + out
+        return padded + sums + max(patches, out + final_copy)
     # im2col: the output first; per chunk the patch matrix (twice with groups: gathered, then
     # grouped, the first freed once the second exists), then the GEMM's result and its reordering
     inner = math.prod(geom.out_spatial[1:])
@@ -85,6 +94,8 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
     patches = count * math.prod(geom.kernel) * geom.in_channels * itemsize
     results = count * geom.out_channels * itemsize
     copies = 2 if geom.groups > 1 else 1
+    if kept_only:
+        return padded + out
     return padded + out + max(copies * patches, patches + 2 * results, final_copy)
 
 
@@ -101,12 +112,23 @@ def execute(x: np.ndarray, w: np.ndarray, geom: ConvGeometry, *, strategy=None,
     ``workers`` is accepted for a uniform interface; BLAS uses its own threads.
     """
     strategy = strategy or choose_strategy(geom)
-    xp = _padded_input(x, geom, w.dtype)
+    xp = _padded_input(x, geom, w.dtype, contiguous=strategy == "shifted")
     return {"shifted": _shifted, "im2col": _im2col, "taps": _taps}[strategy](xp, w, geom)
 
 
-def _padded_input(x, geom, dtype):
-    """The used extent of the padded input, in scratch memory."""
+def reads_input_in_place(geom: ConvGeometry) -> bool:
+    """Whether the used extent lies inside the input (no padding read), so that an input in
+    the compute dtype is read where it is, with no padded copy."""
+    return all(lo <= 0 and used - lo <= n for (lo, _), used, n in zip(geom.pads, geom.used_extent, geom.spatial))
+
+
+def _padded_input(x, geom, dtype, contiguous=False):
+    """The used extent of the padded input: a view of ``x`` where it reads no padding and ``x``
+    holds the compute dtype (C-contiguous too when asked), else a copy in scratch memory."""
+    if x.dtype == dtype and x.dtype.isnative and reads_input_in_place(geom):
+        view = x[(slice(None), *(slice(-lo, used - lo) for (lo, _), used in zip(geom.pads, geom.used_extent)))]
+        if view.flags.c_contiguous or not contiguous:
+            return view
     buf = scratch("padded", (geom.batch, *geom.used_extent, geom.in_channels), dtype)
     return read_padded(x, box_reads(geom, (0,) * geom.ndim, geom.used_extent), buf, geom.padding_mode)
 
@@ -176,12 +198,24 @@ def _row_chunks(geom, bytes_per_output):
 
 def _taps(xp, w, geom):
     g, m = geom.groups, geom.group_out
-    result = np.zeros(geom.output_shape, dtype=w.dtype)
-    out = result.reshape(*geom.output_shape[:-1], g, m)  # a view, to accumulate per group
+    result = np.empty(geom.output_shape, dtype=w.dtype)
+    if m == 1:  # one output per group: a product per channel, no broadcast axis
+        out, taps, expand = result, w.reshape(-1, g), False
+    else:
+        out, taps, expand = result.reshape(*geom.output_shape[:-1], g, m), w.reshape(-1, g, m), True
     tmp = scratch("products", out.shape, out.dtype)
-    for tap in np.ndindex(*geom.kernel):
-        view = xp[(slice(None), *(slice(t * d, t * d + (o - 1) * s + 1, s) for t, d, o, s in
-                                 zip(tap, geom.dilations, geom.out_spatial, geom.strides)))]
-        np.multiply(view[..., None], w[tap].reshape(g, m), out=tmp)
-        out += tmp
+    for i, index in enumerate(_tap_views(geom)):
+        view = xp[index][..., None] if expand else xp[index]
+        np.multiply(view, taps[i], out=out if i == 0 else tmp)
+        if i:
+            out += tmp
     return result
+
+
+@functools.lru_cache(maxsize=64)
+def _tap_views(geom: ConvGeometry) -> tuple:
+    """Per kernel tap, the index of the padded input's samples it multiplies (stride and
+    dilation applied), in the filters' tap order."""
+    return tuple((slice(None), *(slice(t * d, t * d + (o - 1) * s + 1, s) for t, d, o, s in
+                                 zip(tap, geom.dilations, geom.out_spatial, geom.strides)))
+                 for tap in np.ndindex(*geom.kernel))

@@ -363,7 +363,8 @@ def _scatter_tiles(tiles, out, layout, r0, r1):
         np.copyto(dst, src.transpose(order))
 
 
-def peak_bytes(geom: ConvGeometry, layout: TileLayout, itemsize: int, backend, final_copy: int = 0) -> int:
+def peak_bytes(geom: ConvGeometry, layout: TileLayout, itemsize: int, backend, final_copy: int = 0,
+               kept_only: bool = False) -> int:
     """Peak bytes :func:`prepare` and :func:`execute` allocate, the output included, followed
     by a copy of ``final_copy`` bytes (made while the scratch buffers are still kept).
 
@@ -372,7 +373,9 @@ def peak_bytes(geom: ConvGeometry, layout: TileLayout, itemsize: int, backend, f
     intermediates), then the output and, per chunk of tiles (the largest
     chunk is the first), the slab, the tile copy (for backends that do not
     read strides), the spectra, the mixed spectra (and their by-frequency
-    transposes, for batch-first GEMM mixing) and the inverse transforms.
+    transposes, for batch-first GEMM mixing) and the inverse transforms.  With
+    ``kept_only``: what is left once the call returns, its output, the
+    spectrum and the scratch memory it keeps.
     """
     nd, c = geom.ndim, 2 * itemsize  # bytes of a complex value
     k, og = layout.phases * geom.group_in, geom.group_out
@@ -403,6 +406,8 @@ def peak_bytes(geom: ConvGeometry, layout: TileLayout, itemsize: int, backend, f
     if batch_first(geom, layout, backend) and not elementwise_mixing(geom, layout):
         allocated += tiles * freqs * (geom.groups * k + geom.out_channels) * c  # by-frequency transposes
     out = math.prod(geom.output_shape) * itemsize
+    if kept_only:
+        return spectrum + out + allocated
     chunk = max(forward + backend.extra_bytes(real_in, spectra),
                 allocated + max(backend.extra_bytes(mixed, real_out), final_copy))
     return max(making_spectrum, spectrum + out + chunk)
