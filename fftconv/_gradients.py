@@ -1,0 +1,773 @@
+"""Filter gradients and vector-Jacobian products: TF's ``conv2d_backprop_filter`` and
+``depthwise_conv2d_backprop_filter``, and :func:`conv2d_vjp` for layer authors.
+
+The filter gradient of a convolution is a correlation of its input with its
+output gradient (:func:`fftconv._adjoint.filter_gradient_geometry`): the
+output gradient plays the kernel, as large as the output, so the FFT method
+wins from small kernels on.  Two methods, chosen by predicted cost:
+
+``"fft"``
+    That correlation, planned and run like any convolution (so under every
+    guard of :mod:`fftconv._guards`).  Images are either contracted per
+    frequency (one complex GEMM per frequency) or kept apart as channel
+    groups and summed after the inverse transforms (elementwise products,
+    which beat many tiny GEMMs when each group has one channel); the planner
+    prices both.
+``"direct"``
+    One GEMM per filter tap: each active residue of the padded input is read
+    once onto a grid of ``O + U`` samples per axis (``U`` the largest tap
+    shift), the output gradient laid on the same grid, and tap ``t`` is the
+    GEMM of the grid shifted by ``t``'s shift with the output gradient, both
+    contiguous (no patch matrix).  Non-finite values are set aside and the
+    taps they reach set to NaN afterwards, as the direct method would give.
+
+Parameters shared by the functions here are documented in :mod:`fftconv._api`.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import threading
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from . import _api, _checks, _guards
+from ._adjoint import filter_gradient_geometry, tap_grid
+from ._arrays import owned
+from ._geometry import ConvGeometry
+from ._measure import MEASURE_CUTOFF, best_seconds
+from ._padding import box_reads, read_padded
+from ._plan import ConvPlan, _fmt_seconds, _to_format
+from ._transpose import TransposePlan, _cached_transpose_plan, _nonfinite
+from ._workers import resolve_workers
+from ._workspace import scratch, trim as trim_scratch
+from .backends import available_backends
+
+__all__ = ["conv1d_backprop_filter", "conv2d_backprop_filter", "conv3d_backprop_filter",
+           "depthwise_conv2d_backprop_filter", "conv1d_vjp", "conv2d_vjp", "conv3d_vjp",
+           "plan_conv1d_backprop_filter", "plan_conv2d_backprop_filter", "plan_conv3d_backprop_filter",
+           "plan_depthwise_conv2d_backprop_filter", "plan_conv1d_vjp", "plan_conv2d_vjp", "plan_conv3d_vjp",
+           "FilterGradientPlan", "VJPPlan"]
+
+BACKPROP_FILTER_NAMES = ("input", "filter_sizes", "out_backprop")
+
+
+# -- the two methods -----------------------------------------------------------------------
+
+def direct_filter_gradient(x: np.ndarray, dy: np.ndarray, f: ConvGeometry, dtype) -> np.ndarray:
+    """The filter gradient ``(*k, C_in / G, C_out)`` by one GEMM per tap, in ``dtype``.
+
+    ``x`` and ``dy`` are channels-last; see the module docstring.
+    """
+    dtype = np.dtype(dtype)
+    grid = tap_grid(f)
+    q = tuple(g[3] for g in grid)
+    phases = tuple(len(g[0]) for g in grid)
+    rows = f.batch * math.prod(q)
+    xs = scratch("filter_gradient_input", (math.prod(phases), f.batch, *q, f.in_channels), dtype)
+    for flat, combo in enumerate(itertools.product(*(g[0] for g in grid))):
+        read_padded(x, box_reads(f, combo, q, f.strides), xs[flat])
+    ys = scratch("filter_gradient_output", (f.batch, *q, f.out_channels), dtype)
+    ys.fill(0)
+    ys[(slice(None), *(slice(o) for o in f.out_spatial))] = dy
+    xs = xs.reshape(len(xs), rows, f.in_channels)
+    ys = ys.reshape(rows, f.out_channels)
+    steps = np.cumprod((1, *q[:0:-1]))[::-1]  # flat rows per step along each axis
+    count = rows - int(np.dot([max(g[2]) for g in grid], steps))  # the rows every tap can shift by
+    b = ys[:count]
+    dw = np.empty((*f.kernel, f.group_in, f.out_channels), dtype)
+    g_, cg, og = f.groups, f.group_in, f.group_out
+    for tap in np.ndindex(*f.kernel):
+        phase = np.ravel_multi_index(tuple(g[1][t] for g, t in zip(grid, tap)), phases) if phases else 0
+        offset = int(np.dot([g[2][t] for g, t in zip(grid, tap)], steps))
+        a = xs[phase, offset:offset + count]
+        if g_ == 1:
+            np.matmul(a.T, b, out=dw[tap])
+        elif cg == 1:  # one channel per group: products summed down the rows
+            dw[tap][0] = np.einsum("rg,rgo->go", a, b.reshape(count, g_, og)).reshape(-1)
+        else:
+            res = np.matmul(a.reshape(count, g_, cg).transpose(1, 2, 0), b.reshape(count, g_, og).transpose(1, 0, 2))
+            dw[tap] = res.transpose(1, 0, 2).reshape(cg, -1)
+    return dw
+
+
+def channels_as_batch(x: np.ndarray, f: ConvGeometry, gamma: ConvGeometry) -> np.ndarray:
+    """``x`` ``(N, *n, C_in)`` as the input of the filter-gradient correlation, ``(C_in / G, *n', G * N)``.
+
+    A view when there is one group, else a copy.
+    """
+    x = x[(slice(None), *(slice(n) for n in gamma.spatial))]
+    parts = x.reshape(*x.shape[:-1], f.groups, f.group_in)  # (N, *n, G, cg)
+    nd = f.ndim
+    moved = parts.transpose(nd + 2, *range(1, nd + 1), nd + 1, 0)  # (cg, *n, G, N)
+    return moved.reshape(*moved.shape[:-2], -1)
+
+
+def gradient_as_filters(dy: np.ndarray, f: ConvGeometry, per_image: bool) -> np.ndarray:
+    """``dy`` ``(N, *O, C_out)`` as the correlation's filters: ``(*O, N, C_out)``, or with
+    ``per_image`` ``(*O, 1, G * N * C_out / G)`` (one group per image and channel group)."""
+    nd = f.ndim
+    if not per_image:
+        return np.moveaxis(dy, 0, -2)
+    parts = dy.reshape(*dy.shape[:-1], f.groups, f.group_out)  # (N, *O, G, og)
+    moved = parts.transpose(*range(1, nd + 1), nd + 1, 0, nd + 2)  # (*O, G, N, og)
+    return moved.reshape(*f.out_spatial, 1, -1)
+
+
+def per_image_geometry(gamma: ConvGeometry, f: ConvGeometry) -> ConvGeometry:
+    """The filter-gradient correlation with every (group, image) its own group, summed afterwards."""
+    return replace(gamma, groups=f.groups * f.batch, out_channels=f.out_channels * f.batch)
+
+
+# -- plans -------------------------------------------------------------------------------
+
+@dataclass(frozen=True, repr=False, eq=False)
+class FilterGradientPlan:
+    """How one filter gradient will run, decided from shapes alone.
+
+    Attributes
+    ----------
+    forward : ConvGeometry
+        The forward convolution whose filter gradient this is.
+    data_format : str
+    dtype : numpy.dtype
+    method : str
+        ``"direct"`` or ``"fft"``: what will run.
+    requested : str
+    estimates : dict
+        Predicted seconds of each method.
+    conv : ConvPlan or None
+        The correlation the FFT method runs (None when there is nothing to compute).
+    per_image : bool
+        Whether that correlation keeps the images apart (summed afterwards).
+    op, names : str, tuple of str
+        The operation and its argument names, for messages.
+    peak_bytes : int
+    measured : dict or None
+        Seconds measured per method with ``measure=True``.
+    """
+
+    forward: ConvGeometry
+    data_format: str
+    dtype: np.dtype
+    method: str
+    requested: str
+    estimates: dict
+    conv: ConvPlan | None
+    per_image: bool = False
+    op: str = "conv_backprop_filter"
+    names: tuple = BACKPROP_FILTER_NAMES
+    peak_bytes: int = 0
+    measured: dict | None = None
+
+    @property
+    def channels_first(self) -> bool:
+        return self.data_format.startswith("NC")
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The forward input's shape, in ``data_format`` order."""
+        return _to_format(self.forward.input_shape, self.channels_first)
+
+    @property
+    def out_backprop_shape(self) -> tuple[int, ...]:
+        """The output gradient's shape, in ``data_format`` order."""
+        return _to_format(self.forward.output_shape, self.channels_first)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        """The filter gradient's shape, ``(*kernel, C_in / groups, C_out)``."""
+        return self.forward.filters_shape
+
+    def __call__(self, input, out_backprop):
+        """The filter gradient for ``input`` and ``out_backprop`` (of the planned shapes)."""
+        x = _checks.as_array(self.names[0], input)
+        dy = _checks.as_array(self.names[2], out_backprop)
+        out_dtype = self._check(x, dy)
+        return self._run(x, dy, out_dtype)
+
+    def _check(self, x, dy) -> np.dtype:
+        _check_shape(self.names[0], x.shape, self.input_shape)
+        _check_shape(self.names[2], dy.shape, self.out_backprop_shape)
+        compute, out_dtype = _checks.result_dtypes(x.dtype, dy.dtype, (self.names[0], self.names[2]))
+        if compute != self.dtype:
+            raise ValueError(
+                f"`{self.names[0]}` of dtype {x.dtype} with `{self.names[2]}` of dtype {dy.dtype} computes in "
+                f"{compute}, but this plan computes in {self.dtype}; plan with dtype={str(compute)!r}")
+        _checks.check_memory(self.peak_bytes, self.output_shape)
+        return out_dtype
+
+    def _run(self, x, dy, out_dtype, method=None):
+        method = method or self.method
+        f = self.forward
+        gamma = filter_gradient_geometry(f)
+        if gamma is None or math.prod(f.filters_shape) == 0 or f.out_channels == 0:
+            return np.zeros(self.output_shape, out_dtype)
+        if self.channels_first:
+            x, dy = np.moveaxis(x, 1, -1), np.moveaxis(dy, 1, -1)
+        if method == "fft":
+            dw = self._fft(x, dy)
+        else:
+            dw = _guarded_direct(x, dy, f, gamma, self.dtype)
+        dw = owned(dw, out_dtype)
+        trim_scratch()
+        return dw
+
+    def _fft(self, x, dy):
+        f, conv = self.forward, self.conv
+        xs = channels_as_batch(x, f, conv.geometry)
+        y = conv.bind(gradient_as_filters(dy, f, self.per_image))(xs)  # (cg, *k, channels)
+        if self.per_image:
+            y = y.reshape(*y.shape[:-1], f.groups, f.batch, f.group_out).sum(axis=-2)
+        return np.moveaxis(y.reshape(*y.shape[:f.ndim + 1], -1), 0, -2)
+
+    def __repr__(self) -> str:
+        f = self.forward
+        est = "   ".join(f"{k} {_fmt_seconds(v)}" for k, v in self.estimates.items())
+        lines = [f"FilterGradientPlan: {self.op} {self.data_format} {self.dtype}, method={self.method!r}"
+                 f" (asked {self.requested!r})",
+                 f"  input {self.input_shape}  out_backprop {self.out_backprop_shape}  ->  filters "
+                 f"{self.output_shape}",
+                 f"  strides {f.strides}  dilations {f.dilations}  pads {f.pads}  groups {f.groups}"]
+        if self.estimates:
+            lines.append(f"  predicted  {est}")
+        if self.measured:
+            lines.append("  measured   " + "   ".join(f"{k} {_fmt_seconds(v)}" for k, v in self.measured.items()))
+        if self.conv is not None:
+            how = "images kept apart, summed after" if self.per_image else "images contracted per frequency"
+            lines.append(f"  fft        a correlation with the output gradient as its kernel ({how}):")
+            lines.append("  " + repr(self.conv).replace("\n", "\n  "))
+        return "\n".join(lines)
+
+
+def _check_shape(name, shape, expected):
+    if tuple(shape) != tuple(expected):
+        raise ValueError(f"`{name}` has shape {tuple(shape)} but this plan was made for {tuple(expected)}; "
+                         f"make a new plan for other shapes")
+
+
+def _guarded_direct(x, dy, f, gamma, dtype):
+    """:func:`direct_filter_gradient` under the guards: non-finite values set aside and their taps set
+    to NaN, sums that could overflow computed in float64 (scaled by a power of two if need be)."""
+    integer = _guards.is_integer(x.dtype) and _guards.is_integer(dy.dtype)
+    bad_x = None if integer else _nonfinite(x)
+    bad_dy = None if integer else _nonfinite(dy)
+    if bad_x is not None:
+        x = np.where(bad_x, 0, x)
+    if bad_dy is not None:
+        dy = np.where(bad_dy, 0, dy)
+    if integer or (_magnitude(x) * _magnitude(dy) * f.batch * math.prod(f.out_spatial) * _guards.OVERFLOW_MARGIN
+                   <= float(np.finfo(dtype).max)):
+        dw = direct_filter_gradient(x, dy, f, dtype)
+    else:  # exact scaling by powers of two, then float64 sums
+        ex, ey = _exponent(x), _exponent(dy)
+        dw = direct_filter_gradient(np.ldexp(x, -ex, dtype=np.float64), np.ldexp(dy, -ey, dtype=np.float64), f,
+                                    np.float64)
+        with np.errstate(over="ignore"):
+            dw = np.ldexp(dw, ex + ey)
+    if bad_x is not None:
+        mask = channels_as_batch(bad_x, f, gamma)
+        dw[np.moveaxis(_guards.window_any(mask, gamma), 0, -2)] = np.nan
+    if bad_dy is not None:
+        dw[..., bad_dy.reshape(-1, f.out_channels).any(axis=0)] = np.nan
+    return dw
+
+
+def _magnitude(a) -> float:
+    return float(max(-a.min(), a.max())) if a.size else 0.0
+
+
+def _exponent(a) -> int:
+    """A power of two that brings ``a``'s largest magnitude to about 1."""
+    m = _magnitude(a)
+    return int(np.frexp(m)[1]) if m > 0 else 0
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_filter_plan(forward, data_format, dtype, method, workers, backend, measure, op,
+                        names) -> FilterGradientPlan:
+    f = forward
+    gamma = filter_gradient_geometry(f)
+    out_bytes = math.prod(f.filters_shape) * dtype.itemsize
+    if gamma is None or math.prod(f.filters_shape) == 0 or f.out_channels == 0:
+        return FilterGradientPlan(f, data_format, dtype, "direct", method, {}, None, False, op, names, out_bytes)
+    direct = _api._cached_plan(f, "NHWC", dtype, "direct", workers, False, backend)
+    candidates = [(_api._cached_plan(gamma, "NHWC", dtype, "fft", workers, False, backend), False)]
+    if f.batch > 1:
+        candidates.append((_api._cached_plan(per_image_geometry(gamma, f), "NHWC", dtype, "fft", workers, False,
+                                             backend), True))
+    conv, per_image = min(candidates, key=lambda c: c[0].estimates["fft"])
+    estimates = {"direct": direct.estimates["direct"], "fft": conv.estimates["fft"]}
+    chosen = min(estimates, key=estimates.get) if method == "auto" else method
+    grid_bytes = _direct_bytes(f, dtype.itemsize)
+    peak = (grid_bytes if chosen == "direct" else conv.peak_bytes) + out_bytes
+    plan = FilterGradientPlan(f, data_format, dtype, chosen, method, estimates, conv, per_image, op, names, peak)
+    if measure and method == "auto":
+        plan = _measured(plan)
+    return plan
+
+
+def _direct_bytes(f, itemsize) -> int:
+    """The direct method's grids: the input's active residues and the output gradient."""
+    grid = tap_grid(f)
+    cells = f.batch * math.prod(g[3] for g in grid)
+    return cells * (math.prod(len(g[0]) for g in grid) * f.in_channels + f.out_channels) * itemsize
+
+
+_winners: dict = {}
+_lock = threading.Lock()
+
+
+def _measured(plan: FilterGradientPlan) -> FilterGradientPlan:
+    """``plan`` with the method that ran fastest here, timed once per process (``measure=True``)."""
+    key = (plan.forward, plan.dtype, plan.conv.workers, plan.conv.backend)
+    with _lock:
+        if key not in _winners:
+            rng = np.random.default_rng(0)
+            x = rng.standard_normal(plan.input_shape).astype(plan.dtype)
+            dy = rng.standard_normal(plan.out_backprop_shape).astype(plan.dtype)
+            fastest = min(plan.estimates.values())
+            _winners[key] = {m: best_seconds(lambda m=m: plan._run(x, dy, plan.dtype, m), 1)
+                             for m, t in plan.estimates.items() if t <= MEASURE_CUTOFF * fastest}
+    times = _winners[key]
+    return replace(plan, method=min(times, key=times.get), measured=times)
+
+
+def _plan_filter_gradient(ndim, x_shape, filter_sizes, dy_shape, strides, padding, data_format, dilations,
+                          groups, compute, method, workers, measure, backend, *, names=BACKPROP_FILTER_NAMES,
+                          op="conv_backprop_filter", sizes_argument=True) -> FilterGradientPlan:
+    method = _checks.check_method(method)
+    backend = _checks.check_backend(backend, available_backends())
+    measure = _checks.check_flag("measure", measure)
+    forward = _checks.check_filter_gradient_geometry(
+        x_shape, filter_sizes, dy_shape, ndim, strides, padding, data_format,
+        _checks.check_dilations_default(dilations), groups, names=names, sizes_argument=sizes_argument)
+    return _cached_filter_plan(forward, data_format, compute, method, resolve_workers(workers), backend, measure,
+                               op, names)
+
+
+def _backprop_filter(ndim, x, filter_sizes, dy, strides, padding, data_format, dilations, groups, method,
+                     workers, measure, backend, *, names=BACKPROP_FILTER_NAMES, op="conv_backprop_filter"):
+    x = _checks.as_array(names[0], x)
+    dy = _checks.as_array(names[2], dy)
+    compute, out_dtype = _checks.result_dtypes(x.dtype, dy.dtype, (names[0], names[2]))
+    plan = _plan_filter_gradient(ndim, x.shape, filter_sizes, dy.shape, strides, padding, data_format,
+                                 dilations, groups, compute, method, workers, measure, backend, names=names, op=op)
+    return plan._run(x, dy, plan._check(x, dy))
+
+
+# -- public functions: filter gradients ------------------------------------------------------------
+
+def conv2d_backprop_filter(input, filter_sizes, out_backprop, strides, padding, data_format="NHWC",
+                           dilations=None, *, groups=None, method="auto", workers=None, measure=False,
+                           backend="auto"):
+    """The gradient of :func:`~fftconv.conv2d` with respect to its filters, as
+    :func:`tf.compat.v1.nn.conv2d_backprop_filter`.
+
+    ``dw[t, c, o] = sum_{n, p} x_padded[n, p * s + t * d, c] * dy[n, p, o]``
+    (within each channel group): a correlation of the input with the output
+    gradient, planned like a convolution.
+
+    Parameters
+    ----------
+    input : array_like
+        The forward input ``(N, H, W, C_in)`` (or NCHW).
+    filter_sizes : sequence of int
+        The filters' shape ``(kh, kw, C_in / groups, C_out)``.
+    out_backprop : array_like
+        The gradient of the forward output, ``(N, out_h, out_w, C_out)`` (or NCHW).
+    strides, padding, data_format, dilations
+        The forward convolution's, in TensorFlow's forms; ``dilations=None`` is 1.
+    groups : int, optional
+        Channel groups; ``None`` infers ``C_in // filter_sizes[-2]``.
+    method, workers, measure, backend
+        As for :func:`~fftconv.conv2d`.
+
+    Returns
+    -------
+    ndarray
+        ``filter_sizes``, with :func:`~fftconv.conv2d`'s dtype rules applied to
+        ``input`` and ``out_backprop``.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes or values, e.g. an ``out_backprop`` whose shape is not the
+        forward output's, before any work is done.
+    TypeError
+        Bad types.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)
+    >>> dw = fftconv.conv2d_backprop_filter(x, (3, 3, 1, 1), np.ones((1, 2, 2, 1)), 1, "VALID")
+    >>> dw[:, :, 0, 0]
+    array([[10., 14., 18.],
+           [26., 30., 34.],
+           [42., 46., 50.]])
+    """
+    return _backprop_filter(2, input, filter_sizes, out_backprop, strides, padding, data_format, dilations,
+                            groups, method, workers, measure, backend, op="conv2d_backprop_filter")
+
+
+def conv1d_backprop_filter(input, filter_sizes, out_backprop, strides, padding, data_format="NWC",
+                           dilations=None, *, groups=None, method="auto", workers=None, measure=False,
+                           backend="auto"):
+    """The gradient of :func:`~fftconv.conv1d` with respect to its filters; see :func:`conv2d_backprop_filter`.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> x = np.arange(5.0).reshape(1, 5, 1)
+    >>> fftconv.conv1d_backprop_filter(x, (2, 1, 1), np.ones((1, 4, 1)), 1, "VALID")[:, 0, 0]
+    array([ 6., 10.])
+    """
+    return _backprop_filter(1, input, filter_sizes, out_backprop, strides, padding, data_format, dilations,
+                            groups, method, workers, measure, backend, op="conv1d_backprop_filter")
+
+
+def conv3d_backprop_filter(input, filter_sizes, out_backprop, strides, padding, data_format="NDHWC",
+                           dilations=None, *, groups=None, method="auto", workers=None, measure=False,
+                           backend="auto"):
+    """The gradient of :func:`~fftconv.conv3d` with respect to its filters, as TensorFlow's
+    ``conv3d_backprop_filter_v2``; see :func:`conv2d_backprop_filter`.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> dw = fftconv.conv3d_backprop_filter(np.ones((1, 3, 3, 3, 1)), (2, 2, 2, 1, 1),
+    ...                                     np.ones((1, 2, 2, 2, 1)), 1, "VALID")
+    >>> dw.shape, float(dw[0, 0, 0, 0, 0])
+    ((2, 2, 2, 1, 1), 8.0)
+    """
+    return _backprop_filter(3, input, filter_sizes, out_backprop, strides, padding, data_format, dilations,
+                            groups, method, workers, measure, backend, op="conv3d_backprop_filter")
+
+
+def depthwise_conv2d_backprop_filter(input, filter_sizes, out_backprop, strides, padding, data_format="NHWC",
+                                     dilations=None, *, method="auto", workers=None, measure=False,
+                                     backend="auto"):
+    """The gradient of :func:`~fftconv.depthwise_conv2d` with respect to its filter, as
+    :func:`tf.nn.depthwise_conv2d_backprop_filter`.
+
+    Parameters
+    ----------
+    input : array_like
+        ``(N, H, W, C)`` (or NCHW).
+    filter_sizes : sequence of int
+        TensorFlow's depthwise filter shape ``(kh, kw, C, M)``.
+    out_backprop : array_like
+        ``(N, out_h, out_w, C * M)``.
+    strides, padding, data_format, dilations, method, workers, measure, backend
+        As for :func:`conv2d_backprop_filter`.
+
+    Returns
+    -------
+    ndarray
+        ``(kh, kw, C, M)``.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> x = np.ones((1, 4, 4, 2))
+    >>> dy = np.stack([np.ones((2, 2)), 2 * np.ones((2, 2))], axis=-1)[None]
+    >>> fftconv.depthwise_conv2d_backprop_filter(x, (3, 3, 2, 1), dy, 1, "VALID")[:, :, :, 0][0]
+    array([[4., 8.],
+           [4., 8.],
+           [4., 8.]])
+    """
+    names = ("input", "filter_sizes", "out_backprop")
+    x = _checks.as_array(names[0], input)
+    sizes = _checks.check_sizes_argument(names[1], filter_sizes, 2, "(kh, kw, C, M)")
+    hwio = _checks.check_depthwise_filter(sizes, name=names[1])
+    channels = _checks.input_channels(x.shape, data_format, 2, name=names[0])
+    _checks.check_depthwise_channels(channels, sizes, (names[0], names[1]))
+    dw = _backprop_filter(2, x, hwio, out_backprop, strides, padding, data_format, dilations, channels, method,
+                          workers, measure, backend, names=names, op="depthwise_conv2d_backprop_filter")
+    return dw.reshape(sizes)
+
+
+# -- vector-Jacobian products -------------------------------------------------------------------
+
+@dataclass(frozen=True, repr=False, eq=False)
+class VJPPlan:
+    """Both gradients of one convolution, planned once: ``plan(x, w, dy) -> (dx, dw)``.
+
+    Attributes
+    ----------
+    input_gradient : TransposePlan
+        The plan of ``dx`` (a transposed convolution of ``dy``).
+    filter_gradient : FilterGradientPlan
+        The plan of ``dw`` (a correlation of ``x`` with ``dy``).
+    """
+
+    input_gradient: TransposePlan
+    filter_gradient: FilterGradientPlan
+
+    @property
+    def methods(self) -> tuple[str, str]:
+        """What will run for ``dx`` and for ``dw``."""
+        return self.input_gradient.method, self.filter_gradient.method
+
+    def __call__(self, x, w, dy):
+        """``(dx, dw)``: the gradients of the forward input and filters for the output gradient ``dy``."""
+        fg, ig = self.filter_gradient, self.input_gradient
+        x, w, dy = (_checks.as_array(name, a) for name, a in zip(("x", "w", "dy"), (x, w, dy)))
+        _check_shape("x", x.shape, fg.input_shape)
+        _check_shape("w", w.shape, ig.filters_shape)
+        _check_shape("dy", dy.shape, fg.out_backprop_shape)
+        compute, out_dtype = vjp_dtypes(x, w, dy)
+        if compute != fg.dtype:
+            raise ValueError(f"`x`, `w` and `dy` of dtypes {x.dtype}, {w.dtype} and {dy.dtype} compute in {compute}, "
+                             f"but this plan computes in {fg.dtype}; plan with dtype={str(compute)!r}")
+        # each gradient reads two of the three arrays: they must promote to the same precision
+        x, w, dy = (a if _checks.result_dtypes(a.dtype, a.dtype)[0] == compute else a.astype(compute)
+                    for a in (x, w, dy))
+        _checks.check_memory(fg.peak_bytes + ig.peak_bytes, ig.output_shape)
+        dx = ig.bind(w)(dy)
+        return owned(dx, out_dtype), fg._run(x, dy, out_dtype)
+
+    def __repr__(self) -> str:
+        return f"VJPPlan: dx and dw\n{self.input_gradient!r}\n{self.filter_gradient!r}"
+
+
+def vjp_dtypes(x, w, dy) -> tuple[np.dtype, np.dtype]:
+    """``(compute, output)`` dtypes of a vector-Jacobian product: the three arrays promoted together."""
+    out = np.result_type(*(_checks.check_dtype(name, a.dtype) for name, a in zip(("x", "w", "dy"), (x, w, dy))))
+    return _checks.result_dtypes(out, out, ("x", "w"))
+
+
+def _plan_vjp(ndim, x_shape, w_shape, strides, padding, data_format, dilations, groups, compute, method, workers,
+              measure, backend, names=("x", "w", "dy")) -> VJPPlan:
+    method = _checks.check_method(method)
+    backend = _checks.check_backend(backend, available_backends())
+    measure = _checks.check_flag("measure", measure)
+    forward = _checks.check_geometry(x_shape, w_shape, ndim, strides, padding, data_format, dilations, groups,
+                                     False, names=names[:2])
+    workers = resolve_workers(workers)
+    return VJPPlan(
+        _cached_transpose_plan(forward, data_format, compute, method, workers, backend, measure, f"conv{ndim}d_vjp",
+                               ("dy", "w", "x")),
+        _cached_filter_plan(forward, data_format, compute, method, workers, backend, measure, f"conv{ndim}d_vjp",
+                            ("x", "w", "dy")))
+
+
+def _vjp(ndim, x, w, dy, strides, padding, data_format, dilations, groups, method, workers, measure, backend):
+    x = _checks.as_array("x", x)
+    w = _checks.as_array("w", w)
+    dy = _checks.as_array("dy", dy)
+    compute = vjp_dtypes(x, w, dy)[0]
+    plan = _plan_vjp(ndim, x.shape, w.shape, strides, padding, data_format, dilations, groups, compute, method,
+                     workers, measure, backend)
+    return plan(x, w, dy)
+
+
+def conv2d_vjp(x, w, dy, strides=1, padding="VALID", data_format="NHWC", dilations=1, *, groups=None,
+               method="auto", workers=None, measure=False, backend="auto"):
+    """Both gradients of ``y = conv2d(x, w, ...)`` for the output gradient ``dy``: ``(dx, dw)``.
+
+    For layer authors: the backward pass of :func:`~fftconv.conv2d`, with the
+    same arguments, planned once for both gradients (``dx`` is
+    :func:`conv2d_backprop_input`, ``dw`` :func:`conv2d_backprop_filter`).
+
+    Parameters
+    ----------
+    x : array_like
+        The forward input ``(N, H, W, C_in)`` (or NCHW).
+    w : array_like
+        The forward filters ``(kh, kw, C_in / groups, C_out)``.
+    dy : array_like
+        The gradient of the forward output ``(N, out_h, out_w, C_out)``.
+    strides, padding, data_format, dilations, groups, method, workers, measure, backend
+        As for :func:`~fftconv.conv2d`.
+
+    Returns
+    -------
+    dx, dw : ndarray
+        Shaped like ``x`` and ``w``; both take the dtype that ``x``, ``w`` and
+        ``dy`` promote to under :func:`~fftconv.conv2d`'s rules.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> rng = np.random.default_rng(0)
+    >>> x, w = rng.standard_normal((2, 16, 16, 3)), rng.standard_normal((5, 5, 3, 4))
+    >>> dy = rng.standard_normal((2, 8, 8, 4))
+    >>> dx, dw = fftconv.conv2d_vjp(x, w, dy, strides=2, padding="SAME")
+    >>> dx.shape, dw.shape
+    ((2, 16, 16, 3), (5, 5, 3, 4))
+
+    ``<dy, J dx>`` is ``<dx, dx>`` for the linear map ``x -> conv2d(x, w)``:
+
+    >>> bool(np.isclose(np.vdot(fftconv.conv2d(dx, w, strides=2, padding="SAME"), dy), np.vdot(dx, dx)))
+    True
+    """
+    return _vjp(2, x, w, dy, strides, padding, data_format, dilations, groups, method, workers, measure, backend)
+
+
+def conv1d_vjp(x, w, dy, strides=1, padding="VALID", data_format="NWC", dilations=1, *, groups=None,
+               method="auto", workers=None, measure=False, backend="auto"):
+    """Both gradients of :func:`~fftconv.conv1d`; see :func:`conv2d_vjp`.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> dx, dw = fftconv.conv1d_vjp(np.ones((1, 5, 1)), np.ones((3, 1, 1)), np.ones((1, 3, 1)))
+    >>> dx[0, :, 0], dw[:, 0, 0]
+    (array([1., 2., 3., 2., 1.]), array([3., 3., 3.]))
+    """
+    return _vjp(1, x, w, dy, strides, padding, data_format, dilations, groups, method, workers, measure, backend)
+
+
+def conv3d_vjp(x, w, dy, strides=1, padding="VALID", data_format="NDHWC", dilations=1, *, groups=None,
+               method="auto", workers=None, measure=False, backend="auto"):
+    """Both gradients of :func:`~fftconv.conv3d`; see :func:`conv2d_vjp`.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> dx, dw = fftconv.conv3d_vjp(np.ones((1, 4, 4, 4, 2)), np.ones((3, 3, 3, 2, 2)), np.ones((1, 2, 2, 2, 2)))
+    >>> dx.shape, dw.shape
+    ((1, 4, 4, 4, 2), (3, 3, 3, 2, 2))
+    """
+    return _vjp(3, x, w, dy, strides, padding, data_format, dilations, groups, method, workers, measure, backend)
+
+
+# -- plans -------------------------------------------------------------------------------------------
+
+def plan_conv2d_backprop_filter(input_shape, filter_sizes, out_backprop_shape, strides, padding,
+                                data_format="NHWC", dilations=None, *, groups=None, dtype="float32",
+                                method="auto", workers=None, measure=False, backend="auto") -> FilterGradientPlan:
+    """Plan :func:`conv2d_backprop_filter` from shapes alone.
+
+    Returns
+    -------
+    FilterGradientPlan
+        Frozen and callable: ``plan(input, out_backprop)``.
+
+    Examples
+    --------
+    >>> import fftconv
+    >>> plan = fftconv.plan_conv2d_backprop_filter((4, 128, 128, 3), (31, 31, 3, 16), (4, 98, 98, 16), 1,
+    ...                                            "VALID")
+    >>> plan.method, plan.output_shape
+    ('fft', (31, 31, 3, 16))
+    """
+    names = ("input_shape", "filter_sizes", "out_backprop_shape")
+    return _plan_filter_gradient(2, input_shape, filter_sizes, out_backprop_shape, strides, padding, data_format,
+                                 dilations, groups, _checks.plan_dtypes(dtype)[0], method, workers, measure,
+                                 backend, names=names, op="conv2d_backprop_filter")
+
+
+def plan_conv1d_backprop_filter(input_shape, filter_sizes, out_backprop_shape, strides, padding,
+                                data_format="NWC", dilations=None, *, groups=None, dtype="float32",
+                                method="auto", workers=None, measure=False, backend="auto") -> FilterGradientPlan:
+    """Plan :func:`conv1d_backprop_filter` from shapes alone; see :func:`plan_conv2d_backprop_filter`.
+
+    Examples
+    --------
+    >>> import fftconv
+    >>> fftconv.plan_conv1d_backprop_filter((1, 20000, 1), (1001, 1, 1), (1, 19000, 1), 1, "VALID").method
+    'fft'
+    """
+    names = ("input_shape", "filter_sizes", "out_backprop_shape")
+    return _plan_filter_gradient(1, input_shape, filter_sizes, out_backprop_shape, strides, padding, data_format,
+                                 dilations, groups, _checks.plan_dtypes(dtype)[0], method, workers, measure,
+                                 backend, names=names, op="conv1d_backprop_filter")
+
+
+def plan_conv3d_backprop_filter(input_shape, filter_sizes, out_backprop_shape, strides, padding,
+                                data_format="NDHWC", dilations=None, *, groups=None, dtype="float32",
+                                method="auto", workers=None, measure=False, backend="auto") -> FilterGradientPlan:
+    """Plan :func:`conv3d_backprop_filter` from shapes alone; see :func:`plan_conv2d_backprop_filter`.
+
+    Examples
+    --------
+    >>> import fftconv
+    >>> fftconv.plan_conv3d_backprop_filter((1, 8, 8, 8, 1), (3, 3, 3, 1, 2), (1, 6, 6, 6, 2), 1,
+    ...                                     "VALID").output_shape
+    (3, 3, 3, 1, 2)
+    """
+    names = ("input_shape", "filter_sizes", "out_backprop_shape")
+    return _plan_filter_gradient(3, input_shape, filter_sizes, out_backprop_shape, strides, padding, data_format,
+                                 dilations, groups, _checks.plan_dtypes(dtype)[0], method, workers, measure,
+                                 backend, names=names, op="conv3d_backprop_filter")
+
+
+def plan_depthwise_conv2d_backprop_filter(input_shape, filter_sizes, out_backprop_shape, strides, padding,
+                                          data_format="NHWC", dilations=None, *, dtype="float32", method="auto",
+                                          workers=None, measure=False, backend="auto") -> FilterGradientPlan:
+    """Plan :func:`depthwise_conv2d_backprop_filter` from shapes.
+
+    The plan's ``output_shape`` is the grouped equivalent ``(kh, kw, 1, C *
+    M)``; reshape its result to ``(kh, kw, C, M)``.
+
+    Examples
+    --------
+    >>> import fftconv
+    >>> plan = fftconv.plan_depthwise_conv2d_backprop_filter((1, 56, 56, 64), (31, 31, 64, 1),
+    ...                                                      (1, 56, 56, 64), 1, "SAME")
+    >>> plan.output_shape, plan.method
+    ((31, 31, 1, 64), 'fft')
+    """
+    names = ("input_shape", "filter_sizes", "out_backprop_shape")
+    sizes = _checks.check_sizes_argument(names[1], filter_sizes, 2, "(kh, kw, C, M)")
+    hwio = _checks.check_depthwise_filter(sizes, name=names[1])
+    channels = _checks.input_channels(input_shape, data_format, 2, name=names[0])
+    _checks.check_depthwise_channels(channels, sizes, names[:2])
+    return _plan_filter_gradient(2, input_shape, hwio, out_backprop_shape, strides, padding, data_format,
+                                 dilations, channels, _checks.plan_dtypes(dtype)[0], method, workers, measure,
+                                 backend, names=names, op="depthwise_conv2d_backprop_filter")
+
+
+def plan_conv2d_vjp(input_shape, filters_shape, strides=1, padding="VALID", data_format="NHWC", dilations=1, *,
+                    groups=None, dtype="float32", method="auto", workers=None, measure=False,
+                    backend="auto") -> VJPPlan:
+    """Plan :func:`conv2d_vjp` from the forward convolution's shapes.
+
+    Examples
+    --------
+    >>> import fftconv
+    >>> plan = fftconv.plan_conv2d_vjp((8, 64, 64, 32), (3, 3, 32, 64), padding="SAME")
+    >>> plan.methods
+    ('direct', 'direct')
+    """
+    return _plan_vjp(2, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
+                     _checks.plan_dtypes(dtype)[0], method, workers, measure, backend,
+                     names=("input_shape", "filters_shape", "dy"))
+
+
+def plan_conv1d_vjp(input_shape, filters_shape, strides=1, padding="VALID", data_format="NWC", dilations=1, *,
+                    groups=None, dtype="float32", method="auto", workers=None, measure=False,
+                    backend="auto") -> VJPPlan:
+    """Plan :func:`conv1d_vjp`; see :func:`plan_conv2d_vjp`.
+
+    Examples
+    --------
+    >>> import fftconv
+    >>> fftconv.plan_conv1d_vjp((1, 50000, 1), (2001, 1, 1)).methods
+    ('fft', 'fft')
+    """
+    return _plan_vjp(1, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
+                     _checks.plan_dtypes(dtype)[0], method, workers, measure, backend,
+                     names=("input_shape", "filters_shape", "dy"))
+
+
+def plan_conv3d_vjp(input_shape, filters_shape, strides=1, padding="VALID", data_format="NDHWC", dilations=1, *,
+                    groups=None, dtype="float32", method="auto", workers=None, measure=False,
+                    backend="auto") -> VJPPlan:
+    """Plan :func:`conv3d_vjp`; see :func:`plan_conv2d_vjp`.
+
+    Examples
+    --------
+    >>> import fftconv
+    >>> fftconv.plan_conv3d_vjp((1, 16, 16, 16, 2), (3, 3, 3, 2, 2), padding="SAME").input_gradient.output_shape
+    (1, 16, 16, 16, 2)
+    """
+    return _plan_vjp(3, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
+                     _checks.plan_dtypes(dtype)[0], method, workers, measure, backend,
+                     names=("input_shape", "filters_shape", "dy"))
