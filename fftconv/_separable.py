@@ -124,7 +124,8 @@ class SeparablePlan:
             stage = self.depthwise.bind((dw if integer else dw.astype(self.dtype)).reshape(self.depthwise.filters_shape))
             matrix = np.array(pw.reshape(-1, pw.shape[-1]), dtype=self.dtype)
         else:
-            stage = self.composed.bind(composed_filters(dw, pw, integer))
+            composed = composed_filters(dw, pw, integer)
+            stage = self.composed.bind(composed if integer else composed.astype(self.dtype))
             matrix = None
         return BoundSeparablePlan(self, filters_dtype, stage, matrix)
 
