@@ -20,11 +20,14 @@ The transposed convolution (input gradient)
     interleaved output grid.  ``dy`` is never upsampled with zeros.
 The filter gradient
     ``dw[t] = sum_{n, o} x_padded[n, o * s + t * d] dy[n, o]``: a correlation
-    of ``x`` with ``dy`` as its kernel, with stride ``d`` and dilation ``s``
-    (:func:`filter_gradient_geometry`).  The batch axis becomes the contracted
-    channel axis and the input channels become the batch, so the existing
-    methods run it unchanged: its "kernel" is as large as the output
-    gradient, which is where the FFT method wins early.
+    of ``x`` with ``dy`` as its kernel.  Split by residue like the transpose
+    (tap ``t`` reads residue ``(t * d) mod s`` of ``x`` shifted by
+    ``(t * d) // s``), it is a stride-1, undilated correlation of each
+    residue of ``x`` with ``dy`` (:func:`filter_gradient_geometry`), whose
+    outputs at the taps' shifts are the gradient.  The batch axis becomes the
+    contracted channel axis and the residues and input channels the batch,
+    so the existing methods run it unchanged: its "kernel" is as large as
+    the output gradient, which is where the FFT method wins early.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from functools import reduce
 from ._geometry import ConvGeometry
 
 __all__ = ["AxisSplit", "TransposeSplit", "split_axis", "tap_phases", "input_size_range",
-           "filter_gradient_geometry", "tap_grid"]
+           "filter_gradient_geometry", "tap_grid", "any_read", "unread_rows"]
 
 
 def tap_phases(k: int, s: int, d: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
@@ -255,31 +258,74 @@ class TransposeSplit:
 
 
 def filter_gradient_geometry(forward: ConvGeometry) -> ConvGeometry | None:
-    """The correlation whose output is the filter gradient of ``forward``, or None if it reads nothing.
+    """The correlation whose outputs hold the filter gradient of ``forward``, or None if it reads nothing.
 
-    Its input is ``x`` reordered to ``(C_in / G, *n, G * N)`` (channels as the
-    batch, ``(group, image)`` as channels), its filters are ``dy`` reordered
-    to ``(*O, N, C_out)``, with ``G`` groups, stride ``d`` and dilation ``s``;
-    its output ``(C_in / G, *k, C_out)`` is the filter gradient with the
-    channel axis first.  Input samples past the forward used extent are cut.
+    Its input is the padded ``x`` split into the residues of the stride that
+    hold a tap (:func:`tap_grid`), each on a grid of ``Q = O + U`` samples per
+    axis, and reordered to ``(P * C_in / G, *Q, G * N)``: residues and
+    channels as the batch, ``(group, image)`` as channels.  Its filters are
+    ``dy`` reordered to ``(*O, N, C_out)``, with ``G`` groups, stride 1, no
+    padding.  Output ``(residue, c, u, o)`` is ``sum_{n, p} x_r[n, p + u, c]
+    dy[n, p, o]``, so tap ``t`` of the gradient is the output at its residue
+    and shift.
 
     Examples
     --------
     >>> from fftconv._checks import check_geometry
     >>> f = check_geometry((2, 9, 9, 3), (3, 3, 3, 4), 2, 2, "VALID", "NHWC", 1, None, False)
     >>> g = filter_gradient_geometry(f)
-    >>> g.input_shape, g.filters_shape, g.output_shape, g.strides, g.dilations
-    ((3, 9, 9, 2), (4, 4, 2, 4), (3, 3, 3, 4), (1, 1), (2, 2))
+    >>> g.input_shape, g.filters_shape, g.output_shape
+    ((12, 5, 5, 2), (4, 4, 2, 4), (12, 2, 2, 4))
     """
     f = forward
-    used = f.used_extent
-    spatial = tuple(max(0, min(n, u - lo)) for n, u, (lo, _) in zip(f.spatial, used, f.pads))
-    if f.batch == 0 or min(spatial, default=1) == 0 or min(f.out_spatial, default=1) == 0:
+    if f.batch == 0 or min(f.out_spatial, default=1) == 0 or f.in_channels == 0 or f.out_channels == 0:
         return None
-    pads = tuple((lo, u - lo - n) for n, u, (lo, _) in zip(spatial, used, f.pads))
-    return ConvGeometry(batch=f.group_in, spatial=spatial, in_channels=f.groups * f.batch,
-                        out_channels=f.out_channels, groups=f.groups, kernel=f.out_spatial,
-                        strides=f.dilations, dilations=f.strides, pads=pads, out_spatial=f.kernel)
+    grid = tap_grid(f)
+    if not any_read(f, grid):
+        return None
+    phases = math.prod(len(residues) for residues, *_ in grid)
+    return ConvGeometry(batch=phases * f.group_in, spatial=tuple(q for *_, q in grid),
+                        in_channels=f.groups * f.batch, out_channels=f.out_channels, groups=f.groups,
+                        kernel=f.out_spatial, strides=(1,) * f.ndim, dilations=(1,) * f.ndim,
+                        pads=((0, 0),) * f.ndim, out_spatial=tuple(max(shift) + 1 for _, _, shift, _ in grid))
+
+
+def any_read(forward: ConvGeometry, grid=None) -> bool:
+    """Whether some output reads some input sample (not only padding)."""
+    f = forward
+    for (lo, _), n, o, k, s, d in zip(f.pads, f.spatial, f.out_spatial, f.kernel, f.strides, f.dilations):
+        if not any(0 <= p * s + t * d - lo < n for p in range(o) for t in range(k)):
+            return False
+    return True
+
+
+def unread_rows(forward: ConvGeometry) -> list[list[tuple[int, ...]]]:
+    """Per axis and active residue, the grid rows of :func:`tap_grid` that no tap reads.
+
+    Row ``j`` of residue ``r`` holds padded position ``j * s + r``; tap ``t``
+    of that residue reads rows ``u_t .. u_t + O - 1``.  Rows outside the input
+    (padding) hold zeros anyway and are not listed.  Empty unless an output is
+    shorter than the gaps between a residue's shifts.
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> f = check_geometry((1, 12, 1), (3, 1, 1), 1, 1, "VALID", "NWC", 5, None, False)
+    >>> unread_rows(f)   # 2 outputs, taps at 0, 5, 10: rows 2-4 and 7-9 are read by no tap
+    [[(2, 3, 4, 7, 8, 9)]]
+    """
+    out = []
+    for (residues, residue_of, shift, q), o, s, (lo, _), n in zip(tap_grid(forward), forward.out_spatial,
+                                                                   forward.strides, forward.pads, forward.spatial):
+        per_residue = []
+        for ri, r in enumerate(residues):
+            read = set()
+            for t, u in enumerate(shift):
+                if residue_of[t] == ri:
+                    read.update(range(u, u + o))
+            per_residue.append(tuple(j for j in range(q) if j not in read and 0 <= j * s + r - lo < n))
+        out.append(per_residue)
+    return out
 
 
 def tap_grid(forward: ConvGeometry):

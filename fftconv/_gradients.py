@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import _api, _checks, _guards
-from ._adjoint import filter_gradient_geometry, tap_grid
+from ._adjoint import filter_gradient_geometry, tap_grid, unread_rows
 from ._arrays import owned
 from ._geometry import ConvGeometry
 from ._measure import MEASURE_CUTOFF, best_seconds
@@ -94,16 +94,38 @@ def direct_filter_gradient(x: np.ndarray, dy: np.ndarray, f: ConvGeometry, dtype
     return dw
 
 
-def channels_as_batch(x: np.ndarray, f: ConvGeometry, gamma: ConvGeometry) -> np.ndarray:
-    """``x`` ``(N, *n, C_in)`` as the input of the filter-gradient correlation, ``(C_in / G, *n', G * N)``.
+def grid_input(x: np.ndarray, f: ConvGeometry, dtype) -> np.ndarray:
+    """``x`` ``(N, *n, C_in)`` as the input of :func:`~fftconv._adjoint.filter_gradient_geometry`:
+    ``(P * C_in / G, *Q, G * N)``, each active residue read from the padded input (zero past the
+    used extent), and the rows no tap reads zeroed, so that they cannot reach any output."""
+    grid = tap_grid(f)
+    q = tuple(g[3] for g in grid)
+    phases = tuple(len(g[0]) for g in grid)
+    nd, g_, cg = f.ndim, f.groups, f.group_in
+    out = scratch("filter_gradient_grid", (math.prod(phases), cg, *q, g_, f.batch), dtype)
+    parts = x.reshape(*x.shape[:-1], g_, cg)
+    for flat, combo in enumerate(itertools.product(*(g[0] for g in grid))):
+        view = out[flat].transpose(nd + 2, *range(1, nd + 1), nd + 1, 0)  # (N, *Q, G, cg)
+        read_padded(parts, box_reads(f, combo, q, f.strides), view)
+    for axis, per_residue in enumerate(unread_rows(f)):
+        for combo in itertools.product(*(range(p) for p in phases)):
+            rows = per_residue[combo[axis]]
+            if rows:
+                index = [slice(None)] * (nd + 3)
+                index[axis + 2] = list(rows)
+                out[np.ravel_multi_index(combo, phases)][tuple(index)[1:]] = 0
+    return out.reshape(-1, *q, g_ * f.batch)
 
-    A view when there is one group, else a copy.
-    """
-    x = x[(slice(None), *(slice(n) for n in gamma.spatial))]
-    parts = x.reshape(*x.shape[:-1], f.groups, f.group_in)  # (N, *n, G, cg)
-    nd = f.ndim
-    moved = parts.transpose(nd + 2, *range(1, nd + 1), nd + 1, 0)  # (cg, *n, G, N)
-    return moved.reshape(*moved.shape[:-2], -1)
+
+def taps_of(y: np.ndarray, f: ConvGeometry) -> np.ndarray:
+    """The filter gradient ``(*k, C_in / G, C_out)`` read from the correlation's output
+    ``(P * C_in / G, *(U + 1), C_out)``: tap ``t`` at its residue and shift."""
+    grid = tap_grid(f)
+    y = y.reshape(*(len(g[0]) for g in grid), f.group_in, *y.shape[1:])
+    ticks = np.ix_(*(np.arange(k) for k in f.kernel))
+    residues = [np.asarray(g[1])[t] for g, t in zip(grid, ticks)]
+    shifts = [np.asarray(g[2])[t] for g, t in zip(grid, ticks)]
+    return y[(*residues, slice(None), *shifts, slice(None))]
 
 
 def gradient_as_filters(dy: np.ndarray, f: ConvGeometry, per_image: bool) -> np.ndarray:
@@ -204,7 +226,7 @@ class FilterGradientPlan:
         method = method or self.method
         f = self.forward
         gamma = filter_gradient_geometry(f)
-        if gamma is None or math.prod(f.filters_shape) == 0 or f.out_channels == 0:
+        if gamma is None or math.prod(f.filters_shape) == 0:
             return np.zeros(self.output_shape, out_dtype)
         if self.channels_first:
             x, dy = np.moveaxis(x, 1, -1), np.moveaxis(dy, 1, -1)
@@ -218,11 +240,12 @@ class FilterGradientPlan:
 
     def _fft(self, x, dy):
         f, conv = self.forward, self.conv
-        xs = channels_as_batch(x, f, conv.geometry)
-        y = conv.bind(gradient_as_filters(dy, f, self.per_image))(xs)  # (cg, *k, channels)
+        integer = _guards.is_integer(x.dtype) and _guards.is_integer(dy.dtype)
+        xs = grid_input(x, f, x.dtype if integer else self.dtype)
+        y = conv.bind(gradient_as_filters(dy, f, self.per_image))(xs)  # (P * cg, *(U + 1), channels)
         if self.per_image:
             y = y.reshape(*y.shape[:-1], f.groups, f.batch, f.group_out).sum(axis=-2)
-        return np.moveaxis(y.reshape(*y.shape[:f.ndim + 1], -1), 0, -2)
+        return taps_of(y.reshape(*y.shape[:f.ndim + 1], -1), f)
 
     def __repr__(self) -> str:
         f = self.forward
@@ -269,8 +292,7 @@ def _guarded_direct(x, dy, f, gamma, dtype):
         with np.errstate(over="ignore"):
             dw = np.ldexp(dw, ex + ey)
     if bad_x is not None:
-        mask = channels_as_batch(bad_x, f, gamma)
-        dw[np.moveaxis(_guards.window_any(mask, gamma), 0, -2)] = np.nan
+        dw[taps_of(_guards.window_any(grid_input(bad_x, f, bool), gamma), f)] = np.nan
     if bad_dy is not None:
         dw[..., bad_dy.reshape(-1, f.out_channels).any(axis=0)] = np.nan
     return dw
@@ -292,7 +314,7 @@ def _cached_filter_plan(forward, data_format, dtype, method, workers, backend, m
     f = forward
     gamma = filter_gradient_geometry(f)
     out_bytes = math.prod(f.filters_shape) * dtype.itemsize
-    if gamma is None or math.prod(f.filters_shape) == 0 or f.out_channels == 0:
+    if gamma is None or math.prod(f.filters_shape) == 0:
         return FilterGradientPlan(f, data_format, dtype, "direct", method, {}, None, False, op, names, out_bytes)
     direct = _api._cached_plan(f, "NHWC", dtype, "direct", workers, False, backend)
     candidates = [(_api._cached_plan(gamma, "NHWC", dtype, "fft", workers, False, backend), False)]

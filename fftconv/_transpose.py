@@ -416,7 +416,8 @@ def conv2d_transpose(input, filters, output_shape, strides, padding="SAME", data
         ``HWIO`` filter.
     output_shape : sequence of int
         ``(N, out_h, out_w, C_out)`` in ``data_format`` order, or ``(out_h,
-        out_w)``.  As in TensorFlow every size whose forward convolution gives
+        out_w)`` (then ``C_out`` is ``filters.shape[-2] * groups``, with
+        ``groups=None`` read as 1).  As in TensorFlow every size whose forward convolution gives
         ``input``'s ``(H, W)`` is valid: with stride ``s`` and SAME padding
         ``(H - 1) * s + 1`` to ``H * s``; with VALID, ``(H - 1) * s + eff`` to
         ``H * s + eff - 1``.
