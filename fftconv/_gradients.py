@@ -57,31 +57,44 @@ BACKPROP_FILTER_NAMES = ("input", "filter_sizes", "out_backprop")
 
 # -- the two methods -----------------------------------------------------------------------
 
-def direct_filter_gradient(x: np.ndarray, dy: np.ndarray, f: ConvGeometry, dtype) -> np.ndarray:
-    """The filter gradient ``(*k, C_in / G, C_out)`` by one GEMM per tap, in ``dtype``.
+def direct_grids(x: np.ndarray, dy: np.ndarray, f: ConvGeometry, dtype):
+    """The direct method's operands, in scratch memory: ``(P, rows, C_in)`` and ``(rows, C_out)``.
 
-    ``x`` and ``dy`` are channels-last; see the module docstring.
+    Each active residue of the padded input on its grid of ``Q = O + U``
+    samples per axis (rows no tap reads zeroed), flattened with the images;
+    ``dy`` laid on the same grid, zero past ``O``.
     """
-    dtype = np.dtype(dtype)
     grid = tap_grid(f)
     q = tuple(g[3] for g in grid)
     phases = tuple(len(g[0]) for g in grid)
-    rows = f.batch * math.prod(q)
     xs = scratch("filter_gradient_input", (math.prod(phases), f.batch, *q, f.in_channels), dtype)
     for flat, combo in enumerate(itertools.product(*(g[0] for g in grid))):
         read_padded(x, box_reads(f, combo, q, f.strides), xs[flat])
+    for axis, per_residue in enumerate(unread_rows(f)):
+        for combo in itertools.product(*(range(p) for p in phases)):
+            if per_residue[combo[axis]]:
+                index = [slice(None)] * (f.ndim + 2)
+                index[axis + 1] = list(per_residue[combo[axis]])
+                xs[np.ravel_multi_index(combo, phases)][tuple(index)] = 0
     ys = scratch("filter_gradient_output", (f.batch, *q, f.out_channels), dtype)
     ys.fill(0)
     ys[(slice(None), *(slice(o) for o in f.out_spatial))] = dy
-    xs = xs.reshape(len(xs), rows, f.in_channels)
-    ys = ys.reshape(rows, f.out_channels)
+    return xs.reshape(len(xs), -1, f.in_channels), ys.reshape(-1, f.out_channels)
+
+
+def direct_taps(xs: np.ndarray, ys: np.ndarray, f: ConvGeometry) -> np.ndarray:
+    """The filter gradient ``(*k, C_in / G, C_out)`` from :func:`direct_grids`' operands: tap ``t``
+    is one GEMM of the grid of its residue, shifted by its shift, with the output gradient."""
+    grid = tap_grid(f)
+    q = tuple(g[3] for g in grid)
+    phases = tuple(len(g[0]) for g in grid)
     steps = np.cumprod((1, *q[:0:-1]))[::-1]  # flat rows per step along each axis
-    count = rows - int(np.dot([max(g[2]) for g in grid], steps))  # the rows every tap can shift by
+    count = ys.shape[0] - int(np.dot([max(g[2]) for g in grid], steps))  # rows every tap can shift by
     b = ys[:count]
-    dw = np.empty((*f.kernel, f.group_in, f.out_channels), dtype)
+    dw = np.empty((*f.kernel, f.group_in, f.out_channels), xs.dtype)
     g_, cg, og = f.groups, f.group_in, f.group_out
     for tap in np.ndindex(*f.kernel):
-        phase = np.ravel_multi_index(tuple(g[1][t] for g, t in zip(grid, tap)), phases) if phases else 0
+        phase = np.ravel_multi_index(tuple(g[1][t] for g, t in zip(grid, tap)), phases)
         offset = int(np.dot([g[2][t] for g, t in zip(grid, tap)], steps))
         a = xs[phase, offset:offset + count]
         if g_ == 1:
@@ -92,6 +105,14 @@ def direct_filter_gradient(x: np.ndarray, dy: np.ndarray, f: ConvGeometry, dtype
             res = np.matmul(a.reshape(count, g_, cg).transpose(1, 2, 0), b.reshape(count, g_, og).transpose(1, 0, 2))
             dw[tap] = res.transpose(1, 0, 2).reshape(cg, -1)
     return dw
+
+
+def direct_filter_gradient(x: np.ndarray, dy: np.ndarray, f: ConvGeometry, dtype) -> np.ndarray:
+    """The filter gradient ``(*k, C_in / G, C_out)`` by one GEMM per tap, in ``dtype``.
+
+    ``x`` and ``dy`` are channels-last; see the module docstring.
+    """
+    return direct_taps(*direct_grids(x, dy, f, np.dtype(dtype)), f)
 
 
 def grid_input(x: np.ndarray, f: ConvGeometry, dtype) -> np.ndarray:
@@ -230,13 +251,22 @@ class FilterGradientPlan:
             return np.zeros(self.output_shape, out_dtype)
         if self.channels_first:
             x, dy = np.moveaxis(x, 1, -1), np.moveaxis(dy, 1, -1)
-        if method == "fft":
+        if method == "fft" and not self._spectrum_overflows(dy):
             dw = self._fft(x, dy)
         else:
             dw = _guarded_direct(x, dy, f, gamma, self.dtype)
         dw = owned(dw, out_dtype)
         trim_scratch()
         return dw
+
+    def _spectrum_overflows(self, dy) -> bool:
+        """Whether ``dy``, the FFT method's kernel, is too large for its transform in the plan's dtype
+        (the guards of :mod:`fftconv._guards` watch the input, not the kernel): then the direct method,
+        which scales such values, runs instead."""
+        if _guards.is_integer(dy.dtype) or dy.size == 0:
+            return False
+        finite = dy if _nonfinite(dy) is None else np.where(np.isfinite(dy), dy, 0)
+        return _may_overflow(finite, np.ones(1), math.prod(self.forward.out_spatial), self.dtype)
 
     def _fft(self, x, dy):
         f, conv = self.forward, self.conv
@@ -282,13 +312,12 @@ def _guarded_direct(x, dy, f, gamma, dtype):
         x = np.where(bad_x, 0, x)
     if bad_dy is not None:
         dy = np.where(bad_dy, 0, dy)
-    if integer or (_magnitude(x) * _magnitude(dy) * f.batch * math.prod(f.out_spatial) * _guards.OVERFLOW_MARGIN
-                   <= float(np.finfo(dtype).max)):
-        dw = direct_filter_gradient(x, dy, f, dtype)
+    xs, ys = direct_grids(x, dy, f, dtype)  # samples that no tap reads are out of these grids
+    if integer or not _may_overflow(xs, ys, f.batch * math.prod(f.out_spatial), dtype):
+        dw = direct_taps(xs, ys, f)
     else:  # exact scaling by powers of two, then float64 sums
-        ex, ey = _exponent(x), _exponent(dy)
-        dw = direct_filter_gradient(np.ldexp(x, -ex, dtype=np.float64), np.ldexp(dy, -ey, dtype=np.float64), f,
-                                    np.float64)
+        ex, ey = _exponent(xs), _exponent(ys)
+        dw = direct_taps(np.ldexp(xs, -ex, dtype=np.float64), np.ldexp(ys, -ey, dtype=np.float64), f)
         with np.errstate(over="ignore"):
             dw = np.ldexp(dw, ex + ey)
     if bad_x is not None:
@@ -296,6 +325,11 @@ def _guarded_direct(x, dy, f, gamma, dtype):
     if bad_dy is not None:
         dw[..., bad_dy.reshape(-1, f.out_channels).any(axis=0)] = np.nan
     return dw
+
+
+def _may_overflow(a, b, terms, dtype) -> bool:
+    """Whether sums of ``terms`` products of ``a``'s and ``b``'s values could overflow ``dtype``."""
+    return _magnitude(a) * _magnitude(b) * terms * _guards.OVERFLOW_MARGIN > float(np.finfo(dtype).max)
 
 
 def _magnitude(a) -> float:
@@ -510,7 +544,7 @@ def depthwise_conv2d_backprop_filter(input, filter_sizes, out_backprop, strides,
     _checks.check_depthwise_channels(channels, sizes, (names[0], names[1]))
     dw = _backprop_filter(2, x, hwio, out_backprop, strides, padding, data_format, dilations, channels, method,
                           workers, measure, backend, names=names, op="depthwise_conv2d_backprop_filter")
-    return dw.reshape(sizes)
+    return owned(dw.reshape(sizes), dw.dtype)  # a reshaped view would not own its memory
 
 
 # -- vector-Jacobian products -------------------------------------------------------------------
