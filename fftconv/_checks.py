@@ -483,8 +483,9 @@ def check_transpose_geometry(dy_shape, filters_shape, output_shape, ndim, stride
                      else f"{valid[0]} to {valid[1]}")
             raise ValueError(
                 f"`{out_name}` {tuple(out)} does not fit `{dy_name}` {dy_shape}: along "
-                f"{_axis_names(ndim)[axis]} a convolution with the dilated kernel {eff}, stride {s} and "
-                f"padding {padding!r} gives {o} outputs from {sizes} samples; got {n}")
+                f"{_axis_names(ndim)[axis]}, a convolution with the dilated kernel {eff}, stride {s} and "
+                f"padding {padding!r} gives the {o} samples of `{dy_name}` only from {sizes} input samples "
+                f"(TensorFlow's rule); got {n}")
     geom = check_geometry(out, filters_shape, ndim, strides, padding, data_format, dilations, groups, False,
                           names=(out_name, w_name))
     assert geom.out_spatial == tuple(dy_spatial) and geom.out_channels == dy_channels
@@ -524,3 +525,12 @@ def check_pointwise_filter(shape, depthwise_shape, names=("pointwise_filter", "d
             f"`{names[0]}` must be (1, 1, C * M, C_out) with C * M = {width} (from `{names[1]}` "
             f"{tuple(depthwise_shape)}); got shape {shape}")
     return shape
+
+
+def check_depthwise_gradient_channels(channels: int, filter_shape, names=("out_backprop", "filter")) -> None:
+    """A depthwise output gradient has ``C * M`` channels for a ``(kh, kw, C, M)`` filter."""
+    expected = filter_shape[-2] * filter_shape[-1]
+    if channels != expected:
+        raise ValueError(
+            f"`{names[0]}` has {channels} channels, but `{names[1]}` {tuple(filter_shape)} makes C * M = "
+            f"{expected} output channels")

@@ -394,13 +394,16 @@ def _measured(plan: FilterGradientPlan) -> FilterGradientPlan:
 
 def _plan_filter_gradient(ndim, x_shape, filter_sizes, dy_shape, strides, padding, data_format, dilations,
                           groups, compute, method, workers, measure, backend, *, names=BACKPROP_FILTER_NAMES,
-                          op="conv_backprop_filter", sizes_argument=True) -> FilterGradientPlan:
+                          op="conv_backprop_filter", sizes_argument=True, check_names=None) -> FilterGradientPlan:
+    """Check every option, then plan (cached); ``names`` name the arrays when the plan is called,
+    ``check_names`` (by default the same) the arguments here."""
     method = _checks.check_method(method)
     backend = _checks.check_backend(backend, available_backends())
     measure = _checks.check_flag("measure", measure)
     forward = _checks.check_filter_gradient_geometry(
         x_shape, filter_sizes, dy_shape, ndim, strides, padding, data_format,
-        _checks.check_dilations_default(dilations), groups, names=names, sizes_argument=sizes_argument)
+        _checks.check_dilations_default(dilations), groups, names=check_names or names,
+        sizes_argument=sizes_argument)
     return _cached_filter_plan(forward, data_format, compute, method, resolve_workers(workers), backend, measure,
                                op, names)
 
@@ -617,6 +620,8 @@ def _vjp(ndim, x, w, dy, strides, padding, data_format, dilations, groups, metho
     w = _checks.as_array("w", w)
     dy = _checks.as_array("dy", dy)
     compute = vjp_dtypes(x, w, dy)[0]
+    _checks.check_filter_gradient_geometry(x.shape, w.shape, dy.shape, ndim, strides, padding, data_format, dilations,
+                                           groups, names=("x", "w", "dy"), sizes_argument=False)
     plan = _plan_vjp(ndim, x.shape, w.shape, strides, padding, data_format, dilations, groups, compute, method,
                      workers, measure, backend)
     return plan(x, w, dy)
@@ -716,7 +721,7 @@ def plan_conv2d_backprop_filter(input_shape, filter_sizes, out_backprop_shape, s
     names = ("input_shape", "filter_sizes", "out_backprop_shape")
     return _plan_filter_gradient(2, input_shape, filter_sizes, out_backprop_shape, strides, padding, data_format,
                                  dilations, groups, _checks.plan_dtypes(dtype)[0], method, workers, measure,
-                                 backend, names=names, op="conv2d_backprop_filter")
+                                 backend, check_names=names, op="conv2d_backprop_filter")
 
 
 def plan_conv1d_backprop_filter(input_shape, filter_sizes, out_backprop_shape, strides, padding,
@@ -733,7 +738,7 @@ def plan_conv1d_backprop_filter(input_shape, filter_sizes, out_backprop_shape, s
     names = ("input_shape", "filter_sizes", "out_backprop_shape")
     return _plan_filter_gradient(1, input_shape, filter_sizes, out_backprop_shape, strides, padding, data_format,
                                  dilations, groups, _checks.plan_dtypes(dtype)[0], method, workers, measure,
-                                 backend, names=names, op="conv1d_backprop_filter")
+                                 backend, check_names=names, op="conv1d_backprop_filter")
 
 
 def plan_conv3d_backprop_filter(input_shape, filter_sizes, out_backprop_shape, strides, padding,
@@ -751,7 +756,7 @@ def plan_conv3d_backprop_filter(input_shape, filter_sizes, out_backprop_shape, s
     names = ("input_shape", "filter_sizes", "out_backprop_shape")
     return _plan_filter_gradient(3, input_shape, filter_sizes, out_backprop_shape, strides, padding, data_format,
                                  dilations, groups, _checks.plan_dtypes(dtype)[0], method, workers, measure,
-                                 backend, names=names, op="conv3d_backprop_filter")
+                                 backend, check_names=names, op="conv3d_backprop_filter")
 
 
 def plan_depthwise_conv2d_backprop_filter(input_shape, filter_sizes, out_backprop_shape, strides, padding,
@@ -777,7 +782,7 @@ def plan_depthwise_conv2d_backprop_filter(input_shape, filter_sizes, out_backpro
     _checks.check_depthwise_channels(channels, sizes, names[:2])
     return _plan_filter_gradient(2, input_shape, hwio, out_backprop_shape, strides, padding, data_format,
                                  dilations, channels, _checks.plan_dtypes(dtype)[0], method, workers, measure,
-                                 backend, names=names, op="depthwise_conv2d_backprop_filter")
+                                 backend, check_names=names, op="depthwise_conv2d_backprop_filter")
 
 
 def plan_conv2d_vjp(input_shape, filters_shape, strides=1, padding="VALID", data_format="NHWC", dilations=1, *,

@@ -348,14 +348,19 @@ def _mark_filter_reach(out, bad_taps, split):
 
 def _plan_transpose(ndim, dy_shape, filters_shape, output_shape, strides, padding, data_format, dilations,
                     groups, compute, method, workers, measure, backend, *, names=TRANSPOSE_NAMES,
-                    op="conv_transpose", filters_layout=None) -> TransposePlan:
-    """Check every option, then plan (cached); ``compute`` is an already checked dtype."""
+                    op="conv_transpose", filters_layout=None, check_names=None) -> TransposePlan:
+    """Check every option, then plan (cached); ``compute`` is an already checked dtype.
+
+    ``names`` are the arrays' names when the plan is called, ``check_names``
+    (by default the same) the arguments' names here.
+    """
     method = _checks.check_method(method)
     backend = _checks.check_backend(backend, available_backends())
     measure = _checks.check_flag("measure", measure)
     forward = _checks.check_transpose_geometry(
         dy_shape, filters_shape, output_shape, ndim, strides, padding, data_format,
-        _checks.check_dilations_default(dilations), groups, names=names, filters_layout=filters_layout)
+        _checks.check_dilations_default(dilations), groups, names=check_names or names,
+        filters_layout=filters_layout)
     return _cached_transpose_plan(forward, data_format, compute, method, resolve_workers(workers), backend,
                                   measure, op, names)
 
@@ -375,11 +380,12 @@ def _cached_transpose_plan(forward, data_format, dtype, method, workers, backend
 
 
 def _plan_shapes(ndim, input_shape, filters_shape, output_shape, strides, padding, data_format, dilations,
-                 groups, dtype, method, workers, measure, backend, names, op, filters_layout=None):
+                 groups, dtype, method, workers, measure, backend, names, op, filters_layout=None,
+                 check_names=("input_shape", "filters_shape", "output_shape")):
     compute = _checks.plan_dtypes(dtype)[0]
     return _plan_transpose(ndim, input_shape, filters_shape, output_shape, strides, padding, data_format,
                            dilations, groups, compute, method, workers, measure, backend, names=names, op=op,
-                           filters_layout=filters_layout)
+                           filters_layout=filters_layout, check_names=check_names)
 
 
 def _transpose(ndim, dy, w, output_shape, strides, padding, data_format, dilations, groups, method, workers,
@@ -627,7 +633,10 @@ def depthwise_conv2d_backprop_input(input_sizes, filter, out_backprop, strides, 
     names = ("out_backprop", "filter", "input_sizes")
     w = _checks.as_array(names[1], filter)
     hwio = _checks.check_depthwise_filter(w.shape, name=names[1])
-    return _transpose(2, out_backprop, w.reshape(hwio), _depthwise_sizes(input_sizes, w.shape, data_format),
+    dy = _checks.as_array(names[0], out_backprop)
+    _checks.check_depthwise_gradient_channels(_checks.input_channels(dy.shape, data_format, 2, names[0]), w.shape,
+                                              names[:2])
+    return _transpose(2, dy, w.reshape(hwio), _depthwise_sizes(input_sizes, w.shape, data_format),
                       strides, padding, data_format, dilations, w.shape[-2], method, workers, measure, backend,
                       names=names, op="depthwise_conv2d_backprop_input", filters_layout="(kh, kw, C, M)")
 
@@ -722,6 +731,9 @@ def plan_depthwise_conv2d_backprop_input(input_sizes, filter_shape, out_backprop
     names = ("out_backprop_shape", "filter_shape", "input_sizes")
     hwio = _checks.check_depthwise_filter(filter_shape, name=names[1])
     sizes = _depthwise_sizes(input_sizes, filter_shape, data_format)
+    _checks.check_depthwise_gradient_channels(_checks.input_channels(out_backprop_shape, data_format, 2, names[0]),
+                                              filter_shape, names[:2])
     return _plan_shapes(2, out_backprop_shape, hwio, sizes, strides, padding, data_format, dilations,
-                        tuple(filter_shape)[-2], dtype, method, workers, measure, backend, names,
-                        "depthwise_conv2d_backprop_input", "(kh, kw, C, M)")
+                        tuple(filter_shape)[-2], dtype, method, workers, measure, backend,
+                        ("out_backprop", "filter", "input_sizes"), "depthwise_conv2d_backprop_input",
+                        "(kh, kw, C, M)", names)
