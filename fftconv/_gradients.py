@@ -82,29 +82,50 @@ def direct_grids(x: np.ndarray, dy: np.ndarray, f: ConvGeometry, dtype):
     return xs.reshape(len(xs), -1, f.in_channels), ys.reshape(-1, f.out_channels)
 
 
+#: Target size in bytes of the direct filter gradient's chunk of patches (about the L2 cache).
+PATCH_BYTES = 2**20
+
+
 def direct_taps(xs: np.ndarray, ys: np.ndarray, f: ConvGeometry) -> np.ndarray:
-    """The filter gradient ``(*k, C_in / G, C_out)`` from :func:`direct_grids`' operands: tap ``t``
-    is one GEMM of the grid of its residue, shifted by its shift, with the output gradient."""
+    """The filter gradient ``(*k, C_in / G, C_out)`` from :func:`direct_grids`' operands.
+
+    Tap ``t`` reads the grid of its residue shifted by its shift: a contiguous
+    slice of ``xs``.  Chunk by chunk of rows, the slices of every tap are
+    copied side by side into a patch matrix ``(rows, taps * C_in / G)`` per
+    group, and one GEMM per group with the output gradient's rows adds the
+    chunk's share of every tap at once (one tall GEMM instead of a skinny one
+    per tap, which BLAS runs several times slower).  With one channel per
+    group (depthwise) there is nothing to contract over channels: each tap's
+    products are summed down the rows.
+    """
     grid = tap_grid(f)
     q = tuple(g[3] for g in grid)
     phases = tuple(len(g[0]) for g in grid)
     steps = np.cumprod((1, *q[:0:-1]))[::-1]  # flat rows per step along each axis
     count = ys.shape[0] - int(np.dot([max(g[2]) for g in grid], steps))  # rows every tap can shift by
-    b = ys[:count]
-    dw = np.empty((*f.kernel, f.group_in, f.out_channels), xs.dtype)
+    taps = [(np.ravel_multi_index(tuple(g[1][t] for g, t in zip(grid, tap)), phases),
+             int(np.dot([g[2][t] for g, t in zip(grid, tap)], steps))) for tap in np.ndindex(*f.kernel)]
     g_, cg, og = f.groups, f.group_in, f.group_out
-    for tap in np.ndindex(*f.kernel):
-        phase = np.ravel_multi_index(tuple(g[1][t] for g, t in zip(grid, tap)), phases)
-        offset = int(np.dot([g[2][t] for g, t in zip(grid, tap)], steps))
-        a = xs[phase, offset:offset + count]
-        if g_ == 1:
-            np.matmul(a.T, b, out=dw[tap])
-        elif cg == 1:  # one channel per group: products summed down the rows
-            dw[tap][0] = np.einsum("rg,rgo->go", a, b.reshape(count, g_, og)).reshape(-1)
-        else:
-            res = np.matmul(a.reshape(count, g_, cg).transpose(1, 2, 0), b.reshape(count, g_, og).transpose(1, 0, 2))
-            dw[tap] = res.transpose(1, 0, 2).reshape(cg, -1)
-    return dw
+    if cg == 1 and g_ > 1:
+        dw = np.empty((len(taps), og * g_), xs.dtype)
+        b = ys[:count].reshape(count, g_, og)
+        for i, (phase, offset) in enumerate(taps):
+            dw[i] = np.einsum("rg,rgo->go", xs[phase, offset:offset + count], b).reshape(-1)
+        return dw.reshape(*f.kernel, 1, -1)
+    chunk = max(PATCH_BYTES // (len(taps) * f.in_channels * xs.itemsize), 64)
+    patches = scratch("filter_gradient_patches", (g_, chunk, len(taps), cg), xs.dtype)
+    acc = np.zeros((g_, len(taps) * cg, og), xs.dtype)
+    for r0 in range(0, count, chunk):
+        n = min(chunk, count - r0)
+        for i, (phase, offset) in enumerate(taps):
+            rows = xs[phase, offset + r0:offset + r0 + n].reshape(n, g_, cg)
+            np.copyto(patches[:, :n, i], rows.transpose(1, 0, 2))
+        b = ys[r0:r0 + n].reshape(n, g_, og)
+        for g in range(g_):
+            acc[g] += patches[g, :n].reshape(n, -1).T @ b[:, g]
+    # (G, taps, cg, og) -> (taps, cg, G, og)
+    dw = acc.reshape(g_, len(taps), cg, og).transpose(1, 2, 0, 3)
+    return np.ascontiguousarray(dw).reshape(*f.kernel, cg, g_ * og)
 
 
 def direct_filter_gradient(x: np.ndarray, dy: np.ndarray, f: ConvGeometry, dtype) -> np.ndarray:
