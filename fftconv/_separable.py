@@ -216,6 +216,7 @@ def _plan(input_shape, depthwise_shape, pointwise_shape, strides, padding, data_
     method = _checks.check_method(method)
     backend = _checks.check_backend(backend, available_backends())
     measure = _checks.check_flag("measure", measure)
+    data_format = "NHWC" if data_format is None else data_format  # TensorFlow's default
     hwio = _checks.check_depthwise_filter(depthwise_shape, name=names[1])
     channels = _checks.input_channels(input_shape, data_format, 2, name=names[0])
     _checks.check_depthwise_channels(channels, depthwise_shape, names[:2])
@@ -247,7 +248,7 @@ def _cached_plan(depthwise, c_out, multiplier, data_format, dtype, method, worke
 
 
 def plan_separable_conv2d(input_shape, depthwise_filter_shape, pointwise_filter_shape, strides, padding,
-                          data_format="NHWC", dilations=None, *, dtype="float32", method="auto", workers=None,
+                          data_format=None, dilations=None, *, dtype="float32", method="auto", workers=None,
                           measure=False, backend="auto") -> SeparablePlan:
     """Plan :func:`separable_conv2d` from shapes alone.
 
@@ -271,7 +272,7 @@ def plan_separable_conv2d(input_shape, depthwise_filter_shape, pointwise_filter_
                  dilations, _checks.plan_dtypes(dtype)[0], method, workers, measure, backend, names)
 
 
-def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding, data_format="NHWC",
+def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding, data_format=None,
                      dilations=None, *, method="auto", workers=None, measure=False, backend="auto"):
     """Depthwise then pointwise convolution, with the semantics of :func:`tf.nn.separable_conv2d`.
 
@@ -290,7 +291,8 @@ def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding
     pointwise_filter : array_like
         ``(1, 1, C * M, C_out)``.
     strides, padding, data_format, dilations
-        Those of the depthwise step, in TensorFlow's forms; ``dilations=None`` is 1.
+        Those of the depthwise step, in TensorFlow's forms; ``data_format=None``
+        is ``"NHWC"`` and ``dilations=None`` is 1, as in TensorFlow.
     method, workers, measure, backend
         As for :func:`~fftconv.conv2d`.
 

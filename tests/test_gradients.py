@@ -305,6 +305,13 @@ def test_separable_routes_equal_reference(method, case):
     assert_close(fftconv.separable_conv2d(x, dw, pw, method=method, **kwargs), expected, x.dtype)
 
 
+def test_separable_takes_tensorflows_default_data_format():
+    rng = np.random.default_rng(8)
+    x, dw, pw = rng.standard_normal((1, 9, 9, 2)), rng.standard_normal((3, 3, 2, 2)), rng.standard_normal((1, 1, 4, 3))
+    np.testing.assert_array_equal(fftconv.separable_conv2d(x, dw, pw, 1, "SAME", None),
+                                  fftconv.separable_conv2d(x, dw, pw, 1, "SAME", "NHWC"))
+
+
 def test_separable_composed_route_wins_when_the_depthwise_output_is_wide():
     plan = fftconv.plan_separable_conv2d((1, 96, 96, 16), (21, 21, 16, 4), (1, 1, 64, 8), 1, "SAME")
     assert plan.route == "composed" and plan.estimates["composed"] < plan.estimates["two-step"]
