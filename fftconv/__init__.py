@@ -20,20 +20,13 @@ from ._api import (
 )
 from ._gradients import (
     FilterGradientPlan,
-    VJPPlan,
     conv1d_backprop_filter,
-    conv1d_vjp,
     conv2d_backprop_filter,
-    conv2d_vjp,
     conv3d_backprop_filter,
-    conv3d_vjp,
     depthwise_conv2d_backprop_filter,
     plan_conv1d_backprop_filter,
-    plan_conv1d_vjp,
     plan_conv2d_backprop_filter,
-    plan_conv2d_vjp,
     plan_conv3d_backprop_filter,
-    plan_conv3d_vjp,
     plan_depthwise_conv2d_backprop_filter,
 )
 from ._plan import BoundPlan, ConvPlan
@@ -53,6 +46,7 @@ from ._transpose import (
     plan_conv3d_transpose,
     plan_depthwise_conv2d_backprop_input,
 )
+from ._vjp import VJPPlan, conv1d_vjp, conv2d_vjp, conv3d_vjp, plan_conv1d_vjp, plan_conv2d_vjp, plan_conv3d_vjp
 from ._workers import get_workers, set_workers
 from ._workspace import release as release_scratch
 from .methods import METHODS

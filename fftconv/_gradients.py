@@ -1,5 +1,4 @@
-"""Filter gradients and vector-Jacobian products: TF's ``conv2d_backprop_filter`` and
-``depthwise_conv2d_backprop_filter``, and :func:`conv2d_vjp` for layer authors.
+"""Filter gradients: TF's ``conv2d_backprop_filter`` and ``depthwise_conv2d_backprop_filter``.
 
 The filter gradient of a convolution is a correlation of its input with its
 output gradient (:func:`fftconv._adjoint.filter_gradient_geometry`): the
@@ -47,16 +46,13 @@ from ._geometry import ConvGeometry
 from ._measure import MEASURE_CUTOFF, best_seconds
 from ._padding import box_reads, read_padded
 from ._plan import ConvPlan, _fmt_seconds, _to_format
-from ._transpose import TransposePlan, _cached_transpose_plan, _nonfinite
 from ._workers import resolve_workers
 from ._workspace import scratch, trim as trim_scratch
 from .backends import available_backends
 
 __all__ = ["conv1d_backprop_filter", "conv2d_backprop_filter", "conv3d_backprop_filter",
-           "depthwise_conv2d_backprop_filter", "conv1d_vjp", "conv2d_vjp", "conv3d_vjp",
-           "plan_conv1d_backprop_filter", "plan_conv2d_backprop_filter", "plan_conv3d_backprop_filter",
-           "plan_depthwise_conv2d_backprop_filter", "plan_conv1d_vjp", "plan_conv2d_vjp", "plan_conv3d_vjp",
-           "FilterGradientPlan", "VJPPlan"]
+           "depthwise_conv2d_backprop_filter", "plan_conv1d_backprop_filter", "plan_conv2d_backprop_filter",
+           "plan_conv3d_backprop_filter", "plan_depthwise_conv2d_backprop_filter", "FilterGradientPlan"]
 
 BACKPROP_FILTER_NAMES = ("input", "filter_sizes", "out_backprop")
 
@@ -303,8 +299,12 @@ class FilterGradientPlan:
         which scales such values, runs instead."""
         if _guards.is_integer(dy.dtype) or dy.size == 0:
             return False
-        finite = dy if _nonfinite(dy) is None else np.where(np.isfinite(dy), dy, 0)
-        return _may_overflow(finite, np.ones(1), math.prod(self.forward.out_spatial), self.dtype)
+        lo, hi = float(dy.min()), float(dy.max())
+        if not (math.isfinite(lo) and math.isfinite(hi)):  # NaN and Inf are the spectrum's own business
+            finite = np.where(np.isfinite(dy), dy, 0)
+            lo, hi = float(finite.min()), float(finite.max())
+        return max(-lo, hi) * math.prod(self.forward.out_spatial) * _guards.OVERFLOW_MARGIN > \
+            float(np.finfo(self.dtype).max)
 
     def _fft(self, x, dy):
         f, conv = self.forward, self.conv
@@ -342,42 +342,44 @@ def _check_shape(name, shape, expected):
 
 def _guarded_direct(x, dy, f, gamma, dtype):
     """:func:`direct_filter_gradient` under the guards: non-finite values set aside and their taps set
-    to NaN, sums that could overflow computed in float64 (scaled by a power of two if need be)."""
+    to NaN, sums that could overflow computed in float64 (scaled by a power of two if need be).
+
+    The checks run on the method's own grids, which hold only the samples some tap reads: a min and a
+    max of each decide the usual case.
+    """
+    xs, ys = direct_grids(x, dy, f, dtype)
     integer = _guards.is_integer(x.dtype) and _guards.is_integer(dy.dtype)
-    bad_x = None if integer else _nonfinite(x)
-    bad_dy = None if integer else _nonfinite(dy)
-    if bad_x is not None:
-        x = np.where(bad_x, 0, x)
-    if bad_dy is not None:
-        dy = np.where(bad_dy, 0, dy)
-    xs, ys = direct_grids(x, dy, f, dtype)  # samples that no tap reads are out of these grids
-    if integer or not _may_overflow(xs, ys, f.batch * math.prod(f.out_spatial), dtype):
+    (bad_x, big_x), (bad_y, big_y) = ((None, 0.0), (None, 0.0)) if integer else (_scan(xs), _scan(ys))
+    terms = f.batch * math.prod(f.out_spatial)
+    if integer or big_x * big_y * terms * _guards.OVERFLOW_MARGIN <= float(np.finfo(dtype).max):
         dw = direct_taps(xs, ys, f)
     else:  # exact scaling by powers of two, then float64 sums
-        ex, ey = _exponent(xs), _exponent(ys)
+        ex, ey = _exponent(big_x), _exponent(big_y)
         dw = direct_taps(np.ldexp(xs, -ex, dtype=np.float64), np.ldexp(ys, -ey, dtype=np.float64), f)
         with np.errstate(over="ignore"):
             dw = np.ldexp(dw, ex + ey)
-    if bad_x is not None:
-        dw[taps_of(_guards.window_any(grid_input(bad_x, f, bool), gamma), f)] = np.nan
-    if bad_dy is not None:
-        dw[..., bad_dy.reshape(-1, f.out_channels).any(axis=0)] = np.nan
+    if bad_x:
+        dw[taps_of(_guards.window_any(grid_input(~np.isfinite(x), f, bool), gamma), f)] = np.nan
+    if bad_y:
+        dw[..., (~np.isfinite(dy)).reshape(-1, f.out_channels).any(axis=0)] = np.nan
     return dw
 
 
-def _may_overflow(a, b, terms, dtype) -> bool:
-    """Whether sums of ``terms`` products of ``a``'s and ``b``'s values could overflow ``dtype``."""
-    return _magnitude(a) * _magnitude(b) * terms * _guards.OVERFLOW_MARGIN > float(np.finfo(dtype).max)
+def _scan(grid) -> tuple[bool, float]:
+    """``(whether grid held non-finite values, its largest finite magnitude)``; non-finite values are set
+    to zero in place (the grid is the method's own copy)."""
+    if grid.size == 0:
+        return False, 0.0
+    lo, hi = float(grid.min()), float(grid.max())
+    if math.isfinite(lo) and math.isfinite(hi):
+        return False, max(-lo, hi)
+    np.copyto(grid, 0, where=~np.isfinite(grid))
+    return True, float(max(-grid.min(), grid.max()))
 
 
-def _magnitude(a) -> float:
-    return float(max(-a.min(), a.max())) if a.size else 0.0
-
-
-def _exponent(a) -> int:
-    """A power of two that brings ``a``'s largest magnitude to about 1."""
-    m = _magnitude(a)
-    return int(np.frexp(m)[1]) if m > 0 else 0
+def _exponent(magnitude: float) -> int:
+    """A power of two that brings ``magnitude`` to about 1."""
+    return int(np.frexp(magnitude)[1]) if magnitude > 0 else 0
 
 
 @functools.lru_cache(maxsize=256)
@@ -588,154 +590,6 @@ def depthwise_conv2d_backprop_filter(input, filter_sizes, out_backprop, strides,
     return owned(dw.reshape(sizes), dw.dtype)  # a reshaped view would not own its memory
 
 
-# -- vector-Jacobian products -------------------------------------------------------------------
-
-@dataclass(frozen=True, repr=False, eq=False)
-class VJPPlan:
-    """Both gradients of one convolution, planned once: ``plan(x, w, dy) -> (dx, dw)``.
-
-    Attributes
-    ----------
-    input_gradient : TransposePlan
-        The plan of ``dx`` (a transposed convolution of ``dy``).
-    filter_gradient : FilterGradientPlan
-        The plan of ``dw`` (a correlation of ``x`` with ``dy``).
-    """
-
-    input_gradient: TransposePlan
-    filter_gradient: FilterGradientPlan
-
-    @property
-    def methods(self) -> tuple[str, str]:
-        """What will run for ``dx`` and for ``dw``."""
-        return self.input_gradient.method, self.filter_gradient.method
-
-    def __call__(self, x, w, dy):
-        """``(dx, dw)``: the gradients of the forward input and filters for the output gradient ``dy``."""
-        fg, ig = self.filter_gradient, self.input_gradient
-        x, w, dy = (_checks.as_array(name, a) for name, a in zip(("x", "w", "dy"), (x, w, dy)))
-        _check_shape("x", x.shape, fg.input_shape)
-        _check_shape("w", w.shape, ig.filters_shape)
-        _check_shape("dy", dy.shape, fg.out_backprop_shape)
-        compute, out_dtype = vjp_dtypes(x, w, dy)
-        if compute != fg.dtype:
-            raise ValueError(f"`x`, `w` and `dy` of dtypes {x.dtype}, {w.dtype} and {dy.dtype} compute in {compute}, "
-                             f"but this plan computes in {fg.dtype}; plan with dtype={str(compute)!r}")
-        # each gradient reads two of the three arrays: they must promote to the same precision
-        x, w, dy = (a if _checks.result_dtypes(a.dtype, a.dtype)[0] == compute else a.astype(compute)
-                    for a in (x, w, dy))
-        _checks.check_memory(fg.peak_bytes + ig.peak_bytes, ig.output_shape)
-        dx = ig.bind(w)(dy)
-        return owned(dx, out_dtype), fg._run(x, dy, out_dtype)
-
-    def __repr__(self) -> str:
-        return f"VJPPlan: dx and dw\n{self.input_gradient!r}\n{self.filter_gradient!r}"
-
-
-def vjp_dtypes(x, w, dy) -> tuple[np.dtype, np.dtype]:
-    """``(compute, output)`` dtypes of a vector-Jacobian product: the three arrays promoted together."""
-    out = np.result_type(*(_checks.check_dtype(name, a.dtype) for name, a in zip(("x", "w", "dy"), (x, w, dy))))
-    return _checks.result_dtypes(out, out, ("x", "w"))
-
-
-def _plan_vjp(ndim, x_shape, w_shape, strides, padding, data_format, dilations, groups, compute, method, workers,
-              measure, backend, names=("x", "w", "dy")) -> VJPPlan:
-    method = _checks.check_method(method)
-    backend = _checks.check_backend(backend, available_backends())
-    measure = _checks.check_flag("measure", measure)
-    forward = _checks.check_geometry(x_shape, w_shape, ndim, strides, padding, data_format, dilations, groups,
-                                     False, names=names[:2])
-    workers = resolve_workers(workers)
-    return VJPPlan(
-        _cached_transpose_plan(forward, data_format, compute, method, workers, backend, measure, f"conv{ndim}d_vjp",
-                               ("dy", "w", "x")),
-        _cached_filter_plan(forward, data_format, compute, method, workers, backend, measure, f"conv{ndim}d_vjp",
-                            ("x", "w", "dy")))
-
-
-def _vjp(ndim, x, w, dy, strides, padding, data_format, dilations, groups, method, workers, measure, backend):
-    x = _checks.as_array("x", x)
-    w = _checks.as_array("w", w)
-    dy = _checks.as_array("dy", dy)
-    compute = vjp_dtypes(x, w, dy)[0]
-    _checks.check_filter_gradient_geometry(x.shape, w.shape, dy.shape, ndim, strides, padding, data_format, dilations,
-                                           groups, names=("x", "w", "dy"), sizes_argument=False)
-    plan = _plan_vjp(ndim, x.shape, w.shape, strides, padding, data_format, dilations, groups, compute, method,
-                     workers, measure, backend)
-    return plan(x, w, dy)
-
-
-def conv2d_vjp(x, w, dy, strides=1, padding="VALID", data_format="NHWC", dilations=1, *, groups=None,
-               method="auto", workers=None, measure=False, backend="auto"):
-    """Both gradients of ``y = conv2d(x, w, ...)`` for the output gradient ``dy``: ``(dx, dw)``.
-
-    For layer authors: the backward pass of :func:`~fftconv.conv2d`, with the
-    same arguments, planned once for both gradients (``dx`` is
-    :func:`conv2d_backprop_input`, ``dw`` :func:`conv2d_backprop_filter`).
-
-    Parameters
-    ----------
-    x : array_like
-        The forward input ``(N, H, W, C_in)`` (or NCHW).
-    w : array_like
-        The forward filters ``(kh, kw, C_in / groups, C_out)``.
-    dy : array_like
-        The gradient of the forward output ``(N, out_h, out_w, C_out)``.
-    strides, padding, data_format, dilations, groups, method, workers, measure, backend
-        As for :func:`~fftconv.conv2d`.
-
-    Returns
-    -------
-    dx, dw : ndarray
-        Shaped like ``x`` and ``w``; both take the dtype that ``x``, ``w`` and
-        ``dy`` promote to under :func:`~fftconv.conv2d`'s rules.
-
-    Examples
-    --------
-    >>> import numpy as np, fftconv
-    >>> rng = np.random.default_rng(0)
-    >>> x, w = rng.standard_normal((2, 16, 16, 3)), rng.standard_normal((5, 5, 3, 4))
-    >>> dy = rng.standard_normal((2, 8, 8, 4))
-    >>> dx, dw = fftconv.conv2d_vjp(x, w, dy, strides=2, padding="SAME")
-    >>> dx.shape, dw.shape
-    ((2, 16, 16, 3), (5, 5, 3, 4))
-
-    ``<dy, J dx>`` is ``<dx, dx>`` for the linear map ``x -> conv2d(x, w)``:
-
-    >>> bool(np.isclose(np.vdot(fftconv.conv2d(dx, w, strides=2, padding="SAME"), dy), np.vdot(dx, dx)))
-    True
-    """
-    return _vjp(2, x, w, dy, strides, padding, data_format, dilations, groups, method, workers, measure, backend)
-
-
-def conv1d_vjp(x, w, dy, strides=1, padding="VALID", data_format="NWC", dilations=1, *, groups=None,
-               method="auto", workers=None, measure=False, backend="auto"):
-    """Both gradients of :func:`~fftconv.conv1d`; see :func:`conv2d_vjp`.
-
-    Examples
-    --------
-    >>> import numpy as np, fftconv
-    >>> dx, dw = fftconv.conv1d_vjp(np.ones((1, 5, 1)), np.ones((3, 1, 1)), np.ones((1, 3, 1)))
-    >>> dx[0, :, 0], dw[:, 0, 0]
-    (array([1., 2., 3., 2., 1.]), array([3., 3., 3.]))
-    """
-    return _vjp(1, x, w, dy, strides, padding, data_format, dilations, groups, method, workers, measure, backend)
-
-
-def conv3d_vjp(x, w, dy, strides=1, padding="VALID", data_format="NDHWC", dilations=1, *, groups=None,
-               method="auto", workers=None, measure=False, backend="auto"):
-    """Both gradients of :func:`~fftconv.conv3d`; see :func:`conv2d_vjp`.
-
-    Examples
-    --------
-    >>> import numpy as np, fftconv
-    >>> dx, dw = fftconv.conv3d_vjp(np.ones((1, 4, 4, 4, 2)), np.ones((3, 3, 3, 2, 2)), np.ones((1, 2, 2, 2, 2)))
-    >>> dx.shape, dw.shape
-    ((1, 4, 4, 4, 2), (3, 3, 3, 2, 2))
-    """
-    return _vjp(3, x, w, dy, strides, padding, data_format, dilations, groups, method, workers, measure, backend)
-
-
 # -- plans -------------------------------------------------------------------------------------------
 
 def plan_conv2d_backprop_filter(input_shape, filter_sizes, out_backprop_shape, strides, padding,
@@ -821,52 +675,3 @@ def plan_depthwise_conv2d_backprop_filter(input_shape, filter_sizes, out_backpro
     return _plan_filter_gradient(2, input_shape, hwio, out_backprop_shape, strides, padding, data_format,
                                  dilations, channels, _checks.plan_dtypes(dtype)[0], method, workers, measure,
                                  backend, check_names=names, op="depthwise_conv2d_backprop_filter")
-
-
-def plan_conv2d_vjp(input_shape, filters_shape, strides=1, padding="VALID", data_format="NHWC", dilations=1, *,
-                    groups=None, dtype="float32", method="auto", workers=None, measure=False,
-                    backend="auto") -> VJPPlan:
-    """Plan :func:`conv2d_vjp` from the forward convolution's shapes.
-
-    Examples
-    --------
-    >>> import fftconv
-    >>> plan = fftconv.plan_conv2d_vjp((8, 64, 64, 32), (3, 3, 32, 64), padding="SAME")
-    >>> plan.methods
-    ('direct', 'direct')
-    """
-    return _plan_vjp(2, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
-                     _checks.plan_dtypes(dtype)[0], method, workers, measure, backend,
-                     names=("input_shape", "filters_shape", "dy"))
-
-
-def plan_conv1d_vjp(input_shape, filters_shape, strides=1, padding="VALID", data_format="NWC", dilations=1, *,
-                    groups=None, dtype="float32", method="auto", workers=None, measure=False,
-                    backend="auto") -> VJPPlan:
-    """Plan :func:`conv1d_vjp`; see :func:`plan_conv2d_vjp`.
-
-    Examples
-    --------
-    >>> import fftconv
-    >>> fftconv.plan_conv1d_vjp((1, 50000, 1), (2001, 1, 1)).methods
-    ('fft', 'fft')
-    """
-    return _plan_vjp(1, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
-                     _checks.plan_dtypes(dtype)[0], method, workers, measure, backend,
-                     names=("input_shape", "filters_shape", "dy"))
-
-
-def plan_conv3d_vjp(input_shape, filters_shape, strides=1, padding="VALID", data_format="NDHWC", dilations=1, *,
-                    groups=None, dtype="float32", method="auto", workers=None, measure=False,
-                    backend="auto") -> VJPPlan:
-    """Plan :func:`conv3d_vjp`; see :func:`plan_conv2d_vjp`.
-
-    Examples
-    --------
-    >>> import fftconv
-    >>> fftconv.plan_conv3d_vjp((1, 16, 16, 16, 2), (3, 3, 3, 2, 2), padding="SAME").input_gradient.output_shape
-    (1, 16, 16, 16, 2)
-    """
-    return _plan_vjp(3, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
-                     _checks.plan_dtypes(dtype)[0], method, workers, measure, backend,
-                     names=("input_shape", "filters_shape", "dy"))
