@@ -84,8 +84,11 @@ def direct_grids(x: np.ndarray, dy: np.ndarray, f: ConvGeometry, dtype):
     return xs.reshape(len(xs), -1, f.in_channels), ys.reshape(-1, f.out_channels)
 
 
-#: Target size in bytes of the direct filter gradient's chunk of patches (about the L2 cache).
-PATCH_BYTES = 2**20
+#: Target size in bytes of the direct filter gradient's chunk of patches.  Larger than the cache on
+#: purpose: every chunk is one multi-threaded BLAS call, and on a busy machine each call can wait for a
+#: descheduled BLAS thread.  Measured on a 3x3 layer 8x64x64x32 -> 64 (2 threads, 2026-11-30): quiet,
+#: 1-2 MB chunks 15.5-16 ms; with another job on the second core, medians 73 ms at 1 MB, 59 ms at 8 MB.
+PATCH_BYTES = 8 * 2**20
 #: One GEMM per tap runs at the BLAS rate while a tap's operands (its rows of the input grid and the
 #: output gradient) stay in the last-level cache; beyond this size the chunked patch GEMM is faster.
 #: Measured on 3x3 layers (2 threads, 2026-11-30): 3.3 MB per tap, per-tap 5.0 ms vs chunked 7.6 ms;

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -180,9 +180,8 @@ class BoundTransposePlan:
 
     plan: TransposePlan
     filters_dtype: np.dtype
-    bound: BoundPlan | None
-    bad_taps: np.ndarray | None  # (*kernel, C_out): where the filters hold a non-finite value
-    _cache: dict = field(default_factory=dict)
+    bound: BoundPlan | None  # the combined correlation, its filters prepared
+    bad_taps: np.ndarray | None  # (*kernel, output channels): True where a tap's weights are not finite
 
     def __call__(self, input):
         """The transposed convolution of ``input`` (of the planned shape) with the bound filters."""
