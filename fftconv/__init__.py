@@ -18,7 +18,35 @@ from ._api import (
     plan_conv3d,
     plan_depthwise_conv2d,
 )
+from ._gradients import (
+    FilterGradientPlan,
+    conv1d_backprop_filter,
+    conv2d_backprop_filter,
+    conv3d_backprop_filter,
+    depthwise_conv2d_backprop_filter,
+    plan_conv1d_backprop_filter,
+    plan_conv2d_backprop_filter,
+    plan_conv3d_backprop_filter,
+    plan_depthwise_conv2d_backprop_filter,
+)
 from ._plan import BoundPlan, ConvPlan
+from ._separable import BoundSeparablePlan, SeparablePlan, plan_separable_conv2d, separable_conv2d
+from ._transpose import (
+    BoundTransposePlan,
+    TransposePlan,
+    conv1d_backprop_input,
+    conv1d_transpose,
+    conv2d_backprop_input,
+    conv2d_transpose,
+    conv3d_backprop_input,
+    conv3d_transpose,
+    depthwise_conv2d_backprop_input,
+    plan_conv1d_transpose,
+    plan_conv2d_transpose,
+    plan_conv3d_transpose,
+    plan_depthwise_conv2d_backprop_input,
+)
+from ._vjp import VJPPlan, conv1d_vjp, conv2d_vjp, conv3d_vjp, plan_conv1d_vjp, plan_conv2d_vjp, plan_conv3d_vjp
 from ._workers import get_workers, set_workers
 from ._spectra import clear as clear_spectrum_cache
 from ._workspace import release as release_scratch
@@ -30,5 +58,19 @@ __all__ = [
     "conv1d", "conv2d", "conv3d", "depthwise_conv2d",
     "plan_conv1d", "plan_conv2d", "plan_conv3d", "plan_depthwise_conv2d",
     "ConvPlan", "BoundPlan", "FilterBank", "METHODS",
+    # the gradient side: transposed convolutions, input and filter gradients, vector-Jacobian products
+    "conv1d_transpose", "conv2d_transpose", "conv3d_transpose",
+    "conv1d_backprop_input", "conv2d_backprop_input", "conv3d_backprop_input",
+    "depthwise_conv2d_backprop_input",
+    "conv1d_backprop_filter", "conv2d_backprop_filter", "conv3d_backprop_filter",
+    "depthwise_conv2d_backprop_filter",
+    "conv1d_vjp", "conv2d_vjp", "conv3d_vjp",
+    "plan_conv1d_transpose", "plan_conv2d_transpose", "plan_conv3d_transpose",
+    "plan_depthwise_conv2d_backprop_input",
+    "plan_conv1d_backprop_filter", "plan_conv2d_backprop_filter", "plan_conv3d_backprop_filter",
+    "plan_depthwise_conv2d_backprop_filter",
+    "plan_conv1d_vjp", "plan_conv2d_vjp", "plan_conv3d_vjp",
+    "separable_conv2d", "plan_separable_conv2d",
+    "TransposePlan", "BoundTransposePlan", "FilterGradientPlan", "VJPPlan", "SeparablePlan", "BoundSeparablePlan",
     "get_workers", "set_workers", "release_scratch", "clear_spectrum_cache", "__version__",
 ]

@@ -16,6 +16,7 @@ import os
 
 import numpy as np
 
+from ._adjoint import input_size_range
 from ._geometry import ConvGeometry, output_size, same_pads
 from ._padding import ALIASES, MODES
 
@@ -464,3 +465,133 @@ def check_memory(nbytes: int, output_shape) -> None:
             f"this convolution needs about {nbytes / 2**30:.1f} GiB (output shape {tuple(output_shape)} "
             f"and working memory), more than the {total / 2**30:.1f} GiB of memory here; check "
             f"`padding` and the shapes")
+
+
+# -- the gradient-side ops ------------------------------------------------------------------
+
+def check_dilations_default(dilations):
+    """TensorFlow's ``dilations=None`` of the gradient-side ops: 1 along every axis."""
+    return 1 if dilations is None else dilations
+
+
+def _axis_names(ndim: int) -> list[str]:
+    return _SPATIAL_NAMES[ndim].split(", ")
+
+
+def check_sizes_argument(name: str, value, ndim: int, layout: str, *, spatial_ok: bool = False) -> tuple[int, ...]:
+    """A shape given as an argument (``output_shape``, ``input_sizes``, ``filter_sizes``):
+    ``ndim + 2`` non-negative ints, or with ``spatial_ok`` also ``ndim`` (the spatial sizes)."""
+    value = _scalar(value)
+    try:
+        shape = tuple(operator.index(_scalar(s)) for s in value)
+    except TypeError:
+        raise TypeError(f"`{name}` must be a sequence of ints {layout}; got {value!r}") from None
+    if len(shape) != ndim + 2 and not (spatial_ok and len(shape) == ndim):
+        forms = f"{ndim + 2} ints {layout}" + (f" or {ndim} spatial sizes" if spatial_ok else "")
+        raise ValueError(f"`{name}` must be {forms}; got {len(shape)} values: {value!r}")
+    if min(shape, default=0) < 0:
+        raise ValueError(f"`{name}` must have non-negative sizes; got {shape}")
+    return shape
+
+
+def check_transpose_geometry(dy_shape, filters_shape, output_shape, ndim, strides, padding, data_format,
+                             dilations, groups, *, names=("input", "filters", "output_shape"),
+                             filters_layout=None) -> ConvGeometry:
+    """The forward convolution whose input gradient a transposed convolution computes.
+
+    ``dy_shape`` (the transposed convolution's input, the forward output) is
+    in ``data_format`` order; ``filters_shape`` is the forward
+    ``(*kernel, C_in / groups, C_out)`` (TensorFlow's ``(*kernel, out_channels,
+    in_channels)`` of ``conv2d_transpose``); ``output_shape`` (the forward input)
+    is ``ndim + 2`` sizes in ``data_format`` order or the ``ndim`` spatial sizes.
+    Every size whose forward convolution gives ``dy``'s spatial sizes is
+    accepted, as in TensorFlow.
+    """
+    dy_name, w_name, out_name = names
+    channels_first = check_data_format(data_format, ndim)
+    layout = _input_layout(data_format, ndim)
+    dy_shape = check_shape(dy_name, dy_shape, ndim + 2, layout)
+    filters_shape = check_shape(w_name, filters_shape, ndim + 2,
+                                filters_layout or f"({_KERNEL_NAMES[ndim]}, C_out, C_in)")
+    out = check_sizes_argument(out_name, output_shape, ndim, layout, spatial_ok=True)
+    dy_batch, dy_channels = dy_shape[0], dy_shape[1] if channels_first else dy_shape[-1]
+    dy_spatial = dy_shape[2:] if channels_first else dy_shape[1:-1]
+    if dy_channels != filters_shape[-1]:
+        raise ValueError(
+            f"`{dy_name}` has {dy_channels} channels but `{w_name}` {filters_shape} takes "
+            f"{filters_shape[-1]} (its last axis); the filters of a transposed convolution are the "
+            f"forward convolution's, (*kernel, C_in / groups, C_out) with C_out the channels of `{dy_name}`")
+    if len(out) == ndim:
+        channels = filters_shape[-2] * (1 if groups is None else check_positive_int("groups", groups))
+        out = (dy_batch, channels, *out) if channels_first else (dy_batch, *out, channels)
+    elif out[0] != dy_batch:
+        raise ValueError(f"`{out_name}` {out} has batch {out[0]}, but `{dy_name}` has batch {dy_batch}; "
+                         f"they must be equal")
+    out_spatial = out[2:] if channels_first else out[1:-1]
+    strides_ = check_int_tuple("strides", strides, ndim, channels_first)
+    dilations_ = check_int_tuple("dilations", dilations, ndim, channels_first)
+    pads = check_padding(padding, ndim, channels_first)
+    if filters_shape[:-2] and min(filters_shape[:-2]) < 1:
+        raise ValueError(f"`{w_name}` must have spatial sizes of at least 1; got shape {filters_shape}")
+    for axis, (n, o, k, s, d) in enumerate(zip(out_spatial, dy_spatial, filters_shape[:-2], strides_,
+                                               dilations_)):
+        eff = (k - 1) * d + 1
+        kind = pads if isinstance(pads, str) else "EXPLICIT"
+        pair = pads[axis] if kind == "EXPLICIT" else (0, 0)
+        valid = input_size_range(o, eff, s, kind, pair)
+        if valid is None or not valid[0] <= n <= valid[1]:
+            sizes = ("no size" if valid is None else f"{valid[0]}" if valid[0] == valid[1]
+                     else f"{valid[0]} to {valid[1]}")
+            raise ValueError(
+                f"`{out_name}` {tuple(out)} does not fit `{dy_name}` {dy_shape}: along "
+                f"{_axis_names(ndim)[axis]}, a convolution with the dilated kernel {eff}, stride {s} and "
+                f"padding {padding!r} gives the {o} samples of `{dy_name}` only from {sizes} input samples "
+                f"(TensorFlow's rule); got {n}")
+    geom = check_geometry(out, filters_shape, ndim, strides, padding, data_format, dilations, groups, False,
+                          names=(out_name, w_name))
+    assert geom.out_spatial == tuple(dy_spatial) and geom.out_channels == dy_channels
+    return geom
+
+
+def check_filter_gradient_geometry(x_shape, filter_sizes, dy_shape, ndim, strides, padding, data_format,
+                                   dilations, groups, *, names=("input", "filter_sizes", "out_backprop"),
+                                   sizes_argument=True) -> ConvGeometry:
+    """The forward convolution of ``x_shape`` with filters of ``filter_sizes``, checked against the
+    output gradient's shape ``dy_shape`` (all in ``data_format`` order)."""
+    x_name, w_name, dy_name = names
+    channels_first = check_data_format(data_format, ndim)
+    layout = _input_layout(data_format, ndim)
+    if sizes_argument:
+        filter_sizes = check_sizes_argument(w_name, filter_sizes, ndim, f"({_KERNEL_NAMES[ndim]}, C_in, C_out)")
+    geom = check_geometry(x_shape, filter_sizes, ndim, strides, padding, data_format, dilations, groups, False,
+                          names=(x_name, w_name))
+    dy_shape = check_shape(dy_name, dy_shape, ndim + 2, layout)
+    expected = geom.output_shape
+    if channels_first:
+        expected = (expected[0], expected[-1], *expected[1:-1])
+    if dy_shape != expected:
+        raise ValueError(
+            f"`{dy_name}` has shape {dy_shape}, but the convolution of `{x_name}` {tuple(x_shape)} with "
+            f"filters {tuple(filter_sizes)} (strides {geom.strides}, dilations {geom.dilations}, padding "
+            f"{padding!r}) gives {expected}")
+    return geom
+
+
+def check_pointwise_filter(shape, depthwise_shape, names=("pointwise_filter", "depthwise_filter")) -> tuple:
+    """``separable_conv2d``'s pointwise filter: ``(1, 1, C * M, C_out)`` for a depthwise ``(kh, kw, C, M)``."""
+    shape = check_shape(names[0], shape, 4, "(1, 1, C * M, C_out)")
+    width = depthwise_shape[-2] * depthwise_shape[-1]
+    if shape[:3] != (1, 1, width):
+        raise ValueError(
+            f"`{names[0]}` must be (1, 1, C * M, C_out) with C * M = {width} (from `{names[1]}` "
+            f"{tuple(depthwise_shape)}); got shape {shape}")
+    return shape
+
+
+def check_depthwise_gradient_channels(channels: int, filter_shape, names=("out_backprop", "filter")) -> None:
+    """A depthwise output gradient has ``C * M`` channels for a ``(kh, kw, C, M)`` filter."""
+    expected = filter_shape[-2] * filter_shape[-1]
+    if channels != expected:
+        raise ValueError(
+            f"`{names[0]}` has {channels} channels, but `{names[1]}` {tuple(filter_shape)} makes C * M = "
+            f"{expected} output channels")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["reference_conv", "relative_error"]
+__all__ = ["reference_conv", "reference_input_gradient", "reference_filter_gradient", "relative_error"]
 
 #: torch's padding_mode names and numpy.pad's, written out here independently of fftconv.
 _NUMPY_MODES = {"zeros": "constant", "circular": "wrap", "replicate": "edge"}
@@ -76,6 +76,92 @@ def reference_conv(x, w, strides=1, padding="VALID", dilations=1, *, flip=False,
             cout = slice(g * g_out, (g + 1) * g_out)
             y[..., cout] += patch[..., cin] @ w[tap][:, cout]
     return y
+
+
+def reference_input_gradient(dy, w, input_shape, strides=1, padding="VALID", dilations=1):
+    """The gradient of :func:`reference_conv` with respect to its input: a transposed convolution.
+
+    By the definition: for each kernel tap, every output gradient sample is
+    multiplied by the tap's weights and added to the input position that tap
+    read, ``x[o * s + t * d - pad_before]``.
+
+    Parameters
+    ----------
+    dy : array_like
+        ``(N, *out_spatial, C_out)``.
+    w : array_like
+        ``(*kernel, C_in / groups, C_out)``.
+    input_shape : tuple of int
+        ``(N, *spatial, C_in)``.
+    strides, padding, dilations
+        As for :func:`reference_conv`.
+
+    Returns
+    -------
+    ndarray of float64
+        ``input_shape``.
+
+    Examples
+    --------
+    >>> reference_input_gradient(np.ones((1, 4, 1)), np.ones((2, 1, 1)), (1, 5, 1))[0, :, 0]
+    array([1., 2., 2., 2., 1.])
+    """
+    dy = np.asarray(dy, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    nd = w.ndim - 2
+    strides, dilations = _per_axis(strides, nd), _per_axis(dilations, nd)
+    kernel, group_in, c_out = w.shape[:nd], w.shape[-2], w.shape[-1]
+    spatial, groups = tuple(input_shape[1:-1]), input_shape[-1] // group_in
+    eff = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
+    pads = _pads(padding, spatial, eff, strides)
+    dx = np.zeros(input_shape)
+    g_out = c_out // groups
+    for tap in np.ndindex(*kernel):
+        outs, ins = [], []
+        for o, k, s, d, (lo, _), n in zip(dy.shape[1:-1], tap, strides, dilations, pads, spatial):
+            pos = np.arange(o) * s + k * d - lo
+            keep = (pos >= 0) & (pos < n)
+            outs.append(np.arange(o)[keep])
+            ins.append(pos[keep])
+        part = dy[np.ix_(np.arange(dy.shape[0]), *outs, np.arange(c_out))]
+        for g in range(groups):
+            cin = slice(g * group_in, (g + 1) * group_in)
+            cout = slice(g * g_out, (g + 1) * g_out)
+            dx[np.ix_(np.arange(dx.shape[0]), *ins, np.arange(cin.start, cin.stop))] += part[..., cout] @ w[tap][:, cout].T
+    return dx
+
+
+def reference_filter_gradient(x, dy, filters_shape, strides=1, padding="VALID", dilations=1):
+    """The gradient of :func:`reference_conv` with respect to its filters.
+
+    By the definition: tap ``t`` of the gradient is the sum over images and
+    outputs of the input samples that tap read times the output gradient,
+    within each channel group.
+
+    Examples
+    --------
+    >>> x = np.arange(5.0).reshape(1, 5, 1)
+    >>> reference_filter_gradient(x, np.ones((1, 4, 1)), (2, 1, 1))[:, 0, 0]
+    array([ 6., 10.])
+    """
+    x = np.asarray(x, dtype=np.float64)
+    dy = np.asarray(dy, dtype=np.float64)
+    nd = len(filters_shape) - 2
+    strides, dilations = _per_axis(strides, nd), _per_axis(dilations, nd)
+    kernel, group_in, c_out = tuple(filters_shape[:nd]), filters_shape[-2], filters_shape[-1]
+    groups = x.shape[-1] // group_in
+    eff = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
+    pads = _pads(padding, x.shape[1:-1], eff, strides)
+    dw = np.zeros(filters_shape)
+    g_out = c_out // groups
+    for tap in np.ndindex(*kernel):
+        patch = _gather(x, tap, dy.shape[1:-1], strides, dilations, pads).reshape(-1, x.shape[-1])
+        grad = dy.reshape(-1, c_out)
+        for g in range(groups):
+            cin = slice(g * group_in, (g + 1) * group_in)
+            cout = slice(g * g_out, (g + 1) * g_out)
+            dw[tap][:, cout] = patch[:, cin].T @ grad[:, cout]
+    return dw
 
 
 def _per_axis(value, nd):

@@ -419,6 +419,134 @@ BAD_INPUTS = [
      TypeError, r"`padding_mode` must be a string"),
 ]
 
+# -- the gradient-side ops ----------------------------------------------------------------------
+DY = np.ones((1, 3, 3, 2), np.float32)           # conv2d(X, W, strides=2, padding="SAME")
+PW = np.ones((1, 1, 8, 3), np.float32)           # pointwise for WD
+transpose = fftconv.conv2d_transpose
+OUTPUT_SHAPE_MISFIT = r"`output_shape` \(1, 7, 6, 4\) does not fit `input` \(1, 3, 3, 2\): along h, a convolution " \
+    r"with the dilated kernel 3, stride 2 and padding 'SAME' gives the 3 samples of `input` only from 5 to 6 input " \
+    r"samples \(TensorFlow's rule\); got 7"
+
+BAD_INPUTS += [
+    ("transpose-input-3d", lambda: transpose(DY[0], W, X.shape, 2), ValueError,
+     M("`input` must be 4-D NHWC (batch, h, w, channels); got ndim=3 with shape (3, 3, 2)")),
+    ("transpose-filters-3d", lambda: transpose(DY, W[0], X.shape, 2), ValueError,
+     M("`filters` must be 4-D (kh, kw, C_out, C_in); got ndim=3 with shape (3, 4, 2)")),
+    ("transpose-output-shape-length", lambda: transpose(DY, W, (1, 6, 6), 2), ValueError,
+     M("`output_shape` must be 4 ints NHWC (batch, h, w, channels) or 2 spatial sizes; got 3 values: (1, 6, 6)")),
+    ("transpose-output-shape-float", lambda: transpose(DY, W, (1, 6.0, 6, 4), 2), TypeError,
+     r"`output_shape` must be a sequence of ints .* got \(1, 6.0, 6, 4\)"),
+    ("transpose-output-shape-none", lambda: transpose(DY, W, None, 2), TypeError,
+     r"`output_shape` must be a sequence of ints .* got None"),
+    ("transpose-output-shape-negative", lambda: transpose(DY, W, (1, -6, 6, 4), 2), ValueError,
+     M("`output_shape` must have non-negative sizes; got (1, -6, 6, 4)")),
+    ("transpose-output-shape-misfit", lambda: transpose(DY, W, (1, 7, 6, 4), 2), ValueError, OUTPUT_SHAPE_MISFIT),
+    ("transpose-output-shape-misfit-valid", lambda: transpose(DY, W, (1, 6, 6, 4), 2, "VALID"), ValueError,
+     r"padding 'VALID' gives the 3 samples of `input` only from 7 to 8 input samples .* got 6"),
+    ("transpose-output-shape-misfit-explicit", lambda: transpose(DY, W, (1, 6, 6, 4), 2, [[3, 3], [0, 0]]),
+     ValueError, r"padding \[\[3, 3\], \[0, 0\]\] gives the 3 samples of `input` only from 1 to 2 input samples"),
+    ("transpose-output-shape-batch", lambda: transpose(DY, W, (2, 6, 6, 4), 2), ValueError,
+     M("`output_shape` (2, 6, 6, 4) has batch 2, but `input` has batch 1; they must be equal")),
+    ("transpose-input-channels", lambda: transpose(np.ones((1, 3, 3, 3)), W, X.shape, 2), ValueError,
+     M("`input` has 3 channels but `filters` (3, 3, 4, 2) takes 2 (its last axis)")),
+    ("transpose-output-channels", lambda: transpose(DY, W, (1, 6, 6, 6), 2), ValueError,
+     M("`output_shape` has 6 channels, which is not a multiple of the 4 input channels of `filters` (shape[-2])")),
+    ("transpose-groups", lambda: transpose(DY, W_G2, X.shape, 2, groups=3), ValueError,
+     r"`groups` must satisfy groups \* filters.shape\[-2\] == C_in \(2 \* groups == 4\); got groups=3"),
+    ("transpose-strides", lambda: transpose(DY, W, X.shape, 0), ValueError, STRIDES_ACCEPTED + "; got 0"),
+    ("transpose-strides-none", lambda: transpose(DY, W, X.shape, None), TypeError, r"`strides` .* got NoneType None"),
+    ("transpose-dilations", lambda: transpose(DY, W, X.shape, 2, dilations=0), ValueError, DILATIONS_ACCEPTED),
+    ("transpose-padding", lambda: transpose(DY, W, X.shape, 2, "FULL"), ValueError, PADDING_ACCEPTED + "; got 'FULL'"),
+    ("transpose-method", lambda: transpose(DY, W, X.shape, 2, method="fast"), ValueError,
+     M("`method` must be one of 'auto', 'direct', 'fft'; got 'fast'")),
+    ("transpose-complex", lambda: transpose(DY.astype(complex), W, X.shape, 2), TypeError, "`input` " + REAL_DTYPES),
+    ("transpose-data-format", lambda: transpose(DY, W, X.shape, 2, data_format="NCWH"), ValueError,
+     M("`data_format` must be 'NHWC' or 'NCHW' for a 2-D convolution; got 'NCWH'")),
+    ("transpose-workers", lambda: transpose(DY, W, X.shape, 2, workers=0), ValueError, r"`workers` .* got 0"),
+    ("conv1d-transpose-input-4d", lambda: fftconv.conv1d_transpose(DY, W1, (1, 6, 2), 2), ValueError,
+     M("`input` must be 3-D NWC (batch, w, channels); got ndim=4")),
+    ("conv3d-transpose-output-shape", lambda: fftconv.conv3d_transpose(X3, W3, (1, 4, 4, 4), 2), ValueError,
+     M("`output_shape` must be 5 ints NDHWC (batch, d, h, w, channels) or 3 spatial sizes; got 4 values")),
+    ("backprop-input-sizes-misfit", lambda: fftconv.conv2d_backprop_input((1, 7, 6, 4), W, DY, 2, "SAME"),
+     ValueError, r"`input_sizes` \(1, 7, 6, 4\) does not fit `out_backprop` \(1, 3, 3, 2\)"),
+    ("backprop-input-gradient-channels", lambda: fftconv.conv2d_backprop_input(X.shape, W, np.ones((1, 3, 3, 5)),
+                                                                               2, "SAME"),
+     ValueError, M("`out_backprop` has 5 channels but `filters` (3, 3, 4, 2) takes 2 (its last axis)")),
+    ("backprop-input-sizes-string", lambda: fftconv.conv2d_backprop_input("1, 6, 6, 4", W, DY, 2, "SAME"),
+     TypeError, r"`input_sizes` must be a sequence of ints"),
+    ("depthwise-backprop-input-filter-3d", lambda: fftconv.depthwise_conv2d_backprop_input(
+        X.shape, WD[0], np.ones((1, 3, 3, 8)), 2, "SAME"), ValueError,
+     M("`filter` must be 4-D (kh, kw, C, M); got ndim=3 with shape (3, 4, 2)")),
+    ("depthwise-backprop-input-channels", lambda: fftconv.depthwise_conv2d_backprop_input(
+        (1, 6, 6, 3), WD, np.ones((1, 3, 3, 8)), 2, "SAME"), ValueError,
+     M("`filter` shape[-2] must equal the 3 input channels; got filter shape (3, 3, 4, 2)")),
+    ("depthwise-backprop-input-gradient-channels", lambda: fftconv.depthwise_conv2d_backprop_input(
+        X.shape, WD, np.ones((1, 3, 3, 6)), 2, "SAME"), ValueError,
+     M("`out_backprop` has 6 channels, but `filter` (3, 3, 4, 2) makes C * M = 8 output channels")),
+    ("backprop-filter-sizes-length", lambda: fftconv.conv2d_backprop_filter(X, (3, 3, 4), DY, 2, "SAME"),
+     ValueError, M("`filter_sizes` must be 4 ints (kh, kw, C_in, C_out); got 3 values: (3, 3, 4)")),
+    ("backprop-filter-sizes-float", lambda: fftconv.conv2d_backprop_filter(X, (3, 3.0, 4, 2), DY, 2, "SAME"),
+     TypeError, M("`filter_sizes` must be a sequence of ints (kh, kw, C_in, C_out); got (3, 3.0, 4, 2)")),
+    ("backprop-filter-gradient-shape", lambda: fftconv.conv2d_backprop_filter(X, W.shape, np.ones((1, 4, 3, 2)),
+                                                                              2, "SAME"),
+     ValueError, M("`out_backprop` has shape (1, 4, 3, 2), but the convolution of `input` (1, 6, 6, 4) with filters "
+                   "(3, 3, 4, 2) (strides (2, 2), dilations (1, 1), padding 'SAME') gives (1, 3, 3, 2)")),
+    ("backprop-filter-channels", lambda: fftconv.conv2d_backprop_filter(X, (3, 3, 3, 2), DY, 2, "SAME"), ValueError,
+     M("`input` has 4 channels, which is not a multiple of the 3 input channels of `filter_sizes` (shape[-2])")),
+    ("backprop-filter-complex", lambda: fftconv.conv2d_backprop_filter(X, W.shape, DY.astype(np.complex64), 2,
+                                                                       "SAME"),
+     TypeError, "`out_backprop` " + REAL_DTYPES + "; got dtype complex64"),
+    ("backprop-filter-kernel-too-large", lambda: fftconv.conv2d_backprop_filter(X, (9, 3, 4, 2), DY, 2, "VALID"),
+     ValueError, M("the dilated kernel (9, 3) of `filter_sizes` is larger than the padded `input` (6, 6)")),
+    ("conv3d-backprop-filter-sizes", lambda: fftconv.conv3d_backprop_filter(X3, (2, 2, 2, 2), X3, 1, "VALID"),
+     ValueError, r"`filter_sizes` must be 5 ints \(kd, kh, kw, C_in, C_out\); got 4 values"),
+    ("depthwise-backprop-filter-channels", lambda: fftconv.depthwise_conv2d_backprop_filter(
+        X, (3, 3, 3, 2), np.ones((1, 3, 3, 6)), 2, "SAME"), ValueError,
+     M("`filter_sizes` shape[-2] must equal the 4 input channels; got filter shape (3, 3, 3, 2)")),
+    ("depthwise-backprop-filter-sizes", lambda: fftconv.depthwise_conv2d_backprop_filter(
+        X, (3, 3, 4), np.ones((1, 3, 3, 8)), 2, "SAME"), ValueError,
+     M("`filter_sizes` must be 4 ints (kh, kw, C, M); got 3 values: (3, 3, 4)")),
+    ("separable-pointwise-width", lambda: fftconv.separable_conv2d(X, WD, np.ones((1, 1, 6, 3)), 1, "SAME"),
+     ValueError, M("`pointwise_filter` must be (1, 1, C * M, C_out) with C * M = 8 (from `depthwise_filter` "
+                   "(3, 3, 4, 2)); got shape (1, 1, 6, 3)")),
+    ("separable-pointwise-kernel", lambda: fftconv.separable_conv2d(X, WD, np.ones((3, 3, 8, 3)), 1, "SAME"),
+     ValueError, r"`pointwise_filter` must be \(1, 1, C \* M, C_out\) .* got shape \(3, 3, 8, 3\)"),
+    ("separable-pointwise-3d", lambda: fftconv.separable_conv2d(X, WD, PW[0], 1, "SAME"), ValueError,
+     M("`pointwise_filter` must be 4-D (1, 1, C * M, C_out); got ndim=3 with shape (1, 8, 3)")),
+    ("separable-depthwise-channels", lambda: fftconv.separable_conv2d(X, np.ones((3, 3, 3, 2)), PW, 1, "SAME"),
+     ValueError, M("`depthwise_filter` shape[-2] must equal the 4 input channels; got filter shape (3, 3, 3, 2)")),
+    ("separable-complex", lambda: fftconv.separable_conv2d(X, WD, PW.astype(complex), 1, "SAME"), TypeError,
+     "`pointwise_filter` " + REAL_DTYPES),
+    ("separable-strides", lambda: fftconv.separable_conv2d(X, WD, PW, [1, 2, 2, 2], "SAME"), ValueError,
+     r"`strides` in the 4-element form must be 1 in the batch and channel entries"),
+    ("vjp-gradient-shape", lambda: fftconv.conv2d_vjp(X, W, np.ones((1, 4, 4, 2)), 2, "SAME"), ValueError,
+     M("`dy` has shape (1, 4, 4, 2), but the convolution of `x` (1, 6, 6, 4) with filters (3, 3, 4, 2)")),
+    ("vjp-filters-3d", lambda: fftconv.conv2d_vjp(X, W[0], DY, 2, "SAME"), ValueError,
+     M("`w` must be 4-D (kh, kw, C_in, C_out); got ndim=3 with shape (3, 4, 2)")),
+    ("vjp-complex", lambda: fftconv.conv2d_vjp(X.astype(complex), W, DY, 2, "SAME"), TypeError, "`x` " + REAL_DTYPES),
+    ("plan-transpose-dtype", lambda: fftconv.plan_conv2d_transpose(DY.shape, W.shape, X.shape, 2)(
+        DY.astype(np.float64), W), ValueError,
+     r"`input` of dtype float64 with filters of dtype float32 computes in float64, but this plan computes in float32"),
+    ("plan-transpose-shape", lambda: fftconv.plan_conv2d_transpose(DY.shape, W.shape, X.shape, 2)(
+        np.ones((1, 4, 3, 2), np.float32), W), ValueError,
+     M("`input` has shape (1, 4, 3, 2) but this plan was made for (1, 3, 3, 2)")),
+    ("plan-transpose-output-shape", lambda: fftconv.plan_conv2d_transpose(DY.shape, W.shape, (1, 9, 9, 4), 2),
+     ValueError, r"`output_shape` \(1, 9, 9, 4\) does not fit `input_shape` \(1, 3, 3, 2\)"),
+    ("plan-backprop-filter-shape", lambda: fftconv.plan_conv2d_backprop_filter(X.shape, W.shape, DY.shape, 2, "SAME")(
+        X[:, :5], DY), ValueError, M("`input` has shape (1, 5, 6, 4) but this plan was made for (1, 6, 6, 4)")),
+    ("plan-backprop-filter-gradient", lambda: fftconv.plan_conv2d_backprop_filter(X.shape, W.shape, (1, 2, 2, 2), 2,
+                                                                                  "SAME"),
+     ValueError, r"`out_backprop_shape` has shape \(1, 2, 2, 2\), but the convolution of `input_shape`"),
+    ("plan-vjp-dtype", lambda: fftconv.plan_conv2d_vjp(X.shape, W.shape, 2, "SAME")(X, W, DY.astype(np.float64)),
+     ValueError, r"`x`, `w` and `dy` of dtypes float32, float32 and float64 compute in float64, but this plan "
+                 r"computes in float32"),
+    ("plan-separable-shape", lambda: fftconv.plan_separable_conv2d(X.shape, WD.shape, PW.shape, 1, "SAME")(
+        X, WD, np.ones((1, 1, 8, 4))), ValueError,
+     M("`pointwise_filter` has shape (1, 1, 8, 4) but this plan was made for (1, 1, 8, 3)")),
+    ("plan-separable-pointwise", lambda: fftconv.plan_separable_conv2d(X.shape, WD.shape, (1, 1, 6, 3), 1, "SAME"),
+     ValueError, r"`pointwise_filter_shape` must be \(1, 1, C \* M, C_out\)"),
+]
+
 IDS = [row[0] for row in BAD_INPUTS]
 assert len(IDS) == len(set(IDS)), "duplicate ids in BAD_INPUTS"
 
@@ -443,6 +571,8 @@ def no_heavy_work(monkeypatch):
     for m in fftconv.METHODS.values():
         monkeypatch.setattr(m, "prepare", boom)
         monkeypatch.setattr(m, "execute", boom)
+    from fftconv import _gradients
+    monkeypatch.setattr(_gradients, "direct_taps", boom)  # the filter gradient's own direct method
     for name in list(backends.BACKENDS):
         backend = backends.BACKENDS[name]
         monkeypatch.setattr(backend, "rfftn", boom)
@@ -453,6 +583,8 @@ def test_heavy_work_guard_is_effective(no_heavy_work):
     for method in fftconv.METHODS:
         with pytest.raises(_HeavyWorkStarted):
             conv2d(X, W, method=method)
+        with pytest.raises(_HeavyWorkStarted):
+            fftconv.conv2d_backprop_filter(X, W.shape, DY, 2, "SAME", method=method)
 
 
 @pytest.mark.parametrize("call, exc, match", [row[1:] for row in BAD_INPUTS], ids=IDS)
