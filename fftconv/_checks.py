@@ -234,6 +234,38 @@ def check_dtype(name: str, dtype) -> np.dtype:
     raise TypeError(f"`{name}` must hold numbers ({_NUMBERS}); got dtype {dtype}")
 
 
+_REALS = "float16, float32, float64, integer or bool"
+
+
+def check_real_dtype(name: str, dtype) -> np.dtype:
+    """:func:`check_dtype` for the operations that take real numbers only (the gradient side)."""
+    computed = check_dtype(name, dtype)
+    if computed.kind == "c":
+        raise TypeError(f"`{name}` must hold real numbers ({_REALS}); got dtype {np.dtype(dtype)} "
+                        f"(complex inputs are taken by the forward convolutions, not by the gradient-side ops)")
+    return computed
+
+
+def as_real_array(name: str, value) -> np.ndarray:
+    """:func:`as_array` for the operations that take real numbers only."""
+    array = as_array(name, value)
+    check_real_dtype(name, array.dtype)
+    return array
+
+
+def real_result_dtypes(input_dtype, filters_dtype, names=("input", "filters")) -> tuple[np.dtype, np.dtype]:
+    """:func:`result_dtypes` for the operations that take real numbers only."""
+    check_real_dtype(names[0], input_dtype)
+    check_real_dtype(names[1], filters_dtype)
+    return result_dtypes(input_dtype, filters_dtype, names)
+
+
+def real_plan_dtypes(dtype) -> tuple[np.dtype, np.dtype]:
+    """:func:`plan_dtypes` for the operations that take real numbers only."""
+    check_real_dtype("dtype", dtype)
+    return plan_dtypes(dtype)
+
+
 def result_dtypes(input_dtype, filters_dtype, names=("input", "filters")) -> tuple[np.dtype, np.dtype]:
     """Return ``(compute_dtype, output_dtype)`` under the spec's promotion rules.
 

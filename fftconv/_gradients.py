@@ -264,15 +264,15 @@ class FilterGradientPlan:
 
     def __call__(self, input, out_backprop):
         """The filter gradient for ``input`` and ``out_backprop`` (of the planned shapes)."""
-        x = _checks.as_array(self.names[0], input)
-        dy = _checks.as_array(self.names[2], out_backprop)
+        x = _checks.as_real_array(self.names[0], input)
+        dy = _checks.as_real_array(self.names[2], out_backprop)
         out_dtype = self._check(x, dy)
         return self._run(x, dy, out_dtype)
 
     def _check(self, x, dy) -> np.dtype:
         _check_shape(self.names[0], x.shape, self.input_shape)
         _check_shape(self.names[2], dy.shape, self.out_backprop_shape)
-        compute, out_dtype = _checks.result_dtypes(x.dtype, dy.dtype, (self.names[0], self.names[2]))
+        compute, out_dtype = _checks.real_result_dtypes(x.dtype, dy.dtype, (self.names[0], self.names[2]))
         if compute != self.dtype:
             raise ValueError(
                 f"`{self.names[0]}` of dtype {x.dtype} with `{self.names[2]}` of dtype {dy.dtype} computes in "
@@ -453,9 +453,9 @@ def _plan_filter_gradient(ndim, x_shape, filter_sizes, dy_shape, strides, paddin
 
 def _backprop_filter(ndim, x, filter_sizes, dy, strides, padding, data_format, dilations, groups, method,
                      workers, measure, backend, *, names=BACKPROP_FILTER_NAMES, op="conv_backprop_filter"):
-    x = _checks.as_array(names[0], x)
-    dy = _checks.as_array(names[2], dy)
-    compute, out_dtype = _checks.result_dtypes(x.dtype, dy.dtype, (names[0], names[2]))
+    x = _checks.as_real_array(names[0], x)
+    dy = _checks.as_real_array(names[2], dy)
+    compute, out_dtype = _checks.real_result_dtypes(x.dtype, dy.dtype, (names[0], names[2]))
     plan = _plan_filter_gradient(ndim, x.shape, filter_sizes, dy.shape, strides, padding, data_format,
                                  dilations, groups, compute, method, workers, measure, backend, names=names, op=op)
     return plan._run(x, dy, plan._check(x, dy))
@@ -583,7 +583,7 @@ def depthwise_conv2d_backprop_filter(input, filter_sizes, out_backprop, strides,
            [4., 8.]])
     """
     names = ("input", "filter_sizes", "out_backprop")
-    x = _checks.as_array(names[0], input)
+    x = _checks.as_real_array(names[0], input)
     sizes = _checks.check_sizes_argument(names[1], filter_sizes, 2, "(kh, kw, C, M)")
     hwio = _checks.check_depthwise_filter(sizes, name=names[1])
     channels = _checks.input_channels(x.shape, data_format, 2, name=names[0])
@@ -615,7 +615,7 @@ def plan_conv2d_backprop_filter(input_shape, filter_sizes, out_backprop_shape, s
     """
     names = ("input_shape", "filter_sizes", "out_backprop_shape")
     return _plan_filter_gradient(2, input_shape, filter_sizes, out_backprop_shape, strides, padding, data_format,
-                                 dilations, groups, _checks.plan_dtypes(dtype)[0], method, workers, measure,
+                                 dilations, groups, _checks.real_plan_dtypes(dtype)[0], method, workers, measure,
                                  backend, check_names=names, op="conv2d_backprop_filter")
 
 
@@ -632,7 +632,7 @@ def plan_conv1d_backprop_filter(input_shape, filter_sizes, out_backprop_shape, s
     """
     names = ("input_shape", "filter_sizes", "out_backprop_shape")
     return _plan_filter_gradient(1, input_shape, filter_sizes, out_backprop_shape, strides, padding, data_format,
-                                 dilations, groups, _checks.plan_dtypes(dtype)[0], method, workers, measure,
+                                 dilations, groups, _checks.real_plan_dtypes(dtype)[0], method, workers, measure,
                                  backend, check_names=names, op="conv1d_backprop_filter")
 
 
@@ -650,7 +650,7 @@ def plan_conv3d_backprop_filter(input_shape, filter_sizes, out_backprop_shape, s
     """
     names = ("input_shape", "filter_sizes", "out_backprop_shape")
     return _plan_filter_gradient(3, input_shape, filter_sizes, out_backprop_shape, strides, padding, data_format,
-                                 dilations, groups, _checks.plan_dtypes(dtype)[0], method, workers, measure,
+                                 dilations, groups, _checks.real_plan_dtypes(dtype)[0], method, workers, measure,
                                  backend, check_names=names, op="conv3d_backprop_filter")
 
 
@@ -676,5 +676,5 @@ def plan_depthwise_conv2d_backprop_filter(input_shape, filter_sizes, out_backpro
     channels = _checks.input_channels(input_shape, data_format, 2, name=names[0])
     _checks.check_depthwise_channels(channels, sizes, names[:2])
     return _plan_filter_gradient(2, input_shape, hwio, out_backprop_shape, strides, padding, data_format,
-                                 dilations, channels, _checks.plan_dtypes(dtype)[0], method, workers, measure,
+                                 dilations, channels, _checks.real_plan_dtypes(dtype)[0], method, workers, measure,
                                  backend, check_names=names, op="depthwise_conv2d_backprop_filter")

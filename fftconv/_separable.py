@@ -93,7 +93,7 @@ class SeparablePlan:
 
     def __call__(self, input, depthwise_filter, pointwise_filter):
         """The separable convolution of ``input`` (all three of the planned shapes)."""
-        x, dw, pw = (_checks.as_array(n, a) for n, a in zip(NAMES, (input, depthwise_filter, pointwise_filter)))
+        x, dw, pw = (_checks.as_real_array(n, a) for n, a in zip(NAMES, (input, depthwise_filter, pointwise_filter)))
         self._check(x, dw, pw)
         return self.bind(dw, pw)(x)
 
@@ -110,12 +110,12 @@ class SeparablePlan:
 
     def bind(self, depthwise_filter, pointwise_filter) -> "BoundSeparablePlan":
         """Prepare both filters once (for the FFT method, a spectrum) for a stream of inputs."""
-        dw = _checks.as_array(NAMES[1], depthwise_filter)
-        pw = _checks.as_array(NAMES[2], pointwise_filter)
+        dw = _checks.as_real_array(NAMES[1], depthwise_filter)
+        pw = _checks.as_real_array(NAMES[2], pointwise_filter)
         _check_shape(NAMES[1], dw.shape, self.depthwise_shape)
         _check_shape(NAMES[2], pw.shape, self.pointwise_shape)
-        filters_dtype = np.result_type(_checks.check_dtype(NAMES[1], dw.dtype), _checks.check_dtype(NAMES[2], pw.dtype))
-        compute = _checks.result_dtypes(filters_dtype, filters_dtype)[0]
+        filters_dtype = np.result_type(_checks.check_real_dtype(NAMES[1], dw.dtype), _checks.check_real_dtype(NAMES[2], pw.dtype))
+        compute = _checks.real_result_dtypes(filters_dtype, filters_dtype)[0]
         if np.result_type(compute, self.dtype) != self.dtype:
             raise ValueError(f"`depthwise_filter` and `pointwise_filter` of dtypes {dw.dtype} and {pw.dtype} compute "
                              f"in {compute}, but this plan computes in {self.dtype}; plan with dtype={str(compute)!r}")
@@ -153,13 +153,13 @@ class BoundSeparablePlan:
     def __call__(self, input):
         """The separable convolution of ``input`` (of the planned shape) with the bound filters."""
         plan = self.plan
-        x = _checks.as_array(NAMES[0], input)
+        x = _checks.as_real_array(NAMES[0], input)
         _check_shape(NAMES[0], x.shape, plan.input_shape)
-        compute, out_dtype = _checks.result_dtypes(x.dtype, self.filters_dtype)
+        compute, out_dtype = _checks.real_result_dtypes(x.dtype, self.filters_dtype)
         if compute != plan.dtype:
             raise ValueError(f"`input` of dtype {x.dtype} computes in {compute}, but this plan computes in "
                              f"{plan.dtype}; plan with dtype={str(compute)!r}")
-        if _checks.result_dtypes(x.dtype, self.stage.filters_dtype)[0] != compute:
+        if _checks.real_result_dtypes(x.dtype, self.stage.filters_dtype)[0] != compute:
             x = x.astype(compute)  # the filters alone promote further than the input with the stage's filters
         if plan.channels_first:
             x = np.moveaxis(x, 1, -1)
@@ -182,8 +182,8 @@ def _check_shape(name, shape, expected):
 
 def separable_dtypes(x, dw, pw) -> tuple[np.dtype, np.dtype]:
     """``(compute, output)``: the three arrays promoted together under :func:`~fftconv.conv2d`'s rules."""
-    out = np.result_type(*(_checks.check_dtype(n, a.dtype) for n, a in zip(NAMES, (x, dw, pw))))
-    return _checks.result_dtypes(out, out, NAMES[:2])
+    out = np.result_type(*(_checks.check_real_dtype(n, a.dtype) for n, a in zip(NAMES, (x, dw, pw))))
+    return _checks.real_result_dtypes(out, out, NAMES[:2])
 
 
 def composed_filters(dw: np.ndarray, pw: np.ndarray, integer: bool) -> np.ndarray:
@@ -269,7 +269,7 @@ def plan_separable_conv2d(input_shape, depthwise_filter_shape, pointwise_filter_
     """
     names = ("input_shape", "depthwise_filter_shape", "pointwise_filter_shape")
     return _plan(input_shape, depthwise_filter_shape, pointwise_filter_shape, strides, padding, data_format,
-                 dilations, _checks.plan_dtypes(dtype)[0], method, workers, measure, backend, names)
+                 dilations, _checks.real_plan_dtypes(dtype)[0], method, workers, measure, backend, names)
 
 
 def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding, data_format=None,
@@ -311,7 +311,7 @@ def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding
     >>> float(np.abs(fftconv.separable_conv2d(x, dw, pw, 1, "SAME")).max())
     0.0
     """
-    x, dw, pw = (_checks.as_array(n, a) for n, a in zip(NAMES, (input, depthwise_filter, pointwise_filter)))
+    x, dw, pw = (_checks.as_real_array(n, a) for n, a in zip(NAMES, (input, depthwise_filter, pointwise_filter)))
     compute = separable_dtypes(x, dw, pw)[0]
     plan = _plan(x.shape, dw.shape, pw.shape, strides, padding, data_format, dilations, compute, method, workers,
                  measure, backend)

@@ -121,8 +121,8 @@ class TransposePlan:
 
     def __call__(self, input, filters):
         """The transposed convolution of ``input`` with ``filters`` (both of the planned shapes)."""
-        dy = _checks.as_array(self.names[0], input)
-        w = _checks.as_array(self.names[1], filters)
+        dy = _checks.as_real_array(self.names[0], input)
+        w = _checks.as_real_array(self.names[1], filters)
         return self._run_checked(dy, w)
 
     def _run_checked(self, dy, w):
@@ -134,7 +134,7 @@ class TransposePlan:
 
     def bind(self, filters) -> "BoundTransposePlan":
         """Prepare ``filters`` once (the combined kernel and, for the FFT method, its spectrum)."""
-        w = _checks.as_array(self.names[1], filters)
+        w = _checks.as_real_array(self.names[1], filters)
         _check_shape(self.names[1], w.shape, self.filters_shape)
         if self.conv is None:
             return BoundTransposePlan(self, w.dtype, None, None)
@@ -146,7 +146,7 @@ class TransposePlan:
 
     def _check_input(self, dy, filters_dtype) -> np.dtype:
         _check_shape(self.names[0], dy.shape, self.input_shape)
-        compute, out_dtype = _checks.result_dtypes(dy.dtype, filters_dtype, self.names[:2])
+        compute, out_dtype = _checks.real_result_dtypes(dy.dtype, filters_dtype, self.names[:2])
         if compute != self.dtype:
             raise ValueError(
                 f"`{self.names[0]}` of dtype {dy.dtype} with filters of dtype {filters_dtype} computes in "
@@ -186,7 +186,7 @@ class BoundTransposePlan:
     def __call__(self, input):
         """The transposed convolution of ``input`` (of the planned shape) with the bound filters."""
         plan, split = self.plan, self.plan.split
-        dy = _checks.as_array(plan.names[0], input)
+        dy = _checks.as_real_array(plan.names[0], input)
         out_dtype = plan._check_input(dy, self.filters_dtype)
         _checks.check_memory(plan.peak_bytes, plan.output_shape)
         if self.bound is None:
@@ -381,7 +381,7 @@ def _cached_transpose_plan(forward, data_format, dtype, method, workers, backend
 def _plan_shapes(ndim, input_shape, filters_shape, output_shape, strides, padding, data_format, dilations,
                  groups, dtype, method, workers, measure, backend, names, op, filters_layout=None,
                  check_names=("input_shape", "filters_shape", "output_shape")):
-    compute = _checks.plan_dtypes(dtype)[0]
+    compute = _checks.real_plan_dtypes(dtype)[0]
     return _plan_transpose(ndim, input_shape, filters_shape, output_shape, strides, padding, data_format,
                            dilations, groups, compute, method, workers, measure, backend, names=names, op=op,
                            filters_layout=filters_layout, check_names=check_names)
@@ -389,9 +389,9 @@ def _plan_shapes(ndim, input_shape, filters_shape, output_shape, strides, paddin
 
 def _transpose(ndim, dy, w, output_shape, strides, padding, data_format, dilations, groups, method, workers,
                measure, backend, *, names=TRANSPOSE_NAMES, op="conv_transpose", filters_layout=None):
-    dy = _checks.as_array(names[0], dy)
-    w = _checks.as_array(names[1], w)
-    compute, _ = _checks.result_dtypes(dy.dtype, w.dtype, names[:2])
+    dy = _checks.as_real_array(names[0], dy)
+    w = _checks.as_real_array(names[1], w)
+    compute, _ = _checks.real_result_dtypes(dy.dtype, w.dtype, names[:2])
     plan = _plan_transpose(ndim, dy.shape, w.shape, output_shape, strides, padding, data_format, dilations,
                            groups, compute, method, workers, measure, backend, names=names, op=op,
                            filters_layout=filters_layout)
@@ -630,9 +630,9 @@ def depthwise_conv2d_backprop_input(input_sizes, filter, out_backprop, strides, 
            [ 3.,  6.,  6.,  3.]])
     """
     names = ("out_backprop", "filter", "input_sizes")
-    w = _checks.as_array(names[1], filter)
+    w = _checks.as_real_array(names[1], filter)
     hwio = _checks.check_depthwise_filter(w.shape, name=names[1])
-    dy = _checks.as_array(names[0], out_backprop)
+    dy = _checks.as_real_array(names[0], out_backprop)
     _checks.check_depthwise_gradient_channels(_checks.input_channels(dy.shape, data_format, 2, names[0]), w.shape,
                                               names[:2])
     return _transpose(2, dy, w.reshape(hwio), _depthwise_sizes(input_sizes, w.shape, data_format),

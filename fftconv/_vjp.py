@@ -47,7 +47,7 @@ class VJPPlan:
     def __call__(self, x, w, dy):
         """``(dx, dw)``: the gradients of the forward input and filters for the output gradient ``dy``."""
         fg, ig = self.filter_gradient, self.input_gradient
-        x, w, dy = (_checks.as_array(name, a) for name, a in zip(("x", "w", "dy"), (x, w, dy)))
+        x, w, dy = (_checks.as_real_array(name, a) for name, a in zip(("x", "w", "dy"), (x, w, dy)))
         _check_shape("x", x.shape, fg.input_shape)
         _check_shape("w", w.shape, ig.filters_shape)
         _check_shape("dy", dy.shape, fg.out_backprop_shape)
@@ -56,7 +56,7 @@ class VJPPlan:
             raise ValueError(f"`x`, `w` and `dy` of dtypes {x.dtype}, {w.dtype} and {dy.dtype} compute in {compute}, "
                              f"but this plan computes in {fg.dtype}; plan with dtype={str(compute)!r}")
         # each gradient reads two of the three arrays: they must promote to the same precision
-        x, w, dy = (a if _checks.result_dtypes(a.dtype, a.dtype)[0] == compute else a.astype(compute)
+        x, w, dy = (a if _checks.real_result_dtypes(a.dtype, a.dtype)[0] == compute else a.astype(compute)
                     for a in (x, w, dy))
         _checks.check_memory(fg.peak_bytes + ig.peak_bytes, ig.output_shape)
         dx = ig.bind(w)(dy)
@@ -68,8 +68,8 @@ class VJPPlan:
 
 def vjp_dtypes(x, w, dy) -> tuple[np.dtype, np.dtype]:
     """``(compute, output)`` dtypes of a vector-Jacobian product: the three arrays promoted together."""
-    out = np.result_type(*(_checks.check_dtype(name, a.dtype) for name, a in zip(("x", "w", "dy"), (x, w, dy))))
-    return _checks.result_dtypes(out, out, ("x", "w"))
+    out = np.result_type(*(_checks.check_real_dtype(name, a.dtype) for name, a in zip(("x", "w", "dy"), (x, w, dy))))
+    return _checks.real_result_dtypes(out, out, ("x", "w"))
 
 
 def _plan_vjp(ndim, x_shape, w_shape, strides, padding, data_format, dilations, groups, compute, method, workers,
@@ -88,9 +88,9 @@ def _plan_vjp(ndim, x_shape, w_shape, strides, padding, data_format, dilations, 
 
 
 def _vjp(ndim, x, w, dy, strides, padding, data_format, dilations, groups, method, workers, measure, backend):
-    x = _checks.as_array("x", x)
-    w = _checks.as_array("w", w)
-    dy = _checks.as_array("dy", dy)
+    x = _checks.as_real_array("x", x)
+    w = _checks.as_real_array("w", w)
+    dy = _checks.as_real_array("dy", dy)
     compute = vjp_dtypes(x, w, dy)[0]
     _checks.check_filter_gradient_geometry(x.shape, w.shape, dy.shape, ndim, strides, padding, data_format, dilations,
                                            groups, names=("x", "w", "dy"), sizes_argument=False)
@@ -185,7 +185,7 @@ def plan_conv2d_vjp(input_shape, filters_shape, strides=1, padding="VALID", data
     ('direct', 'direct')
     """
     return _plan_vjp(2, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
-                     _checks.plan_dtypes(dtype)[0], method, workers, measure, backend,
+                     _checks.real_plan_dtypes(dtype)[0], method, workers, measure, backend,
                      names=("input_shape", "filters_shape", "dy"))
 
 
@@ -201,7 +201,7 @@ def plan_conv1d_vjp(input_shape, filters_shape, strides=1, padding="VALID", data
     ('fft', 'fft')
     """
     return _plan_vjp(1, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
-                     _checks.plan_dtypes(dtype)[0], method, workers, measure, backend,
+                     _checks.real_plan_dtypes(dtype)[0], method, workers, measure, backend,
                      names=("input_shape", "filters_shape", "dy"))
 
 
@@ -217,5 +217,5 @@ def plan_conv3d_vjp(input_shape, filters_shape, strides=1, padding="VALID", data
     (1, 16, 16, 16, 2)
     """
     return _plan_vjp(3, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
-                     _checks.plan_dtypes(dtype)[0], method, workers, measure, backend,
+                     _checks.real_plan_dtypes(dtype)[0], method, workers, measure, backend,
                      names=("input_shape", "filters_shape", "dy"))

@@ -34,6 +34,7 @@ PADDING_ACCEPTED = r"`padding` must be 'SAME', 'VALID', an int, 2 \(before, afte
 STRIDES_ACCEPTED = r"`strides` must be an int or a sequence of 1, 2 or 4 positive ints"
 DILATIONS_ACCEPTED = r"`dilations` must be an int or a sequence of 1, 2 or 4 positive ints"
 NUMBERS = r"must hold numbers \(float16, float32, float64, complex64, complex128, integer or bool\)"
+REAL_DTYPES = r"must hold real numbers \(float16, float32, float64, integer or bool\)"
 M = re.escape
 MODES_ACCEPTED = M("`padding_mode` must be one of 'constant', 'reflect', 'symmetric', 'wrap', 'edge', "
                    "'zeros', 'circular', 'replicate'")
