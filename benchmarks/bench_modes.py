@@ -34,9 +34,8 @@ borders reflected (numpy's ``"reflect"``: the edge sample is not repeated):
   :func:`scipy.signal.fftconvolve` of ``x`` with the reversed conjugated chirp, under
   ``scipy.fft.set_workers(threads)``;
 - ``c2c-sketch``: not a library: a short numpy/scipy overlap-save with complex (c2c)
-  transforms on fftconv's own tile length, an estimate of what a c2c FFT method would
-  give in place of fftconv's exact real embedding (which mixes the (re, im) channel
-  pairs by a 2x2 complex GEMM per frequency).
+  transforms on fftconv's own tile length, the floor of what fftconv's FFT method
+  (complex transforms too, for a complex input with complex filters) could reach.
 
 Interleaved, median of ``--reps`` after a warm-up, ``--threads`` threads (default 2)
 for fftconv's workers, BLAS and scipy.fft. Every output is compared with

@@ -115,7 +115,8 @@ def _cached_plan(geom, data_format, dtype, method, workers, reuse_filters=False,
     # the model is fitted on scipy: other backends' transforms run at their measured ratio
     estimates, settings = _planner.estimate(run, itemsize, _constants.load_constants(),
                                             reuse_filters=reuse_filters,
-                                            fft_speed=_constants.backend_ratios().get(backend, 1.0))
+                                            fft_speed=_constants.backend_ratios().get(backend, 1.0),
+                                            complex_pairs=embedding == "both")
     chosen = min(estimates, key=estimates.get) if method == "auto" else method
     peak = predicted_peak_bytes(geom, chosen, settings[chosen], itemsize, backend=get_backend(backend),
                                 copy_out=data_format.startswith("NC"), embedding=embedding,

@@ -34,7 +34,9 @@ class ConvPlan:
     dtype : numpy.dtype
         Precision the convolution is computed in: float32 or float64, or
         complex64 or complex128 for complex convolutions (which run as real
-        ones in float32 or float64; see ``embedding``).
+        ones in float32 or float64, see ``embedding``; the FFT method runs
+        complex inputs with complex filters as complex transforms, see
+        :attr:`fftconv.methods.fft.TileLayout.complex_pairs`).
     method : str
         ``"direct"`` or ``"fft"``: what will run.
     requested : str
@@ -217,6 +219,8 @@ class ConvPlan:
             what = {"input": "complex input, real filters: the parts as 2x the batch",
                     "filters": "real input, complex filters: the parts as 2x the output channels",
                     "both": "complex input and filters: the parts as 2x the input and output channels"}
+            if self.layout is not None and self.layout.complex_pairs and self.method == "fft":
+                what["both"] = "complex input and filters: complex transforms, channels mixed as complex"
             lines.append(f"  complex    {what[self.embedding]}; runs in {self.real_dtype}, input "
                          f"{run.input_shape} filters {run.filters_shape}")
         if self.estimates:
