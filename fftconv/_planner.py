@@ -64,8 +64,7 @@ def transform_seconds(shape, count, c, nonzero=None) -> float:
     pruned as the backends do it: the last axis first over the kernel's rows
     only, then each earlier axis over what the later ones filled.
     """
-    nonzero = nonzero or shape
-    n = math.prod(shape)
+    nonzero = [min(z, n) for z, n in zip(nonzero or shape, shape)]  # a longer kernel is folded
     flops, lines = 0.0, 0
     for axis, length in enumerate(shape):
         rows = math.prod(nonzero[:axis]) * math.prod(shape[axis + 1:])
@@ -128,11 +127,14 @@ def best_fft_layout(geom: ConvGeometry, itemsize: int, c, with_filters=True, com
     (one-shot calls) only layouts whose first call, filter transforms
     included, stays within :data:`FIRST_CALL_BUDGET` times their steady state
     compete; where none does, the one with the cheapest first call wins.
-    ``complex_pairs``: see :func:`fftconv.methods.fft.make_layout`.
+    The circular layout (:func:`fftconv.methods.fft.circular_layout`) competes
+    where it applies.  ``complex_pairs``: see
+    :func:`fftconv.methods.fft.make_layout`.
     """
     best, fallback = None, None
-    for shape in _product(candidate_fft_shapes(geom)):
-        layout = _fft.make_layout(geom, shape, complex_pairs)
+    layouts = [_fft.make_layout(geom, shape, complex_pairs) for shape in _product(candidate_fft_shapes(geom))]
+    circular = _fft.circular_layout(geom, complex_pairs)
+    for layout in layouts + ([circular] if circular is not None else []):
         steady = fft_seconds(geom, layout, itemsize, c, with_filters=False)
         if with_filters:
             first = steady + filters_seconds(geom, layout, itemsize, c)

@@ -483,6 +483,7 @@ PEAK_CASES = [
     (2, (2, 3, 120, 130), (15, 15, 3, 4), dict(data_format="NCHW", dilations=2)),
     (1, (3, 40000, 2), (101, 2, 3), dict(padding="SAME")),
     (3, (1, 40, 40, 40, 2), (7, 7, 7, 2, 2), dict(padding="SAME")),
+    (2, (2, 128, 120, 4), (21, 21, 4, 4), dict(padding="SAME", padding_mode="wrap")),  # circular layout
 ]
 
 

@@ -38,6 +38,14 @@ How one call runs, over 1, 2 or 3 spatial axes:
 
 Chunks of tiles are processed one at a time, so memory stays bounded.
 
+**Circular convolution.**  With ``padding_mode="wrap"`` and stride 1 the
+padded input is periodic, so every output is a sample of the circular
+correlation of the unpadded input with the kernel: one transform of each whole
+image at its own size (when that is a fast FFT length), no pads gathered, the
+kernel folded onto the image if it is longer, and the outputs read from the
+result at their wrapped positions (:func:`circular_layout`).  The planner
+weighs it against the tilings.
+
 **Complex convolutions.**  A complex input with complex filters reaches the
 method as its real embedding (:mod:`fftconv._complex`), each channel a
 ``(re, im)`` pair.  A layout with ``complex_pairs`` views those pairs as the
@@ -66,6 +74,9 @@ from .._arrays import COMPLEX_TO_REAL, REAL_TO_COMPLEX, spectrum_shape
 
 #: Target size in bytes of the buffers of one chunk of tiles.
 CHUNK_BYTES = 32 * 2**20
+#: The largest image (spatial points times input and output channels) run as one circular
+#: correlation: about four chunks' worth of float32 buffers.
+CIRCULAR_MAX_ELEMENTS = 2**23
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,10 @@ class TileLayout:
     complex_pairs : bool
         The channels (in and out) are the ``(re, im)`` pairs of complex ones,
         transformed as complex values (see the module's description).
+    circular : bool
+        One circular correlation of each whole image (``fft_shape`` is the
+        input's spatial shape, ``tile`` the output's): see
+        :func:`circular_layout`.
     """
 
     phase_kernel: tuple[int, ...]
@@ -97,6 +112,7 @@ class TileLayout:
     tiles: tuple[int, ...]
     active: tuple[tuple[int, ...], ...]
     complex_pairs: bool = False
+    circular: bool = False
 
     @property
     def phases(self) -> int:
@@ -157,6 +173,51 @@ def make_layout(geom: ConvGeometry, fft_shape=None, complex_pairs: bool = False)
         lengths.append(min(n, next_fast_len(t + k - 1, real=True)) if t == o else n)
         tiles.append(-(-o // t))
     return TileLayout(q, tuple(tile), tuple(lengths), tuple(tiles), active_phases(geom), complex_pairs)
+
+
+def circular_layout(geom: ConvGeometry, complex_pairs: bool = False) -> TileLayout | None:
+    """The layout of a circular correlation of each whole image, where it applies; else None.
+
+    It applies with ``padding_mode="wrap"``, stride 1, a fast FFT length
+    (5-smooth) for every spatial size and images small enough that the
+    buffers of one stay within :data:`CIRCULAR_MAX_ELEMENTS` (a whole image is
+    transformed at once, where tiles bound the memory of a chunk): the
+    wrap-padded input is periodic with
+    the input's period, so output ``i`` along an axis with pads ``(lo, hi)``
+    is sample ``(i - lo) mod n`` of the circular correlation of the unpadded
+    input (:func:`_scatter_circular`), whatever the pads, the dilation or the
+    kernel's length (a kernel longer than the input is folded onto it).
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> g = check_geometry((1, 64, 60, 1), (41, 41, 1, 1), 2, 1, "SAME", "NHWC", 1, None, False,
+    ...                    padding_mode="wrap")
+    >>> circular_layout(g).fft_shape, circular_layout(g).tile
+    ((64, 60), (64, 60))
+    """
+    if geom.padding_mode != "wrap" or any(s != 1 for s in geom.strides):
+        return None
+    if any(next_fast_len(n, real=True) != n for n in geom.spatial):
+        return None
+    if math.prod(geom.spatial) * (geom.in_channels + geom.out_channels) > CIRCULAR_MAX_ELEMENTS:
+        return None
+    nd = geom.ndim
+    return TileLayout(tuple(geom.eff_kernel), tuple(geom.out_spatial), tuple(geom.spatial), (1,) * nd,
+                      ((0,),) * nd, complex_pairs, circular=True)
+
+
+def _fold(taps: np.ndarray, lengths) -> np.ndarray:
+    """Taps ``(G, K, Og, *q)`` wrapped onto ``lengths`` along each axis where ``q`` is longer:
+    a circular correlation of period ``n`` sees tap ``j`` at ``j mod n``."""
+    for axis, n in enumerate(lengths, start=3):
+        q = taps.shape[axis]
+        if q > n:
+            m = -(-q // n)
+            padded = np.zeros((*taps.shape[:axis], m * n, *taps.shape[axis + 1:]), taps.dtype)
+            padded[(slice(None),) * axis + (slice(q),)] = taps
+            taps = padded.reshape(*taps.shape[:axis], m, n, *taps.shape[axis + 1:]).sum(axis=axis)
+    return taps
 
 
 def complex_geometry(geom: ConvGeometry) -> ConvGeometry:
@@ -263,6 +324,8 @@ def prepare(w: np.ndarray, geom: ConvGeometry, layout: TileLayout, backend, work
     transform = backend.fftn if layout.complex_pairs else backend.rfftn
     nd, g, k, og = geom.ndim, geom.groups, layout.phases * geom.group_in, geom.group_out
     taps = phase_filters(w, geom, layout)
+    if layout.circular:
+        taps = _fold(taps, layout.fft_shape)
     # the backend pads the kernel to the tile: only the kernel's own rows are transformed first
     if batch_first(geom, layout, backend):
         spectrum = transform(taps, tuple(range(3, 3 + nd)), workers, shape=layout.fft_shape)
@@ -310,6 +373,22 @@ def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy):
     if not first:
         view = np.moveaxis(view, range(-nd, 0), range(nd))
     if not copy:
+        return view
+    buf = scratch("tiles", view.shape, dtype)
+    np.copyto(buf, view)
+    return buf
+
+
+def _circular_tiles(x, geom, n0, n1, dtype, first, copy):
+    """:func:`_gather_tiles` for a circular layout: the images ``n0:n1`` themselves, one tile each,
+    a view where ``x`` holds ``dtype`` and no ``copy`` is asked for."""
+    nd = geom.ndim
+    split = x[n0:n1].reshape(n1 - n0, *geom.spatial, geom.groups, geom.group_in)
+    view = split.transpose(0, nd + 1, nd + 2, *range(1, nd + 1))  # (n, G, Cg, *L)
+    view = view.reshape(n1 - n0, *([1] * nd), geom.groups, *([1] * nd), geom.group_in, *geom.spatial)
+    if not first:
+        view = np.moveaxis(view, range(-nd, 0), range(nd))
+    if not copy and x.dtype == dtype:
         return view
     buf = scratch("tiles", view.shape, dtype)
     np.copyto(buf, view)
@@ -417,8 +496,28 @@ def _scatter_tiles(tiles, out, layout, r0, r1):
         np.copyto(dst, src.transpose(order))
 
 
+def _scatter_circular(tiles, out, geom):
+    """Write each output from the circular correlation ``tiles`` ``(n, 1.., C_out, *n)``: along an
+    axis with pads ``(lo, hi)``, output ``i`` is sample ``(i - lo) mod n``, copied in runs."""
+    nd = geom.ndim
+    result = np.moveaxis(tiles[(slice(None), *([0] * nd))], 1, -1)  # (n, *spatial, C_out)
+    runs = []
+    for size, n, (lo, _) in zip(geom.out_spatial, geom.spatial, geom.pads):
+        axis_runs, i = [], 0
+        while i < size:
+            src = (i - lo) % n
+            length = min(n - src, size - i)
+            axis_runs.append((i, src, length))
+            i += length
+        runs.append(axis_runs)
+    for combo in itertools.product(*runs):
+        dst = (slice(None), *(slice(i, i + m) for i, _, m in combo))
+        src = (slice(None), *(slice(j, j + m) for _, j, m in combo))
+        np.copyto(out[dst], result[src])
+
+
 def peak_bytes(geom: ConvGeometry, layout: TileLayout, itemsize: int, backend, final_copy: int = 0,
-               kept_only: bool = False) -> int:
+               kept_only: bool = False, input_as_is: bool = False) -> int:
     """Peak bytes :func:`prepare` and :func:`execute` allocate, the output included, followed
     by a copy of ``final_copy`` bytes (made while the scratch buffers are still kept).
 
@@ -429,7 +528,8 @@ def peak_bytes(geom: ConvGeometry, layout: TileLayout, itemsize: int, backend, f
     read strides), the spectra, the mixed spectra (and their by-frequency
     transposes, for batch-first GEMM mixing) and the inverse transforms.  With
     ``kept_only``: what is left once the call returns, its output, the
-    spectrum and the scratch memory it keeps.
+    spectrum and the scratch memory it keeps.  ``input_as_is`` says that the input
+    arrives in the compute dtype (a circular layout then transforms it in place).
     """
     nd, c = geom.ndim, 2 * itemsize  # bytes of a complex value
     if layout.complex_pairs:  # complex values throughout, on the full grid of frequencies
@@ -442,13 +542,16 @@ def peak_bytes(geom: ConvGeometry, layout: TileLayout, itemsize: int, backend, f
     # the polyphase filters (and their batch-last copy), the zero-padded transform (pruned: its
     # first pass over the kernel's own rows only), then the batch-first reordering for GEMM mixing
     first = batch_first(geom, layout, backend)
-    first_pass = spectrum * layout.phase_kernel[0] // layout.fft_shape[0] if nd > 1 else 0
+    first_pass = spectrum * min(layout.phase_kernel[0], layout.fft_shape[0]) // layout.fft_shape[0] \
+        if nd > 1 else 0
     padded_taps = geom.groups * k * og * math.prod(layout.fft_shape) * itemsize
     # the transform (with what the backend needs besides, a padded copy or a first pass), then,
     # once that is freed, the batch-first reordering for GEMM mixing beside the spectrum
     transform = spectrum + backend.extra_bytes(taps, spectrum, padded=padded_taps, first_pass=first_pass)
     making_spectrum = (1 if first else 2) * taps + max(transform, 2 * spectrum if first and k > 1 else 0)
     making_spectrum += taps if layout.complex_pairs else 0  # the complex filters, conjugated
+    if layout.circular and any(q > n for q, n in zip(layout.phase_kernel, layout.fft_shape)):
+        making_spectrum += taps  # the kernel folded onto the image
     n, rows = _largest_chunk(geom, layout, itemsize)
     counts = (rows, *layout.tiles[1:])
     tiles = n * math.prod(counts)
@@ -458,7 +561,10 @@ def peak_bytes(geom: ConvGeometry, layout: TileLayout, itemsize: int, backend, f
     real_in, spectra = tiles * geom.groups * k * points * itemsize, tiles * geom.groups * k * freqs * c
     mixed, real_out = tiles * geom.out_channels * freqs * c, tiles * geom.out_channels * points * itemsize
     # the buffers come in this order; each transform may need transient memory while it runs
-    forward = chunk + (0 if getattr(backend, "strided", False) else real_in) + spectra
+    if layout.circular:  # no slab: the tiles are the input, copied where the backend or dtype asks
+        forward = (0 if input_as_is and getattr(backend, "strided", False) else real_in) + spectra
+    else:
+        forward = chunk + (0 if getattr(backend, "strided", False) else real_in) + spectra
     allocated = forward + mixed + real_out
     if batch_first(geom, layout, backend) and not elementwise_mixing(geom, layout):
         allocated += tiles * freqs * (geom.groups * k + geom.out_channels) * c  # by-frequency transposes
@@ -509,7 +615,10 @@ def _execute(x, spectrum, geom, layout, backend, workers, dtype):
     out = np.empty(geom.output_shape, dtype=dtype)
     for n0, n1, r0, r1 in batch_row_chunks(geom.batch, layout.tiles[0],
                                            chunk_rows(geom, layout, dtype.itemsize)):
-        tiles = _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy=not strided)
+        if layout.circular:
+            tiles = _circular_tiles(x, geom, n0, n1, dtype, first, copy=not strided)
+        else:
+            tiles = _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy=not strided)
         spatial = tuple(range(tiles.ndim - nd, tiles.ndim)) if first else tuple(range(nd))
         if complex_:
             spectra = backend.fftn(tiles, axes=spatial, workers=workers,
@@ -524,7 +633,10 @@ def _execute(x, spectrum, geom, layout, backend, workers, dtype):
             tiles = _inverse_blocked(mixed, counts, geom, layout, backend, workers)
         else:
             tiles = _inverse(mixed, counts, geom, layout, backend, workers, first)
-        _scatter_tiles(tiles, out[n0:n1], layout, r0, r1)
+        if layout.circular:
+            _scatter_circular(tiles, out[n0:n1], geom)
+        else:
+            _scatter_tiles(tiles, out[n0:n1], layout, r0, r1)
     return out
 
 
