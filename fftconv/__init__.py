@@ -19,6 +19,7 @@ from ._api import (
     plan_depthwise_conv2d,
 )
 from ._plan import BoundPlan, ConvPlan
+from ._signal import convolve, correlate
 from ._workers import get_workers, set_workers
 from ._spectra import clear as clear_spectrum_cache
 from ._workspace import release as release_scratch
@@ -27,7 +28,7 @@ from .methods import METHODS
 __version__ = "0.1.0"
 
 __all__ = [
-    "conv1d", "conv2d", "conv3d", "depthwise_conv2d",
+    "conv1d", "conv2d", "conv3d", "depthwise_conv2d", "convolve", "correlate",
     "plan_conv1d", "plan_conv2d", "plan_conv3d", "plan_depthwise_conv2d",
     "ConvPlan", "BoundPlan", "FilterBank", "METHODS",
     "get_workers", "set_workers", "release_scratch", "clear_spectrum_cache", "__version__",

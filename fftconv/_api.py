@@ -55,7 +55,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import _checks, _complex, _constants, _planner
+from . import _checks, _complex, _constants, _nan, _planner
 from ._measure import measured
 from ._plan import ConvPlan, predicted_peak_bytes
 from ._workers import resolve_workers
@@ -224,19 +224,28 @@ def plan_depthwise_conv2d(input_shape, filter_shape, strides=1, padding="VALID",
 # -- running -----------------------------------------------------------------------
 
 def _convolve(ndim, input, filters, strides, padding, data_format, dilations, groups, flip,
-              method, workers, measure, backend="auto", *, names=_ARRAY_NAMES, padding_mode="constant"):
+              method, workers, measure, backend="auto", *, names=_ARRAY_NAMES, padding_mode="constant",
+              nan_treatment="propagate", fill_value=0.0):
     x = _checks.as_array(names[0], input)
     w = _checks.as_array(names[1], filters)
-    compute, _ = _checks.result_dtypes(x.dtype, w.dtype, names)
-    plan = _plan(ndim, x.shape, w.shape, strides, padding, data_format, dilations, groups,
-                 flip, compute, method, workers, measure, backend, names=names,
-                 padding_mode=padding_mode, embedding=_complex.embedding(x.dtype, w.dtype))
-    return plan._run_checked(x, w, names)
+    treatment, fill_value = _checks.check_nan_treatment(nan_treatment, fill_value)
+
+    def plan_for(shape, dtype):
+        compute, _ = _checks.result_dtypes(dtype, w.dtype, names)
+        return _plan(ndim, shape, w.shape, strides, padding, data_format, dilations, groups,
+                     flip, compute, method, workers, measure, backend, names=names,
+                     padding_mode=padding_mode, embedding=_complex.embedding(dtype, w.dtype))
+
+    plan = plan_for(x.shape, x.dtype)
+    if treatment == "propagate":
+        return plan._run_checked(x, w, names)
+    _checks.check_fill_fits(fill_value, x.dtype, names[0])
+    return _nan.run_treated(plan, plan_for, x, w, treatment, fill_value, names)
 
 
 def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilations=1, *,
            groups=None, flip=False, padding_mode="constant", method="auto", workers=None, measure=False,
-           backend="auto"):
+           backend="auto", nan_treatment="propagate", fill_value=0.0):
     """2-D convolution with exactly the semantics of :func:`tf.nn.conv2d`.
 
     Parameters
@@ -287,12 +296,13 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
            [9., 9., 9., 9., 9.]], dtype=float32)
     """
     return _convolve(2, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure, backend, padding_mode=padding_mode)
+                     method, workers, measure, backend, padding_mode=padding_mode,
+                     nan_treatment=nan_treatment, fill_value=fill_value)
 
 
 def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilations=1, *,
            groups=None, flip=False, padding_mode="constant", method="auto", workers=None, measure=False,
-           backend="auto"):
+           backend="auto", nan_treatment="propagate", fill_value=0.0):
     """1-D convolution with the semantics of :func:`tf.nn.conv1d` (NWC input, WIO filters).
 
     Long FIR filters on signals are where the FFT method shines.
@@ -331,12 +341,13 @@ def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilati
     (5, dtype('complex128'))
     """
     return _convolve(1, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure, backend, padding_mode=padding_mode)
+                     method, workers, measure, backend, padding_mode=padding_mode,
+                     nan_treatment=nan_treatment, fill_value=fill_value)
 
 
 def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dilations=1, *,
            groups=None, flip=False, padding_mode="constant", method="auto", workers=None, measure=False,
-           backend="auto"):
+           backend="auto", nan_treatment="propagate", fill_value=0.0):
     """3-D convolution with the semantics of :func:`tf.nn.conv3d` (NDHWC input, DHWIO filters).
 
     Parameters
@@ -361,12 +372,14 @@ def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dila
     (1, 3, 3, 3, 1)
     """
     return _convolve(3, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure, backend, padding_mode=padding_mode)
+                     method, workers, measure, backend, padding_mode=padding_mode,
+                     nan_treatment=nan_treatment, fill_value=fill_value)
 
 
 def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHWC",
                      dilations=1, *, flip=False, padding_mode="constant", method="auto", workers=None,
-                     measure=False, backend="auto"):
+                     measure=False, backend="auto", nan_treatment="propagate",
+                     fill_value=0.0):
     """Depthwise 2-D convolution with the semantics of :func:`tf.nn.depthwise_conv2d`.
 
     Parameters
@@ -399,7 +412,7 @@ def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHW
     _checks.check_depthwise_channels(channels, w.shape, names)
     return _convolve(2, x, w.reshape(hwio), strides, padding, data_format, dilations, channels,
                      flip, method, workers, measure, backend, names=("input", "filter"),
-                     padding_mode=padding_mode)
+                     padding_mode=padding_mode, nan_treatment=nan_treatment, fill_value=fill_value)
 
 
 class FilterBank:
