@@ -12,11 +12,13 @@ functions disagree among themselves, :doc:`/scipy` says which one is followed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import os
 
 import numpy as np
 
-from . import _api, _checks, _complex, _nan
+from . import _api, _checks, _complex, _constants, _nan
 from ._arrays import owned
 from ._signal_layout import layout as _layout
 from .backends import available_backends
@@ -173,6 +175,8 @@ def _signal_call(in1, in2, mode, method, axes, nan_treatment, fill_value, paddin
     bad = _nan.nonfinite(a) if treatment != "propagate" else None
     if bad is not None and treatment == "fill":
         a, bad = np.where(bad, np.asarray(fill_value, a.dtype), a), None
+    if bad is None and method == "auto" and _numpy_loop_fits(lay, a, b, mode, padding_mode):
+        return _numpy_loop(a, b, lay, mode, correlate, out_dtype)
     run = _Run(lay, (method, workers, measure, backend, padding_mode))
     conj_w = correlate and (not lay.swapped or b.dtype.kind == "c")
     run.post_conj = correlate and lay.swapped and b.dtype.kind == "c"
@@ -280,6 +284,41 @@ class _Run:
         if self.post_conj:
             np.conjugate(y, out=y)
         return y, plan
+
+
+#: Multiply-adds per second of numpy's own 1-D convolution loop, counted low (measured 0.75-6
+#: GMAC/s for float32/64 on the development machine, 2026-11-30; a complex one counts as 4).
+NUMPY_LOOP_RATE = 5e8
+
+
+def _numpy_loop_fits(lay, a, b, mode, padding_mode) -> bool:
+    """``method="auto"`` runs :func:`numpy.convolve` (scipy's own direct method for 1-D arrays)
+    when the problem is one 1-D convolution that numpy's loop finishes within the engine's fixed
+    cost per call (the planner's ``call_overhead``). float16 is left to the engine (numpy's loop
+    would sum in float16)."""
+    if len(lay.conv_axes) != 1 or a.size * b.size != a.shape[lay.conv_axes[0]] * b.shape[lay.conv_axes[0]]:
+        return False
+    if (padding_mode != "constant" and mode != "valid") or np.dtype(np.float16) in (a.dtype, b.dtype):
+        return False
+    if mode == "same" and a.size < b.size:  # numpy's "same" is centred on the longer array
+        return False
+    macs = a.size * b.size * (4 if "c" in (a.dtype.kind, b.dtype.kind) else 1)
+    return macs <= _numpy_loop_limit(os.environ.get(_constants.ENV_VAR))
+
+
+@functools.lru_cache(maxsize=4)
+def _numpy_loop_limit(calibration) -> float:
+    """The multiply-adds numpy's loop does in the engine's fixed cost per call (per calibration
+    file setting: reading the constants costs more than a small call)."""
+    return NUMPY_LOOP_RATE * _constants.load_constants()["call_overhead"]
+
+
+def _numpy_loop(a, b, lay, mode, correlate, out_dtype):
+    """The whole call by :func:`numpy.convolve` or :func:`numpy.correlate` (``b`` is already
+    reversed for :func:`correlate`: numpy's correlate takes it as given, and conjugates)."""
+    a1, b1 = a.reshape(-1), b.reshape(-1)
+    y = np.correlate(a1, b1[::-1], mode) if correlate else np.convolve(a1, b1, mode)
+    return _cast(_reshaped(y, lay.out_shape), out_dtype)
 
 
 def _stacked_dtype(x_dtype, w_dtype) -> np.dtype:
