@@ -80,7 +80,8 @@ def check_normalisable(sums: np.ndarray, abs_sums: np.ndarray, name: str = "filt
                          f"nan_treatment='fill' for zero-sum kernels")
 
 
-def normalise(conv_x0, conv_bad, touched, sums, abs_sums, taps: int, signed: bool) -> np.ndarray:
+def normalise(conv_x0, conv_bad, touched, sums, abs_sums, taps: int, signed: bool,
+              stacklevel: int = 4) -> np.ndarray:
     """``conv_x0 * sum(k) / (sum(k) - conv_bad)`` where ``touched``, ``conv_x0`` elsewhere; NaN
     where the weight is zero to rounding. ``sums`` and ``abs_sums`` broadcast against the
     outputs; ``signed``: the kernel has negative or complex weights (warn when amplified).
@@ -97,20 +98,29 @@ def normalise(conv_x0, conv_bad, touched, sums, abs_sums, taps: int, signed: boo
         values = conv_x0[touched] * (sums_b / weight)
     values[empty] = np.nan
     y[touched] = values
-    if signed:
-        small = int(np.count_nonzero(np.abs(weight) < NEAR_ZERO * np.abs(sums_b)))
+    if signed:  # weights that cancel can leave a window with finite samples but almost no weight
+        small = int(np.count_nonzero((np.abs(weight) < NEAR_ZERO * np.abs(sums_b)) & ~empty))
         if small:
             warnings.warn(f"nan_treatment='interpolate': the kernel has negative or complex weights, and "
                           f"{small} output(s) have |conv(m, k)| below {NEAR_ZERO:g} of |sum(k)| (m: the "
                           f"finite mask), so their normalisation amplifies them more than "
-                          f"{1 / NEAR_ZERO:g}x ({int(empty.sum())} of them have no weight at all and are "
-                          f"NaN)", RuntimeWarning, stacklevel=4)
+                          f"{1 / NEAR_ZERO:g}x", RuntimeWarning, stacklevel=stacklevel)
     return y
 
 
 def is_signed(w: np.ndarray) -> bool:
-    """True when a kernel has a negative or complex weight."""
-    return w.dtype.kind == "c" or (w.dtype.kind in "fi" and w.size > 0 and bool((w < 0).any()))
+    """True when a kernel has a negative or complex weight (its weights can cancel).
+
+    Examples
+    --------
+    >>> is_signed(np.array([1.0, 0.0])), is_signed(np.array([1.0, -0.5])), is_signed(np.array([1 + 0j, 1j]))
+    (False, True, True)
+    """
+    if w.size == 0 or w.dtype.kind in "bu":
+        return False
+    if w.dtype.kind == "c":
+        return bool((w.real < 0).any() or (w.imag != 0).any())
+    return bool((w < 0).any())
 
 
 def nonfinite(x: np.ndarray) -> np.ndarray | None:
@@ -147,7 +157,7 @@ def run_treated(plan, plan_for, x, w, treatment: str, fill_value, names=("input"
     shape = [1] * x.ndim
     shape[1 if first else -1] = -1
     y = normalise(both[:n], both[n:], touched, sums.reshape(shape), abs_sums.reshape(shape),
-                  math.prod(geom.kernel) * geom.group_in, is_signed(w))
+                  math.prod(geom.kernel) * geom.group_in, is_signed(w), stacklevel=5)
     out_dtype = _checks.result_dtypes(x.dtype, w.dtype, names)[1]
     return y if y.dtype == out_dtype else y.astype(out_dtype)
 
