@@ -46,6 +46,13 @@ backend : {"auto", "scipy", "pyfftw"}
     another backend at least 10% faster on this machine (see
     :func:`fftconv.calibration.preferred_backend`); with ``measure=True``,
     whichever ran fastest for these shapes.
+nan_treatment : {"propagate", "fill", "interpolate"}
+    What NaN and Inf in ``input`` do: stay local (the default), count as
+    ``fill_value``, or be interpolated over by normalised convolution,
+    ``conv(x0, k) / conv(m, k) * sum(k)`` per output channel over the input
+    channels of its group (:mod:`fftconv._nan`).
+fill_value : number
+    The value of NaN and Inf with ``nan_treatment="fill"`` (default 0).
 """
 
 from __future__ import annotations
@@ -260,6 +267,10 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
         that fills the pads (numpy.pad's modes), the ``method``, the number of
         FFT ``workers``, ``measure`` to time the methods instead of
         predicting, and the FFT ``backend``.
+    nan_treatment, fill_value
+        What NaN and Inf in ``input`` do: ``"propagate"`` (default: they stay
+        local), ``"fill"`` (they count as ``fill_value``) or ``"interpolate"``
+        (normalised convolution); see :doc:`scipy`.
 
     Returns
     -------
@@ -313,7 +324,7 @@ def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilati
         ``(N, W, C_in)``, or ``(N, C_in, W)`` with ``data_format="NCW"``.
     filters : array_like
         ``(kw, C_in / groups, C_out)``.
-    strides, padding, data_format, dilations, groups, flip, padding_mode, method, workers, measure, backend
+    strides, padding, data_format, dilations, groups, flip, padding_mode, method, workers, measure, backend, nan_treatment, fill_value
         As for :func:`conv2d`, with one spatial axis.
 
     Returns
@@ -356,7 +367,7 @@ def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dila
         ``(N, D, H, W, C_in)``, or ``(N, C_in, D, H, W)`` with ``data_format="NCDHW"``.
     filters : array_like
         ``(kd, kh, kw, C_in / groups, C_out)``.
-    strides, padding, data_format, dilations, groups, flip, padding_mode, method, workers, measure, backend
+    strides, padding, data_format, dilations, groups, flip, padding_mode, method, workers, measure, backend, nan_treatment, fill_value
         As for :func:`conv2d`, with three spatial axes.
 
     Returns
@@ -388,8 +399,8 @@ def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHW
         ``(N, H, W, C)`` (or NCHW).
     filter : array_like
         ``(kh, kw, C, M)``: ``M`` filters per input channel.
-    strides, padding, data_format, dilations, flip, padding_mode, method, workers, measure, backend
-        As for :func:`conv2d`.
+    strides, padding, data_format, dilations, flip, padding_mode, method, workers, measure, backend, nan_treatment, fill_value
+        As for :func:`conv2d` (``nan_treatment`` normalises each output channel by its own kernel).
 
     Returns
     -------

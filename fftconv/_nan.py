@@ -179,8 +179,8 @@ def kernel_reach(bad_w: np.ndarray, geom) -> np.ndarray:
     Examples
     --------
     >>> from fftconv._checks import check_geometry
-    >>> g = check_geometry((1, 4, 1), (3, 1, 1), 1, [(2, 2)], "NWC", 1, None, True)
-    >>> bad = np.zeros((3, 1, 1), bool); bad[0] = True      # the first tap meets x[o - 2 + 2 - 0]
+    >>> g = check_geometry((1, 4, 1), (3, 1, 1), 1, 1, [(2, 2)], "NWC", 1, None, True)
+    >>> bad = np.zeros((3, 1, 1), bool); bad[0] = True   # filter tap 0 meets x[o], for o < 4
     >>> kernel_reach(bad, g)[:, 0].astype(int).tolist()
     [1, 1, 1, 1, 0, 0]
     """

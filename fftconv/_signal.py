@@ -102,7 +102,7 @@ def convolve(in1, in2, mode="full", method="auto", axes=None, nan_treatment="pro
     NaN interpolated over by normalised convolution:
 
     >>> fftconv.convolve([1.0, np.nan, 3.0], [1.0, 1.0, 1.0], mode="same", nan_treatment="interpolate")
-    array([1.5, 2. , 4.5])
+    array([1.5, 6. , 4.5])
     """
     return _signal_call(in1, in2, mode, method, axes, nan_treatment, fill_value, padding_mode, workers,
                         backend, measure, correlate=False)
