@@ -568,11 +568,10 @@ def check_signal_shapes(shape1, shape2, axes, explicit_axes: bool, mode: str,
     conv = tuple(a for a in axes if shape1[a] != 1 and shape2[a] != 1)
     bad = [a for a in range(len(shape1)) if a not in conv and
            shape1[a] != shape2[a] and shape1[a] != 1 and shape2[a] != 1]
-    if bad:
-        what = "not in `axes`" if any(a not in axes for a in bad) else "in `axes`"
+    if bad:  # only axes not in `axes` can be: the others convolve, or broadcast a single sample
         raise ValueError(f"`{names[0]}` shape {tuple(shape1)} and `{names[1]}` shape {tuple(shape2)} are "
-                         f"incompatible: axis {bad[0]} ({what}) must have equal sizes or size 1 in one "
-                         f"of them, to broadcast")
+                         f"incompatible: axis {bad[0]} (not in `axes`) must have equal sizes or size 1 in "
+                         f"one of them, to broadcast")
     if mode == "valid":
         checked = conv if explicit_axes else axes
         ge = all(shape1[a] >= shape2[a] for a in checked)

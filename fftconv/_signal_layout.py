@@ -27,13 +27,13 @@ Each axis is one of five kinds (:func:`layout`):
 ``"none"``
     one sample in both.
 
-The engine's input is the array whose kernel would be the larger (after
-cropping): convolution is commutative, so either may be the filters. With a
-``padding_mode`` other than zeros the pads hold samples of ``in1`` and its role
-is fixed (``"valid"`` has no pads). With zeros, filter taps that would only
-ever meet pads are cropped away, and so are input samples no output reads:
-``"same"`` with a kernel far larger than the input then costs what the
-overlap costs.
+Convolution is commutative, so either array may be the engine's filters:
+the one that leaves fewer filter taps is (for ``"valid"``, the smaller one).
+With a ``padding_mode`` other than zeros the pads hold samples of ``in1``,
+which then stays the input (``"valid"`` has no pads). With zeros, filter taps
+that would only ever meet pads are cut away, and so are input samples that no
+output reads: ``"same"`` with a kernel far larger than the input then costs
+what the overlap costs.
 """
 
 from __future__ import annotations
