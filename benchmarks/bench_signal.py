@@ -21,7 +21,9 @@ Three sections (``--sections images,signals,small`` picks some):
     Small problems, 1-D (1e3-1e4 samples, 11-101 taps) and 2-D (64x64 to
     256x256, kernels 3-15), ``mode="same"``: ``fftconv.convolve`` against
     ``scipy.signal.convolve`` with the method :func:`scipy.signal.choose_conv_method`
-    picks (picked once, before timing, so scipy's own choosing is not timed).
+    picks (picked once, before timing, so scipy's own choosing is not timed;
+    ``scipy.signal.convolve(method="auto")``, which chooses on every call, is
+    shown too). Each timed sample is a batch of calls (see ``versus_scipy_pick``).
     Target: fftconv / scipy's pick <= 1.25.
 
 The same kernel is used for every repeat, so fftconv's spectrum cache keeps its
@@ -90,34 +92,59 @@ def versus_fft_peers(a, b, mode, threads, reps, max_seconds, desc):
             "timings": {name: tm.as_dict() for name, tm in t.items()}}
 
 
+#: Each timed sample of a small problem runs the call this long, at least (many calls in a row).
+SAMPLE_SECONDS = 0.02
+
+
+def batched(fn, number):
+    """``fn`` called ``number`` times in a row; returns the last output."""
+    def run():
+        for _ in range(number - 1):
+            fn()
+        return fn()
+    return run
+
+
 def versus_scipy_pick(a, b, mode, threads, reps, max_seconds, desc):
-    """fftconv.convolve against scipy.signal.convolve with choose_conv_method's pick: one row."""
+    """fftconv.convolve against scipy.signal.convolve with choose_conv_method's pick: one row.
+
+    A call of well under a millisecond would mostly time the cold caches that the harness's
+    garbage collection before each sample leaves, so each sample runs a batch of calls (about
+    :data:`SAMPLE_SECONDS` of them, the same number for every candidate) and is divided by it.
+    """
     pick = scipy.signal.choose_conv_method(a, b, mode=mode)
-    cands = [
-        _timing.Candidate("fftconv", lambda: fftconv.convolve(a, b, mode, workers=threads)),
-        _timing.Candidate("scipy-pick", scipy_call(scipy.signal.convolve, a, b, mode, threads, method=pick)),
-        _timing.Candidate("scipy-auto", scipy_call(scipy.signal.convolve, a, b, mode, threads)),
-    ]
+    fns = {"fftconv": lambda: fftconv.convolve(a, b, mode, workers=threads),
+           "scipy-pick": scipy_call(scipy.signal.convolve, a, b, mode, threads, method=pick),
+           "scipy-auto": scipy_call(scipy.signal.convolve, a, b, mode, threads)}
+    probe = min(_timing.median_time(fn, 3) for fn in fns.values())
+    number = max(1, int(SAMPLE_SECONDS / max(probe, 1e-6)))
+    cands = [_timing.Candidate(name, batched(fn, number)) for name, fn in fns.items()]
     t = _timing.time_interleaved(cands, reps, max_seconds, desc=desc, keep_outputs=True)
     errors = _timing.check_outputs(t, "scipy-pick", tolerance=1e-10)
-    return {"pick": pick, "fftconv": t["fftconv"].median, "scipy-pick": t["scipy-pick"].median,
-            "scipy-auto": t["scipy-auto"].median, "ratio": _timing.ratio(t["fftconv"].median, t["scipy-pick"].median),
+    per_call = {name: tm.median / number for name, tm in t.items()}
+    return {"pick": pick, "calls_per_sample": number, **per_call,
+            "ratio": _timing.ratio(per_call["fftconv"], per_call["scipy-pick"]),
+            "ratio-auto": _timing.ratio(per_call["fftconv"], per_call["scipy-auto"]),
             "error": errors.get("fftconv"), "timings": {name: tm.as_dict() for name, tm in t.items()}}
 
 
 def plan_of(a, b, mode):
-    """What fftconv runs: the engine's plan of the call, or numpy's loop."""
-    from fftconv import _signal
+    """What fftconv's ``auto`` runs for this call: numpy's loop, or the engine's plan's method."""
+    import os
+
+    from fftconv import _constants, _signal
     from fftconv._signal_layout import layout
 
     lay = layout(a.shape, b.shape, tuple(range(a.ndim)), mode, True)
-    if _signal._numpy_loop_fits(lay, a, b, mode, "constant"):
+    numpy_seconds = _signal._numpy_loop_seconds(lay, a, b, mode, "constant")
+    if numpy_seconds is not None and numpy_seconds <= _signal._engine_floor(os.environ.get(_constants.ENV_VAR)):
         return "numpy"
-    nd = len(lay.conv_axes)
-    x_shape = (1, *(hi - lo for lo, hi in lay.x_crop), 1)
-    w_shape = (*(hi - lo for lo, hi in lay.w_crop), 1, 1)
-    planner = {1: fftconv.plan_conv1d, 2: fftconv.plan_conv2d, 3: fftconv.plan_conv3d}[nd]
-    return planner(x_shape, w_shape, padding=lay.pads, flip=True, dtype=a.dtype).method
+    run = _signal._Run(lay, ("auto", None, False, "auto", "constant"))
+    x, w = run.input(b if lay.swapped else a), run.filters(a if lay.swapped else b, False)
+    plan = run.plan(x, w)
+    if numpy_seconds is not None and numpy_seconds < min(plan.estimates.values()):
+        return "numpy"
+    return plan.method
 
 
 def main(argv=None):
@@ -166,7 +193,7 @@ def main(argv=None):
         _timing.print_table(rows, [("case", "case", ""), ("plan", "fftconv runs", ""), ("pick", "scipy pick", ""),
                                    ("fftconv", "fftconv ms", "ms"), ("scipy-pick", "scipy pick ms", "ms"),
                                    ("scipy-auto", "scipy auto ms", "ms"), ("ratio", "fftconv / pick", ""),
-                                   ("error", "rel. L2", "")],
+                                   ("ratio-auto", "fftconv / scipy auto", ""), ("error", "rel. L2", "")],
                             f"small problems, float64, mode='same', {args.threads} threads "
                             f"(target: fftconv / scipy's pick <= 1.25)")
         payload["small"] = rows

@@ -57,7 +57,9 @@ def check_workers(workers) -> int | None:
     if isinstance(workers, bool) or not isinstance(workers, numbers.Integral):
         raise TypeError(f"`workers` must be an int or None; got {type(workers).__name__} {workers!r}")
     workers = int(workers)
-    cpus = os.cpu_count() or 1
+    if workers > 0:
+        return workers
+    cpus = os.cpu_count() or 1  # 10 us on some machines: only negative counts need it
     if workers == 0 or workers < -cpus:
         raise ValueError(
             f"`workers` must be a positive int, or a negative int from -1 to -{cpus} "
@@ -566,8 +568,8 @@ def check_signal_shapes(shape1, shape2, axes, explicit_axes: bool, mode: str,
     (1,)
     """
     conv = tuple(a for a in axes if shape1[a] != 1 and shape2[a] != 1)
-    bad = [a for a in range(len(shape1)) if a not in conv and
-           shape1[a] != shape2[a] and shape1[a] != 1 and shape2[a] != 1]
+    bad = [a for a in range(len(shape1)) if a not in axes and
+           shape1[a] != shape2[a] and shape1[a] != 1 and shape2[a] != 1] if len(axes) < len(shape1) else None
     if bad:  # only axes not in `axes` can be: the others convolve, or broadcast a single sample
         raise ValueError(f"`{names[0]}` shape {tuple(shape1)} and `{names[1]}` shape {tuple(shape2)} are "
                          f"incompatible: axis {bad[0]} (not in `axes`) must have equal sizes or size 1 in "

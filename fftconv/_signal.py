@@ -149,11 +149,19 @@ def _signal_call(in1, in2, mode, method, axes, nan_treatment, fill_value, paddin
     b = _checks.as_array(_NAMES[1], in2)
     mode = _checks.check_signal_mode(mode)
     method = _checks.check_method(method)
-    treatment, fill_value = _checks.check_nan_treatment(nan_treatment, fill_value)
-    padding_mode = _checks.check_padding_mode(padding_mode)
-    _checks.check_workers(workers)
-    backend = _checks.check_backend(backend, available_backends())
-    measure = _checks.check_flag("measure", measure)
+    # the defaults are recognised without the full checks: small calls are most of their cost
+    if _is(nan_treatment, str, "propagate") and _is(fill_value, float, 0.0):
+        treatment = "propagate"
+    else:
+        treatment, fill_value = _checks.check_nan_treatment(nan_treatment, fill_value)
+    if not _is(padding_mode, str, "constant"):
+        padding_mode = _checks.check_padding_mode(padding_mode)
+    if workers is not None:
+        _checks.check_workers(workers)
+    if not _is(backend, str, "auto"):
+        backend = _checks.check_backend(backend, available_backends())
+    if measure is not False:
+        measure = _checks.check_flag("measure", measure)
     if treatment == "fill":
         _checks.check_fill_fits(fill_value, a.dtype, _NAMES[0])
     if a.ndim == 0 and b.ndim == 0:
@@ -175,7 +183,9 @@ def _signal_call(in1, in2, mode, method, axes, nan_treatment, fill_value, paddin
     bad = _nan.nonfinite(a) if treatment != "propagate" else None
     if bad is not None and treatment == "fill":
         a, bad = np.where(bad, np.asarray(fill_value, a.dtype), a), None
-    if bad is None and method == "auto" and _numpy_loop_fits(lay, a, b, mode, padding_mode):
+    numpy_seconds = _numpy_loop_seconds(lay, a, b, mode, padding_mode) if bad is None and method == "auto" \
+        else None
+    if numpy_seconds is not None and numpy_seconds <= _engine_floor(os.environ.get(_constants.ENV_VAR)):
         return _numpy_loop(a, b, lay, mode, correlate, out_dtype)
     run = _Run(lay, (method, workers, measure, backend, padding_mode))
     conj_w = correlate and (not lay.swapped or b.dtype.kind == "c")
@@ -183,7 +193,10 @@ def _signal_call(in1, in2, mode, method, axes, nan_treatment, fill_value, paddin
     x = run.input(b if lay.swapped else a)
     w = run.filters(a if lay.swapped else b, conj_w)
     if bad is None:
-        y, _ = run.engine(x, w)
+        plan = run.plan(x, w)
+        if numpy_seconds is not None and numpy_seconds < min(plan.estimates.values()):
+            return _numpy_loop(a, b, lay, mode, correlate, out_dtype)  # the planner's third candidate
+        y, _ = run.engine(x, w, plan)
         y = run.output(y)
         return _cast(y if y.flags.owndata else owned(y, y.dtype), out_dtype)
     signed = _nan.is_signed(b)
@@ -205,6 +218,11 @@ def _signal_call(in1, in2, mode, method, axes, nan_treatment, fill_value, paddin
     y = _nan.normalise(run.output(conv_x0), run.output(conv_bad), run.output(touched), *sums,
                        math.prod(b.shape[i] for i in axes), signed)
     return _cast(y, out_dtype)
+
+
+def _is(value, kind, default) -> bool:
+    """``value`` is exactly the default (a ``kind``, equal to it): nothing to check."""
+    return type(value) is kind and value == default
 
 
 class _Run:
@@ -268,16 +286,20 @@ class _Run:
         v = y.reshape(*(lay.out_shape[axis] for axis in order), *([1] * len(rest)))
         return v.transpose(np.argsort((*order, *rest)))
 
-    def engine(self, x, w):
-        """Run the engine; NaN where non-finite filter taps meet the input; ``(y, plan)``."""
+    def plan(self, x, w):
+        """The engine's plan for input ``x`` and filters ``w`` (in its layout)."""
         method, workers, measure, backend, padding_mode = self.options
         compute, _ = _checks.result_dtypes(x.dtype, w.dtype, self.names)
+        return _api._plan(self.nd, x.shape, w.shape, 1, self.lay.pads or ((0, 0),), _FORMATS[self.nd], 1,
+                          x.shape[-1], True, compute, method, workers, measure, backend, names=self.names,
+                          padding_mode=padding_mode, embedding=_complex.embedding(x.dtype, w.dtype))
+
+    def engine(self, x, w, plan=None):
+        """Run the engine; NaN where non-finite filter taps meet the input; ``(y, plan)``."""
+        plan = plan or self.plan(x, w)
         bad_w = _nan.nonfinite(w)
         if bad_w is not None:  # they reach only the outputs they meet (as input values do)
             w = np.where(bad_w, 0, w)
-        plan = _api._plan(self.nd, x.shape, w.shape, 1, self.lay.pads or ((0, 0),), _FORMATS[self.nd], 1,
-                          x.shape[-1], True, compute, method, workers, measure, backend, names=self.names,
-                          padding_mode=padding_mode, embedding=_complex.embedding(x.dtype, w.dtype))
         y = plan._run_checked(x, w, self.names)
         if bad_w is not None:
             y[:, _nan.kernel_reach(bad_w, plan.geometry)] = np.nan
@@ -286,31 +308,37 @@ class _Run:
         return y, plan
 
 
-#: Multiply-adds per second of numpy's own 1-D convolution loop, counted low (measured 0.75-6
-#: GMAC/s for float32/64 on the development machine, 2026-11-30; a complex one counts as 4).
-NUMPY_LOOP_RATE = 5e8
+#: Seconds per output of numpy's own 1-D convolution loop, ``(fixed, per tap)``: for real kernels
+#: of at most :data:`NUMPY_SHORT` taps, longer real ones, and complex ones. Fitted high on
+#: ``numpy.convolve`` over 1e4-1e5 samples and 3-1001 taps, float32/float64/complex128 (the
+#: development machine, numpy 2.4, 2026-11-30: 0.5 + 0.45 k, 25 + 0.15 k and 25 + 0.3 k ns).
+NUMPY_LOOP_COST = {"short": (0.6e-9, 0.5e-9), "long": (30e-9, 0.2e-9), "complex": (30e-9, 0.4e-9)}
+#: Kernels up to this length take numpy's short-kernel loop.
+NUMPY_SHORT = 16
 
 
-def _numpy_loop_fits(lay, a, b, mode, padding_mode) -> bool:
-    """``method="auto"`` runs :func:`numpy.convolve` (scipy's own direct method for 1-D arrays)
-    when the problem is one 1-D convolution that numpy's loop finishes within the engine's fixed
-    cost per call (the planner's ``call_overhead``). float16 is left to the engine (numpy's loop
-    would sum in float16)."""
+def _numpy_loop_seconds(lay, a, b, mode, padding_mode):
+    """Predicted seconds of :func:`numpy.convolve` (scipy's own direct method for 1-D arrays) for
+    this call, or None where it does not apply: more than one axis longer than 1, pads that are
+    not zeros, float16 (numpy would sum in float16), or numpy's differently centred "same"."""
     if len(lay.conv_axes) != 1 or a.size * b.size != a.shape[lay.conv_axes[0]] * b.shape[lay.conv_axes[0]]:
-        return False
+        return None
     if (padding_mode != "constant" and mode != "valid") or np.dtype(np.float16) in (a.dtype, b.dtype):
-        return False
+        return None
     if mode == "same" and a.size < b.size:  # numpy's "same" is centred on the longer array
-        return False
-    macs = a.size * b.size * (4 if "c" in (a.dtype.kind, b.dtype.kind) else 1)
-    return macs <= _numpy_loop_limit(os.environ.get(_constants.ENV_VAR))
+        return None
+    taps = min(a.size, b.size)
+    kind = "complex" if "c" in (a.dtype.kind, b.dtype.kind) else ("short" if taps <= NUMPY_SHORT else "long")
+    fixed, per_tap = NUMPY_LOOP_COST[kind]
+    return lay.out_shape[lay.conv_axes[0]] * (fixed + per_tap * taps)
 
 
 @functools.lru_cache(maxsize=4)
-def _numpy_loop_limit(calibration) -> float:
-    """The multiply-adds numpy's loop does in the engine's fixed cost per call (per calibration
-    file setting: reading the constants costs more than a small call)."""
-    return NUMPY_LOOP_RATE * _constants.load_constants()["call_overhead"]
+def _engine_floor(calibration) -> float:
+    """The engine's fixed seconds per call (the planner's ``call_overhead``), per calibration file
+    setting: reading the constants costs more than a small call. Below it, numpy's loop runs
+    without asking the planner."""
+    return _constants.load_constants()["call_overhead"]
 
 
 def _numpy_loop(a, b, lay, mode, correlate, out_dtype):
