@@ -137,7 +137,8 @@ def plan_of(a, b, mode):
 
     lay = layout(a.shape, b.shape, tuple(range(a.ndim)), mode, True)
     numpy_seconds = _signal._numpy_loop_seconds(lay, a, b, mode, "constant")
-    if numpy_seconds is not None and numpy_seconds <= _signal._engine_floor(os.environ.get(_constants.ENV_VAR)):
+    floor = _signal._engine_floor(os.environ.get(_constants.ENV_VAR))
+    if numpy_seconds is not None and numpy_seconds <= floor:
         return "numpy"
     run = _signal._Run(lay, ("auto", None, False, "auto", "constant"))
     x, w = run.input(b if lay.swapped else a), run.filters(a if lay.swapped else b, False)
@@ -190,7 +191,8 @@ def main(argv=None):
             case = f"{'x'.join(map(str, s1))} * {'x'.join(map(str, s2))}"
             rows.append({"case": case, "plan": plan_of(a, b, "same"),
                          **versus_scipy_pick(a, b, "same", desc=case, **run)})
-        _timing.print_table(rows, [("case", "case", ""), ("plan", "fftconv runs", ""), ("pick", "scipy pick", ""),
+        _timing.print_table(rows, [("case", "case", ""), ("plan", "fftconv runs", ""),
+                                   ("pick", "scipy pick", ""),
                                    ("fftconv", "fftconv ms", "ms"), ("scipy-pick", "scipy pick ms", "ms"),
                                    ("scipy-auto", "scipy auto ms", "ms"), ("ratio", "fftconv / pick", ""),
                                    ("ratio-auto", "fftconv / scipy auto", ""), ("error", "rel. L2", "")],

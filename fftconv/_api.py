@@ -324,8 +324,10 @@ def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilati
         ``(N, W, C_in)``, or ``(N, C_in, W)`` with ``data_format="NCW"``.
     filters : array_like
         ``(kw, C_in / groups, C_out)``.
-    strides, padding, data_format, dilations, groups, flip, padding_mode, method, workers, measure, backend, nan_treatment, fill_value
+    strides, padding, data_format, dilations, groups, flip, padding_mode, method, workers, measure, backend
         As for :func:`conv2d`, with one spatial axis.
+    nan_treatment, fill_value
+        As for :func:`conv2d`.
 
     Returns
     -------
@@ -367,8 +369,10 @@ def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dila
         ``(N, D, H, W, C_in)``, or ``(N, C_in, D, H, W)`` with ``data_format="NCDHW"``.
     filters : array_like
         ``(kd, kh, kw, C_in / groups, C_out)``.
-    strides, padding, data_format, dilations, groups, flip, padding_mode, method, workers, measure, backend, nan_treatment, fill_value
+    strides, padding, data_format, dilations, groups, flip, padding_mode, method, workers, measure, backend
         As for :func:`conv2d`, with three spatial axes.
+    nan_treatment, fill_value
+        As for :func:`conv2d`.
 
     Returns
     -------
@@ -399,8 +403,10 @@ def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHW
         ``(N, H, W, C)`` (or NCHW).
     filter : array_like
         ``(kh, kw, C, M)``: ``M`` filters per input channel.
-    strides, padding, data_format, dilations, flip, padding_mode, method, workers, measure, backend, nan_treatment, fill_value
-        As for :func:`conv2d` (``nan_treatment`` normalises each output channel by its own kernel).
+    strides, padding, data_format, dilations, flip, padding_mode, method, workers, measure, backend
+        As for :func:`conv2d`.
+    nan_treatment, fill_value
+        As for :func:`conv2d`; ``"interpolate"`` normalises each output channel by its own kernel.
 
     Returns
     -------

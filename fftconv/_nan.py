@@ -74,9 +74,9 @@ def check_normalisable(sums: np.ndarray, abs_sums: np.ndarray, name: str = "filt
     if bad.any():
         i = int(np.argmax(bad))
         where = f" (kernel {i} of {flat_sums.size})" if flat_sums.size > 1 else ""
+        total = complex(flat_sums[i]) if flat_sums.dtype.kind == "c" else float(flat_sums[i])
         raise ValueError(f"nan_treatment='interpolate' divides by the kernel's sum, but `{name}` sums to "
-                         f"{complex(flat_sums[i]) if flat_sums.dtype.kind == 'c' else float(flat_sums[i]):.3g}"
-                         f"{where}, against {float(flat_abs[i]):.3g} in absolute value; use "
+                         f"{total:.3g}{where}, against {float(flat_abs[i]):.3g} in absolute value; use "
                          f"nan_treatment='fill' for zero-sum kernels")
 
 
@@ -189,7 +189,8 @@ def kernel_reach(bad_w: np.ndarray, geom) -> np.ndarray:
     if geom.flip:
         m = m[(slice(None, None, -1),) * nd]
     if geom.padding_mode != "constant":
-        return np.broadcast_to(m.reshape(-1, m.shape[-1]).any(axis=0), (*geom.out_spatial, m.shape[-1])).copy()
+        anywhere = m.reshape(-1, m.shape[-1]).any(axis=0)
+        return np.broadcast_to(anywhere, (*geom.out_spatial, m.shape[-1])).copy()
     counts = m.astype(np.int64)
     for axis, (n, k, (lo, _), out) in enumerate(zip(geom.spatial, geom.kernel, geom.pads, geom.out_spatial)):
         c = np.concatenate([np.zeros((*counts.shape[:axis], 1, *counts.shape[axis + 1:]), np.int64),

@@ -56,6 +56,6 @@ def test_every_example_runs(tmp_path):
     report = (out / "output.txt").read_text()
     assert "0 failures in tests" in report, report[-3000:]
     # the pages and the API reference's docstrings were all tested
-    for page in ("getting_started", "semantics", "scipy", "boundaries", "auto", "plans", "backends", "numerics",
-                 "api"):
+    for page in ("getting_started", "semantics", "scipy", "boundaries", "auto", "plans", "backends",
+                 "numerics", "api"):
         assert f"Document: {page}" in report, f"no doctests ran in {page}.rst"

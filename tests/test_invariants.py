@@ -120,8 +120,9 @@ def test_results_own_their_memory_on_every_entry_point(entry, method):
         "convolve-swapped": lambda a: fftconv.convolve(w[:, :, 0, 0], a[0, :, :, 1], "full", method),
         "conv2d-interpolate": lambda a: fftconv.conv2d(np.where(a > 1.5, np.nan, a), np.abs(w), method=method,
                                                        nan_treatment="interpolate"),
-        "convolve-interpolate": lambda a: fftconv.convolve(np.where(a[0] > 1.5, np.nan, a[0]), np.abs(wd[:, :, :, 0]),
-                                                           "same", method, axes=(0, 1), nan_treatment="interpolate"),
+        "convolve-interpolate": lambda a: fftconv.convolve(
+            np.where(a[0] > 1.5, np.nan, a[0]), np.abs(wd[:, :, :, 0]), "same", method, axes=(0, 1),
+            nan_treatment="interpolate"),
     }[entry]
     frames = rng.standard_normal((3, 1, 20, 20, 2))
     results = [run(f) for f in frames]  # a stream: each result must survive the later calls

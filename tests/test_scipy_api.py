@@ -204,7 +204,8 @@ def test_integers_are_exact_beyond_float32(rng):
 def test_more_than_three_axes(call):
     """At most 3 axes may be convolved (more than one sample in both); the others may be any number."""
     a, b, kw = call()
-    conv = [i for i in range(a.ndim) if a.shape[i] > 1 and b.shape[i] > 1 and i in kw.get("axes", range(a.ndim))]
+    axes = kw.get("axes", range(a.ndim))
+    conv = [i for i in range(a.ndim) if a.shape[i] > 1 and b.shape[i] > 1 and i in axes]
     if len(conv) > 3:
         with pytest.raises(ValueError, match="at most 3 axes can be convolved"):
             fftconv.convolve(a, b)
@@ -489,7 +490,8 @@ def test_conv2d_interpolate_per_channel_group(data_format, padding_mode, method,
     options = dict(strides=(1, 2), padding=((2, 3), (1, 4)), dilations=(2, 1), padding_mode=padding_mode)
     expected = conv_interpolated_reference(x, w, **options)
     x_in = np.moveaxis(x, -1, 1) if data_format == "NCHW" else x
-    y = fftconv.conv2d(x_in, w, data_format=data_format, method=method, nan_treatment="interpolate", **options)
+    y = fftconv.conv2d(x_in, w, data_format=data_format, method=method, nan_treatment="interpolate",
+                       **options)
     y = np.moveaxis(y, 1, -1) if data_format == "NCHW" else y
     finite = np.isfinite(expected)
     np.testing.assert_array_equal(np.isnan(y), ~finite)
@@ -506,8 +508,9 @@ def test_depthwise_and_1d_3d_interpolate(dtype, rng):
     wd = rng.random((5, 5, 3, 2)).astype(np.float32)
     y = fftconv.depthwise_conv2d(x, wd, padding="SAME", nan_treatment="interpolate")
     assert y.dtype == fftconv.depthwise_conv2d(np.nan_to_num(x), wd, padding="SAME").dtype
-    expected = conv_interpolated_reference(x.astype(np.complex128 if np.dtype(dtype).kind == "c" else np.float64),
-                                           wd.reshape(5, 5, 1, 6).astype(np.float64), padding=[(2, 2), (2, 2)])
+    wide = np.complex128 if np.dtype(dtype).kind == "c" else np.float64
+    expected = conv_interpolated_reference(x.astype(wide), wd.reshape(5, 5, 1, 6).astype(np.float64),
+                                           padding=[(2, 2), (2, 2)])
     finite = np.isfinite(expected)
     np.testing.assert_array_equal(np.isnan(y), ~finite)
     assert_close(y[finite], expected[finite], y.dtype)
@@ -529,4 +532,5 @@ def test_propagate_is_the_default_and_unchanged(rng):
     np.testing.assert_array_equal(fftconv.conv2d(x, w, nan_treatment="propagate"), fftconv.conv2d(x, w))
     clean = rng.standard_normal((1, 20, 20, 1))
     for treatment in ("fill", "interpolate"):  # nothing to treat: the plain call
-        np.testing.assert_array_equal(fftconv.conv2d(clean, w, nan_treatment=treatment), fftconv.conv2d(clean, w))
+        np.testing.assert_array_equal(fftconv.conv2d(clean, w, nan_treatment=treatment),
+                                      fftconv.conv2d(clean, w))
