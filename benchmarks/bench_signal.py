@@ -140,8 +140,8 @@ def plan_of(a, b, mode):
     floor = _signal._engine_floor(os.environ.get(_constants.ENV_VAR))
     if numpy_seconds is not None and numpy_seconds <= floor:
         return "numpy"
-    run = _signal._Run(lay, ("auto", None, False, "auto", "constant"))
-    x, w = run.input(b if lay.swapped else a), run.filters(a if lay.swapped else b, False)
+    run = _signal._Run(lay, ("auto", None, False, "auto", "constant"), False, False)
+    x, w = run.input(b if lay.swapped else a), run.filters(a if lay.swapped else b)
     plan = run.plan(x, w)
     if numpy_seconds is not None and numpy_seconds < min(plan.estimates.values()):
         return "numpy"

@@ -187,25 +187,38 @@ def _signal_call(in1, in2, mode, method, axes, nan_treatment, fill_value, paddin
         else None
     if numpy_seconds is not None and numpy_seconds <= _engine_floor(os.environ.get(_constants.ENV_VAR)):
         return _numpy_loop(a, b, lay, mode, correlate, out_dtype)
-    run = _Run(lay, (method, workers, measure, backend, padding_mode))
-    conj_w = correlate and (not lay.swapped or b.dtype.kind == "c")
-    run.post_conj = correlate and lay.swapped and b.dtype.kind == "c"
-    x = run.input(b if lay.swapped else a)
-    w = run.filters(a if lay.swapped else b, conj_w)
+    run = _Run(lay, (method, workers, measure, backend, padding_mode), correlate, b.dtype.kind == "c")
     if bad is None:
-        plan = run.plan(x, w)
-        if numpy_seconds is not None and numpy_seconds < min(plan.estimates.values()):
-            return _numpy_loop(a, b, lay, mode, correlate, out_dtype)  # the planner's third candidate
-        y, _ = run.engine(x, w, plan)
-        y = run.output(y)
-        return _cast(y if y.flags.owndata else owned(y, y.dtype), out_dtype)
-    signed = _nan.is_signed(b)
+        return _plain(run, a, b, numpy_seconds, mode, correlate, out_dtype)
+    y = _interpolated(run, a, b, bad, sums, math.prod(b.shape[i] for i in axes))
+    return _cast(y, out_dtype)
+
+
+def _plain(run, a, b, numpy_seconds, mode, correlate, out_dtype):
+    """One run of the engine (or numpy's loop, where the plan's estimate is slower)."""
+    lay = run.lay
+    x = run.input(b if lay.swapped else a)
+    w = run.filters(a if lay.swapped else b)
+    plan = run.plan(x, w)
+    if numpy_seconds is not None and numpy_seconds < min(plan.estimates.values()):
+        return _numpy_loop(a, b, lay, mode, correlate, out_dtype)  # the planner's third candidate
+    y, _ = run.engine(x, w, plan)
+    y = run.output(y)
+    return _cast(y if y.flags.owndata else owned(y, y.dtype), out_dtype)
+
+
+def _interpolated(run, a, b, bad, sums, taps):
+    """``nan_treatment="interpolate"`` (:mod:`fftconv._nan`): ``conv(x0, k)`` and ``conv(1 - m, k)``
+    with one plan, then normalised."""
+    lay = run.lay
+    x = run.input(b if lay.swapped else a)
     if lay.swapped:  # in1 is the filters: x0, then the mask, on the same input
-        conv_x0, plan = run.engine(x, run.filters(np.where(bad, 0, a), conj_w))
-        bad_w = run.filters(bad, False)
+        conv_x0, plan = run.engine(x, run.filters(np.where(bad, 0, a)))
+        bad_w = run.filters(bad, conj=False)
         conv_bad, _ = run.engine(x, bad_w.astype(_complex.real_dtype(plan.dtype)))
         touched = np.broadcast_to(_nan.kernel_reach(bad_w, plan.geometry), conv_x0.shape)
-    else:  # in1 is the input: x0 and the mask stacked along the batch, one plan and one run
+    else:  # in1 is the input: x0 and the mask stacked along the batch, one run
+        w = run.filters(b)
         bad_x = run.input(bad)
         n = x.shape[0]
         stack = np.empty((2 * n, *x.shape[1:]), _stacked_dtype(x.dtype, w.dtype))
@@ -215,9 +228,8 @@ def _signal_call(in1, in2, mode, method, axes, nan_treatment, fill_value, paddin
         both, plan = run.engine(stack, w)
         conv_x0, conv_bad = both[:n], both[n:]
         touched = _nan.window_any(bad_x, dataclasses.replace(plan.geometry, batch=n))
-    y = _nan.normalise(run.output(conv_x0), run.output(conv_bad), run.output(touched), *sums,
-                       math.prod(b.shape[i] for i in axes), signed)
-    return _cast(y, out_dtype)
+    return _nan.normalise(run.output(conv_x0), run.output(conv_bad), run.output(touched), *sums, taps,
+                          _nan.is_signed(b))
 
 
 def _is(value, kind, default) -> bool:
@@ -229,12 +241,15 @@ class _Run:
     """Arrays in and out of the engine's layout for one :class:`~fftconv._signal_layout.SignalLayout`,
     and the engine's runs."""
 
-    def __init__(self, lay, options):
+    def __init__(self, lay, options, correlate, complex_in2):
         self.lay = lay
         self.nd = max(len(lay.conv_axes), 1)  # no convolution axis: one of length 1
         self.options = options  # method, workers, measure, backend, padding_mode
         self.names = _NAMES[::-1] if lay.swapped else _NAMES
-        self.post_conj = False
+        # correlate convolves with conj(in2) (reversed): in2 as the filters, they are conjugated;
+        # in2 as the input, conj(full(conj x, conj w)) = full(x, w) conjugates in1 and the result
+        self.conj_filters = correlate and (not lay.swapped or complex_in2)
+        self.post_conj = correlate and lay.swapped and complex_in2
 
     def _index(self, shape, role):
         """Index of an operand: its crops along the convolution axes, its window along the other
@@ -265,14 +280,14 @@ class _Run:
         spatial = v.shape[nb:nb + nc] or (1,)
         return v.reshape(math.prod(v.shape[:nb]), *spatial, math.prod(v.shape[nb + nc:]))
 
-    def filters(self, w, conj):
+    def filters(self, w, conj=True):
         """``(*kernel, 1, C * M)``, input channel ``c`` feeding outputs ``c * M`` to ``c * M + M - 1``;
-        conjugated if asked (a copy; the engine copies its filters anyway)."""
+        conjugated where :func:`correlate` needs it (a copy; the engine copies its filters anyway)."""
         lay = self.lay
         v = w[self._index(w.shape, "w")]
         v = v.transpose(self._kept(lay.conv_axes + lay.channel_axes() + lay.multiplier_axes(), w.shape))
         v = v.reshape(*(v.shape[:len(lay.conv_axes)] or (1,)), 1, -1)
-        return np.conj(v) if conj and v.dtype.kind == "c" else v
+        return np.conj(v) if conj and self.conj_filters and v.dtype.kind == "c" else v
 
     def output(self, y):
         """The engine's ``(N, *out, C * M)`` in the caller's axis order: ``y`` itself (reshaped in
