@@ -16,6 +16,11 @@ Run::
     (``FFTW_MEASURE``, ``threads``; the planning time is reported apart, and
     the same transforms with ``FFTW_ESTIMATE`` plans). Sizes are those of
     issue 15's table.
+``lines``
+    Batched 1-D real transforms of lengths 2048 to 2**20 (about 2**21 points
+    per batch), float32 and float64, on scipy and ducc0: nanoseconds per
+    ``n log2 n``, and each length's rate over that of the shortest lines, the
+    slowdown that :func:`fftconv._planner.line_slowdown` models (printed beside).
 ``layers``
     ``fftconv.conv2d(..., method="fft", backend=b)`` for every registered
     backend, on the large-kernel layers of ``../shared/bench/peers.py`` (kernels
@@ -41,7 +46,9 @@ import fftconv
 from _peers import Workload, peer_workloads
 
 Candidate = _timing.Candidate
-SECTIONS = ("transforms", "layers")
+SECTIONS = ("transforms", "lines", "layers")
+LINE_LENGTHS = [2048, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576]
+LINE_POINTS = 2**21
 #: (batch, n): issue 15's table of bare transforms.
 SIZES = [(128, 144), (256, 144), (64, 256), (288, 64), (1, 2048)]
 QUICK_SIZES = [(128, 144), (288, 64)]
@@ -100,6 +107,42 @@ def _transforms(args) -> list:
     return rows
 
 
+def _lines(args) -> list:
+    from fftconv._planner import line_slowdown
+
+    lengths = LINE_LENGTHS[::2] if args.quick else LINE_LENGTHS
+    engines = ["scipy"] + (["ducc0"] if "ducc0" in fftconv.backends.available_backends() else [])
+    rows = []
+    for dtype in (np.float32, np.float64):
+        candidates, work = [], {}
+        for n in lengths:
+            x = np.random.default_rng(n).standard_normal((max(LINE_POINTS // n, 1), n)).astype(dtype)
+            work[n] = x.size * np.log2(n)
+            out = np.empty((x.shape[0], n // 2 + 1), dtype=np.result_type(dtype, np.complex64))
+            candidates.append(Candidate(f"scipy-{n}", functools.partial(scipy.fft.rfft, x, axis=1,
+                                                                        workers=args.threads)))
+            if "ducc0" in engines:
+                import ducc0
+
+                candidates.append(Candidate(f"ducc0-{n}", functools.partial(
+                    ducc0.fft.r2c, x, axes=(1,), out=out, nthreads=args.threads)))
+        timed = _timing.time_interleaved(candidates, args.reps, desc=np.dtype(dtype).name)
+        base = {e: timed[f"{e}-{lengths[0]}"].median / work[lengths[0]] for e in engines}
+        for n in lengths:
+            row = {"dtype": np.dtype(dtype).name, "length": n,
+                   "model": line_slowdown(n, np.dtype(dtype).itemsize)}
+            for e in engines:
+                per = timed[f"{e}-{n}"].median / work[n]
+                row[f"{e}-ns"], row[f"{e}-slowdown"] = 1e9 * per, per / base[e]
+            rows.append(row)
+    columns = [("dtype", "dtype", ""), ("length", "length", "")]
+    for e in engines:
+        columns += [(f"{e}-ns", f"{e} ns/(n log2 n)", ""), (f"{e}-slowdown", f"{e} slowdown", "")]
+    columns.append(("model", "model", ""))
+    _timing.print_table(rows, columns, "batched 1-D real transforms: rate against line length")
+    return rows
+
+
 def _layers(args) -> list:
     workloads = [wl for wl in peer_workloads() if wl.kernel >= 21] + EXTRA_LAYERS
     if args.quick:
@@ -138,6 +181,8 @@ def main(argv=None) -> None:
     results = {}
     if "transforms" in sections:
         results["transforms"] = _transforms(args)
+    if "lines" in sections:
+        results["lines"] = _lines(args)
     if "layers" in sections:
         results["layers"] = _layers(args)
     path = _timing.write_json("engine", {"reps": args.reps, **results}, args.out, args.threads)

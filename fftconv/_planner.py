@@ -57,18 +57,50 @@ def direct_seconds(geom: ConvGeometry, itemsize: int, c, strategy=None) -> float
     return t + pad_copy / (4 / itemsize) + c["call_overhead"]
 
 
-def transform_seconds(shape, count, c, nonzero=None) -> float:
-    """Seconds for ``count`` real transforms of ``shape`` (forward or inverse).
+#: A line of a transform whose working set (``2 * itemsize`` bytes per point for a real
+#: line: the line and its spectrum) exceeds this many bytes runs slower, by
+#: ``(bytes / LINE_CACHE_BYTES) ** LINE_CACHE_EXPONENT`` (see :func:`line_slowdown`).
+LINE_CACHE_BYTES = 2**18
+LINE_CACHE_EXPONENT = 1 / 3
+
+
+def line_slowdown(length: int, itemsize: int = 4) -> float:
+    """How much slower per ``n log2 n`` a 1-D line of ``length`` points transforms than a short one.
+
+    Long lines leave the core's caches. Batched 1-D real transforms on the
+    development machine (2026-11-30, 2 threads, scipy and ducc0, ``python
+    benchmarks/bench_engine.py --sections lines``, two runs on a loaded
+    machine) ran 1.7-3.4x slower per ``n log2 n`` at 2**20 float32 points than
+    at 2048, and float64 2.0-2.1x slower at 2**18 and 3.3-4.1x at 2**20;
+    shorter lines varied between runs within 1.0-1.6x. End to end, a 1e6-sample
+    float32 signal with 4001 taps ran 1.57x slower on tiles of 129600 than of
+    32768 (31.4 against 20.0 ms). The cube root of the working set over
+    256 KiB follows these within about 30%. Rows of 2-D and 3-D tiles are far
+    shorter: the factor is 1 there. ``itemsize`` is that of the real data
+    (twice it for complex lines).
+
+    Examples
+    --------
+    >>> [round(line_slowdown(n), 2) for n in (4096, 32768, 129600, 2**20)]
+    [1.0, 1.0, 1.58, 3.17]
+    """
+    return max(2 * itemsize * length / LINE_CACHE_BYTES, 1.0) ** LINE_CACHE_EXPONENT
+
+
+def transform_seconds(shape, count, c, nonzero=None, itemsize=4) -> float:
+    """Seconds for ``count`` real transforms of ``shape`` (forward or inverse), float32 rates.
 
     With ``nonzero`` (a kernel zero-padded to ``shape``) the transform is
     pruned as the backends do it: the last axis first over the kernel's rows
-    only, then each earlier axis over what the later ones filled.
+    only, then each earlier axis over what the later ones filled.  Lines too
+    long for the caches are priced by :func:`line_slowdown` (``itemsize`` is
+    that of the real data).
     """
     nonzero = [min(z, n) for z, n in zip(nonzero or shape, shape)]  # a longer kernel is folded
     flops, lines = 0.0, 0
     for axis, length in enumerate(shape):
         rows = math.prod(nonzero[:axis]) * math.prod(shape[axis + 1:])
-        flops += rows * length * math.log2(max(length, 2))
+        flops += rows * length * math.log2(max(length, 2)) * line_slowdown(length, itemsize)
         lines += rows
     flops *= 2.5 / 2  # a real transform is about half a complex one: 2.5 n log2 n / 2 when full
     return count * (flops / c["fft_flops"] + lines * c["fft_line_overhead"])
@@ -83,8 +115,9 @@ def fft_seconds(geom: ConvGeometry, layout, itemsize: int, c, *, with_filters=Tr
     k = layout.phases * geom.group_in
     freqs = math.prod(layout.fft_shape[:-1]) * (layout.fft_shape[-1] // 2 + 1)
     # transforms: a complex one of n points is two real ones, as the pairs of the embedding are
-    t = transform_seconds(layout.fft_shape, batch * geom.groups * k, c) / flops_scale
-    t += transform_seconds(layout.fft_shape, batch * geom.out_channels, c) / flops_scale
+    line_bytes = itemsize * (2 if layout.complex_pairs else 1)  # a complex line holds twice the bytes
+    t = transform_seconds(layout.fft_shape, batch * geom.groups * k, c, itemsize=line_bytes) / flops_scale
+    t += transform_seconds(layout.fft_shape, batch * geom.out_channels, c, itemsize=line_bytes) / flops_scale
     if with_filters:
         t += filters_seconds(geom, layout, itemsize, c)
     k_mix, out_mix, og_mix = k, geom.out_channels, geom.group_out
@@ -151,7 +184,7 @@ def filters_seconds(geom: ConvGeometry, layout, itemsize: int, c) -> float:
     """Predicted seconds of the filters' (pruned) transforms for this layout."""
     k = layout.phases * geom.group_in
     return transform_seconds(layout.fft_shape, geom.groups * k * geom.group_out, c,
-                             layout.phase_kernel) / (4 / itemsize)
+                             layout.phase_kernel, itemsize) / (4 / itemsize)
 
 
 def _product(per_axis):
