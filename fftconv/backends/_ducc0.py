@@ -70,29 +70,20 @@ class Ducc0Backend:
     strided = True
 
     def rfftn(self, a, axes, workers, shape=None, out=None):
-        a = np.asarray(a)
-        axes = list(axes)
-        dtype = REAL_TO_COMPLEX[real_dtype(a)]
-        lengths = [a.shape[ax] for ax in axes] if shape is None else list(shape)
-        result_shape = spectrum_shape(resized(a.shape, axes, lengths), axes)
-        if out is not None:
-            check_out(out, a, result_shape, dtype, contiguous=False)
-        else:
-            out = np.empty(result_shape, dtype)
-        if 0 in a.shape:
-            out[...] = 0
-            return out
-        a = a if a.dtype in REAL_TO_COMPLEX else a.astype(real_dtype(a))
-        if shape is None:
-            return _lib().r2c(a, axes=axes, forward=True, inorm=_NO_NORM, out=out, nthreads=workers)
-        return _padded(_lib().r2c, a, axes, lengths, out, workers)
+        return self._forward("r2c", a, axes, workers, shape, out)
 
     def fftn(self, a, axes, workers, shape=None, out=None):
+        return self._forward("c2c", a, axes, workers, shape, out)
+
+    def _forward(self, kind, a, axes, workers, shape, out):
+        """:meth:`rfftn` (``kind="r2c"``) or :meth:`fftn` (``"c2c"``)."""
         a = np.asarray(a)
         axes = list(axes)
-        dtype = complex_dtype(a)
+        real = kind == "r2c"
+        dtype = REAL_TO_COMPLEX[real_dtype(a)] if real else complex_dtype(a)
         lengths = [a.shape[ax] for ax in axes] if shape is None else list(shape)
         result_shape = resized(a.shape, axes, lengths)
+        result_shape = spectrum_shape(result_shape, axes) if real else result_shape
         if out is not None:
             check_out(out, a, result_shape, dtype, contiguous=False)
         else:
@@ -100,10 +91,12 @@ class Ducc0Backend:
         if 0 in a.shape:
             out[...] = 0
             return out
-        a = a if a.dtype == dtype else a.astype(dtype)
+        operand = real_dtype(a) if real else dtype
+        a = a if a.dtype == operand else a.astype(operand)
+        transform = getattr(_lib(), kind)
         if shape is None:
-            return _lib().c2c(a, axes=axes, forward=True, inorm=_NO_NORM, out=out, nthreads=workers)
-        return _padded(_lib().c2c, a, axes, lengths, out, workers)
+            return transform(a, axes=axes, forward=True, inorm=_NO_NORM, out=out, nthreads=workers)
+        return _padded(transform, a, axes, lengths, out, workers)
 
     def irfftn(self, a, shape, axes, workers, out=None, keep=None):
         axes = list(axes)
