@@ -751,5 +751,5 @@ def check_signal_shapes(shape1, shape2, axes, explicit_axes: bool, mode: str,
         raise ValueError(f"at most {MAX_SIGNAL_AXES} axes can be convolved (conv1d, conv2d, conv3d); "
                          f"`{names[0]}` shape {tuple(shape1)} and `{names[1]}` shape {tuple(shape2)} have "
                          f"{len(conv)} axes {conv} of `axes` with more than one sample in both. Pass "
-                         f"`axes`, or use scipy.signal.fftconvolve for more")
+                         f"`axes`, or use scipy.signal.fftconvolve for more axes")
     return conv
