@@ -269,21 +269,25 @@ def test_fft_equals_direct_for_random_shapes_and_modes(case, seed):
 
 @given(st.integers(1, 2), st.data())
 def test_wrap_is_circular_correlation(nd, data):
-    """Stride 1, ``lo + hi = eff - 1`` wrapped pads: ``y[i] = sum_j x[(i - lo + j * d) mod n] w[j]``,
-    the circular correlation numpy's FFT computes, for kernels longer than the input too."""
+    """Stride 1, ``lo + hi <= eff - 1`` wrapped pads: ``y[i] = sum_j x[(i - lo + j * d) mod n] w[j]``,
+    the circular correlation numpy's FFT computes (its first ``n + lo + hi - eff + 1`` samples),
+    for kernels longer than the input too."""
     spatial = data.draw(st.tuples(*[st.integers(1, 24)] * nd), label="spatial")
     kernel = data.draw(st.tuples(*[st.integers(1, 30)] * nd), label="kernel")
     dilations = data.draw(st.tuples(*[st.integers(1, 2)] * nd), label="dilations")
     effs = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
     los = [data.draw(st.integers(0, e - 1), label="lo") for e in effs]
-    pads = tuple((lo, e - 1 - lo) for lo, e in zip(los, effs))
+    his = [data.draw(st.integers(max(0, e - lo - n), e - 1 - lo), label="hi")
+           for lo, e, n in zip(los, effs, spatial)]
+    pads = tuple(zip(los, his))
+    kept = tuple(slice(0, n + lo + hi - e + 1) for n, lo, hi, e in zip(spatial, los, his, effs))
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
     x, w = rng.standard_normal(spatial), rng.standard_normal(kernel)
     # the dilated kernel folded onto the period: tap j lands at (j * d - lo) mod n
     folded = np.zeros(spatial)
     for tap in np.ndindex(*kernel):
         folded[tuple((t * d - lo) % n for t, d, lo, n in zip(tap, dilations, los, spatial))] += w[tap]
-    circular = np.fft.ifftn(np.fft.fftn(x) * np.conj(np.fft.fftn(folded))).real
+    circular = np.fft.ifftn(np.fft.fftn(x) * np.conj(np.fft.fftn(folded))).real[kept]
     for method in ("direct", "fft"):
         y = CONV[nd](x[None, ..., None], w[..., None, None], padding=pads, dilations=dilations,
                      padding_mode="circular", method=method)
@@ -303,6 +307,11 @@ CIRCULAR_CASES = [
     ("2d-grouped-dilated", (1, 18, 20, 4), (5, 3, 2, 6), dict(padding="SAME", dilations=(3, 2))),
     ("2d-kernel-as-large-as-input", (2, 24, 24, 2), (24, 24, 2, 2), dict(padding="SAME")),
     ("3d-same", (1, 6, 8, 5, 2), (3, 4, 3, 2, 2), dict(padding="SAME")),
+    # outputs shorter than the input after a pad before them: rows past the first `out` are read
+    ("1d-output-shorter", (2, 30, 1), (9, 1, 2), dict(padding=((3, 0),))),
+    ("2d-output-shorter", (2, 20, 16, 2), (5, 3, 2, 3), dict(padding=((1, 0), (2, 0)))),
+    ("2d-output-shorter-dilated", (1, 8, 8, 1), (3, 1, 1, 1), dict(padding=((1, 0), (0, 0)), dilations=(2, 1))),
+    ("3d-output-shorter", (1, 10, 8, 6, 1), (3, 3, 2, 1, 2), dict(padding=((2, 0), (1, 0), (0, 0)))),
 ]
 
 

@@ -676,12 +676,22 @@ def _result_dtype(mixed, layout) -> np.dtype:
     return mixed.dtype if layout.complex_pairs else COMPLEX_TO_REAL[mixed.dtype]
 
 
+def kept_rows(layout: TileLayout) -> tuple[int, ...]:
+    """The leading rows of each inverse transform, per axis but the last, that the scatter reads.
+
+    Overlap-save reads the first ``tile`` rows of each tile; a circular
+    correlation (``layout.circular``) reads output ``i`` from row
+    ``(i - lo) mod n``, which may be any row: all are kept.
+    """
+    return tuple(layout.fft_shape[:-1]) if layout.circular else tuple(layout.tile[:-1])
+
+
 def _inverse_transform(backend, mixed, layout, axes, workers, out):
     """The backend's inverse of ``mixed`` into ``out``, the last pass over the rows kept."""
     if layout.complex_pairs:
-        return backend.ifftn(mixed, axes=axes, workers=workers, out=out, keep=layout.tile[:-1])
+        return backend.ifftn(mixed, axes=axes, workers=workers, out=out, keep=kept_rows(layout))
     return backend.irfftn(mixed, layout.fft_shape, axes=axes, workers=workers, out=out,
-                          keep=layout.tile[:-1])
+                          keep=kept_rows(layout))
 
 
 def _inverse_blocked(mixed, counts, geom, layout, backend, workers):
