@@ -21,12 +21,15 @@ Integer inputs
     The FFT result is rounded to it when a bound on its rounding error stays
     below a quarter (:func:`integer_fft_is_exact`); otherwise the direct
     method runs, whose float64 sums are exact below ``2**53``.
-Dynamic range (``method="auto"`` with float32 FFTs)
+Dynamic range (``method="auto"`` running FFTs)
     The FFT's absolute error in a tile is set by the energy of the tile's
     input, the direct method's by the magnitudes under each output's window.
     :func:`dynamic_range_risk` compares the two from block sums of ``|x|`` and
-    ``x**2`` and, where an output's error could exceed about 100 times the
-    direct method's, the call is recomputed in float64 (see :doc:`numerics`).
+    ``x**2``. Where an output's error could exceed about 100 times the
+    direct method's, a float32 call runs its FFTs in float64; where even
+    float64 FFTs could not keep it so (a range of about 1e9 beyond that: a
+    1e20 missing-data value beside data of order 1e2), and for float64 calls,
+    the direct method runs instead (see :doc:`numerics`).
 
 Samples that no output reads never reach a method (:mod:`fftconv._padding`),
 so they cannot trip a guard either: the statistics here are taken over the
@@ -51,9 +54,11 @@ INTEGER_ERROR_LIMIT = 0.25
 #: Headroom kept below ``finfo.max`` by :func:`overflow_limit`.
 OVERFLOW_MARGIN = 16.0
 #: :func:`dynamic_range_risk` flags a call whose predicted worst output error is
-#: above this many times the direct method's.  Fitted on the test data of
-#: ``tests/test_guards.py`` (2026-11-30): see the module docstring of that file.
+#: above this many times the direct method's.  Fitted on the 144 cases of
+#: ``benchmarks/guard_calibration.py`` (2026-11-30; see :doc:`numerics`).
 DYNAMIC_RANGE_LIMIT = 10.0
+#: How much smaller float64 FFTs' rounding errors are than float32's: eps(float64) / eps(float32).
+FLOAT64_GAIN = float(np.finfo(np.float64).eps / np.finfo(np.float32).eps)
 #: The dynamic-range guard's blocks are a quarter of the kernel wide, and at least this.
 MIN_BLOCK = 4
 
@@ -334,11 +339,13 @@ class RangeGuard:
 
     def squares(self, x: np.ndarray) -> np.ndarray:
         """``x**2`` summed over blocks and group channels: ``(N, *blocks, G)``, in float64 if
-        float32 overflowed.  One read of ``x``: the first axis' blocks are squared and summed
-        by :func:`numpy.einsum`, the rest on arrays ``b`` times smaller."""
+        ``x`` is wider than float32 or float32 overflowed.  One read of ``x``: the first axis'
+        blocks are squared and summed by :func:`numpy.einsum`, the rest on arrays ``b`` times
+        smaller."""
         used = x[self.used]
-        sums = self._block_sums(used, np.float32)
-        if not np.isfinite(sums).all():
+        single = x.dtype.kind == "f" and x.dtype.itemsize <= 4
+        sums = self._block_sums(used, np.float32 if single else np.float64)
+        if single and not np.isfinite(sums).all():
             wide = self._block_sums(used, np.float64)
             sums = wide if np.isfinite(wide).all() else sums
         return sums.reshape(*sums.shape[:-1], self.geom.groups, -1).sum(axis=-1)

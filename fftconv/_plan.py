@@ -308,23 +308,38 @@ class BoundPlan:
         return ready
 
     def _run(self, x, method, dtype=None):
-        """``method`` on a channels-last input, computed in ``dtype``; by default the plan's,
-        or float64 where the dynamic-range guard says the input needs it."""
+        """``method`` on a channels-last input, computed in ``dtype``; by default as the
+        dynamic-range guard says (:meth:`_trusted_run`)."""
         plan = self.plan
         if dtype is None:
             guard = self._range_guard(method)
-            risky = guard is not None and guard.risk(guard.squares(x), self._spread) > \
-                _guards.DYNAMIC_RANGE_LIMIT
-            dtype = np.float64 if risky else plan.real_dtype
+            if guard is not None:
+                method, dtype = self._trusted_run(guard.risk(guard.squares(x), self._spread))
+            else:
+                dtype = plan.real_dtype
         return METHODS[method].execute(x, self.prepared(method, dtype), plan.run_geometry,
                                        plan.settings[method], get_backend(plan.backend),
                                        plan.workers, np.dtype(dtype))
 
+    def _trusted_run(self, risk: float) -> tuple:
+        """``(method, dtype)`` that ``auto`` runs for an input whose predicted worst ratio of an
+        output's float32 FFT error to its float32 direct error is ``risk``
+        (:meth:`fftconv._guards.RangeGuard.risk`): float32 FFTs where that is within
+        :data:`~fftconv._guards.DYNAMIC_RANGE_LIMIT`, float64 FFTs (a float64 plan's own) where
+        their precision brings it within the limit, else the direct method: a range too wide
+        for any FFT, such as a 1e20 missing-data value beside data of order 1e2."""
+        plan = self.plan
+        if risk <= _guards.DYNAMIC_RANGE_LIMIT and plan.real_dtype == np.float32:
+            return "fft", plan.real_dtype
+        if risk * _guards.FLOAT64_GAIN <= _guards.DYNAMIC_RANGE_LIMIT:
+            return "fft", np.dtype(np.float64)
+        return "direct", plan.real_dtype
+
     def _range_guard(self, method):
         """The plan's :class:`~fftconv._guards.RangeGuard` where it applies: ``method="auto"``
-        running float32 FFTs."""
+        running FFTs."""
         plan = self.plan
-        if method != "fft" or plan.requested != "auto" or plan.real_dtype != np.float32:
+        if method != "fft" or plan.requested != "auto":
             return None
         guard = self._prepared.get("range_guard")
         if guard is None:
@@ -364,8 +379,7 @@ class BoundPlan:
         if guard is not None:  # its one pass over the input also rules out NaN, Inf and huge values
             squares = guard.squares(x)
             if guard.is_ordinary(squares, limit):
-                risky = guard.risk(squares, self._spread) > _guards.DYNAMIC_RANGE_LIMIT
-                return self._run(x, method, np.float64 if risky else plan.real_dtype)
+                return self._run(x, *self._trusted_run(guard.risk(squares, self._spread)))
         return _guards.run_guarded(lambda a, dtype=None: self._run(a, method, dtype), x,
                                    geom, limit, plan.real_dtype, local=method == "direct")
 

@@ -518,6 +518,28 @@ def test_ordinary_data_runs_float32_ffts():
     assert guard.risk(guard.squares(x), bound._spread) < fftconv._guards.DYNAMIC_RANGE_LIMIT / 10
 
 
+@pytest.mark.parametrize("dtype, sentinel", [(np.float32, 1e17), (np.float32, 1e20), (np.float32, 1e29),
+                                             (np.float64, 1e20), (np.float64, 1e100)])
+@pytest.mark.parametrize("entry", ["conv2d", "convolve"])
+def test_auto_keeps_outputs_clear_of_a_huge_missing_value(dtype, sentinel, entry):
+    """A block of CMIP's 1e20 missing value in a field of order 1e2: below the overflow limit,
+    but beyond what even float64 FFTs can hold apart from the field. Outputs whose window misses
+    the block keep the direct method's accuracy (the global L2 bound would not notice them)."""
+    rng = np.random.default_rng(13)
+    x = (280 + rng.standard_normal((1, 128, 128, 1))).astype(dtype)
+    x[0, 60:70, 60:70] = sentinel
+    box = np.full((31, 31, 1, 1), 1 / 961, dtype)
+    if entry == "conv2d":
+        y = fftconv.conv2d(x, box, padding="SAME")
+    else:
+        y = fftconv.convolve(x[0, ..., 0], box[..., 0, 0], mode="same")[None, ..., None]
+    ref = fftconv.conv2d(x.astype(np.float64), box.astype(np.float64), padding="SAME", method="direct")
+    clean = np.ones(ref.shape, bool)
+    clean[0, 45:85, 45:85] = False  # the outputs whose 31x31 window reaches the block
+    error = np.max(np.abs(y - ref)[clean] / np.abs(ref)[clean])
+    assert error <= 1e-5, error
+
+
 # -- memory ---------------------------------------------------------------------------------------
 
 PEAK_CASES = [
