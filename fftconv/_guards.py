@@ -31,9 +31,13 @@ Dynamic range (``method="auto"`` running FFTs)
     1e20 missing-data value beside data of order 1e2), and for float64 calls,
     the direct method runs instead (see :doc:`numerics`).
 
-Samples that no output reads never reach a method (:mod:`fftconv._padding`),
-so they cannot trip a guard either: the statistics here are taken over the
-used extent only.
+Samples that no output reads never reach a transform: the used extent is
+read through :mod:`fftconv._padding`, and the FFT gather zeroes the gaps a
+dilation leaves between taps (:func:`fftconv.methods.fft.unread_gaps`).  The
+statistics here are taken over the used extent, gaps included: a huge value
+in a gap is set aside like any other and reaches no output, though under
+``auto`` it may move the dynamic-range guard to float64 or to the direct
+method, which changes outputs by their rounding only.
 """
 
 from __future__ import annotations

@@ -261,6 +261,9 @@ UNREAD = {
     "explicit-stride-3": ((1, 37, 30, 2), (4, 5, 2, 2), dict(strides=(3, 2), padding=((1, 0), (2, 1)))),
     "same-stride-over-kernel": ((1, 33, 31, 2), (3, 2, 2, 3), dict(strides=(5, 4), padding="SAME")),
     "dilation-and-stride": ((1, 36, 35, 2), (3, 4, 1, 2), dict(strides=2, dilations=2, padding="SAME")),
+    # a dilation wider than the outputs' span: the rows between the taps are read by no output
+    "dilation-gap": ((1, 4, 40, 2), (2, 5, 2, 2), dict(dilations=(3, 1), padding="VALID")),
+    "dilation-gap-padded": ((1, 7, 30, 1), (2, 3, 1, 2), dict(dilations=(6, 2), padding=((1, 0), (2, 2)))),
 }
 
 

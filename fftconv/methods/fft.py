@@ -57,6 +57,7 @@ a ``C -> O`` complex GEMM per frequency rather than the embedding's real
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -142,6 +143,60 @@ def active_phases(geom: ConvGeometry) -> tuple[tuple[int, ...], ...]:
     """
     return tuple(tuple(sorted({t * d % s for t in range(k)}))
                  for k, d, s in zip(geom.kernel, geom.dilations, geom.strides))
+
+
+def unread_gaps(geom: ConvGeometry) -> tuple[tuple[int, ...], ...]:
+    """Per axis, padded positions inside the used extent, in a phase that holds a tap, that
+    no output reads: the gaps a dilation larger than the outputs' span leaves between taps.
+
+    The gather zeroes them, so that what no output reads never reaches a transform
+    (a huge value there would spread over the tile by the FFT's rounding).
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> g = check_geometry((1, 4, 9, 1), (2, 3, 1, 1), 2, 1, "VALID", "NHWC", (3, 1), None, False)
+    >>> unread_gaps(g)  # one output row reads rows 0 and 3
+    ((1, 2), ())
+    """
+    return _unread_gaps(geom.out_spatial, geom.kernel, geom.dilations, geom.strides)
+
+
+@functools.lru_cache(maxsize=256)
+def _unread_gaps(outs, kernel, dilations, strides):
+    gaps = []
+    for o, k, d, s in zip(outs, kernel, dilations, strides):
+        if o == 0 or d <= (o - 1) * s + 1:  # each tap's span reaches the next tap's: no gap
+            gaps.append(())
+            continue
+        read = np.zeros((o - 1) * s + (k - 1) * d + 1, bool)
+        for t in range(k):
+            read[t * d:t * d + (o - 1) * s + 1:s] = True
+        phases = {t * d % s for t in range(k)}
+        gaps.append(tuple(int(p) for p in np.flatnonzero(~read) if p % s in phases))
+    return tuple(gaps)
+
+
+def _circular_gaps(geom: ConvGeometry) -> tuple[tuple[int, ...], ...]:
+    """:func:`unread_gaps` for the circular layout: input samples (stride 1, positions taken
+    modulo the image) that no output reads."""
+    gaps = []
+    for n, o, k, d, (lo, _) in zip(geom.spatial, geom.out_spatial, geom.kernel, geom.dilations, geom.pads):
+        read = np.zeros(n, bool)
+        for t in range(k):
+            read[(np.arange(min(o, n)) - lo + t * d) % n] = True
+        gaps.append(tuple(int(p) for p in np.flatnonzero(~read)))
+    return tuple(gaps)
+
+
+def _zero_positions(a, gaps, axis_of) -> None:
+    """Zero ``a`` at each axis' gap positions (``axis_of(axis, position)``: the index of that
+    position in ``a``, or None where ``a`` does not hold it)."""
+    for axis, positions in enumerate(gaps):
+        for p in positions:
+            index = axis_of(axis, p)
+            if index is not None:
+                a[index] = 0
 
 
 def make_layout(geom: ConvGeometry, fft_shape=None, complex_pairs: bool = False) -> TileLayout:
@@ -354,7 +409,8 @@ def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy):
     sizes = [(c - 1) * ti + n for c, ti, n in zip(counts, t, lengths)]  # decimated samples per axis
     phases = [len(a) for a in layout.active]
     # (n, M0, A0, M1, A1, ..., C): each spatial axis split into (decimated, active phase)
-    slab = _slab_view(x[n0:n1], geom, layout, firsts, sizes, dtype)
+    gaps = unread_gaps(geom)
+    slab = None if any(gaps) else _slab_view(x[n0:n1], geom, layout, firsts, sizes, dtype)
     if slab is None:
         slab = scratch("slab", (n1 - n0, *itertools.chain(*zip(sizes, phases)), geom.in_channels), dtype)
         for combo in itertools.product(*(enumerate(a) for a in layout.active)):
@@ -362,6 +418,14 @@ def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy):
                      zip(combo, geom.spatial, geom.pads, geom.used_extent, firsts, s, sizes)]
             component = slab[(slice(None), *itertools.chain(*((slice(None), i) for i, _ in combo)))]
             read_padded(x[n0:n1], reads, component, geom.padding_mode)
+
+        def slab_index(axis, p):  # padded position p = (first + j) * s + phase
+            j, phase = p // s[axis] - firsts[axis], p % s[axis]
+            if not 0 <= j < sizes[axis]:
+                return None
+            return (slice(None), *([slice(None)] * (2 * axis)), j, layout.active[axis].index(phase))
+
+        _zero_positions(slab, gaps, slab_index)
     split = slab.reshape(*slab.shape[:-1], geom.groups, geom.group_in)
     axes = tuple(range(1, 2 * nd, 2))
     view = sliding_window_view(split, lengths, axis=axes)
@@ -388,10 +452,13 @@ def _circular_tiles(x, geom, n0, n1, dtype, first, copy):
     view = view.reshape(n1 - n0, *([1] * nd), geom.groups, *([1] * nd), geom.group_in, *geom.spatial)
     if not first:
         view = np.moveaxis(view, range(-nd, 0), range(nd))
-    if not copy and x.dtype == dtype:
+    gaps = _circular_gaps(geom)
+    if not copy and x.dtype == dtype and not any(gaps):
         return view
     buf = scratch("tiles", view.shape, dtype)
     np.copyto(buf, view)
+    spatial = range(nd) if not first else range(buf.ndim - nd, buf.ndim)
+    _zero_positions(buf, gaps, lambda axis, p: (*([slice(None)] * spatial[axis]), p))
     return buf
 
 
