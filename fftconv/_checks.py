@@ -295,6 +295,10 @@ def plan_dtypes(dtype) -> tuple[np.dtype, np.dtype]:
 
 def as_array(name: str, value) -> np.ndarray:
     """``np.asarray`` with errors that name the argument; never copies an ndarray."""
+    if isinstance(value, np.ma.MaskedArray) and np.ma.getmaskarray(value).any():
+        raise TypeError(f"`{name}` is a masked array with masked samples, whose mask fftconv would "
+                        f"ignore; pass `{name}.filled(np.nan)` with nan_treatment='interpolate' or "
+                        f"'fill', or `{name}.filled(value)`")
     if isinstance(value, np.ndarray):
         array = value
     else:
@@ -665,6 +669,9 @@ def check_nan_treatment(nan_treatment, fill_value) -> tuple[str, object]:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Number):
         raise TypeError(f"`fill_value` must be a real or complex number; got {type(value).__name__} "
                         f"{value!r}")
+    if value != 0 and nan_treatment != "fill":
+        raise ValueError(f"`fill_value` {value!r} is used only with nan_treatment='fill'; got "
+                         f"nan_treatment={nan_treatment!r}")
     return nan_treatment, (complex(value) if isinstance(value, numbers.Complex)
                            and not isinstance(value, numbers.Real) else float(value))
 
