@@ -39,11 +39,33 @@ from .._workspace import scratch
 #: on 3x3/5x5/9x9 CNN shapes: 1 MiB ran 1.5-2.5x faster than 4-16 MiB.
 CHUNK_BYTES = 2**20
 
-STRATEGIES = ("shifted", "im2col", "taps")
+STRATEGIES = ("shifted", "im2col", "taps", "rows")
+
+
+def fits(strategy: str, geom: ConvGeometry) -> bool:
+    """Whether ``strategy`` can run these shapes (see the module docstring).
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> fir = check_geometry((1, 2000, 1), (3, 1, 1), 1, 1, "VALID", "NWC", 1, None, False)
+    >>> [s for s in STRATEGIES if fits(s, fir)]
+    ['shifted', 'im2col', 'taps', 'rows']
+    """
+    if strategy == "taps":
+        return geom.group_in == 1
+    if strategy == "shifted":
+        return geom.groups == 1 and all(s == 1 for s in geom.strides)
+    if strategy == "rows":
+        return (geom.in_channels == geom.out_channels == 1 and geom.strides[-1] == 1
+                and geom.dilations[-1] == 1 and all(k == 1 for k in geom.kernel[:-1]))
+    return strategy == "im2col"
 
 
 def choose_strategy(geom: ConvGeometry) -> str:
     """Pick the direct strategy for these shapes (see the module docstring)."""
+    if fits("rows", geom) and geom.kernel[-1] <= ROWS_MAX_TAPS and _row_count(geom) <= ROWS_MAX_COUNT:
+        return "rows"
     if geom.group_in == 1:
         return "taps"
     if (geom.groups == 1 and all(s == 1 for s in geom.strides) and _shift_overhead(geom) < 1.5
@@ -74,6 +96,9 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
     out = math.prod(geom.output_shape) * itemsize
     if strategy == "taps":  # the output, and one product per output in scratch
         return padded + 2 * out + final_copy
+    if strategy == "rows":  # the output, and numpy's result for one row before it is copied there
+        row = geom.out_spatial[-1] * itemsize if _row_count(geom) > 1 else 0
+        return padded + out + (0 if kept_only else max(row, final_copy))
     if strategy == "shifted":  # partial sums over the padded grid; the output is cut from them at the end
         rows = geom.batch * math.prod(geom.used_extent)
         kw, c_in = geom.kernel[-1], geom.in_channels
@@ -87,10 +112,7 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
         return padded + sums + max(patches, out + final_copy)
     # im2col: the output first; per chunk the patch matrix (twice with groups: gathered, then
     # grouped, the first freed once the second exists), then the GEMM's result and its reordering
-    inner = math.prod(geom.out_spatial[1:])
-    per_row = inner * math.prod(geom.kernel) * geom.in_channels * itemsize
-    rows = max(CHUNK_BYTES // max(per_row, 1), 1)
-    count = min(rows, geom.batch * geom.out_spatial[0]) * inner
+    count = _largest_chunk(geom, math.prod(geom.kernel) * geom.in_channels * itemsize)
     patches = count * math.prod(geom.kernel) * geom.in_channels * itemsize
     results = count * geom.out_channels * itemsize
     copies = 2 if geom.groups > 1 else 1
@@ -113,21 +135,30 @@ def execute(x: np.ndarray, w: np.ndarray, geom: ConvGeometry, *, strategy=None,
     """
     strategy = strategy or choose_strategy(geom)
     xp = _padded_input(x, geom, w.dtype, contiguous=strategy == "shifted")
-    return {"shifted": _shifted, "im2col": _im2col, "taps": _taps}[strategy](xp, w, geom)
+    return _RUN[strategy](xp, w, geom)
 
 
 def reads_input_in_place(geom: ConvGeometry) -> bool:
     """Whether the used extent lies inside the input (no padding read), so that an input in
     the compute dtype is read where it is, with no padded copy."""
-    return all(lo <= 0 and used - lo <= n for (lo, _), used, n in zip(geom.pads, geom.used_extent, geom.spatial))
+    return _in_place_index(geom) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _in_place_index(geom: ConvGeometry):
+    """The index of the used extent in the input where it reads no padding, else None."""
+    if not all(lo <= 0 and used - lo <= n for (lo, _), used, n in zip(geom.pads, geom.used_extent, geom.spatial)):
+        return None
+    return (slice(None), *(slice(-lo, used - lo) for (lo, _), used in zip(geom.pads, geom.used_extent)))
 
 
 def _padded_input(x, geom, dtype, contiguous=False):
     """The used extent of the padded input: a view of ``x`` where it reads no padding and ``x``
     holds the compute dtype (C-contiguous too when asked), else a copy in scratch memory."""
-    if x.dtype == dtype and x.dtype.isnative and reads_input_in_place(geom):
-        view = x[(slice(None), *(slice(-lo, used - lo) for (lo, _), used in zip(geom.pads, geom.used_extent)))]
-        if view.flags.c_contiguous or not contiguous:
+    index = _in_place_index(geom)
+    if index is not None and x.dtype == dtype and x.dtype.isnative:
+        view = x[index]
+        if not contiguous or view.flags.c_contiguous:
             return view
     buf = scratch("padded", (geom.batch, *geom.used_extent, geom.in_channels), dtype)
     return read_padded(x, box_reads(geom, (0,) * geom.ndim, geom.used_extent), buf, geom.padding_mode)
@@ -196,6 +227,15 @@ def _row_chunks(geom, bytes_per_output):
         yield (slice(n0, n1), slice(r0, r1)), (n1 - n0) * (r1 - r0) * inner
 
 
+def _largest_chunk(geom, bytes_per_output) -> int:
+    """Outputs in the largest chunk :func:`_row_chunks` yields (whole images, or rows of one)."""
+    inner, out_rows = math.prod(geom.out_spatial[1:]), geom.out_spatial[0]
+    rows = max(CHUNK_BYTES // max(inner * bytes_per_output, 1), 1)
+    if rows >= out_rows:
+        return min(rows // max(out_rows, 1), geom.batch) * out_rows * inner
+    return rows * inner
+
+
 def _taps(xp, w, geom):
     g, m = geom.groups, geom.group_out
     result = np.empty(geom.output_shape, dtype=w.dtype)
@@ -219,3 +259,35 @@ def _tap_views(geom: ConvGeometry) -> tuple:
     return tuple((slice(None), *(slice(t * d, t * d + (o - 1) * s + 1, s) for t, d, o, s in
                                  zip(tap, geom.dilations, geom.out_spatial, geom.strides)))
                  for tap in np.ndindex(*geom.kernel))
+
+
+#: The rows strategy runs :func:`numpy.correlate` once per row: at most this many rows, and at
+#: most this many taps (numpy's unrolled loop for short kernels; longer ones run a dot per output).
+ROWS_MAX_TAPS = 8
+ROWS_MAX_COUNT = 16
+
+
+def _row_count(geom: ConvGeometry) -> int:
+    """Rows the rows strategy correlates: one per image and position along the leading axes."""
+    return geom.batch * math.prod(geom.out_spatial[:-1])
+
+
+def _rows(xp, w, geom):
+    """One input and one output channel, a kernel along the last axis only: each row of the
+    input correlated with the kernel by :func:`numpy.correlate` (a compiled loop; numpy
+    unrolls it for kernels of up to 8 taps)."""
+    lead = tuple(slice(None, None, s) for s in geom.strides[:-1])
+    src = xp[(slice(None), *lead, slice(None), 0)]  # (N, *out[:-1], used width)
+    kernel = w.reshape(-1)
+    if _row_count(geom) == 1:  # one signal: numpy's result is the output
+        out = np.correlate(src.reshape(-1), kernel, "valid")
+        out.shape = geom.output_shape  # in place: the result keeps owning its memory
+        return out
+    out = np.empty(geom.output_shape, dtype=w.dtype)
+    rows_out = out.reshape(-1, geom.out_spatial[-1])
+    for row, signal in zip(rows_out, src.reshape(-1, src.shape[-1])):
+        row[...] = np.correlate(signal, kernel, "valid")
+    return out
+
+
+_RUN = {"shifted": _shifted, "im2col": _im2col, "taps": _taps, "rows": _rows}
