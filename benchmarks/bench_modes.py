@@ -34,9 +34,14 @@ borders reflected (numpy's ``"reflect"``: the edge sample is not repeated):
   :func:`scipy.signal.fftconvolve` of ``x`` with the reversed conjugated chirp, under
   ``scipy.fft.set_workers(threads)``;
 - ``c2c-sketch``: not a library: a short numpy/scipy overlap-save with complex (c2c)
-  transforms on fftconv's own tile length, an estimate of what a c2c FFT method would
-  give in place of fftconv's exact real embedding (which mixes the (re, im) channel
-  pairs by a 2x2 complex GEMM per frequency).
+  transforms on fftconv's own tile length, the floor of what fftconv's FFT method
+  (complex transforms too, for a complex input with complex filters) could reach.
+
+(c) **Wrap mode, circular layout**: three ``padding="SAME"`` layers with
+``padding_mode="wrap"`` (the FFT method's circular correlation of whole images,
+:func:`fftconv.methods.fft.circular_layout`), against the same layer with zero
+padding (tiled overlap-save) and against :func:`numpy.pad` with ``mode="wrap"``
+then ``padding="VALID"``.
 
 Interleaved, median of ``--reps`` after a warm-up, ``--threads`` threads (default 2)
 for fftconv's workers, BLAS and scipy.fft. Every output is compared with
@@ -168,6 +173,47 @@ def matched_candidates(x, template, threads):
     return cands, plan
 
 
+# -- (c) wrap mode ---------------------------------------------------------------------------
+
+#: ``(name, input shape, filters shape)``: SAME, float32.
+WRAP_LAYERS = [("image-512-k101", (1, 512, 512, 1), (101, 101, 1, 1)),
+               ("layer-64-k64", (4, 64, 64, 16), (64, 64, 16, 16)),
+               ("bank-1024-k63", (1, 1024, 1024, 1), (63, 63, 1, 4))]
+
+
+def wrap_candidates(x, w, threads):
+    pads = [(0, 0), *[((k - 1) // 2, k // 2) for k in w.shape[:2]], (0, 0)]
+    return [
+        _timing.Candidate("wrap", lambda: fftconv.conv2d(x, w, padding="SAME", padding_mode="wrap",
+                                                         workers=threads)),
+        _timing.Candidate("zeros", lambda: fftconv.conv2d(x, w, padding="SAME", workers=threads)),
+        _timing.Candidate("np.pad+VALID", lambda: fftconv.conv2d(np.pad(x, pads, mode="wrap"), w,
+                                                                 workers=threads)),
+    ]
+
+
+def run_wrap(args, rng):
+    results = {}
+    for name, x_shape, w_shape in WRAP_LAYERS:
+        x = rng.standard_normal(x_shape).astype(np.float32)
+        w = rng.standard_normal(w_shape).astype(np.float32)
+        timed = _timing.time_interleaved(wrap_candidates(x, w, args.threads), args.reps, args.max_seconds,
+                                         desc=name, keep_outputs=True)
+        errors = _timing.check_outputs({k: v for k, v in timed.items() if k != "zeros"}, "wrap")
+        plan = fftconv.plan_conv2d(x_shape, w_shape, padding="SAME", padding_mode="wrap", workers=args.threads)
+        results[name] = {"x": x_shape, "w": w_shape, "circular": bool(plan.layout.circular),
+                         "errors": errors, "timings": {k: t.as_dict() for k, t in timed.items()},
+                         "rows": [{"name": f"{name}: {k}", "ms": t.median,
+                                   "ratio": _timing.ratio(t.median, timed["wrap"].median),
+                                   "err": errors.get(k), "reps": len(t.times)} for k, t in timed.items()]}
+    rows = [row for r in results.values() for row in r.pop("rows")]
+    _timing.print_table(rows, [("name", "layer: candidate", ""), ("ms", "median ms", "ms"),
+                               ("ratio", "x wrap", ""), ("err", "rel. L2 vs wrap", ""), ("reps", "timed", "")],
+                        f"(c) padding_mode='wrap' (circular layout where the plan takes it: "
+                        f"{', '.join(n for n, r in results.items() if r['circular'])}), {args.threads} threads")
+    return results
+
+
 # -- main ------------------------------------------------------------------------------------
 
 def main(argv=None):
@@ -211,6 +257,7 @@ def main(argv=None):
           f"fftconv / c2c-sketch: {_timing.ratio(t_fc, mf['c2c-sketch'].median):.2f}")
     print(f"echo found at {int(np.argmax(np.abs(mf['fftconv'].output))) - (taps - 1)} (planted at {n // 3})")
     print(f"\nmatched-filter plan:\n{mf_plan!r}")
+    wrap = run_wrap(args, rng)
     path = _timing.write_json("modes", {
         "reps": args.reps, "quick": args.quick,
         "blur": {"shape": image.shape, "kernel": 61, "plan": repr(blur_plan), "relative_errors": blur_errors,
@@ -218,6 +265,7 @@ def main(argv=None):
         "matched_filter": {"samples": n, "taps": taps, "plan": repr(mf_plan), "relative_errors": mf_errors,
                            "best_scipy": best_scipy,
                            "timings": {name: t.as_dict() for name, t in mf.items()}},
+        "wrap": wrap,
     }, args.out, args.threads)
     print(f"\nwrote {path}")
 

@@ -47,6 +47,7 @@ from ._transpose import (
     plan_depthwise_conv2d_backprop_input,
 )
 from ._vjp import VJPPlan, conv1d_vjp, conv2d_vjp, conv3d_vjp, plan_conv1d_vjp, plan_conv2d_vjp, plan_conv3d_vjp
+from ._signal import convolve, correlate
 from ._workers import get_workers, set_workers
 from ._spectra import clear as clear_spectrum_cache
 from ._workspace import release as release_scratch
@@ -55,7 +56,7 @@ from .methods import METHODS
 __version__ = "0.1.0"
 
 __all__ = [
-    "conv1d", "conv2d", "conv3d", "depthwise_conv2d",
+    "conv1d", "conv2d", "conv3d", "depthwise_conv2d", "convolve", "correlate",
     "plan_conv1d", "plan_conv2d", "plan_conv3d", "plan_depthwise_conv2d",
     "ConvPlan", "BoundPlan", "FilterBank", "METHODS",
     # the gradient side: transposed convolutions, input and filter gradients, vector-Jacobian products

@@ -46,6 +46,13 @@ backend : {"auto", "scipy", "pyfftw"}
     another backend at least 10% faster on this machine (see
     :func:`fftconv.calibration.preferred_backend`); with ``measure=True``,
     whichever ran fastest for these shapes.
+nan_treatment : {"propagate", "fill", "interpolate"}
+    What NaN and Inf in ``input`` do: stay local (the default), count as
+    ``fill_value``, or be interpolated over by normalised convolution,
+    ``conv(x0, k) / conv(m, k) * sum(k)`` per output channel over the input
+    channels of its group (:mod:`fftconv._nan`).
+fill_value : number
+    The value of NaN and Inf with ``nan_treatment="fill"`` (default 0).
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import _checks, _complex, _constants, _planner
+from . import _checks, _complex, _constants, _nan, _planner
 from ._measure import measured
 from ._plan import ConvPlan, predicted_peak_bytes
 from ._workers import get_workers, resolve_workers
@@ -115,7 +122,8 @@ def _cached_plan(geom, data_format, dtype, method, workers, reuse_filters=False,
     # the model is fitted on scipy: other backends' transforms run at their measured ratio
     estimates, settings = _planner.estimate(run, itemsize, _constants.load_constants(),
                                             reuse_filters=reuse_filters,
-                                            fft_speed=_constants.backend_ratios().get(backend, 1.0))
+                                            fft_speed=_constants.backend_ratios().get(backend, 1.0),
+                                            complex_pairs=embedding == "both")
     chosen = min(estimates, key=estimates.get) if method == "auto" else method
     peak = predicted_peak_bytes(geom, chosen, settings[chosen], itemsize, backend=get_backend(backend),
                                 copy_out=data_format.startswith("NC"), embedding=embedding,
@@ -271,23 +279,34 @@ def clear_recent_calls() -> None:
 
 
 def _convolve(ndim, input, filters, strides, padding, data_format, dilations, groups, flip,
-              method, workers, measure, backend="auto", *, names=_ARRAY_NAMES, padding_mode="constant"):
+              method, workers, measure, backend="auto", *, names=_ARRAY_NAMES, padding_mode="constant",
+              nan_treatment="propagate", fill_value=0.0):
     x = input if type(input) is np.ndarray else _checks.as_array(names[0], input)
     w = filters if type(filters) is np.ndarray else _checks.as_array(names[1], filters)
     key = None if measure is not False else _call_key(
         ndim, x, w, workers, (strides, padding, data_format, dilations, groups, flip, method, backend,
-                              padding_mode, *names))
+                              padding_mode, nan_treatment, fill_value, *names))
     hit = _recent_calls.get(key) if key is not None else None
     if hit is not None:
         plan, out_dtype = hit
         return plan._run_trusted(x, w, out_dtype)
     x = _checks.as_array(names[0], x)
     w = _checks.as_array(names[1], w)
-    compute, out_dtype = _checks.result_dtypes(x.dtype, w.dtype, names)
-    plan = _plan(ndim, x.shape, w.shape, strides, padding, data_format, dilations, groups,
-                 flip, compute, method, workers, measure, backend, names=names,
-                 padding_mode=padding_mode, embedding=_complex.embedding(x.dtype, w.dtype),
-                 input_dtype=x.dtype)
+    treatment, fill_value = _checks.check_nan_treatment(nan_treatment, fill_value)
+
+    def plan_for(shape, dtype):
+        compute, _ = _checks.result_dtypes(dtype, w.dtype, names)
+        return _plan(ndim, shape, w.shape, strides, padding, data_format, dilations, groups,
+                     flip, compute, method, workers, measure, backend, names=names,
+                     padding_mode=padding_mode, embedding=_complex.embedding(dtype, w.dtype),
+                     input_dtype=dtype)
+
+    if treatment != "propagate":
+        plan = plan_for(x.shape, x.dtype)
+        _checks.check_fill_fits(fill_value, x.dtype, names[0])
+        return _nan.run_treated(plan, plan_for, x, w, treatment, fill_value, names)
+    _, out_dtype = _checks.result_dtypes(x.dtype, w.dtype, names)
+    plan = plan_for(x.shape, x.dtype)
     y = plan._run_checked(x, w, names)
     if key is not None:  # every check passed: a call with the same arguments may skip them
         _recent_calls[key] = (plan, out_dtype)
@@ -298,7 +317,7 @@ def _convolve(ndim, input, filters, strides, padding, data_format, dilations, gr
 
 def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilations=1, *,
            groups=None, flip=False, padding_mode="constant", method="auto", workers=None, measure=False,
-           backend="auto"):
+           backend="auto", nan_treatment="propagate", fill_value=0.0):
     """2-D convolution with exactly the semantics of :func:`tf.nn.conv2d`.
 
     Parameters
@@ -313,6 +332,10 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
         that fills the pads (numpy.pad's modes), the ``method``, the number of
         FFT ``workers``, ``measure`` to time the methods instead of
         predicting, and the FFT ``backend``.
+    nan_treatment, fill_value
+        What NaN and Inf in ``input`` do: ``"propagate"`` (default: they stay
+        local), ``"fill"`` (they count as ``fill_value``) or ``"interpolate"``
+        (normalised convolution); see :doc:`scipy`.
 
     Returns
     -------
@@ -349,12 +372,13 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
            [9., 9., 9., 9., 9.]], dtype=float32)
     """
     return _convolve(2, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure, backend, padding_mode=padding_mode)
+                     method, workers, measure, backend, padding_mode=padding_mode,
+                     nan_treatment=nan_treatment, fill_value=fill_value)
 
 
 def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilations=1, *,
            groups=None, flip=False, padding_mode="constant", method="auto", workers=None, measure=False,
-           backend="auto"):
+           backend="auto", nan_treatment="propagate", fill_value=0.0):
     """1-D convolution with the semantics of :func:`tf.nn.conv1d` (NWC input, WIO filters).
 
     Long FIR filters on signals are where the FFT method shines.
@@ -367,6 +391,8 @@ def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilati
         ``(kw, C_in / groups, C_out)``.
     strides, padding, data_format, dilations, groups, flip, padding_mode, method, workers, measure, backend
         As for :func:`conv2d`, with one spatial axis.
+    nan_treatment, fill_value
+        As for :func:`conv2d`.
 
     Returns
     -------
@@ -393,12 +419,13 @@ def conv1d(input, filters, strides=1, padding="VALID", data_format="NWC", dilati
     (5, dtype('complex128'))
     """
     return _convolve(1, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure, backend, padding_mode=padding_mode)
+                     method, workers, measure, backend, padding_mode=padding_mode,
+                     nan_treatment=nan_treatment, fill_value=fill_value)
 
 
 def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dilations=1, *,
            groups=None, flip=False, padding_mode="constant", method="auto", workers=None, measure=False,
-           backend="auto"):
+           backend="auto", nan_treatment="propagate", fill_value=0.0):
     """3-D convolution with the semantics of :func:`tf.nn.conv3d` (NDHWC input, DHWIO filters).
 
     Parameters
@@ -409,6 +436,8 @@ def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dila
         ``(kd, kh, kw, C_in / groups, C_out)``.
     strides, padding, data_format, dilations, groups, flip, padding_mode, method, workers, measure, backend
         As for :func:`conv2d`, with three spatial axes.
+    nan_treatment, fill_value
+        As for :func:`conv2d`.
 
     Returns
     -------
@@ -423,12 +452,14 @@ def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dila
     (1, 3, 3, 3, 1)
     """
     return _convolve(3, input, filters, strides, padding, data_format, dilations, groups, flip,
-                     method, workers, measure, backend, padding_mode=padding_mode)
+                     method, workers, measure, backend, padding_mode=padding_mode,
+                     nan_treatment=nan_treatment, fill_value=fill_value)
 
 
 def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHWC",
                      dilations=1, *, flip=False, padding_mode="constant", method="auto", workers=None,
-                     measure=False, backend="auto"):
+                     measure=False, backend="auto", nan_treatment="propagate",
+                     fill_value=0.0):
     """Depthwise 2-D convolution with the semantics of :func:`tf.nn.depthwise_conv2d`.
 
     Parameters
@@ -439,6 +470,8 @@ def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHW
         ``(kh, kw, C, M)``: ``M`` filters per input channel.
     strides, padding, data_format, dilations, flip, padding_mode, method, workers, measure, backend
         As for :func:`conv2d`.
+    nan_treatment, fill_value
+        As for :func:`conv2d`; ``"interpolate"`` normalises each output channel by its own kernel.
 
     Returns
     -------
@@ -461,7 +494,7 @@ def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHW
     _checks.check_depthwise_channels(channels, w.shape, names)
     return _convolve(2, x, w.reshape(hwio), strides, padding, data_format, dilations, channels,
                      flip, method, workers, measure, backend, names=("input", "filter"),
-                     padding_mode=padding_mode)
+                     padding_mode=padding_mode, nan_treatment=nan_treatment, fill_value=fill_value)
 
 
 class FilterBank:

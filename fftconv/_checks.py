@@ -60,13 +60,15 @@ def check_workers(workers) -> int | None:
     if isinstance(workers, bool) or not isinstance(workers, numbers.Integral):
         raise TypeError(f"`workers` must be an int or None; got {type(workers).__name__} {workers!r}")
     workers = int(workers)
+    if workers > 0:
+        return workers
     cpus = CPUS
     if workers == 0 or workers < -cpus:
         raise ValueError(
             f"`workers` must be a positive int, or a negative int from -1 to -{cpus} "
             f"(counting back from the {cpus} CPUs); got {workers}"
         )
-    return workers if workers > 0 else cpus + 1 + workers
+    return cpus + 1 + workers
 
 
 def check_data_format(data_format, ndim: int) -> bool:
@@ -627,3 +629,127 @@ def check_depthwise_gradient_channels(channels: int, filter_shape, names=("out_b
         raise ValueError(
             f"`{names[0]}` has {channels} channels, but `{names[1]}` {tuple(filter_shape)} makes C * M = "
             f"{expected} output channels")
+
+
+# -- scipy.signal's entry points and NaN treatment -----------------------------------------
+
+#: ``mode`` of :func:`fftconv.convolve` and :func:`fftconv.correlate` (scipy.signal's).
+SIGNAL_MODES = ("full", "same", "valid")
+#: ``nan_treatment`` of every convolution.
+NAN_TREATMENTS = ("propagate", "fill", "interpolate")
+#: Convolution axes :func:`fftconv.convolve` runs on the engine (conv1d, conv2d, conv3d).
+MAX_SIGNAL_AXES = 3
+
+
+def check_signal_mode(mode) -> str:
+    """scipy.signal's ``mode``: ``"full"``, ``"same"`` or ``"valid"`` (``ValueError`` otherwise,
+    as scipy raises)."""
+    if not isinstance(mode, str) or mode not in SIGNAL_MODES:
+        raise ValueError(f"`mode` must be one of {', '.join(map(repr, SIGNAL_MODES))}; got {mode!r}")
+    return mode
+
+
+def check_nan_treatment(nan_treatment, fill_value) -> tuple[str, object]:
+    """``(nan_treatment, fill_value)`` checked: one of :data:`NAN_TREATMENTS`, and a real or
+    complex number (a Python, numpy or 0-d array scalar).
+
+    Examples
+    --------
+    >>> check_nan_treatment("fill", np.float32(2))
+    ('fill', 2.0)
+    """
+    if not isinstance(nan_treatment, str) or nan_treatment not in NAN_TREATMENTS:
+        raise ValueError(f"`nan_treatment` must be one of {', '.join(map(repr, NAN_TREATMENTS))}; got "
+                         f"{nan_treatment!r}")
+    value = _scalar(fill_value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Number):
+        raise TypeError(f"`fill_value` must be a real or complex number; got {type(value).__name__} "
+                        f"{value!r}")
+    return nan_treatment, (complex(value) if isinstance(value, numbers.Complex)
+                           and not isinstance(value, numbers.Real) else float(value))
+
+
+def check_fill_fits(fill_value, dtype, name="input") -> None:
+    """A complex ``fill_value`` cannot stand in for a sample of a real ``name``."""
+    if isinstance(fill_value, complex) and np.dtype(dtype).kind != "c":
+        raise ValueError(f"`fill_value` {fill_value!r} is complex, but `{name}` is real (dtype {dtype}); "
+                         f"give a real fill_value")
+
+
+def check_same_ndim(shape1, shape2, names=("in1", "in2")) -> None:
+    """scipy.signal's rule: both arrays have the same number of dimensions."""
+    if len(shape1) != len(shape2):
+        raise ValueError(f"`{names[0]}` and `{names[1]}` must have the same number of dimensions; got "
+                         f"ndim={len(shape1)} (shape {tuple(shape1)}) and ndim={len(shape2)} "
+                         f"(shape {tuple(shape2)})")
+
+
+def check_axes(axes, ndim: int) -> tuple[int, ...]:
+    """``axes`` as sorted, non-negative, unique ints (``None``: every axis), as scipy.fft reads them.
+
+    Examples
+    --------
+    >>> check_axes(None, 3), check_axes(-1, 3), check_axes([2, 0], 3)
+    ((0, 1, 2), (2,), (0, 2))
+    """
+    if axes is None:
+        return tuple(range(ndim))
+    accepted = f"an int or a sequence of ints from {-ndim} to {ndim - 1}"
+    value = _scalar(axes)
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        items = [value]
+    elif hasattr(value, "__len__") and not isinstance(value, (str, bytes, Mapping, Set)):
+        items = [_scalar(v) for v in value]
+    else:
+        raise TypeError(f"`axes` must be None, {accepted}; got {type(value).__name__} {value!r}")
+    for v in items:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"`axes` must be None, {accepted}; got {axes!r}")
+    if not items:
+        raise ValueError(f"`axes` must not be empty when given; got {axes!r} (None means every axis)")
+    if any(not -ndim <= v < ndim for v in items):
+        raise ValueError(f"`axes` must hold ints from {-ndim} to {ndim - 1} for arrays of ndim={ndim}; "
+                         f"got {axes!r}")
+    normal = [int(v) % ndim for v in items]
+    if len(set(normal)) != len(normal):
+        raise ValueError(f"`axes` must not repeat an axis; got {axes!r}")
+    return tuple(sorted(normal))
+
+
+def check_signal_shapes(shape1, shape2, axes, explicit_axes: bool, mode: str,
+                        names=("in1", "in2")) -> tuple[int, ...]:
+    """Check two shapes for :func:`fftconv.convolve` with scipy's rules; return the convolution axes
+    that hold more than one sample in both arrays (the others are broadcasts).
+
+    Axes not in ``axes`` must be equal or 1 in one of the arrays. For ``"valid"`` one array must
+    be at least as large as the other along every axis of ``axes`` (as
+    :func:`scipy.signal.convolve` checks) or, when ``axes`` is given, along the axes where neither
+    has one sample (as :func:`scipy.signal.fftconvolve` checks). At most
+    :data:`MAX_SIGNAL_AXES` axes may be convolution axes.
+
+    Examples
+    --------
+    >>> check_signal_shapes((5, 100, 3), (5, 7, 1), (1, 2), True, "same")
+    (1,)
+    """
+    conv = tuple(a for a in axes if shape1[a] != 1 and shape2[a] != 1)
+    bad = [a for a in range(len(shape1)) if a not in axes and
+           shape1[a] != shape2[a] and shape1[a] != 1 and shape2[a] != 1] if len(axes) < len(shape1) else None
+    if bad:  # only axes not in `axes` can be: the others convolve, or broadcast a single sample
+        raise ValueError(f"`{names[0]}` shape {tuple(shape1)} and `{names[1]}` shape {tuple(shape2)} are "
+                         f"incompatible: axis {bad[0]} (not in `axes`) must have equal sizes or size 1 in "
+                         f"one of them, to broadcast")
+    if mode == "valid":
+        checked = conv if explicit_axes else axes
+        ge = all(shape1[a] >= shape2[a] for a in checked)
+        le = all(shape2[a] >= shape1[a] for a in checked)
+        if not (ge or le):
+            raise ValueError(f"mode 'valid' needs one of `{names[0]}` (shape {tuple(shape1)}) and "
+                             f"`{names[1]}` (shape {tuple(shape2)}) to be at least as large as the other "
+                             f"along every convolution axis {tuple(checked)}")
+    if len(conv) > MAX_SIGNAL_AXES:
+        raise ValueError(f"at most {MAX_SIGNAL_AXES} axes can be convolved (conv1d, conv2d, conv3d); "
+                         f"`{names[0]}` shape {tuple(shape1)} and `{names[1]}` shape {tuple(shape2)} have "
+                         f"{len(conv)} axes {conv} of `axes` with more than one sample in both. Pass "
+                         f"`axes`, or use scipy.signal.fftconvolve for more")
+    return conv

@@ -160,8 +160,10 @@ def combine(y: np.ndarray, kind: str | None, dtype) -> np.ndarray:
     """The complex result ``(N, *out, C_out)`` in ``dtype`` from the real result of ``kind``.
 
     For ``"filters"`` and ``"both"`` a C-contiguous real result is viewed as
-    complex (its channel pairs are the complex values); for ``"input"`` the
-    two halves of the batch are written into a new array.
+    complex (its channel pairs are the complex values), and where it already
+    is the real view of a complex array of the result's shape (the FFT
+    method's complex pairs), that array is returned; for ``"input"`` the two
+    halves of the batch are written into a new array.
     """
     if kind is None:
         return y
@@ -170,6 +172,10 @@ def combine(y: np.ndarray, kind: str | None, dtype) -> np.ndarray:
         out = np.empty((n, *y.shape[1:]), dtype=dtype)
         out.real, out.imag = y[:n], y[n:]
         return out
+    base = y.base  # the FFT method's complex pairs: the complex array it computed, viewed as real
+    if (isinstance(base, np.ndarray) and base.dtype == dtype and base.flags.owndata and y.flags.c_contiguous
+            and base.shape == (*y.shape[:-1], y.shape[-1] // 2) and base.ctypes.data == y.ctypes.data):
+        return base
     if y.flags.c_contiguous and y.dtype == real_dtype(dtype):
         return y.view(dtype)
     pairs = y.reshape(*y.shape[:-1], -1, 2)

@@ -34,7 +34,9 @@ class ConvPlan:
     dtype : numpy.dtype
         Precision the convolution is computed in: float32 or float64, or
         complex64 or complex128 for complex convolutions (which run as real
-        ones in float32 or float64; see ``embedding``).
+        ones in float32 or float64, see ``embedding``; the FFT method runs
+        complex inputs with complex filters as complex transforms, see
+        :attr:`fftconv.methods.fft.TileLayout.complex_pairs`).
     method : str
         ``"direct"`` or ``"fft"``: what will run.
     requested : str
@@ -221,6 +223,8 @@ class ConvPlan:
             what = {"input": "complex input, real filters: the parts as 2x the batch",
                     "filters": "real input, complex filters: the parts as 2x the output channels",
                     "both": "complex input and filters: the parts as 2x the input and output channels"}
+            if self.layout is not None and self.layout.complex_pairs and self.method == "fft":
+                what["both"] = "complex input and filters: complex transforms, channels mixed as complex"
             lines.append(f"  complex    {what[self.embedding]}; runs in {self.real_dtype}, input "
                          f"{run.input_shape} filters {run.filters_shape}")
         if self.estimates:
@@ -422,7 +426,9 @@ def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: in
         kept = predicted_peak_bytes(run, method, settings, itemsize, backend=backend, input_as_is=True,
                                     contiguous_input=False, kept_only=True)
         embedded_in, channels_first = _complex.extra_parts(geom, embedding, itemsize, copy_out)
-        assembled = math.prod(run.output_shape) * itemsize
+        # the complex result is assembled from the real one, but for the FFT method's complex pairs
+        pairs = method == "fft" and getattr(settings, "complex_pairs", False)
+        assembled = 0 if pairs else math.prod(run.output_shape) * itemsize
         # plus numpy's buffers for the embedding's own ufuncs on complex operands
         return max(embedded_in + inner, kept + assembled + channels_first) + PEAK_MARGIN[1]
     out = math.prod(geom.output_shape) * itemsize
@@ -434,7 +440,8 @@ def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: in
         peak = direct.peak_bytes(geom, settings, itemsize, final_copy, input_as_is=input_as_is,
                                  contiguous_input=contiguous, kept_only=kept_only)
     else:
-        peak = fft.peak_bytes(geom, settings, itemsize, backend, final_copy, kept_only=kept_only)
+        peak = fft.peak_bytes(geom, settings, itemsize, backend, final_copy, kept_only=kept_only,
+                              input_as_is=input_as_is)
     filters = 2 * math.prod(geom.filters_shape) * itemsize  # bind's copy and the one kept with what is derived
     return int((peak + filters) * PEAK_MARGIN[0] + PEAK_MARGIN[1] + UFUNC_BUFFERS * itemsize)
 

@@ -64,8 +64,7 @@ def transform_seconds(shape, count, c, nonzero=None) -> float:
     pruned as the backends do it: the last axis first over the kernel's rows
     only, then each earlier axis over what the later ones filled.
     """
-    nonzero = nonzero or shape
-    n = math.prod(shape)
+    nonzero = [min(z, n) for z, n in zip(nonzero or shape, shape)]  # a longer kernel is folded
     flops, lines = 0.0, 0
     for axis, length in enumerate(shape):
         rows = math.prod(nonzero[:axis]) * math.prod(shape[axis + 1:])
@@ -83,15 +82,19 @@ def fft_seconds(geom: ConvGeometry, layout, itemsize: int, c, *, with_filters=Tr
     batch = geom.batch * layout.n_tiles
     k = layout.phases * geom.group_in
     freqs = math.prod(layout.fft_shape[:-1]) * (layout.fft_shape[-1] // 2 + 1)
+    # transforms: a complex one of n points is two real ones, as the pairs of the embedding are
     t = transform_seconds(layout.fft_shape, batch * geom.groups * k, c) / flops_scale
     t += transform_seconds(layout.fft_shape, batch * geom.out_channels, c) / flops_scale
     if with_filters:
         t += filters_seconds(geom, layout, itemsize, c)
-    if k == 1:
-        t += 4 * freqs * batch * geom.out_channels / c["elementwise_flops"] / flops_scale
+    k_mix, out_mix, og_mix = k, geom.out_channels, geom.group_out
+    if layout.complex_pairs:  # complex channels mixed over the full grid of frequencies
+        k_mix, out_mix, og_mix, freqs = k // 2, out_mix // 2, og_mix // 2, math.prod(layout.fft_shape)
+    if k_mix == 1:
+        t += 4 * freqs * batch * out_mix / c["elementwise_flops"] / flops_scale
     else:
         rate = c["cgemm_flops"] * flops_scale * batch / (batch + c["cgemm_half_m"])
-        t += freqs * geom.groups * (8 * batch * k * geom.group_out / rate + c["cgemm_call"])
+        t += freqs * geom.groups * (8 * batch * k_mix * og_mix / rate + c["cgemm_call"])
     reals = math.prod(layout.fft_shape) * batch
     traffic = reals * (geom.groups * k * 4 + geom.out_channels * 4) * itemsize
     return t + traffic / bw + c["fft_call_overhead"]
@@ -116,7 +119,7 @@ def candidate_fft_shapes(geom: ConvGeometry, limit: int = 6):
 FIRST_CALL_BUDGET = 2.0
 
 
-def best_fft_layout(geom: ConvGeometry, itemsize: int, c, with_filters=True):
+def best_fft_layout(geom: ConvGeometry, itemsize: int, c, with_filters=True, complex_pairs=False):
     """The tile layout with the lowest predicted steady-state FFT cost, and that cost.
 
     The steady state is a call whose filters' spectrum is kept (a filter bank,
@@ -124,10 +127,14 @@ def best_fft_layout(geom: ConvGeometry, itemsize: int, c, with_filters=True):
     (one-shot calls) only layouts whose first call, filter transforms
     included, stays within :data:`FIRST_CALL_BUDGET` times their steady state
     compete; where none does, the one with the cheapest first call wins.
+    The circular layout (:func:`fftconv.methods.fft.circular_layout`) competes
+    where it applies.  ``complex_pairs``: see
+    :func:`fftconv.methods.fft.make_layout`.
     """
     best, fallback = None, None
-    for shape in _product(candidate_fft_shapes(geom)):
-        layout = _fft.make_layout(geom, shape)
+    layouts = [_fft.make_layout(geom, shape, complex_pairs) for shape in _product(candidate_fft_shapes(geom))]
+    circular = _fft.circular_layout(geom, complex_pairs)
+    for layout in layouts + ([circular] if circular is not None else []):
         steady = fft_seconds(geom, layout, itemsize, c, with_filters=False)
         if with_filters:
             first = steady + filters_seconds(geom, layout, itemsize, c)
@@ -156,7 +163,8 @@ def _product(per_axis):
             yield (head, *tail)
 
 
-def estimate(geom: ConvGeometry, itemsize: int, constants=None, *, reuse_filters=False, fft_speed=1.0):
+def estimate(geom: ConvGeometry, itemsize: int, constants=None, *, reuse_filters=False, fft_speed=1.0,
+             complex_pairs=False):
     """Predicted seconds per method, with the FFT layout and direct strategy chosen.
 
     The FFT method's figure is its steady state, with the filters' spectrum
@@ -165,7 +173,10 @@ def estimate(geom: ConvGeometry, itemsize: int, constants=None, *, reuse_filters
     chosen so that a first call, which transforms the filters, stays within
     :data:`FIRST_CALL_BUDGET` times that. ``fft_speed`` scales the FFT method's
     work (not its fixed cost per call) for a backend faster or slower than the
-    one the constants were fitted on.
+    one the constants were fitted on.  ``complex_pairs`` says that ``geom`` is
+    the real embedding of a complex convolution with complex filters, whose
+    channels the FFT method runs as complex values
+    (:func:`fftconv.methods.fft.make_layout`).
 
     Returns ``({"direct": s, "fft": s}, {"fft": layout, "direct": strategy})``.
     """
@@ -173,7 +184,8 @@ def estimate(geom: ConvGeometry, itemsize: int, constants=None, *, reuse_filters
     strategy = _direct.choose_strategy(geom)
     if geom.is_empty:  # nothing to compute: the output is zeros, whichever method
         return {"direct": c["call_overhead"], "fft": c["fft_call_overhead"]}, {"direct": strategy, "fft": None}
-    layout, t_fft = best_fft_layout(geom, itemsize, c, with_filters=not reuse_filters)
+    layout, t_fft = best_fft_layout(geom, itemsize, c, with_filters=not reuse_filters,
+                                    complex_pairs=complex_pairs)
     t_fft = c["fft_call_overhead"] + fft_speed * (t_fft - c["fft_call_overhead"])
     return ({"direct": direct_seconds(geom, itemsize, c, strategy), "fft": t_fft},
             {"direct": strategy, "fft": layout})

@@ -23,6 +23,7 @@ import numpy as np
 from . import _constants, _planner
 from ._api import _cached_plan, clear_recent_calls, plan_conv2d
 from ._measure import best_seconds
+from ._signal import _engine_floor as _signal_engine_floor
 from ._constants import (BACKEND_MARGIN, DEFAULT_CONSTANTS, ENV_VAR, IGNORE, backend_ratios,
                          calibration_in_force, calibration_path, load_constants, preferred_backend,
                          validate_backend_ratios, validate_constants)
@@ -43,6 +44,7 @@ def clear_cache() -> None:
     _constants.clear_loaded()
     _cached_plan.cache_clear()
     clear_recent_calls()
+    _signal_engine_floor.cache_clear()  # fftconv.convolve's threshold for numpy's own 1-D loop
 
 
 # -- fitting --------------------------------------------------------------------------

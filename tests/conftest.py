@@ -153,7 +153,8 @@ def random(rng, shape, dtype=np.float64):
 # -- every path a convolution can take ------------------------------------------------------
 
 def _paths():
-    """``(id, method, option changes)`` for every method, direct strategy and FFT backend."""
+    """``(id, method, option changes)`` for every method, direct strategy, FFT backend and FFT
+    layout kind (tiles on each backend, and the circular layout on the default one)."""
     from fftconv import backends
     from fftconv.methods import direct
 
@@ -163,12 +164,14 @@ def _paths():
             paths += [(f"direct-{s}", "direct", {"strategy": s}) for s in direct.STRATEGIES]
         elif method == "fft":
             paths += [(f"fft-{b}", "fft", {"backend": b}) for b in backends.available_backends()]
+            paths.append(("fft-circular", "fft", {"layout": "circular"}))  # where the wrap mode allows it
         else:
             paths.append((method, method, {}))
     return paths
 
 
-#: Every path: the methods of the registry, each direct strategy, the FFT method on each backend.
+#: Every path: the methods of the registry, each direct strategy, the FFT method on each backend,
+#: and its circular layout.
 PATHS = _paths()
 
 
@@ -190,6 +193,12 @@ def path_plan(plan, method, changes):
         if not strategy_fits(strategy, plan.run_geometry):
             return None
         plan = dataclasses.replace(plan, settings={**plan.settings, "direct": strategy})
+    if changes.get("layout") == "circular":
+        from fftconv.methods.fft import circular_layout
+        layout = None if plan.geometry.is_empty else circular_layout(plan.run_geometry, plan.embedding == "both")
+        if layout is None:
+            return None
+        plan = dataclasses.replace(plan, settings={**plan.settings, "fft": layout})
     return plan
 
 

@@ -28,6 +28,7 @@ X3, W3 = np.ones((1, 4, 4, 4, 2)), np.ones((2, 2, 2, 2, 2))
 
 conv2d, conv1d, conv3d = fftconv.conv2d, fftconv.conv1d, fftconv.conv3d
 depthwise = fftconv.depthwise_conv2d
+sconv, scorr = fftconv.convolve, fftconv.correlate  # scipy.signal's entry points
 
 PADDING_ACCEPTED = r"`padding` must be 'SAME', 'VALID', an int, 2 \(before, after\) pairs, 2 ints, or " \
                    r"TensorFlow's 4 pairs in data_format order"
@@ -418,6 +419,70 @@ BAD_INPUTS = [
      ValueError, r"`padding_mode` 'edge' cannot pad `input_shape`'s empty spatial axis 1"),
     ("padding-mode-plan-depthwise", lambda: fftconv.plan_depthwise_conv2d(X.shape, WD.shape, padding_mode=1.5),
      TypeError, r"`padding_mode` must be a string"),
+    # -- convolve / correlate (scipy.signal's entry points) ----------------------------------------
+    ("signal-ndim-mismatch", lambda: sconv(np.ones(5), np.ones((2, 2))), ValueError,
+     M("`in1` and `in2` must have the same number of dimensions; got ndim=1 (shape (5,)) and ndim=2")),
+    ("signal-scalar-and-array", lambda: scorr(2.0, np.ones(3)), ValueError,
+     r"`in1` and `in2` must have the same number of dimensions; got ndim=0"),
+    ("signal-mode-unknown", lambda: sconv(np.ones(5), np.ones(2), "SAME"), ValueError,
+     M("`mode` must be one of 'full', 'same', 'valid'; got 'SAME'")),
+    ("signal-mode-int", lambda: scorr(np.ones(5), np.ones(2), 1), ValueError,
+     M("`mode` must be one of 'full', 'same', 'valid'; got 1")),
+    ("signal-method-unknown", lambda: sconv(np.ones(5), np.ones(2), method="oa"), ValueError,
+     M("`method` must be one of 'auto', 'direct', 'fft'; got 'oa'")),
+    ("signal-valid-neither-larger", lambda: sconv(np.ones((3, 5)), np.ones((5, 3)), "valid"),
+     ValueError, M("mode 'valid' needs one of `in1` (shape (3, 5)) and `in2` (shape (5, 3)) to be at "
+                   "least as large as the other along every convolution axis (0, 1)")),
+    ("signal-valid-neither-larger-axes", lambda: sconv(np.ones((3, 5, 2)), np.ones((5, 3, 1)), "valid",
+                                                                  axes=(0, 1)),
+     ValueError, r"mode 'valid' needs one of `in1` .* along every convolution axis \(0, 1\)"),
+    ("signal-broadcast-incompatible", lambda: sconv(np.ones((3, 8)), np.ones((2, 4)), axes=1),
+     ValueError, M("`in1` shape (3, 8) and `in2` shape (2, 4) are incompatible: axis 0 (not in `axes`) must "
+                   "have equal sizes or size 1 in one of them, to broadcast")),
+    ("signal-axes-out-of-range", lambda: sconv(np.ones((3, 8)), np.ones((2, 4)), axes=2), ValueError,
+     M("`axes` must hold ints from -2 to 1 for arrays of ndim=2; got 2")),
+    ("signal-axes-repeated", lambda: sconv(np.ones((3, 8)), np.ones((2, 4)), axes=(1, -1)),
+     ValueError, M("`axes` must not repeat an axis; got (1, -1)")),
+    ("signal-axes-empty", lambda: sconv(np.ones((3, 8)), np.ones((2, 4)), axes=()), ValueError,
+     M("`axes` must not be empty when given; got () (None means every axis)")),
+    ("signal-axes-float", lambda: sconv(np.ones((3, 8)), np.ones((2, 4)), axes=1.0), TypeError,
+     M("`axes` must be None, an int or a sequence of ints from -2 to 1; got float 1.0")),
+    ("signal-axes-string", lambda: sconv(np.ones((3, 8)), np.ones((2, 4)), axes="01"), TypeError,
+     r"`axes` must be None, an int or a sequence of ints .* got str '01'"),
+    ("signal-four-conv-axes", lambda: sconv(np.ones((3, 3, 3, 3)), np.ones((2, 2, 2, 2))), ValueError,
+     M("at most 3 axes can be convolved (conv1d, conv2d, conv3d); `in1` shape (3, 3, 3, 3) and `in2` shape "
+       "(2, 2, 2, 2) have 4 axes (0, 1, 2, 3)")),
+    ("signal-object", lambda: sconv(np.ones(3, object), np.ones(2)), TypeError, r"`in1` " + NUMBERS),
+    ("signal-strings", lambda: scorr(np.ones(3), np.array(["a", "b"])), TypeError, r"`in2` " + NUMBERS),
+    ("signal-ragged", lambda: sconv([[1.0, 2.0], [3.0]], np.ones((2, 2))), ValueError,
+     r"`in1` must be an array or a nested sequence of numbers with a regular shape"),
+    ("signal-padding-mode", lambda: sconv(np.ones(5), np.ones(2), "same", padding_mode="symm"),
+     ValueError, MODES_ACCEPTED + M("; got 'symm' ('symm' elsewhere is padding_mode='symmetric' here")),
+    ("signal-workers", lambda: sconv(np.ones(5), np.ones(2), workers=0), ValueError,
+     r"`workers` must be a positive int"),
+    ("signal-backend", lambda: scorr(np.ones(5), np.ones(2), backend="mkl"), ValueError,
+     r"`backend` must be one of 'auto', "),
+    ("signal-measure", lambda: sconv(np.ones(5), np.ones(2), measure="yes"), TypeError,
+     M("`measure` must be True or False; got str 'yes'")),
+    # -- nan_treatment (convolve, correlate, conv1d/2d/3d, depthwise_conv2d) ------------------------
+    ("nan-treatment-unknown", lambda: sconv(np.ones(5), np.ones(2), nan_treatment="ignore"),
+     ValueError, M("`nan_treatment` must be one of 'propagate', 'fill', 'interpolate'; got 'ignore'")),
+    ("nan-treatment-none-conv2d", lambda: conv2d(X, W, nan_treatment=None), ValueError,
+     M("`nan_treatment` must be one of 'propagate', 'fill', 'interpolate'; got None")),
+    ("nan-treatment-depthwise", lambda: depthwise(X, WD, nan_treatment="Interpolate"), ValueError,
+     r"`nan_treatment` must be one of .* got 'Interpolate'"),
+    ("fill-value-string", lambda: conv1d(X1, W1, nan_treatment="fill", fill_value="0"), TypeError,
+     M("`fill_value` must be a real or complex number; got str '0'")),
+    ("fill-value-none", lambda: sconv(np.ones(5), np.ones(2), nan_treatment="fill", fill_value=None),
+     TypeError, M("`fill_value` must be a real or complex number; got NoneType None")),
+    ("fill-value-complex-for-real", lambda: conv3d(X3, W3, nan_treatment="fill", fill_value=1j), ValueError,
+     M("`fill_value` 1j is complex, but `input` is real (dtype float64); give a real fill_value")),
+    ("interpolate-zero-sum-kernel", lambda: sconv(np.ones(9), [1.0, -2.0, 1.0], "same",
+                                                             nan_treatment="interpolate"),
+     ValueError, M("nan_treatment='interpolate' divides by the kernel's sum, but `in2` sums to 0, against 4 "
+                   "in absolute value; use nan_treatment='fill' for zero-sum kernels")),
+    ("interpolate-zero-sum-filters", lambda: conv2d(X, W - 1, nan_treatment="interpolate"), ValueError,
+     M("nan_treatment='interpolate' divides by the kernel's sum, but `filters` sums to 0 (kernel 0 of 2)")),
 ]
 
 # -- the gradient-side ops ----------------------------------------------------------------------

@@ -38,6 +38,17 @@ class CountingBackend:
         self.calls.append(("irfftn", dtype, res.dtype, workers))
         return res
 
+    def fftn(self, a, axes, workers, shape=None, out=None):
+        res = self.inner.fftn(a, axes, workers, shape=shape, out=out)
+        self.calls.append(("fftn", a.dtype, res.dtype, workers))
+        return res
+
+    def ifftn(self, a, axes, workers, out=None, keep=None):
+        dtype = a.dtype
+        res = self.inner.ifftn(a, axes, workers, out=out, keep=keep)
+        self.calls.append(("ifftn", dtype, res.dtype, workers))
+        return res
+
     def extra_bytes(self, operand, result, **padding):
         return self.inner.extra_bytes(operand, result, **padding)
 
@@ -329,7 +340,10 @@ def placement(request, monkeypatch):
     first, strided = request.param
     monkeypatch.setattr(type(backends.BACKENDS["scipy"]), "batch_first", first)
     monkeypatch.setattr(type(backends.BACKENDS["scipy"]), "strided", strided)
-    return request.param
+    # kept filter spectra were laid out for the backend as it was: they must not carry over
+    fftconv.clear_spectrum_cache()
+    yield request.param
+    fftconv.clear_spectrum_cache()
 
 
 @pytest.mark.parametrize("case", TILED_CASES, ids=[f"{c[0]}d-{i}" for i, c in enumerate(TILED_CASES)])
@@ -343,7 +357,7 @@ def test_many_tiles_match_the_reference(case, dtype, flip, placement):
     w = random(rng, (*kernel, c_in // groups, c_out), dtype)
     plan = fftconv.plan_conv2d if nd == 2 else (fftconv.plan_conv1d if nd == 1 else fftconv.plan_conv3d)
     plan = plan(x.shape, w.shape, strides, padding, dilations=dilations, flip=flip, dtype=dtype,
-                method="fft")
+                method="fft", backend="scipy")
     tiled, layout = _tiled_plan(plan, extra)
     assert layout.n_tiles > 1
     expected = ref(x, w, strides, padding, dilations, flip=flip)
@@ -357,7 +371,7 @@ def test_many_tiles_depthwise_and_channels_first(multiplier, placement):
     x = random(rng, (2, 4, 25, 22), np.float32)  # NCHW
     wd = random(rng, (6, 5, 4, multiplier), np.float32)
     plan = fftconv.plan_depthwise_conv2d(x.shape, wd.shape, 2, "SAME", "NCHW", dilations=(1, 2),
-                                         method="fft")
+                                         method="fft", backend="scipy")
     tiled, layout = _tiled_plan(plan, (2, 3))
     assert layout.n_tiles > 1
     y = tiled(x, depthwise_as_grouped(wd))
@@ -375,7 +389,7 @@ def test_many_tiles_in_many_chunks(monkeypatch, nd, placement):
     x = random(rng, (3, *spatial, 2))
     w = random(rng, (*kernel, 2, 3))
     plan = {1: fftconv.plan_conv1d, 2: fftconv.plan_conv2d, 3: fftconv.plan_conv3d}[nd](
-        x.shape, w.shape, 2, "SAME", dilations=2, dtype=np.float64, method="fft")
+        x.shape, w.shape, 2, "SAME", dilations=2, dtype=np.float64, method="fft", backend="scipy")
     tiled, layout = _tiled_plan(plan, (2,) * nd)
     assert layout.tiles[0] > 1
     assert_close(tiled(x, w), ref(x, w, 2, "SAME", 2), np.float64)
@@ -449,6 +463,72 @@ def test_backend_inverse_keeps_the_leading_rows(name, shape, axes, keep, dtype):
         index[axis] = slice(n)
     tol = 1e-5 if dtype == np.float32 else 1e-13
     assert np.abs(y[tuple(index)] - x[tuple(index)]).max() <= tol * np.abs(x).max()
+
+
+@pytest.mark.parametrize("name", backends.available_backends())
+@pytest.mark.parametrize("shape, axes, size", [((3, 4, 2), (0, 1), (8, 9)), ((5, 2, 7), (0, 2), (4, 10)),
+                                               ((3, 6), (1,), (11,))])
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_backend_fftn_pads_like_scipy(name, shape, axes, size, dtype):
+    rng = np.random.default_rng(len(shape))
+    x = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+    kept = x.copy()
+    got = backends.get_backend(name).fftn(x, axes, 1, shape=size)
+    expected = scipy_fft.fftn(x.astype(np.complex128), s=size, axes=axes)
+    assert got.dtype == dtype and got.shape == expected.shape
+    tol = 1e-5 if dtype == np.complex64 else 1e-13
+    assert np.abs(got - expected).max() <= tol * np.abs(expected).max()
+    np.testing.assert_array_equal(x, kept)
+
+
+@pytest.mark.parametrize("name", backends.available_backends())
+@pytest.mark.parametrize("shape, axes, keep", [((6, 5, 3), (0, 1), None), ((4, 7, 5), (0, 1, 2), None),
+                                               ((5, 11), (1,), None), ((9, 8, 3), (0, 1), (5,)),
+                                               ((6, 7, 10, 2), (0, 1, 2), (4, 1))])
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_backend_complex_transforms_into_out(name, shape, axes, keep, dtype):
+    """``fftn`` and ``ifftn`` write into ``out``; with ``keep`` the leading rows are exact."""
+    backend = backends.get_backend(name)
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+    expected = scipy_fft.fftn(x.astype(np.complex128), axes=axes)
+    spectrum = np.empty(shape, dtype)
+    assert backend.fftn(x, axes, 2, out=spectrum) is spectrum
+    tol = 1e-5 if dtype == np.complex64 else 1e-13
+    assert np.abs(spectrum - expected).max() <= tol * np.abs(expected).max()
+    y = np.empty(shape, dtype)
+    assert backend.ifftn(spectrum, axes, 2, out=y, keep=keep) is y
+    index = [slice(None)] * len(shape)
+    for axis, n in zip(axes, keep or ()):
+        index[axis] = slice(n)
+    assert np.abs(y[tuple(index)] - x[tuple(index)]).max() <= tol * np.abs(x).max()
+
+
+def test_complex_inputs_with_complex_filters_run_complex_transforms(counting):
+    """Complex pairs: the FFT method transforms complex values (fftn/ifftn), not their parts;
+    one complex side alone runs the real embedding's real transforms."""
+    rng = np.random.default_rng(5)
+    x = random(rng, (2, 30, 27, 3), np.complex64)
+    w = random(rng, (9, 8, 3, 4), np.complex64)
+    plan = fftconv.plan_conv2d(x.shape, w.shape, padding="SAME", dtype="complex64", method="fft")
+    assert plan.layout.complex_pairs and "complex transforms" in repr(plan)
+    y = plan(x, w)
+    assert y.dtype == np.complex64 and y.flags.owndata
+    assert_close(y, ref(x, w, padding="SAME"), np.complex64)
+    calls = [call for wrapper in counting.values() for call in wrapper.calls]
+    assert {c[0] for c in calls} == {"fftn", "ifftn"}
+    assert all(c[1].kind == "c" and c[2] == np.complex64 for c in calls)
+    for wrapper in counting.values():
+        wrapper.calls.clear()
+    y = CONV[2](x, w.real.copy(), padding="SAME", method="fft")
+    assert {c[0] for wrapper in counting.values() for c in wrapper.calls} == {"rfftn", "irfftn"}
+    assert_close(y, ref(x, w.real, padding="SAME"), np.complex64)
+
+
+def test_complex_pairs_need_even_channel_counts():
+    g = check_geometry((1, 9, 3), (3, 3, 4), 1, 1, "VALID", "NWC", 1, None, False)
+    with pytest.raises(ValueError, match="even channel counts"):
+        fft_module.make_layout(g, complex_pairs=True)
 
 
 def test_scipy_backend_reads_and_writes_strided_arrays():

@@ -103,7 +103,9 @@ def test_results_own_their_memory_on_every_path(path, data_format, dtype):
 
 
 @pytest.mark.parametrize("method", ["direct", "fft"])
-@pytest.mark.parametrize("entry", ["conv1d", "conv2d", "conv3d", "depthwise", "bank", "plan", "bound", "dask"])
+@pytest.mark.parametrize("entry", ["conv1d", "conv2d", "conv3d", "depthwise", "bank", "plan", "bound", "dask",
+                                   "convolve", "correlate-axes", "convolve-swapped", "conv2d-interpolate",
+                                   "convolve-interpolate"])
 def test_results_own_their_memory_on_every_entry_point(entry, method):
     rng = np.random.default_rng(1)
     w = rng.standard_normal((5, 1, 2, 3))
@@ -118,6 +120,14 @@ def test_results_own_their_memory_on_every_entry_point(entry, method):
         "plan": lambda a: plan(a, w),
         "bound": plan.bind(w),
         "dask": lambda a: _dask_conv2d(a, w, method),
+        "convolve": lambda a: fftconv.convolve(a[0, :, :, 0], w[:, :, 0, 0], "same", method),
+        "correlate-axes": lambda a: fftconv.correlate(a[0], w[:, :, :, 0], "full", method, axes=(0, 1)),
+        "convolve-swapped": lambda a: fftconv.convolve(w[:, :, 0, 0], a[0, :, :, 1], "full", method),
+        "conv2d-interpolate": lambda a: fftconv.conv2d(np.where(a > 1.5, np.nan, a), np.abs(w), method=method,
+                                                       nan_treatment="interpolate"),
+        "convolve-interpolate": lambda a: fftconv.convolve(
+            np.where(a[0] > 1.5, np.nan, a[0]), np.abs(wd[:, :, :, 0]), "same", method, axes=(0, 1),
+            nan_treatment="interpolate"),
     }[entry]
     frames = rng.standard_normal((3, 1, 20, 20, 2))
     results = [run(f) for f in frames]  # a stream: each result must survive the later calls
@@ -315,6 +325,40 @@ def test_unread_samples_change_nothing_with_modes_on_every_path(path, case, mode
     np.testing.assert_array_equal(plan(x, w), clean)
 
 
+@pytest.mark.parametrize("method", ["direct", "fft"])
+@pytest.mark.parametrize("garbage", [np.nan, np.inf, -3.4e38], ids=str)
+def test_unread_samples_change_nothing_in_convolve(method, garbage):
+    """``convolve(small, huge, "same")`` reads only the kernel taps that meet ``small``, and the
+    roles swapped (``huge`` the engine's input) only the samples under some output."""
+    rng = np.random.default_rng(23)
+    small, huge = rng.standard_normal((6, 5)), rng.standard_normal((200, 150))
+    read = np.zeros(huge.shape, bool)
+    read[100 - 8:100 + 6, 75 - 7:75 + 5] = True  # every tap some "same" output multiplies by a sample
+    clean = np.where(read, huge, 0)
+    for f in (fftconv.convolve, fftconv.correlate):
+        expected = f(small, clean, "same", method)
+        dirty = np.where(read, huge, garbage)
+        if f is fftconv.correlate:  # the taps are read reversed
+            dirty, expected = dirty[::-1, ::-1], f(small, clean[::-1, ::-1], "same", method)
+        np.testing.assert_array_equal(f(small, dirty, "same", method), expected)
+
+
+def test_signal_entry_points_never_modify_their_inputs():
+    rng = np.random.default_rng(24)
+    a, b = rng.standard_normal((3, 40, 30)), rng.standard_normal((3, 5, 4)) + 1j
+    a[0, 3, 3], b[1, 2, 2] = np.nan, np.inf
+    snaps = a.copy(), b.copy()
+    a.flags.writeable = b.flags.writeable = False
+    for treatment in ("propagate", "fill", "interpolate"):
+        for f in (fftconv.convolve, fftconv.correlate):
+            for mode in ("full", "same", "valid"):
+                with np.errstate(invalid="ignore"):
+                    f(a, b, mode, axes=(1, 2), nan_treatment=treatment)
+                    f(b, a, mode, axes=(1, 2))
+    np.testing.assert_array_equal(a, snaps[0])
+    np.testing.assert_array_equal(b, snaps[1])
+
+
 def test_unread_row_does_not_pollute_the_fft():
     """The issue's instance: row 255 of a 256x256 image is never read at stride 2, VALID, 31x31."""
     rng = np.random.default_rng(5)
@@ -490,6 +534,7 @@ PEAK_CASES = [
     (1, (3, 40000, 2), (101, 2, 3), dict(padding="SAME")),
     (1, (2, 80000, 1), (7, 1, 1), dict(padding="SAME")),
     (3, (1, 40, 40, 40, 2), (7, 7, 7, 2, 2), dict(padding="SAME")),
+    (2, (2, 128, 120, 4), (21, 21, 4, 4), dict(padding="SAME", padding_mode="wrap")),  # circular layout
 ]
 
 

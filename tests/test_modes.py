@@ -288,6 +288,68 @@ def test_wrap_is_circular_correlation(nd, data):
         y = CONV[nd](x[None, ..., None], w[..., None, None], padding=pads, dilations=dilations,
                      padding_mode="circular", method=method)
         assert_close(y[0, ..., 0], circular, np.float64)
+    plan = path_plan(PLANNERS[nd]((1, *spatial, 1), (*kernel, 1, 1), padding=pads, dilations=dilations,
+                                  padding_mode="wrap", dtype=np.float64), "fft", {"layout": "circular"})
+    if plan is not None:  # the FFT method's circular layout: fast lengths only
+        assert_close(plan(x[None, ..., None], w[..., None, None])[0, ..., 0], circular, np.float64)
+
+
+# -- the circular layout -----------------------------------------------------------------------------
+
+CIRCULAR_CASES = [
+    ("1d-same-batch", (3, 20, 2), (7, 2, 3), dict(padding="SAME")),
+    ("1d-kernel-longer-than-input", (2, 12, 1), (31, 1, 2), dict(padding="SAME", dilations=2)),
+    ("2d-uneven-pads", (2, 16, 15, 3), (5, 4, 3, 2), dict(padding=((7, 30), (0, 3)))),
+    ("2d-grouped-dilated", (1, 18, 20, 4), (5, 3, 2, 6), dict(padding="SAME", dilations=(3, 2))),
+    ("2d-kernel-as-large-as-input", (2, 24, 24, 2), (24, 24, 2, 2), dict(padding="SAME")),
+    ("3d-same", (1, 6, 8, 5, 2), (3, 4, 3, 2, 2), dict(padding="SAME")),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+@pytest.mark.parametrize("case", CIRCULAR_CASES, ids=[c[0] for c in CIRCULAR_CASES])
+@pytest.mark.parametrize("backend", fftconv.backends.available_backends())
+def test_circular_layout_matches_np_pad(case, backend, dtype):
+    """The FFT method's circular correlation of whole images equals wrap padding then VALID,
+    for pads of any size, dilations, groups, kernels longer than the input, complex pairs."""
+    _, x_shape, w_shape, options = case
+    nd = len(x_shape) - 2
+    plan = PLANNERS[nd](x_shape, w_shape, padding_mode="wrap", dtype=dtype, backend=backend, method="fft",
+                        **options)
+    plan = path_plan(plan, "fft", {"layout": "circular"})
+    assert plan.layout.circular and plan.layout.complex_pairs == (np.dtype(dtype).kind == "c")
+    rng = np.random.default_rng(sum(x_shape))
+    x, w = random(rng, x_shape, dtype), random(rng, w_shape, dtype)
+    expected = ref(x, w, 1, options["padding"], options.get("dilations", 1), padding_mode="wrap")
+    assert_close(plan(x, w), expected, dtype)
+
+
+def test_circular_layout_keeps_nan_local_and_huge_values_exact():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((1, 40, 30, 1)).astype(np.float32)
+    w = rng.standard_normal((9, 9, 1, 1)).astype(np.float32)
+    plan = path_plan(fftconv.plan_conv2d(x.shape, w.shape, padding="SAME", padding_mode="wrap", method="fft"),
+                     "fft", {"layout": "circular"})
+    x[0, 0, 2, 0], x[0, 20, 29, 0] = np.nan, 1e30
+    y = plan(x, w)
+    touched = reference_conv(np.isnan(x).astype(float), np.ones_like(w), padding="SAME", padding_mode="wrap") > 0
+    expected = reference_conv(np.nan_to_num(x), w, padding="SAME", padding_mode="wrap")
+    assert np.isnan(y[touched]).all() and not np.isnan(y[~touched]).any()
+    assert_close(y[~touched], expected[~touched], np.float32)
+
+
+def test_circular_layout_applies_where_it_can_and_the_planner_takes_it_where_it_pays():
+    from fftconv.methods.fft import circular_layout
+    geometry = lambda shape, kernel, **options: fftconv.plan_conv2d(  # noqa: E731
+        shape, kernel, **{"padding": "SAME", "padding_mode": "wrap", **options}).geometry
+    assert circular_layout(geometry((1, 64, 60, 1), (9, 9, 1, 1))) is not None
+    assert circular_layout(geometry((1, 64, 60, 1), (9, 9, 1, 1), strides=2)) is None
+    assert circular_layout(geometry((1, 64, 61, 1), (9, 9, 1, 1))) is None  # 61: not a fast length
+    assert circular_layout(geometry((1, 64, 60, 1), (9, 9, 1, 1), padding_mode="reflect")) is None
+    assert circular_layout(geometry((1, 2048, 2048, 3), (9, 9, 3, 3))) is None  # one image too large
+    # a kernel as large as the image: half the transform length per axis of the padded tiling
+    plan = fftconv.plan_conv2d((4, 64, 64, 16), (64, 64, 16, 16), padding="SAME", padding_mode="wrap")
+    assert plan.method == "fft" and plan.layout.circular
 
 
 # -- other libraries' names (docs/boundaries.rst's table) -------------------------------------------

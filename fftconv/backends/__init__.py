@@ -1,10 +1,17 @@
 """FFT backends behind one small interface.
 
-A backend is an object with ``name``, ``batch_first``, ``strided`` and three methods::
+A backend is an object with ``name``, ``batch_first``, ``strided`` and five methods::
 
     rfftn(a, axes, workers, shape=None, out=None) -> complex ndarray  # ``a`` zero-padded to ``shape``
     irfftn(a, shape, axes, workers, out=None, keep=None) -> real ndarray  # may overwrite ``a``
+    fftn(a, axes, workers, shape=None, out=None) -> complex ndarray  # complex to complex, forward
+    ifftn(a, axes, workers, out=None, keep=None) -> complex ndarray  # its inverse; may overwrite ``a``
     extra_bytes(operand, result, *, padded=0, first_pass=0) -> int  # transient memory, for plan.peak_bytes
+
+``fftn`` and ``ifftn`` are the complex-to-complex pair (the FFT method runs
+them for complex inputs with complex filters); they follow the rules below
+as ``rfftn`` and ``irfftn`` do, every axis at its full length.  Forward
+transforms are not scaled, inverse ones are divided by the transformed size.
 
 ``irfftn`` is always handed a buffer that fftconv owns, so a backend whose
 complex-to-real transform destroys its input (FFTW's) is safe.  ``rfftn``
@@ -21,7 +28,7 @@ and result (for a zero-padded one: ``padded`` bytes once padded, and
 ``first_pass`` bytes for the first pass of a transform pruned to the
 kernel's rows), so that :attr:`fftconv.ConvPlan.peak_bytes` can bound a
 call's memory.
-``irfftn``'s ``keep``, one length per axis but the last of ``axes``, says
+``irfftn``'s (and ``ifftn``'s) ``keep``, one length per axis but the last of ``axes``, says
 that only the leading ``keep`` entries along those axes will be read: a
 backend may leave the rest of the result unspecified (the scipy backend
 then runs its last pass over the kept rows only; overlap-save keeps the

@@ -45,11 +45,12 @@ def _lib():
 
 
 class Ducc0Backend:
-    """Real transforms through :mod:`ducc0.fft`: any strides, no planning, pruned passes.
+    """Transforms through :mod:`ducc0.fft`: any strides, no planning, pruned passes.
 
-    ``rfftn(a, axes, workers, shape=None, out=None)`` and
-    ``irfftn(a, shape, axes, workers, out=None, keep=None)``: see
-    :mod:`fftconv.backends`.  ``irfftn`` overwrites ``a``.
+    ``rfftn(a, axes, workers, shape=None, out=None)``,
+    ``irfftn(a, shape, axes, workers, out=None, keep=None)`` and their
+    complex-to-complex counterparts ``fftn`` and ``ifftn``: see
+    :mod:`fftconv.backends`.  The inverses overwrite ``a``.
 
     Examples
     --------
@@ -84,20 +85,25 @@ class Ducc0Backend:
         a = a if a.dtype in REAL_TO_COMPLEX else a.astype(real_dtype(a))
         if shape is None:
             return _lib().r2c(a, axes=axes, forward=True, inorm=_NO_NORM, out=out, nthreads=workers)
-        # zero-padded: the last axis first over the input's own rows, then each earlier axis over
-        # what the later ones filled, in place in ``out``
-        cut = [min(n, a.shape[ax]) for ax, n in zip(axes, lengths)]
-        a = a[_leading_index(a.ndim, axes, cut)]
-        region = out[_leading_index(out.ndim, axes[:-1], cut[:-1])]
-        padded_last = np.zeros(resized(a.shape, axes[-1:], lengths[-1:]), a.dtype)
-        padded_last[_leading_index(a.ndim, axes[-1:], cut[-1:])] = a
-        _lib().r2c(padded_last, axes=axes[-1:], forward=True, inorm=_NO_NORM, out=region, nthreads=workers)
-        for i in range(len(axes) - 2, -1, -1):
-            view = out[_leading_index(out.ndim, axes[:i], cut[:i])]
-            tail = view[_tail_index(view.ndim, axes[i], cut[i])]
-            tail[...] = 0
-            _lib().c2c(view, axes=[axes[i]], forward=True, inorm=_NO_NORM, out=view, nthreads=workers)
-        return out
+        return _padded(_lib().r2c, a, axes, lengths, out, workers)
+
+    def fftn(self, a, axes, workers, shape=None, out=None):
+        a = np.asarray(a)
+        axes = list(axes)
+        dtype = complex_dtype(a)
+        lengths = [a.shape[ax] for ax in axes] if shape is None else list(shape)
+        result_shape = resized(a.shape, axes, lengths)
+        if out is not None:
+            check_out(out, a, result_shape, dtype, contiguous=False)
+        else:
+            out = np.empty(result_shape, dtype)
+        if 0 in a.shape:
+            out[...] = 0
+            return out
+        a = a if a.dtype == dtype else a.astype(dtype)
+        if shape is None:
+            return _lib().c2c(a, axes=axes, forward=True, inorm=_NO_NORM, out=out, nthreads=workers)
+        return _padded(_lib().c2c, a, axes, lengths, out, workers)
 
     def irfftn(self, a, shape, axes, workers, out=None, keep=None):
         axes = list(axes)
@@ -121,6 +127,24 @@ class Ducc0Backend:
                    nthreads=workers, allow_overwriting_input=True)
         return out
 
+    def ifftn(self, a, axes, workers, out=None, keep=None):
+        axes = list(axes)
+        dtype = complex_dtype(a)
+        if out is not None:
+            check_out(out, a, a.shape, dtype, contiguous=False)
+        else:
+            out = np.empty(a.shape, dtype)
+        if a.dtype != dtype or not a.flags.writeable:
+            a = np.array(a, dtype=dtype)
+        # as irfftn: in place, each pass over what the later ones read, the last into ``out``
+        kept = list(keep or [a.shape[ax] for ax in axes[:-1]])
+        for i, axis in enumerate(axes[:-1]):
+            rows = a[_leading_index(a.ndim, axes[:i], kept[:i])]
+            _lib().c2c(rows, axes=[axis], forward=False, inorm=_BY_N, out=rows, nthreads=workers)
+        _lib().c2c(a[_leading_index(a.ndim, axes[:-1], kept)], axes=axes[-1:], forward=False, inorm=_BY_N,
+                   out=out[_leading_index(out.ndim, axes[:-1], kept)], nthreads=workers)
+        return out
+
     @staticmethod
     def extra_bytes(operand: int, result: int, *, padded: int = 0, first_pass: int = 0) -> int:
         """Transient bytes beyond operand and result: for a zero-padded transform, its last
@@ -129,6 +153,24 @@ class Ducc0Backend:
 
     def __repr__(self):
         return "Ducc0Backend()"
+
+
+def _padded(first, a, axes, lengths, out, workers):
+    """``a`` zero-padded to ``lengths`` along ``axes`` and transformed into ``out``, ``first``
+    (``r2c`` or ``c2c``) along the last axis: that axis first over the input's own rows, then
+    each earlier axis over what the later ones filled, in place in ``out``."""
+    cut = [min(n, a.shape[ax]) for ax, n in zip(axes, lengths)]
+    a = a[_leading_index(a.ndim, axes, cut)]
+    region = out[_leading_index(out.ndim, axes[:-1], cut[:-1])]
+    padded_last = np.zeros(resized(a.shape, axes[-1:], lengths[-1:]), a.dtype)
+    padded_last[_leading_index(a.ndim, axes[-1:], cut[-1:])] = a
+    first(padded_last, axes=axes[-1:], forward=True, inorm=_NO_NORM, out=region, nthreads=workers)
+    for i in range(len(axes) - 2, -1, -1):
+        view = out[_leading_index(out.ndim, axes[:i], cut[:i])]
+        tail = view[_tail_index(view.ndim, axes[i], cut[i])]
+        tail[...] = 0
+        _lib().c2c(view, axes=[axes[i]], forward=True, inorm=_NO_NORM, out=view, nthreads=workers)
+    return out
 
 
 def _leading_index(ndim, axes, lengths):

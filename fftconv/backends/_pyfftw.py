@@ -1,7 +1,7 @@
 """FFTW through pyFFTW: plans in a bounded LRU, measured ones from persistent wisdom.
 
 :class:`PyFFTWBackend` has the interface of every fftconv backend
-(``name``, ``batch_first``, ``rfftn``, ``irfftn``).  Each distinct problem --
+(``name``, ``batch_first``, ``rfftn``, ``irfftn``, ``fftn``, ``ifftn``).  Each distinct problem --
 shape, strides, dtype, axes, alignments, threads and calling thread -- gets
 one :class:`pyfftw.FFTW` plan, kept in a least-recently-used cache.  The
 calling thread is in the key because one plan object must not run on two
@@ -32,9 +32,9 @@ Rules that keep it safe:
   happen under one module lock (:data:`PLANNER_LOCK`);
 * planning with ``FFTW_MEASURE`` overwrites its arrays, so plans are made on
   scratch buffers, never on a caller's data;
-* the forward (r2c) transform preserves its input; only the inverse (c2r),
-  which fftconv always hands a buffer it owns, is planned with
-  ``FFTW_DESTROY_INPUT``;
+* the forward transforms (r2c, c2c) preserve their input; only the
+  inverses (c2r, and c2c backward), which fftconv always hands a buffer it
+  owns, are planned with ``FFTW_DESTROY_INPUT``;
 * a call returns the caller's ``out`` when given one, else a freshly
   allocated, 64-byte aligned output; a plan keeps no reference to a
   caller's arrays between calls.
@@ -603,6 +603,38 @@ class PyFFTWBackend:
             return out
         return self._run("c2r", a, out, axes, workers)
 
+    def fftn(self, a, axes, workers, shape=None, out=None):
+        """The n-D complex-to-complex forward FFT of ``a`` over ``axes``, not scaled.
+
+        As :meth:`rfftn`, for complex (or real) data: float16, float32 and
+        complex64 are transformed in single precision, other numbers in
+        double.  ``a`` is not modified.
+        """
+        a = np.asarray(a)
+        axes = _check_axes(axes, a.ndim)
+        dtype = complex_dtype(a)
+        lengths = [a.shape[ax] for ax in axes] if shape is None else _check_shape(shape, axes)
+        out = _output(out, a, resized(a.shape, axes, lengths), dtype)
+        a = _fit(a, lengths, axes)
+        if _check_lengths(a.shape, axes):
+            return out
+        return self._run("c2c", _operand(a, dtype, writeable=False), out, axes, workers)
+
+    def ifftn(self, a, axes, workers, out=None, keep=None):
+        """The inverse of :meth:`fftn`, scaled by one over the transformed size.
+
+        ``a`` may be overwritten; ``keep`` is accepted and ignored, as by
+        :meth:`irfftn`.
+        """
+        a = np.asarray(a)
+        axes = _check_axes(axes, a.ndim)
+        dtype = complex_dtype(a)
+        out = _output(out, a, a.shape, dtype)
+        a = _operand(a, dtype, writeable=True)
+        if _check_lengths(a.shape, axes):
+            return out
+        return self._run("ic2c", a, out, axes, workers)
+
     def extra_bytes(self, operand: int, result: int, *, padded: int = 0, first_pass: int = 0) -> int:
         """Transient bytes a transform may need beyond its operand and result: with
         ``planning="always"`` the first call of a shape plans on scratch copies of both
@@ -681,8 +713,9 @@ class PyFFTWBackend:
             src, dst = _scratch_like(a), _scratch_like(out)
         else:
             src, dst = a, out
-        extra = ("FFTW_DESTROY_INPUT",) if kind == "c2r" else ()
-        direction = "FFTW_BACKWARD" if kind == "c2r" else "FFTW_FORWARD"
+        inverse = kind in ("c2r", "ic2c")
+        extra = ("FFTW_DESTROY_INPUT",) if inverse else ()
+        direction = "FFTW_BACKWARD" if inverse else "FFTW_FORWARD"
         effort = self.planner_effort
         with PLANNER_LOCK:
             if not _wisdom_loaded:
@@ -697,7 +730,7 @@ class PyFFTWBackend:
             if fftw is None:
                 fftw = _lib().FFTW(src, dst, axes=axes, direction=direction, flags=(effort, *extra),
                                    threads=threads, planning_timelimit=self.planning_timelimit)
-        scale = 1.0 / math.prod(out.shape[ax] for ax in axes) if kind == "c2r" else 1
+        scale = 1.0 / math.prod(out.shape[ax] for ax in axes) if inverse else 1
         return _Plan(fftw, scale)
 
     def __repr__(self):

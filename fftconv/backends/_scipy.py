@@ -39,12 +39,13 @@ _NO_NORM, _BY_N = 0, 2  # pocketfft's ``inorm``: none, or divide by the transfor
 
 
 class ScipyBackend:
-    """Real transforms through :mod:`scipy.fft`'s pocketfft.
+    """Transforms through :mod:`scipy.fft`'s pocketfft.
 
-    ``rfftn(a, axes, workers, shape=None, out=None)`` and
-    ``irfftn(a, shape, axes, workers, out=None, keep=None)``: see
-    :mod:`fftconv.backends`.  ``irfftn`` may overwrite ``a``; with ``keep`` it
-    runs its last pass only over the kept rows.
+    ``rfftn(a, axes, workers, shape=None, out=None)``,
+    ``irfftn(a, shape, axes, workers, out=None, keep=None)`` and their
+    complex-to-complex counterparts ``fftn`` and ``ifftn``: see
+    :mod:`fftconv.backends`.  The inverses may overwrite ``a``; with ``keep``
+    they run their last pass only over the kept rows.
 
     Examples
     --------
@@ -77,14 +78,35 @@ class ScipyBackend:
             return _fill(out, scipy.fft.rfftn(a, axes=axes, workers=workers))
         return POCKETFFT.r2c(a, axes=list(axes), forward=True, inorm=_NO_NORM, out=out, nthreads=workers)
 
+    def fftn(self, a, axes, workers, shape=None, out=None):
+        dtype = complex_dtype(a)
+        if out is not None:
+            lengths = [a.shape[ax] for ax in axes] if shape is None else shape
+            check_out(out, a, resized(a.shape, axes, lengths), dtype, contiguous=False)
+        if shape is not None:
+            return _fill(out, _padded(scipy.fft.fft, a, axes, workers, shape))
+        if out is None or POCKETFFT is None or a.dtype != dtype:
+            return _fill(out, scipy.fft.fftn(a, axes=axes, workers=workers))
+        return POCKETFFT.c2c(a, axes=list(axes), forward=True, inorm=_NO_NORM, out=out, nthreads=workers)
+
+    def ifftn(self, a, axes, workers, out=None, keep=None):
+        axes, dtype = list(axes), complex_dtype(a)
+        if out is not None:
+            check_out(out, a, a.shape, dtype, contiguous=False)
+        if out is None or POCKETFFT is None or a.dtype != dtype or not a.flags.writeable:
+            return _fill(out, scipy.fft.ifftn(a, axes=axes, workers=workers))
+        # as irfftn: in place, each pass over what the later ones read, the last into ``out``
+        kept = list(keep or [a.shape[ax] for ax in axes[:-1]])
+        for i, axis in enumerate(axes[:-1]):
+            rows = _leading(a, axes[:i], kept[:i])
+            POCKETFFT.c2c(rows, axes=[axis], forward=False, inorm=_BY_N, out=rows, nthreads=workers)
+        POCKETFFT.c2c(_leading(a, axes[:-1], kept), axes=axes[-1:], forward=False, inorm=_BY_N,
+                      out=_leading(out, axes[:-1], kept), nthreads=workers)
+        return out
+
     @staticmethod
     def _padded_rfftn(a, axes, workers, shape):
-        # Zero-padded to ``shape``: one axis at a time, last first, so that each
-        # pass runs only over the extent the earlier passes made nonzero.
-        out = scipy.fft.rfft(a, n=shape[-1], axis=axes[-1], workers=workers)
-        for axis, n in zip(axes[-2::-1], shape[-2::-1]):
-            out = scipy.fft.fft(out, n=n, axis=axis, workers=workers, overwrite_x=True)
-        return out
+        return _padded(scipy.fft.rfft, a, axes, workers, shape)
 
     @staticmethod
     def extra_bytes(operand: int, result: int, *, padded: int = 0, first_pass: int = 0) -> int:
@@ -115,6 +137,16 @@ class ScipyBackend:
 
     def __repr__(self):
         return "ScipyBackend()"
+
+
+def _padded(first, a, axes, workers, shape):
+    """``a`` zero-padded to ``shape`` and transformed, ``first`` (rfft or fft) along the last axis:
+    one axis at a time, last first, so that each pass runs only over the extent the earlier
+    passes made nonzero."""
+    out = first(a, n=shape[-1], axis=axes[-1], workers=workers)
+    for axis, n in zip(axes[-2::-1], shape[-2::-1]):
+        out = scipy.fft.fft(out, n=n, axis=axis, workers=workers, overwrite_x=True)
+    return out
 
 
 def _leading(a, axes, lengths):

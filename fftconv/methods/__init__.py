@@ -49,14 +49,15 @@ class DirectMethod:
 
 
 class FFTMethod:
-    """Batched real-FFT overlap-save with channel GEMMs; see :mod:`fftconv.methods.fft`."""
+    """Batched FFT overlap-save with channel GEMMs; see :mod:`fftconv.methods.fft`."""
 
     name = "fft"
     costly_prepare = True  # every filter transformed
     local = False  # a transform spreads a NaN over its tile
 
     def layout(self, geom, options=None):
-        return fft.make_layout(geom, (options or {}).get("fft_shape"))
+        options = options or {}
+        return fft.make_layout(geom, options.get("fft_shape"), options.get("complex_pairs", False))
 
     def prepare(self, filters, geom, settings, backend, workers):
         return fft.prepare(filters, geom, settings, backend, workers)

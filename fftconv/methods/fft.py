@@ -37,6 +37,22 @@ How one call runs, over 1, 2 or 3 spatial axes:
    the inverse's last pass runs over those alone (``keep``).
 
 Chunks of tiles are processed one at a time, so memory stays bounded.
+
+**Circular convolution.**  With ``padding_mode="wrap"`` and stride 1 the
+padded input is periodic, so every output is a sample of the circular
+correlation of the unpadded input with the kernel: one transform of each whole
+image at its own size (when that is a fast FFT length), no pads gathered, the
+kernel folded onto the image if it is longer, and the outputs read from the
+result at their wrapped positions (:func:`circular_layout`).  The planner
+weighs it against the tilings.
+
+**Complex convolutions.**  A complex input with complex filters reaches the
+method as its real embedding (:mod:`fftconv._complex`), each channel a
+``(re, im)`` pair.  A layout with ``complex_pairs`` views those pairs as the
+complex values they are and runs the steps above with complex-to-complex
+transforms over the full frequency grid and channels mixed as complex numbers:
+a ``C -> O`` complex GEMM per frequency rather than the embedding's real
+``2C -> 2O`` one over half the frequencies, which is twice the work.
 """
 
 from __future__ import annotations
@@ -49,6 +65,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.fft import next_fast_len
 
+import dataclasses
+
 from .._geometry import ConvGeometry, batch_row_chunks
 from .._padding import AxisRead, read_padded
 from .._workspace import scratch
@@ -56,6 +74,9 @@ from .._arrays import COMPLEX_TO_REAL, REAL_TO_COMPLEX, spectrum_shape
 
 #: Target size in bytes of the buffers of one chunk of tiles.
 CHUNK_BYTES = 32 * 2**20
+#: The largest image (spatial points times input and output channels) run as one circular
+#: correlation: about four chunks' worth of float32 buffers.
+CIRCULAR_MAX_ELEMENTS = 2**23
 
 
 @dataclass(frozen=True)
@@ -76,6 +97,13 @@ class TileLayout:
         Per axis, the polyphase components that hold a kernel tap (all of
         ``range(s)`` unless the stride exceeds the kernel or shares a factor
         with the dilation).
+    complex_pairs : bool
+        The channels (in and out) are the ``(re, im)`` pairs of complex ones,
+        transformed as complex values (see the module's description).
+    circular : bool
+        One circular correlation of each whole image (``fft_shape`` is the
+        input's spatial shape, ``tile`` the output's): see
+        :func:`circular_layout`.
     """
 
     phase_kernel: tuple[int, ...]
@@ -83,6 +111,8 @@ class TileLayout:
     fft_shape: tuple[int, ...]
     tiles: tuple[int, ...]
     active: tuple[tuple[int, ...], ...]
+    complex_pairs: bool = False
+    circular: bool = False
 
     @property
     def phases(self) -> int:
@@ -114,11 +144,13 @@ def active_phases(geom: ConvGeometry) -> tuple[tuple[int, ...], ...]:
                  for k, d, s in zip(geom.kernel, geom.dilations, geom.strides))
 
 
-def make_layout(geom: ConvGeometry, fft_shape=None) -> TileLayout:
+def make_layout(geom: ConvGeometry, fft_shape=None, complex_pairs: bool = False) -> TileLayout:
     """Tile a problem with the given FFT lengths (or :func:`default_fft_shape`).
 
     An FFT length of at least ``out + q - 1`` means one tile along that axis,
-    a plain FFT convolution.
+    a plain FFT convolution.  With ``complex_pairs`` the channels of ``geom``
+    are the ``(re, im)`` pairs of a complex convolution's (their counts must
+    be even), run with complex transforms.
 
     Examples
     --------
@@ -127,6 +159,9 @@ def make_layout(geom: ConvGeometry, fft_shape=None) -> TileLayout:
     >>> make_layout(g, (32, 200)).tile
     (24, 92)
     """
+    if complex_pairs and (geom.group_in % 2 or geom.group_out % 2):
+        raise ValueError(f"complex pairs need even channel counts per group; got {geom.group_in} in "
+                         f"and {geom.group_out} out")
     q = phase_kernel(geom)
     fft_shape = tuple(fft_shape or default_fft_shape(geom))
     tile, lengths, tiles = [], [], []
@@ -137,7 +172,82 @@ def make_layout(geom: ConvGeometry, fft_shape=None) -> TileLayout:
         tile.append(t)
         lengths.append(min(n, next_fast_len(t + k - 1, real=True)) if t == o else n)
         tiles.append(-(-o // t))
-    return TileLayout(q, tuple(tile), tuple(lengths), tuple(tiles), active_phases(geom))
+    return TileLayout(q, tuple(tile), tuple(lengths), tuple(tiles), active_phases(geom), complex_pairs)
+
+
+def circular_layout(geom: ConvGeometry, complex_pairs: bool = False) -> TileLayout | None:
+    """The layout of a circular correlation of each whole image, where it applies; else None.
+
+    It applies with ``padding_mode="wrap"``, stride 1, a fast FFT length
+    (5-smooth) for every spatial size and images small enough that the
+    buffers of one stay within :data:`CIRCULAR_MAX_ELEMENTS` (a whole image is
+    transformed at once, where tiles bound the memory of a chunk): the
+    wrap-padded input is periodic with
+    the input's period, so output ``i`` along an axis with pads ``(lo, hi)``
+    is sample ``(i - lo) mod n`` of the circular correlation of the unpadded
+    input (:func:`_scatter_circular`), whatever the pads, the dilation or the
+    kernel's length (a kernel longer than the input is folded onto it).
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> g = check_geometry((1, 64, 60, 1), (41, 41, 1, 1), 2, 1, "SAME", "NHWC", 1, None, False,
+    ...                    padding_mode="wrap")
+    >>> circular_layout(g).fft_shape, circular_layout(g).tile
+    ((64, 60), (64, 60))
+    """
+    if geom.padding_mode != "wrap" or any(s != 1 for s in geom.strides):
+        return None
+    if any(next_fast_len(n, real=True) != n for n in geom.spatial):
+        return None
+    if math.prod(geom.spatial) * (geom.in_channels + geom.out_channels) > CIRCULAR_MAX_ELEMENTS:
+        return None
+    nd = geom.ndim
+    return TileLayout(tuple(geom.eff_kernel), tuple(geom.out_spatial), tuple(geom.spatial), (1,) * nd,
+                      ((0,),) * nd, complex_pairs, circular=True)
+
+
+def _fold(taps: np.ndarray, lengths) -> np.ndarray:
+    """Taps ``(G, K, Og, *q)`` wrapped onto ``lengths`` along each axis where ``q`` is longer:
+    a circular correlation of period ``n`` sees tap ``j`` at ``j mod n``."""
+    for axis, n in enumerate(lengths, start=3):
+        q = taps.shape[axis]
+        if q > n:
+            m = -(-q // n)
+            padded = np.zeros((*taps.shape[:axis], m * n, *taps.shape[axis + 1:]), taps.dtype)
+            padded[(slice(None),) * axis + (slice(q),)] = taps
+            taps = padded.reshape(*taps.shape[:axis], m, n, *taps.shape[axis + 1:]).sum(axis=axis)
+    return taps
+
+
+def complex_geometry(geom: ConvGeometry) -> ConvGeometry:
+    """The complex convolution whose ``(re, im)`` channel pairs make up ``geom``'s channels.
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> g = check_geometry((1, 9, 4), (3, 4, 6), 1, 1, "VALID", "NWC", 1, None, False)
+    >>> complex_geometry(g).filters_shape
+    (3, 2, 3)
+    """
+    return dataclasses.replace(geom, in_channels=geom.in_channels // 2, out_channels=geom.out_channels // 2)
+
+
+def complex_filters(w: np.ndarray) -> np.ndarray:
+    """The complex filters ``(*kernel, C_in/G, C_out)`` of real ones embedded as pairs
+    (:func:`fftconv._complex.embed_filters`, ``"both"``): a new array."""
+    out = np.empty((*w.shape[:-2], w.shape[-2] // 2, w.shape[-1] // 2), REAL_TO_COMPLEX[w.dtype])
+    out.real, out.imag = w[..., 0::2, 0::2], w[..., 0::2, 1::2]  # input re -> output (re, im)
+    return out
+
+
+def complex_view(x: np.ndarray) -> np.ndarray:
+    """A channels-last real input whose channels are ``(re, im)`` pairs, as complex values."""
+    if x.dtype not in REAL_TO_COMPLEX:
+        x = x.astype(np.float64)
+    if x.strides[-1] != x.itemsize:
+        x = np.ascontiguousarray(x)
+    return x.view(REAL_TO_COMPLEX[x.dtype])
 
 
 def default_fft_shape(geom: ConvGeometry) -> tuple[int, ...]:
@@ -205,18 +315,25 @@ def prepare(w: np.ndarray, geom: ConvGeometry, layout: TileLayout, backend, work
 
     ``(G, C_out/G, F)`` when :func:`elementwise_mixing`, else
     ``(F, G, K, C_out/G)`` with ``K = P * C_in/G``.  ``w`` is already flipped
-    for true convolution and in the compute dtype.
+    for true convolution and in the compute dtype.  With ``complex_pairs``
+    the counts are those of the complex convolution
+    (:func:`complex_geometry`).
     """
+    if layout.complex_pairs:  # correlation with c is convolution with its reversal: conj(FFT(conj c))
+        w, geom = np.conjugate(complex_filters(w)), complex_geometry(geom)
+    transform = backend.fftn if layout.complex_pairs else backend.rfftn
     nd, g, k, og = geom.ndim, geom.groups, layout.phases * geom.group_in, geom.group_out
     taps = phase_filters(w, geom, layout)
+    if layout.circular:
+        taps = _fold(taps, layout.fft_shape)
     # the backend pads the kernel to the tile: only the kernel's own rows are transformed first
     if batch_first(geom, layout, backend):
-        spectrum = backend.rfftn(taps, tuple(range(3, 3 + nd)), workers, shape=layout.fft_shape)
+        spectrum = transform(taps, tuple(range(3, 3 + nd)), workers, shape=layout.fft_shape)
         spectrum = spectrum.reshape(g, k, og, -1)
         spectrum = spectrum[:, 0] if k == 1 else np.ascontiguousarray(spectrum.transpose(3, 0, 1, 2))
     else:  # the transforms over the leading axes give (F, G, K, Og) as they are
         leading = np.ascontiguousarray(np.moveaxis(taps, range(3, 3 + nd), range(nd)))
-        spectrum = backend.rfftn(leading, tuple(range(nd)), workers, shape=layout.fft_shape)
+        spectrum = transform(leading, tuple(range(nd)), workers, shape=layout.fft_shape)
         spectrum = spectrum.reshape(-1, g, k, og)
     return np.conjugate(spectrum, out=spectrum)
 
@@ -256,6 +373,22 @@ def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy):
     if not first:
         view = np.moveaxis(view, range(-nd, 0), range(nd))
     if not copy:
+        return view
+    buf = scratch("tiles", view.shape, dtype)
+    np.copyto(buf, view)
+    return buf
+
+
+def _circular_tiles(x, geom, n0, n1, dtype, first, copy):
+    """:func:`_gather_tiles` for a circular layout: the images ``n0:n1`` themselves, one tile each,
+    a view where ``x`` holds ``dtype`` and no ``copy`` is asked for."""
+    nd = geom.ndim
+    split = x[n0:n1].reshape(n1 - n0, *geom.spatial, geom.groups, geom.group_in)
+    view = split.transpose(0, nd + 1, nd + 2, *range(1, nd + 1))  # (n, G, Cg, *L)
+    view = view.reshape(n1 - n0, *([1] * nd), geom.groups, *([1] * nd), geom.group_in, *geom.spatial)
+    if not first:
+        view = np.moveaxis(view, range(-nd, 0), range(nd))
+    if not copy and x.dtype == dtype:
         return view
     buf = scratch("tiles", view.shape, dtype)
     np.copyto(buf, view)
@@ -363,8 +496,28 @@ def _scatter_tiles(tiles, out, layout, r0, r1):
         np.copyto(dst, src.transpose(order))
 
 
+def _scatter_circular(tiles, out, geom):
+    """Write each output from the circular correlation ``tiles`` ``(n, 1.., C_out, *n)``: along an
+    axis with pads ``(lo, hi)``, output ``i`` is sample ``(i - lo) mod n``, copied in runs."""
+    nd = geom.ndim
+    result = np.moveaxis(tiles[(slice(None), *([0] * nd))], 1, -1)  # (n, *spatial, C_out)
+    runs = []
+    for size, n, (lo, _) in zip(geom.out_spatial, geom.spatial, geom.pads):
+        axis_runs, i = [], 0
+        while i < size:
+            src = (i - lo) % n
+            length = min(n - src, size - i)
+            axis_runs.append((i, src, length))
+            i += length
+        runs.append(axis_runs)
+    for combo in itertools.product(*runs):
+        dst = (slice(None), *(slice(i, i + m) for i, _, m in combo))
+        src = (slice(None), *(slice(j, j + m) for _, j, m in combo))
+        np.copyto(out[dst], result[src])
+
+
 def peak_bytes(geom: ConvGeometry, layout: TileLayout, itemsize: int, backend, final_copy: int = 0,
-               kept_only: bool = False) -> int:
+               kept_only: bool = False, input_as_is: bool = False) -> int:
     """Peak bytes :func:`prepare` and :func:`execute` allocate, the output included, followed
     by a copy of ``final_copy`` bytes (made while the scratch buffers are still kept).
 
@@ -375,23 +528,30 @@ def peak_bytes(geom: ConvGeometry, layout: TileLayout, itemsize: int, backend, f
     read strides), the spectra, the mixed spectra (and their by-frequency
     transposes, for batch-first GEMM mixing) and the inverse transforms.  With
     ``kept_only``: what is left once the call returns, its output, the
-    spectrum and the scratch memory it keeps.
+    spectrum and the scratch memory it keeps.  ``input_as_is`` says that the input
+    arrives in the compute dtype (a circular layout then transforms it in place).
     """
     nd, c = geom.ndim, 2 * itemsize  # bytes of a complex value
+    if layout.complex_pairs:  # complex values throughout, on the full grid of frequencies
+        geom, itemsize = complex_geometry(geom), c
     k, og = layout.phases * geom.group_in, geom.group_out
-    freqs = math.prod(layout.fft_shape[:-1]) * (layout.fft_shape[-1] // 2 + 1)
+    freqs = math.prod(_frequencies(layout.fft_shape, layout))
     spectrum = freqs * geom.groups * k * og * c
     taps = math.prod(q * st for q, st in zip(layout.phase_kernel, geom.strides)) * geom.group_in * \
         geom.out_channels * itemsize
     # the polyphase filters (and their batch-last copy), the zero-padded transform (pruned: its
     # first pass over the kernel's own rows only), then the batch-first reordering for GEMM mixing
     first = batch_first(geom, layout, backend)
-    first_pass = spectrum * layout.phase_kernel[0] // layout.fft_shape[0] if nd > 1 else 0
+    first_pass = spectrum * min(layout.phase_kernel[0], layout.fft_shape[0]) // layout.fft_shape[0] \
+        if nd > 1 else 0
     padded_taps = geom.groups * k * og * math.prod(layout.fft_shape) * itemsize
     # the transform (with what the backend needs besides, a padded copy or a first pass), then,
     # once that is freed, the batch-first reordering for GEMM mixing beside the spectrum
     transform = spectrum + backend.extra_bytes(taps, spectrum, padded=padded_taps, first_pass=first_pass)
     making_spectrum = (1 if first else 2) * taps + max(transform, 2 * spectrum if first and k > 1 else 0)
+    making_spectrum += taps if layout.complex_pairs else 0  # the complex filters, conjugated
+    if layout.circular and any(q > n for q, n in zip(layout.phase_kernel, layout.fft_shape)):
+        making_spectrum += taps  # the kernel folded onto the image
     n, rows = _largest_chunk(geom, layout, itemsize)
     counts = (rows, *layout.tiles[1:])
     tiles = n * math.prod(counts)
@@ -401,7 +561,10 @@ def peak_bytes(geom: ConvGeometry, layout: TileLayout, itemsize: int, backend, f
     real_in, spectra = tiles * geom.groups * k * points * itemsize, tiles * geom.groups * k * freqs * c
     mixed, real_out = tiles * geom.out_channels * freqs * c, tiles * geom.out_channels * points * itemsize
     # the buffers come in this order; each transform may need transient memory while it runs
-    forward = chunk + (0 if getattr(backend, "strided", False) else real_in) + spectra
+    if layout.circular:  # no slab: the tiles are the input, copied where the backend or dtype asks
+        forward = (0 if input_as_is and getattr(backend, "strided", False) else real_in) + spectra
+    else:
+        forward = chunk + (0 if getattr(backend, "strided", False) else real_in) + spectra
     allocated = forward + mixed + real_out
     if batch_first(geom, layout, backend) and not elementwise_mixing(geom, layout):
         allocated += tiles * freqs * (geom.groups * k + geom.out_channels) * c  # by-frequency transposes
@@ -433,17 +596,36 @@ def execute(x, spectrum, geom: ConvGeometry, layout: TileLayout, backend, worker
     """Run the FFT method on a channels-last input; return a channels-last output.
 
     ``spectrum`` comes from :func:`prepare` for the same geometry and layout.
+    With ``complex_pairs`` the input's and the output's channels are
+    ``(re, im)`` pairs, computed as complex values in ``dtype``'s precision.
     """
-    nd, dtype = geom.ndim, np.dtype(dtype)
+    dtype = np.dtype(dtype)
+    if layout.complex_pairs:
+        y = _execute(complex_view(x), spectrum, complex_geometry(geom), layout, backend, workers,
+                     REAL_TO_COMPLEX[dtype])
+        return y.view(dtype)
+    return _execute(x, spectrum, geom, layout, backend, workers, dtype)
+
+
+def _execute(x, spectrum, geom, layout, backend, workers, dtype):
+    """:func:`execute` in ``dtype``: real transforms for a real one, complex for a complex one."""
+    nd, complex_ = geom.ndim, dtype.kind == "c"
     first = batch_first(geom, layout, backend)
     strided = getattr(backend, "strided", False)
     out = np.empty(geom.output_shape, dtype=dtype)
     for n0, n1, r0, r1 in batch_row_chunks(geom.batch, layout.tiles[0],
                                            chunk_rows(geom, layout, dtype.itemsize)):
-        tiles = _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy=not strided)
+        if layout.circular:
+            tiles = _circular_tiles(x, geom, n0, n1, dtype, first, copy=not strided)
+        else:
+            tiles = _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy=not strided)
         spatial = tuple(range(tiles.ndim - nd, tiles.ndim)) if first else tuple(range(nd))
-        spectra = scratch("spectra", spectrum_shape(tiles.shape, spatial), REAL_TO_COMPLEX[dtype])
-        spectra = backend.rfftn(tiles, axes=spatial, workers=workers, out=spectra)
+        if complex_:
+            spectra = backend.fftn(tiles, axes=spatial, workers=workers,
+                                   out=scratch("spectra", tiles.shape, dtype))
+        else:
+            spectra = scratch("spectra", spectrum_shape(tiles.shape, spatial), REAL_TO_COMPLEX[dtype])
+            spectra = backend.rfftn(tiles, axes=spatial, workers=workers, out=spectra)
         k = layout.phases * geom.group_in
         mixed = mix_channels(_flat_frequencies(spectra, nd, first, geom.groups, k), spectrum, first)
         counts = (n1 - n0, r1 - r0, *layout.tiles[1:])
@@ -451,7 +633,10 @@ def execute(x, spectrum, geom: ConvGeometry, layout: TileLayout, backend, worker
             tiles = _inverse_blocked(mixed, counts, geom, layout, backend, workers)
         else:
             tiles = _inverse(mixed, counts, geom, layout, backend, workers, first)
-        _scatter_tiles(tiles, out[n0:n1], layout, r0, r1)
+        if layout.circular:
+            _scatter_circular(tiles, out[n0:n1], geom)
+        else:
+            _scatter_tiles(tiles, out[n0:n1], layout, r0, r1)
     return out
 
 
@@ -469,18 +654,34 @@ def _inverse(mixed, counts, geom, layout, backend, workers, first):
     are returned as a view in that order.
     """
     nd, lengths, c_out = geom.ndim, layout.fft_shape, geom.out_channels
-    freq_shape = (*lengths[:-1], lengths[-1] // 2 + 1)
-    real = COMPLEX_TO_REAL[mixed.dtype]
+    freq_shape, result = _frequencies(lengths, layout), _result_dtype(mixed, layout)
     if first:
         mixed = mixed.reshape(-1, c_out, *freq_shape)
-        tiles = backend.irfftn(mixed, lengths, axes=tuple(range(2, 2 + nd)), workers=workers,
-                               out=scratch("inverse", (*mixed.shape[:2], *lengths), real),
-                               keep=layout.tile[:-1])
+        tiles = _inverse_transform(backend, mixed, layout, tuple(range(2, 2 + nd)), workers,
+                                   scratch("inverse", (*mixed.shape[:2], *lengths), result))
         return tiles.reshape(*counts, c_out, *lengths)
     mixed = mixed.reshape(*freq_shape, -1, c_out)
-    tiles = backend.irfftn(mixed, lengths, axes=tuple(range(nd)), workers=workers,
-                           out=scratch("inverse", (*lengths, *mixed.shape[nd:]), real), keep=layout.tile[:-1])
+    tiles = _inverse_transform(backend, mixed, layout, tuple(range(nd)), workers,
+                               scratch("inverse", (*lengths, *mixed.shape[nd:]), result))
     return np.moveaxis(tiles.reshape(*lengths, *counts, c_out), range(nd), range(-nd, 0))
+
+
+def _frequencies(lengths, layout) -> tuple[int, ...]:
+    """The spectrum's shape per tile: the last axis halved for real transforms."""
+    return tuple(lengths) if layout.complex_pairs else (*lengths[:-1], lengths[-1] // 2 + 1)
+
+
+def _result_dtype(mixed, layout) -> np.dtype:
+    """The dtype of the inverse transforms of ``mixed``."""
+    return mixed.dtype if layout.complex_pairs else COMPLEX_TO_REAL[mixed.dtype]
+
+
+def _inverse_transform(backend, mixed, layout, axes, workers, out):
+    """The backend's inverse of ``mixed`` into ``out``, the last pass over the rows kept."""
+    if layout.complex_pairs:
+        return backend.ifftn(mixed, axes=axes, workers=workers, out=out, keep=layout.tile[:-1])
+    return backend.irfftn(mixed, layout.fft_shape, axes=axes, workers=workers, out=out,
+                          keep=layout.tile[:-1])
 
 
 def _inverse_blocked(mixed, counts, geom, layout, backend, workers):
@@ -495,9 +696,9 @@ def _inverse_blocked(mixed, counts, geom, layout, backend, workers):
     """
     nd, lengths, c_out = geom.ndim, layout.fft_shape, geom.out_channels
     blocked = scratch("inverse", (counts[0], *itertools.chain(*zip(counts[1:], lengths)), c_out),
-                      COMPLEX_TO_REAL[mixed.dtype])
+                      _result_dtype(mixed, layout))
     tiles = blocked.transpose(0, *range(1, 2 * nd, 2), 2 * nd + 1, *range(2, 2 * nd + 1, 2))
-    mixed = mixed.reshape(*lengths[:-1], lengths[-1] // 2 + 1, *counts, c_out)
-    backend.irfftn(mixed, lengths, axes=tuple(range(nd)), workers=workers,
-                   out=np.moveaxis(tiles, range(-nd, 0), range(nd)), keep=layout.tile[:-1])
+    mixed = mixed.reshape(*_frequencies(lengths, layout), *counts, c_out)
+    _inverse_transform(backend, mixed, layout, tuple(range(nd)), workers,
+                       np.moveaxis(tiles, range(-nd, 0), range(nd)))
     return tiles
