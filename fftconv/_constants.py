@@ -55,6 +55,7 @@ DEFAULT_CONSTANTS = {
     "bandwidth": 6.03e10,       # bytes per second of numpy copies (mostly in cache)
     "fft_flops": 1.04e10,       # "flops" (2.5 n log2 n per complex transform) per second
     "fft_line_overhead": 1e-9,  # seconds per 1-D line of a batched transform
+    "compiled_flops": 1.0e10,   # flops of the compiled taps loops (fftconv[numba]; measured, not fitted)
     "call_overhead": 2.428e-4,  # fixed seconds per call of the direct method
     "fft_call_overhead": 3.156e-4,  # fixed seconds per call of the FFT method (1.3x: tiles, guards)
 }

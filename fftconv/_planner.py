@@ -45,6 +45,11 @@ def direct_seconds(geom: ConvGeometry, itemsize: int, c, strategy=None) -> float
     if strategy == "taps":
         work = 3 * outputs * taps * geom.out_channels
         t = work / c["elementwise_flops"] / (4 / itemsize) + work * itemsize / bw
+    elif strategy == "compiled":  # each output row in cache while every tap is added into it
+        t = 2 * outputs * taps * geom.out_channels / c["compiled_flops"] / (4 / itemsize)
+        t += outputs * geom.out_channels * itemsize / bw
+    elif strategy == "rows":  # numpy's compiled 1-D loop, one call per row
+        t = 2 * outputs * taps / c["elementwise_flops"] / (4 / itemsize)
     elif strategy == "shifted":
         rows = geom.batch * math.prod(geom.used_extent)
         k = geom.kernel[-1] * geom.in_channels

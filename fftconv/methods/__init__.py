@@ -45,7 +45,7 @@ class DirectMethod:
         return filters
 
     def execute(self, x, prepared, geom, settings, backend, workers, dtype):
-        return direct.execute(x, prepared, geom, strategy=settings)
+        return direct.execute(x, prepared, geom, strategy=settings, workers=workers)
 
 
 class FFTMethod:
@@ -60,9 +60,10 @@ class FFTMethod:
         return fft.make_layout(geom, options.get("fft_shape"), options.get("complex_pairs", False))
 
     def prepare(self, filters, geom, settings, backend, workers):
-        return fft.prepare(filters, geom, settings, backend, workers)
+        return fft.prepare(filters, geom, settings, backend, fft.transform_workers(geom, settings, workers))
 
     def execute(self, x, prepared, geom, settings, backend, workers, dtype):
+        workers = fft.transform_workers(geom, settings, workers)
         return fft.execute(x, prepared, geom, settings, backend, workers, dtype)
 
 

@@ -15,10 +15,21 @@ Three strategies, all reading one zero-padded copy of the input:
     A strided view ``(N, *out, *kernel, C_in)`` of the padded input, with stride
     and dilation applied inside the view, is copied chunk by chunk into a patch
     matrix of at most :data:`CHUNK_BYTES` and contracted with one GEMM per
-    chunk (a batched GEMM over groups).
+    chunk. With groups, the padded input is first copied group-major (each
+    group's channels together, one pass over the input), so that each patch
+    row copies runs of ``kw * C_in/G`` values; one batched GEMM over the group
+    axis (:func:`numpy.matmul`) then writes every group's results into one
+    buffer, whose columns are copied to the output.
 ``"taps"`` (one input channel per group: depthwise, or single-channel images)
     No contraction is left, so each tap is an elementwise multiply-add over a
     strided view.
+``"compiled"`` (the same shapes, 1-D and 2-D; only with the optional numba)
+    The taps' loop compiled (:mod:`fftconv.methods._compiled`): each output
+    row takes every tap while it sits in cache. Preferred to ``"taps"``
+    wherever it exists.
+``"rows"`` (one input and one output channel, a kernel along the last axis only)
+    :func:`numpy.correlate` per row: short FIR filters on a few signals, where
+    the other strategies' fixed costs dominate.
 """
 
 from __future__ import annotations
@@ -33,13 +44,15 @@ from scipy.linalg import blas
 from .._geometry import ConvGeometry, batch_row_chunks
 from .._padding import box_reads, read_padded
 from .._workspace import scratch
+from . import _compiled
 
 #: Target size in bytes of one chunk of patches (and, for "shifted", its partial
 #: sums): about the L2 cache, so that BLAS reads them back from cache. Measured
 #: on 3x3/5x5/9x9 CNN shapes: 1 MiB ran 1.5-2.5x faster than 4-16 MiB.
 CHUNK_BYTES = 2**20
 
-STRATEGIES = ("shifted", "im2col", "taps", "rows")
+#: The strategies this installation runs ("compiled" only with numba).
+STRATEGIES = ("shifted", "im2col", "taps", "rows") + (("compiled",) if _compiled.HAVE_NUMBA else ())
 
 
 def fits(strategy: str, geom: ConvGeometry) -> bool:
@@ -49,11 +62,13 @@ def fits(strategy: str, geom: ConvGeometry) -> bool:
     --------
     >>> from fftconv._checks import check_geometry
     >>> fir = check_geometry((1, 2000, 1), (3, 1, 1), 1, 1, "VALID", "NWC", 1, None, False)
-    >>> [s for s in STRATEGIES if fits(s, fir)]
+    >>> [s for s in ("shifted", "im2col", "taps", "rows") if fits(s, fir)]
     ['shifted', 'im2col', 'taps', 'rows']
     """
     if strategy == "taps":
         return geom.group_in == 1
+    if strategy == "compiled":
+        return _compiled.HAVE_NUMBA and geom.group_in == 1 and geom.ndim <= 2
     if strategy == "shifted":
         return geom.groups == 1 and all(s == 1 for s in geom.strides)
     if strategy == "rows":
@@ -67,7 +82,7 @@ def choose_strategy(geom: ConvGeometry) -> str:
     if fits("rows", geom) and geom.kernel[-1] <= ROWS_MAX_TAPS and _row_count(geom) <= ROWS_MAX_COUNT:
         return "rows"
     if geom.group_in == 1:
-        return "taps"
+        return "compiled" if fits("compiled", geom) else "taps"
     if (geom.groups == 1 and all(s == 1 for s in geom.strides) and _shift_overhead(geom) < 1.5
             and math.prod(geom.kernel[:-1]) >= 4):
         return "shifted"
@@ -91,11 +106,16 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
     With ``kept_only``: what is left once the call returns, its output and the
     scratch memory it keeps.
     """
-    in_place = input_as_is and reads_input_in_place(geom) and (contiguous_input or strategy != "shifted")
-    padded = 0 if in_place else geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize
+    in_place = input_as_is and reads_input_in_place(geom)
+    if strategy in ("shifted", "compiled"):  # these read a C-contiguous used extent only
+        in_place = in_place and contiguous_input and _used_extent_is_contiguous(geom)
+    padded_size = geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize
+    padded = 0 if in_place else padded_size
     out = math.prod(geom.output_shape) * itemsize
     if strategy == "taps":  # the output, and one product per output in scratch
         return padded + 2 * out + final_copy
+    if strategy == "compiled":  # the output only
+        return padded + out + final_copy
     if strategy == "rows":  # the output, and numpy's result for one row before it is copied there
         row = geom.out_spatial[-1] * itemsize if _row_count(geom) > 1 else 0
         return padded + out + (0 if kept_only else max(row, final_copy))
@@ -110,15 +130,15 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
         if kept_only:
             return padded + sums + out
         return padded + sums + max(patches, out + final_copy)
-    # im2col: the output first; per chunk the patch matrix (twice with groups: gathered, then
-    # grouped, the first freed once the second exists), then the GEMM's result and its reordering
+    # im2col: with groups, the padded input again in group-major order (kept in scratch); the
+    # output; then per chunk the patch matrix and the GEMMs' results (kept in scratch)
+    grouped = 0 if geom.groups == 1 else padded_size
     count = _largest_chunk(geom, math.prod(geom.kernel) * geom.in_channels * itemsize)
     patches = count * math.prod(geom.kernel) * geom.in_channels * itemsize
     results = count * geom.out_channels * itemsize
-    copies = 2 if geom.groups > 1 else 1
     if kept_only:
-        return padded + out
-    return padded + out + max(copies * patches, patches + 2 * results, final_copy)
+        return padded + grouped + out + results
+    return padded + grouped + out + results + max(patches, final_copy)
 
 
 def prepare(w: np.ndarray, geom: ConvGeometry, dtype) -> np.ndarray:
@@ -131,10 +151,12 @@ def execute(x: np.ndarray, w: np.ndarray, geom: ConvGeometry, *, strategy=None,
     """Run the direct method on a channels-last input; return a channels-last output.
 
     ``w`` comes from :func:`prepare` (already flipped for true convolution).
-    ``workers`` is accepted for a uniform interface; BLAS uses its own threads.
+    ``workers``: the threads of the compiled loops; BLAS uses its own threads.
     """
     strategy = strategy or choose_strategy(geom)
-    xp = _padded_input(x, geom, w.dtype, contiguous=strategy == "shifted")
+    xp = _padded_input(x, geom, w.dtype, contiguous=strategy in ("shifted", "compiled"))
+    if strategy == "compiled":
+        return _compiled.run_taps(xp, w, geom, workers)
     return _RUN[strategy](xp, w, geom)
 
 
@@ -150,6 +172,13 @@ def _in_place_index(geom: ConvGeometry):
     if not all(lo <= 0 and used - lo <= n for (lo, _), used, n in zip(geom.pads, geom.used_extent, geom.spatial)):
         return None
     return (slice(None), *(slice(-lo, used - lo) for (lo, _), used in zip(geom.pads, geom.used_extent)))
+
+
+def _used_extent_is_contiguous(geom: ConvGeometry) -> bool:
+    """Whether the used extent of a C-contiguous input is a C-contiguous view: every axis
+    after the first one it cuts is whole."""
+    whole = [lo == 0 and used == n for (lo, _), used, n in zip(geom.pads, geom.used_extent, geom.spatial)]
+    return all(whole[1:]) and (geom.batch == 1 or whole[0])
 
 
 def _padded_input(x, geom, dtype, contiguous=False):
@@ -194,28 +223,43 @@ def _shifted(xp, w, geom):
     return out
 
 
-def _windows(xp, geom):
-    """View ``(N, *out, *kernel, C_in)`` of the padded input: strides and dilation inside."""
-    nd = geom.ndim
-    view = sliding_window_view(xp, geom.eff_kernel, axis=tuple(range(1, nd + 1)))
-    view = view[(slice(None), *(slice(None, None, s) for s in geom.strides), slice(None),
+def _windows(xp, geom, lead=0):
+    """View ``(*lead axes, N, *out, *kernel, C_in)`` of the padded input (``lead`` axes before
+    the batch axis): strides and dilation inside."""
+    nd, first = geom.ndim, lead + 1
+    view = sliding_window_view(xp, geom.eff_kernel, axis=tuple(range(first, first + nd)))
+    view = view[(*(slice(None),) * first, *(slice(None, None, s) for s in geom.strides), slice(None),
                  *(slice(None, None, d) for d in geom.dilations))]
-    return np.moveaxis(view, nd + 1, -1)
+    return np.moveaxis(view, first + nd, -1)
 
 
 def _im2col(xp, w, geom):
-    win = _windows(xp, geom)
-    g, cg = geom.groups, geom.group_in
+    g, cg, og = geom.groups, geom.group_in, geom.group_out
     k = math.prod(geom.kernel)
     # (G, K * C_in/G, C_out/G): the weights of each group as one GEMM operand
-    wg = w.reshape(k, cg, g, geom.group_out).transpose(2, 0, 1, 3).reshape(g, k * cg, -1)
+    wg = w.reshape(k, cg, g, og).transpose(2, 0, 1, 3).reshape(g, k * cg, og)
+    win = _windows(_group_major(xp, g), geom, lead=1)  # (G, N, *out, *kernel, C_in/G)
     out = np.empty(geom.output_shape, dtype=w.dtype)
     for index, count in _row_chunks(geom, k * geom.in_channels * w.itemsize):
-        patches = win[index].reshape(count, k, g, cg)  # copies: the patch matrix
-        patches = np.ascontiguousarray(patches.transpose(2, 0, 1, 3)).reshape(g, count, k * cg)
-        res = np.matmul(patches, wg)  # (G, M, C_out/G)
-        out[index] = res.transpose(1, 0, 2).reshape(out[index].shape)
-        del patches, res  # before the next chunk's: two never coexist
+        patches = np.ascontiguousarray(win[(slice(None), *index)]).reshape(g, count, k * cg)  # copies
+        res = np.matmul(patches, wg, out=scratch("results", (g, count, og), w.dtype))
+        # the columns of each group into the output (not written there by the GEMM itself: with
+        # a strided output, OpenBLAS's threads share cache lines and ran 10x slower)
+        out[index] = (res.transpose(1, 0, 2) if g > 1 else res).reshape(out[index].shape)
+        del patches  # before the next chunk's: two never coexist
+    return out
+
+
+def _group_major(xp, groups):
+    """``(G, N, *spatial, C_in/G)``: the padded input with each group's channels together, so
+    that a patch row of one group copies runs of ``kw * C_in/G`` values, not of ``C_in/G``
+    (one pass over the input instead of a transpose of every patch, ``kh * kw`` times larger).
+    One group: a view."""
+    split = xp.reshape(*xp.shape[:-1], groups, -1)
+    if groups == 1:
+        return np.moveaxis(split, -2, 0)
+    out = scratch("grouped", (groups, *xp.shape[:-1], split.shape[-1]), xp.dtype)
+    np.copyto(out, np.moveaxis(split, -2, 0))
     return out
 
 
