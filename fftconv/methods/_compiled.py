@@ -3,9 +3,12 @@
 The optional extra ``fftconv[numba]``: with numba installed, the direct
 method's ``"compiled"`` strategy runs these loops instead of numpy's
 elementwise passes (:func:`fftconv.methods.direct._taps`, one pass over the
-whole output per kernel tap).  Each output row is one task of a parallel loop:
+whole output per kernel tap).  Each output row is one task:
 it stays in the L1 cache while every tap is added into it, and the innermost
-loop runs along the contiguous channels, which the compiler vectorises.
+loop runs along the contiguous channels, which the compiler vectorises.  The
+loops are serial and release the GIL: ``workers`` threads of fftconv's own
+pool (:mod:`fftconv._threads`) run ranges of rows, so that no OpenMP runtime
+of numba's meets another library's (torch's) in one process.
 Without numba nothing here is compiled, :data:`HAVE_NUMBA` is False and the
 strategy is not offered.
 
@@ -20,8 +23,15 @@ against numpy's elementwise passes at 32, 319 and 1066 ms.
 from __future__ import annotations
 
 import importlib.util
+import math
 
 import numpy as np
+
+from .._threads import executor
+
+#: Multiply-adds below which the loops run on the calling thread alone: handing rows to
+#: another thread costs tens of microseconds.
+MIN_PIECE_WORK = 2**18
 
 
 def _find_numba() -> bool:
@@ -37,48 +47,53 @@ HAVE_NUMBA = _find_numba()
 if HAVE_NUMBA:
     import numba
 
-    @numba.njit(parallel=True, nogil=True, cache=True)
-    def _one_per_group(xp, w, out, sh, sw, dh, dw):  # pragma: no cover - compiled
-        """``out (N, OH, OW, G) = sum_ij xp[n, r*sh + i*dh, o*sw + j*dw, g] * w[i, j, g]``."""
-        n_, oh_, ow_, g_ = out.shape
+    @numba.njit(nogil=True, cache=True)
+    def _one_per_group(xp, w, out, sh, sw, dh, dw, first, last):  # pragma: no cover - compiled
+        """``out (N, OH, OW, G) = sum_ij xp[n, r*sh + i*dh, o*sw + j*dw, g] * w[i, j, g]`` for
+        the output rows ``first <= n * OH + r < last``."""
+        oh_, ow_, g_ = out.shape[1:]
         kh_, kw_ = w.shape[0], w.shape[1]
-        for task in numba.prange(n_ * oh_):
+        for task in range(first, last):
             n = task // oh_
             r = task - n * oh_
-            dst = out[n, r]
-            dst[:] = 0
+            for o in range(ow_):
+                for c in range(g_):
+                    out[n, r, o, c] = 0
             for i in range(kh_):
-                row = xp[n, r * sh + i * dh]
+                y = r * sh + i * dh
                 for j in range(kw_):
-                    tap = w[i, j]
-                    for o in range(ow_):
-                        src = row[o * sw + j * dw]
-                        d = dst[o]
-                        for c in range(g_):
-                            d[c] += src[c] * tap[c]
+                    if g_ == 1:  # one channel: the loop along the row is the one to vectorise
+                        t = w[i, j, 0]
+                        for o in range(ow_):
+                            out[n, r, o, 0] += xp[n, y, o * sw + j * dw, 0] * t
+                    else:
+                        for o in range(ow_):
+                            x0 = o * sw + j * dw
+                            for c in range(g_):
+                                out[n, r, o, c] += xp[n, y, x0, c] * w[i, j, c]
 
-    @numba.njit(parallel=True, nogil=True, cache=True)
-    def _several_per_group(xp, w, out, sh, sw, dh, dw):  # pragma: no cover - compiled
+    @numba.njit(nogil=True, cache=True)
+    def _several_per_group(xp, w, out, sh, sw, dh, dw, first, last):  # pragma: no cover - compiled
         """As :func:`_one_per_group`, with ``M`` outputs per group: ``out (N, OH, OW, G, M)``,
         ``w (KH, KW, G, M)``."""
-        n_, oh_, ow_, g_, m_ = out.shape
+        oh_, ow_, g_, m_ = out.shape[1:]
         kh_, kw_ = w.shape[0], w.shape[1]
-        for task in numba.prange(n_ * oh_):
+        for task in range(first, last):
             n = task // oh_
             r = task - n * oh_
-            dst = out[n, r]
-            dst[:] = 0
+            for o in range(ow_):
+                for c in range(g_):
+                    for q in range(m_):
+                        out[n, r, o, c, q] = 0
             for i in range(kh_):
-                row = xp[n, r * sh + i * dh]
+                y = r * sh + i * dh
                 for j in range(kw_):
-                    tap = w[i, j]
                     for o in range(ow_):
-                        src = row[o * sw + j * dw]
-                        d = dst[o]
+                        x0 = o * sw + j * dw
                         for c in range(g_):
-                            v = src[c]
+                            v = xp[n, y, x0, c]
                             for q in range(m_):
-                                d[c, q] += v * tap[c, q]
+                                out[n, r, o, c, q] += v * w[i, j, c, q]
 
 
 def run_taps(xp: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
@@ -95,12 +110,17 @@ def run_taps(xp: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
     if geom.ndim == 1:  # a row of height one
         xp, out, w = xp[:, None], out[:, None], w[None]
         strides, dilations = (1, *strides), (1, *dilations)
-    kernel = w.shape[:2]
-    if workers is not None:
-        numba.set_num_threads(max(1, min(int(workers), numba.config.NUMBA_NUM_THREADS)))
+    kernel, rows = w.shape[:2], out.shape[0] * out.shape[1]
     if m == 1:
-        _one_per_group(xp, w.reshape(*kernel, g), out, *strides, *dilations)
+        args = (xp, w.reshape(*kernel, g), out, *strides, *dilations)
+        loop = _one_per_group
     else:
-        _several_per_group(xp, w.reshape(*kernel, g, m), out.reshape(*out.shape[:-1], g, m),
-                           *strides, *dilations)
+        args = (xp, w.reshape(*kernel, g, m), out.reshape(*out.shape[:-1], g, m), *strides, *dilations)
+        loop = _several_per_group
+    pieces = min(workers or 1, rows, max(math.prod(result.shape) * math.prod(kernel) // MIN_PIECE_WORK, 1))
+    if pieces <= 1:
+        loop(*args, 0, rows)
+    else:  # rows in ``pieces`` ranges, one per thread (the loops release the GIL)
+        bounds = [rows * i // pieces for i in range(pieces + 1)]
+        list(executor().map(lambda i: loop(*args, bounds[i], bounds[i + 1]), range(pieces)))
     return result

@@ -41,8 +41,10 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.linalg import blas
 
+from .._checks import CPUS
 from .._geometry import ConvGeometry, batch_row_chunks
 from .._padding import box_reads, read_padded
+from .._threads import executor
 from .._workspace import scratch
 from . import _compiled
 
@@ -112,12 +114,14 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
     padded_size = geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize
     padded = 0 if in_place else padded_size
     out = math.prod(geom.output_shape) * itemsize
-    if strategy == "taps":  # the output, and one product per output in scratch
-        return padded + 2 * out + final_copy
+    if strategy == "taps":  # the output, and the products of one tile in scratch (kept)
+        tile = _outputs_in_chunk(geom, _taps_rows(geom, itemsize)) * geom.out_channels * itemsize
+        return padded + out + tile + (0 if kept_only else final_copy)
     if strategy == "compiled":  # the output only
         return padded + out + final_copy
-    if strategy == "rows":  # the output, and numpy's result for one row before it is copied there
-        row = geom.out_spatial[-1] * itemsize if _row_count(geom) > 1 else 0
+    if strategy == "rows":  # the output, and numpy's results for one row (or its pieces) before they are copied
+        pieces = _row_count(geom) > 1 or min(CPUS, geom.out_spatial[-1] // ROWS_SPLIT) > 1
+        row = geom.out_spatial[-1] * itemsize if pieces else 0
         return padded + out + (0 if kept_only else max(row, final_copy))
     if strategy == "shifted":  # partial sums over the padded grid; the output is cut from them at the end
         rows = geom.batch * math.prod(geom.used_extent)
@@ -157,6 +161,8 @@ def execute(x: np.ndarray, w: np.ndarray, geom: ConvGeometry, *, strategy=None,
     xp = _padded_input(x, geom, w.dtype, contiguous=strategy in ("shifted", "compiled"))
     if strategy == "compiled":
         return _compiled.run_taps(xp, w, geom, workers)
+    if strategy == "rows":
+        return _rows(xp, w, geom, workers)
     return _RUN[strategy](xp, w, geom)
 
 
@@ -273,11 +279,22 @@ def _row_chunks(geom, bytes_per_output):
 
 def _largest_chunk(geom, bytes_per_output) -> int:
     """Outputs in the largest chunk :func:`_row_chunks` yields (whole images, or rows of one)."""
+    inner = math.prod(geom.out_spatial[1:])
+    return _outputs_in_chunk(geom, max(CHUNK_BYTES // max(inner * bytes_per_output, 1), 1))
+
+
+def _outputs_in_chunk(geom, rows) -> int:
+    """Output positions in the largest chunk of :func:`~fftconv._geometry.batch_row_chunks`
+    with ``rows`` rows per chunk."""
     inner, out_rows = math.prod(geom.out_spatial[1:]), geom.out_spatial[0]
-    rows = max(CHUNK_BYTES // max(inner * bytes_per_output, 1), 1)
     if rows >= out_rows:
         return min(rows // max(out_rows, 1), geom.batch) * out_rows * inner
     return rows * inner
+
+
+#: Bytes of one output tile of the taps strategy: every tap is added into a tile (and its
+#: products formed in a tile of scratch) while both stay in the L2 cache.
+TAPS_TILE_BYTES = 2**18
 
 
 def _taps(xp, w, geom):
@@ -287,13 +304,23 @@ def _taps(xp, w, geom):
         out, taps, expand = result, w.reshape(-1, g), False
     else:
         out, taps, expand = result.reshape(*geom.output_shape[:-1], g, m), w.reshape(-1, g, m), True
-    tmp = scratch("products", out.shape, out.dtype)
-    for i, index in enumerate(_tap_views(geom)):
-        view = xp[index][..., None] if expand else xp[index]
-        np.multiply(view, taps[i], out=out if i == 0 else tmp)
-        if i:
-            out += tmp
+    views, s0 = _tap_views(geom), geom.strides[0]
+    for n0, n1, r0, r1 in batch_row_chunks(geom.batch, geom.out_spatial[0], _taps_rows(geom, w.itemsize)):
+        tile = out[n0:n1, r0:r1]
+        tmp = scratch("products", tile.shape, tile.dtype)
+        for i, (_, first, *rest) in enumerate(views):  # the tap's samples for this tile's rows
+            view = xp[(slice(n0, n1), slice(first.start + r0 * s0, first.start + (r1 - 1) * s0 + 1, s0), *rest)]
+            if expand:
+                view = view[..., None]
+            np.multiply(view, taps[i], out=tile if i == 0 else tmp)
+            if i:
+                tile += tmp
     return result
+
+
+def _taps_rows(geom, itemsize) -> int:
+    """Output rows (along the first spatial axis) of one tile of the taps strategy."""
+    return max(TAPS_TILE_BYTES // max(math.prod(geom.out_spatial[1:]) * geom.out_channels * itemsize, 1), 1)
 
 
 @functools.lru_cache(maxsize=64)
@@ -316,19 +343,41 @@ def _row_count(geom: ConvGeometry) -> int:
     return geom.batch * math.prod(geom.out_spatial[:-1])
 
 
-def _rows(xp, w, geom):
+#: A long single signal is cut into pieces of at least this many outputs, correlated on
+#: ``workers`` threads at once (numpy's loop releases the GIL).
+ROWS_SPLIT = 2**15
+
+
+def _rows(xp, w, geom, workers=1):
     """One input and one output channel, a kernel along the last axis only: each row of the
     input correlated with the kernel by :func:`numpy.correlate` (a compiled loop; numpy
-    unrolls it for kernels of up to 8 taps)."""
+    unrolls it for kernels of up to 8 taps); a long single row in pieces, on ``workers``
+    threads."""
     lead = tuple(slice(None, None, s) for s in geom.strides[:-1])
     src = xp[(slice(None), *lead, slice(None), 0)]  # (N, *out[:-1], used width)
     kernel = w.reshape(-1)
-    if _row_count(geom) == 1:  # one signal: numpy's result is the output
+    width = geom.out_spatial[-1]
+    pieces = min(CPUS, width // ROWS_SPLIT)  # whatever ``workers`` says, for a predictable peak
+    if _row_count(geom) == 1 and pieces <= 1:  # one signal: numpy's result is the output
         out = np.correlate(src.reshape(-1), kernel, "valid")
         out.shape = geom.output_shape  # in place: the result keeps owning its memory
         return out
     out = np.empty(geom.output_shape, dtype=w.dtype)
-    rows_out = out.reshape(-1, geom.out_spatial[-1])
+    rows_out = out.reshape(-1, width)
+    if _row_count(geom) == 1:
+        signal, row, k = src.reshape(-1), rows_out[0], kernel.size
+        bounds = [width * i // pieces for i in range(pieces + 1)]
+
+        def piece(i):
+            lo, hi = bounds[i], bounds[i + 1]
+            row[lo:hi] = np.correlate(signal[lo:hi + k - 1], kernel, "valid")
+
+        if (workers or 1) > 1:
+            list(executor().map(piece, range(pieces)))
+        else:
+            for i in range(pieces):
+                piece(i)
+        return out
     for row, signal in zip(rows_out, src.reshape(-1, src.shape[-1])):
         row[...] = np.correlate(signal, kernel, "valid")
     return out
