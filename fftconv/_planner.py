@@ -59,6 +59,9 @@ def direct_seconds(geom: ConvGeometry, itemsize: int, c, strategy=None) -> float
         k = taps * geom.group_in
         t = geom.groups * gemm_seconds(outputs, k, geom.group_out, c, itemsize)
         t += 2 * outputs * k * geom.groups * itemsize / bw
+        if geom.groups > 1:  # thin GEMMs over the group axis, and the group-major copy of the input
+            t *= 1 + c["grouped_thin_n"] / geom.group_out
+            t += pad_copy
     return t + pad_copy / (4 / itemsize) + c["call_overhead"]
 
 
