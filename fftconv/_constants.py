@@ -59,7 +59,7 @@ DEFAULT_CONSTANTS = {
     # with the least regret between them and the FFT method on 13 depthwise layers measured side
     # by side on 2026-11-30 (geomean 1.03, max 1.24 on one
     # thread, 1.00 on two); the loops themselves ran 10-16 Gflop/s on one core
-    "compiled_flops": 4.0e10,
+    "compiled_flops": 6.0e10,
     # grouped im2col: its GEMMs and gathers take (1 + grouped_thin_n / (C_out/G)) times the dense
     # model's figure (measured on 14 grouped layers, 2026-11-30, against the FFT method side by
     # side: 2.3x at 4 outputs per group, 1.3-2x at 8, 1.0x from 16; not fitted by calibrate's grid)

@@ -165,13 +165,14 @@ class ConvPlan:
 
     def _bind(self, w, one_shot=False) -> "BoundPlan":
         w_ready = w[(slice(None, None, -1),) * self.ndim] if self.geometry.flip else w
-        if one_shot and self.embedding is None and not METHODS[self.method].costly_prepare:
+        cheap = one_shot and not METHODS[self.method].costly_prepare
+        if cheap and self.embedding is None:
             # read during this call only: the filters themselves where they have the compute dtype
             w_ready = np.ascontiguousarray(w_ready, dtype=self.real_dtype)
         else:  # a copy (later edits don't leak in), as the real filters of a complex convolution
             w_ready = _complex.embed_filters(w_ready, self.embedding, self.geometry.groups, self.real_dtype)
         bound = BoundPlan(self, w.dtype, w_ready)
-        if not self.geometry.is_empty:
+        if not self.geometry.is_empty and not cheap:  # prepared now, not at the first input
             bound.prepared(self.method, self.real_dtype)
         return bound
 

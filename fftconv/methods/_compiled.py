@@ -12,9 +12,12 @@ of numba's meets another library's (torch's) in one process.
 Without numba nothing here is compiled, :data:`HAVE_NUMBA` is False and the
 strategy is not offered.
 
-The arithmetic is that of the numpy loops: each output is the sum, in tap
-order, of its window's products, in the compute dtype, with IEEE semantics
-(no ``fastmath``), so NaN and Inf stay in the outputs whose window holds them.
+Each output is the sum of its window's products in the compute dtype, with
+IEEE semantics (no ``fastmath``), so NaN and Inf stay in the outputs whose
+window holds them; with several channels, taps along a row are added four at
+a time (their sum first: one load and store of the output per four taps,
+which ran 1.2-1.4x faster), so the rounding differs from numpy's tap-by-tap
+order within the spec's tolerances.
 Measured on the development machine (2 cores, shared, load 3.7, 2026-11-30),
 4x56x56x128 float32 depthwise layers, SAME: 3x3 12 ms, 7x7 25 ms, 13x13 54 ms,
 against numpy's elementwise passes at 32, 319 and 1066 ms.
@@ -66,7 +69,15 @@ if HAVE_NUMBA:
                         t = w[i, j, 0]
                         for o in range(ow_):
                             out[n, r, o, 0] += xp[n, y, o * sw + j * dw, 0] * t
-                    else:
+                    elif j % 4 == 0 and j + 4 <= kw_:  # four taps per pass over the row's outputs
+                        for o in range(ow_):
+                            x0 = o * sw + j * dw
+                            for c in range(g_):
+                                out[n, r, o, c] += (
+                                    (xp[n, y, x0, c] * w[i, j, c] + xp[n, y, x0 + dw, c] * w[i, j + 1, c])
+                                    + (xp[n, y, x0 + 2 * dw, c] * w[i, j + 2, c]
+                                       + xp[n, y, x0 + 3 * dw, c] * w[i, j + 3, c]))
+                    elif j >= kw_ - kw_ % 4:  # the last taps of the row, one at a time
                         for o in range(ow_):
                             x0 = o * sw + j * dw
                             for c in range(g_):

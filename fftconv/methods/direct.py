@@ -1,6 +1,7 @@
 """The direct method: sliding-window views contracted with BLAS.
 
-Three strategies, all reading one zero-padded copy of the input:
+Five strategies, all reading one padded copy of the input (or the input itself, where
+no output reads a pad):
 
 ``"shifted"`` (stride 1, dense channels, kernels of 4 or more rows)
     Flatten the padded batch to a ``(rows, C_in)`` matrix and gather, for each
@@ -25,8 +26,8 @@ Three strategies, all reading one zero-padded copy of the input:
     strided view.
 ``"compiled"`` (the same shapes, 1-D and 2-D; only with the optional numba)
     The taps' loop compiled (:mod:`fftconv.methods._compiled`): each output
-    row takes every tap while it sits in cache. Preferred to ``"taps"``
-    wherever it exists.
+    row takes every tap while it sits in cache. Preferred to ``"taps"`` from
+    :data:`COMPILED_MIN_CHANNELS` channels up.
 ``"rows"`` (one input and one output channel, a kernel along the last axis only)
     :func:`numpy.correlate` per row: short FIR filters on a few signals, where
     the other strategies' fixed costs dominate.
@@ -53,11 +54,11 @@ from . import _compiled
 #: on 3x3/5x5/9x9 CNN shapes: 1 MiB ran 1.5-2.5x faster than 4-16 MiB.
 CHUNK_BYTES = 2**20
 
-#: The strategies this installation runs ("compiled" only with numba).
 #: The compiled loops run along the channels; with fewer, numpy's passes over whole rows won
 #: (1x256x256x1, 7x7: 2.5 ms compiled, 1.8 ms taps, measured 2026-11-30).
 COMPILED_MIN_CHANNELS = 8
 
+#: The strategies this installation runs ("compiled" only with numba).
 STRATEGIES = ("shifted", "im2col", "taps", "rows") + (("compiled",) if _compiled.HAVE_NUMBA else ())
 
 
@@ -124,8 +125,8 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
     if strategy == "compiled":  # the output only
         return padded + out + final_copy
     if strategy == "rows":  # the output, and numpy's results for one row (or its pieces) before they are copied
-        pieces = _row_count(geom) > 1 or min(CPUS, geom.out_spatial[-1] // ROWS_SPLIT) > 1
-        row = geom.out_spatial[-1] * itemsize if pieces else 0
+        alone = geom.ndim == 1 and geom.batch == 1 and min(CPUS, geom.out_spatial[-1] // ROWS_SPLIT) <= 1
+        row = 0 if alone else geom.out_spatial[-1] * itemsize
         return padded + out + (0 if kept_only else max(row, final_copy))
     if strategy == "shifted":  # partial sums over the padded grid; the output is cut from them at the end
         rows = geom.batch * math.prod(geom.used_extent)
@@ -357,15 +358,14 @@ def _rows(xp, w, geom, workers=1):
     input correlated with the kernel by :func:`numpy.correlate` (a compiled loop; numpy
     unrolls it for kernels of up to 8 taps); a long single row in pieces, on ``workers``
     threads."""
-    lead = tuple(slice(None, None, s) for s in geom.strides[:-1])
-    src = xp[(slice(None), *lead, slice(None), 0)]  # (N, *out[:-1], used width)
-    kernel = w.reshape(-1)
-    width = geom.out_spatial[-1]
+    kernel, width = w.reshape(-1), geom.out_spatial[-1]
     pieces = min(CPUS, width // ROWS_SPLIT)  # whatever ``workers`` says, for a predictable peak
-    if _row_count(geom) == 1 and pieces <= 1:  # one signal: numpy's result is the output
-        out = np.correlate(src.reshape(-1), kernel, "valid")
+    if geom.ndim == 1 and geom.batch == 1 and pieces <= 1:  # one signal: numpy's result is the output
+        out = np.correlate(xp[0, :, 0], kernel, "valid")
         out.shape = geom.output_shape  # in place: the result keeps owning its memory
         return out
+    lead = tuple(slice(None, None, s) for s in geom.strides[:-1])
+    src = xp[(slice(None), *lead, slice(None), 0)]  # (N, *out[:-1], used width)
     out = np.empty(geom.output_shape, dtype=w.dtype)
     rows_out = out.reshape(-1, width)
     if _row_count(geom) == 1:
