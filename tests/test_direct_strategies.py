@@ -25,6 +25,8 @@ CASES = {
     "1d-fir-15-reflect": (1, (1, 101, 1), (15, 1, 1), dict(padding="SAME", padding_mode="reflect")),
     "1d-fir-long": (1, (1, 70001, 1), (5, 1, 1), dict(padding="SAME")),  # cut into pieces
     "1d-depthwise-stride-dilation": (1, (2, 53, 4), (5, 1, 8), dict(strides=2, dilations=3)),
+    "2d-one-row": (2, (1, 1, 9, 1), (1, 3, 1, 1), dict(padding="SAME")),
+    "2d-one-sample": (2, (1, 1, 1, 1), (1, 1, 1, 1), dict(padding="SAME")),
     "2d-row-kernel": (2, (2, 7, 41, 1), (1, 6, 1, 1), dict(strides=(2, 1), padding=((1, 2), (4, 3)))),
     "2d-depthwise-3": (2, (2, 13, 16, 5), (3, 3, 1, 5), dict(padding="SAME")),
     "2d-depthwise-7-wrap": (2, (1, 17, 12, 3), (7, 7, 1, 3), dict(padding="SAME", padding_mode="wrap")),

@@ -368,7 +368,7 @@ def _rows(xp, w, geom, workers=1):
     src = xp[(slice(None), *lead, slice(None), 0)]  # (N, *out[:-1], used width)
     out = np.empty(geom.output_shape, dtype=w.dtype)
     rows_out = out.reshape(-1, width)
-    if _row_count(geom) == 1:
+    if _row_count(geom) == 1 and pieces > 1:
         signal, row, k = src.reshape(-1), rows_out[0], kernel.size
         bounds = [width * i // pieces for i in range(pieces + 1)]
 
