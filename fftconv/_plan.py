@@ -367,8 +367,9 @@ class BoundPlan:
             return np.rint(y, out=y) if method == "fft" else y
         y = None
         if METHODS[method].local:  # IEEE arithmetic keeps NaN and Inf local: only an overflow needs more
-            y = self._run(x, method, plan.real_dtype)
-            with np.errstate(over="ignore", invalid="ignore"):  # Inf - Inf is NaN here: no warning
+            # an overflow here is found by the sum and redone under the guards; Inf - Inf is NaN: no warning
+            with np.errstate(over="ignore", invalid="ignore"):
+                y = self._run(x, method, plan.real_dtype)
                 total = y.sum()
             if math.isfinite(total):  # a finite sum: every output finite, none overflowed
                 return y
