@@ -64,6 +64,10 @@ DEFAULT_CONSTANTS = {
     # model's figure (measured on 14 grouped layers, 2026-11-30, against the FFT method side by
     # side: 2.3x at 4 outputs per group, 1.3-2x at 8, 1.0x from 16; not fitted by calibrate's grid)
     "grouped_thin_n": 5.0,
+    # fixed seconds per call, per method (fitted). Measured on 2026-11-30 on tiny problems
+    # (repeated calls, 8x8 images and 64-sample signals, SAME): the direct method 60-110 us for
+    # 1-D signals ("rows") and 230-320 us in 2-D (the padded copy, per-tap numpy calls); the FFT
+    # method 280-590 us. Within the fit's spread of these figures, so the fitted values stand.
     "call_overhead": 2.428e-4,  # fixed seconds per call of the direct method
     "fft_call_overhead": 3.156e-4,  # fixed seconds per call of the FFT method (1.3x: tiles, guards)
 }
