@@ -1,8 +1,8 @@
 """fftconv's own pool of threads, for loops that release the GIL.
 
-The direct method cuts a long single signal (the ``"rows"`` strategy) and the
-compiled taps loops (``"compiled"``) into ranges run at once on these threads;
-transforms and GEMMs use their libraries' own threads.  One pool per process,
+The direct method's compiled taps loops (``"compiled"``) run ranges of output
+rows at once on these threads; transforms and GEMMs use their libraries' own
+threads.  One pool per process,
 made at the first need, with one thread per CPU.
 """
 

@@ -24,7 +24,7 @@ CASES = {
     "1d-fir-3": (1, (1, 97, 1), (3, 1, 1), {}),
     "1d-fir-8-same": (1, (2, 64, 1), (8, 1, 1), dict(padding="SAME")),
     "1d-fir-15-reflect": (1, (1, 101, 1), (15, 1, 1), dict(padding="SAME", padding_mode="reflect")),
-    "1d-fir-long": (1, (1, 70001, 1), (5, 1, 1), dict(padding="SAME")),  # cut into pieces
+    "1d-fir-long": (1, (1, 70001, 1), (5, 1, 1), dict(padding="SAME")),
     "1d-depthwise-stride-dilation": (1, (2, 53, 4), (5, 1, 8), dict(strides=2, dilations=3)),
     "2d-one-row": (2, (1, 1, 9, 1), (1, 3, 1, 1), dict(padding="SAME")),
     "2d-one-sample": (2, (1, 1, 1, 1), (1, 1, 1, 1), dict(padding="SAME")),

@@ -42,10 +42,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.linalg import blas
 
-from .._checks import CPUS
 from .._geometry import ConvGeometry, batch_row_chunks
 from .._padding import box_reads, read_padded
-from .._threads import executor
 from .._workspace import scratch
 from . import _compiled
 
@@ -124,9 +122,8 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
         return padded + out + tile + (0 if kept_only else final_copy)
     if strategy == "compiled":  # the output only
         return padded + out + final_copy
-    if strategy == "rows":  # the output, and numpy's results for one row (or its pieces) before they are copied
-        alone = geom.ndim == 1 and geom.batch == 1 and min(CPUS, geom.out_spatial[-1] // ROWS_SPLIT) <= 1
-        row = 0 if alone else geom.out_spatial[-1] * itemsize
+    if strategy == "rows":  # the output, and numpy's result for one row before it is copied there
+        row = 0 if geom.ndim == 1 and geom.batch == 1 else geom.out_spatial[-1] * itemsize
         return padded + out + (0 if kept_only else max(row, final_copy))
     if strategy == "shifted":  # partial sums over the padded grid; the output is cut from them at the end
         rows = geom.batch * math.prod(geom.used_extent)
@@ -166,8 +163,6 @@ def execute(x: np.ndarray, w: np.ndarray, geom: ConvGeometry, *, strategy=None,
     xp = _padded_input(x, geom, w.dtype, contiguous=strategy in ("shifted", "compiled"))
     if strategy == "compiled":
         return _compiled.run_taps(xp, w, geom, workers)
-    if strategy == "rows":
-        return _rows(xp, w, geom, workers)
     return _RUN[strategy](xp, w, geom)
 
 
@@ -348,41 +343,19 @@ def _row_count(geom: ConvGeometry) -> int:
     return geom.batch * math.prod(geom.out_spatial[:-1])
 
 
-#: A long single signal is cut into pieces of at least this many outputs, correlated on
-#: ``workers`` threads at once (numpy's loop releases the GIL).
-ROWS_SPLIT = 2**15
-
-
-def _rows(xp, w, geom, workers=1):
+def _rows(xp, w, geom):
     """One input and one output channel, a kernel along the last axis only: each row of the
     input correlated with the kernel by :func:`numpy.correlate` (a compiled loop; numpy
-    unrolls it for kernels of up to 8 taps); a long single row in pieces, on ``workers``
-    threads."""
-    kernel, width = w.reshape(-1), geom.out_spatial[-1]
-    pieces = min(CPUS, width // ROWS_SPLIT)  # whatever ``workers`` says, for a predictable peak
-    if geom.ndim == 1 and geom.batch == 1 and pieces <= 1:  # one signal: numpy's result is the output
+    unrolls it for kernels of up to 8 taps)."""
+    kernel = w.reshape(-1)
+    if geom.ndim == 1 and geom.batch == 1:  # one signal: numpy's result is the output
         out = np.correlate(xp[0, :, 0], kernel, "valid")
         out.shape = geom.output_shape  # in place: the result keeps owning its memory
         return out
     lead = tuple(slice(None, None, s) for s in geom.strides[:-1])
     src = xp[(slice(None), *lead, slice(None), 0)]  # (N, *out[:-1], used width)
     out = np.empty(geom.output_shape, dtype=w.dtype)
-    rows_out = out.reshape(-1, width)
-    if _row_count(geom) == 1 and pieces > 1:
-        signal, row, k = src.reshape(-1), rows_out[0], kernel.size
-        bounds = [width * i // pieces for i in range(pieces + 1)]
-
-        def piece(i):
-            lo, hi = bounds[i], bounds[i + 1]
-            row[lo:hi] = np.correlate(signal[lo:hi + k - 1], kernel, "valid")
-
-        if (workers or 1) > 1:
-            list(executor().map(piece, range(pieces)))
-        else:
-            for i in range(pieces):
-                piece(i)
-        return out
-    for row, signal in zip(rows_out, src.reshape(-1, src.shape[-1])):
+    for row, signal in zip(out.reshape(-1, geom.out_spatial[-1]), src.reshape(-1, src.shape[-1])):
         row[...] = np.correlate(signal, kernel, "valid")
     return out
 
