@@ -32,7 +32,8 @@ padding_mode : str
 method : {"auto", "direct", "fft"}
     ``"auto"`` runs whichever the planner predicts is faster.
 workers : int, optional
-    Threads for the transforms: ``None`` is the :func:`set_workers` default
+    Threads for the transforms and for the direct method's compiled loops (BLAS
+    keeps its own): ``None`` is the :func:`set_workers` default
     (all CPUs), negative counts back from the CPU count.
 measure : bool
     With ``method="auto"``, time both methods once for these shapes instead

@@ -55,6 +55,19 @@ DEFAULT_CONSTANTS = {
     "bandwidth": 6.03e10,       # bytes per second of numpy copies (mostly in cache)
     "fft_flops": 1.04e10,       # "flops" (2.5 n log2 n per complex transform) per second
     "fft_line_overhead": 1e-9,  # seconds per 1-D line of a batched transform
+    # the compiled taps loops (fftconv[numba]), in the frame of the fitted FFT rates: set for the
+    # least regret between them and the FFT method on 13 depthwise layers measured side by side
+    # on 2026-11-30 (geomean 1.00-1.03, max 1.24), then raised by the 1.2-1.4x that adding four
+    # taps per pass gained; alone, the loops ran 10-20 Gflop/s on one core
+    "compiled_flops": 8.0e10,
+    # grouped im2col: its GEMMs and gathers take (1 + grouped_thin_n / (C_out/G)) times the dense
+    # model's figure (measured on 14 grouped layers, 2026-11-30, against the FFT method side by
+    # side: 2.3x at 4 outputs per group, 1.3-2x at 8, 1.0x from 16; not fitted by calibrate's grid)
+    "grouped_thin_n": 5.0,
+    # fixed seconds per call, per method (fitted). Measured on 2026-11-30 on tiny problems
+    # (repeated calls, 8x8 images and 64-sample signals, SAME): the direct method 60-110 us for
+    # 1-D signals ("rows") and 230-320 us in 2-D (the padded copy, per-tap numpy calls); the FFT
+    # method 280-590 us. Within the fit's spread of these figures, so the fitted values stand.
     "call_overhead": 2.428e-4,  # fixed seconds per call of the direct method
     "fft_call_overhead": 3.156e-4,  # fixed seconds per call of the FFT method (1.3x: tiles, guards)
 }

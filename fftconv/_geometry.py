@@ -87,6 +87,15 @@ class ConvGeometry:
     flip: bool = False
     padding_mode: str = "constant"
 
+    def __hash__(self) -> int:  # computed once: geometries key the plan caches, looked up per call
+        value = self.__dict__.get("_hash")
+        if value is None:
+            value = self.__dict__["_hash"] = hash(tuple(getattr(self, f) for f in self.__dataclass_fields__))
+        return value
+
+    def __getstate__(self) -> dict:  # a str's hash differs between processes: never pickle it
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
     @property
     def ndim(self) -> int:
         """Number of spatial axes (1, 2 or 3)."""

@@ -65,6 +65,8 @@ DYNAMIC_RANGE_LIMIT = 10.0
 FLOAT64_GAIN = float(np.finfo(np.float64).eps / np.finfo(np.float32).eps)
 #: The dynamic-range guard's blocks are a quarter of the kernel wide, and at least this.
 MIN_BLOCK = 4
+#: Tile-by-block matrices of the dynamic-range guard with more entries than this are kept sparse.
+DENSE_TILE_MATRIX = 2**16
 
 
 def is_integer(dtype) -> bool:
@@ -172,19 +174,21 @@ def _special(x: np.ndarray, limit: float):
 
 
 def run_guarded(run, x: np.ndarray, geom: ConvGeometry, limit: float, dtype, *,
-                local: bool = False) -> np.ndarray:
+                local: bool = False, result=None) -> np.ndarray:
     """``run(x)`` with non-finite and too-large inputs handled as the module says.
 
     ``run(x, dtype=None)`` computes the method on a channels-last input (in
     ``dtype`` when given, else the plan's); ``limit`` comes from
     :func:`overflow_limit`.  A ``local`` method (the direct one) keeps
     non-finite values where they are: IEEE arithmetic already confines them.
+    ``result`` is ``run(x)`` where the caller already has it (it is returned
+    unless a huge value needs the outputs it reaches recomputed).
     """
     nonfinite, huge, largest = _special(_used_input(x, geom), limit)
     if local:
         nonfinite = None
     if nonfinite is None and huge is None:
-        return run(x)
+        return run(x) if result is None else result
     nonfinite = _full_mask(nonfinite, x, geom, np.isfinite, invert=True)
     huge = _full_mask(huge, x, geom, lambda a: np.abs(np.where(np.isfinite(a), a, 0)) > limit)
     special = nonfinite if huge is None else (huge if nonfinite is None else nonfinite | huge)
@@ -317,13 +321,22 @@ class RangeGuard:
         self.log_points = math.sqrt(math.log2(max(math.prod(layout.fft_shape), 2)))
 
     def _tile_matrix(self, axis, n_blocks):
-        """``(tiles, blocks)``: 1 where a block overlaps a tile's input region."""
+        """``(tiles, blocks)``: 1 where a block overlaps a tile's input region; sparse when
+        large (a long signal has thousands of tiles and blocks, each tile a few of them)."""
         t, length, s, b = (self.layout.tile[axis], self.layout.fft_shape[axis], self.geom.strides[axis],
                            self.blocks[axis])
-        m = np.zeros((self.layout.tiles[axis], n_blocks))
-        for i in range(self.layout.tiles[axis]):
-            m[i, (i * t * s) // b:min(-(-((i * t + length) * s) // b), n_blocks)] = 1
-        return m
+        starts = [(i * t * s) // b for i in range(self.layout.tiles[axis])]
+        stops = [max(lo, min(-(-((i * t + length) * s) // b), n_blocks)) for i, lo in enumerate(starts)]
+        if len(starts) * n_blocks <= DENSE_TILE_MATRIX:
+            m = np.zeros((len(starts), n_blocks))
+            for i, (lo, hi) in enumerate(zip(starts, stops)):
+                m[i, lo:hi] = 1
+            return m
+        from scipy import sparse
+
+        rows = np.repeat(np.arange(len(starts)), np.subtract(stops, starts))
+        cols = np.concatenate([np.arange(lo, hi) for lo, hi in zip(starts, stops)])
+        return sparse.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(starts), n_blocks))
 
     def _window_blocks(self, axis, n_blocks):
         """``(weights, sizes, starts, tile_starts)``: a window starting in block ``j`` weighs
@@ -447,8 +460,13 @@ def _window_means(a, axis, weights, sizes, starts):
 
 
 def _along(matrix, a, axis):
-    """``matrix @ a`` along ``axis`` of ``a`` (matmul: tensordot's overhead is 20x on tiny arrays)."""
-    return (a.swapaxes(axis, -1) @ matrix.T).swapaxes(axis, -1)
+    """``matrix @ a`` along ``axis`` of ``a`` (matmul: tensordot's overhead is 20x on tiny arrays);
+    ``matrix`` may be a scipy.sparse matrix."""
+    moved = a.swapaxes(axis, -1)
+    if isinstance(matrix, np.ndarray):
+        return (moved @ matrix.T).swapaxes(axis, -1)
+    flat = np.asarray(moved.reshape(-1, moved.shape[-1]) @ matrix.T)
+    return flat.reshape(*moved.shape[:-1], matrix.shape[0]).swapaxes(axis, -1)
 
 
 def _axis_sums(a, axis, b, n_blocks, split, dtype, square=False):

@@ -152,8 +152,9 @@ class ConvPlan:
 
     def _run_trusted(self, x, w, out_dtype):
         """:meth:`_run_checked` for arrays whose shapes and dtypes an identical earlier call
-        checked (see ``fftconv._api._convolve``): no check is repeated."""
-        return self._bind(w)._execute(x, out_dtype)
+        checked (see ``fftconv._api._convolve``): no check is repeated, and filters that the
+        method reads as they are are not copied (they are not kept beyond this call)."""
+        return self._bind(w, one_shot=True)._execute(x, out_dtype)
 
     def bind(self, filters) -> "BoundPlan":
         """Prepare ``filters`` once (for the FFT method, their spectrum) for many inputs."""
@@ -162,12 +163,16 @@ class ConvPlan:
         self._check_complex("filters", w.dtype, ("filters", "both"))
         return self._bind(w)
 
-    def _bind(self, w) -> "BoundPlan":
+    def _bind(self, w, one_shot=False) -> "BoundPlan":
         w_ready = w[(slice(None, None, -1),) * self.ndim] if self.geometry.flip else w
-        # a copy (later edits don't leak in), as the real filters of a complex convolution
-        w_ready = _complex.embed_filters(w_ready, self.embedding, self.geometry.groups, self.real_dtype)
+        cheap = one_shot and not METHODS[self.method].costly_prepare
+        if cheap and self.embedding is None:
+            # read during this call only: the filters themselves where they have the compute dtype
+            w_ready = np.ascontiguousarray(w_ready, dtype=self.real_dtype)
+        else:  # a copy (later edits don't leak in), as the real filters of a complex convolution
+            w_ready = _complex.embed_filters(w_ready, self.embedding, self.geometry.groups, self.real_dtype)
         bound = BoundPlan(self, w.dtype, w_ready)
-        if not self.geometry.is_empty:
+        if not self.geometry.is_empty and not cheap:  # prepared now, not at the first input
             bound.prepared(self.method, self.real_dtype)
         return bound
 
@@ -259,7 +264,8 @@ class BoundPlan:
 
     def __post_init__(self):
         plan = self.plan
-        if not plan.geometry.is_empty:  # what is derived from the filters, kept across calls
+        # what is derived from the filters at a cost, kept across calls
+        if not plan.geometry.is_empty and METHODS[plan.method].costly_prepare:
             key = (plan.run_geometry, plan.settings.get(plan.method), plan.backend, plan.method)
             object.__setattr__(self, "_prepared", _spectra.shared(key, self.filters))
 
@@ -374,6 +380,14 @@ class BoundPlan:
                 method = "direct"  # exact float64 sums where the FFT's rounding could not be undone
             y = self._run(x, method)
             return np.rint(y, out=y) if method == "fft" else y
+        y = None
+        if METHODS[method].local:  # IEEE arithmetic keeps NaN and Inf local: only an overflow needs more
+            # an overflow here is found by the sum and redone under the guards; Inf - Inf is NaN: no warning
+            with np.errstate(over="ignore", invalid="ignore"):
+                y = self._run(x, method, plan.real_dtype)
+                total = y.sum()
+            if math.isfinite(total):  # a finite sum: every output finite, none overflowed
+                return y
         limit = _guards.overflow_limit(method, geom, plan.layout, plan.real_dtype, self._abs_sum)
         guard = self._range_guard(method)
         if guard is not None:  # its one pass over the input also rules out NaN, Inf and huge values
@@ -381,7 +395,7 @@ class BoundPlan:
             if guard.is_ordinary(squares, limit):
                 return self._run(x, *self._trusted_run(guard.risk(squares, self._spread)))
         return _guards.run_guarded(lambda a, dtype=None: self._run(a, method, dtype), x,
-                                   geom, limit, plan.real_dtype, local=method == "direct")
+                                   geom, limit, plan.real_dtype, local=y is not None, result=y)
 
     def __repr__(self) -> str:
         return f"BoundPlan(filters bound, dtype {self.filters_dtype})\n{self.plan!r}"

@@ -45,6 +45,11 @@ def direct_seconds(geom: ConvGeometry, itemsize: int, c, strategy=None) -> float
     if strategy == "taps":
         work = 3 * outputs * taps * geom.out_channels
         t = work / c["elementwise_flops"] / (4 / itemsize) + work * itemsize / bw
+    elif strategy == "compiled":  # each output row in cache while every tap is added into it
+        t = 2 * outputs * taps * geom.out_channels / c["compiled_flops"] / (4 / itemsize)
+        t += outputs * geom.out_channels * itemsize / bw
+    elif strategy == "rows":  # numpy's compiled 1-D loop, one call per row
+        t = 2 * outputs * taps / c["elementwise_flops"] / (4 / itemsize)
     elif strategy == "shifted":
         rows = geom.batch * math.prod(geom.used_extent)
         k = geom.kernel[-1] * geom.in_channels
@@ -54,6 +59,9 @@ def direct_seconds(geom: ConvGeometry, itemsize: int, c, strategy=None) -> float
         k = taps * geom.group_in
         t = geom.groups * gemm_seconds(outputs, k, geom.group_out, c, itemsize)
         t += 2 * outputs * k * geom.groups * itemsize / bw
+        if geom.groups > 1:  # thin GEMMs over the group axis, and the group-major copy of the input
+            t *= 1 + c["grouped_thin_n"] / geom.group_out
+            t += pad_copy
     return t + pad_copy / (4 / itemsize) + c["call_overhead"]
 
 

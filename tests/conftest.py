@@ -176,13 +176,11 @@ PATHS = _paths()
 
 
 def strategy_fits(strategy, geom) -> bool:
-    """Whether a direct strategy can run these shapes (see :mod:`fftconv.methods.direct`); for a
-    complex plan, ``geom`` is the real convolution it runs (``plan.run_geometry``)."""
-    if strategy == "taps":
-        return geom.group_in == 1
-    if strategy == "shifted":
-        return geom.groups == 1 and all(s == 1 for s in geom.strides)
-    return True
+    """Whether a direct strategy can run these shapes (:func:`fftconv.methods.direct.fits`); for
+    a complex plan, ``geom`` is the real convolution it runs (``plan.run_geometry``)."""
+    from fftconv.methods import direct
+
+    return direct.fits(strategy, geom)
 
 
 def path_plan(plan, method, changes):

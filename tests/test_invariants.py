@@ -42,6 +42,8 @@ GEOMETRIES = {
     "dense": ((1, 21, 19, 4), (5, 1, 4, 6), dict(padding="VALID")),
     "strided-grouped": ((2, 23, 20, 4), (4, 3, 2, 6), dict(strides=2, padding="VALID", dilations=(1, 2))),
     "depthwise": ((1, 24, 22, 3), (5, 6, 1, 6), dict(strides=(1, 2), padding=((2, 1), (0, 3)))),
+    # one channel, a kernel along the last axis: rows of FIR filtering
+    "rows": ((2, 5, 41, 1), (1, 6, 1, 1), dict(strides=(2, 1), padding=((1, 0), (2, 3)))),
 }
 
 
@@ -50,10 +52,13 @@ MODE_GEOMETRIES = {
     "dense": ((1, 21, 19, 4), (5, 3, 4, 6), dict(padding=((3, 2), (9, 4)))),
     "strided-grouped": ((2, 23, 20, 4), (4, 3, 2, 6), dict(strides=2, padding=((5, 1), (2, 7)), dilations=(1, 2))),
     "depthwise": ((1, 24, 22, 3), (5, 6, 1, 6), dict(strides=(1, 2), padding=((2, 1), (0, 3)))),
+    "rows": ((2, 5, 41, 1), (1, 6, 1, 1), dict(strides=(2, 1), padding=((1, 2), (4, 3)))),
 }
 
 
 def _geometry_for(path_id):
+    if path_id == "direct-rows":
+        return "rows"
     if path_id == "direct-taps":
         return "depthwise"
     if path_id == "direct-shifted":
@@ -264,6 +269,7 @@ UNREAD = {
     # a dilation wider than the outputs' span: the rows between the taps are read by no output
     "dilation-gap": ((1, 4, 40, 2), (2, 5, 2, 2), dict(dilations=(3, 1), padding="VALID")),
     "dilation-gap-padded": ((1, 7, 30, 1), (2, 3, 1, 2), dict(dilations=(6, 2), padding=((1, 0), (2, 2)))),
+    "rows-stride": ((1, 9, 40, 1), (1, 5, 1, 1), dict(strides=(3, 1), padding=((0, 1), (2, 0)))),
 }
 
 
@@ -551,6 +557,7 @@ PEAK_CASES = [
     (2, (2, 100, 90, 8), (7, 7, 1, 8), dict(strides=2, groups=8)),
     (2, (2, 3, 120, 130), (15, 15, 3, 4), dict(data_format="NCHW", dilations=2)),
     (1, (3, 40000, 2), (101, 2, 3), dict(padding="SAME")),
+    (1, (2, 80000, 1), (7, 1, 1), dict(padding="SAME")),
     (3, (1, 40, 40, 40, 2), (7, 7, 7, 2, 2), dict(padding="SAME")),
     (2, (2, 128, 120, 4), (21, 21, 4, 4), dict(padding="SAME", padding_mode="wrap")),  # circular layout
 ]

@@ -14,7 +14,13 @@ filter banks and the test suite treat every method alike:
 ``costly_prepare``
     True when ``prepare`` is worth keeping across one-shot calls with the
     same filters (:mod:`fftconv._spectra`); ``execute`` must then treat what
-    it prepared as read-only.
+    it prepared as read-only.  When False, ``prepare`` may return the filters
+    themselves, which may be the caller's array: ``execute`` only reads them.
+``local``
+    True when IEEE arithmetic alone keeps a NaN or Inf inside the outputs
+    whose window holds it (each output a sum of its own window's products);
+    the guards of :mod:`fftconv._guards` then only look for overflows, after
+    the run.
 
 A new method registers itself in :data:`METHODS`, and the whole test suite
 covers it.
@@ -30,6 +36,7 @@ class DirectMethod:
 
     name = "direct"
     costly_prepare = False  # the filters themselves
+    local = True
 
     def layout(self, geom, options=None):
         return (options or {}).get("strategy") or direct.choose_strategy(geom)
@@ -38,7 +45,7 @@ class DirectMethod:
         return filters
 
     def execute(self, x, prepared, geom, settings, backend, workers, dtype):
-        return direct.execute(x, prepared, geom, strategy=settings)
+        return direct.execute(x, prepared, geom, strategy=settings, workers=workers)
 
 
 class FFTMethod:
@@ -46,15 +53,17 @@ class FFTMethod:
 
     name = "fft"
     costly_prepare = True  # every filter transformed
+    local = False  # a transform spreads a NaN over its tile
 
     def layout(self, geom, options=None):
         options = options or {}
         return fft.make_layout(geom, options.get("fft_shape"), options.get("complex_pairs", False))
 
     def prepare(self, filters, geom, settings, backend, workers):
-        return fft.prepare(filters, geom, settings, backend, workers)
+        return fft.prepare(filters, geom, settings, backend, fft.transform_workers(geom, settings, workers))
 
     def execute(self, x, prepared, geom, settings, backend, workers, dtype):
+        workers = fft.transform_workers(geom, settings, workers)
         return fft.execute(x, prepared, geom, settings, backend, workers, dtype)
 
 

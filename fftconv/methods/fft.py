@@ -75,6 +75,27 @@ from .._arrays import COMPLEX_TO_REAL, REAL_TO_COMPLEX, spectrum_shape
 
 #: Target size in bytes of the buffers of one chunk of tiles.
 CHUNK_BYTES = 32 * 2**20
+#: Transforms of fewer points than this per call (all tiles, channels and phases of the input)
+#: run on one thread, whatever ``workers`` says: handing a tiny batch to a second thread costs
+#: more than it saves (issue 19, scipy's backend: 6 us on one thread, 53 us on two).
+SMALL_TRANSFORM_POINTS = 2**15
+
+
+def transform_workers(geom: ConvGeometry, layout, workers):
+    """The threads the transforms of one call get: ``workers``, or 1 below
+    :data:`SMALL_TRANSFORM_POINTS`.
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> fir = check_geometry((1, 2000, 1), (15, 1, 1), 1, 1, "VALID", "NWC", 1, None, False)
+    >>> transform_workers(fir, make_layout(fir), 2)
+    1
+    """
+    points = geom.batch * layout.n_tiles * layout.phases * geom.in_channels * math.prod(layout.fft_shape)
+    return 1 if points < SMALL_TRANSFORM_POINTS else workers
+
+
 #: The largest image (spatial points times input and output channels) run as one circular
 #: correlation: about four chunks' worth of float32 buffers.
 CIRCULAR_MAX_ELEMENTS = 2**23

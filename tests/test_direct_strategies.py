@@ -1,0 +1,95 @@
+"""Each strategy of the direct method against the naive float64 reference.
+
+The registry-driven tests (``test_invariants.py``) run every strategy on a
+few geometries each; here every strategy that fits meets odd, even and prime
+sizes, strides, dilations, padding modes, depthwise multipliers, groups and
+every input dtype the engine takes, including the ones that only exist on
+some installations (``"compiled"`` needs numba).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pytest
+from conftest import assert_close, random, ref
+
+import fftconv
+from fftconv.methods import direct
+
+#: ``(ndim, input shape NHWC, filters HWIO, options)``: sizes odd, even and prime.
+CASES = {
+    "1d-fir-3": (1, (1, 97, 1), (3, 1, 1), {}),
+    "1d-fir-8-same": (1, (2, 64, 1), (8, 1, 1), dict(padding="SAME")),
+    "1d-fir-15-reflect": (1, (1, 101, 1), (15, 1, 1), dict(padding="SAME", padding_mode="reflect")),
+    "1d-fir-long": (1, (1, 70001, 1), (5, 1, 1), dict(padding="SAME")),
+    "1d-depthwise-stride-dilation": (1, (2, 53, 4), (5, 1, 8), dict(strides=2, dilations=3)),
+    "2d-one-row": (2, (1, 1, 9, 1), (1, 3, 1, 1), dict(padding="SAME")),
+    "2d-one-sample": (2, (1, 1, 1, 1), (1, 1, 1, 1), dict(padding="SAME")),
+    "2d-row-kernel": (2, (2, 7, 41, 1), (1, 6, 1, 1), dict(strides=(2, 1), padding=((1, 2), (4, 3)))),
+    "2d-depthwise-3": (2, (2, 13, 16, 5), (3, 3, 1, 5), dict(padding="SAME")),
+    "2d-depthwise-7-wrap": (2, (1, 17, 12, 3), (7, 7, 1, 3), dict(padding="SAME", padding_mode="wrap")),
+    "2d-depthwise-multiplier": (2, (1, 19, 23, 3), (5, 4, 1, 6), dict(strides=(2, 3), dilations=(1, 2))),
+    "2d-depthwise-15-edge": (2, (1, 31, 29, 2), (15, 15, 1, 2), dict(padding="SAME", padding_mode="edge")),
+    "2d-single-channel": (2, (3, 11, 14, 1), (4, 5, 1, 1), dict(padding=((2, 1), (0, 3)))),
+    "2d-grouped": (2, (2, 15, 14, 8), (3, 5, 2, 12), dict(padding="SAME", strides=(1, 2))),
+    "2d-grouped-dilated": (2, (1, 23, 22, 6), (3, 3, 3, 4), dict(dilations=2, padding="SAME", padding_mode="symmetric")),
+    "2d-dense": (2, (2, 12, 11, 3), (3, 3, 3, 4), dict(padding="SAME")),
+    "3d-depthwise": (3, (1, 7, 8, 9, 2), (3, 2, 3, 1, 4), dict(padding="SAME")),
+}
+
+#: Input dtype (the filters' too, int8 with uint8 inputs) -> the result's dtype (the spec's rules).
+DTYPES = {"float16": "float16", "float32": "float32", "float64": "float64", "int32": "float64",
+          "uint8": "float64", "bool": "float64", "complex64": "complex64", "complex128": "complex128"}
+
+
+def _run(strategy, case, dtype, rng):
+    nd, x_shape, w_shape, options = case
+    planner = {1: fftconv.plan_conv1d, 2: fftconv.plan_conv2d, 3: fftconv.plan_conv3d}[nd]
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iub":
+        x = rng.integers(0, 2 if dtype.kind == "b" else 50, x_shape).astype(dtype)
+        w = rng.integers(-3, 4, w_shape).astype(dtype if dtype.kind != "u" else np.int8)
+    else:
+        x, w = random(rng, x_shape, dtype), random(rng, w_shape, dtype)
+    plan = planner(x_shape, w_shape, dtype=np.result_type(x, w) if dtype.kind == "c" else x.dtype,
+                   method="direct", **options)
+    if not direct.fits(strategy, plan.run_geometry):
+        pytest.skip(f"{strategy} cannot run these shapes")
+    plan = dataclasses.replace(plan, settings={**plan.settings, "direct": strategy})
+    return plan(x, w), x, w, options
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
+@pytest.mark.parametrize("strategy", direct.STRATEGIES)
+def test_strategy_matches_the_reference(strategy, case, dtype, rng):
+    y, x, w, options = _run(strategy, CASES[case], dtype, rng)
+    expected = ref(x, w, **options)
+    assert_close(y, expected, DTYPES[dtype])
+    if np.dtype(dtype).kind in "iub":  # exact integers
+        np.testing.assert_array_equal(y, expected)
+
+
+@pytest.mark.parametrize("strategy", direct.STRATEGIES)
+def test_strategy_keeps_nonfinite_values_local(strategy, rng):
+    """A NaN and an Inf reach exactly the outputs whose windows hold them, with no warning."""
+    case = CASES["2d-depthwise-multiplier"] if strategy != "rows" else CASES["2d-row-kernel"]
+    if strategy in ("shifted",):
+        case = CASES["2d-dense"]
+    nd, x_shape, w_shape, options = case
+    x, w = random(rng, x_shape), random(rng, w_shape)
+    x[0, 3, 4, 0], x[-1, -2, -3, -1] = np.nan, np.inf
+    plan = fftconv.plan_conv2d(x_shape, w_shape, dtype=np.float64, method="direct", **options)
+    if not direct.fits(strategy, plan.run_geometry):
+        pytest.skip(f"{strategy} cannot run these shapes")
+    plan = dataclasses.replace(plan, settings={**plan.settings, "direct": strategy})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NaN and Inf are the caller's: no RuntimeWarning about them
+        y = plan(x, w)
+    expected = ref(x, w, **options)
+    reached = ref((~np.isfinite(x)).astype(float), np.ones_like(w), **options) > 0
+    np.testing.assert_array_equal(~np.isfinite(y), reached)
+    np.testing.assert_allclose(y[np.isfinite(expected)], expected[np.isfinite(expected)], rtol=1e-12, atol=1e-12)
