@@ -567,8 +567,6 @@ PEAK_CASES = [
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 def test_peak_bytes_bounds_the_traced_peak(path, case, dtype):
     """``plan.peak_bytes`` is an upper bound of what a call allocates, within 1.25x of it."""
-    import tracemalloc
-
     nd, x_shape, w_shape, options = case
     planner = {1: fftconv.plan_conv1d, 2: fftconv.plan_conv2d, 3: fftconv.plan_conv3d}[nd]
     plan = path_plan(planner(x_shape, w_shape, dtype=dtype, **options), path[1], path[2])
@@ -582,18 +580,25 @@ def test_peak_bytes_bounds_the_traced_peak(path, case, dtype):
         copy_out=plan.channels_first, input_as_is=True))  # the input below holds the compute dtype
     x = np.ones(plan.input_shape, dtype)
     w = np.ones(plan.filters_shape, dtype)
-    # one call first, so that module imports and the geometry's small caches are not counted; then
-    # every data buffer (scratch, kept spectra) is released, so that the traced call makes them all
+    peak = _traced_peak(plan, x, w)
+    assert peak <= plan.peak_bytes <= 1.25 * peak, (plan.peak_bytes / peak, plan.peak_bytes, peak)
+
+
+def _traced_peak(plan, x, w) -> int:
+    """Bytes tracemalloc saw at the peak of ``plan(x, w)``: one call first, so that module
+    imports and the geometry's small caches are not counted; then every data buffer (scratch,
+    kept spectra) is released, so that the traced call makes them all."""
+    import tracemalloc
+
     plan(x, w)
     _workspace.release()
     fftconv.clear_spectrum_cache()
     tracemalloc.start()
     try:
         plan(x, w)
-        peak = tracemalloc.get_traced_memory()[1]
+        return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak <= plan.peak_bytes <= 1.25 * peak, (plan.peak_bytes / peak, plan.peak_bytes, peak)
 
 
 #: What is complex: ``(input dtype, filters dtype)`` of each embedding.
@@ -609,8 +614,6 @@ def test_peak_bytes_bounds_the_traced_peak_of_complex_calls(path, case, embeddin
     Within 1.35x rather than 1.25x: the embedded geometries (twice the batch or the channels)
     reach shapes where the methods' own models are that loose (measured up to 1.31x with
     pyFFTW on real calls of the same shapes)."""
-    import tracemalloc
-
     from fftconv._plan import predicted_peak_bytes
     from fftconv.backends import get_backend
 
@@ -625,17 +628,7 @@ def test_peak_bytes_bounds_the_traced_peak_of_complex_calls(path, case, embeddin
         plan.geometry, method, plan.settings[method], plan.real_dtype.itemsize,
         backend=get_backend(plan.backend), copy_out=plan.channels_first, embedding=plan.embedding))
     x, w = np.ones(plan.input_shape, x_dtype), np.ones(plan.filters_shape, w_dtype)
-    # one call first, so that module imports and the geometry's small caches are not counted; then
-    # every data buffer (scratch, kept spectra) is released, so that the traced call makes them all
-    plan(x, w)
-    _workspace.release()
-    fftconv.clear_spectrum_cache()
-    tracemalloc.start()
-    try:
-        plan(x, w)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = _traced_peak(plan, x, w)
     assert peak <= plan.peak_bytes <= 1.35 * peak, (plan.peak_bytes / peak, plan.peak_bytes, peak)
 
 
