@@ -1,20 +1,28 @@
 """fftconv's own pool of threads, for loops that release the GIL.
 
 The direct method's compiled taps loops (``"compiled"``) run ranges of output
-rows at once on these threads; transforms and GEMMs use their libraries' own
-threads.  One pool per process,
-made at the first need, with one thread per CPU.
+rows at once on these threads (:func:`run_pieces`); transforms and GEMMs use
+their libraries' own threads.  One pool per process, made at the first need,
+with one thread per CPU.  A call made on one of the pool's own threads runs
+its pieces there, one after another: waiting for the pool from inside it
+could wait forever.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from ._checks import CPUS
 
 _pool = None
 _lock = threading.Lock()
+_local = threading.local()
+
+
+def _mark_worker() -> None:
+    _local.in_pool = True
 
 
 def executor() -> ThreadPoolExecutor:
@@ -29,5 +37,29 @@ def executor() -> ThreadPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=CPUS, thread_name_prefix="fftconv")
+            _pool = ThreadPoolExecutor(max_workers=CPUS, thread_name_prefix="fftconv",
+                                       initializer=_mark_worker)
         return _pool
+
+
+def run_pieces(piece: Callable[[int], None], count: int) -> None:
+    """Run ``piece(0)``, ..., ``piece(count - 1)``: on the pool, the caller running the first
+    itself, or all on the calling thread where that is one of the pool's own.
+
+    Examples
+    --------
+    >>> done = []
+    >>> run_pieces(done.append, 3)
+    >>> sorted(done)
+    [0, 1, 2]
+    """
+    if count <= 1 or getattr(_local, "in_pool", False):
+        for i in range(count):
+            piece(i)
+        return
+    futures = [executor().submit(piece, i) for i in range(1, count)]
+    try:
+        piece(0)
+    finally:
+        for future in futures:
+            future.result()

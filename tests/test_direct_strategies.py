@@ -93,3 +93,41 @@ def test_strategy_keeps_nonfinite_values_local(strategy, rng):
     reached = ref((~np.isfinite(x)).astype(float), np.ones_like(w), **options) > 0
     np.testing.assert_array_equal(~np.isfinite(y), reached)
     np.testing.assert_allclose(y[np.isfinite(expected)], expected[np.isfinite(expected)], rtol=1e-12, atol=1e-12)
+
+
+# -- fftconv's own thread pool ------------------------------------------------------------------
+
+def test_pieces_run_on_the_pool_from_inside_it_without_waiting_forever():
+    """A call made on one of the pool's threads (a plan run on the pool, say) runs its pieces
+    there: waiting for the pool from inside it deadlocked once every thread waited."""
+    import concurrent.futures as cf
+
+    from fftconv._threads import executor, run_pieces
+
+    def outer(_):
+        done = []
+        run_pieces(done.append, 4)
+        return sorted(done)
+
+    futures = [executor().submit(outer, i) for i in range(2 * fftconv._checks.CPUS)]
+    finished, pending = cf.wait(futures, timeout=30)
+    assert not pending, "run_pieces waited for the pool from inside it"
+    assert all(f.result() == [0, 1, 2, 3] for f in finished)
+
+
+@pytest.mark.skipif("compiled" not in direct.STRATEGIES, reason="numba is not installed")
+def test_compiled_plan_runs_on_the_pool_threads():
+    import concurrent.futures as cf
+
+    from fftconv._threads import executor
+
+    x = np.ones((1, 64, 64, 64), np.float32)
+    w = np.ones((3, 3, 1, 64), np.float32)  # depthwise, as groups of one channel
+    plan = fftconv.plan_conv2d(x.shape, w.shape, 1, "SAME", groups=64, method="direct", workers=2)
+    plan = dataclasses.replace(plan, settings={**plan.settings, "direct": "compiled"})
+    expected = plan(x, w)
+    futures = [executor().submit(plan, x, w) for _ in range(2)]
+    finished, pending = cf.wait(futures, timeout=60)
+    assert not pending, "the compiled loops waited for the pool from inside it"
+    for f in finished:
+        np.testing.assert_array_equal(f.result(), expected)

@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from .._threads import executor
+from .._threads import run_pieces
 
 #: Multiply-adds below which the loops run on the calling thread alone: handing rows to
 #: another thread costs tens of microseconds.
@@ -135,5 +135,5 @@ def run_taps(xp: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
         loop(*args, 0, rows)
     else:  # rows in ``pieces`` ranges, one per thread (the loops release the GIL)
         bounds = [rows * i // pieces for i in range(pieces + 1)]
-        list(executor().map(lambda i: loop(*args, bounds[i], bounds[i + 1]), range(pieces)))
+        run_pieces(lambda i: loop(*args, bounds[i], bounds[i + 1]), pieces)
     return result
