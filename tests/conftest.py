@@ -206,3 +206,33 @@ def path_plan(plan, method, changes):
 def path(request):
     """Each path: ``(id, method, option changes)``."""
     return request.param
+
+
+def owns_its_memory(y) -> bool:
+    """``y`` owns its memory and shares none with the scratch buffers fftconv keeps."""
+    from fftconv import _workspace
+
+    return y.flags.owndata and not any(np.shares_memory(y, b) for b in _workspace.kept_buffers())
+
+
+def assert_results_owned(run, x1, x2):
+    """``run(x1)`` then ``run(x2)``: each result owns its memory, C-contiguous and writeable,
+    shares none with the other or with scratch space, and the later call leaves the earlier
+    result as it was. Returns both results."""
+    y1 = run(x1)
+    kept = y1.copy()
+    y2 = run(x2)
+    np.testing.assert_array_equal(y1, kept)  # the later call did not touch the earlier result
+    for y in (y1, y2):
+        assert owns_its_memory(y) and y.flags.c_contiguous and y.flags.writeable
+    assert not np.shares_memory(y1, y2)
+    return y1, y2
+
+
+def assert_stream_owned(run, frames):
+    """A stream of calls: each result owns its memory and survives the later calls."""
+    results = [run(f) for f in frames]
+    for f, y in zip(frames, results):
+        assert owns_its_memory(y)
+        np.testing.assert_array_equal(y, run(f))
+    assert not np.array_equal(results[0], results[1])

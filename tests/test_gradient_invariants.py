@@ -16,10 +16,9 @@ import numpy as np
 import pytest
 
 import fftconv
-from fftconv import _workspace
 from fftconv.testing import reference_filter_gradient, reference_input_gradient, relative_error
 
-from conftest import PATHS, path_plan
+from conftest import PATHS, assert_results_owned, assert_stream_owned, path_plan
 
 #: Forward convolutions ``(x NHWC, w HWIO, options)``: strides that do and do not divide the kernel
 #: (the combined kernel of the transpose has zero taps in the second), groups, explicit pads.
@@ -87,14 +86,7 @@ def test_transpose_results_own_their_memory_on_every_path(path, case, data_forma
     x1, x2 = (rng.standard_normal(plan.input_shape).astype(np.float32) for _ in range(2))
     bound = plan.bind(w)
     for run in (bound, lambda x: plan(x, w)):
-        y1 = run(x1)
-        kept = y1.copy()
-        y2 = run(x2)
-        np.testing.assert_array_equal(y1, kept)
-        for y in (y1, y2):
-            assert y.flags.owndata and y.flags.c_contiguous and y.flags.writeable
-            assert not any(np.shares_memory(y, buf) for buf in _workspace.kept_buffers())
-        assert not np.shares_memory(y1, y2)
+        assert_results_owned(run, x1, x2)
 
 
 @pytest.mark.parametrize("entry", ["conv1d_transpose", "conv2d_transpose", "conv3d_transpose", "backprop_input",
@@ -134,11 +126,7 @@ def test_results_own_their_memory_on_every_entry_point(entry, method):
     if entry == "separable_bound":
         run = (lambda bound: lambda a: bound(a[..., :2]))(run)
     frames = rng.standard_normal((3, 1, 20, 20, 4))
-    results = [run(f) for f in frames]
-    for f, y in zip(frames, results):
-        assert y.flags.owndata and not any(np.shares_memory(y, b) for b in _workspace.kept_buffers())
-        np.testing.assert_array_equal(y, run(f))
-    assert not np.array_equal(results[0], results[1])
+    assert_stream_owned(run, frames)
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered in cast")  # 3e38 times an infinite weight is inf

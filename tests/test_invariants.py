@@ -34,7 +34,7 @@ from fftconv import _workspace
 from fftconv._padding import MODES
 from fftconv.testing import reference_conv, relative_error
 
-from conftest import PATHS, assert_close, path_plan, random
+from conftest import PATHS, assert_close, assert_results_owned, assert_stream_owned, path_plan, random
 
 #: A geometry each path can run: ``(input NHWC, filters HWIO, options)``.
 GEOMETRIES = {
@@ -92,14 +92,7 @@ def test_results_own_their_memory_on_every_path(path, data_format, dtype):
     x1, x2 = ((rng.standard_normal(plan.input_shape) * 3).astype(dtype) for _ in range(2))
     bound = plan.bind(w)
     for run in (lambda x: bound(x), lambda x: plan(x, w)):
-        y1 = run(x1)
-        kept = y1.copy()
-        y2 = run(x2)
-        np.testing.assert_array_equal(y1, kept)  # the later call did not touch the earlier result
-        for y in (y1, y2):
-            assert y.flags.owndata and y.flags.c_contiguous and y.flags.writeable
-            assert not any(np.shares_memory(y, buf) for buf in _workspace.kept_buffers())
-        assert not np.shares_memory(y1, y2)
+        assert_results_owned(run, x1, x2)
 
 
 @pytest.mark.parametrize("method", ["direct", "fft"])
@@ -130,11 +123,7 @@ def test_results_own_their_memory_on_every_entry_point(entry, method):
             nan_treatment="interpolate"),
     }[entry]
     frames = rng.standard_normal((3, 1, 20, 20, 2))
-    results = [run(f) for f in frames]  # a stream: each result must survive the later calls
-    for f, y in zip(frames, results):
-        assert y.flags.owndata and not any(np.shares_memory(y, b) for b in _workspace.kept_buffers())
-        np.testing.assert_array_equal(y, run(f))
-    assert not np.array_equal(results[0], results[1])
+    assert_stream_owned(run, frames)  # a stream: each result must survive the later calls
 
 
 def _dask_conv2d(a, w, method):
@@ -196,14 +185,7 @@ def test_modes_and_complex_keep_the_rules_on_every_path(path, mode, dtypes):
     x1.flags.writeable = w.flags.writeable = False
     bound = plan.bind(w)
     for run in (lambda x: bound(x), lambda x: plan(x, w)):
-        y1 = run(x1)
-        kept = y1.copy()
-        y2 = run(x2)
-        np.testing.assert_array_equal(y1, kept)
-        for y in (y1, y2):
-            assert y.flags.owndata and y.flags.c_contiguous and y.flags.writeable
-            assert not any(np.shares_memory(y, buf) for buf in _workspace.kept_buffers())
-        assert not np.shares_memory(y1, y2)
+        y1, _ = assert_results_owned(run, x1, x2)
         assert_close(y1, expected, plan.dtype)
     np.testing.assert_array_equal(x1, snaps[0])
     np.testing.assert_array_equal(w, snaps[1])
