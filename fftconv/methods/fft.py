@@ -198,6 +198,7 @@ def _unread_gaps(outs, kernel, dilations, strides):
     return tuple(gaps)
 
 
+@functools.lru_cache(maxsize=256)
 def _circular_gaps(geom: ConvGeometry) -> tuple[tuple[int, ...], ...]:
     """:func:`unread_gaps` for the circular layout: input samples (stride 1, positions taken
     modulo the image) that no output reads."""
