@@ -20,14 +20,14 @@ Run::
     Batched 1-D real transforms of lengths 2048 to 2**20 (about 2**21 points
     per batch), float32 and float64, on scipy and ducc0: nanoseconds per
     ``n log2 n``, and each length's rate over that of the shortest lines, the
-    slowdown that :func:`fftconv._planner.line_slowdown` models (printed beside).
+    slowdown that :func:`fftconv._engine.costs.line_slowdown` models (printed beside).
 ``layers``
     ``fftconv.conv2d(..., method="fft", backend=b)`` for every registered
     backend, on the large-kernel layers of ``../shared/bench/peers.py`` (kernels
     of 21 and up) and a depthwise and a stride-2 layer, timed side by side
     (filters' spectrum kept, as in a loop of one-shot calls). The geometric
     mean of each backend's time over scipy's is what
-    :data:`fftconv._constants.DEFAULT_BACKEND_RATIOS` records.
+    :data:`fftconv._engine.constants.DEFAULT_BACKEND_RATIOS` records.
 
 Interleaved in shuffled rounds, medians (``_timing.time_interleaved``).
 Results: ``benchmarks/results/engine.json``.
@@ -108,7 +108,7 @@ def _transforms(args) -> list:
 
 
 def _lines(args) -> list:
-    from fftconv._planner import line_slowdown
+    from fftconv._engine.costs import line_slowdown
 
     lengths = LINE_LENGTHS[::2] if args.quick else LINE_LENGTHS
     engines = ["scipy"] + (["ducc0"] if "ducc0" in fftconv.backends.available_backends() else [])

@@ -10,7 +10,7 @@ For each workload (float32, standard normal data: an ordinary input, on which
 the guard must not fire), one bound plan is timed two ways, side by side:
 
 - ``guarded``: as ``method="auto"`` runs it, with the dynamic-range guard
-  (:class:`fftconv._guards.RangeGuard`: one pass over the input for block
+  (:class:`fftconv._engine.guards.RangeGuard`: one pass over the input for block
   sums of ``x**2``, which also stands in for the NaN/overflow scan);
 - ``unguarded``: the same plan marked as ``method="fft"``, which skips the
   guard and runs the plain minimum/maximum scan instead.

@@ -132,8 +132,9 @@ def plan_of(a, b, mode):
     """What fftconv's ``auto`` runs for this call: numpy's loop, or the engine's plan's method."""
     import os
 
-    from fftconv import _constants, _signal
-    from fftconv._signal_layout import layout
+    from fftconv._engine import constants as _constants
+    from fftconv._ops import signal as _signal
+    from fftconv._shapes.signal_layout import layout
 
     lay = layout(a.shape, b.shape, tuple(range(a.ndim)), mode, True)
     numpy_seconds = _signal._numpy_loop_seconds(lay, a, b, mode, "constant")

@@ -15,12 +15,12 @@ prints:
 - ``measured``: the worst ratio, over the outputs, of the float32 FFT's error
   to the direct method's (floored at ``eps * (|x| * |w|)``, the direct
   method's rounding scale), both against a float64 reference;
-- ``risk``: what :class:`fftconv._guards.RangeGuard` predicts from shapes and
+- ``risk``: what :class:`fftconv._engine.guards.RangeGuard` predicts from shapes and
   block sums;
 - ``auto``: the same ratio for ``method="auto"``.
 
 A case is a miss if ``measured > 100`` but the risk stays at or below
-:data:`fftconv._guards.DYNAMIC_RANGE_LIMIT` (the guard would not fire), and
+:data:`fftconv._engine.guards.DYNAMIC_RANGE_LIMIT` (the guard would not fire), and
 a false alarm if the guard fires on an ordinary kind of data with
 ``measured <= 100``. The summary gives both counts and the quantiles of
 ``measured / risk``, which is how the limit was chosen.
@@ -35,7 +35,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 import fftconv
-from fftconv import _guards
+from fftconv._engine import guards as _guards
 from fftconv.testing import reference_conv
 
 EPS = np.finfo(np.float32).eps

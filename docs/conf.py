@@ -123,13 +123,13 @@ class OptionalImage(Image):
 class ConstantsTable(Directive):
     """``.. constants-table::``: the cost-model constants, read from the source.
 
-    One row per entry of :data:`fftconv._planner.DEFAULT_CONSTANTS`: its name,
+    One row per entry of :data:`fftconv._engine.costs.DEFAULT_CONSTANTS`: its name,
     its shipped value and the comment on its line, so the table follows the
     code without anyone copying it.
     """
 
     def run(self):
-        from fftconv import _planner
+        from fftconv._engine import costs as _planner
 
         comments = {}
         for line in inspect.getsource(_planner).splitlines():

@@ -7,7 +7,7 @@ faster.  See :func:`plan_conv2d` to inspect and reuse that decision and
 :class:`FilterBank` to apply fixed filters to a stream of inputs.
 """
 
-from ._api import (
+from fftconv._ops.forward import (
     FilterBank,
     conv1d,
     conv2d,
@@ -18,7 +18,7 @@ from ._api import (
     plan_conv3d,
     plan_depthwise_conv2d,
 )
-from ._gradients import (
+from fftconv._ops.filter_gradient import (
     FilterGradientPlan,
     conv1d_backprop_filter,
     conv2d_backprop_filter,
@@ -29,9 +29,9 @@ from ._gradients import (
     plan_conv3d_backprop_filter,
     plan_depthwise_conv2d_backprop_filter,
 )
-from ._plan import BoundPlan, ConvPlan
-from ._separable import BoundSeparablePlan, SeparablePlan, plan_separable_conv2d, separable_conv2d
-from ._transpose import (
+from fftconv._engine.plan import BoundPlan, ConvPlan
+from fftconv._ops.separable import BoundSeparablePlan, SeparablePlan, plan_separable_conv2d, separable_conv2d
+from fftconv._ops.transpose import (
     BoundTransposePlan,
     TransposePlan,
     conv1d_backprop_input,
@@ -46,12 +46,12 @@ from ._transpose import (
     plan_conv3d_transpose,
     plan_depthwise_conv2d_backprop_input,
 )
-from ._vjp import VJPPlan, conv1d_vjp, conv2d_vjp, conv3d_vjp, plan_conv1d_vjp, plan_conv2d_vjp, plan_conv3d_vjp
-from ._signal import convolve, correlate
-from ._workers import get_workers, set_workers
-from ._spectra import clear as clear_spectrum_cache
-from ._workspace import release as release_scratch
-from .methods import METHODS
+from fftconv._ops.vjp import VJPPlan, conv1d_vjp, conv2d_vjp, conv3d_vjp, plan_conv1d_vjp, plan_conv2d_vjp, plan_conv3d_vjp
+from fftconv._ops.signal import convolve, correlate
+from fftconv._runtime.threads import get_workers, set_workers
+from fftconv._engine.spectra import clear as clear_spectrum_cache
+from fftconv._runtime.scratch import release as release_scratch
+from fftconv.methods import METHODS
 
 __version__ = "0.1.0"
 

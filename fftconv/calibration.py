@@ -1,8 +1,8 @@
 """Fitting the cost model to this machine: ``fftconv calibrate``.
 
 This module sits at the edge, beside the command line: it times real calls
-and fits :data:`fftconv._constants.DEFAULT_CONSTANTS` to them.  Reading the
-file it writes is :mod:`fftconv._constants`' job (re-exported here), below the
+and fits :data:`fftconv._engine.constants.DEFAULT_CONSTANTS` to them.  Reading the
+file it writes is :mod:`fftconv._engine.constants`' job (re-exported here), below the
 planner, so planning never imports the code that measures.
 """
 
@@ -20,15 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _constants, _planner
-from ._api import _cached_plan, clear_recent_calls, plan_conv2d
-from ._measure import best_seconds
-from ._signal import _engine_floor as _signal_engine_floor
-from ._constants import (BACKEND_MARGIN, DEFAULT_CONSTANTS, ENV_VAR, IGNORE, backend_ratios,
+from fftconv._engine import constants as _constants
+from fftconv._engine import costs as _planner
+from fftconv._ops.forward import _cached_plan, clear_recent_calls, plan_conv2d
+from fftconv._engine.measure import best_seconds
+from fftconv._ops.signal import _engine_floor as _signal_engine_floor
+from fftconv._engine.constants import (BACKEND_MARGIN, DEFAULT_CONSTANTS, ENV_VAR, IGNORE, backend_ratios,
                          calibration_in_force, calibration_path, load_constants, preferred_backend,
                          validate_backend_ratios, validate_constants)
-from .backends import BACKENDS, REFERENCE_BACKEND, available_backends
-from .methods import METHODS
+from fftconv.backends import BACKENDS, REFERENCE_BACKEND, available_backends
+from fftconv.methods import METHODS
 
 __all__ = ["calibrate", "calibrate_backends", "fit_constants", "measure_point", "best_seconds",
            "clear_cache", "GRID", "BACKEND_MIN_KERNEL", "BACKEND_MARGIN", "ENV_VAR", "IGNORE",
@@ -217,7 +218,7 @@ def _measured_fftw(keep_wisdom: bool):
     finally:
         BACKENDS["pyfftw"] = registered
         if keep_wisdom:
-            from .backends._pyfftw import save_wisdom
+            from fftconv.backends._pyfftw import save_wisdom
             save_wisdom()
         registered.clear_cache()  # estimated plans give way to the new wisdom
 

@@ -118,7 +118,7 @@ def info() -> dict:
     import scipy
 
     import fftconv
-    from fftconv import _constants as calibration
+    from fftconv._engine import constants as calibration
     from fftconv.backends import DEFAULT_BACKEND, available_backends
 
     path = calibration.calibration_path()
@@ -206,7 +206,7 @@ def _info(args) -> int:
 
 
 def _plan(args) -> int:
-    from fftconv._api import _plan_shapes
+    from fftconv._ops.forward import _plan_shapes
 
     nd = len(args.filters) - 2
     if nd not in (1, 2, 3):
@@ -229,7 +229,7 @@ def _peer_calls(torch, cv2, x, w, padding):
     import scipy.fft
     import scipy.signal
 
-    from fftconv._geometry import same_pads
+    from fftconv._shapes.geometry import same_pads
 
     pads = [same_pads(n, k, 1) if padding == "SAME" else (0, 0) for n, k in zip(x.shape[1:3], w.shape[:2])]
     xp = np.pad(x, ((0, 0), *pads, (0, 0)))

@@ -24,7 +24,7 @@ How the graph is built
    runs the in-memory convolution on it with VALID padding. Windows start on
    multiples of the stride, so strided outputs land exactly.  With a
    ``padding_mode`` other than zeros the window's pads are copied from the
-   chunks that hold their values (:func:`fftconv._padding.source_index`, the
+   chunks that hold their values (:func:`fftconv._shapes.padding.source_index`, the
    rule of :func:`numpy.pad`): mirrored pieces of the chunks at the array's
    edge for ``"reflect"`` and ``"symmetric"``, its edge samples for
    ``"edge"``, and pieces of the chunks at the opposite edge for ``"wrap"``.
@@ -57,10 +57,10 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "fftconv.dask needs dask; install it with `pip install 'fftconv[dask]'`"
     ) from exc
 
-from . import _checks
-from ._api import FilterBank
-from ._padding import index_runs, source_index
-from .backends import available_backends
+from fftconv import _checks
+from fftconv._ops.forward import FilterBank
+from fftconv._shapes.padding import index_runs, source_index
+from fftconv.backends import available_backends
 
 __all__ = ["conv1d", "conv2d", "conv3d", "depthwise_conv2d"]
 

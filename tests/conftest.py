@@ -210,7 +210,7 @@ def path(request):
 
 def owns_its_memory(y) -> bool:
     """``y`` owns its memory and shares none with the scratch buffers fftconv keeps."""
-    from fftconv import _workspace
+    from fftconv._runtime import scratch as _workspace
 
     return y.flags.owndata and not any(np.shares_memory(y, b) for b in _workspace.kept_buffers())
 

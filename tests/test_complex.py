@@ -3,7 +3,7 @@
 fftconv correlates without conjugation, ``y = sum x[i + k] w[k]`` (as torch's
 complex convolution does), so ``scipy.signal.correlate(x, conj(w))`` is the
 same sum (scipy conjugates its second input). Every method runs complex
-convolutions as exact real ones (:mod:`fftconv._complex`), so each path of
+convolutions as exact real ones (:mod:`fftconv._engine.complex`), so each path of
 :data:`conftest.PATHS` is held to the spec's tolerances: 1e-5 for complex64
 and 1e-12 for complex128, against the complex128 naive loop.
 """
@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fftconv
-from fftconv import _complex
+from fftconv._engine import complex as _complex
 from fftconv.testing import reference_conv
 
 from conftest import CONV, assert_close, path_plan, random, ref

@@ -12,7 +12,7 @@ da = pytest.importorskip("dask.array")
 
 import fftconv  # noqa: E402
 import fftconv.dask as fd  # noqa: E402
-from fftconv._plan import ConvPlan  # noqa: E402
+from fftconv._engine.plan import ConvPlan  # noqa: E402
 
 RNG = np.random.default_rng(1234)
 

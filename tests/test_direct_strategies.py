@@ -102,7 +102,7 @@ def test_pieces_run_on_the_pool_from_inside_it_without_waiting_forever():
     there: waiting for the pool from inside it deadlocked once every thread waited."""
     import concurrent.futures as cf
 
-    from fftconv._threads import executor, run_pieces
+    from fftconv._runtime.threads import executor, run_pieces
 
     def outer(_):
         done = []
@@ -119,7 +119,7 @@ def test_pieces_run_on_the_pool_from_inside_it_without_waiting_forever():
 def test_compiled_plan_runs_on_the_pool_threads():
     import concurrent.futures as cf
 
-    from fftconv._threads import executor
+    from fftconv._runtime.threads import executor
 
     x = np.ones((1, 64, 64, 64), np.float32)
     w = np.ones((3, 3, 1, 64), np.float32)  # depthwise, as groups of one channel

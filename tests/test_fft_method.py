@@ -144,7 +144,7 @@ def test_filters_changed_in_place_are_transformed_again(fresh_spectra):
 
 
 def test_different_filters_of_one_shape_never_share_a_spectrum(fresh_spectra, monkeypatch):
-    from fftconv import _spectra
+    from fftconv._engine import spectra as _spectra
 
     monkeypatch.setattr(_spectra, "_fingerprint", lambda w: b"")  # every filter set collides
     rng = np.random.default_rng(33)
@@ -156,7 +156,7 @@ def test_different_filters_of_one_shape_never_share_a_spectrum(fresh_spectra, mo
 
 
 def test_kept_spectra_stay_within_their_budget(fresh_spectra, monkeypatch):
-    from fftconv import _spectra
+    from fftconv._engine import spectra as _spectra
 
     monkeypatch.setattr(_spectra, "MAX_BYTES", 200_000)
     rng = np.random.default_rng(34)
@@ -583,7 +583,7 @@ def test_results_do_not_share_scratch_memory(method):
 
 
 def test_scratch_is_kept_per_thread_and_released():
-    from fftconv import _workspace
+    from fftconv._runtime import scratch as _workspace
     CONV[2](np.ones((1, 50, 50, 2), np.float32), np.ones((9, 9, 2, 2), np.float32), method="fft")
     assert _workspace.kept_bytes() > 0
     seen = []
@@ -596,7 +596,7 @@ def test_scratch_is_kept_per_thread_and_released():
 
 
 def test_scratch_above_the_cap_is_not_kept(monkeypatch):
-    from fftconv import _workspace
+    from fftconv._runtime import scratch as _workspace
     _workspace.release()
     monkeypatch.setattr(_workspace, "MAX_KEPT_BYTES", 1000)
     a = _workspace.scratch("big", (500,), np.float32)

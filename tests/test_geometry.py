@@ -1,4 +1,4 @@
-"""The pure shape helpers of :mod:`fftconv._geometry`, tested on their own."""
+"""The pure shape helpers of :mod:`fftconv._shapes.geometry`, tested on their own."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fftconv._checks import check_geometry
-from fftconv._geometry import ConvGeometry, batch_row_chunks, output_size, same_pads
+from fftconv._shapes.geometry import ConvGeometry, batch_row_chunks, output_size, same_pads
 
 # -- same_pads --------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
 import fftconv
-from fftconv import _adjoint
+from fftconv._shapes import adjoint as _adjoint
 from fftconv.testing import reference_conv, reference_filter_gradient, reference_input_gradient, relative_error
 
 from conftest import CONV, METHOD_NAMES, SPATIAL_FORMATS, assert_close, depthwise_as_grouped, tolerance
@@ -176,7 +176,7 @@ def test_input_gradient_fft_equals_direct(method, case):
 def _filter_plans(case, method):
     """The plan of ``case``'s filter gradient on ``method``, and for the FFT method both ways of
     treating the images (contracted per frequency, or kept apart and summed)."""
-    from fftconv import _gradients
+    from fftconv._ops import filter_gradient as _gradients
     plan = {1: fftconv.plan_conv1d_backprop_filter, 2: fftconv.plan_conv2d_backprop_filter,
             3: fftconv.plan_conv3d_backprop_filter}[case.nd](case.x.shape, case.w.shape, case.dy.shape,
                                                              dtype=case.x.dtype, method=method, **case.kwargs)
@@ -186,7 +186,7 @@ def _filter_plans(case, method):
     plans = []
     for per_image in (False, True):
         geom = _gradients.per_image_geometry(gamma, plan.forward) if per_image else gamma
-        conv = fftconv._api._cached_plan(geom, "NHWC", plan.dtype, "fft", 1, False, "scipy")
+        conv = fftconv._ops.forward._cached_plan(geom, "NHWC", plan.dtype, "fft", 1, False, "scipy")
         plans.append(dataclasses.replace(plan, conv=conv, per_image=per_image))
     return plans
 

@@ -30,8 +30,8 @@ import numpy as np
 import pytest
 
 import fftconv
-from fftconv import _workspace
-from fftconv._padding import MODES
+from fftconv._runtime import scratch as _workspace
+from fftconv._shapes.padding import MODES
 from fftconv.testing import reference_conv, relative_error
 
 from conftest import PATHS, assert_close, assert_results_owned, assert_stream_owned, path_plan, random
@@ -506,7 +506,7 @@ def test_ordinary_data_runs_float32_ffts():
     w = rng.standard_normal((21, 21, 3, 4)).astype(np.float32)
     bound = fftconv.plan_conv2d(x.shape, w.shape).bind(w)
     guard = bound._range_guard("fft")
-    assert guard.risk(guard.squares(x), bound._spread) < fftconv._guards.DYNAMIC_RANGE_LIMIT / 10
+    assert guard.risk(guard.squares(x), bound._spread) < fftconv._engine.guards.DYNAMIC_RANGE_LIMIT / 10
 
 
 @pytest.mark.parametrize("dtype, sentinel", [(np.float32, 1e17), (np.float32, 1e20), (np.float32, 1e29),
@@ -554,7 +554,7 @@ def test_peak_bytes_bounds_the_traced_peak(path, case, dtype):
     plan = path_plan(planner(x_shape, w_shape, dtype=dtype, **options), path[1], path[2])
     if plan is None:
         pytest.skip(f"{path[0]} cannot run these shapes")
-    from fftconv._plan import predicted_peak_bytes
+    from fftconv._engine.plan import predicted_peak_bytes
     from fftconv.backends import get_backend
     method = plan.method
     plan = dataclasses.replace(plan, peak_bytes=predicted_peak_bytes(
@@ -596,7 +596,7 @@ def test_peak_bytes_bounds_the_traced_peak_of_complex_calls(path, case, embeddin
     Within 1.35x rather than 1.25x: the embedded geometries (twice the batch or the channels)
     reach shapes where the methods' own models are that loose (measured up to 1.31x with
     pyFFTW on real calls of the same shapes)."""
-    from fftconv._plan import predicted_peak_bytes
+    from fftconv._engine.plan import predicted_peak_bytes
     from fftconv.backends import get_backend
 
     nd, x_shape, w_shape, options = case

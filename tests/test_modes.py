@@ -16,7 +16,7 @@ from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
 import fftconv
-from fftconv._padding import ALIASES, MODES
+from fftconv._shapes.padding import ALIASES, MODES
 from fftconv.testing import reference_conv
 
 from conftest import CONV, assert_close, path_plan, random, ref
@@ -211,7 +211,7 @@ def test_dynamic_range_guard_sees_the_pads(mode):
 def test_range_guard_pad_sums_are_those_of_the_padded_input():
     """For a constant input the guard's block sums of the pads are exact."""
     from fftconv._checks import check_geometry
-    from fftconv._guards import RangeGuard
+    from fftconv._engine.guards import RangeGuard
     from fftconv.methods.fft import make_layout
 
     for mode in ("reflect", "symmetric", "wrap", "edge"):

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fftconv._padding import ALIASES, MODES, AxisRead, axis_runs, read_padded, source_index
+from fftconv._shapes.padding import ALIASES, MODES, AxisRead, axis_runs, read_padded, source_index
 
 
 def _reference(x, reads, mode):

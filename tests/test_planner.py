@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import fftconv
-from fftconv import _checks, _planner
+from fftconv import _checks
+from fftconv._engine import costs as _planner
 from fftconv.backends import available_backends
 from fftconv.methods import fft as fft_method
 

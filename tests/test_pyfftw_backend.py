@@ -25,7 +25,7 @@ import scipy.fft
 pyfftw = pytest.importorskip("pyfftw")
 
 import fftconv  # noqa: E402
-from fftconv import _arrays  # noqa: E402
+from fftconv._runtime import arrays as _arrays  # noqa: E402
 from fftconv.backends import BACKENDS, _pyfftw  # noqa: E402
 from fftconv.backends._pyfftw import PyFFTWBackend, load_wisdom, save_wisdom  # noqa: E402
 

@@ -150,15 +150,15 @@ def test_bad_calibration_file_warns_and_uses_defaults(tmp_path, monkeypatch, con
     try:
         with pytest.warns(RuntimeWarning, match="ignoring the fftconv calibration file"):
             constants = calibration.load_constants()
-        assert constants == fftconv._planner.DEFAULT_CONSTANTS
-        assert calibration.backend_ratios() == fftconv._constants.DEFAULT_BACKEND_RATIOS
+        assert constants == fftconv._engine.costs.DEFAULT_CONSTANTS
+        assert calibration.backend_ratios() == fftconv._engine.constants.DEFAULT_BACKEND_RATIOS
     finally:
         calibration.clear_cache()
 
 
 def test_calibration_round_trips(tmp_path, monkeypatch):
     path = tmp_path / "calibration.json"
-    constants = {**fftconv._planner.DEFAULT_CONSTANTS, "fft_flops": 1.5e9}
+    constants = {**fftconv._engine.costs.DEFAULT_CONSTANTS, "fft_flops": 1.5e9}
     path.write_text(json.dumps({"version": 1, "constants": constants}))
     monkeypatch.setenv(calibration.ENV_VAR, str(path))
     calibration.clear_cache()
@@ -205,6 +205,6 @@ def test_missing_calibration_file_means_defaults(tmp_path, monkeypatch):
     monkeypatch.setenv(calibration.ENV_VAR, str(tmp_path / "absent.json"))
     calibration.clear_cache()
     try:
-        assert calibration.load_constants() == fftconv._planner.DEFAULT_CONSTANTS
+        assert calibration.load_constants() == fftconv._engine.costs.DEFAULT_CONSTANTS
     finally:
         calibration.clear_cache()

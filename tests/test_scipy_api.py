@@ -26,7 +26,7 @@ import scipy.signal as ss
 from hypothesis import given, strategies as st
 
 import fftconv
-from fftconv._signal_layout import conv_axis, layout, window
+from fftconv._shapes.signal_layout import conv_axis, layout, window
 from fftconv.testing import reference_conv, relative_error
 
 from conftest import assert_close, random, tolerance
@@ -282,7 +282,7 @@ def test_layout_arithmetic():
 def test_the_planner_sees_batch_and_channels(monkeypatch):
     """A batch of signals with one kernel is one call with N = the batch; a kernel per signal is
     one depthwise call with C channels; scipy's choose_conv_method counts both as conv axes."""
-    from fftconv import _api
+    from fftconv._ops import forward as _api
 
     seen = []
     real = _api._plan

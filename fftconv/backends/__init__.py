@@ -20,9 +20,9 @@ with ``shape`` transforms ``a`` zero-padded (or cut) to ``shape`` along
 transforms of the padding (the scipy backend does), which is how the FFT
 method transforms small kernels into large tiles.  With ``out``, an array
 of exactly the result's shape and dtype, writeable, C-contiguous and apart
-from ``a`` (else ValueError: :func:`fftconv._arrays.check_out`),
+from ``a`` (else ValueError: :func:`fftconv._runtime.arrays.check_out`),
 the result is written there and ``out`` is returned: the FFT method passes
-scratch memory that it keeps between calls (see :mod:`fftconv._workspace`).
+scratch memory that it keeps between calls (see :mod:`fftconv._runtime.scratch`).
 ``extra_bytes`` says how many bytes a transform allocates beyond its operand
 and result (for a zero-padded one: ``padded`` bytes once padded, and
 ``first_pass`` bytes for the first pass of a transform pruned to the
@@ -44,8 +44,8 @@ memory order.  Backends are kept in
 
 from __future__ import annotations
 
-from . import _ducc0, _pyfftw
-from ._scipy import ScipyBackend
+from fftconv.backends import _ducc0, _pyfftw
+from fftconv.backends._scipy import ScipyBackend
 
 BACKENDS = {"scipy": ScipyBackend()}
 if _pyfftw.HAVE_PYFFTW:  # registered only where `import pyfftw` works

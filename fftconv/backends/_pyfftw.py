@@ -40,7 +40,7 @@ Rules that keep it safe:
   caller's arrays between calls.
 
 Wisdom is read from ``fftw_wisdom.json`` next to the calibration file (see
-:func:`fftconv._constants.calibration_path`) the first time a plan is made,
+:func:`fftconv._runtime.cache.calibration_path`) the first time a plan is made,
 and written by :func:`save_wisdom` (fftconv never writes it by itself).  The file is JSON holding FFTW's own
 wisdom text; it is validated on load and a corrupt or hostile file is ignored
 with a warning.
@@ -66,9 +66,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .._workers import resolve_workers
-from .._constants import cache_dir
-from .._arrays import (COMPLEX_TO_REAL, REAL_TO_COMPLEX, check_out, complex_dtype, real_dtype, resized,
+from fftconv._runtime.threads import resolve_workers
+from fftconv._runtime.cache import cache_dir
+from fftconv._runtime.arrays import (COMPLEX_TO_REAL, REAL_TO_COMPLEX, check_out, complex_dtype, real_dtype, resized,
                        spectrum_shape)
 
 #: OpenMP settings that, if the user sets any, fftconv leaves alone.

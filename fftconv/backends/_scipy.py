@@ -15,7 +15,7 @@ import re
 import numpy as np
 import scipy.fft
 
-from .._arrays import (COMPLEX_TO_REAL, REAL_TO_COMPLEX, check_out, complex_dtype, real_dtype, resized,
+from fftconv._runtime.arrays import (COMPLEX_TO_REAL, REAL_TO_COMPLEX, check_out, complex_dtype, real_dtype, resized,
                        spectrum_shape)
 
 

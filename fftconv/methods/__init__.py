@@ -13,13 +13,13 @@ filter banks and the test suite treat every method alike:
     Convolve a channels-last input; return a channels-last output in ``dtype``.
 ``costly_prepare``
     True when ``prepare`` is worth keeping across one-shot calls with the
-    same filters (:mod:`fftconv._spectra`); ``execute`` must then treat what
+    same filters (:mod:`fftconv._engine.spectra`); ``execute`` must then treat what
     it prepared as read-only.  When False, ``prepare`` may return the filters
     themselves, which may be the caller's array: ``execute`` only reads them.
 ``local``
     True when IEEE arithmetic alone keeps a NaN or Inf inside the outputs
     whose window holds it (each output a sum of its own window's products);
-    the guards of :mod:`fftconv._guards` then only look for overflows, after
+    the guards of :mod:`fftconv._engine.guards` then only look for overflows, after
     the run.
 
 A new method registers itself in :data:`METHODS`, and the whole test suite
@@ -28,7 +28,7 @@ covers it.
 
 from __future__ import annotations
 
-from . import direct, fft
+from fftconv.methods import direct, fft
 
 
 class DirectMethod:

@@ -7,7 +7,7 @@ whole output per kernel tap).  Each output row is one task:
 it stays in the L1 cache while every tap is added into it, and the innermost
 loop runs along the contiguous channels, which the compiler vectorises.  The
 loops are serial and release the GIL: ``workers`` threads of fftconv's own
-pool (:mod:`fftconv._threads`) run ranges of rows, so that no OpenMP runtime
+pool (:mod:`fftconv._runtime.threads`) run ranges of rows, so that no OpenMP runtime
 of numba's meets another library's (torch's) in one process.
 Without numba nothing here is compiled, :data:`HAVE_NUMBA` is False and the
 strategy is not offered.
@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from .._threads import run_pieces
+from fftconv._runtime.threads import run_pieces
 
 #: Multiply-adds below which the loops run on the calling thread alone: handing rows to
 #: another thread costs tens of microseconds.

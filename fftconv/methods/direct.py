@@ -42,10 +42,10 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.linalg import blas
 
-from .._geometry import ConvGeometry, batch_row_chunks
-from .._padding import box_reads, read_padded
-from .._workspace import scratch
-from . import _compiled
+from fftconv._shapes.geometry import ConvGeometry, batch_row_chunks
+from fftconv._shapes.padding import box_reads, read_padded
+from fftconv._runtime.scratch import scratch
+from fftconv.methods import _compiled
 
 #: Target size in bytes of one chunk of patches (and, for "shifted", its partial
 #: sums): about the L2 cache, so that BLAS reads them back from cache. Measured
@@ -284,7 +284,7 @@ def _largest_chunk(geom, bytes_per_output) -> int:
 
 
 def _outputs_in_chunk(geom, rows) -> int:
-    """Output positions in the largest chunk of :func:`~fftconv._geometry.batch_row_chunks`
+    """Output positions in the largest chunk of :func:`~fftconv._shapes.geometry.batch_row_chunks`
     with ``rows`` rows per chunk."""
     inner, out_rows = math.prod(geom.out_spatial[1:]), geom.out_spatial[0]
     if rows >= out_rows:

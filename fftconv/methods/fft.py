@@ -18,7 +18,7 @@ How one call runs, over 1, 2 or 3 spatial axes:
    length), and an FFT of length ``L`` yields its ``T`` valid outputs with no
    wrap-around (overlap-save). Tiles are read straight from a slab of the
    padded input, one polyphase component beside the other, made by
-   :func:`fftconv._padding.read_padded` (so padding costs no copy of the
+   :func:`fftconv._shapes.padding.read_padded` (so padding costs no copy of the
    whole input, and samples past the used extent read as zeros): as a
    strided view where the backend reads strides (``backend.strided``), else
    gathered into a contiguous buffer.
@@ -47,7 +47,7 @@ result at their wrapped positions (:func:`circular_layout`).  The planner
 weighs it against the tilings.
 
 **Complex convolutions.**  A complex input with complex filters reaches the
-method as its real embedding (:mod:`fftconv._complex`), each channel a
+method as its real embedding (:mod:`fftconv._engine.complex`), each channel a
 ``(re, im)`` pair.  A layout with ``complex_pairs`` views those pairs as the
 complex values they are and runs the steps above with complex-to-complex
 transforms over the full frequency grid and channels mixed as complex numbers:
@@ -68,10 +68,10 @@ from scipy.fft import next_fast_len
 
 import dataclasses
 
-from .._geometry import ConvGeometry, batch_row_chunks
-from .._padding import AxisRead, read_padded
-from .._workspace import scratch
-from .._arrays import COMPLEX_TO_REAL, REAL_TO_COMPLEX, spectrum_shape
+from fftconv._shapes.geometry import ConvGeometry, batch_row_chunks
+from fftconv._shapes.padding import AxisRead, read_padded
+from fftconv._runtime.scratch import scratch
+from fftconv._runtime.arrays import COMPLEX_TO_REAL, REAL_TO_COMPLEX, spectrum_shape
 
 #: Target size in bytes of the buffers of one chunk of tiles.
 CHUNK_BYTES = 32 * 2**20
@@ -312,7 +312,7 @@ def complex_geometry(geom: ConvGeometry) -> ConvGeometry:
 
 def complex_filters(w: np.ndarray) -> np.ndarray:
     """The complex filters ``(*kernel, C_in/G, C_out)`` of real ones embedded as pairs
-    (:func:`fftconv._complex.embed_filters`, ``"both"``): a new array."""
+    (:func:`fftconv._engine.complex.embed_filters`, ``"both"``): a new array."""
     out = np.empty((*w.shape[:-2], w.shape[-2] // 2, w.shape[-1] // 2), REAL_TO_COMPLEX[w.dtype])
     out.real, out.imag = w[..., 0::2, 0::2], w[..., 0::2, 1::2]  # input re -> output (re, im)
     return out

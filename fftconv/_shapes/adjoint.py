@@ -1,7 +1,7 @@
-"""Shape arithmetic of the gradient-side ops: pure integers, like :mod:`fftconv._geometry`.
+"""Shape arithmetic of the gradient-side ops: pure integers, like :mod:`fftconv._shapes.geometry`.
 
 Every op here is described by the *forward* convolution whose gradient it is,
-a :class:`~fftconv._geometry.ConvGeometry` ``F``: input ``x`` ``(N, *n, C_in)``,
+a :class:`~fftconv._shapes.geometry.ConvGeometry` ``F``: input ``x`` ``(N, *n, C_in)``,
 filters ``w`` ``(*k, C_in / G, C_out)``, output ``dy`` ``(N, *O, C_out)``,
 strides ``s``, dilations ``d``, pads ``lo`` before each axis.
 
@@ -36,7 +36,7 @@ import math
 from dataclasses import dataclass
 from functools import reduce
 
-from ._geometry import ConvGeometry
+from fftconv._shapes.geometry import ConvGeometry
 
 __all__ = ["AxisSplit", "TransposeSplit", "split_axis", "tap_phases", "input_size_range",
            "filter_gradient_geometry", "tap_grid", "any_read", "unread_rows"]

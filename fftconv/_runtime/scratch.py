@@ -102,7 +102,7 @@ def release() -> None:
     --------
     >>> import fftconv
     >>> fftconv.release_scratch()
-    >>> from fftconv._workspace import kept_bytes
+    >>> from fftconv._runtime.scratch import kept_bytes
     >>> kept_bytes()
     0
     """

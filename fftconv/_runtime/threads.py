@@ -1,4 +1,8 @@
-"""fftconv's own pool of threads, for loops that release the GIL.
+"""Threads: how many a call uses, and fftconv's own pool for loops that release the GIL.
+
+``workers`` follows scipy.fft's rules: ``None`` means the context default
+(all CPUs unless :func:`set_workers` says otherwise); a negative value counts
+back from the CPU count (``-1`` is all of them); 0 is an error.
 
 The direct method's compiled taps loops (``"compiled"``) run ranges of output
 rows at once on these threads (:func:`run_pieces`); transforms and GEMMs use
@@ -10,11 +14,12 @@ could wait forever.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from ._checks import CPUS
+from fftconv._checks import CPUS, check_workers
 
 _pool = None
 _lock = threading.Lock()
@@ -30,7 +35,7 @@ def executor() -> ThreadPoolExecutor:
 
     Examples
     --------
-    >>> from fftconv._threads import executor
+    >>> from fftconv._runtime.threads import executor
     >>> list(executor().map(abs, [-1, 2]))
     [1, 2]
     """
@@ -63,3 +68,47 @@ def run_pieces(piece: Callable[[int], None], count: int) -> None:
     finally:
         for future in futures:
             future.result()
+
+
+# -- how many threads a call uses (scipy.fft's rules) ----------------------------------------
+
+_state = threading.local()  # the workers default of each thread
+
+
+def get_workers() -> int:
+    """The number of workers used when a call passes ``workers=None``.
+
+    Examples
+    --------
+    >>> import fftconv
+    >>> with fftconv.set_workers(1):
+    ...     fftconv.get_workers()
+    1
+    """
+    return getattr(_state, "workers", None) or CPUS
+
+
+@contextlib.contextmanager
+def set_workers(workers):
+    """Context manager setting the default ``workers`` of this thread.
+
+    Parameters
+    ----------
+    workers : int
+        Positive, or negative to count back from the CPU count.
+    """
+    if workers is None:
+        raise ValueError("`workers` for set_workers must be an int, not None")
+    new = check_workers(workers)
+    old = getattr(_state, "workers", None)
+    _state.workers = new
+    try:
+        yield
+    finally:
+        _state.workers = old
+
+
+def resolve_workers(workers) -> int:
+    """Validate ``workers`` and replace ``None`` by the context default."""
+    workers = check_workers(workers)
+    return get_workers() if workers is None else workers

@@ -22,13 +22,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import _api, _checks, _guards
-from ._arrays import owned
-from ._measure import measured
-from ._plan import BoundPlan, ConvPlan, _fmt_seconds, _to_format
-from ._workers import resolve_workers
-from ._workspace import trim as trim_scratch
-from .backends import available_backends
+from fftconv._ops import forward as _api
+from fftconv import _checks
+from fftconv._engine import guards as _guards
+from fftconv._runtime.arrays import owned
+from fftconv._engine.measure import measured
+from fftconv._engine.plan import BoundPlan, ConvPlan, _fmt_seconds, _to_format
+from fftconv._runtime.threads import resolve_workers
+from fftconv._runtime.scratch import trim as trim_scratch
+from fftconv.backends import available_backends
 
 __all__ = ["separable_conv2d", "plan_separable_conv2d", "SeparablePlan", "BoundSeparablePlan"]
 

@@ -2,8 +2,8 @@
 :func:`~fftconv.conv2d` at once, planned once (:class:`VJPPlan`).
 
 ``dx`` is the transposed convolution of the output gradient
-(:mod:`fftconv._transpose`), ``dw`` the correlation of the input with it
-(:mod:`fftconv._gradients`); each is planned by the planner and runs on
+(:mod:`fftconv._ops.transpose`), ``dw`` the correlation of the input with it
+(:mod:`fftconv._ops.filter_gradient`); each is planned by the planner and runs on
 either method.  Parameters are those of :func:`~fftconv.conv2d`.
 """
 
@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _checks
-from ._arrays import owned
-from ._gradients import FilterGradientPlan, _cached_filter_plan, _check_shape
-from ._transpose import TransposePlan, _cached_transpose_plan
-from ._workers import resolve_workers
-from .backends import available_backends
+from fftconv import _checks
+from fftconv._runtime.arrays import owned
+from fftconv._ops.filter_gradient import FilterGradientPlan, _cached_filter_plan, _check_shape
+from fftconv._ops.transpose import TransposePlan, _cached_transpose_plan
+from fftconv._runtime.threads import resolve_workers
+from fftconv.backends import available_backends
 
 __all__ = ["conv1d_vjp", "conv2d_vjp", "conv3d_vjp", "plan_conv1d_vjp", "plan_conv2d_vjp", "plan_conv3d_vjp",
            "VJPPlan", "vjp_dtypes"]

@@ -1,7 +1,7 @@
 """What happens to NaN and Inf inputs: ``nan_treatment``.
 
 ``"propagate"`` (the default)
-    Non-finite inputs stay local (:mod:`fftconv._guards`): an output whose
+    Non-finite inputs stay local (:mod:`fftconv._engine.guards`): an output whose
     window holds one is NaN, every other output is what it would be without it.
 ``"fill"``
     Every NaN and Inf of the input counts as ``fill_value`` (default 0).
@@ -37,8 +37,9 @@ import warnings
 
 import numpy as np
 
-from . import _checks, _complex
-from ._guards import window_any
+from fftconv import _checks
+from fftconv._engine import complex as _complex
+from fftconv._engine.guards import window_any
 
 __all__ = ["NEAR_ZERO", "zero_weight", "kernel_sums", "check_normalisable", "normalise", "run_treated",
            "kernel_reach"]

@@ -1,13 +1,13 @@
 """Filter gradients: TF's ``conv2d_backprop_filter`` and ``depthwise_conv2d_backprop_filter``.
 
 The filter gradient of a convolution is a correlation of its input with its
-output gradient (:func:`fftconv._adjoint.filter_gradient_geometry`): the
+output gradient (:func:`fftconv._shapes.adjoint.filter_gradient_geometry`): the
 output gradient plays the kernel, as large as the output, so the FFT method
 wins from small kernels on.  Two methods, chosen by predicted cost:
 
 ``"fft"``
     That correlation, planned and run like any convolution (so under every
-    guard of :mod:`fftconv._guards`).  Images are either contracted per
+    guard of :mod:`fftconv._engine.guards`).  Images are either contracted per
     frequency (one complex GEMM per frequency) or kept apart as channel
     groups and summed after the inverse transforms (elementwise products,
     which beat many tiny GEMMs when each group has one channel); the planner
@@ -26,7 +26,7 @@ wins from small kernels on.  Two methods, chosen by predicted cost:
 The direct method's cost is predicted as the forward convolution's (the same
 multiply-adds through the same BLAS), the FFT method's as that correlation's.
 
-Parameters shared by the functions here are documented in :mod:`fftconv._api`.
+Parameters shared by the functions here are documented in :mod:`fftconv._ops.forward`.
 """
 
 from __future__ import annotations
@@ -39,16 +39,18 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import _api, _checks, _guards
-from ._adjoint import filter_gradient_geometry, tap_grid, unread_rows
-from ._arrays import owned
-from ._geometry import ConvGeometry
-from ._measure import MEASURE_CUTOFF, best_seconds
-from ._padding import box_reads, read_padded
-from ._plan import ConvPlan, _fmt_seconds, _to_format
-from ._workers import resolve_workers
-from ._workspace import scratch, trim as trim_scratch
-from .backends import available_backends
+from fftconv._ops import forward as _api
+from fftconv import _checks
+from fftconv._engine import guards as _guards
+from fftconv._shapes.adjoint import filter_gradient_geometry, tap_grid, unread_rows
+from fftconv._runtime.arrays import owned
+from fftconv._shapes.geometry import ConvGeometry
+from fftconv._engine.measure import MEASURE_CUTOFF, best_seconds
+from fftconv._shapes.padding import box_reads, read_padded
+from fftconv._engine.plan import ConvPlan, _fmt_seconds, _to_format
+from fftconv._runtime.threads import resolve_workers
+from fftconv._runtime.scratch import scratch, trim as trim_scratch
+from fftconv.backends import available_backends
 
 __all__ = ["conv1d_backprop_filter", "conv2d_backprop_filter", "conv3d_backprop_filter",
            "depthwise_conv2d_backprop_filter", "plan_conv1d_backprop_filter", "plan_conv2d_backprop_filter",
@@ -153,7 +155,7 @@ def direct_filter_gradient(x: np.ndarray, dy: np.ndarray, f: ConvGeometry, dtype
 
 
 def grid_input(x: np.ndarray, f: ConvGeometry, dtype) -> np.ndarray:
-    """``x`` ``(N, *n, C_in)`` as the input of :func:`~fftconv._adjoint.filter_gradient_geometry`:
+    """``x`` ``(N, *n, C_in)`` as the input of :func:`~fftconv._shapes.adjoint.filter_gradient_geometry`:
     ``(P * C_in / G, *Q, G * N)``, each active residue read from the padded input (zero past the
     used extent), and the rows no tap reads zeroed, so that they cannot reach any output."""
     grid = tap_grid(f)
@@ -298,7 +300,7 @@ class FilterGradientPlan:
 
     def _spectrum_overflows(self, dy) -> bool:
         """Whether ``dy``, the FFT method's kernel, is too large for its transform in the plan's dtype
-        (the guards of :mod:`fftconv._guards` watch the input, not the kernel): then the direct method,
+        (the guards of :mod:`fftconv._engine.guards` watch the input, not the kernel): then the direct method,
         which scales such values, runs instead."""
         if _guards.is_integer(dy.dtype) or dy.size == 0:
             return False

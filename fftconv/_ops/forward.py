@@ -51,7 +51,7 @@ nan_treatment : {"propagate", "fill", "interpolate"}
     What NaN and Inf in ``input`` do: stay local (the default), count as
     ``fill_value``, or be interpolated over by normalised convolution,
     ``conv(x0, k) / conv(m, k) * sum(k)`` per output channel over the input
-    channels of its group (:mod:`fftconv._nan`).
+    channels of its group (:mod:`fftconv._ops.nan`).
 fill_value : number
     The value of NaN and Inf with ``nan_treatment="fill"`` (default 0).
 """
@@ -63,11 +63,15 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import _checks, _complex, _constants, _nan, _planner
-from ._measure import measured
-from ._plan import ConvPlan, predicted_peak_bytes
-from ._workers import get_workers, resolve_workers
-from .backends import DEFAULT_BACKEND, available_backends, get_backend
+from fftconv import _checks
+from fftconv._engine import complex as _complex
+from fftconv._engine import constants as _constants
+from fftconv._ops import nan as _nan
+from fftconv._engine import costs as _planner
+from fftconv._engine.measure import measured
+from fftconv._engine.plan import ConvPlan, predicted_peak_bytes
+from fftconv._runtime.threads import get_workers, resolve_workers
+from fftconv.backends import DEFAULT_BACKEND, available_backends, get_backend
 
 __all__ = ["conv1d", "conv2d", "conv3d", "depthwise_conv2d", "plan_conv1d", "plan_conv2d",
            "plan_conv3d", "plan_depthwise_conv2d", "FilterBank"]
@@ -84,7 +88,7 @@ def _plan(ndim, input_shape, filters_shape, strides, padding, data_format, dilat
           names=_ARRAY_NAMES, reuse_filters=False, padding_mode="constant", embedding=None,
           input_dtype=None) -> ConvPlan:
     """Check every option, then plan; ``compute`` is an already checked compute dtype, and
-    ``embedding`` says what is complex (:mod:`fftconv._complex`)."""
+    ``embedding`` says what is complex (:mod:`fftconv._engine.complex`)."""
     method = _checks.check_method(method)
     backend = _checks.check_backend(backend, available_backends())
     measure = _checks.check_flag("measure", measure)
@@ -118,7 +122,7 @@ def _cached_plan(geom, data_format, dtype, method, workers, reuse_filters=False,
                  backend=DEFAULT_BACKEND, embedding=None, input_as_is=False) -> ConvPlan:
     if backend == "auto":  # resolved here, once per cached plan, not on every call
         backend = _constants.preferred_backend(available_backends(), DEFAULT_BACKEND)
-    # a complex convolution is planned as the real one it runs (:mod:`fftconv._complex`)
+    # a complex convolution is planned as the real one it runs (:mod:`fftconv._engine.complex`)
     run, itemsize = _complex.embedded_geometry(geom, embedding), _complex.real_dtype(dtype).itemsize
     # the model is fitted on scipy: other backends' transforms run at their measured ratio
     estimates, settings = _planner.estimate(run, itemsize, _constants.load_constants(),
@@ -328,7 +332,7 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
     filters : array_like
         ``(kh, kw, C_in / groups, C_out)`` (HWIO).
     strides, padding, data_format, dilations, groups, flip, padding_mode, method, workers, measure, backend
-        See the shared parameters in :mod:`fftconv._api`: TensorFlow's forms,
+        See the shared parameters in :mod:`fftconv._ops.forward`: TensorFlow's forms,
         plus ``groups``, ``flip`` for true convolution, the ``padding_mode``
         that fills the pads (numpy.pad's modes), the ``method``, the number of
         FFT ``workers``, ``measure`` to time the methods instead of

@@ -8,12 +8,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _checks, _complex, _guards, _spectra
-from ._arrays import owned
-from ._workspace import trim as trim_scratch
-from ._geometry import ConvGeometry
-from .backends import get_backend
-from .methods import METHODS, direct, fft
+from fftconv import _checks
+from fftconv._engine import complex as _complex
+from fftconv._engine import guards as _guards
+from fftconv._engine import spectra as _spectra
+from fftconv._runtime.arrays import owned
+from fftconv._runtime.scratch import trim as trim_scratch
+from fftconv._shapes.geometry import ConvGeometry
+from fftconv.backends import get_backend
+from fftconv.methods import METHODS, direct, fft
 
 __all__ = ["ConvPlan", "BoundPlan"]
 
@@ -56,11 +59,11 @@ class ConvPlan:
         Seconds measured per method when planned with ``measure=True``.
     calibration : str
         Which cost-model constants made the decision (the shipped defaults,
-        or the calibration file in force; see :mod:`fftconv._constants`).
+        or the calibration file in force; see :mod:`fftconv._engine.constants`).
     embedding : str or None
         For complex convolutions, what is complex (``"input"``, ``"filters"``
         or ``"both"``) and so which exact real convolution runs
-        (:mod:`fftconv._complex`); the method, its settings, the estimates and
+        (:mod:`fftconv._engine.complex`); the method, its settings, the estimates and
         ``peak_bytes`` are those of that real convolution,
         :attr:`run_geometry`. None for real ones.
     """
@@ -152,7 +155,7 @@ class ConvPlan:
 
     def _run_trusted(self, x, w, out_dtype):
         """:meth:`_run_checked` for arrays whose shapes and dtypes an identical earlier call
-        checked (see ``fftconv._api._convolve``): no check is repeated, and filters that the
+        checked (see ``fftconv._ops.forward._convolve``): no check is repeated, and filters that the
         method reads as they are are not copied (they are not kept beyond this call)."""
         return self._bind(w, one_shot=True)._execute(x, out_dtype)
 
@@ -252,7 +255,7 @@ class BoundPlan:
 
     Made by :meth:`ConvPlan.bind`; for the FFT method the filters' spectrum is
     computed once, at binding, and reused by every call.  Every call runs
-    under the guards of :mod:`fftconv._guards`, and every array it returns
+    under the guards of :mod:`fftconv._engine.guards`, and every array it returns
     is new: it owns its memory and shares none with scratch space or with
     any earlier result.
     """
@@ -296,7 +299,7 @@ class BoundPlan:
         """The filters prepared for ``method`` in ``dtype`` (for the FFT method, their spectrum), kept.
 
         Where the plan's method prepares at a cost, what a bound plan derives from
-        its filters is shared through :mod:`fftconv._spectra`, keyed on their
+        its filters is shared through :mod:`fftconv._engine.spectra`, keyed on their
         content: a loop of one-shot calls with the same filters transforms them once.
         """
         key = (method, np.dtype(dtype))
@@ -330,8 +333,8 @@ class BoundPlan:
     def _trusted_run(self, risk: float) -> tuple:
         """``(method, dtype)`` that ``auto`` runs for an input whose predicted worst ratio of an
         output's float32 FFT error to its float32 direct error is ``risk``
-        (:meth:`fftconv._guards.RangeGuard.risk`): float32 FFTs where that is within
-        :data:`~fftconv._guards.DYNAMIC_RANGE_LIMIT`, float64 FFTs (a float64 plan's own) where
+        (:meth:`fftconv._engine.guards.RangeGuard.risk`): float32 FFTs where that is within
+        :data:`~fftconv._engine.guards.DYNAMIC_RANGE_LIMIT`, float64 FFTs (a float64 plan's own) where
         their precision brings it within the limit, else the direct method: a range too wide
         for any FFT, such as a 1e20 missing-data value beside data of order 1e2."""
         plan = self.plan
@@ -342,7 +345,7 @@ class BoundPlan:
         return "direct", plan.real_dtype
 
     def _range_guard(self, method):
-        """The plan's :class:`~fftconv._guards.RangeGuard` where it applies: ``method="auto"``
+        """The plan's :class:`~fftconv._engine.guards.RangeGuard` where it applies: ``method="auto"``
         running FFTs."""
         plan = self.plan
         if method != "fft" or plan.requested != "auto":
@@ -365,7 +368,7 @@ class BoundPlan:
 
     @property
     def _spread(self) -> float:
-        """:func:`fftconv._guards.filter_spread` of the filters, for the dynamic-range guard."""
+        """:func:`fftconv._engine.guards.filter_spread` of the filters, for the dynamic-range guard."""
         value = self._prepared.get("spread")
         if value is None:
             value = self._prepared["spread"] = _guards.filter_spread(self.filters)
@@ -422,9 +425,9 @@ def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: in
     the output and, with ``copy_out``, its final copy (to NCHW order or another dtype).
 
     ``itemsize`` is that of the real compute dtype.  For a complex convolution
-    (``embedding``, see :mod:`fftconv._complex`) the method's peak is that of
+    (``embedding``, see :mod:`fftconv._engine.complex`) the method's peak is that of
     the real convolution it runs, whose result is always copied once more (into
-    the complex result), plus :func:`fftconv._complex.extra_bytes`.
+    the complex result), plus :func:`fftconv._engine.complex.extra_bytes`.
     ``input_as_is`` says that inputs arrive in the compute dtype, channels-last,
     so that the direct method may read them in place.
 

@@ -1,7 +1,7 @@
 """Every input check of fftconv, and every message it raises.
 
 Public functions validate here, before any heavy work, and get back
-normalised values: tuples of ints, a :class:`~fftconv._geometry.ConvGeometry`,
+normalised values: tuples of ints, a :class:`~fftconv._shapes.geometry.ConvGeometry`,
 dtypes.  ``ValueError`` is for bad values and shapes, ``TypeError`` for bad
 types; each message names the argument, the value and what is accepted.
 """
@@ -16,9 +16,9 @@ import os
 
 import numpy as np
 
-from ._adjoint import input_size_range
-from ._geometry import ConvGeometry, output_size, same_pads
-from ._padding import ALIASES, MODES
+from fftconv._shapes.adjoint import input_size_range
+from fftconv._shapes.geometry import ConvGeometry, output_size, same_pads
+from fftconv._shapes.padding import ALIASES, MODES
 
 METHODS = ("auto", "direct", "fft")
 #: The machine's CPU count, read once (``os.cpu_count`` costs microseconds per call).
@@ -191,8 +191,8 @@ def _padding_pairs(padding, ndim, channels_first, accepted):
 
 
 def check_padding_mode(padding_mode) -> str:
-    """numpy.pad's name for ``padding_mode``: one of :data:`~fftconv._padding.MODES`, or a torch
-    alias of one (:data:`~fftconv._padding.ALIASES`).
+    """numpy.pad's name for ``padding_mode``: one of :data:`~fftconv._shapes.padding.MODES`, or a torch
+    alias of one (:data:`~fftconv._shapes.padding.ALIASES`).
 
     Examples
     --------

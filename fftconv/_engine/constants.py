@@ -17,14 +17,10 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
 import warnings
 from pathlib import Path
 
-try:  # a dependency, imported with fftconv rather than inside a first call
-    import platformdirs
-except ImportError:  # pragma: no cover - stay usable without it
-    platformdirs = None
+from fftconv._runtime.cache import ENV_VAR, IGNORE, calibration_path
 
 __all__ = ["DEFAULT_CONSTANTS", "ENV_VAR", "IGNORE", "BACKEND_MARGIN", "calibration_path",
            "load_constants", "backend_ratios", "preferred_backend", "calibration_in_force",
@@ -78,49 +74,9 @@ DEFAULT_CONSTANTS = {
 #: 2026-11-30: ducc0 0.63-0.82 (0.74), pyFFTW 0.75-1.39 (1.16).
 DEFAULT_BACKEND_RATIOS = {"scipy": 1.0, "ducc0": 0.74, "pyfftw": 1.16}
 
-#: The environment variable naming the calibration file.
-ENV_VAR = "FFTCONV_CALIBRATION"
-#: ``FFTCONV_CALIBRATION=none`` (any case): plan with the shipped defaults, whatever file exists.
-IGNORE = "none"
 #: ``backend="auto"`` leaves scipy for a backend calibrated to take at most this
 #: fraction of scipy's time: FFTW's measured planning costs 0.1-1 s per new shape.
 BACKEND_MARGIN = 0.9
-
-
-def calibration_path() -> Path | None:
-    """Where calibrated constants are read from and written to.
-
-    ``$FFTCONV_CALIBRATION`` if set, else ``calibration.json`` in the user
-    cache directory; None when ``FFTCONV_CALIBRATION=none``.
-
-    Examples
-    --------
-    >>> import os
-    >>> from unittest import mock
-    >>> from fftconv._constants import calibration_path
-    >>> with mock.patch.dict(os.environ, {"FFTCONV_CALIBRATION": "/data/cal.json"}):
-    ...     print(calibration_path())
-    /data/cal.json
-    >>> with mock.patch.dict(os.environ, {"FFTCONV_CALIBRATION": "none"}):
-    ...     print(calibration_path())
-    None
-    """
-    value = os.environ.get(ENV_VAR)
-    if value:
-        return None if value.strip().lower() == IGNORE else Path(value)
-    return _cache_dir() / "calibration.json"
-
-
-def _cache_dir() -> Path:
-    if platformdirs is not None:
-        return Path(platformdirs.user_cache_dir("fftconv"))
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fftconv"
-
-
-def cache_dir() -> Path:
-    """The directory of the calibration file (the user cache dir when it is ignored)."""
-    path = calibration_path()
-    return path.parent if path is not None else _cache_dir()
 
 
 def load_constants(path=None) -> dict:
@@ -145,7 +101,7 @@ def calibration_in_force(path=None) -> str:
     --------
     >>> import os
     >>> from unittest import mock
-    >>> from fftconv._constants import calibration_in_force
+    >>> from fftconv._engine.constants import calibration_in_force
     >>> with mock.patch.dict(os.environ, {"FFTCONV_CALIBRATION": "none"}):
     ...     calibration_in_force()
     'shipped defaults (FFTCONV_CALIBRATION=none)'

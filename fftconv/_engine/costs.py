@@ -11,7 +11,7 @@ Unlike :func:`scipy.signal.choose_conv_method`, batch and channel axes are
 not counted as convolution axes: they multiply the number of transforms and
 the GEMM sizes, and overlap-save tiling is one of the candidates.
 
-The constants live in :data:`fftconv._constants.DEFAULT_CONSTANTS` (also
+The constants live in :data:`fftconv._engine.constants.DEFAULT_CONSTANTS` (also
 importable from here), with the machine, date and command that fitted them;
 :mod:`fftconv.calibration` fits them on the user's machine, and a calibration
 file overrides them.
@@ -23,10 +23,10 @@ import math
 
 from scipy.fft import next_fast_len
 
-from ._constants import DEFAULT_CONSTANTS
-from ._geometry import ConvGeometry
-from .methods import direct as _direct
-from .methods import fft as _fft
+from fftconv._engine.constants import DEFAULT_CONSTANTS
+from fftconv._shapes.geometry import ConvGeometry
+from fftconv.methods import direct as _direct
+from fftconv.methods import fft as _fft
 
 def gemm_seconds(m, k, n, c, itemsize=4, complex_=False):
     """Seconds of an ``(m, k) x (k, n)`` GEMM under the rate model."""
@@ -156,7 +156,7 @@ def candidate_fft_shapes(geom: ConvGeometry, limit: int = 6):
 
 
 #: A first call with new filters transforms them too; the planner keeps it within this many
-#: times the steady-state call (the later calls find the spectrum kept, see fftconv._spectra).
+#: times the steady-state call (the later calls find the spectrum kept, see fftconv._engine.spectra).
 FIRST_CALL_BUDGET = 2.0
 
 

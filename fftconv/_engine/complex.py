@@ -33,7 +33,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._geometry import ConvGeometry
+from fftconv._shapes.geometry import ConvGeometry
 
 __all__ = ["KINDS", "embedding", "real_dtype", "embedded_geometry", "embed_input", "embed_filters",
            "combine", "accepts"]
@@ -201,7 +201,7 @@ def extra_bytes(geom: ConvGeometry, kind: str | None, itemsize: int, channels_fi
     input where it is a copy (the parts of a batch of several images; a channels-first input's
     channel pairs), and the complex result of ``"input"`` when it is copied again to
     channels-first order.  The result's own copy (or, for ``"input"``, its assembly) is the
-    run's final copy (see :func:`fftconv._plan.predicted_peak_bytes`)."""
+    run's final copy (see :func:`fftconv._engine.plan.predicted_peak_bytes`)."""
     if kind is None:
         return 0
     complex_size = 2 * itemsize

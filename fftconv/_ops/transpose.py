@@ -4,7 +4,7 @@
 A transposed convolution is the adjoint of the forward convolution with the
 same filters, strides, padding and dilations:
 ``<conv2d(z, w), x> == <z, conv2d_transpose(x, w, z.shape)>``.  It runs as
-one stride-1 correlation over its input (:class:`~fftconv._adjoint.TransposeSplit`:
+one stride-1 correlation over its input (:class:`~fftconv._shapes.adjoint.TransposeSplit`:
 every residue of the stride is a phase, the phases are output channels of
 that correlation) planned and run like any convolution, by the planner and
 either method; the phases are then written into the interleaved output
@@ -14,7 +14,7 @@ inputs are set aside before the correlation and the outputs they reach put
 back as NaN afterwards.
 
 Parameters shared by the functions here are documented in
-:mod:`fftconv._api`; ``dilations=None`` means 1, as in TensorFlow.
+:mod:`fftconv._ops.forward`; ``dilations=None`` means 1, as in TensorFlow.
 """
 
 from __future__ import annotations
@@ -26,13 +26,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _api, _checks, _guards
-from ._adjoint import TransposeSplit
-from ._arrays import owned
-from ._measure import measured
-from ._plan import BoundPlan, ConvPlan, _fmt_seconds, _to_format
-from ._workers import resolve_workers
-from .backends import available_backends
+from fftconv._ops import forward as _api
+from fftconv import _checks
+from fftconv._engine import guards as _guards
+from fftconv._shapes.adjoint import TransposeSplit
+from fftconv._runtime.arrays import owned
+from fftconv._engine.measure import measured
+from fftconv._engine.plan import BoundPlan, ConvPlan, _fmt_seconds, _to_format
+from fftconv._runtime.threads import resolve_workers
+from fftconv.backends import available_backends
 
 __all__ = ["conv1d_transpose", "conv2d_transpose", "conv3d_transpose", "conv1d_backprop_input",
            "conv2d_backprop_input", "conv3d_backprop_input", "depthwise_conv2d_backprop_input",

@@ -32,7 +32,7 @@ Dynamic range (``method="auto"`` running FFTs)
     the direct method runs instead (see :doc:`numerics`).
 
 Samples that no output reads never reach a transform: the used extent is
-read through :mod:`fftconv._padding`, and the FFT gather zeroes the gaps a
+read through :mod:`fftconv._shapes.padding`, and the FFT gather zeroes the gaps a
 dilation leaves between taps (:func:`fftconv.methods.fft.unread_gaps`).  The
 statistics here are taken over the used extent, gaps included: a huge value
 in a gap is set aside like any other and reaches no output, though under
@@ -47,8 +47,8 @@ import math
 
 import numpy as np
 
-from ._geometry import ConvGeometry
-from ._padding import box_reads, read_padded, source_index
+from fftconv._shapes.geometry import ConvGeometry
+from fftconv._shapes.padding import box_reads, read_padded, source_index
 
 __all__ = ["run_guarded", "window_any", "overflow_limit", "integer_fft_is_exact",
            "dynamic_range_risk", "filter_spread", "is_integer"]
@@ -416,7 +416,7 @@ def _pad_sources(geom: ConvGeometry, axis: int, b: int, n_blocks: int):
     block ``rows[i]`` getting ``weights[i]`` times block ``cols[i]``'s sum; None for zero pads.
 
     A pad sample at padded position ``p`` holds input sample ``s`` (numpy.pad's rule,
-    :func:`~fftconv._padding.source_index`), which the one pass counted in block
+    :func:`~fftconv._shapes.padding.source_index`), which the one pass counted in block
     ``(s + lo) // b`` among that block's ``count`` samples: block ``p // b`` gets
     ``1 / count`` of that block's sum.
     """

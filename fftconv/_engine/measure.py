@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from ._plan import ConvPlan
-from .backends import available_backends
+from fftconv._engine.plan import ConvPlan
+from fftconv.backends import available_backends
 
 __all__ = ["MEASURE_CUTOFF", "measured", "best_seconds"]
 

@@ -1,7 +1,7 @@
 """Shape arithmetic of a convolution: output sizes, padding, polyphase splits.
 
 Everything here works on integers and tuples only; reading the padded input
-itself is :mod:`fftconv._padding`'s job.
+itself is :mod:`fftconv._shapes.padding`'s job.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class ConvGeometry:
     flip : bool
         True convolution (kernel reversed) instead of cross-correlation.
     padding_mode : str
-        How the pads are filled: one of :data:`fftconv._padding.MODES`.
+        How the pads are filled: one of :data:`fftconv._shapes.padding.MODES`.
     """
 
     batch: int

@@ -5,7 +5,7 @@ They take what :func:`scipy.signal.convolve`, :func:`~scipy.signal.correlate`,
 return what they return, and run on the engine of :func:`fftconv.conv1d`,
 ``conv2d`` and ``conv3d``: the axes that are convolved become its spatial
 axes, the broadcast axes its batch and channels, so its planner sees the real
-problem (:mod:`fftconv._signal_layout` has the arithmetic). Where scipy's
+problem (:mod:`fftconv._shapes.signal_layout` has the arithmetic). Where scipy's
 functions disagree among themselves, :doc:`/scipy` says which one is followed.
 """
 
@@ -18,10 +18,14 @@ import os
 
 import numpy as np
 
-from . import _api, _checks, _complex, _constants, _nan
-from ._arrays import owned
-from ._signal_layout import layout as _layout
-from .backends import available_backends
+from fftconv._ops import forward as _api
+from fftconv import _checks
+from fftconv._engine import complex as _complex
+from fftconv._engine import constants as _constants
+from fftconv._ops import nan as _nan
+from fftconv._runtime.arrays import owned
+from fftconv._shapes.signal_layout import layout as _layout
+from fftconv.backends import available_backends
 
 __all__ = ["convolve", "correlate"]
 
@@ -54,7 +58,7 @@ def convolve(in1, in2, mode="full", method="auto", axes=None, nan_treatment="pro
     nan_treatment : {"propagate", "fill", "interpolate"}
         What NaN and Inf in ``in1`` do: stay local (an output is NaN only if its
         window holds one), count as ``fill_value``, or be interpolated over by
-        normalised convolution (:mod:`fftconv._nan`).
+        normalised convolution (:mod:`fftconv._ops.nan`).
     fill_value : number
         The value of NaN and Inf for ``nan_treatment="fill"``.
     padding_mode : str
@@ -208,7 +212,7 @@ def _plain(run, a, b, numpy_seconds, mode, correlate, out_dtype):
 
 
 def _interpolated(run, a, b, bad, sums, taps):
-    """``nan_treatment="interpolate"`` (:mod:`fftconv._nan`): ``conv(x0, k)`` and ``conv(1 - m, k)``
+    """``nan_treatment="interpolate"`` (:mod:`fftconv._ops.nan`): ``conv(x0, k)`` and ``conv(1 - m, k)``
     with one plan, then normalised."""
     lay = run.lay
     x = run.input(b if lay.swapped else a)
@@ -238,7 +242,7 @@ def _is(value, kind, default) -> bool:
 
 
 class _Run:
-    """Arrays in and out of the engine's layout for one :class:`~fftconv._signal_layout.SignalLayout`,
+    """Arrays in and out of the engine's layout for one :class:`~fftconv._shapes.signal_layout.SignalLayout`,
     and the engine's runs."""
 
     def __init__(self, lay, options, correlate, complex_in2):

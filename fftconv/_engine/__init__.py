@@ -1,0 +1,4 @@
+"""The engine: cost model, planning, plans, guards, kept spectra and measurement.
+
+It imports methods and backends, never an op.
+"""

@@ -1,0 +1,2 @@
+"""What every method and backend runs on: array rules, scratch memory, threads, the cache folder.
+"""
