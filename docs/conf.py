@@ -129,7 +129,7 @@ class ConstantsTable(Directive):
     """
 
     def run(self):
-        from fftconv._engine import costs as _planner
+        from fftconv._engine import constants as _planner
 
         comments = {}
         for line in inspect.getsource(_planner).splitlines():

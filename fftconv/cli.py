@@ -206,16 +206,16 @@ def _info(args) -> int:
 
 
 def _plan(args) -> int:
-    from fftconv._ops.forward import _plan_shapes
+    from fftconv._ops.forward import plan_from_shapes
 
     nd = len(args.filters) - 2
     if nd not in (1, 2, 3):
         raise ValueError(f"`--filters` must have 3, 4 or 5 sizes (*kernel, C_in, C_out); got {args.filters}")
     fmt = args.data_format or {1: "NWC", 2: "NHWC", 3: "NDHWC"}[nd]
     t0 = time.perf_counter()
-    plan = _plan_shapes(nd, args.input, args.filters, args.strides, args.padding, fmt, args.dilations,
-                        args.groups, False, args.dtype, args.method, None, False, "auto",
-                        names=("--input", "--filters"), padding_mode=args.padding_mode)
+    plan = plan_from_shapes(nd, args.input, args.filters, args.strides, args.padding, fmt, args.dilations,
+                            args.groups, False, args.dtype, args.method, None, False, "auto",
+                            names=("--input", "--filters"), padding_mode=args.padding_mode)
     print(plan)
     print(f"  planned in {(time.perf_counter() - t0) * 1e3:.1f} ms")
     return 0
@@ -314,13 +314,14 @@ def bench(quick=False, reps=5, progress=True, peers=True) -> list[dict]:
         plan = fftconv.plan_conv2d(xs, ws, padding=padding)
         planning = time.perf_counter() - t0
         fastest = min(plan.estimates.values())
-        methods = [m for m in ("direct", "fft") if plan.estimates[m] <= SKIP_FACTOR * fastest]
+        names = (*fftconv.METHODS, "auto")
+        methods = [m for m in fftconv.METHODS if plan.estimates[m] <= SKIP_FACTOR * fastest]
         calls = {m: (lambda m=m: fftconv.conv2d(x, w, padding=padding, method=m)) for m in (*methods, "auto")}
         calls.update(_peer_calls(torch, cv2, x, w, padding))
         times = _interleaved_medians(calls, reps)
-        peer_times = {k: v for k, v in times.items() if k not in ("direct", "fft", "auto")}
+        peer_times = {k: v for k, v in times.items() if k not in names}
         rows.append({"workload": name, "input": xs, "filters": ws, "padding": padding, "auto_chose": plan.method,
-                     "planning_s": planning, **{f"{m}_s": times.get(m, float("nan")) for m in ("direct", "fft", "auto")},
+                     "planning_s": planning, **{f"{m}_s": times.get(m, float("nan")) for m in names},
                      "regret": times["auto"] / min(times[m] for m in methods),
                      "peers_s": peer_times})
     return rows
@@ -331,19 +332,28 @@ def _bench(args) -> int:
         raise ValueError(f"`--reps` must be at least 1; got {args.reps}")
     rows = bench(args.quick, args.reps, peers=not args.no_peers)
     peer_names = sorted({name for r in rows for name in r["peers_s"]})
-    print(f"{'workload':19s} {'input * filters':32s} {'auto picks':>10s} {'direct ms':>10s} {'fft ms':>8s} "
-          f"{'auto ms':>8s} {'auto/best':>9s}" + "".join(f" {p + '/auto':>14s}" for p in peer_names))
+    import fftconv
+
+    methods = list(fftconv.METHODS)
+    print(f"{'workload':19s} {'input * filters':32s} {'auto picks':>10s}"
+          + "".join(f" {m + ' ms':>{max(len(m) + 3, 8)}s}" for m in methods)
+          + f" {'auto ms':>8s} {'auto/best':>9s}" + "".join(f" {p + '/auto':>14s}" for p in peer_names))
     for r in rows:
         shapes = "x".join(map(str, r["input"])) + " * " + "x".join(map(str, r["filters"]))
         peers = "".join(f" {r['peers_s'][p] / r['auto_s']:14.2f}" if p in r["peers_s"] else f" {'-':>14s}"
                         for p in peer_names)
-        direct, fft = (f"{r[m] * 1e3:.1f}" if r[m] == r[m] else "-" for m in ("direct_s", "fft_s"))
-        print(f"{r['workload']:19s} {shapes:32s} {r['auto_chose']:>10s} {direct:>10s} "
-              f"{fft:>8s} {r['auto_s'] * 1e3:8.1f} {r['regret']:9.2f}{peers}")
+        cells = "".join(f" {_ms(r[m + '_s']):>{max(len(m) + 3, 8)}s}" for m in methods)
+        print(f"{r['workload']:19s} {shapes:32s} {r['auto_chose']:>10s}{cells} "
+              f"{r['auto_s'] * 1e3:8.1f} {r['regret']:9.2f}{peers}")
     print(f"(float32, {args.reps} interleaved rounds, medians; '-': predicted {SKIP_FACTOR:g}x slower than the "
           f"other method, not timed; auto/best = auto over the faster of the methods timed; peer/auto above 1 "
           f"means fftconv is faster; workers={__import__('fftconv').get_workers()})")
     return 0
+
+
+def _ms(seconds: float) -> str:
+    """Milliseconds with one decimal, or ``-`` for a method not timed (NaN)."""
+    return f"{seconds * 1e3:.1f}" if seconds == seconds else "-"
 
 
 def _calibrate(args) -> int:
