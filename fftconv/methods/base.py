@@ -29,8 +29,8 @@ __all__ = ["Method"]
 class Method(abc.ABC):
     """What a convolution method tells the engine and does for it.
 
-    Class attributes
-    ----------------
+    Attributes
+    ----------
     name : str
         The name users pass as ``method=``.
     costly_prepare : bool
