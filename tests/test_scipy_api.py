@@ -194,6 +194,49 @@ def test_integers_are_exact_beyond_float32(rng):
                                       ss.correlate(a, b, "same", method="direct"))
 
 
+INTEGER_PAIRS = [(np.int8, np.int8), (np.int16, np.int16), (np.int32, np.int32), (np.int64, np.int64),
+                 (np.uint8, np.uint8), (np.uint16, np.uint16), (np.uint32, np.uint32), (np.uint64, np.uint64),
+                 (np.int32, np.uint16), (np.uint32, np.int8), (np.int64, bool)]
+
+
+@pytest.mark.parametrize("d1, d2", INTEGER_PAIRS, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+def test_integers_are_scipys_exact_wrapped_sums_beyond_2_to_the_53(d1, d2, ndim, rng):
+    """Values over the whole range of the type, so that the exact sums pass ``2**53``: scipy's
+    integer result is the exact sum modulo ``2**bits``, and so is fftconv's, for every integer
+    type, mode, method, padding and ``axes`` (issue 24: int32 lost it in 2-D)."""
+    shape1, shape2 = {1: ((40,), (5,)), 2: ((12, 9), (3, 4)), 3: ((6, 5, 7), (2, 3, 3))}[ndim]
+
+    def full_range(dtype, shape):
+        info = np.iinfo(dtype) if dtype is not bool else None
+        if info is None:
+            return rng.random(shape) < 0.5
+        return rng.integers(info.min, info.max, shape, dtype=dtype, endpoint=True)
+
+    a, b = full_range(d1, shape1), full_range(d2, shape2)
+    a.reshape(-1)[0] = np.iinfo(d1).min if d1 is not bool else True  # the most negative value too
+    for f, g in ((fftconv.convolve, ss.convolve), (fftconv.correlate, ss.correlate)):
+        for mode in MODES:
+            expected = g(a, b, mode, method="direct")
+            for method in ("auto", "direct", "fft"):
+                y = f(a, b, mode, method)
+                assert y.dtype == expected.dtype
+                np.testing.assert_array_equal(y, expected)
+    batch = np.stack([a, a[::-1]])  # axes with a broadcast axis, and pads that are not zeros
+    expected = np.stack([ss.convolve(p, b, "same", method="direct") for p in batch])
+    np.testing.assert_array_equal(fftconv.convolve(batch, b[None], "same", axes=tuple(range(1, ndim + 1))),
+                                  expected)
+    if a.dtype.kind in "iu" and np.result_type(a, b).kind in "iu":
+        expected = ss.convolve(np.pad(a, [(q - 1 - (q - 1) // 2, (q - 1) // 2) for q in b.shape], "reflect"),
+                               b, "valid", method="direct")
+        np.testing.assert_array_equal(fftconv.convolve(a, b, "same", padding_mode="reflect"), expected)
+
+
+def test_int32_example_of_issue_24():
+    a = np.array([[2**30 + 1, 3], [1, 1]], np.int32)
+    assert fftconv.convolve(a, a)[0, 0] == ss.convolve(a, a)[0, 0] == -2147483647
+
+
 # -- shapes and arguments -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("call", [
@@ -247,6 +290,47 @@ def test_padding_mode_fills_in1s_pads(rng):
         assert_close(fftconv.convolve(a, b, "full", padding_mode=mode), full, np.float64)
         valid = fftconv.convolve(a, b, "valid", padding_mode=mode)  # no pads: the mode changes nothing
         assert_close(valid, ss.convolve(a, b, "valid", method="direct"), np.float64)
+
+
+def padded_reference(a, b, mode, padding_mode, axes=None, correlate=False):
+    """numpy.pad of ``in1`` along ``axes`` (the pads of "full" or of scipy's "same" centring), then
+    scipy's "valid": the definition of ``padding_mode``."""
+    axes_t = range(a.ndim) if axes is None else [int(i) % a.ndim for i in np.atleast_1d(axes)]
+    pads = [(0, 0)] * a.ndim
+    for i in axes_t:
+        q = b.shape[i]
+        pads[i] = (q - 1, q - 1) if mode == "full" else (q - 1 - (q - 1) // 2, (q - 1) // 2)
+    return scipy_reference(np.pad(a, pads, mode=padding_mode), b, "valid", axes, correlate)
+
+
+@pytest.mark.parametrize("shapes", [((1,), (2,)), ((1, 5), (3, 3)), ((6, 1), (3, 4)), ((1, 1, 6), (2, 3, 3)),
+                                    ((1, 4), (3, 1)), ((1, 1), (4, 5)), ((3, 1, 7), (3, 4, 3), (1, 2)),
+                                    ((2, 1, 7), (1, 4, 3), (1, 2)), ((1, 5, 6, 7), (4, 2, 2, 2))],
+                         ids=str)
+@pytest.mark.parametrize("padding_mode", ["reflect", "symmetric", "wrap", "edge"])
+def test_padding_mode_on_axes_where_in1_has_one_sample(shapes, padding_mode, rng):
+    """numpy.pad repeats a lone sample into every pad: those axes are not broadcasts (issue 24)."""
+    a_shape, b_shape, *axes = shapes
+    axes = axes[0] if axes else None
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    ai, bi = rng.integers(-9, 9, a_shape).astype(np.int32), rng.integers(-9, 9, b_shape).astype(np.int16)
+    for f, corr in ((fftconv.convolve, False), (fftconv.correlate, True)):
+        for mode in ("full", "same"):
+            expected = padded_reference(a, b, mode, padding_mode, axes, corr)
+            for method in ("auto", "direct", "fft"):
+                y = f(a, b, mode, method, axes, padding_mode=padding_mode)
+                assert_close(y, expected, np.float64)
+            y = f(ai, bi, mode, axes=axes, padding_mode=padding_mode)
+            assert y.dtype == np.int32
+            np.testing.assert_array_equal(y, padded_reference(ai, bi, mode, padding_mode, axes, corr))
+            holes = a.copy()
+            holes.reshape(-1)[0] = np.nan
+            filled = padded_reference(np.nan_to_num(holes, nan=0.5), b, mode, padding_mode, axes, corr)
+            y = f(holes, b, mode, axes=axes, padding_mode=padding_mode, nan_treatment="fill", fill_value=0.5)
+            assert_close(y, filled, np.float64)
+            y = f(holes, b, mode, axes=axes, padding_mode=padding_mode)  # propagate: NaN where it is read
+            np.testing.assert_array_equal(np.isnan(y), np.isnan(padded_reference(holes, b, mode, padding_mode,
+                                                                                 axes, corr)))
 
 
 def test_a_huge_kernel_in_same_mode_costs_its_overlap():
