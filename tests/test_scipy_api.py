@@ -33,6 +33,10 @@ from conftest import assert_close, random, tolerance
 
 MODES = ("full", "same", "valid")
 
+# the holes made here are often wider than the kernels: interpolation leaves NaN there, and says so
+# (test_interpolate_example_of_issue_24_and_its_warning checks the warning itself)
+pytestmark = pytest.mark.filterwarnings("ignore:nan_treatment='interpolate'.*stay NaN:RuntimeWarning")
+
 
 # -- the reference ---------------------------------------------------------------------------
 
@@ -504,6 +508,74 @@ def test_interpolate_matches_astropy(shape, kshape, rng):
         finite = np.isfinite(y)  # NaN where no finite sample has weight; astropy (min_wt=0) has 0 there
         assert finite.mean() > 0.5
         assert relative_error(y[finite], expected[finite]) <= 1e-12
+
+
+ASTROPY_BOUNDARIES = {"fill": "constant", "wrap": "wrap", "extend": "edge"}
+
+
+@pytest.mark.parametrize("shape, kshape", [((60, 50), (5, 7)), ((200,), (9,)), ((14, 12, 10), (3, 5, 3))], ids=str)
+@pytest.mark.parametrize("boundary", sorted(ASTROPY_BOUNDARIES))
+def test_interpolate_is_astropys_convolve_even_where_no_finite_sample_has_weight(shape, kshape, boundary, rng):
+    """astropy.convolution.convolve (direct) with ``normalize_kernel=False``: where a window's finite
+    samples have no weight (a kernel whose centre weighs 0, next to NaN) it keeps the input sample
+    under the kernel's centre, times ``sum(k)`` (issue 24: fftconv gave NaN there)."""
+    astropy_convolution = pytest.importorskip("astropy.convolution")
+    x = _holes(rng, shape, fraction=0.3)
+    middle = tuple(n // 2 for n in shape)
+    x[tuple(slice(m - q // 2, m + q // 2 + 1) for m, q in zip(middle, kshape))] = np.nan
+    x[middle] = 7.0  # a finite sample whose window holds nothing else finite
+    k = rng.random(kshape) + 0.1
+    k[tuple(n // 2 for n in kshape)] = 0.0  # a ring: the centre weighs nothing
+    k[tuple(slice(1, None, 2) for _ in kshape)] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # both warn about the NaN left in the widest hole
+        expected = astropy_convolution.convolve(x, k, boundary=boundary, fill_value=0.0,
+                                                nan_treatment="interpolate", normalize_kernel=False)
+        for method in ("direct", "fft"):
+            y = fftconv.convolve(x, k, "same", method, nan_treatment="interpolate",
+                                 padding_mode=ASTROPY_BOUNDARIES[boundary])
+            np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+            assert relative_error(y[~np.isnan(y)], expected[~np.isnan(y)]) <= 1e-12
+        if x.ndim == 2:  # conv2d's SAME, one channel, true convolution: the same rule
+            y = fftconv.conv2d(x[None, :, :, None], k[:, :, None, None], padding="SAME", flip=True,
+                               padding_mode=ASTROPY_BOUNDARIES[boundary], nan_treatment="interpolate")[0, :, :, 0]
+            np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+            assert relative_error(y[~np.isnan(y)], expected[~np.isnan(y)]) <= 1e-12
+
+
+def test_interpolate_example_of_issue_24_and_its_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = fftconv.convolve([np.nan, 5, np.nan, 2, 3], [1, 0, 1], "same", nan_treatment="interpolate")
+    np.testing.assert_array_equal(y, [5, 10, 7, 6, 2])  # astropy's convolve: the centre sample, times sum(k)
+    with pytest.warns(RuntimeWarning, match=r"1 output\(s\) have no finite sample with weight .* stay NaN"):
+        y = fftconv.convolve([1.0, np.nan, np.nan, np.nan, 5.0], np.ones(3), "same", nan_treatment="interpolate")
+    np.testing.assert_array_equal(np.isnan(y), [False, False, True, False, False])
+    with pytest.warns(RuntimeWarning, match="stay NaN") as record:  # no centre ("full"): NaN, and said
+        fftconv.convolve([np.nan, 5, np.nan], [1, 0, 1], "full", nan_treatment="interpolate")
+    assert record[0].filename == __file__  # attributed to the caller's line
+    image = np.ones((1, 6, 6, 1))
+    image[0, 1:5, 1:5, 0] = np.nan
+    with pytest.warns(RuntimeWarning, match="stay NaN"):
+        fftconv.conv2d(image, np.ones((3, 3, 1, 1)), padding="SAME", nan_treatment="interpolate")
+
+
+def test_interpolate_counts_inf_as_missing_as_astropys_convolve_fft(rng):
+    """Inf is missing data, as in astropy's convolve_fft; astropy's direct convolve keeps it."""
+    astropy_convolution = pytest.importorskip("astropy.convolution")
+    x = rng.standard_normal(50) + 3
+    x[[10, 30, 31]] = [np.inf, -np.inf, np.nan]
+    k = rng.random(5) + 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # astropy's own, about Inf - Inf
+        expected = astropy_convolution.convolve_fft(x, k, nan_treatment="interpolate", normalize_kernel=False,
+                                                    boundary="fill", fill_value=0.0)
+        direct = astropy_convolution.convolve(x, k, nan_treatment="interpolate", normalize_kernel=False,
+                                              boundary="fill", fill_value=0.0)
+    y = fftconv.convolve(x, k, "same", nan_treatment="interpolate")
+    assert np.isfinite(y).all()
+    assert relative_error(y, expected) <= 1e-12
+    assert np.isinf(direct[8:13]).all()
 
 
 def test_interpolate_leaves_outputs_without_nan_exactly_plain(rng):

@@ -209,7 +209,8 @@ def _signal_call(in1, in2, mode, method, axes, nan_treatment, fill_value, paddin
     run = _Run(lay, (method, workers, measure, backend, padding_mode), correlate, b.dtype.kind == "c")
     if bad is None:
         return _plain(run, a, b, numpy_seconds, mode, correlate, out_dtype)
-    y = _interpolated(run, a, b, bad, sums, math.prod(b.shape[i] for i in axes))
+    centred = mode == "same" and all(b.shape[i] % 2 == 1 for i in axes)  # astropy's kernel centre: in1 itself
+    y = _interpolated(run, a, b, bad, sums, math.prod(b.shape[i] for i in axes), (lambda: a) if centred else None)
     return _cast(y, out_dtype)
 
 
@@ -302,7 +303,7 @@ def _plain(run, a, b, numpy_seconds, mode, correlate, out_dtype):
     return _cast(y if y.flags.owndata else owned(y, y.dtype), out_dtype)
 
 
-def _interpolated(run, a, b, bad, sums, taps):
+def _interpolated(run, a, b, bad, sums, taps, centre):
     """``nan_treatment="interpolate"`` (:mod:`fftconv._ops.nan`): ``conv(x0, k)`` and ``conv(1 - m, k)``
     with one plan, then normalised."""
     lay = run.lay
@@ -324,7 +325,7 @@ def _interpolated(run, a, b, bad, sums, taps):
         conv_x0, conv_bad = both[:n], both[n:]
         touched = _nan.window_any(bad_x, dataclasses.replace(plan.geometry, batch=n))
     return _nan.normalise(run.output(conv_x0), run.output(conv_bad), run.output(touched), *sums, taps,
-                          _nan.is_signed(b))
+                          _nan.is_signed(b), centre=centre)
 
 
 def _is(value, kind, default) -> bool:
