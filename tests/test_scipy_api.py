@@ -268,6 +268,24 @@ def test_scalars_and_empty_arrays():
     assert fftconv.convolve(np.ones((0, 3), np.float32), np.ones((2, 2), np.float32)).dtype == np.float32
 
 
+@pytest.mark.parametrize("shapes", [((0, 3), (2, 5), 1), ((0, 3), (2, 5), (1,)), ((3, 0), (5, 2), 0),
+                                    ((2, 0, 4), (3, 5, 2), (0, 2)), ((0, 3, 4, 5, 6), (2, 5, 2, 2, 2), None),
+                                    ((0, 3), (2, 5), None), ((4, 6), (3, 0), 0)], ids=str)
+@pytest.mark.parametrize("mode", MODES)
+def test_empty_inputs_give_empty_arrays_whatever_the_other_sizes(shapes, mode):
+    """scipy.signal.fftconvolve returns ``[]`` for an empty input before it checks the other
+    sizes, with ``axes`` too (issue 24: fftconv raised there)."""
+    a_shape, b_shape, axes = shapes
+    expected = ss.fftconvolve(np.ones(a_shape), np.ones(b_shape), mode, axes=axes)
+    for f in (fftconv.convolve, fftconv.correlate):
+        y = f(np.ones(a_shape, np.float32), np.ones(b_shape, np.float32), mode, axes=axes)
+        assert y.shape == expected.shape == (0,) and y.dtype == np.float32
+    with pytest.raises(ValueError, match="mode"):  # bad values are still refused
+        fftconv.convolve(np.ones(a_shape), np.ones(b_shape), "bogus", axes=axes)
+    with pytest.raises(ValueError, match="axes"):
+        fftconv.convolve(np.ones(a_shape), np.ones(b_shape), mode, axes=len(a_shape))
+
+
 def test_lists_and_layouts(rng):
     """Lists, non-contiguous, negative-stride, Fortran, big-endian and read-only arrays."""
     a = rng.standard_normal((30, 40))

@@ -76,7 +76,8 @@ def convolve(in1, in2, mode="full", method="auto", axes=None, nan_treatment="pro
         overflow the type; sums that could pass ``2**53`` run as limbs of the integers,
         exact for every integer type), float16 stays float16 (computed in float32). Two 0-d
         inputs give their product, as in scipy; an empty input gives an empty 1-D
-        array, as :func:`~scipy.signal.fftconvolve`.
+        array whatever the other sizes, as :func:`~scipy.signal.fftconvolve` (``mode`` and
+        ``axes`` are still checked).
 
     Raises
     ------
@@ -175,10 +176,10 @@ def _signal_call(in1, in2, mode, method, axes, nan_treatment, fill_value, paddin
     _checks.check_same_ndim(a.shape, b.shape, _NAMES)
     explicit = axes is not None
     axes = _checks.check_axes(axes, a.ndim)
-    _checks.check_signal_shapes(a.shape, b.shape, axes, explicit, mode, _NAMES)
     out_dtype = np.result_type(a.dtype, b.dtype)
-    if a.size == 0 or b.size == 0:
-        return np.empty((0,), out_dtype)  # as scipy.signal.fftconvolve
+    if a.size == 0 or b.size == 0:  # as scipy.signal.fftconvolve, whatever the other sizes
+        return np.empty((0,), out_dtype)
+    _checks.check_signal_shapes(a.shape, b.shape, axes, explicit, mode, _NAMES)
     spread = _repeated_axes(a.shape, b.shape, axes, mode, padding_mode)
     if spread:  # in1's one sample fills its own pads there: every output sums the whole kernel
         lengths = {axis: b.shape[axis] for axis in spread}
