@@ -385,6 +385,12 @@ def _scatter_circular(tiles, out, geom):
     axis with pads ``(lo, hi)``, output ``i`` is sample ``(i - lo) mod n``, copied in runs."""
     nd = geom.ndim
     result = np.moveaxis(tiles[(slice(None), *([0] * nd))], 1, -1)  # (n, *spatial, C_out)
+    if math.prod(size // n + 2 for size, n in zip(geom.out_spatial, geom.spatial)) > max(64, out.size // 256):
+        # pads many periods long: one gather costs what the elements cost, not one copy per period
+        index = np.ix_(*((np.arange(size) - lo) % n for size, n, (lo, _) in
+                         zip(geom.out_spatial, geom.spatial, geom.pads)))
+        np.copyto(out, result[(slice(None), *index)])
+        return
     runs = []
     for size, n, (lo, _) in zip(geom.out_spatial, geom.spatial, geom.pads):
         axis_runs, i = [], 0
