@@ -393,11 +393,23 @@ class _Transforms:
 class _LevelState:
     """One level's kept spectra and delay line."""
 
-    def __init__(self, level: Level, spectra: np.ndarray):
+    def __init__(self, level: Level, spectra: np.ndarray, inverse_dtype: np.dtype):
         self.level = level
+        self.inverse_dtype = inverse_dtype  # the stream's compute dtype: real or complex
         self.spectra = spectra  # (P, F, *pairs), partitions reversed: spectra[s] meets the window s
         self.line = None  # (capacity, F, C_in): spectra of complete windows, oldest first
         self.end = level.partitions - 1  # line[end - P + 1 : end] are the last P - 1 windows (zeros at first)
+        self._buffers = None
+
+    def buffers(self, channels: int):
+        """Scratch of one window's run, kept: its products ``(1, F, C)``, its inverse ``(1, 2B, C)``,
+        and the partitions' products ``(P, F, C)``."""
+        if self._buffers is None or self._buffers[0].shape[2] != channels:
+            P, bins = self.spectra.shape[:2]
+            self._buffers = (np.empty((1, bins, channels), self.spectra.dtype),
+                             np.empty((1, 2 * self.level.block, channels), self.inverse_dtype),
+                             np.empty((P, bins, channels), self.spectra.dtype))
+        return self._buffers
 
 
 class StreamConvolver:
@@ -692,7 +704,7 @@ class StreamConvolver:
         h = self._filters_as(compute)  # (K, ci', co') with ci' = co' = 1 for "single"
         self._h = h
         self._head = self._plan.head
-        self._levels = [_LevelState(level, self._level_spectra(level, h)) for level in self._plan.levels]
+        self._levels = [_LevelState(level, self._level_spectra(level, h), compute) for level in self._plan.levels]
         self._first = self._levels[0] if self._levels and self._levels[0].level.offset == 0 else None
         self._later = [lv for lv in self._levels if lv is not self._first]
         largest = self._largest_block()
@@ -707,6 +719,7 @@ class StreamConvolver:
         if self._plan is None or self._plan_dtype != compute:
             self._make_plan(compute)
         self._limit = self._overflow_limit(self._h, compute)
+        self._limit_squared = min(self._limit, math.sqrt(float(np.finfo(compute).max)) / 4) ** 2
         self._new_buffers()
         self._prepared = True
 
@@ -806,9 +819,7 @@ class StreamConvolver:
         for lv in self._later:
             self._run_later(lv, t0, t1)
         a0 = t0 - self._at
-        acc = self._acc[a0:a0 + n]
-        np.add(y, acc, out=out)
-        acc[...] = 0
+        np.add(y, self._acc[a0:a0 + n], out=out)  # rows before t1 are never written again
         self._t = t1
         if self._nan_runs:
             self._apply_nan(out, t0, t1)
@@ -821,12 +832,14 @@ class StreamConvolver:
         the NaN runs (NaN) or the accumulator directly (Inf, huge values)."""
         if self._dtype[2]:
             return  # integers: finite, and far below any limit in float64
-        if xb.dtype.kind == "c":
-            if np.abs(xb).max() <= self._limit:
-                return
-        elif xb.max() <= self._limit and -xb.min() <= self._limit:  # NaN fails both comparisons
+        flat = xb.reshape(-1)  # whole rows of the buffer: a view
+        with np.errstate(over="ignore", invalid="ignore"):
+            energy = np.vdot(flat, flat).real  # one pass; NaN, Inf and overflow fail the test below
+        if energy <= self._limit_squared:  # every |x| <= limit
             return
         bad = ~(np.abs(xb) <= self._limit)
+        if not bad.any():
+            return
         rows, cols = np.nonzero(bad)
         values = x[rows, cols].astype(self._dtype[0]) if x.dtype != self._dtype[0] else x[rows, cols]
         xb[rows, cols] = 0
@@ -961,7 +974,8 @@ class StreamConvolver:
         return lv.line[lv.end - P + 1: lv.end + count]
 
     def _products(self, lv: _LevelState, line: np.ndarray, count: int) -> np.ndarray:
-        """``Y[i] = sum_s line[i + s] * spectra[s]`` for the ``count`` windows: ``(count, F, C_out)``."""
+        """``Y[i] = sum_s line[i + s] * spectra[s]`` for the ``count`` windows: ``(count, F, C_out)``
+        (for one window, in the level's own buffer: it is transformed back at once)."""
         G = lv.spectra
         P = G.shape[0]
         if self._kind == "mimo":
@@ -969,8 +983,21 @@ class StreamConvolver:
             for s in range(1, P):
                 y += np.matmul(line[s:s + count, :, None, :], G[s])[:, :, 0, :]
             return y
-        if count == 1 and P > 1 and line.size <= SMALL_PRODUCTS:
-            return (line * G).sum(axis=0, keepdims=True)  # two numpy calls where a loop would take 2P
+        if count == 1:
+            y = lv.buffers(self._channels[1])[0]
+            if P == 1:
+                np.multiply(line, G, out=y)
+            elif line.size <= SMALL_PRODUCTS:  # two numpy calls where a loop would take 2P
+                products = lv.buffers(self._channels[1])[2]
+                np.multiply(line, G, out=products)
+                np.sum(products, axis=0, keepdims=True, out=y)
+            else:
+                tmp = lv.buffers(self._channels[1])[2][0]
+                np.multiply(line[0], G[0], out=y[0])
+                for s in range(1, P):
+                    np.multiply(line[s], G[s], out=tmp)
+                    np.add(y[0], tmp, out=y[0])
+            return y
         y = line[0:count] * G[0]
         if P > 1:
             tmp = np.empty_like(y)
@@ -979,12 +1006,17 @@ class StreamConvolver:
                 y += tmp
         return y
 
-    def _inverse(self, spectra: np.ndarray, block: int) -> np.ndarray:
-        """The last ``block`` samples of each window's inverse: ``(count * block, C_out)``."""
-        count = spectra.shape[0]
-        out = np.empty((count, 2 * block, spectra.shape[2]), self._dtype[0])
-        self._fft.inverse(spectra, 2 * block, out)
-        return out[:, block:].reshape(count * block, -1)
+    def _inverse(self, lv: _LevelState, spectra: np.ndarray) -> np.ndarray:
+        """The last ``B`` samples of each window's inverse: ``(count * B, C_out)`` (overwrites
+        ``spectra``; for one window, a view of the level's own buffer)."""
+        count, B = spectra.shape[0], lv.level.block
+        if count == 1:
+            out = lv.buffers(self._channels[1])[1]
+            self._fft.inverse(spectra, 2 * B, out)
+            return out[0, B:]
+        out = np.empty((count, 2 * B, spectra.shape[2]), self._dtype[0])
+        self._fft.inverse(spectra, 2 * B, out)
+        return out[:, B:].reshape(count * B, -1)
 
     def _run_first(self, t0: int, t1: int) -> np.ndarray:
         """The first level over every window the call touches (the last one may be incomplete)."""
@@ -993,7 +1025,7 @@ class StreamConvolver:
         qa, qb = t0 // B, (t1 - 1) // B
         count = qb - qa + 1
         line = self._spectra(lv, qa, count)
-        y = self._inverse(self._products(lv, line, count), B)
+        y = self._inverse(lv, self._products(lv, line, count))
         lv.end += t1 // B - qa  # the complete windows stay in the line
         return y[t0 - qa * B: t1 - qa * B]
 
@@ -1005,7 +1037,7 @@ class StreamConvolver:
         if count <= 0:
             return
         line = self._spectra(lv, qa, count)
-        y = self._inverse(self._products(lv, line, count), B)
+        y = self._inverse(lv, self._products(lv, line, count))
         lv.end += count
         a = qa * B + o - self._at
         self._acc[a:a + count * B] += y
