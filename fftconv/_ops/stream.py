@@ -88,6 +88,8 @@ MIN_BLOCK, MAX_BLOCK = 16, 2**16
 MAX_DIRECT_TAPS = 4096
 #: Delay lines up to this many bins are multiplied and summed in one pass (else partition by partition).
 SMALL_PRODUCTS = 2**15
+#: Rows the buffers keep beyond what one call needs, at least: they shift once per so many samples.
+MIN_AHEAD = 4096
 #: A call longer than this many samples (or four of the largest partitions) runs in pieces.
 MAX_PIECE = 2**16
 _KINDS = ("single", "channel", "mimo")
@@ -342,74 +344,88 @@ def _later_levels_cached(o, b, taps, n, cap, model):
 # -- transforms ---------------------------------------------------------------------------------
 
 class _Transforms:
-    """Forward and inverse transforms along one axis, through a backend: ducc0's and scipy's
-    pocketfft bindings directly where present (with ``out``, no checks: the arrays are the
-    convolver's own), else the backend's ``rfftn``/``irfftn``/``fftn``/``ifftn``."""
+    """Forward and inverse transforms along axis 1 of ``(m, points, C)`` arrays, through a backend:
+    ducc0's and scipy's pocketfft bindings directly where present (with ``out``, no checks: the
+    arrays are the convolver's own, and a call costs microseconds), else the backend's
+    ``rfftn``/``irfftn``/``fftn``/``ifftn``. ``forward(a, out)`` and ``inverse(spectra, points, out)``
+    (which may overwrite ``spectra``) return ``out``."""
 
     def __init__(self, backend: str, complex_: bool, workers: int):
         self.name = backend
         self.complex = complex_
         self.workers = workers
         if backend == "ducc0" and _ducc0.HAVE_DUCC0:
-            self.lib, self.overwrite = _ducc0._lib(), True
+            lib, extra = _ducc0._lib(), {"allow_overwriting_input": True}
         elif backend == "scipy" and _scipy.POCKETFFT is not None:
-            self.lib, self.overwrite = _scipy.POCKETFFT, False
+            lib, extra = _scipy.POCKETFFT, {}
         else:
-            self.lib, self.overwrite = None, False
-        self.backend = get_backend(backend)
+            lib = None
+        backend_ = get_backend(backend)
+        axes = [1]
 
-    def threads(self, a) -> int:
-        return self.workers if a.size >= 2**16 else 1
+        def threads(a):
+            return workers if a.size >= 2**16 else 1
 
-    def forward(self, a, out):
-        """The transform along axis 1 of ``a`` (``(m, 2B, C)``) into ``out`` (``(m, F, C)``)."""
-        if self.lib is not None:
-            kind = self.lib.c2c if self.complex else self.lib.r2c
-            return kind(a, axes=[1], forward=True, inorm=0, out=out, nthreads=self.threads(a))
-        transform = self.backend.fftn if self.complex else self.backend.rfftn
-        np.copyto(out, transform(a, axes=(1,), workers=self.threads(a)))
-        return out
+        if lib is not None and complex_:
+            c2c = lib.c2c
 
-    def inverse(self, spectra, points: int, out):
-        """The inverse along axis 1 of ``spectra`` (overwritten) into ``out`` (``(m, points, C)``)."""
-        if self.lib is not None:
-            if self.complex:
-                return self.lib.c2c(spectra, axes=[1], forward=False, inorm=2, out=out,
-                                    nthreads=self.threads(out))
-            if self.overwrite:
-                return self.lib.c2r(spectra, axes=[1], lastsize=points, forward=False, inorm=2, out=out,
-                                    nthreads=self.threads(out), allow_overwriting_input=True)
-            return self.lib.c2r(spectra, axes=[1], lastsize=points, forward=False, inorm=2, out=out,
-                                nthreads=self.threads(out))
-        if self.complex:
-            np.copyto(out, self.backend.ifftn(spectra, axes=(1,), workers=self.threads(out)))
+            def forward(a, out):
+                return c2c(a, axes=axes, forward=True, inorm=0, out=out, nthreads=threads(a))
+
+            def inverse(spectra, points, out):
+                return c2c(spectra, axes=axes, forward=False, inorm=2, out=out, nthreads=threads(out))
+        elif lib is not None:
+            r2c, c2r = lib.r2c, lib.c2r
+
+            def forward(a, out):
+                return r2c(a, axes=axes, forward=True, inorm=0, out=out, nthreads=threads(a))
+
+            def inverse(spectra, points, out):
+                return c2r(spectra, axes=axes, lastsize=points, forward=False, inorm=2, out=out,
+                           nthreads=threads(out), **extra)
         else:
-            np.copyto(out, self.backend.irfftn(spectra, (points,), axes=(1,), workers=self.threads(out)))
-        return out
+            def forward(a, out):
+                transform = backend_.fftn if complex_ else backend_.rfftn
+                np.copyto(out, transform(a, axes=(1,), workers=threads(a)))
+                return out
+
+            def inverse(spectra, points, out):
+                if complex_:
+                    np.copyto(out, backend_.ifftn(spectra, axes=(1,), workers=threads(out)))
+                else:
+                    np.copyto(out, backend_.irfftn(spectra, (points,), axes=(1,), workers=threads(out)))
+                return out
+        self.forward, self.inverse = forward, inverse
 
 
 # -- the convolver ------------------------------------------------------------------------------
 
 class _LevelState:
-    """One level's kept spectra and delay line."""
+    """One level's kept spectra, its delay line and the scratch of a one-window run."""
 
     def __init__(self, level: Level, spectra: np.ndarray, inverse_dtype: np.dtype):
         self.level = level
-        self.inverse_dtype = inverse_dtype  # the stream's compute dtype: real or complex
+        self.block = level.block
         self.spectra = spectra  # (P, F, *pairs), partitions reversed: spectra[s] meets the window s
+        self.inverse_dtype = inverse_dtype  # the stream's compute dtype: real or complex
         self.line = None  # (capacity, F, C_in): spectra of complete windows, oldest first
         self.end = level.partitions - 1  # line[end - P + 1 : end] are the last P - 1 windows (zeros at first)
-        self._buffers = None
+        self.products = self.inverse = self.terms = None
 
-    def buffers(self, channels: int):
-        """Scratch of one window's run, kept: its products ``(1, F, C)``, its inverse ``(1, 2B, C)``,
-        and the partitions' products ``(P, F, C)``."""
-        if self._buffers is None or self._buffers[0].shape[2] != channels:
-            P, bins = self.spectra.shape[:2]
-            self._buffers = (np.empty((1, bins, channels), self.spectra.dtype),
-                             np.empty((1, 2 * self.level.block, channels), self.inverse_dtype),
-                             np.empty((P, bins, channels), self.spectra.dtype))
-        return self._buffers
+    def allocate(self, channels_in: int, channels_out: int) -> None:
+        """An empty delay line (zeros: the windows before the stream began), and the scratch of a
+        one-window run: its products ``(1, F, C_out)``, its inverse ``(1, 2B, C_out)`` and the
+        partitions' products ``(P, F, C_out)``."""
+        P = self.level.partitions
+        bins = 2 * self.block if self.inverse_dtype.kind == "c" else self.block + 1
+        if self.line is None or self.line.shape[2] != channels_in:
+            self.line = np.zeros((2 * P + 8, bins, channels_in), self.spectra.dtype)
+            self.products = np.empty((1, bins, channels_out), self.spectra.dtype)
+            self.inverse = np.empty((1, 2 * self.block, channels_out), self.inverse_dtype)
+            self.terms = np.empty((P, bins, channels_out), self.spectra.dtype)
+        else:
+            self.line[...] = 0
+        self.end = P - 1
 
 
 class StreamConvolver:
@@ -574,11 +590,13 @@ class StreamConvolver:
             if self._block_size is None:
                 self._block_size = n
             self._start()
-        piece = self._piece
         out2 = out[:, None] if self._squeeze else out
+        piece = self._piece
+        if n <= piece:
+            self._run(x, out2)
+            return out
         for start in range(0, n, piece):
-            stop = min(n, start + piece)
-            self._run(x[start:stop] if n > piece else x, out2[start:stop] if n > piece else out2)
+            self._run(x[start:start + piece], out2[start:start + piece])
         return out
 
     def get_state(self) -> dict:
@@ -707,6 +725,7 @@ class StreamConvolver:
         self._levels = [_LevelState(level, self._level_spectra(level, h), compute) for level in self._plan.levels]
         self._first = self._levels[0] if self._levels and self._levels[0].level.offset == 0 else None
         self._later = [lv for lv in self._levels if lv is not self._first]
+        self._first_block = self._first.level.block if self._first is not None else 0
         largest = self._largest_block()
         self._keep = max(self.taps - 1, 2 * largest, self._head)  # input history kept before the next sample
         self._reach = self.taps + largest  # accumulated future outputs, from the next sample on
@@ -737,7 +756,8 @@ class StreamConvolver:
     def _level_spectra(self, level: Level, h: np.ndarray) -> np.ndarray:
         """A level's spectra: partition ``p`` (taps ``offset + p B`` on) zero-padded to ``2 B`` and
         transformed, stored reversed so that ``spectra[s]`` meets the ``s``-th of the last ``P`` windows:
-        ``(P, F, C_in, C_out)`` for a MIMO filter, ``(P, F, C)`` per channel, ``(P, F, 1)`` for one filter."""
+        ``(P, F, C)`` per channel, ``(P, F, 1)`` for one filter; for a MIMO filter ``(F, P * C_in, C_out)``,
+        row ``s * C_in + i`` the partition meeting window ``s`` from input ``i``."""
         B, P = level.block, level.partitions
         compute = h.dtype
         parts = np.zeros((P * B, *h.shape[1:]), compute)
@@ -750,7 +770,9 @@ class StreamConvolver:
         spectra = np.empty((P, bins, flat.shape[2]), _complex_of(compute))
         self._fft.forward(flat, spectra)
         spectra = spectra.reshape(P, bins, *h.shape[1:])[::-1]
-        return np.ascontiguousarray(spectra if self._kind == "mimo" else spectra[..., 0])
+        if self._kind == "mimo":  # (F, P * C_in, C_out): one matrix product per bin does every partition
+            return np.ascontiguousarray(spectra.transpose(1, 0, 2, 3)).reshape(bins, P * h.shape[1], h.shape[2])
+        return np.ascontiguousarray(spectra[..., 0])
 
     def _overflow_limit(self, h, compute) -> float:
         """The largest input magnitude the transforms carry without overflow (guards' bound)."""
@@ -765,18 +787,13 @@ class StreamConvolver:
         compute = self._dtype[0]
         ci, co = self._channels
         self._t = start
-        ahead = 2 * max(self._block_size, self._largest_block()) + 64
+        ahead = max(MIN_AHEAD, 4 * max(self._block_size, self._largest_block()))
         self._xbuf = np.zeros((2 * self._keep + ahead, ci), compute)
         self._xt = start - self._keep  # time of xbuf[0]
         self._acc = np.zeros((2 * self._reach + ahead, co), compute)
         self._at = start  # time of acc[0]
         for lv in self._levels:
-            P, bins = lv.spectra.shape[:2]
-            if lv.line is None or lv.line.shape[2] != ci:
-                lv.line = np.zeros((2 * P + 8, bins, ci), lv.spectra.dtype)
-            else:
-                lv.line[...] = 0
-            lv.end = P - 1
+            lv.allocate(ci, co)
         self._nan_runs = []  # (start, stop, output channel): outputs [start, stop) are NaN
         self._last_nonzero = np.full(ci, _NEVER, np.int64)  # per input channel: its last nonzero sample
         self._quiet = _NEVER  # the earliest (MIMO: latest) of them: no zero window before it + taps
@@ -786,23 +803,16 @@ class StreamConvolver:
 
     def _room(self, n: int) -> None:
         """Make room for ``n`` more samples: input up to ``t + n + B`` (zeros ahead), outputs to
-        ``t + n + reach``."""
+        ``t + n + reach``. The buffers shift in place (their live rows to the front, zeros after)
+        when full: a copy of their history every so many calls, no new memory."""
         t = self._t
-        first = self._first.level.block if self._first is not None else 0
-        need = t + n + first - self._xt
-        if need > self._xbuf.shape[0]:
-            keep = self._xbuf[t - self._keep - self._xt: t - self._xt]
-            cap = max(self._xbuf.shape[0], 2 * self._keep + 2 * (n + first) + 64)
-            fresh = np.zeros((cap, self._xbuf.shape[1]), self._xbuf.dtype)
-            fresh[:self._keep] = keep
-            self._xbuf, self._xt = fresh, t - self._keep
-        need = t + n + self._reach - self._at
-        if need > self._acc.shape[0]:
-            live = self._acc[t - self._at: t - self._at + self._reach]
-            cap = max(self._acc.shape[0], 2 * self._reach + 2 * n + 64)
-            fresh = np.zeros((cap, self._acc.shape[1]), self._acc.dtype)
-            fresh[:self._reach] = live
-            self._acc, self._at = fresh, t
+        first = self._first_block
+        if t + n + first - self._xt > self._xbuf.shape[0]:
+            self._xbuf, self._xt = _shifted(self._xbuf, t - self._keep - self._xt, self._keep,
+                                            2 * self._keep + max(MIN_AHEAD, 4 * (n + first))), t - self._keep
+        if t + n + self._reach - self._at > self._acc.shape[0]:
+            self._acc, self._at = _shifted(self._acc, t - self._at, self._reach,
+                                           2 * self._reach + max(MIN_AHEAD, 4 * n)), t
 
     def _run(self, x: np.ndarray, out: np.ndarray) -> None:
         """The next ``len(x)`` outputs, for ``x`` ``(n, C_in)``, into ``out`` ``(n, C_out)``; advances
@@ -817,7 +827,8 @@ class StreamConvolver:
         self._scan(xb[i0:i0 + n], x, t0)
         y = self._run_first(t0, t1) if self._first is not None else self._direct(self._head, t0, t1)
         for lv in self._later:
-            self._run_later(lv, t0, t1)
+            if t1 // lv.block != t0 // lv.block:  # the call completes one of its blocks
+                self._run_later(lv, t0, t1)
         a0 = t0 - self._at
         np.add(y, self._acc[a0:a0 + n], out=out)  # rows before t1 are never written again
         self._t = t1
@@ -833,8 +844,7 @@ class StreamConvolver:
         if self._dtype[2]:
             return  # integers: finite, and far below any limit in float64
         flat = xb.reshape(-1)  # whole rows of the buffer: a view
-        with np.errstate(over="ignore", invalid="ignore"):
-            energy = np.vdot(flat, flat).real  # one pass; NaN, Inf and overflow fail the test below
+        energy = np.vdot(flat, flat).real  # one BLAS pass (no numpy warnings); NaN, Inf, overflow fail below
         if energy <= self._limit_squared:  # every |x| <= limit
             return
         bad = ~(np.abs(xb) <= self._limit)
@@ -886,11 +896,11 @@ class StreamConvolver:
 
     def _exact_zeros(self, y, x, t0, t1) -> None:
         """Outputs whose window holds only zeros on every input they read are 0, exactly."""
-        K = self.taps
-        quiet = self._quiet
-        if quiet > t1 - 1 - K and x[-1].all():  # no zero window here; every channel's last sample nonzero
+        if x.all():  # no zero in the chunk: no window ending here is all zeros
             self._quiet = self._all_nonzero_at = t1 - 1
             return
+        K = self.taps
+        quiet = self._quiet
         last = self._last_nonzero_now()
         times = np.arange(t0, t1)
         marks = np.where(x != 0, times[:, None], _NEVER)
@@ -977,22 +987,28 @@ class StreamConvolver:
         """``Y[i] = sum_s line[i + s] * spectra[s]`` for the ``count`` windows: ``(count, F, C_out)``
         (for one window, in the level's own buffer: it is transformed back at once)."""
         G = lv.spectra
+        if self._kind == "mimo":  # per bin, (count, P * C_in) @ (P * C_in, C_out)
+            P = lv.level.partitions
+            _, bins, ci = line.shape
+            if count == 1:
+                stacked = line.transpose(1, 0, 2).reshape(bins, 1, P * ci)
+            else:  # window i is line[i:i + P]: a strided view of the delay line, then one copy
+                base = lv.line
+                row = base.strides[0]
+                windows = np.ndarray((count, P, bins, ci), base.dtype, buffer=base,
+                                     offset=(lv.end - P + 1) * row, strides=(row, *base.strides))
+                stacked = windows.transpose(2, 0, 1, 3).reshape(bins, count, P * ci)
+            return np.matmul(stacked, G).transpose(1, 0, 2)
         P = G.shape[0]
-        if self._kind == "mimo":
-            y = np.matmul(line[0:count, :, None, :], G[0])[:, :, 0, :]
-            for s in range(1, P):
-                y += np.matmul(line[s:s + count, :, None, :], G[s])[:, :, 0, :]
-            return y
         if count == 1:
-            y = lv.buffers(self._channels[1])[0]
+            y = lv.products
             if P == 1:
                 np.multiply(line, G, out=y)
             elif line.size <= SMALL_PRODUCTS:  # two numpy calls where a loop would take 2P
-                products = lv.buffers(self._channels[1])[2]
-                np.multiply(line, G, out=products)
-                np.sum(products, axis=0, keepdims=True, out=y)
+                np.multiply(line, G, out=lv.terms)
+                np.sum(lv.terms, axis=0, keepdims=True, out=y)
             else:
-                tmp = lv.buffers(self._channels[1])[2][0]
+                tmp = lv.terms[0]
                 np.multiply(line[0], G[0], out=y[0])
                 for s in range(1, P):
                     np.multiply(line[s], G[s], out=tmp)
@@ -1009,11 +1025,10 @@ class StreamConvolver:
     def _inverse(self, lv: _LevelState, spectra: np.ndarray) -> np.ndarray:
         """The last ``B`` samples of each window's inverse: ``(count * B, C_out)`` (overwrites
         ``spectra``; for one window, a view of the level's own buffer)."""
-        count, B = spectra.shape[0], lv.level.block
+        count, B = spectra.shape[0], lv.block
         if count == 1:
-            out = lv.buffers(self._channels[1])[1]
-            self._fft.inverse(spectra, 2 * B, out)
-            return out[0, B:]
+            self._fft.inverse(spectra, 2 * B, lv.inverse)
+            return lv.inverse[0, B:]
         out = np.empty((count, 2 * B, spectra.shape[2]), self._dtype[0])
         self._fft.inverse(spectra, 2 * B, out)
         return out[:, B:].reshape(count * B, -1)
@@ -1041,6 +1056,18 @@ class StreamConvolver:
         lv.end += count
         a = qa * B + o - self._at
         self._acc[a:a + count * B] += y
+
+
+def _shifted(buffer: np.ndarray, start: int, rows: int, capacity: int) -> np.ndarray:
+    """``buffer[start:start + rows]`` moved to the front of a buffer of at least ``capacity`` rows (the
+    same one where it is large enough), zeros after."""
+    if capacity <= buffer.shape[0]:
+        buffer[:rows] = buffer[start:start + rows]  # numpy copies overlapping rows correctly
+        buffer[rows:] = 0
+        return buffer
+    fresh = np.zeros((capacity, *buffer.shape[1:]), buffer.dtype)
+    fresh[:rows] = buffer[start:start + rows]
+    return fresh
 
 
 def _complex_of(dtype: np.dtype) -> np.dtype:
