@@ -273,6 +273,7 @@ _SHARED = """
         Bad shapes or values, tensors on another device than the CPU.
     TypeError
         Arguments that are not tensors, dtypes other than floating point, mixed dtypes.
+
 """
 
 
