@@ -234,6 +234,26 @@ def test_state_of_a_fresh_stream_and_unplanned_convolvers(rng):
     np.testing.assert_array_equal(conv2(x[:77]), conv(x[:77]))
 
 
+def test_state_keeps_dtype_and_channels(rng):
+    """float16 chunks (computed in float32) and a one-filter stream of several channels resume as they were."""
+    h = random(rng, (700,), np.float16)
+    x = random(rng, (3000, 3), np.float16)
+    conv = fftconv.StreamConvolver(h, block_size=128)
+    conv(x[:1000])
+    state = conv.get_state()
+    expected = conv(x[1000:])
+    for other in (fftconv.StreamConvolver(h, block_size=128),
+                  fftconv.StreamConvolver(h, block_size=128, dtype=np.float16)):
+        other.set_state(state)
+        y = other(x[1000:])
+        assert y.dtype == np.float16 and y.shape == (2000, 3)
+        np.testing.assert_array_equal(y, expected)
+    mono = fftconv.StreamConvolver(h, block_size=128)
+    mono(x[:10, 0])
+    with pytest.raises(ValueError, match=r"channels \(3, 3\); this one has dtype float16 and channels \(1, 1\)"):
+        mono.set_state(state)
+
+
 def test_reset_starts_a_new_stream(rng):
     h, x = random(rng, (2000,)), random(rng, (5000,))
     conv = fftconv.StreamConvolver(h, block_size=200)

@@ -613,6 +613,7 @@ class StreamConvolver:
         """
         state = {"samples": self.samples, "filters_crc": self._crc, "filters_shape": self.filters.shape,
                  "dtype": None if self._dtype is None else str(self._dtype[0]),
+                 "output_dtype": None if self._dtype is None else str(self._dtype[1]),
                  "integer": None if self._dtype is None else self._dtype[2],
                  "channels": self._channels, "squeeze": self._squeeze,
                  "plan": None if self._plan is None else (self._plan.block_size, self._plan.head,
@@ -646,17 +647,19 @@ class StreamConvolver:
         if state["dtype"] is None:  # a stream that had not started
             self.reset()
             return
-        if self._dtype is None:
+        if self._channels is None:  # one filter, no chunk yet: the state says how many channels
             self._squeeze = state["squeeze"]
             self._channels = tuple(state["channels"])
-            self._set_dtype(np.dtype(state["dtype"]), integer=state["integer"])
+        if self._dtype is None:
+            self._dtype = (np.dtype(state["dtype"]), np.dtype(state["output_dtype"]), bool(state["integer"]))
         if self._block_size is None and state["plan"] is not None:
             self._block_size = state["plan"][0]
-        mine = (str(self._dtype[0]), self._dtype[2], tuple(self._channels), self._squeeze)
-        theirs = (state["dtype"], state["integer"], tuple(state["channels"]), state["squeeze"])
+        mine = (str(self._dtype[0]), str(self._dtype[1]), self._dtype[2], tuple(self._channels), self._squeeze)
+        theirs = (state["dtype"], state["output_dtype"], state["integer"], tuple(state["channels"]),
+                  state["squeeze"])
         if mine != theirs:
-            raise ValueError(f"`state` belongs to a stream of dtype {theirs[0]} and channels {theirs[2]}; "
-                             f"this one has dtype {mine[0]} and channels {mine[2]}")
+            raise ValueError(f"`state` belongs to a stream of dtype {theirs[1]} and channels {theirs[3]}; "
+                             f"this one has dtype {mine[1]} and channels {mine[3]}")
         if state.get("input") is None:
             self.reset()
             return
