@@ -301,12 +301,12 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     {shared}
     Examples
     --------
-    A causal long convolution (left pads only, by slicing a "same"-sized pad off):
+    A causal long convolution (torch's ``padding`` pads both sides: pad the left alone first):
 
     >>> import torch, fftconv.torch
     >>> x = torch.randn(1, 4, 1024)
     >>> w = torch.randn(4, 1, 1024) / 32
-    >>> y = fftconv.torch.conv1d(x, w, padding=1023, groups=4)[..., :1024]
+    >>> y = fftconv.torch.conv1d(torch.nn.functional.pad(x, (1023, 0)), w, groups=4)
     >>> y.shape
     torch.Size([1, 4, 1024])
     """
