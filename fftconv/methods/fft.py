@@ -230,11 +230,19 @@ def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy):
     slab = None if any(gaps) else _slab_view(x[n0:n1], geom, layout, firsts, sizes, dtype)
     if slab is None:
         slab = scratch("slab", (n1 - n0, *itertools.chain(*zip(sizes, phases)), geom.in_channels), dtype)
-        for combo in itertools.product(*(enumerate(a) for a in layout.active)):
-            reads = [AxisRead(n, pads, used, f * si + r, si, m) for (_, r), n, pads, used, f, si, m in
-                     zip(combo, geom.spatial, geom.pads, geom.used_extent, firsts, s, sizes)]
-            component = slab[(slice(None), *itertools.chain(*((slice(None), i) for i, _ in combo)))]
-            read_padded(x[n0:n1], reads, component, geom.padding_mode)
+        if all(p == si for p, si in zip(phases, s)):
+            # every phase active: the slab (n, M0, s0, M1, s1, ..., C) is the padded box itself, read in
+            # one pass (one copy per run of pads), not one strided pass per phase
+            reads = [AxisRead(n, pads, used, f * si, 1, m * si) for n, pads, used, f, si, m in
+                     zip(geom.spatial, geom.pads, geom.used_extent, firsts, s, sizes)]
+            read_padded(x[n0:n1], reads, slab.reshape(n1 - n0, *(m * si for m, si in zip(sizes, s)),
+                                                      geom.in_channels), geom.padding_mode)
+        else:
+            for combo in itertools.product(*(enumerate(a) for a in layout.active)):
+                reads = [AxisRead(n, pads, used, f * si + r, si, m) for (_, r), n, pads, used, f, si, m in
+                         zip(combo, geom.spatial, geom.pads, geom.used_extent, firsts, s, sizes)]
+                component = slab[(slice(None), *itertools.chain(*((slice(None), i) for i, _ in combo)))]
+                read_padded(x[n0:n1], reads, component, geom.padding_mode)
 
         def slab_index(axis, p):  # padded position p = (first + j) * s + phase
             j, phase = p // s[axis] - firsts[axis], p % s[axis]
