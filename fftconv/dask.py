@@ -60,7 +60,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from fftconv import _checks
 from fftconv._engine import planner
 from fftconv._ops.forward import FilterBank
-from fftconv._shapes.padding import index_runs, source_index
+from fftconv._shapes.padding import index_runs, run_count, source_index
 from fftconv.backends import available_backends
 
 __all__ = ["conv1d", "conv2d", "conv3d", "depthwise_conv2d"]
@@ -174,7 +174,10 @@ def window_pieces(in_chunks, o0, o1, stride, eff, pad_before, pad_after=0, mode=
         For each run of window positions that one input chunk fills: where it
         lands in the window and which part of the chunk it is (a reversed
         slice where the mode mirrors, a one-sample slice that broadcasts where
-        it repeats an edge sample).  Positions in no piece are zeros.
+        it repeats an edge sample).  Positions in no piece are zeros.  Where
+        one chunk fills more than :data:`MAX_RUNS` runs (pads many times
+        longer than the array), its positions are one piece of two index
+        arrays instead: a gather costs what its elements cost.
 
     Examples
     --------
@@ -203,9 +206,34 @@ def window_pieces(in_chunks, o0, o1, stride, eff, pad_before, pad_after=0, mode=
         k = int(chunk[a])
         if k < 0:
             continue  # zeros: the window starts zeroed
+        if run_count(local[a:b]) > MAX_RUNS:
+            pieces.append((k, np.arange(a, b), local[a:b].copy()))
+            continue
         for dst, count, first, step in index_runs(local[a:b]):
             pieces.append((k, slice(a + dst, a + dst + count), _chunk_slice(first, count, step)))
     return length, pieces
+
+
+#: One input chunk filling more runs of a window than this is read by a gather (:func:`window_pieces`).
+MAX_RUNS = 16
+
+
+def _slice_indices(s, count):
+    """The ``count`` chunk positions a :func:`_chunk_slice` stands for (one repeated, for a
+    one-sample slice that broadcasts), as an array."""
+    if (s.step or 1) == 1 and s.stop == s.start + 1:
+        return np.full(count, s.start)
+    return s.start + (s.step or 1) * np.arange(count)
+
+
+def _outer(indices):
+    """Spatial indices (slices and index arrays) as one open mesh of arrays, when any is an array:
+    numpy then indexes their outer product, as it does a tuple of slices."""
+    if not any(isinstance(i, np.ndarray) for i in indices):
+        return indices
+    nd = len(indices)
+    return [(i if isinstance(i, np.ndarray) else np.arange(i.start, i.stop, i.step or 1)).reshape(
+        [-1 if a == j else 1 for a in range(nd)]) for j, i in enumerate(indices)]
 
 
 def _chunk_slice(first, count, step):
@@ -295,6 +323,9 @@ def _window(x, geom, axes, ib, nb, iout, out_dtype, channels_first):
     inputs, pieces = [], []
     for *spatial, channel in itertools.product(*axis_pieces, channel_pieces):
         index, dst, src = ([p[j] for p in spatial] for j in range(3))
+        if any(isinstance(i, np.ndarray) for i in dst):  # a gathered piece: every axis as arrays
+            src = [_slice_indices(s, d.stop - d.start) if isinstance(s, slice) else s for d, s in zip(dst, src)]
+            dst, src = _outer(dst), _outer(src)
         inputs.append(_order(ib, index, channel[0], channels_first))
         pieces.append((_order(slice(None), dst, channel[1], channels_first),
                        _order(slice(None), src, channel[2], channels_first)))

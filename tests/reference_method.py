@@ -33,10 +33,10 @@ class NaiveMethod(Method):
 
     def plan(self, geom, itemsize, constants, *, reuse_filters=False, backend_speed=1.0, complex_pairs=False):
         # far slower than anything real: auto never runs it
-        return 1e6 + math.prod(geom.output_shape) * math.prod(geom.kernel), None
+        return 1e6 + math.prod(geom.output_shape) * math.prod(geom.kernel), "per tap"
 
     def settings(self, geom, options=None):
-        return None
+        return "per tap"
 
     def seconds(self, geom, settings, itemsize, constants):
         return self.plan(geom, itemsize, constants)[0]
@@ -45,8 +45,9 @@ class NaiveMethod(Method):
                    contiguous_input=True, kept_only=False):
         padded = geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize
         out = math.prod(geom.output_shape) * itemsize
-        term = math.prod(geom.output_shape) // max(geom.out_channels, 1) * geom.group_out * itemsize
-        return padded + out + (0 if kept_only else max(3 * term, final_copy))
+        outputs = geom.batch * math.prod(geom.out_spatial)
+        term = outputs * (geom.group_in + geom.group_out) * itemsize  # one group's window and product
+        return padded + out + (0 if kept_only else max(term, final_copy))
 
     def describe(self, settings):
         return "naive      one multiply-add per tap"
@@ -65,8 +66,9 @@ class NaiveMethod(Method):
                                     for t, d, s, o in zip(tap, geom.dilations, geom.strides, geom.out_spatial)))
             window = xp[index]  # (N, *out, C_in)
             for group in range(g):
-                part = window[..., group * cg:(group + 1) * cg]
+                part = np.ascontiguousarray(window[..., group * cg:(group + 1) * cg])
                 y[..., group * og:(group + 1) * og] += part @ w[tap][:, group * og:(group + 1) * og]
+                del part
         return y
 
     def gain(self, geom, settings):

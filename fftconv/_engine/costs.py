@@ -47,6 +47,7 @@ def estimate(geom: ConvGeometry, itemsize: int, constants=None, *, reuse_filters
     Examples
     --------
     >>> import fftconv
+    >>> from fftconv._engine.costs import estimate
     >>> geom = fftconv.plan_conv2d((1, 256, 256, 1), (31, 31, 1, 1)).geometry
     >>> seconds, settings = estimate(geom, 4)
     >>> sorted(seconds) == sorted(fftconv.METHODS)

@@ -233,9 +233,10 @@ class ConvPlan:
         if self.measured:
             times = "   ".join(f"{k} {_fmt_seconds(v)}" for k, v in self.measured.items())
             lines.append(f"  measured   {times}   (measure=True: the faster one runs)")
-        for name, setting in self.settings.items():
-            if setting is not None:
-                lines.append(f"  {METHODS[name].describe(setting)}")
+        # the settings of the method that runs first, then the other candidates'
+        for name in sorted(self.settings, key=lambda name: name != self.method):
+            if self.settings[name] is not None:
+                lines.append(f"  {METHODS[name].describe(self.settings[name])}")
         lines.append(f"  memory     peak ~{self.peak_bytes / 2**20:.1f} MiB   workers {self.workers}"
                      f"   backend {self.backend}")
         if self.calibration:

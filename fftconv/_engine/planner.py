@@ -97,8 +97,8 @@ def _plan(geom, data_format, dtype, requested, workers, reuse_filters, backend, 
                     backend, peak, calibration=_constants.calibration_in_force(), embedding=embedding)
 
 
-def check_and_plan(ndim, input_shape, filters_shape, *, compute, strides=1, padding="VALID",
-                   data_format=None, dilations=1, groups=None, flip=False, method="auto", workers=None,
+def check_and_plan(ndim, input_shape, filters_shape, *, compute, data_format, strides=1, padding="VALID",
+                   dilations=1, groups=None, flip=False, method="auto", workers=None,
                    measure=False, backend="auto", names=("input", "filters"), reuse_filters=False,
                    padding_mode="constant", embedding=None, input_dtype=None) -> ConvPlan:
     """Check every option and the shapes (messages name ``names``), then :func:`plan`.
@@ -110,7 +110,6 @@ def check_and_plan(ndim, input_shape, filters_shape, *, compute, strides=1, padd
     method = check_method(method)
     backend = _checks.check_backend(backend, available_backends())
     measure = _checks.check_flag("measure", measure)
-    data_format = data_format or CHANNELS_LAST[ndim]
     geom = _checks.check_geometry(input_shape, filters_shape, ndim, strides, padding, data_format,
                                   dilations, groups, flip, names=names, padding_mode=padding_mode)
     as_is = input_dtype is not None and np.dtype(input_dtype) == compute

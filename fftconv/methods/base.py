@@ -69,8 +69,8 @@ def whole_extent(geom: ConvGeometry, filters: np.ndarray) -> Rounding:
 class Method(abc.ABC):
     """What a convolution method tells the engine and does for it.
 
-    Class attributes
-    ----------------
+    Attributes
+    ----------
     name : str
         The name users pass as ``method=``.
     costly_prepare : bool
