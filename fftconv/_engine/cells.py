@@ -330,9 +330,10 @@ def region_stats(stats, grid: CellGrid, ranges, scale: float):
 
 # -- outputs whose window holds only zeros -------------------------------------------------------
 
-def zero_windows(x: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+def zero_windows(x: np.ndarray, geom: ConvGeometry, full: bool = False) -> np.ndarray:
     """``(N, *out_spatial, G)`` bool: True where an output's window (over its group's channels,
-    pads as ``padding_mode`` fills them) holds only zeros.
+    pads as ``padding_mode`` fills them) holds only zeros; with ``full``, where it holds no
+    zero at all (every sample of every channel of the group non-zero: a *dense* window).
 
     Examples
     --------
@@ -350,12 +351,15 @@ def zero_windows(x: np.ndarray, geom: ConvGeometry) -> np.ndarray:
         outs = [1] * (3 - geom.ndim) + list(geom.out_spatial)
         zero = np.empty((x.shape[0], *outs, geom.groups), np.uint8)
         _zero_loop(_x5(x), grid.sources[0], grid.sources[1], grid.sources[2], geom.groups,
-                   np.array(kernel, np.int64), np.array(dil, np.int64), np.array(strides, np.int64), zero)
+                   np.array(kernel, np.int64), np.array(dil, np.int64), np.array(strides, np.int64), full, zero)
         return zero.view(bool).reshape(x.shape[0], *geom.out_spatial, geom.groups)
-    from fftconv._engine.guards import window_any
+    from fftconv._engine.guards import window_counts
 
-    reached = window_any(x != 0, geom)  # (N, *out, C_out): repeated over each group's outputs
-    return ~reached[..., ::geom.group_out]
+    if full:  # every position of the window inside the input (or a non-zero pad) with no zero channel
+        per_group = (x != 0).reshape(*x.shape[:-1], geom.groups, geom.group_in).all(axis=-1)
+        return window_counts(per_group, geom) == math.prod(geom.kernel)
+    per_group = (x != 0).reshape(*x.shape[:-1], geom.groups, geom.group_in).any(axis=-1)
+    return window_counts(per_group, geom) == 0
 
 
 # -- compiled loops ---------------------------------------------------------------------------------
@@ -496,8 +500,9 @@ if _compiled.HAVE_NUMBA:
                                                             faint[n, t0, t1, t2, g] = mean
 
     @numba.njit(nogil=True, cache=True)
-    def _zero_loop(x, src0, src1, src2, groups, kernel, dil, strides, zero):  # pragma: no cover
-        """``zero[n, o0, o1, o2, g] = 1`` where the window holds only zeros, else 0.
+    def _zero_loop(x, src0, src1, src2, groups, kernel, dil, strides, full, zero):  # pragma: no cover
+        """``zero[n, o0, o1, o2, g] = 1`` where the window holds only zeros, else 0; with
+        ``full``, where it holds no zero (a zero pad or a zero in any channel of the group).
 
         Separable running counts of non-zero samples: along the last axis per row, then
         along the middle axis and the first one as the rows stream by, each with a ring of
@@ -523,16 +528,25 @@ if _compiled.HAVE_NUMBA:
         for n in range(x.shape[0]):
             for p0 in range(u0):
                 cols[:] = 0
-                if src0[p0] >= 0:
+                if full or src0[p0] >= 0:
                     for p1 in range(u1):
                         row[:] = 0
-                        if src1[p1] >= 0:
+                        if full or src1[p1] >= 0:
                             hits = 0
                             for q in range(u2):
                                 s = src2[q]
+                                inside = s >= 0 and src0[p0] >= 0 and src1[p1] >= 0
                                 for g in range(groups):
                                     hit = 0
-                                    if s >= 0:
+                                    if full:  # a pad, or a zero in some channel of the group
+                                        hit = 1
+                                        if inside:
+                                            hit = 0
+                                            for c in range(g * per, (g + 1) * per):
+                                                if x[n, src0[p0], src1[p1], s, c] == 0:
+                                                    hit = 1
+                                                    break
+                                    elif inside:
                                         for c in range(g * per, (g + 1) * per):
                                             if x[n, src0[p0], src1[p1], s, c] != 0:
                                                 hit = 1

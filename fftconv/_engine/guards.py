@@ -53,9 +53,9 @@ import numpy as np
 from fftconv._engine import cells as _cells
 from fftconv._runtime.arrays import magnitude  # noqa: F401  (the guards' exact integer magnitudes)
 from fftconv._shapes.geometry import ConvGeometry
-from fftconv._shapes.padding import box_reads, read_padded
+from fftconv._shapes.padding import box_reads, read_padded, source_index
 
-__all__ = ["run_guarded", "window_any", "overflow_limit", "RangeGuard", "Verdict", "box_problem",
+__all__ = ["run_guarded", "window_any", "window_counts", "direct_outputs", "overflow_limit", "RangeGuard", "Verdict", "box_problem",
            "is_integer", "ACCURACY_FACTOR"]
 
 #: Headroom kept below ``finfo.max`` by :func:`overflow_limit`.
@@ -85,13 +85,19 @@ def window_any(mask: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     [0, 0, 1, 1, 1, 0, 0]
     """
     per_group = mask.reshape(*mask.shape[:-1], geom.groups, geom.group_in).any(axis=-1)
+    return np.repeat(window_counts(per_group, geom) > 0, geom.group_out, axis=-1)
+
+
+def window_counts(per_group: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """``(N, *out, G)``: the True samples of ``per_group`` ``(N, *spatial, G)`` in each output's
+    window, the pads read as ``padding_mode`` fills them (False for zero pads)."""
     counts = np.empty((geom.batch, *geom.used_extent, geom.groups), dtype=np.int64)
     read_padded(per_group, box_reads(geom, (0,) * geom.ndim, geom.used_extent), counts,
                 geom.padding_mode)
     for axis, (k, d, s, o) in enumerate(zip(geom.kernel, geom.dilations, geom.strides,
                                             geom.out_spatial), start=1):
         counts = _window_sums(counts, axis, k, d, s, o)
-    return np.repeat(counts > 0, geom.group_out, axis=-1)
+    return counts
 
 
 def _window_sums(a: np.ndarray, axis: int, k: int, d: int, s: int, out: int) -> np.ndarray:
@@ -409,3 +415,67 @@ def boxes_of(mask: np.ndarray, tiles, lead: int):
             hi.append(box[axis].start + int(hit[-1]) + 1)
         boxes.append((tuple(lo[lead:]), tuple(hi[lead:])))
     return boxes
+
+
+# -- a few outputs summed from their windows -----------------------------------------------------
+
+#: :func:`direct_outputs` gathers at most this many window values at once.
+GATHER_VALUES = 2**21
+
+
+def direct_outputs(y: np.ndarray, x: np.ndarray, filters: np.ndarray, geom: ConvGeometry,
+                   mask: np.ndarray) -> None:
+    """Set the outputs of ``y`` ``(N, *out, C_out)`` that ``mask`` ``(N, *out, G)`` selects
+    (every output channel of a selected group) to their sums over their windows, in float64.
+
+    ``x`` is the channels-last input, ``filters`` the real ``(*kernel, C_in / G, C_out)``
+    filters as the method reads them (flipped if asked).  The windows are gathered through
+    the pads as ``padding_mode`` fills them, a few thousand outputs at a time: the cost is
+    that of the direct method on the selected outputs alone.
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> from fftconv.testing import reference_conv
+    >>> g = check_geometry((1, 9, 2), (4, 2, 3), 1, 1, "SAME", "NWC", 1, None, False)
+    >>> rng = np.random.default_rng(0)
+    >>> x, w = rng.standard_normal((1, 9, 2)), rng.standard_normal((4, 2, 3))
+    >>> y = np.zeros((1, 9, 3)); mask = np.zeros((1, 9, 1), bool); mask[0, [0, 5]] = True
+    >>> direct_outputs(y, x, w, g, mask)
+    >>> np.allclose(y[0, [0, 5]], reference_conv(x, w, padding="SAME")[0, [0, 5]])
+    True
+    """
+    nd, gin, gout = geom.ndim, geom.group_in, geom.group_out
+    sources = [source_index(n, lo, hi, geom.padding_mode)
+               for n, (lo, hi) in zip(geom.spatial, geom.pads)]
+    taps = np.stack(np.meshgrid(*(np.arange(k) * d for k, d in zip(geom.kernel, geom.dilations)),
+                                indexing="ij"), axis=-1).reshape(-1, nd)  # (K, nd) offsets
+    w = filters.reshape(len(taps), gin, geom.groups, gout).astype(np.float64)
+    flat = x.reshape(-1)
+    steps = np.array(x.strides) // x.itemsize if x.flags.c_contiguous else None
+    if steps is None:
+        flat, steps = np.ascontiguousarray(x).reshape(-1), np.array(_c_steps(x.shape))
+    found = np.nonzero(mask)
+    chunk = max(1, GATHER_VALUES // max(1, len(taps) * gin))
+    for g in range(geom.groups):
+        pick = found[-1] == g
+        n_all = found[0][pick]
+        outs_all = [f[pick] for f in found[1:-1]]
+        w_g = np.ascontiguousarray(w[:, :, g, :]).reshape(-1, gout)
+        for lo in range(0, len(n_all), chunk):
+            n = n_all[lo:lo + chunk]
+            outs = [o[lo:lo + chunk] for o in outs_all]
+            offset, inside = (n * steps[0])[:, None], np.ones((len(n), len(taps)), bool)
+            for axis, (o, s) in enumerate(zip(outs, geom.strides)):
+                src = sources[axis][o[:, None] * s + taps[None, :, axis]]
+                inside &= src >= 0
+                offset = offset + np.maximum(src, 0) * steps[axis + 1]
+            offset = offset[..., None] + (np.arange(g * gin, (g + 1) * gin) * steps[-1])  # (F, K, gin)
+            values = np.take(flat, offset).astype(np.float64, copy=False)
+            values[~inside] = 0
+            y[(n, *outs, slice(g * gout, (g + 1) * gout))] = values.reshape(len(n), -1) @ w_g
+
+
+def _c_steps(shape):
+    """Element strides of a C-contiguous array of ``shape``."""
+    return [math.prod(shape[i + 1:]) for i in range(len(shape))]

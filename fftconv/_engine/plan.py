@@ -447,34 +447,46 @@ class BoundPlan:
             self._detail(**{"zero outputs": math.prod(geom.output_shape)})
             return np.zeros(geom.output_shape, plan.real_dtype)
         guard = self._range_guard(method)
-        y = self._run(x, method, plan.real_dtype) if guard is None else self._auto(x, method, stats, guard)
-        return self._exact_zeros(y, x, stats)
+        if guard is None:  # method="fft" as asked: its own precision, exact zeros only
+            y = self._run(x, method, plan.real_dtype)
+            self._exact_zeros(y, x, stats)
+            return y
+        y, tiles, run_dtype, suspects = self._auto(x, method, stats, guard)
+        mixed = self._exact_zeros(y, x, stats, mixed=True)
+        if mixed is not None:
+            suspects = mixed if suspects is None else suspects | mixed
+        if suspects is not None:
+            self._settle(y, x, suspects, tiles, guard, run_dtype)
+        return y
 
     def _auto(self, x, method, stats, guard):
         """``auto``'s run of a method that is not local: per tile, in the call's precision
-        where the dynamic-range guard allows it, with float64 transforms where those suffice,
-        and the outputs that neither keeps within the contract recomputed by the reference
-        method (see :class:`~fftconv._engine.guards.RangeGuard` and :doc:`numerics`)."""
+        where the dynamic-range guard allows it, else with float64 transforms (see
+        :class:`~fftconv._engine.guards.RangeGuard` and :doc:`numerics`).
+
+        Returns ``(y, tiles, run_dtype, suspects)``: the result, the tiles' statistics, the
+        widest precision of the transforms that ran, and the outputs ``(N, *out, G)`` (None
+        for none) that even those transforms may not keep within the contract, for
+        :meth:`_settle`."""
         plan = self.plan
         dtype, wide = plan.real_dtype, np.dtype(np.float64)
         tiles = guard.tile_stats(stats)
         verdict = guard.assess(tiles, dtype)
         levels = verdict.levels
-        self._detail(tiles=int(levels.size), **{"worst ratio": round(verdict.worst, 3)})
+        self._detail(tiles=int(levels.size), **{"worst ratio": float(f"{verdict.worst:.4g}")})
         if (levels == 0).all():
-            return self._run(x, method, dtype)
+            return self._run(x, method, dtype), tiles, dtype, None
         tiles_wide = (levels >= 1).any(axis=(0, -1))  # per tile position: any image or group
-        fraction = float(tiles_wide.mean())
         run_dtype = dtype if dtype == wide or not (levels == 1).any() else wide
-        if run_dtype != dtype and fraction > BOX_FRACTION:
+        if run_dtype != dtype and float(tiles_wide.mean()) > BOX_FRACTION:
             self._note(f"dynamic-range guard: float64 transforms (worst ratio {verdict.worst:.3g} "
                        f"beyond {verdict.limit:.3g} in {dtype})")
             y = self._run(x, method, wide)
-            self._detail(**{"float64 tiles": int((levels == 1).sum())})
+            self._detail(**{"float64 tiles": int((levels >= 1).sum())})
         else:
             y = self._run(x, method, dtype)
             if run_dtype != dtype:  # the few tiles that need it, again in float64
-                boxes = _guards.boxes_of(_guards.expand(levels == 1, [t[2:] for t in guard.tiles],
+                boxes = _guards.boxes_of(_guards.expand(levels >= 1, [t[2:] for t in guard.tiles],
                                                         plan.run_geometry.out_spatial), guard.tiles,
                                          3 - plan.run_geometry.ndim)
                 self._note(f"dynamic-range guard: float64 transforms for {len(boxes)} tile(s) "
@@ -483,49 +495,43 @@ class BoundPlan:
                 for lo, hi in boxes:
                     self._run_box(y, x, method, wide, lo, hi)
                 self._detail(**{"float64 tiles": len(boxes)})
+        suspects = None
         if (levels == 2).any():
-            self._reference_outputs(y, x, stats, tiles, guard, levels == 2, run_dtype)
-        return y
+            blocks, fine = guard.refine(stats, tiles, dtype, levels == 2)
+            limit = fine.limit if run_dtype == dtype else fine.wide_limit
+            bad = fine.ratio > limit  # (N, *blocks, G)
+            if bad.any():
+                suspects = _guards.expand(bad, blocks, plan.run_geometry.out_spatial)
+        return y, tiles, run_dtype, suspects
 
-    def _reference_outputs(self, y, x, stats, tiles, guard, flagged, run_dtype):
-        """Recompute with the reference method the outputs of the flagged tiles that the
-        transforms (run in ``run_dtype``) could not keep within the contract: per block of
-        outputs under the faintest cells, then per output where ``|y|`` itself shows its
-        window's magnitude (``sum |x| |w| >= |y|``)."""
+    def _settle(self, y, x, suspects, tiles, guard, run_dtype):
+        """Outputs ``suspects`` ``(N, *out, G)`` whose accuracy the tile statistics cannot
+        vouch for: each is kept where ``|y|`` itself shows that its window's ``sum |x| |w|``
+        (at least ``|y|`` less the error bound) is large enough for the bound, and computed
+        again by the reference method's sums otherwise (in float64, from the window alone)."""
         plan = self.plan
-        geom = plan.run_geometry
-        dtype = plan.real_dtype
-        blocks, verdict = guard.refine(stats, tiles, dtype, flagged)
-        wide = precision_ratio(run_dtype, dtype)
-        limit = verdict.limit if wide == 1 else verdict.wide_limit
-        bad = verdict.ratio > limit  # (N, *blocks, G)
-        mask = _guards.expand(bad, blocks, geom.out_spatial)  # (N, *out, G)
-        mask = np.repeat(mask, geom.group_out, axis=-1)
-        if mask.any():
-            # |y| >= the error bound (1 + 1 / (factor * eps)) shows that the window's sum |x| |w| is large
-            bound = guard.error_bound(tiles, run_dtype)  # (N, *out, C_out), in absolute units
-            certain = np.abs(y) >= bound * (1 + 1 / (_guards.ACCURACY_FACTOR * _guards.precision(dtype) -
-                                                     _guards.KAPPA_LOCAL * guard.log *
-                                                     _guards.precision(run_dtype)))
-            mask &= ~certain
-        count = int(mask.any(axis=-1).sum())
+        geom, dtype = plan.run_geometry, plan.real_dtype
+        bound = guard.error_bound(tiles, run_dtype)  # (N, *out, C_out), absolute
+        room = _guards.ACCURACY_FACTOR * _guards.precision(dtype) - \
+            _guards.KAPPA_LOCAL * guard.log * _guards.precision(run_dtype)
+        shown = np.abs(y) >= bound * (1 + 1 / room)  # sum|x||w| >= |y| - bound suffices
+        shown = shown.reshape(*suspects.shape, geom.group_out).all(axis=-1)
+        redo = suspects & ~shown
+        count = int(np.count_nonzero(redo))
         if not count:
             return
-        boxes = _guards.boxes_of(mask, guard.tiles, 3 - geom.ndim)
-        area = sum(math.prod(h - l for l, h in zip(lo, hi)) for lo, hi in boxes) * geom.batch
-        if area > REFERENCE_FRACTION * math.prod(geom.output_shape[:-1]):
+        total = math.prod(geom.output_shape[:-1]) * geom.groups
+        if count > REFERENCE_FRACTION * total:
             self._note(f"dynamic-range guard: {REFERENCE} for the whole call ({count} outputs beyond "
                        f"the transforms' reach)")
             self._state.pop("recorded", None)
             y[...] = self._run(x, REFERENCE, dtype)
-            self._detail(**{"reference outputs": int(math.prod(geom.output_shape[:-1]))})
-            return
-        for lo, hi in boxes:
-            self._run_box(y, x, REFERENCE, dtype, lo, hi)
-        why = self._state["last_run"]["why"]
-        self._state["last_run"]["why"] = (why if why != "as planned" else "dynamic-range guard") + \
-            f"; {REFERENCE} for {count} output(s) in {len(boxes)} box(es)"
-        self._detail(**{"reference outputs": count})
+        else:
+            _guards.direct_outputs(y, x, self.filters, geom, redo)
+            why = self._state["last_run"]["why"]
+            self._state["last_run"]["why"] = (why if why != "as planned" else "dynamic-range guard") + \
+                f"; {count * geom.group_out} output(s) summed directly"
+        self._detail(**{"reference outputs": count * geom.group_out})
 
     def _run_box(self, y, x, method, dtype, lo, hi):
         """Outputs ``[lo, hi)`` of ``y`` recomputed by ``method`` in ``dtype``, from the padded
@@ -541,18 +547,24 @@ class BoundPlan:
         out = chosen.execute(part, prepared, sub, settings, get_backend(plan.backend), plan.workers, np.dtype(dtype))
         y[(slice(None), *(slice(a, b) for a, b in zip(lo, hi)))] = out
 
-    def _exact_zeros(self, y, x, stats):
-        """``y`` with every output whose window holds only zeros set to exactly 0 (where some
-        cell of the input holds only zeros: elsewhere no window can)."""
-        if not _cells.may_have_zero_windows(stats, self.plan.run_geometry):
-            return y
+    def _exact_zeros(self, y, x, stats, mixed=False):
+        """Set to exactly 0 every output of ``y`` whose window holds only zeros (looked for
+        where some cell of the input holds only zeros or the zero pads can hold a window:
+        elsewhere no window can).  With ``mixed``, return the outputs ``(N, *out, G)`` whose
+        window holds both zeros and non-zeros (None where there is none): there the window's
+        magnitude may rest on a few samples, which the tile statistics do not see."""
         geom = self.plan.run_geometry
+        if not _cells.may_have_zero_windows(stats, geom):
+            return None
         zero = _cells.zero_windows(x, geom)  # (N, *out, G)
         count = int(np.count_nonzero(zero)) * geom.group_out
         if count:  # over each group's outputs, without an output-sized mask
             np.copyto(y.reshape(*zero.shape, geom.group_out), 0, where=zero[..., None])
             self._detail(**{"zero outputs": count})
-        return y
+        if not mixed:
+            return None
+        partial = ~(zero | _cells.zero_windows(x, geom, full=True))
+        return partial if partial.any() else None
 
     def explain(self, input) -> str:
         """What the guards would do with ``input``, without running the convolution.
@@ -631,11 +643,6 @@ REFERENCE_FRACTION = 0.5
 def _finite_stats(stats) -> bool:
     """Whether cell statistics show only finite samples (a NaN or infinity makes a sum non-finite)."""
     return math.isfinite(float(stats[1].max(initial=0.0)))
-
-
-def precision_ratio(run_dtype, dtype) -> float:
-    """``eps(run_dtype) / eps(dtype)``."""
-    return float(np.finfo(run_dtype).eps / np.finfo(dtype).eps)
 
 
 def _to_format(shape, channels_first):
