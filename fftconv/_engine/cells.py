@@ -49,6 +49,7 @@ from fftconv._shapes.padding import box_reads, read_padded, source_index
 from fftconv.methods import _compiled
 
 __all__ = ["CellGrid", "cell_grid", "cell_stats", "region_stats", "zero_windows", "stats_bytes",
+           "window_sums", "nonzero_box",
            "may_have_zero_windows", "MAX_CELL_FRACTION", "ENERGY_FLOOR"]
 
 #: Cells are grown (up to half a window) until there are at most this fraction of the used
@@ -362,6 +363,66 @@ def zero_windows(x: np.ndarray, geom: ConvGeometry, full: bool = False) -> np.nd
     return window_counts(per_group, geom) == 0
 
 
+# -- a few outputs summed from their windows ------------------------------------------------------
+
+def compiled() -> bool:
+    """Whether the compiled loops run (numba present and not switched off)."""
+    return _compiled.HAVE_NUMBA
+
+
+def nonzero_box(stats, geom: ConvGeometry):
+    """``(3, 2)`` int64: per axis (three), the padded positions ``[lo, hi)`` that hold every
+    non-zero sample, from the cells with ``M > 0`` (a box around them, at the cells' grain,
+    within the input: for ``padding_mode="constant"``, every position of the box holds an
+    input sample)."""
+    grid = cell_grid(geom)
+    M = stats[0]
+    box = np.zeros((3, 2), np.int64)
+    for axis in range(3):
+        alive = (M > 0).any(axis=tuple(a for a in range(M.ndim) if a != axis + 1))
+        pos = grid.positions[axis][alive]
+        pos = pos[pos >= 0]
+        inside = np.flatnonzero(grid.sources[axis] >= 0)  # zero pads hold no sample
+        lo = max(int(pos.min()), int(inside[0])) if pos.size and inside.size else 0
+        hi = min(int(pos.max()) + 1, int(inside[-1]) + 1) if pos.size and inside.size else 0
+        box[axis] = (lo, max(lo, hi))
+    return box
+
+
+def window_sums(x: np.ndarray, filters: np.ndarray, geom: ConvGeometry, mask: np.ndarray, stats,
+                workers: int = 1):
+    """``(indices, sums)``: the outputs that ``mask`` ``(N, *out, G)`` selects (``indices`` as
+    :func:`numpy.nonzero` gives them) and ``(F, C_out / G)`` float64, each output's sum over its
+    window of ``x * w`` (the direct method's sums, in float64).
+
+    Compiled: taps are clipped to the box of the non-zero samples (:func:`nonzero_box`), so
+    an output whose window barely reaches the data costs what it reads.  Without numba,
+    :func:`fftconv._engine.guards.direct_outputs`' gather does the same in numpy.
+    """
+    found = np.nonzero(mask)
+    lead = 3 - geom.ndim
+    count = len(found[0])
+    outs = np.zeros((count, 5), np.int64)
+    outs[:, 0] = found[0]
+    for axis in range(geom.ndim):
+        outs[:, 1 + lead + axis] = found[1 + axis]
+    outs[:, 4] = found[-1]
+    kernel, dil, _, _, _ = _axes3(geom)
+    strides = [1] * lead + list(geom.strides)
+    grid = cell_grid(geom)
+    w = np.ascontiguousarray(filters, np.float64).reshape(*kernel, geom.group_in, -1)
+    sums = np.zeros((count, geom.group_out))
+    box = nonzero_box(stats, geom) if geom.padding_mode == "constant" else \
+        np.array([[0, len(s)] for s in grid.sources], np.int64)
+    args = (_x5(_compiled_dtype(x)), w, grid.sources[0], grid.sources[1], grid.sources[2], box,
+            np.array(kernel, np.int64), np.array(dil, np.int64), np.array(strides, np.int64), outs,
+            geom.group_in, geom.group_out, sums)
+    pieces = max(1, min(workers, count // 64))
+    bounds = [count * i // pieces for i in range(pieces + 1)]
+    run_pieces(lambda i: _sums_loop(*args, bounds[i], bounds[i + 1]), pieces)
+    return found, sums
+
+
 # -- compiled loops ---------------------------------------------------------------------------------
 
 if _compiled.HAVE_NUMBA:
@@ -583,3 +644,30 @@ if _compiled.HAVE_NUMBA:
                     flat = zero[n, o0].reshape(-1)
                     for i in range(width):
                         flat[i] = ring0[slot, i] - (ring0[before % r0, i] if before >= 0 else 0) == 0
+
+    @numba.njit(nogil=True, cache=True, fastmath=_FAST)
+    def _sums_loop(x, w, src0, src1, src2, box, kernel, dil, strides, outs, gin, gout, sums, first,
+                   last):  # pragma: no cover - compiled
+        """``sums[f] = sum over the window of outs[f] (n, o0, o1, o2, g) of x * w``, in float64,
+        over the taps whose padded position lies in ``box`` (per axis ``[lo, hi)``, every
+        position in it holding an input sample: ``src >= 0``)."""
+        ranges = np.empty((3, 2), np.int64)
+        for f in range(first, last):
+            n, g = outs[f, 0], outs[f, 4]
+            for a in range(3):
+                base = outs[f, 1 + a] * strides[a]
+                ranges[a, 0] = max(0, -((base - box[a, 0]) // dil[a]))  # first tap at or after box[a, 0]
+                ranges[a, 1] = min(kernel[a], -((base - box[a, 1]) // dil[a]))  # ... at or after box[a, 1]
+            b2 = outs[f, 3] * strides[2]
+            for t0 in range(ranges[0, 0], ranges[0, 1]):
+                i0 = src0[outs[f, 1] * strides[0] + t0 * dil[0]]
+                for t1 in range(ranges[1, 0], ranges[1, 1]):
+                    i1 = src1[outs[f, 2] * strides[1] + t1 * dil[1]]
+                    row = x[n, i0, i1]
+                    for c in range(gin):
+                        for j in range(gout):
+                            acc = 0.0
+                            for t2 in range(ranges[2, 0], ranges[2, 1]):
+                                acc += np.float64(row[src2[b2 + t2 * dil[2]], g * gin + c]) * \
+                                    w[t0, t1, t2, c, g * gout + j]
+                            sums[f, j] += acc

@@ -456,7 +456,7 @@ class BoundPlan:
         if mixed is not None:
             suspects = mixed if suspects is None else suspects | mixed
         if suspects is not None:
-            self._settle(y, x, suspects, tiles, guard, run_dtype)
+            self._settle(y, x, stats, suspects, tiles, guard, run_dtype)
         return y
 
     def _auto(self, x, method, stats, guard):
@@ -504,7 +504,7 @@ class BoundPlan:
                 suspects = _guards.expand(bad, blocks, plan.run_geometry.out_spatial)
         return y, tiles, run_dtype, suspects
 
-    def _settle(self, y, x, suspects, tiles, guard, run_dtype):
+    def _settle(self, y, x, stats, suspects, tiles, guard, run_dtype):
         """Outputs ``suspects`` ``(N, *out, G)`` whose accuracy the tile statistics cannot
         vouch for: each is kept where ``|y|`` itself shows that its window's ``sum |x| |w|``
         (at least ``|y|`` less the error bound) is large enough for the bound, and computed
@@ -527,7 +527,12 @@ class BoundPlan:
             self._state.pop("recorded", None)
             y[...] = self._run(x, REFERENCE, dtype)
         else:
-            _guards.direct_outputs(y, x, self.filters, geom, redo)
+            if _cells.compiled():
+                found, sums = _cells.window_sums(x, self.filters, geom, redo, stats, plan.workers)
+                groups = found[-1][:, None] * geom.group_out + np.arange(geom.group_out)
+                y[(*(f[:, None] for f in found[:-1]), groups)] = sums
+            else:
+                _guards.direct_outputs(y, x, self.filters, geom, redo)
             why = self._state["last_run"]["why"]
             self._state["last_run"]["why"] = (why if why != "as planned" else "dynamic-range guard") + \
                 f"; {count * geom.group_out} output(s) summed directly"
