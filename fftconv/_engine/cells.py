@@ -208,6 +208,8 @@ def cell_stats(x: np.ndarray, geom: ConvGeometry, workers: int = 1):
         x5 = np.ascontiguousarray(x5)  # rows of (last axis, channels) must be one strided axis
     rows = x5.reshape(*x5.shape[:3], -1)
     M, A, Z = np.zeros(shape), np.zeros(shape), np.zeros(shape)  # Z stays 0 unless counted
+    if geom.ndim == 1 and geom.groups == 1 and grid.residues[2] == 1 and grid.extra.size == 0:
+        return _signal_stats(rows[:, 0, 0], grid, geom, workers, M, A, Z)
     tasks = x.shape[0] * grid.shape[0] * grid.shape[1]
     pieces = min(max(1, workers), tasks, max(1, x.size // MIN_PIECE_SAMPLES))
     runs = grid.members[2] if grid.residues[2] == 1 else 0
@@ -220,6 +222,28 @@ def cell_stats(x: np.ndarray, geom: ConvGeometry, workers: int = 1):
         run_pieces(lambda i: _stats_loop(*args, True, M, A, Z, bounds[i], bounds[i + 1]), pieces)
     else:
         Z = np.broadcast_to(sizes(geom)[None, ..., None], shape)
+    return M, A, Z
+
+
+def _signal_stats(rows, grid, geom, workers, M, A, Z):
+    """:func:`cell_stats` of a 1-D input with one channel group and no dilation: each cell is
+    one contiguous run of each row, reduced in one pass (no per-position accumulators),
+    the cells shared among the workers."""
+    cells = grid.shape[2]
+    pieces = min(max(1, workers), max(1, rows.size // MIN_PIECE_SAMPLES), cells)
+    bounds = [cells * i // pieces for i in range(pieces + 1)]
+    lo, hi, start = grid.run
+    views = (M[:, 0, 0, :, 0], A[:, 0, 0, :, 0], Z[:, 0, 0, :, 0])
+
+    def piece(i, count):
+        _signal_loop(rows, rows.shape[1] // max(1, geom.spatial[0]), grid.members[2], lo, hi, start, count,
+                     *views, bounds[i], bounds[i + 1])
+
+    run_pieces(lambda i: piece(i, False), pieces)
+    if ((M == 0) & (sizes(geom)[None, ..., None] > 0)).any():
+        run_pieces(lambda i: piece(i, True), pieces)
+    else:
+        Z = np.broadcast_to(sizes(geom)[None, ..., None], M.shape)
     return M, A, Z
 
 
@@ -331,10 +355,9 @@ def region_stats(stats, grid: CellGrid, ranges, scale: float):
 
 # -- outputs whose window holds only zeros -------------------------------------------------------
 
-def zero_windows(x: np.ndarray, geom: ConvGeometry, full: bool = False) -> np.ndarray:
+def zero_windows(x: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     """``(N, *out_spatial, G)`` bool: True where an output's window (over its group's channels,
-    pads as ``padding_mode`` fills them) holds only zeros; with ``full``, where it holds no
-    zero at all (every sample of every channel of the group non-zero: a *dense* window).
+    pads as ``padding_mode`` fills them) holds only zeros.
 
     Examples
     --------
@@ -352,15 +375,12 @@ def zero_windows(x: np.ndarray, geom: ConvGeometry, full: bool = False) -> np.nd
         outs = [1] * (3 - geom.ndim) + list(geom.out_spatial)
         zero = np.empty((x.shape[0], *outs, geom.groups), np.uint8)
         _zero_loop(_x5(x), grid.sources[0], grid.sources[1], grid.sources[2], geom.groups,
-                   np.array(kernel, np.int64), np.array(dil, np.int64), np.array(strides, np.int64), full, zero)
+                   np.array(kernel, np.int64), np.array(dil, np.int64), np.array(strides, np.int64), zero)
         return zero.view(bool).reshape(x.shape[0], *geom.out_spatial, geom.groups)
-    from fftconv._engine.guards import window_counts
+    from fftconv._engine.guards import window_any
 
-    if full:  # every position of the window inside the input (or a non-zero pad) with no zero channel
-        per_group = (x != 0).reshape(*x.shape[:-1], geom.groups, geom.group_in).all(axis=-1)
-        return window_counts(per_group, geom) == math.prod(geom.kernel)
-    per_group = (x != 0).reshape(*x.shape[:-1], geom.groups, geom.group_in).any(axis=-1)
-    return window_counts(per_group, geom) == 0
+    reached = window_any(x != 0, geom)  # (N, *out, C_out): repeated over each group's outputs
+    return ~reached[..., ::geom.group_out]
 
 
 # -- a few outputs summed from their windows ------------------------------------------------------
@@ -561,9 +581,8 @@ if _compiled.HAVE_NUMBA:
                                                             faint[n, t0, t1, t2, g] = mean
 
     @numba.njit(nogil=True, cache=True)
-    def _zero_loop(x, src0, src1, src2, groups, kernel, dil, strides, full, zero):  # pragma: no cover
-        """``zero[n, o0, o1, o2, g] = 1`` where the window holds only zeros, else 0; with
-        ``full``, where it holds no zero (a zero pad or a zero in any channel of the group).
+    def _zero_loop(x, src0, src1, src2, groups, kernel, dil, strides, zero):  # pragma: no cover
+        """``zero[n, o0, o1, o2, g] = 1`` where the window holds only zeros, else 0.
 
         Separable running counts of non-zero samples: along the last axis per row, then
         along the middle axis and the first one as the rows stream by, each with a ring of
@@ -589,25 +608,16 @@ if _compiled.HAVE_NUMBA:
         for n in range(x.shape[0]):
             for p0 in range(u0):
                 cols[:] = 0
-                if full or src0[p0] >= 0:
+                if src0[p0] >= 0:
                     for p1 in range(u1):
                         row[:] = 0
-                        if full or src1[p1] >= 0:
+                        if src1[p1] >= 0:
                             hits = 0
                             for q in range(u2):
                                 s = src2[q]
-                                inside = s >= 0 and src0[p0] >= 0 and src1[p1] >= 0
                                 for g in range(groups):
                                     hit = 0
-                                    if full:  # a pad, or a zero in some channel of the group
-                                        hit = 1
-                                        if inside:
-                                            hit = 0
-                                            for c in range(g * per, (g + 1) * per):
-                                                if x[n, src0[p0], src1[p1], s, c] == 0:
-                                                    hit = 1
-                                                    break
-                                    elif inside:
+                                    if s >= 0:
                                         for c in range(g * per, (g + 1) * per):
                                             if x[n, src0[p0], src1[p1], s, c] != 0:
                                                 hit = 1
@@ -671,3 +681,25 @@ if _compiled.HAVE_NUMBA:
                                 acc += np.float64(row[src2[b2 + t2 * dil[2]], g * gin + c]) * \
                                     w[t0, t1, t2, c, g * gout + j]
                             sums[f, j] += acc
+
+    @numba.njit(nogil=True, cache=True, fastmath=_FAST)
+    def _signal_loop(rows, chans, runs, lo, hi, start, count, M, A, Z, first, last):  # pragma: no cover
+        """Cells ``[first, last)`` of each row: cell ``k`` is padded positions ``[k runs,
+        (k + 1) runs)``, of which ``[lo, hi)`` hold input samples ``start + p - lo``."""
+        for n in range(rows.shape[0]):
+            row = rows[n]
+            for k in range(first, last):
+                p0, p1 = max(k * runs, lo), min((k + 1) * runs, hi)
+                if p1 <= p0:
+                    continue
+                seg = row[(p0 - lo + start) * chans:(p1 - lo + start) * chans]
+                m, a, z = 0.0, 0.0, 0
+                for j in range(seg.shape[0]):
+                    v = abs(np.float64(seg[j]))
+                    m = v if v > m else m
+                    a += v
+                    z += v != 0
+                M[n, k] = m
+                A[n, k] = a
+                if count:
+                    Z[n, k] = z

@@ -55,7 +55,7 @@ from fftconv._runtime.arrays import magnitude  # noqa: F401  (the guards' exact 
 from fftconv._shapes.geometry import ConvGeometry
 from fftconv._shapes.padding import box_reads, read_padded, source_index
 
-__all__ = ["run_guarded", "window_any", "window_counts", "direct_outputs", "overflow_limit", "RangeGuard", "Verdict", "box_problem",
+__all__ = ["run_guarded", "window_any", "direct_outputs", "overflow_limit", "RangeGuard", "Verdict", "box_problem",
            "is_integer", "ACCURACY_FACTOR"]
 
 #: Headroom kept below ``finfo.max`` by :func:`overflow_limit`.
@@ -85,19 +85,13 @@ def window_any(mask: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     [0, 0, 1, 1, 1, 0, 0]
     """
     per_group = mask.reshape(*mask.shape[:-1], geom.groups, geom.group_in).any(axis=-1)
-    return np.repeat(window_counts(per_group, geom) > 0, geom.group_out, axis=-1)
-
-
-def window_counts(per_group: np.ndarray, geom: ConvGeometry) -> np.ndarray:
-    """``(N, *out, G)``: the True samples of ``per_group`` ``(N, *spatial, G)`` in each output's
-    window, the pads read as ``padding_mode`` fills them (False for zero pads)."""
     counts = np.empty((geom.batch, *geom.used_extent, geom.groups), dtype=np.int64)
     read_padded(per_group, box_reads(geom, (0,) * geom.ndim, geom.used_extent), counts,
                 geom.padding_mode)
     for axis, (k, d, s, o) in enumerate(zip(geom.kernel, geom.dilations, geom.strides,
                                             geom.out_spatial), start=1):
         counts = _window_sums(counts, axis, k, d, s, o)
-    return counts
+    return np.repeat(counts > 0, geom.group_out, axis=-1)
 
 
 def _window_sums(a: np.ndarray, axis: int, k: int, d: int, s: int, out: int) -> np.ndarray:

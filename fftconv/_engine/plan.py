@@ -452,11 +452,12 @@ class BoundPlan:
             self._exact_zeros(y, x, stats)
             return y
         y, tiles, run_dtype, suspects = self._auto(x, method, stats, guard)
-        mixed = self._exact_zeros(y, x, stats, mixed=True)
-        if mixed is not None:
-            suspects = mixed if suspects is None else suspects | mixed
+        zero = self._zero_mask(x, stats)
         if suspects is not None:
-            self._settle(y, x, stats, suspects, tiles, guard, run_dtype)
+            if zero is not None:
+                suspects &= ~zero
+            y = self._settle(y, x, stats, suspects, tiles, guard, run_dtype)
+        self._set_zeros(y, zero)
         return y
 
     def _auto(self, x, method, stats, guard):
@@ -519,7 +520,17 @@ class BoundPlan:
         redo = suspects & ~shown
         count = int(np.count_nonzero(redo))
         if not count:
-            return
+            return y
+        wide = np.dtype(np.float64)
+        if run_dtype != wide and count * math.prod(geom.kernel) * geom.group_in * geom.group_out * SUM_SECONDS > \
+                plan.estimates.get(plan.method, 0.0):
+            # cheaper to run every transform in float64 than to sum these outputs directly
+            self._note(f"dynamic-range guard: float64 transforms ({count * geom.group_out} outputs beyond "
+                       f"{dtype} transforms' reach)")
+            self._state.pop("recorded", None)
+            y = self._run(x, plan.method, wide)
+            self._detail(**{"float64 tiles": int(tiles[0].size)})
+            return self._settle(y, x, stats, suspects, tiles, guard, wide)
         total = math.prod(geom.output_shape[:-1]) * geom.groups
         if count > REFERENCE_FRACTION * total:
             self._note(f"dynamic-range guard: {REFERENCE} for the whole call ({count} outputs beyond "
@@ -537,6 +548,7 @@ class BoundPlan:
             self._state["last_run"]["why"] = (why if why != "as planned" else "dynamic-range guard") + \
                 f"; {count * geom.group_out} output(s) summed directly"
         self._detail(**{"reference outputs": count * geom.group_out})
+        return y
 
     def _run_box(self, y, x, method, dtype, lo, hi):
         """Outputs ``[lo, hi)`` of ``y`` recomputed by ``method`` in ``dtype``, from the padded
@@ -552,24 +564,28 @@ class BoundPlan:
         out = chosen.execute(part, prepared, sub, settings, get_backend(plan.backend), plan.workers, np.dtype(dtype))
         y[(slice(None), *(slice(a, b) for a, b in zip(lo, hi)))] = out
 
-    def _exact_zeros(self, y, x, stats, mixed=False):
-        """Set to exactly 0 every output of ``y`` whose window holds only zeros (looked for
-        where some cell of the input holds only zeros or the zero pads can hold a window:
-        elsewhere no window can).  With ``mixed``, return the outputs ``(N, *out, G)`` whose
-        window holds both zeros and non-zeros (None where there is none): there the window's
-        magnitude may rest on a few samples, which the tile statistics do not see."""
+    def _exact_zeros(self, y, x, stats):
+        """``y`` with every output whose window holds only zeros set to exactly 0."""
+        self._set_zeros(y, self._zero_mask(x, stats))
+        return y
+
+    def _zero_mask(self, x, stats):
+        """The outputs ``(N, *out, G)`` whose window holds only zeros, or None where there is
+        none (looked for where some cell of the input holds only zeros or the zero pads can
+        hold a window: elsewhere no window can)."""
         geom = self.plan.run_geometry
         if not _cells.may_have_zero_windows(stats, geom):
             return None
         zero = _cells.zero_windows(x, geom)  # (N, *out, G)
-        count = int(np.count_nonzero(zero)) * geom.group_out
-        if count:  # over each group's outputs, without an output-sized mask
-            np.copyto(y.reshape(*zero.shape, geom.group_out), 0, where=zero[..., None])
-            self._detail(**{"zero outputs": count})
-        if not mixed:
-            return None
-        partial = ~(zero | _cells.zero_windows(x, geom, full=True))
-        return partial if partial.any() else None
+        return zero if zero.any() else None
+
+    def _set_zeros(self, y, zero) -> None:
+        """Outputs ``zero`` ``(N, *out, G)`` (every output channel of the group) set to exactly 0."""
+        if zero is None:
+            return
+        geom = self.plan.run_geometry
+        np.copyto(y.reshape(*zero.shape, geom.group_out), 0, where=zero[..., None])
+        self._detail(**{"zero outputs": int(np.count_nonzero(zero)) * geom.group_out})
 
     def explain(self, input) -> str:
         """What the guards would do with ``input``, without running the convolution.
@@ -643,6 +659,10 @@ BOX_FRACTION = 0.25
 #: Where the reference method would recompute more than this fraction of the outputs, it runs
 #: the whole call instead.
 REFERENCE_FRACTION = 0.5
+#: Seconds per product of the guard's direct sums (:func:`fftconv._engine.cells.window_sums`),
+#: an upper figure (taps beyond the non-zero samples are skipped): where the outputs to sum
+#: would take longer than the call's transforms, a float32 call runs them in float64 instead.
+SUM_SECONDS = 1e-9
 
 
 def _finite_stats(stats) -> bool:
