@@ -49,7 +49,7 @@ from fftconv._shapes.padding import box_reads, read_padded, source_index
 from fftconv.methods import _compiled
 
 __all__ = ["CellGrid", "cell_grid", "cell_stats", "region_stats", "zero_windows", "stats_bytes",
-           "window_sums", "nonzero_box",
+           "window_sums", "nonzero_box", "support",
            "may_have_zero_windows", "MAX_CELL_FRACTION", "ENERGY_FLOOR"]
 
 #: Cells are grown (up to half a window) until there are at most this fraction of the used
@@ -122,7 +122,8 @@ def _axes3(geom: ConvGeometry):
 @functools.lru_cache(maxsize=64)
 def cell_grid(geom: ConvGeometry) -> CellGrid:
     """The cells of ``geom``: ``b = max(1, k // 4)`` per axis, grown up to ``(k + 1) // 2``
-    while the grid holds more than :data:`MAX_CELL_FRACTION` of the used points.
+    while the grid holds more than :data:`MAX_CELL_FRACTION` of the used points (and more
+    than 256 cells).
 
     Examples
     --------
@@ -130,7 +131,7 @@ def cell_grid(geom: ConvGeometry) -> CellGrid:
     >>> g = check_geometry((1, 100, 1), (21, 1, 1), 1, 1, "SAME", "NWC", 1, None, False)
     >>> grid = cell_grid(g)
     >>> grid.members[-1], grid.shape[-1]
-    (11, 10)
+    (5, 24)
     """
     kernel, dil, used, sizes, pads = _axes3(geom)
     caps = [max(1, (k + 1) // 2) for k in kernel]
@@ -196,7 +197,7 @@ def cell_stats(x: np.ndarray, geom: ConvGeometry, workers: int = 1):
     >>> g = check_geometry((1, 8, 1), (4, 1, 1), 1, 1, "VALID", "NWC", 1, None, False)
     >>> x = np.array([0, 0, 3, -4, 0, 0, 0, 0.5]).reshape(1, 8, 1)
     >>> [s.ravel().tolist() for s in cell_stats(x, g)]
-    [[0.0, 4.0, 0.0, 0.5], [0.0, 7.0, 0.0, 0.5], [0.0, 2.0, 0.0, 1.0]]
+    [[0.0, 0.0, 3.0, 4.0, 0.0, 0.0, 0.0, 0.5], [0.0, 0.0, 3.0, 4.0, 0.0, 0.0, 0.0, 0.5], [0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0]]
     """
     grid = cell_grid(geom)
     shape = (x.shape[0], *grid.shape, geom.groups)
@@ -265,22 +266,28 @@ def stats_bytes(geom: ConvGeometry) -> int:
     return 3 * 8 * geom.batch * math.prod(grid.shape) * geom.groups
 
 
-def may_have_zero_windows(stats, geom: ConvGeometry) -> bool:
+def may_have_zero_windows(stats, geom: ConvGeometry, taps=None) -> bool:
     """Whether some output's window may hold only zeros: where a cell holds only zeros, or
-    where the zero pads are wide enough to hold a whole window.  (Every window holds a
-    whole cell of the residue class it reads.)"""
-    return bool((stats[0] == 0).any() and (((stats[0] == 0) & (sizes(geom)[None, ..., None] > 0)).any()
-                                          or _pads_hold_windows(geom)))
+    where the zero pads can hold a whole window (of the kernel's ``taps``, :func:`support`).
+    (Every window of the whole kernel holds a whole cell of the residue class it reads; a
+    narrower support may also meet the zeros of cells that are not all zeros, which these
+    statistics do not see.)"""
+    taps = tuple(map(tuple, taps)) if taps else None
+    return bool(((stats[0] == 0) & (sizes(geom)[None, ..., None] > 0)).any() or _pads_hold_windows(geom, taps))
 
 
 @functools.lru_cache(maxsize=64)
-def _pads_hold_windows(geom: ConvGeometry) -> bool:
+def _pads_hold_windows(geom: ConvGeometry, taps=None) -> bool:
     """Whether some output's window lies wholly in zero pads (``padding_mode="constant"``)."""
     if geom.padding_mode != "constant":
         return False
-    for o, s, e, (lo, _), n in zip(geom.out_spatial, geom.strides, geom.eff_kernel, geom.pads, geom.spatial):
-        starts = np.arange(o) * s
-        if ((starts + e <= lo) | (starts >= lo + n)).any():
+    taps = taps or tuple((0, k) for k in geom.kernel)
+    for o, s, d, (t0, t1), (lo, _), n in zip(geom.out_spatial, geom.strides, geom.dilations, taps, geom.pads,
+                                            geom.spatial):
+        if t1 <= t0:
+            return True  # filters of zeros
+        starts = np.arange(o) * s + t0 * d
+        if ((starts + (t1 - 1 - t0) * d < lo) | (starts >= lo + n)).any():
             return True
     return False
 
@@ -355,9 +362,13 @@ def region_stats(stats, grid: CellGrid, ranges, scale: float):
 
 # -- outputs whose window holds only zeros -------------------------------------------------------
 
-def zero_windows(x: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+def zero_windows(x: np.ndarray, geom: ConvGeometry, taps=None) -> np.ndarray:
     """``(N, *out_spatial, G)`` bool: True where an output's window (over its group's channels,
     pads as ``padding_mode`` fills them) holds only zeros.
+
+    ``taps`` gives per spatial axis the ``(lo, hi)`` range of the kernel's taps that are not
+    zero in some channel (:func:`support`): samples under taps outside it are not read (an
+    output whose non-zero samples all meet zero taps is exactly 0 too).
 
     Examples
     --------
@@ -365,22 +376,47 @@ def zero_windows(x: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     >>> g = check_geometry((1, 8, 1), (3, 1, 1), 1, 1, "SAME", "NWC", 1, None, False)
     >>> x = np.zeros((1, 8, 1)); x[0, 2] = 1
     >>> zero_windows(x, g)[0, :, 0].astype(int).tolist()
-    [0, 0, 0, 0, 1, 1, 1, 1]
+    [1, 0, 0, 0, 1, 1, 1, 1]
+    >>> zero_windows(x, g, taps=[(2, 3)])[0, :, 0].astype(int).tolist()  # the last tap alone
+    [1, 0, 1, 1, 1, 1, 1, 1]
     """
+    taps = taps or [(0, k) for k in geom.kernel]
+    lead = 3 - geom.ndim
+    kernel = [1] * lead + [hi - lo for lo, hi in taps]
+    shifts = [0] * lead + [lo * d for (lo, _), d in zip(taps, geom.dilations)]
     if _compiled.HAVE_NUMBA and x.size:
         x = _compiled_dtype(x)
         grid = cell_grid(geom)
-        kernel, dil, _, _, _ = _axes3(geom)
-        strides = [1] * (3 - geom.ndim) + list(geom.strides)
-        outs = [1] * (3 - geom.ndim) + list(geom.out_spatial)
+        _, dil, _, _, _ = _axes3(geom)
+        strides = [1] * lead + list(geom.strides)
+        outs = [1] * lead + list(geom.out_spatial)
         zero = np.empty((x.shape[0], *outs, geom.groups), np.uint8)
-        _zero_loop(_x5(x), grid.sources[0], grid.sources[1], grid.sources[2], geom.groups,
+        src = [np.ascontiguousarray(s[shift:]) for s, shift in zip(grid.sources, shifts)]
+        _zero_loop(_x5(x), src[0], src[1], src[2], geom.groups,
                    np.array(kernel, np.int64), np.array(dil, np.int64), np.array(strides, np.int64), zero)
         return zero.view(bool).reshape(x.shape[0], *geom.out_spatial, geom.groups)
-    from fftconv._engine.guards import window_any
+    from fftconv._engine.guards import window_counts
 
-    reached = window_any(x != 0, geom)  # (N, *out, C_out): repeated over each group's outputs
-    return ~reached[..., ::geom.group_out]
+    per_group = (x != 0).reshape(*x.shape[:-1], geom.groups, geom.group_in).any(axis=-1)
+    return window_counts(per_group, geom, kernel[lead:], shifts[lead:]) == 0
+
+
+def support(filters: np.ndarray, ndim: int) -> list:
+    """Per spatial axis, ``(lo, hi)``: the range of taps where some channel of ``filters``
+    ``(*kernel, C_in / G, C_out)`` is not zero (``(0, 0)`` for filters of zeros).
+
+    Examples
+    --------
+    >>> w = np.zeros((5, 3, 1, 1)); w[1, 2] = w[3, 2] = 1
+    >>> support(w, 2)
+    [(1, 4), (2, 3)]
+    """
+    nonzero = filters.reshape(*filters.shape[:ndim], -1) != 0
+    out = []
+    for axis in range(ndim):
+        hit = np.flatnonzero(nonzero.any(axis=tuple(a for a in range(ndim + 1) if a != axis)))
+        out.append((int(hit[0]), int(hit[-1]) + 1) if hit.size else (0, 0))
+    return out
 
 
 # -- a few outputs summed from their windows ------------------------------------------------------

@@ -574,9 +574,12 @@ class BoundPlan:
         none (looked for where some cell of the input holds only zeros or the zero pads can
         hold a window: elsewhere no window can)."""
         geom = self.plan.run_geometry
-        if not _cells.may_have_zero_windows(stats, geom):
+        taps = self._prepared.get("support")
+        if taps is None:
+            taps = self._prepared["support"] = _cells.support(self.filters, geom.ndim)
+        if not _cells.may_have_zero_windows(stats, geom, taps):
             return None
-        zero = _cells.zero_windows(x, geom)  # (N, *out, G)
+        zero = _cells.zero_windows(x, geom, taps)  # (N, *out, G)
         return zero if zero.any() else None
 
     def _set_zeros(self, y, zero) -> None:
