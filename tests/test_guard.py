@@ -265,3 +265,28 @@ def test_the_plan_says_what_the_guard_chose_and_why():
     ordinary = rng.standard_normal(x.shape).astype(np.float32)
     bound(ordinary)
     assert bound.last_run["why"] == "as planned" and bound.last_run["dtype"] == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel", ["laplacian", "disc", "delta"])
+def test_outputs_whose_data_meets_only_zero_taps_are_exact_zeros(dtype, kernel):
+    """Filters with zero taps (a Laplacian's and a disc's corners, a delta off the centre): an
+    output whose non-zero samples all lie under zero taps is exactly 0, as the direct sums."""
+    rng = np.random.default_rng(7)
+    x = np.zeros((1, 70, 64, 1), dtype)
+    x[:, 15:-15, 15:-15] = 1 + rng.random((1, 40, 34, 1))
+    if kernel == "laplacian":
+        w = np.zeros((15, 15, 1, 1))
+        w[7, :], w[:, 7] = -1, -1
+        w[7, 7] = 28
+    elif kernel == "disc":
+        r = np.hypot(*np.mgrid[-7:8, -7:8])
+        w = (r <= 7.0).astype(float)[..., None, None] / 149
+    else:
+        w = np.zeros((15, 15, 1, 1))
+        w[2, 11] = 1
+    w = w.astype(dtype)
+    y = guarded_fft(x.shape, w.shape, dtype, padding="SAME")(x, w)
+    direct = fftconv.conv2d(x, w, padding="SAME", method="direct")
+    assert (y[direct == 0] == 0).all()
+    assert worst_ratio(y, x, w, direct, padding="SAME") <= FACTOR

@@ -49,7 +49,7 @@ from fftconv._shapes.padding import box_reads, read_padded, source_index
 from fftconv.methods import _compiled
 
 __all__ = ["CellGrid", "cell_grid", "cell_stats", "region_stats", "zero_windows", "stats_bytes",
-           "window_sums", "nonzero_box", "support",
+           "window_sums", "nonzero_box", "support", "tap_lists", "support_zeros",
            "may_have_zero_windows", "MAX_CELL_FRACTION", "ENERGY_FLOOR"]
 
 #: Cells are grown (up to half a window) until there are at most this fraction of the used
@@ -479,6 +479,49 @@ def window_sums(x: np.ndarray, filters: np.ndarray, geom: ConvGeometry, mask: np
     return found, sums
 
 
+def tap_lists(filters: np.ndarray, geom: ConvGeometry):
+    """``(offsets, taps)``: per output channel ``j``, the taps where some input channel of its
+    filter is not zero are rows ``offsets[j]:offsets[j + 1]`` of ``taps`` ``(T, 3)`` (the tap's
+    index on three axes)."""
+    lead = 3 - geom.ndim
+    nonzero = (filters != 0).any(axis=-2)  # (*kernel, C_out)
+    offsets, rows = [0], []
+    for j in range(nonzero.shape[-1]):
+        hit = np.argwhere(nonzero[..., j])
+        rows.append(np.concatenate([np.zeros((len(hit), lead), np.int64), hit], axis=1))
+        offsets.append(offsets[-1] + len(hit))
+    taps = np.concatenate(rows).astype(np.int64) if rows else np.zeros((0, 3), np.int64)
+    return np.array(offsets, np.int64), taps
+
+
+def support_zeros(x: np.ndarray, geom: ConvGeometry, tap_list, mask: np.ndarray, stats) -> np.ndarray:
+    """Of the outputs ``mask`` ``(N, *out, C_out)`` selects, those (same shape) whose filter
+    meets no non-zero sample: every non-zero sample of the window lies under a zero tap (an
+    exact 0 by the definition).  Compiled (taps outside the box of non-zero samples are not
+    looked at, and a window stops at its first non-zero sample); without numba, none."""
+    out = np.zeros(mask.shape, bool)
+    if not (_compiled.HAVE_NUMBA and mask.any()):
+        return out
+    found = np.nonzero(mask)
+    lead = 3 - geom.ndim
+    outs = np.zeros((len(found[0]), 5), np.int64)
+    outs[:, 0] = found[0]
+    for axis in range(geom.ndim):
+        outs[:, 1 + lead + axis] = found[1 + axis]
+    outs[:, 4] = found[-1]
+    _, dil, _, _, _ = _axes3(geom)
+    strides = [1] * lead + list(geom.strides)
+    grid = cell_grid(geom)
+    box = nonzero_box(stats, geom) if geom.padding_mode == "constant" else \
+        np.array([[0, len(s)] for s in grid.sources], np.int64)
+    zero = np.zeros(len(outs), np.uint8)
+    _support_loop(_x5(_compiled_dtype(x)), grid.sources[0], grid.sources[1], grid.sources[2], box,
+                  np.array(dil, np.int64), np.array(strides, np.int64), tap_list[0], tap_list[1], outs,
+                  geom.group_in, geom.group_out, zero)
+    out[found] = zero.view(bool)
+    return out
+
+
 # -- compiled loops ---------------------------------------------------------------------------------
 
 if _compiled.HAVE_NUMBA:
@@ -705,6 +748,12 @@ if _compiled.HAVE_NUMBA:
                 ranges[a, 0] = max(0, -((base - box[a, 0]) // dil[a]))  # first tap at or after box[a, 0]
                 ranges[a, 1] = min(kernel[a], -((base - box[a, 1]) // dil[a]))  # ... at or after box[a, 1]
             b2 = outs[f, 3] * strides[2]
+            t2a, t2b = ranges[2, 0], ranges[2, 1]
+            if t2b <= t2a:
+                continue
+            first2 = src2[b2 + t2a * dil[2]]
+            # a run of input samples d apart (no reflected pad inside): read without the index map
+            affine = src2[b2 + (t2b - 1) * dil[2]] - first2 == (t2b - 1 - t2a) * dil[2]
             for t0 in range(ranges[0, 0], ranges[0, 1]):
                 i0 = src0[outs[f, 1] * strides[0] + t0 * dil[0]]
                 for t1 in range(ranges[1, 0], ranges[1, 1]):
@@ -713,9 +762,14 @@ if _compiled.HAVE_NUMBA:
                     for c in range(gin):
                         for j in range(gout):
                             acc = 0.0
-                            for t2 in range(ranges[2, 0], ranges[2, 1]):
-                                acc += np.float64(row[src2[b2 + t2 * dil[2]], g * gin + c]) * \
-                                    w[t0, t1, t2, c, g * gout + j]
+                            if affine:
+                                for t2 in range(t2a, t2b):
+                                    acc += np.float64(row[first2 + (t2 - t2a) * dil[2], g * gin + c]) * \
+                                        w[t0, t1, t2, c, g * gout + j]
+                            else:
+                                for t2 in range(t2a, t2b):
+                                    acc += np.float64(row[src2[b2 + t2 * dil[2]], g * gin + c]) * \
+                                        w[t0, t1, t2, c, g * gout + j]
                             sums[f, j] += acc
 
     @numba.njit(nogil=True, cache=True, fastmath=_FAST)
@@ -739,3 +793,30 @@ if _compiled.HAVE_NUMBA:
                 A[n, k] = a
                 if count:
                     Z[n, k] = z
+
+    @numba.njit(nogil=True, cache=True)
+    def _support_loop(x, src0, src1, src2, box, dil, strides, offsets, taps, outs, gin, gout,
+                      zero):  # pragma: no cover - compiled
+        """``zero[f] = 1`` where no tap of output channel ``outs[f, 4]`` (rows of ``taps``) meets a
+        non-zero sample of its group in the window of ``outs[f]``."""
+        for f in range(outs.shape[0]):
+            j = outs[f, 4]
+            g = j // gout
+            hit = False
+            for r in range(offsets[j], offsets[j + 1]):
+                p0 = outs[f, 1] * strides[0] + taps[r, 0] * dil[0]
+                p1 = outs[f, 2] * strides[1] + taps[r, 1] * dil[1]
+                p2 = outs[f, 3] * strides[2] + taps[r, 2] * dil[2]
+                if p0 < box[0, 0] or p0 >= box[0, 1] or p1 < box[1, 0] or p1 >= box[1, 1] or \
+                        p2 < box[2, 0] or p2 >= box[2, 1]:
+                    continue
+                i0, i1, i2 = src0[p0], src1[p1], src2[p2]
+                if i0 < 0 or i1 < 0 or i2 < 0:
+                    continue
+                for c in range(g * gin, (g + 1) * gin):
+                    if x[outs[f, 0], i0, i1, i2, c] != 0:
+                        hit = True
+                        break
+                if hit:
+                    break
+            zero[f] = 0 if hit else 1

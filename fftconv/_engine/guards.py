@@ -391,7 +391,10 @@ def _power_of_two(value: float) -> float:
 
 def expand(values: np.ndarray, ranges, shape) -> np.ndarray:
     """``(N, *shape, G)``: per output, the value of the box (of ``ranges``: per axis ``(lo, hi)``,
-    three axes) that holds it."""
+    three axes) that holds it; a read-only broadcast view where every axis has one box."""
+    if all(len(lo) == 1 for lo, _ in ranges):
+        return np.broadcast_to(values.reshape(values.shape[0], *([1] * len(shape)), values.shape[-1]),
+                               (values.shape[0], *shape, values.shape[-1]))
     out = values
     for axis, (lo, hi) in enumerate(ranges):
         out = np.repeat(out, np.asarray(hi) - np.asarray(lo), axis=axis + 1)

@@ -455,10 +455,35 @@ class BoundPlan:
         zero = self._zero_mask(x, stats)
         if suspects is not None:
             if zero is not None:
-                suspects &= ~zero
+                suspects = suspects & ~zero
             y = self._settle(y, x, stats, suspects, tiles, guard, run_dtype)
         self._set_zeros(y, zero)
+        self._support_zeros(y, x, stats, tiles, guard, run_dtype, zero)
         return y
+
+    def _support_zeros(self, y, x, stats, tiles, guard, run_dtype, zero):
+        """Set to exactly 0 the outputs whose filter has zero taps under every non-zero sample
+        of the window (a Laplacian's corners, a disc's): exact zeros by the definition, which
+        the zero windows (of the kernel's bounding box) do not find.  Only outputs whose
+        magnitude is within the transforms' error bound can be such, and only where the
+        filters have zero taps inside their bounding box and the input has zeros or zero pads."""
+        plan = self.plan
+        geom = plan.run_geometry
+        lists = self._prepared.get("tap lists")
+        if lists is None:
+            lists = self._prepared["tap lists"] = _cells.tap_lists(self.filters, geom)
+        taps = self._prepared["support"]
+        if lists[0][-1] == math.prod(hi - lo for lo, hi in taps) * geom.out_channels:
+            return  # every channel's taps fill the bounding box: the zero windows found them all
+        if not ((stats[0] == 0).any() or any(lo or hi for lo, hi in geom.pads)):
+            return
+        small = np.abs(y) <= guard.error_bound(tiles, run_dtype)
+        if zero is not None:
+            small &= ~np.repeat(zero, geom.group_out, axis=-1)
+        found = _cells.support_zeros(x, geom, lists, small, stats)
+        if found.any():
+            y[found] = 0
+            self._detail(**{"zero outputs": self._state["last_run"].get("zero outputs", 0) + int(found.sum())})
 
     def _auto(self, x, method, stats, guard):
         """``auto``'s run of a method that is not local: per tile, in the call's precision
