@@ -667,7 +667,8 @@ class BoundPlan:
                      f"in {plan.real_dtype}" + (f", {verdict.wide_limit:.3g} with float64 transforms)"
                                                   if verdict.wide_limit else ")"))
         lines.append(f"tiles      {levels.size} (images x tiles x groups): {counts[0]} in {plan.real_dtype}, "
-                     f"{counts[1]} need float64 transforms, {counts[2]} need {REFERENCE} for some outputs")
+                     f"{counts[1]} need float64 transforms, {counts[2]} looked at output by output "
+                     f"({REFERENCE} sums where the bound cannot vouch)")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
