@@ -49,7 +49,7 @@ from fftconv._shapes.padding import box_reads, read_padded, source_index
 from fftconv.methods import _compiled
 
 __all__ = ["CellGrid", "cell_grid", "cell_stats", "region_stats", "zero_windows", "stats_bytes",
-           "window_sums", "nonzero_box", "support", "tap_lists", "support_zeros",
+           "window_sums", "nonzero_box", "support", "tap_lists", "support_zeros", "window_counts",
            "may_have_zero_windows", "MAX_CELL_FRACTION", "ENERGY_FLOOR"]
 
 #: Cells are grown (up to half a window) until there are at most this fraction of the used
@@ -395,10 +395,38 @@ def zero_windows(x: np.ndarray, geom: ConvGeometry, taps=None) -> np.ndarray:
         _zero_loop(_x5(x), src[0], src[1], src[2], geom.groups,
                    np.array(kernel, np.int64), np.array(dil, np.int64), np.array(strides, np.int64), zero)
         return zero.view(bool).reshape(x.shape[0], *geom.out_spatial, geom.groups)
-    from fftconv._engine.guards import window_counts
-
     per_group = (x != 0).reshape(*x.shape[:-1], geom.groups, geom.group_in).any(axis=-1)
     return window_counts(per_group, geom, kernel[lead:], shifts[lead:]) == 0
+
+
+def window_counts(per_group: np.ndarray, geom: ConvGeometry, kernel=None, shifts=None) -> np.ndarray:
+    """``(N, *out, G)``: the True samples of ``per_group`` ``(N, *spatial, G)`` under each
+    output's window (pads read as ``padding_mode`` fills them), the window of ``kernel`` taps
+    (default ``geom.kernel``) starting ``shifts`` padded positions after the usual start."""
+    kernel = kernel or geom.kernel
+    shifts = shifts or (0,) * geom.ndim
+    counts = np.empty((geom.batch, *geom.used_extent, geom.groups), dtype=np.int64)
+    read_padded(per_group, box_reads(geom, (0,) * geom.ndim, geom.used_extent), counts,
+                geom.padding_mode)
+    counts = counts[(slice(None), *(slice(shift, None) for shift in shifts))]
+    for axis, (k, d, s, o) in enumerate(zip(kernel, geom.dilations, geom.strides, geom.out_spatial), start=1):
+        counts = _window_sums(counts, axis, k, d, s, o)
+    return counts
+
+
+def _window_sums(a: np.ndarray, axis: int, k: int, d: int, s: int, out: int) -> np.ndarray:
+    """Along ``axis``: ``sum_{t < k} a[o * s + t * d]`` for ``o < out``, by a cumulative sum
+    over the samples ``d`` apart."""
+    n = a.shape[axis]
+    pad = -n % d
+    a = np.moveaxis(a, axis, 0)
+    a = np.concatenate([a, np.zeros((pad, *a.shape[1:]), a.dtype)]) if pad else a
+    rows = a.reshape(-1, d, *a.shape[1:])  # rows[i, r] = a[i * d + r]
+    c = np.concatenate([np.zeros((1, *rows.shape[1:]), a.dtype), np.cumsum(rows, axis=0)])
+    start = np.arange(out) * s  # window [start, start + (k - 1) * d] in steps of d
+    first, phase = np.divmod(start, d)
+    sums = c[first + k, phase] - c[first, phase]
+    return np.moveaxis(sums, 0, axis)
 
 
 def support(filters: np.ndarray, ndim: int) -> list:
@@ -500,8 +528,10 @@ def support_zeros(x: np.ndarray, geom: ConvGeometry, tap_list, mask: np.ndarray,
     exact 0 by the definition).  Compiled (taps outside the box of non-zero samples are not
     looked at, and a window stops at its first non-zero sample); without numba, none."""
     out = np.zeros(mask.shape, bool)
-    if not (_compiled.HAVE_NUMBA and mask.any()):
+    if not mask.any():
         return out
+    if not _compiled.HAVE_NUMBA:
+        return _support_zeros_numpy(x, geom, tap_list, mask)
     found = np.nonzero(mask)
     lead = 3 - geom.ndim
     outs = np.zeros((len(found[0]), 5), np.int64)
@@ -519,6 +549,32 @@ def support_zeros(x: np.ndarray, geom: ConvGeometry, tap_list, mask: np.ndarray,
                   np.array(dil, np.int64), np.array(strides, np.int64), tap_list[0], tap_list[1], outs,
                   geom.group_in, geom.group_out, zero)
     out[found] = zero.view(bool)
+    return out
+
+
+def _support_zeros_numpy(x, geom, tap_list, mask):
+    """:func:`support_zeros` with numpy: each selected output's taps gathered, per output channel."""
+    offsets, taps = tap_list
+    lead = 3 - geom.ndim
+    sources = [source_index(n, lo, hi, geom.padding_mode) for n, (lo, hi) in zip(geom.spatial, geom.pads)]
+    out = np.zeros(mask.shape, bool)
+    for j in range(mask.shape[-1]):
+        found = np.nonzero(mask[..., j])
+        if not len(found[0]):
+            continue
+        g = j // geom.group_out
+        rows = taps[offsets[j]:offsets[j + 1], lead:]  # (T, nd)
+        hit = np.zeros(len(found[0]), bool)
+        for start in range(0, len(found[0]), 4096):
+            part = [f[start:start + 4096] for f in found]
+            inside, index = np.ones((len(part[0]), len(rows)), bool), [part[0][:, None]]
+            for axis, (s, d) in enumerate(zip(geom.strides, geom.dilations)):
+                src = sources[axis][part[1 + axis][:, None] * s + rows[None, :, axis] * d]
+                inside &= src >= 0
+                index.append(np.maximum(src, 0))
+            values = x[(*(i[..., None] for i in index), np.arange(g * geom.group_in, (g + 1) * geom.group_in))]
+            hit[start:start + 4096] = ((values != 0).any(axis=-1) & inside).any(axis=-1)
+        out[(*found, np.full(len(found[0]), j))] = ~hit
     return out
 
 

@@ -53,7 +53,7 @@ import numpy as np
 from fftconv._engine import cells as _cells
 from fftconv._runtime.arrays import magnitude  # noqa: F401  (the guards' exact integer magnitudes)
 from fftconv._shapes.geometry import ConvGeometry
-from fftconv._shapes.padding import box_reads, read_padded, source_index
+from fftconv._shapes.padding import box_reads, source_index
 
 __all__ = ["run_guarded", "window_any", "direct_outputs", "overflow_limit", "RangeGuard", "Verdict", "box_problem",
            "is_integer", "ACCURACY_FACTOR"]
@@ -85,43 +85,7 @@ def window_any(mask: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     [0, 0, 1, 1, 1, 0, 0]
     """
     per_group = mask.reshape(*mask.shape[:-1], geom.groups, geom.group_in).any(axis=-1)
-    counts = np.empty((geom.batch, *geom.used_extent, geom.groups), dtype=np.int64)
-    read_padded(per_group, box_reads(geom, (0,) * geom.ndim, geom.used_extent), counts,
-                geom.padding_mode)
-    for axis, (k, d, s, o) in enumerate(zip(geom.kernel, geom.dilations, geom.strides,
-                                            geom.out_spatial), start=1):
-        counts = _window_sums(counts, axis, k, d, s, o)
-    return np.repeat(counts > 0, geom.group_out, axis=-1)
-
-
-def window_counts(per_group: np.ndarray, geom: ConvGeometry, kernel=None, shifts=None) -> np.ndarray:
-    """``(N, *out, G)``: the True samples of ``per_group`` ``(N, *spatial, G)`` under each
-    output's window (pads read as ``padding_mode`` fills them), the window of ``kernel`` taps
-    (default ``geom.kernel``) starting ``shifts`` padded positions after the usual start."""
-    kernel = kernel or geom.kernel
-    shifts = shifts or (0,) * geom.ndim
-    counts = np.empty((geom.batch, *geom.used_extent, geom.groups), dtype=np.int64)
-    read_padded(per_group, box_reads(geom, (0,) * geom.ndim, geom.used_extent), counts,
-                geom.padding_mode)
-    counts = counts[(slice(None), *(slice(shift, None) for shift in shifts))]
-    for axis, (k, d, s, o) in enumerate(zip(kernel, geom.dilations, geom.strides, geom.out_spatial), start=1):
-        counts = _window_sums(counts, axis, k, d, s, o)
-    return counts
-
-
-def _window_sums(a: np.ndarray, axis: int, k: int, d: int, s: int, out: int) -> np.ndarray:
-    """Along ``axis``: ``sum_{t < k} a[o * s + t * d]`` for ``o < out``, by a cumulative sum
-    over the samples ``d`` apart."""
-    n = a.shape[axis]
-    pad = -n % d
-    a = np.moveaxis(a, axis, 0)
-    a = np.concatenate([a, np.zeros((pad, *a.shape[1:]), a.dtype)]) if pad else a
-    rows = a.reshape(-1, d, *a.shape[1:])  # rows[i, r] = a[i * d + r]
-    c = np.concatenate([np.zeros((1, *rows.shape[1:]), a.dtype), np.cumsum(rows, axis=0)])
-    start = np.arange(out) * s  # window [start, start + (k - 1) * d] in steps of d
-    first, phase = np.divmod(start, d)
-    sums = c[first + k, phase] - c[first, phase]
-    return np.moveaxis(sums, 0, axis)
+    return np.repeat(_cells.window_counts(per_group, geom) > 0, geom.group_out, axis=-1)
 
 
 # -- overflow ------------------------------------------------------------------------------

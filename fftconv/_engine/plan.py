@@ -466,7 +466,7 @@ class BoundPlan:
         of the window (a Laplacian's corners, a disc's): exact zeros by the definition, which
         the zero windows (of the kernel's bounding box) do not find.  Only outputs whose
         magnitude is within the transforms' error bound can be such, and only where the
-        filters have zero taps inside their bounding box and the input has zeros or zero pads."""
+        filters have zero taps inside their bounding box."""
         plan = self.plan
         geom = plan.run_geometry
         lists = self._prepared.get("tap lists")
@@ -475,8 +475,6 @@ class BoundPlan:
         taps = self._prepared["support"]
         if lists[0][-1] == math.prod(hi - lo for lo, hi in taps) * geom.out_channels:
             return  # every channel's taps fill the bounding box: the zero windows found them all
-        if not ((stats[0] == 0).any() or any(lo or hi for lo, hi in geom.pads)):
-            return
         small = np.abs(y) <= guard.error_bound(tiles, run_dtype)
         if zero is not None:
             small &= ~np.repeat(zero, geom.group_out, axis=-1)
@@ -602,8 +600,9 @@ class BoundPlan:
         taps = self._prepared.get("support")
         if taps is None:
             taps = self._prepared["support"] = _cells.support(self.filters, geom.ndim)
-        if not _cells.may_have_zero_windows(stats, geom, taps):
-            return None
+        trimmed = any((lo, hi) != (0, k) for (lo, hi), k in zip(taps, geom.kernel))
+        if not (trimmed or _cells.may_have_zero_windows(stats, geom, taps)):
+            return None  # (cells hold half a window: a narrower support may meet scattered zeros)
         zero = _cells.zero_windows(x, geom, taps)  # (N, *out, G)
         return zero if zero.any() else None
 
