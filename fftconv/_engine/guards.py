@@ -21,23 +21,27 @@ Integer inputs
     The FFT result is rounded to it when a bound on its rounding error stays
     below a quarter (:func:`integer_fft_is_exact`); otherwise the direct
     method runs, whose float64 sums are exact below ``2**53``.
-Dynamic range (``method="auto"`` running FFTs)
-    The FFT's absolute error in a tile is set by the energy of the tile's
-    input, the direct method's by the magnitudes under each output's window.
-    :func:`dynamic_range_risk` compares the two from block sums of ``|x|`` and
-    ``x**2``. Where an output's error could exceed about 100 times the
-    direct method's, a float32 call runs its FFTs in float64; where even
-    float64 FFTs could not keep it so (a range of about 1e9 beyond that: a
-    1e20 missing-data value beside data of order 1e2), and for float64 calls,
-    the direct method runs instead (see :doc:`numerics`).
+Accuracy (``method="auto"`` running FFTs)
+    Every output within 100 times the direct method's error for that output
+    (its window's ``sum |x| |w|``, the window's exact zeros counted at the mean
+    magnitude of its non-zero samples).  :class:`RangeGuard` bounds the
+    transforms' error per tile from the cell statistics of
+    :mod:`fftconv._engine.cells` (one pass, shared with the checks above and
+    the zero windows) and compares it with the faintest cells; tiles run in
+    the call's precision, with float64 transforms, or are looked at output by
+    output, the outputs the bound cannot vouch for summed directly
+    (:func:`direct_outputs`, :func:`fftconv._engine.cells.window_sums`).  The
+    bound, its statistics and the decision are derived in :doc:`numerics`.
+Exact zeros
+    An output whose window holds only zeros (within the filters' bounding box
+    of non-zero taps) is exactly 0 whatever method ran; under ``auto``, so is
+    one whose non-zero samples all meet zero taps.
 
 Samples that no output reads never reach a transform: the used extent is
 read through :mod:`fftconv._shapes.padding`, and the FFT gather zeroes the gaps a
 dilation leaves between taps (:func:`fftconv.methods.fft.unread_gaps`).  The
-statistics here are taken over the used extent, gaps included: a huge value
-in a gap is set aside like any other and reaches no output, though under
-``auto`` it may move the dynamic-range guard to float64 or to the direct
-method, which changes outputs by their rounding only.
+overflow checks are taken over the used extent, gaps included: a huge value
+in a gap is set aside like any other and reaches no output.
 """
 
 from __future__ import annotations
