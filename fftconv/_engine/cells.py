@@ -839,16 +839,26 @@ if _compiled.HAVE_NUMBA:
                 if p1 <= p0:
                     continue
                 seg = row[(p0 - lo + start) * chans:(p1 - lo + start) * chans]
-                m, a, z = 0.0, 0.0, 0
-                for j in range(seg.shape[0]):
-                    v = abs(np.float64(seg[j]))
-                    m = v if v > m else m
-                    a += v
-                    z += v != 0
+                if count:
+                    z = 0
+                    for j in range(seg.shape[0]):
+                        z += seg[j] != 0
+                    Z[n, k] = z
+                m, a = _max_sum(seg)
                 M[n, k] = m
                 A[n, k] = a
-                if count:
-                    Z[n, k] = z
+
+    @numba.njit(nogil=True, cache=True, fastmath=_FAST)
+    def _max_sum(seg):  # pragma: no cover - compiled
+        """The largest magnitude and the sum of magnitudes of ``seg``, in its own precision
+        (a few hundred values), returned in float64."""
+        m = abs(seg[0]) * 0
+        a = m
+        for j in range(seg.shape[0]):
+            v = abs(seg[j])
+            m = max(m, v)
+            a += v
+        return np.float64(m), np.float64(a)
 
     @numba.njit(nogil=True, cache=True)
     def _support_loop(x, src0, src1, src2, box, dil, strides, offsets, taps, outs, gin, gout,
