@@ -489,7 +489,8 @@ class BoundPlan:
         :class:`~fftconv._engine.guards.RangeGuard` and :doc:`numerics`).
 
         Returns ``(y, tiles, run_dtype, suspects)``: the result, the tiles' statistics, the
-        widest precision of the transforms that ran, and the outputs ``(N, *out, G)`` (None
+        precision whose error bound holds for every tile (float64 only where every tile ran
+        float64 transforms), and the outputs ``(N, *out, G)`` (None
         for none) that even those transforms may not keep within the contract, for
         :meth:`_settle`."""
         plan = self.plan
@@ -519,6 +520,7 @@ class BoundPlan:
                 for lo, hi in boxes:
                     self._run_box(y, x, method, wide, lo, hi)
                 self._detail(**{"float64 tiles": len(boxes)})
+                run_dtype = dtype  # the other tiles' error bound still holds for the call
         suspects = None
         if (levels == 2).any():
             blocks, fine = guard.refine(stats, tiles, dtype, levels == 2)
