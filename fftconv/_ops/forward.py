@@ -70,6 +70,8 @@ from fftconv._ops import nan as _nan
 from fftconv._engine import costs as _planner
 from fftconv._engine.measure import measured
 from fftconv._engine.plan import ConvPlan, predicted_peak_bytes
+from fftconv._ops.folded import folded as _folded
+from fftconv._shapes.fold import fold as _fold
 from fftconv._runtime.threads import get_workers, resolve_workers
 from fftconv.backends import DEFAULT_BACKEND, available_backends, get_backend
 
@@ -120,6 +122,10 @@ def _plan_shapes(ndim, input_shape, filters_shape, strides, padding, data_format
 @functools.lru_cache(maxsize=256)
 def _cached_plan(geom, data_format, dtype, method, workers, reuse_filters=False,
                  backend=DEFAULT_BACKEND, embedding=None, input_as_is=False) -> ConvPlan:
+    fold = _fold(geom)
+    if fold is not None:  # taps that read only pads (or the same samples) merged: see fftconv._shapes.fold
+        return _folded(fold, _cached_plan(fold.folded, data_format, dtype, method, workers, reuse_filters,
+                                          backend, embedding, input_as_is))
     if backend == "auto":  # resolved here, once per cached plan, not on every call
         backend = _constants.preferred_backend(available_backends(), DEFAULT_BACKEND)
     # a complex convolution is planned as the real one it runs (:mod:`fftconv._engine.complex`)
