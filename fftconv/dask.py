@@ -288,7 +288,7 @@ def _convolve(ndim, input, filters, strides, padding, data_format, dilations, gr
               kind=None, padding_mode="constant"):
     """Check every argument on shapes, then build the graph: one task per output chunk."""
     x = _check_dask_input(input)
-    w = _checks.as_array(names[1], filters)
+    w = _checks.as_array(names[1], filters.compute() if _checks.is_dask_array(filters) else filters)
     method = _checks.check_method(method)
     workers = 1 if workers is None else _checks.check_workers(workers)
     measure = _checks.check_flag("measure", measure)
@@ -478,7 +478,7 @@ def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHW
     array([ 9., 18.])
     """
     x = _check_dask_input(input)
-    w = _checks.as_array("filter", filter)
+    w = _checks.as_array("filter", filter.compute() if _checks.is_dask_array(filter) else filter)
     hwio = _checks.check_depthwise_filter(w.shape)
     channels = _checks.input_channels(x.shape, data_format, 2)
     _checks.check_depthwise_channels(channels, w.shape)
