@@ -41,11 +41,17 @@ class FoldedPlan(ConvPlan):
     inner: ConvPlan | None = None
     fold: Fold | None = None
 
-    def __post_init__(self):
+    def __post_init__(self):  # a plan made with dataclasses.replace (measure=True) changes what runs inside
         inner = self.inner
-        if (inner.method, inner.backend, inner.measured) != (self.method, self.backend, self.measured):
+        mine = (self.method, self.backend, self.measured, self.settings)
+        if (inner.method, inner.backend, inner.measured, inner.settings) != mine:
             object.__setattr__(self, "inner", dataclasses.replace(inner, method=self.method, backend=self.backend,
-                                                                  measured=self.measured))
+                                                                  measured=self.measured, settings=self.settings))
+
+    @property
+    def run_geometry(self):
+        """The real convolution the method runs: the folded one (embedded, if complex)."""
+        return self.inner.run_geometry
 
     def _bind(self, w, one_shot=False) -> "FoldedBound":
         return FoldedBound(self, w.dtype, self.inner._bind(self.fold.filters(w), one_shot))
