@@ -20,7 +20,7 @@ Run::
     Batched 1-D real transforms of lengths 2048 to 2**20 (about 2**21 points
     per batch), float32 and float64, on scipy and ducc0: nanoseconds per
     ``n log2 n``, and each length's rate over that of the shortest lines, the
-    slowdown that :func:`fftconv._engine.costs.line_slowdown` models (printed beside).
+    slowdown that :func:`fftconv.methods.pricing.line_slowdown` models (printed beside).
 ``layers``
     ``fftconv.conv2d(..., method="fft", backend=b)`` for every registered
     backend, on the large-kernel layers of ``../shared/bench/peers.py`` (kernels

@@ -15,14 +15,13 @@ import json
 import math
 import os
 import platform
-import time
 from pathlib import Path
 
 import numpy as np
 
 from fftconv._engine import constants as _constants
-from fftconv._engine import costs as _planner
-from fftconv._ops.forward import _cached_plan, clear_recent_calls, plan_conv2d
+from fftconv._engine import planner
+from fftconv._ops.forward import clear_recent_calls, plan_conv2d
 from fftconv._engine.measure import best_seconds
 from fftconv._ops.signal import _engine_floor as _signal_engine_floor
 from fftconv._engine.constants import (BACKEND_MARGIN, DEFAULT_CONSTANTS, ENV_VAR, IGNORE, backend_ratios,
@@ -43,7 +42,7 @@ BACKEND_MIN_KERNEL = 9
 def clear_cache() -> None:
     """Forget loaded calibration files and the plans made with them."""
     _constants.clear_loaded()
-    _cached_plan.cache_clear()
+    planner.clear()
     clear_recent_calls()
     _signal_engine_floor.cache_clear()  # fftconv.convolve's threshold for numpy's own 1-D loop
 
@@ -75,17 +74,19 @@ GRID = (
 
 
 def measure_point(input_shape, filters_shape, strides, padding, groups, method, *,
-                  fft_shape=None, repeats=3, dtype=np.float32, backend="scipy"):
+                  options=None, repeats=3, dtype=np.float32, backend="scipy"):
     """Best-of-``repeats`` seconds of one method (on one FFT backend) on random data.
 
-    The minimum, not the median: on a shared machine other work only ever adds
-    time. Returns ``(geometry, setting, seconds)``.
+    ``options`` force the method's settings (:meth:`fftconv.methods.base.Method.settings`,
+    e.g. ``{"fft_shape": (64, 64)}`` for the FFT method's tiles). The minimum, not
+    the median: on a shared machine other work only ever adds time. Returns
+    ``(geometry, setting, seconds)``.
     """
     plan = plan_conv2d(input_shape, filters_shape, strides, padding, groups=groups,
                        dtype=dtype, method=method, backend=backend)
     settings = dict(plan.settings)
-    if fft_shape is not None:
-        settings["fft"] = METHODS["fft"].layout(plan.geometry, {"fft_shape": fft_shape})
+    if options:
+        settings[method] = METHODS[method].settings(plan.geometry, options)
     plan = dataclasses.replace(plan, settings=settings)
     rng = np.random.default_rng(0)
     x = rng.standard_normal(input_shape).astype(dtype)
@@ -95,9 +96,7 @@ def measure_point(input_shape, filters_shape, strides, padding, groups, method, 
 
 def _predict(constants, point):
     geom, method, setting, itemsize = point[:4]
-    if method == "direct":
-        return _planner.direct_seconds(geom, itemsize, constants, setting)
-    return _planner.fft_seconds(geom, setting, itemsize, constants)
+    return METHODS[method].seconds(geom, setting, itemsize, constants)
 
 
 def fit_constants(points, start=None) -> tuple[dict, float]:
@@ -138,18 +137,16 @@ def calibrate(*, repeats=5, save=True, progress=True, path=None) -> dict:
     """
     from tqdm.auto import tqdm
 
-    jobs = []
-    for case in GRID:
-        jobs.append((case, "direct", None))
-        jobs.append((case, "fft", None))
-        jobs.append((case, "fft", "half"))
+    # every registered method as planned; tiled methods at a second tiling too, for variety
+    jobs = [(case, name, variant) for case in GRID for name, method in METHODS.items()
+            for variant in ((None, "half") if method.uses_backend else (None,))]
     points, fft_seconds = [], {}
     for case, method, variant in tqdm(jobs, desc="calibrating", disable=not progress):
-        fft_shape = _half_tiles(case) if variant else None
-        geom, setting, seconds = measure_point(*case, method, fft_shape=fft_shape, repeats=repeats)
+        options = {"fft_shape": _half_tiles(case, method)} if variant else None
+        geom, setting, seconds = measure_point(*case, method, options=options, repeats=repeats)
         points.append((geom, method, setting, 4, seconds))
-        if method == "fft" and not variant and min(case[1][:2]) >= BACKEND_MIN_KERNEL:
-            fft_seconds[case] = seconds
+        if METHODS[method].uses_backend and not variant and min(case[1][:2]) >= BACKEND_MIN_KERNEL:
+            fft_seconds[case] = seconds  # the transform method on the reference backend
     constants, rms = fit_constants(points)
     result = {
         "version": 1,
@@ -199,7 +196,7 @@ def calibrate_backends(scipy_seconds, *, repeats=5, progress=True, keep_wisdom=F
     jobs = [(case, name) for name in others for case in scipy_seconds]
     with _measured_fftw(keep_wisdom):
         for case, name in tqdm(jobs, desc="timing backends", disable=not progress):
-            seconds = measure_point(*case, "fft", repeats=repeats, backend=name)[2]
+            seconds = measure_point(*case, _transform_method(), repeats=repeats, backend=name)[2]
             logs[name].append(math.log(seconds / scipy_seconds[case]))
     return {REFERENCE_BACKEND: 1.0, **{name: math.exp(sum(v) / len(v)) for name, v in logs.items() if v}}
 
@@ -223,11 +220,16 @@ def _measured_fftw(keep_wisdom: bool):
         registered.clear_cache()  # estimated plans give way to the new wisdom
 
 
-def _half_tiles(case):
-    """An FFT shape with tiles about half as long as the default one, for variety."""
+def _transform_method() -> str:
+    """The registered method that runs FFT backends (timed on each backend)."""
+    return next(name for name, method in METHODS.items() if method.uses_backend)
+
+
+def _half_tiles(case, method):
+    """A tiling with tiles about half as long as the one ``method`` plans, for variety."""
     from scipy.fft import next_fast_len
 
-    plan = plan_conv2d(case[0], case[1], case[2], case[3], groups=case[4], method="fft")
+    plan = plan_conv2d(case[0], case[1], case[2], case[3], groups=case[4], method=method)
     q = plan.layout.phase_kernel
     return tuple(next_fast_len(max(k + 1, (n + k) // 2), real=True)
                  for n, k in zip(plan.layout.fft_shape, q))

@@ -58,6 +58,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from fftconv import _checks
+from fftconv._engine import planner
 from fftconv._ops.forward import FilterBank
 from fftconv._shapes.fold import fold as _fold
 from fftconv._shapes.padding import index_runs, run_count, source_index
@@ -289,7 +290,7 @@ def _convolve(ndim, input, filters, strides, padding, data_format, dilations, gr
     """Check every argument on shapes, then build the graph: one task per output chunk."""
     x = _check_dask_input(input)
     w = _checks.as_array(names[1], filters.compute() if _checks.is_dask_array(filters) else filters)
-    method = _checks.check_method(method)
+    method = planner.check_method(method)
     workers = 1 if workers is None else _checks.check_workers(workers)
     measure = _checks.check_flag("measure", measure)
     backend = _checks.check_backend(backend, available_backends())

@@ -7,6 +7,11 @@
 * :func:`ref` is the naive float64 reference (:mod:`fftconv.testing`) called
   with fftconv's arguments: any data_format, any padding form.
 
+``FFTCONV_TEST_REFERENCE_METHOD=1`` registers the naive method of
+``tests/reference_method.py`` before any test is collected, so that the
+registry-wide tests cover a method they have never heard of
+(``tests/test_method_protocol.py`` runs them so).
+
 Hypothesis runs a modest number of examples by default so that the whole suite
 stays fast; set ``FFTCONV_HYPOTHESIS_EXAMPLES`` to run more, e.g.
 ``FFTCONV_HYPOTHESIS_EXAMPLES=1000 pytest tests/test_properties.py``.
@@ -24,6 +29,14 @@ from hypothesis import HealthCheck, settings
 
 import fftconv
 from fftconv.testing import reference_conv, relative_error
+
+if os.environ.get("FFTCONV_TEST_REFERENCE_METHOD"):
+    import sys
+
+    sys.path.insert(0, os.path.dirname(__file__))
+    import reference_method
+
+    reference_method.register()
 
 #: ``--doctest-modules`` (pyproject) would import the fixture script, which needs TensorFlow.
 collect_ignore_glob = ["fixtures/*"]

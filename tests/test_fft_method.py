@@ -311,7 +311,7 @@ def _tiled_plan(plan, extra):
     """``plan`` with an FFT length of phase kernel + ``extra`` per axis: many small tiles."""
     g = plan.geometry
     fft_shape = tuple(k + e for k, e in zip(fft_module.phase_kernel(g), extra))
-    layout = fftconv.METHODS["fft"].layout(g, {"fft_shape": fft_shape})
+    layout = fftconv.METHODS["fft"].settings(g, {"fft_shape": fft_shape})
     _assert_valid_layout(layout, g, fft_shape)
     return dataclasses.replace(plan, settings={**plan.settings, "fft": layout}), layout
 

@@ -186,7 +186,7 @@ def _filter_plans(case, method):
     plans = []
     for per_image in (False, True):
         geom = _gradients.per_image_geometry(gamma, plan.forward) if per_image else gamma
-        conv = fftconv._ops.forward._cached_plan(geom, "NHWC", plan.dtype, "fft", 1, False, "scipy")
+        conv = fftconv._engine.planner.plan(geom, dtype=plan.dtype, method="fft", workers=1, backend="scipy")
         plans.append(dataclasses.replace(plan, conv=conv, per_image=per_image))
     return plans
 

@@ -7,6 +7,7 @@ import pytest
 import fftconv
 from fftconv import _checks
 from fftconv._engine import costs as _planner
+from fftconv.methods import fft_layout
 from fftconv.backends import available_backends
 from fftconv.methods import fft as fft_method
 
@@ -69,13 +70,13 @@ def test_one_shot_layouts_keep_the_first_call_within_budget(x_shape, w_shape):
     (one_shot, settings), bank = _planner.estimate(geom, 4), _planner.estimate(geom, 4, reuse_filters=True)
     assert bank[0]["fft"] <= one_shot["fft"]
     layout = settings["fft"]
-    steady = _planner.fft_seconds(geom, layout, 4, c, with_filters=False)
-    first = steady + _planner.filters_seconds(geom, layout, 4, c)
+    steady = fft_layout.fft_seconds(geom, layout, 4, c, with_filters=False)
+    first = steady + fft_layout.filters_seconds(geom, layout, 4, c)
     assert one_shot["fft"] == pytest.approx(steady)
     cheapest_first = min(
-        _planner.fft_seconds(geom, fftconv.methods.fft.make_layout(geom, shape), 4, c)
-        for shape in _planner._product(_planner.candidate_fft_shapes(geom)))
-    assert first <= _planner.FIRST_CALL_BUDGET * steady or first == pytest.approx(cheapest_first)
+        fft_layout.fft_seconds(geom, fftconv.methods.fft.make_layout(geom, shape), 4, c)
+        for shape in fft_layout._product(fft_layout.candidate_fft_shapes(geom)))
+    assert first <= fft_layout.FIRST_CALL_BUDGET * steady or first == pytest.approx(cheapest_first)
 
 
 def test_plan_repr_reports_the_decision():

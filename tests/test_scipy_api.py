@@ -388,16 +388,16 @@ def test_layout_arithmetic():
 def test_the_planner_sees_batch_and_channels(monkeypatch):
     """A batch of signals with one kernel is one call with N = the batch; a kernel per signal is
     one depthwise call with C channels; scipy's choose_conv_method counts both as conv axes."""
-    from fftconv._ops import forward as _api
+    from fftconv._engine import planner
 
     seen = []
-    real = _api._plan
+    real = planner.check_and_plan
 
     def spy(ndim, input_shape, filters_shape, *args, **kwargs):
         seen.append((ndim, input_shape, filters_shape))
         return real(ndim, input_shape, filters_shape, *args, **kwargs)
 
-    monkeypatch.setattr(_api, "_plan", spy)
+    monkeypatch.setattr(planner, "check_and_plan", spy)
     fftconv.convolve(np.ones((8, 1000)), np.ones((1, 51)), axes=1)
     fftconv.convolve(np.ones((1000, 8)), np.ones((51, 8)), "same", axes=0)
     fftconv.convolve(np.ones((6, 64, 64)), np.ones((1, 9, 9)), "same", axes=(1, 2), method="fft")

@@ -550,7 +550,7 @@ def test_every_direct_strategy(rng, strategy, groups, strides, dilations):
     w = random(rng, (3, 4, 4 // groups, 8))
     plan = fftconv.plan_conv2d(x.shape, w.shape, strides, "SAME", dilations=dilations,
                                dtype=np.float64, method="direct")
-    plan = _with_settings(plan, "direct", fftconv.METHODS["direct"].layout(plan.geometry,
+    plan = _with_settings(plan, "direct", fftconv.METHODS["direct"].settings(plan.geometry,
                                                                            {"strategy": strategy}))
     assert_close(plan(x, w), ref(x, w, strides, "SAME", dilations), np.float64)
 

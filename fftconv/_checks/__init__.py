@@ -20,7 +20,6 @@ from fftconv._shapes.adjoint import input_size_range
 from fftconv._shapes.geometry import ConvGeometry, output_size, same_pads
 from fftconv._shapes.padding import ALIASES, MODES
 
-METHODS = ("auto", "direct", "fft")
 #: The machine's CPU count, read once (``os.cpu_count`` costs microseconds per call).
 CPUS = os.cpu_count() or 1
 DATA_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
@@ -37,8 +36,16 @@ _OPENCV_MODES = {"reflect": "symmetric", "reflect_101": "reflect", "reflect101":
                  "default": "reflect", "replicate": "edge", "wrap": "wrap", "constant": "constant"}
 
 
-def check_method(method, allowed=METHODS) -> str:
-    """Return ``method`` if it names a known method, else raise ``ValueError``."""
+def check_plan_shape(name, shape, expected) -> None:
+    """Raise ``ValueError`` unless an array named ``name`` has the ``expected`` shape a plan was made for."""
+    if tuple(shape) != tuple(expected):
+        raise ValueError(f"`{name}` has shape {tuple(shape)} but this plan was made for {tuple(expected)}; "
+                         f"make a new plan for other shapes")
+
+
+def check_method(method, allowed) -> str:
+    """Return ``method`` if it is one of ``allowed`` (``"auto"`` and the registered methods),
+    else raise ``ValueError`` listing them."""
     if not isinstance(method, str) or method not in allowed:
         raise ValueError(f"`method` must be one of {', '.join(map(repr, allowed))}; got {method!r}")
     return method
@@ -540,7 +547,7 @@ def check_options(ndim: int, *, strides, padding, dilations, groups, flip, metho
                   backend, data_format, padding_mode="constant") -> dict:
     """Every shape-independent option, checked and normalised (for :class:`fftconv.FilterBank`).
 
-    ``backend`` is ``(name, available names)``.  Returns the options as keywords
+    ``backend`` is ``(name, available names)``, ``method`` ``(name, accepted names)``.  Returns the options as keywords
     for the planner.
     """
     channels_first = check_data_format(data_format, ndim)
@@ -549,7 +556,7 @@ def check_options(ndim: int, *, strides, padding, dilations, groups, flip, metho
     return dict(strides=check_int_tuple("strides", strides, ndim, channels_first),
                 padding=check_padding(padding, ndim, channels_first),
                 dilations=check_int_tuple("dilations", dilations, ndim, channels_first),
-                groups=groups, flip=check_flag("flip", flip), method=check_method(method),
+                groups=groups, flip=check_flag("flip", flip), method=check_method(*method),
                 workers=check_workers(workers), measure=check_flag("measure", measure),
                 backend=check_backend(*backend), data_format=data_format,
                 padding_mode=check_padding_mode(padding_mode))

@@ -47,14 +47,13 @@ import math
 
 import numpy as np
 
+from fftconv._runtime.arrays import magnitude  # noqa: F401  (the guards' exact integer magnitudes)
 from fftconv._shapes.geometry import ConvGeometry
 from fftconv._shapes.padding import box_reads, read_padded, source_index
 
-__all__ = ["run_guarded", "window_any", "overflow_limit", "integer_fft_is_exact",
+__all__ = ["run_guarded", "window_any", "overflow_limit",
            "dynamic_range_risk", "filter_spread", "is_integer"]
 
-#: Rounding an FFT result to integers is trusted only below this error bound.
-INTEGER_ERROR_LIMIT = 0.25
 #: Headroom kept below ``finfo.max`` by :func:`overflow_limit`.
 OVERFLOW_MARGIN = 16.0
 #: :func:`dynamic_range_risk` flags a call whose predicted worst output error is
@@ -118,20 +117,18 @@ def _window_sums(a: np.ndarray, axis: int, k: int, d: int, s: int, out: int) -> 
 
 # -- overflow ------------------------------------------------------------------------------
 
-def overflow_limit(method: str, geom: ConvGeometry, layout, dtype, w_abs_sum: float) -> float:
-    """The largest input magnitude that cannot overflow ``method``'s intermediate sums.
+def overflow_limit(gain: float, dtype, w_abs_sum: float) -> float:
+    """The largest input magnitude that cannot overflow a method's intermediate sums.
 
-    The direct method's partial sums are bounded by ``|x| * sum|w|``.  An FFT
-    of ``P`` points can make a spectrum ``P`` times its largest input, and an
-    unnormalised inverse of ``P`` points adds up to ``sqrt(P)`` times the 2-norm
-    of what it carries, so the FFT method's intermediates are bounded by
-    ``P**1.5 * K * |x| * sum|w|`` for ``K`` mixed channels.  The limit keeps
+    ``gain`` is the method's bound of its intermediates over
+    ``|x| * sum|w|`` (:meth:`fftconv.methods.base.Method.gain`): 1 for the
+    direct method, whose partial sums are bounded by ``|x| * sum|w|``;
+    ``P**1.5 * K`` for FFTs of ``P`` points mixing ``K`` channels (a spectrum
+    reaches ``P`` times its largest input, and an unnormalised inverse adds up
+    to ``sqrt(P)`` times the 2-norm of what it carries). The limit keeps
     :data:`OVERFLOW_MARGIN` of headroom below ``finfo(dtype).max``.
     """
-    gain = float(w_abs_sum)
-    if method == "fft":
-        points = math.prod(layout.fft_shape)
-        gain *= points * math.sqrt(points) * layout.phases * geom.group_in
+    gain = float(w_abs_sum) * gain
     largest = float(np.finfo(dtype).max)
     return largest / (OVERFLOW_MARGIN * gain) if OVERFLOW_MARGIN * gain > 1 / largest else largest
 
@@ -219,37 +216,6 @@ def _full_mask(found, x, geom, test, invert=False):
 
 
 # -- integers -------------------------------------------------------------------------------
-
-def magnitude(a: np.ndarray) -> int:
-    """The largest ``|a|`` of an integer or bool array, exactly (``np.abs`` of the most
-    negative int8/16/32/64 is negative).
-
-    Examples
-    --------
-    >>> magnitude(np.array([-128, 5], np.int8))
-    128
-    """
-    if a.size == 0:
-        return 0
-    return max(abs(int(a.min())), abs(int(a.max())))
-
-
-def integer_fft_is_exact(x: np.ndarray, filters: np.ndarray, geom: ConvGeometry, layout) -> bool:
-    """Whether rounding the float64 FFT result recovers the exact integer result.
-
-    The bound: every output is a sum of ``taps * C_in/groups`` products of at
-    most ``max|x| * max|w|``, and a transform of ``n`` points adds a relative
-    error of at most ``8 * eps * log2(n)`` of the sum of magnitudes it carries.
-    """
-    if x.size == 0 or filters.size == 0:
-        return True
-    points = math.prod(layout.fft_shape)
-    largest = float(magnitude(x)) * float(magnitude(filters))
-    carried = largest * points * layout.phases * geom.group_in
-    error = 8 * np.finfo(np.float64).eps * math.log2(max(points, 2)) * carried
-    exact_sums = largest * math.prod(geom.kernel) * geom.group_in < 2**53
-    return exact_sums and error < INTEGER_ERROR_LIMIT
-
 
 # -- dynamic range -----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from fftconv._engine.plan import ConvPlan
 from fftconv.backends import available_backends
+from fftconv.methods import METHODS
 
 __all__ = ["MEASURE_CUTOFF", "measured", "best_seconds"]
 
@@ -60,11 +61,14 @@ def _time_candidates(plan: ConvPlan, any_backend: bool) -> dict:
         plan.dtype if plan.embedding in ("input", "both") else plan.real_dtype)
     w = rng.standard_normal(plan.filters_shape).astype(
         plan.dtype if plan.embedding in ("filters", "both") else plan.real_dtype)
-    candidates = {m: {"method": m} for m, t in plan.estimates.items() if t <= MEASURE_CUTOFF * fastest}
-    if any_backend and "fft" in candidates:
-        for name in available_backends():
-            candidates[f"fft/{name}"] = {"method": "fft", "backend": name}
-        del candidates["fft"]
+    candidates = {}
+    for m, t in plan.estimates.items():
+        if t > MEASURE_CUTOFF * fastest:
+            continue
+        if any_backend and METHODS[m].uses_backend:  # "fft/ducc0", "fft/scipy", ...
+            candidates.update({f"{m}/{name}": {"method": m, "backend": name} for name in available_backends()})
+        else:
+            candidates[m] = {"method": m}
     runs = {name: dataclasses.replace(plan, **change).bind(w) for name, change in candidates.items()}
     # two runs each, the first also warming caches and FFT plans
     return {name: best_seconds(lambda run=run: run(x), 2, warmup=False) for name, run in runs.items()}

@@ -16,7 +16,7 @@ from fftconv._runtime.arrays import owned
 from fftconv._runtime.scratch import trim as trim_scratch
 from fftconv._shapes.geometry import ConvGeometry
 from fftconv.backends import get_backend
-from fftconv.methods import METHODS, direct, fft
+from fftconv.methods import METHODS, REFERENCE
 
 __all__ = ["ConvPlan", "BoundPlan"]
 
@@ -104,8 +104,9 @@ class ConvPlan:
 
     @property
     def layout(self):
-        """The FFT tile layout (also present when the direct method was chosen)."""
-        return self.settings.get("fft")
+        """The tile layout of the method that runs FFT backends (also present when another
+        method was chosen); None if no such method is registered."""
+        return next((s for name, s in self.settings.items() if METHODS[name].uses_backend), None)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -148,7 +149,7 @@ class ConvPlan:
 
     def _run_checked(self, x, w, names=("input", "filters")):
         """Check both arrays against the plan (before the filters are transformed), then run."""
-        self._check_shape(names[1], w.shape, self.filters_shape)
+        _checks.check_plan_shape(names[1], w.shape, self.filters_shape)
         self._check_input(x, w.dtype, names)
         _checks.check_memory(self.peak_bytes, self.output_shape)
         return self.bind(w)(x)
@@ -162,7 +163,7 @@ class ConvPlan:
     def bind(self, filters) -> "BoundPlan":
         """Prepare ``filters`` once (for the FFT method, their spectrum) for many inputs."""
         w = _checks.as_array("filters", filters)
-        self._check_shape("filters", w.shape, self.filters_shape)
+        _checks.check_plan_shape("filters", w.shape, self.filters_shape)
         self._check_complex("filters", w.dtype, ("filters", "both"))
         return self._bind(w)
 
@@ -181,7 +182,7 @@ class ConvPlan:
 
     def _check_input(self, x, filters_dtype, names=("input", "filters")) -> np.dtype:
         """Check an input array against the plan; return the output dtype."""
-        self._check_shape(names[0], x.shape, self.input_shape)
+        _checks.check_plan_shape(names[0], x.shape, self.input_shape)
         compute, out_dtype = _checks.result_dtypes(x.dtype, filters_dtype, names)
         if compute != self.dtype:
             raise ValueError(
@@ -202,13 +203,6 @@ class ConvPlan:
         raise ValueError(f"`{name}` has dtype {dtype}, but this plan was made for {made_for}; plan with "
                          f"dtype={str(wanted)!r} for complex inputs and filters")
 
-    def _check_shape(self, name, shape, expected):
-        if tuple(shape) != tuple(expected):
-            raise ValueError(
-                f"`{name}` has shape {tuple(shape)} but this plan was made for {tuple(expected)}; "
-                f"make a new plan for other shapes"
-            )
-
     # -- reporting -------------------------------------------------------------
 
     def __repr__(self) -> str:
@@ -227,21 +221,20 @@ class ConvPlan:
             what = {"input": "complex input, real filters: the parts as 2x the batch",
                     "filters": "real input, complex filters: the parts as 2x the output channels",
                     "both": "complex input and filters: the parts as 2x the input and output channels"}
-            if self.layout is not None and self.layout.complex_pairs and self.method == "fft":
+            if getattr(self.settings.get(self.method), "complex_pairs", False):
                 what["both"] = "complex input and filters: complex transforms, channels mixed as complex"
             lines.append(f"  complex    {what[self.embedding]}; runs in {self.real_dtype}, input "
                          f"{run.input_shape} filters {run.filters_shape}")
         if self.estimates:
-            lines.append(f"  predicted  {est}   ({self.method} {self.speedup:.1f}x faster than the other)")
+            others = "the other" if len(self.estimates) == 2 else "the slowest"
+            lines.append(f"  predicted  {est}   ({self.method} {self.speedup:.1f}x faster than {others})")
         if self.measured:
             times = "   ".join(f"{k} {_fmt_seconds(v)}" for k, v in self.measured.items())
             lines.append(f"  measured   {times}   (measure=True: the faster one runs)")
-        if self.layout is not None:
-            lay = self.layout
-            lines.append(f"  fft tiles  {lay.tile} outputs per tile, fft shape {lay.fft_shape}, "
-                         f"{lay.n_tiles} tile(s) per image, {lay.phases} phase(s)")
-        if "direct" in self.settings:
-            lines.append(f"  direct     strategy {self.settings['direct']!r}")
+        # the settings of the method that runs first, then the other candidates'
+        for name in sorted(self.settings, key=lambda name: name != self.method):
+            if self.settings[name] is not None:
+                lines.append(f"  {METHODS[name].describe(self.settings[name])}")
         lines.append(f"  memory     peak ~{self.peak_bytes / 2**20:.1f} MiB   workers {self.workers}"
                      f"   backend {self.backend}")
         if self.calibration:
@@ -264,6 +257,7 @@ class BoundPlan:
     filters_dtype: np.dtype
     filters: np.ndarray  # flipped if asked, real (a complex convolution's embedding), in the real compute dtype
     _prepared: dict = field(default_factory=dict)
+    _state: dict = field(default_factory=dict)  # this bound plan's own: what its last call ran
 
     def __post_init__(self):
         plan = self.plan
@@ -323,37 +317,71 @@ class BoundPlan:
         if dtype is None:
             guard = self._range_guard(method)
             if guard is not None:
-                method, dtype = self._trusted_run(guard.risk(guard.squares(x), self._spread))
+                risk = guard.risk(guard.squares(x), self._spread)
+                method, dtype = self._trusted_run(method, risk)
             else:
                 dtype = plan.real_dtype
+        self._record(method, dtype)
         return METHODS[method].execute(x, self.prepared(method, dtype), plan.run_geometry,
                                        plan.settings[method], get_backend(plan.backend),
                                        plan.workers, np.dtype(dtype))
 
-    def _trusted_run(self, risk: float) -> tuple:
+    def _trusted_run(self, method: str, risk: float) -> tuple:
         """``(method, dtype)`` that ``auto`` runs for an input whose predicted worst ratio of an
-        output's float32 FFT error to its float32 direct error is ``risk``
-        (:meth:`fftconv._engine.guards.RangeGuard.risk`): float32 FFTs where that is within
-        :data:`~fftconv._engine.guards.DYNAMIC_RANGE_LIMIT`, float64 FFTs (a float64 plan's own) where
-        their precision brings it within the limit, else the direct method: a range too wide
-        for any FFT, such as a 1e20 missing-data value beside data of order 1e2."""
+        output's float32 error under ``method`` to its float32 error under the reference method is
+        ``risk`` (:meth:`fftconv._engine.guards.RangeGuard.risk`): ``method`` in float32 where that
+        is within :data:`~fftconv._engine.guards.DYNAMIC_RANGE_LIMIT`, in float64 (a float64
+        plan's own) where that precision brings it within the limit, else the reference method:
+        a range too wide for any transform, such as a 1e20 missing-data value beside data of
+        order 1e2."""
         plan = self.plan
-        if risk <= _guards.DYNAMIC_RANGE_LIMIT and plan.real_dtype == np.float32:
-            return "fft", plan.real_dtype
-        if risk * _guards.FLOAT64_GAIN <= _guards.DYNAMIC_RANGE_LIMIT:
-            return "fft", np.dtype(np.float64)
-        return "direct", plan.real_dtype
+        limit = _guards.DYNAMIC_RANGE_LIMIT
+        if risk <= limit and plan.real_dtype == np.float32:
+            choice = method, plan.real_dtype
+            why = f"risk {risk:.3g} within {limit:g}"
+        elif risk * _guards.FLOAT64_GAIN <= limit:
+            choice = method, np.dtype(np.float64)
+            why = f"risk {risk:.3g} in float32, {risk * _guards.FLOAT64_GAIN:.3g} in float64"
+        else:
+            choice = REFERENCE, plan.real_dtype
+            why = f"risk {risk:.3g} too high even in float64 (limit {limit:g})"
+        if choice != (method, plan.real_dtype):
+            self._note(f"dynamic-range guard: {why}")
+        return choice
+
+    def _note(self, why: str) -> None:
+        """A guard's reason for the run that follows; that run is then recorded as the call's."""
+        self._state["why"] = why
+        self._state.pop("recorded", None)
+
+    def _record(self, method, dtype) -> None:
+        """Record the call's run (once per call: later runs redo parts of it)."""
+        state = self._state
+        if state.get("recorded"):
+            return
+        state["recorded"] = True
+        state["last_run"] = {"method": method, "dtype": np.dtype(dtype), "why": state.pop("why", "as planned")}
+
+    @property
+    def last_run(self) -> dict | None:
+        """What the last call ran: ``{"method", "dtype", "why"}``, or None before the first call.
+
+        ``why`` is ``"as planned"``, or the guard that chose otherwise and its reason
+        (the dynamic-range guard, integer exactness, non-finite or huge values).
+        """
+        run = self._state.get("last_run")
+        return None if run is None else dict(run)
 
     def _range_guard(self, method):
         """The plan's :class:`~fftconv._engine.guards.RangeGuard` where it applies: ``method="auto"``
-        running FFTs."""
+        running a method that is not local (transforms)."""
         plan = self.plan
-        if method != "fft" or plan.requested != "auto":
+        if METHODS[method].local or plan.requested != "auto":
             return None
-        guard = self._prepared.get("range_guard")
+        guard = self._prepared.get(("range_guard", method))
         if guard is None:
-            guard = self._prepared["range_guard"] = _guards.RangeGuard(plan.run_geometry, plan.layout,
-                                                                       self.filters)
+            guard = self._prepared[("range_guard", method)] = _guards.RangeGuard(
+                plan.run_geometry, plan.settings[method], self.filters)
         return guard
 
     @property
@@ -377,12 +405,16 @@ class BoundPlan:
     def _guarded(self, x):
         """The plan's method under the guards: integers exact, non-finite and huge values local."""
         plan = self.plan
-        method, geom = plan.method, plan.run_geometry
+        self._state.clear()  # this call's record starts afresh
+        method, geom, settings = plan.method, plan.run_geometry, plan.settings[plan.method]
         if _guards.is_integer(x.dtype) and _guards.is_integer(self.filters_dtype):
-            if method == "fft" and not _guards.integer_fft_is_exact(x, self.filters, geom, plan.layout):
-                method = "direct"  # exact float64 sums where the FFT's rounding could not be undone
+            chosen = METHODS[method]
+            if not chosen.integer_exact and not chosen.integer_result_exact(x, self.filters, geom, settings):
+                # exact float64 sums where the method's rounding could not be undone
+                self._note(f"integer guard: {method}'s rounding could not be undone")
+                method = REFERENCE
             y = self._run(x, method)
-            return np.rint(y, out=y) if method == "fft" else y
+            return y if METHODS[method].integer_exact else np.rint(y, out=y)
         y = None
         if METHODS[method].local:  # IEEE arithmetic keeps NaN and Inf local: only an overflow needs more
             # an overflow here is found by the sum and redone under the guards; Inf - Inf is NaN: no warning
@@ -391,17 +423,23 @@ class BoundPlan:
                 total = y.sum()
             if math.isfinite(total):  # a finite sum: every output finite, none overflowed
                 return y
-        limit = _guards.overflow_limit(method, geom, plan.layout, plan.real_dtype, self._abs_sum)
+        limit = _guards.overflow_limit(METHODS[method].gain(geom, settings), plan.real_dtype, self._abs_sum)
         guard = self._range_guard(method)
         if guard is not None:  # its one pass over the input also rules out NaN, Inf and huge values
             squares = guard.squares(x)
             if guard.is_ordinary(squares, limit):
-                return self._run(x, *self._trusted_run(guard.risk(squares, self._spread)))
+                return self._run(x, *self._trusted_run(method, guard.risk(squares, self._spread)))
+        self._note("non-finite or huge-value guard: such samples set aside, the outputs they reach "
+                   "recomputed")
         return _guards.run_guarded(lambda a, dtype=None: self._run(a, method, dtype), x,
                                    geom, limit, plan.real_dtype, local=y is not None, result=y)
 
     def __repr__(self) -> str:
-        return f"BoundPlan(filters bound, dtype {self.filters_dtype})\n{self.plan!r}"
+        text = f"BoundPlan(filters bound, dtype {self.filters_dtype})\n{self.plan!r}"
+        run = self.last_run
+        if run is not None:
+            text += f"\n  last call  ran {run['method']!r} in {run['dtype']} ({run['why']})"
+        return text
 
 
 def _to_format(shape, channels_first):
@@ -448,7 +486,7 @@ def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: in
                                     contiguous_input=False, kept_only=True)
         embedded_in, channels_first = _complex.extra_parts(geom, embedding, itemsize, copy_out)
         # the complex result is assembled from the real one, but for the FFT method's complex pairs
-        pairs = method == "fft" and getattr(settings, "complex_pairs", False)
+        pairs = getattr(settings, "complex_pairs", False)
         assembled = 0 if pairs else math.prod(run.output_shape) * itemsize
         # plus numpy's buffers for the embedding's own ufuncs on complex operands
         return max(embedded_in + inner, kept + assembled + channels_first) + PEAK_MARGIN[1]
@@ -456,13 +494,10 @@ def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: in
     if geom.is_empty:
         return out
     final_copy = out if copy_out else 0
-    if method == "direct":
-        contiguous = not copy_out if contiguous_input is None else contiguous_input
-        peak = direct.peak_bytes(geom, settings, itemsize, final_copy, input_as_is=input_as_is,
-                                 contiguous_input=contiguous, kept_only=kept_only)
-    else:
-        peak = fft.peak_bytes(geom, settings, itemsize, backend, final_copy, kept_only=kept_only,
-                              input_as_is=input_as_is)
+    contiguous = not copy_out if contiguous_input is None else contiguous_input
+    peak = METHODS[method].peak_bytes(geom, settings, itemsize, backend=backend, final_copy=final_copy,
+                                      input_as_is=input_as_is, contiguous_input=contiguous,
+                                      kept_only=kept_only)
     filters = 2 * math.prod(geom.filters_shape) * itemsize  # bind's copy and the one kept with what is derived
     return int((peak + filters) * PEAK_MARGIN[0] + PEAK_MARGIN[1] + UFUNC_BUFFERS * itemsize)
 

@@ -3,7 +3,9 @@
 The filter gradient of a convolution is a correlation of its input with its
 output gradient (:func:`fftconv._shapes.adjoint.filter_gradient_geometry`): the
 output gradient plays the kernel, as large as the output, so the FFT method
-wins from small kernels on.  Two methods, chosen by predicted cost:
+wins from small kernels on.  The candidates, chosen by predicted cost: that
+correlation run by any registered method but the reference one (``"fft"``), or the
+reference method's own tap GEMMs (``"direct"``):
 
 ``"fft"``
     That correlation, planned and run like any convolution (so under every
@@ -39,7 +41,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from fftconv._ops import forward as _api
+from fftconv._engine import planner
+from fftconv.methods import METHODS, REFERENCE
 from fftconv import _checks
 from fftconv._engine import guards as _guards
 from fftconv._shapes.adjoint import filter_gradient_geometry, tap_grid, unread_rows
@@ -217,7 +220,7 @@ class FilterGradientPlan:
     data_format : str
     dtype : numpy.dtype
     method : str
-        ``"direct"`` or ``"fft"``: what will run.
+        A registered method's name: what will run.
     requested : str
     estimates : dict
         Predicted seconds of each method.
@@ -272,8 +275,8 @@ class FilterGradientPlan:
         return self._run(x, dy, out_dtype)
 
     def _check(self, x, dy) -> np.dtype:
-        _check_shape(self.names[0], x.shape, self.input_shape)
-        _check_shape(self.names[2], dy.shape, self.out_backprop_shape)
+        _checks.check_plan_shape(self.names[0], x.shape, self.input_shape)
+        _checks.check_plan_shape(self.names[2], dy.shape, self.out_backprop_shape)
         compute, out_dtype = _checks.real_result_dtypes(x.dtype, dy.dtype, (self.names[0], self.names[2]))
         if compute != self.dtype:
             raise ValueError(
@@ -290,8 +293,8 @@ class FilterGradientPlan:
             return np.zeros(self.output_shape, out_dtype)
         if self.channels_first:
             x, dy = np.moveaxis(x, 1, -1), np.moveaxis(dy, 1, -1)
-        if method == "fft" and not self._spectrum_overflows(dy):
-            dw = self._fft(x, dy)
+        if method != REFERENCE and (METHODS[method].local or not self._spectrum_overflows(dy)):
+            dw = self._correlation(x, dy)
         else:
             dw = _guarded_direct(x, dy, f, gamma, self.dtype)
         dw = owned(dw, out_dtype)
@@ -299,7 +302,7 @@ class FilterGradientPlan:
         return dw
 
     def _spectrum_overflows(self, dy) -> bool:
-        """Whether ``dy``, the FFT method's kernel, is too large for its transform in the plan's dtype
+        """Whether ``dy``, the correlation's kernel, is too large for a transform in the plan's dtype
         (the guards of :mod:`fftconv._engine.guards` watch the input, not the kernel): then the direct method,
         which scales such values, runs instead."""
         if _guards.is_integer(dy.dtype) or dy.size == 0:
@@ -311,7 +314,7 @@ class FilterGradientPlan:
         return max(-lo, hi) * math.prod(self.forward.out_spatial) * _guards.OVERFLOW_MARGIN > \
             float(np.finfo(self.dtype).max)
 
-    def _fft(self, x, dy):
+    def _correlation(self, x, dy):
         f, conv = self.forward, self.conv
         integer = _guards.is_integer(x.dtype) and _guards.is_integer(dy.dtype)
         xs = grid_input(x, f, x.dtype if integer else self.dtype)
@@ -337,12 +340,6 @@ class FilterGradientPlan:
             lines.append(f"  fft        a correlation with the output gradient as its kernel ({how}):")
             lines.append("  " + repr(self.conv).replace("\n", "\n  "))
         return "\n".join(lines)
-
-
-def _check_shape(name, shape, expected):
-    if tuple(shape) != tuple(expected):
-        raise ValueError(f"`{name}` has shape {tuple(shape)} but this plan was made for {tuple(expected)}; "
-                         f"make a new plan for other shapes")
 
 
 def _guarded_direct(x, dy, f, gamma, dtype):
@@ -388,23 +385,31 @@ def _exponent(magnitude: float) -> int:
 
 
 @functools.lru_cache(maxsize=256)
-def _cached_filter_plan(forward, data_format, dtype, method, workers, backend, measure, op,
+def cached_filter_gradient_plan(forward, data_format, dtype, method, workers, backend, measure, op,
                         names) -> FilterGradientPlan:
     f = forward
     gamma = filter_gradient_geometry(f)
     out_bytes = math.prod(f.filters_shape) * dtype.itemsize
     if gamma is None or math.prod(f.filters_shape) == 0:
-        return FilterGradientPlan(f, data_format, dtype, "direct", method, {}, None, False, op, names, out_bytes)
-    direct = _api._cached_plan(f, "NHWC", dtype, "direct", workers, False, backend)
-    candidates = [(_api._cached_plan(gamma, "NHWC", dtype, "fft", workers, False, backend), False)]
-    if f.batch > 1:
-        candidates.append((_api._cached_plan(per_image_geometry(gamma, f), "NHWC", dtype, "fft", workers, False,
-                                             backend), True))
-    conv, per_image = min(candidates, key=lambda c: c[0].estimates["fft"])
-    estimates = {"direct": direct.estimates["direct"], "fft": conv.estimates["fft"]}
+        return FilterGradientPlan(f, data_format, dtype, REFERENCE, method, {}, None, False, op, names, out_bytes)
+    # the reference method runs this op's own tap GEMMs, priced as the forward convolution; every
+    # other method runs the correlation, over the images contracted or kept apart
+    estimates = {REFERENCE: planner.plan(f, dtype=dtype, method=REFERENCE, workers=workers,
+                                         backend=backend).estimates[REFERENCE]}
+    correlations = {}
+    for name in METHODS:
+        if name == REFERENCE:
+            continue
+        shapes = [(gamma, False)] + ([(per_image_geometry(gamma, f), True)] if f.batch > 1 else [])
+        plans = [(planner.plan(g, dtype=dtype, method=name, workers=workers, backend=backend), apart)
+                 for g, apart in shapes]
+        correlations[name] = min(plans, key=lambda c: c[0].estimates[name])
+        estimates[name] = correlations[name][0].estimates[name]
     chosen = min(estimates, key=estimates.get) if method == "auto" else method
+    fastest = min((n for n in correlations), key=estimates.get)
+    conv, per_image = correlations[chosen if chosen != REFERENCE else fastest]
     grid_bytes = _direct_bytes(f, dtype.itemsize)
-    peak = (grid_bytes if chosen == "direct" else conv.peak_bytes) + out_bytes
+    peak = (grid_bytes if chosen == REFERENCE else conv.peak_bytes) + out_bytes
     plan = FilterGradientPlan(f, data_format, dtype, chosen, method, estimates, conv, per_image, op, names, peak)
     if measure and method == "auto":
         plan = _measured(plan)
@@ -442,14 +447,14 @@ def _plan_filter_gradient(ndim, x_shape, filter_sizes, dy_shape, strides, paddin
                           op="conv_backprop_filter", sizes_argument=True, check_names=None) -> FilterGradientPlan:
     """Check every option, then plan (cached); ``names`` name the arrays when the plan is called,
     ``check_names`` (by default the same) the arguments here."""
-    method = _checks.check_method(method)
+    method = planner.check_method(method)
     backend = _checks.check_backend(backend, available_backends())
     measure = _checks.check_flag("measure", measure)
     forward = _checks.check_filter_gradient_geometry(
         x_shape, filter_sizes, dy_shape, ndim, strides, padding, data_format,
         _checks.check_dilations_default(dilations), groups, names=check_names or names,
         sizes_argument=sizes_argument)
-    return _cached_filter_plan(forward, data_format, compute, method, resolve_workers(workers), backend, measure,
+    return cached_filter_gradient_plan(forward, data_format, compute, method, resolve_workers(workers), backend, measure,
                                op, names)
 
 

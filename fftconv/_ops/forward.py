@@ -60,22 +60,17 @@ fill_value : number
 
 from __future__ import annotations
 
-import functools
 from collections import OrderedDict
 
 import numpy as np
 
 from fftconv import _checks
 from fftconv._engine import complex as _complex
-from fftconv._engine import constants as _constants
+from fftconv._engine import planner
+from fftconv._engine.plan import ConvPlan
 from fftconv._ops import nan as _nan
-from fftconv._engine import costs as _planner
-from fftconv._engine.measure import measured
-from fftconv._engine.plan import ConvPlan, predicted_peak_bytes
-from fftconv._ops.folded import folded as _folded
-from fftconv._shapes.fold import fold as _fold
-from fftconv._runtime.threads import get_workers, resolve_workers
-from fftconv.backends import DEFAULT_BACKEND, available_backends, get_backend
+from fftconv._runtime.threads import get_workers
+from fftconv.backends import available_backends
 
 __all__ = ["conv1d", "conv2d", "conv3d", "depthwise_conv2d", "plan_conv1d", "plan_conv2d",
            "plan_conv3d", "plan_depthwise_conv2d", "FilterBank"]
@@ -87,26 +82,7 @@ _SHAPE_NAMES = ("input_shape", "filters_shape")
 
 # -- planning ----------------------------------------------------------------------
 
-def _plan(ndim, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
-          flip, compute, method, workers, measure=False, backend="auto", *,
-          names=_ARRAY_NAMES, reuse_filters=False, padding_mode="constant", embedding=None,
-          input_dtype=None) -> ConvPlan:
-    """Check every option, then plan; ``compute`` is an already checked compute dtype, and
-    ``embedding`` says what is complex (:mod:`fftconv._engine.complex`)."""
-    method = _checks.check_method(method)
-    backend = _checks.check_backend(backend, available_backends())
-    measure = _checks.check_flag("measure", measure)
-    geom = _checks.check_geometry(input_shape, filters_shape, ndim, strides, padding, data_format,
-                                  dilations, groups, flip, names=names, padding_mode=padding_mode)
-    as_is = input_dtype is not None and np.dtype(input_dtype) == compute  # read in place where it can be
-    plan = _cached_plan(geom, data_format, compute, method, resolve_workers(workers),
-                        reuse_filters, backend, embedding, as_is)
-    if measure and method == "auto":
-        plan = measured(plan, backend == "auto")
-    return plan
-
-
-def _plan_shapes(ndim, input_shape, filters_shape, strides, padding, data_format, dilations,
+def plan_from_shapes(ndim, input_shape, filters_shape, strides, padding, data_format, dilations,
                  groups, flip, dtype, method, workers, measure, backend, names=_SHAPE_NAMES,
                  padding_mode="constant"):
     """The ``plan_*`` functions: shapes and a dtype, each named as the caller passed it.
@@ -116,33 +92,11 @@ def _plan_shapes(ndim, input_shape, filters_shape, strides, padding, data_format
     """
     compute = _checks.plan_dtypes(dtype)[0]
     embedding = "both" if compute.kind == "c" else None
-    return _plan(ndim, input_shape, filters_shape, strides, padding, data_format, dilations,
-                 groups, flip, compute, method, workers, measure, backend, names=names,
-                 padding_mode=padding_mode, embedding=embedding, input_dtype=dtype)
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_plan(geom, data_format, dtype, method, workers, reuse_filters=False,
-                 backend=DEFAULT_BACKEND, embedding=None, input_as_is=False) -> ConvPlan:
-    fold = _fold(geom)
-    if fold is not None:  # taps that read only pads (or the same samples) merged: see fftconv._shapes.fold
-        return _folded(fold, _cached_plan(fold.folded, data_format, dtype, method, workers, reuse_filters,
-                                          backend, embedding, input_as_is))
-    if backend == "auto":  # resolved here, once per cached plan, not on every call
-        backend = _constants.preferred_backend(available_backends(), DEFAULT_BACKEND)
-    # a complex convolution is planned as the real one it runs (:mod:`fftconv._engine.complex`)
-    run, itemsize = _complex.embedded_geometry(geom, embedding), _complex.real_dtype(dtype).itemsize
-    # the model is fitted on scipy: other backends' transforms run at their measured ratio
-    estimates, settings = _planner.estimate(run, itemsize, _constants.load_constants(),
-                                            reuse_filters=reuse_filters,
-                                            fft_speed=_constants.backend_ratios().get(backend, 1.0),
-                                            complex_pairs=embedding == "both")
-    chosen = min(estimates, key=estimates.get) if method == "auto" else method
-    peak = predicted_peak_bytes(geom, chosen, settings[chosen], itemsize, backend=get_backend(backend),
-                                copy_out=data_format.startswith("NC"), embedding=embedding,
-                                input_as_is=input_as_is)
-    return ConvPlan(geom, data_format, dtype, chosen, method, estimates, settings, workers,
-                    backend, peak, calibration=_constants.calibration_in_force(), embedding=embedding)
+    return planner.check_and_plan(ndim, input_shape, filters_shape, compute=compute, strides=strides,
+                                  padding=padding, data_format=data_format, dilations=dilations,
+                                  groups=groups, flip=flip, method=method, workers=workers, measure=measure,
+                                  backend=backend, names=names, padding_mode=padding_mode,
+                                  embedding=embedding, input_dtype=dtype)
 
 
 def plan_conv2d(input_shape, filters_shape, strides=1, padding="VALID", data_format="NHWC",
@@ -182,7 +136,7 @@ def plan_conv2d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     >>> plan.output_shape
     (4, 226, 226, 16)
     """
-    return _plan_shapes(2, input_shape, filters_shape, strides, padding, data_format, dilations,
+    return plan_from_shapes(2, input_shape, filters_shape, strides, padding, data_format, dilations,
                         groups, flip, dtype, method, workers, measure, backend, padding_mode=padding_mode)
 
 
@@ -199,7 +153,7 @@ def plan_conv1d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     >>> fftconv.plan_conv1d((1, 100000, 1), (2001, 1, 1)).method
     'fft'
     """
-    return _plan_shapes(1, input_shape, filters_shape, strides, padding, data_format, dilations,
+    return plan_from_shapes(1, input_shape, filters_shape, strides, padding, data_format, dilations,
                         groups, flip, dtype, method, workers, measure, backend, padding_mode=padding_mode)
 
 
@@ -216,7 +170,7 @@ def plan_conv3d(input_shape, filters_shape, strides=1, padding="VALID", data_for
     >>> fftconv.plan_conv3d((1, 16, 16, 16, 2), (3, 3, 3, 2, 4), padding="SAME").output_shape
     (1, 16, 16, 16, 4)
     """
-    return _plan_shapes(3, input_shape, filters_shape, strides, padding, data_format, dilations,
+    return plan_from_shapes(3, input_shape, filters_shape, strides, padding, data_format, dilations,
                         groups, flip, dtype, method, workers, measure, backend, padding_mode=padding_mode)
 
 
@@ -240,7 +194,7 @@ def plan_depthwise_conv2d(input_shape, filter_shape, strides=1, padding="VALID",
     hwio = _checks.check_depthwise_filter(filter_shape, name=names[1])
     channels = _checks.input_channels(input_shape, data_format, 2, name=names[0])
     _checks.check_depthwise_channels(channels, filter_shape, names)
-    return _plan_shapes(2, input_shape, hwio, strides, padding, data_format, dilations, channels,
+    return plan_from_shapes(2, input_shape, hwio, strides, padding, data_format, dilations, channels,
                         flip, dtype, method, workers, measure, backend, names=names,
                         padding_mode=padding_mode)
 
@@ -309,10 +263,12 @@ def _convolve(ndim, input, filters, strides, padding, data_format, dilations, gr
 
     def plan_for(shape, dtype):
         compute, _ = _checks.result_dtypes(dtype, w.dtype, names)
-        return _plan(ndim, shape, w.shape, strides, padding, data_format, dilations, groups,
-                     flip, compute, method, workers, measure, backend, names=names,
-                     padding_mode=padding_mode, embedding=_complex.embedding(dtype, w.dtype),
-                     input_dtype=dtype)
+        return planner.check_and_plan(ndim, shape, w.shape, compute=compute, strides=strides,
+                                      padding=padding, data_format=data_format, dilations=dilations,
+                                      groups=groups, flip=flip, method=method, workers=workers,
+                                      measure=measure, backend=backend, names=names,
+                                      padding_mode=padding_mode, embedding=_complex.embedding(dtype, w.dtype),
+                                      input_dtype=dtype)
 
     if treatment != "propagate":
         plan = plan_for(x.shape, x.dtype)
@@ -554,7 +510,7 @@ class FilterBank:
         self.ndim = w.ndim - 2
         self.options = _checks.check_options(
             self.ndim, strides=strides, padding=padding, dilations=dilations, groups=groups,
-            flip=flip, method=method, workers=workers, measure=measure,
+            flip=flip, method=(method, planner.method_names()), workers=workers, measure=measure,
             backend=(backend, available_backends()),
             data_format=data_format or _checks.DATA_FORMATS[self.ndim][0], padding_mode=padding_mode)
         self.cache_size = _checks.check_positive_int("cache_size", cache_size)
@@ -565,7 +521,8 @@ class FilterBank:
     def plan_for(self, input_shape, dtype=np.float32) -> ConvPlan:
         """The plan this bank uses for inputs of ``input_shape`` and ``dtype``."""
         compute, _ = _checks.result_dtypes(dtype, self.filters.dtype, ("dtype", "filters"))
-        return _plan(self.ndim, input_shape, self.filters.shape, compute=compute, reuse_filters=True,
+        return planner.check_and_plan(self.ndim, input_shape, self.filters.shape, compute=compute,
+                                      reuse_filters=True,
                      names=("input_shape", "filters"),
                      embedding=_complex.embedding(np.dtype(dtype), self.filters.dtype), **self.options)
 
@@ -577,8 +534,8 @@ class FilterBank:
         bound = self._bound.get(key)
         if bound is None:
             compute = key[1]
-            plan = _plan(self.ndim, x.shape, self.filters.shape, compute=compute,
-                         reuse_filters=True, embedding=embedding, **self.options)
+            plan = planner.check_and_plan(self.ndim, x.shape, self.filters.shape, compute=compute,
+                                          reuse_filters=True, embedding=embedding, **self.options)
             bound = self._bound[key] = plan.bind(self.filters)
             while len(self._bound) > self.cache_size:
                 self._bound.popitem(last=False)

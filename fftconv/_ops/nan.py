@@ -52,7 +52,7 @@ import numpy as np
 
 from fftconv import _checks
 from fftconv._engine import complex as _complex
-from fftconv._ops.folded import window_any
+from fftconv._engine.folded import window_any
 
 __all__ = ["NEAR_ZERO", "zero_weight", "kernel_sums", "check_normalisable", "normalise", "run_treated",
            "kernel_reach"]

@@ -22,7 +22,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from fftconv._ops import forward as _api
+from fftconv._engine import planner
+from fftconv.methods import REFERENCE
 from fftconv import _checks
 from fftconv._engine import guards as _guards
 from fftconv._runtime.arrays import owned
@@ -101,7 +102,7 @@ class SeparablePlan:
 
     def _check(self, x, dw, pw) -> np.dtype:
         for name, a, shape in zip(NAMES, (x, dw, pw), (self.input_shape, self.depthwise_shape, self.pointwise_shape)):
-            _check_shape(name, a.shape, shape)
+            _checks.check_plan_shape(name, a.shape, shape)
         compute, out_dtype = separable_dtypes(x, dw, pw)
         if compute != self.dtype:
             raise ValueError(f"`input`, `depthwise_filter` and `pointwise_filter` of dtypes {x.dtype}, {dw.dtype} and "
@@ -114,8 +115,8 @@ class SeparablePlan:
         """Prepare both filters once (for the FFT method, a spectrum) for a stream of inputs."""
         dw = _checks.as_real_array(NAMES[1], depthwise_filter)
         pw = _checks.as_real_array(NAMES[2], pointwise_filter)
-        _check_shape(NAMES[1], dw.shape, self.depthwise_shape)
-        _check_shape(NAMES[2], pw.shape, self.pointwise_shape)
+        _checks.check_plan_shape(NAMES[1], dw.shape, self.depthwise_shape)
+        _checks.check_plan_shape(NAMES[2], pw.shape, self.pointwise_shape)
         filters_dtype = np.result_type(_checks.check_real_dtype(NAMES[1], dw.dtype), _checks.check_real_dtype(NAMES[2], pw.dtype))
         compute = _checks.real_result_dtypes(filters_dtype, filters_dtype)[0]
         if np.result_type(compute, self.dtype) != self.dtype:
@@ -156,7 +157,7 @@ class BoundSeparablePlan:
         """The separable convolution of ``input`` (of the planned shape) with the bound filters."""
         plan = self.plan
         x = _checks.as_real_array(NAMES[0], input)
-        _check_shape(NAMES[0], x.shape, plan.input_shape)
+        _checks.check_plan_shape(NAMES[0], x.shape, plan.input_shape)
         compute, out_dtype = _checks.real_result_dtypes(x.dtype, self.filters_dtype)
         if compute != plan.dtype:
             raise ValueError(f"`input` of dtype {x.dtype} computes in {compute}, but this plan computes in "
@@ -174,12 +175,6 @@ class BoundSeparablePlan:
         y = owned(y, out_dtype)
         trim_scratch()
         return y
-
-
-def _check_shape(name, shape, expected):
-    if tuple(shape) != tuple(expected):
-        raise ValueError(f"`{name}` has shape {tuple(shape)} but this plan was made for {tuple(expected)}; "
-                         f"make a new plan for other shapes")
 
 
 def separable_dtypes(x, dw, pw) -> tuple[np.dtype, np.dtype]:
@@ -215,7 +210,7 @@ def composed_filters(dw: np.ndarray, pw: np.ndarray, integer: bool) -> np.ndarra
 
 def _plan(input_shape, depthwise_shape, pointwise_shape, strides, padding, data_format, dilations, compute, method,
           workers, measure, backend, names=NAMES) -> SeparablePlan:
-    method = _checks.check_method(method)
+    method = planner.check_method(method)
     backend = _checks.check_backend(backend, available_backends())
     measure = _checks.check_flag("measure", measure)
     data_format = "NHWC" if data_format is None else data_format  # TensorFlow's default
@@ -238,9 +233,10 @@ def _cached_plan(depthwise, c_out, multiplier, data_format, dtype, method, worke
                         kernel=(1, 1), strides=(1, 1), dilations=(1, 1), pads=((0, 0), (0, 0)))
     plans = {}
     for name, geom in (("depthwise", depthwise), ("composed", composed)):
-        plan = _api._cached_plan(geom, "NHWC", dtype, method, workers, False, backend)
+        plan = planner.plan(geom, dtype=dtype, method=method, workers=workers, backend=backend)
         plans[name] = measured(plan, backend == "auto") if measure and method == "auto" else plan
-    gemm = _api._cached_plan(pointwise, "NHWC", dtype, "direct", workers, False, backend).estimates["direct"]
+    gemm = planner.plan(pointwise, dtype=dtype, method=REFERENCE, workers=workers,
+                        backend=backend).estimates[REFERENCE]
     estimates = {"two-step": plans["depthwise"].estimates[plans["depthwise"].method] + gemm,
                  "composed": plans["composed"].estimates[plans["composed"].method]}
     if math.prod(composed.output_shape) == 0:

@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from fftconv._ops import forward as _api
+from fftconv._engine import planner
 from fftconv import _checks
 from fftconv._engine import complex as _complex
 from fftconv._engine import constants as _constants
@@ -155,7 +155,7 @@ def _signal_call(in1, in2, mode, method, axes, nan_treatment, fill_value, paddin
     a = _checks.as_array(_NAMES[0], in1)
     b = _checks.as_array(_NAMES[1], in2)
     mode = _checks.check_signal_mode(mode)
-    method = _checks.check_method(method)
+    method = planner.check_method(method)
     # the defaults are recognised without the full checks: small calls are most of their cost
     if _is(nan_treatment, str, "propagate") and _is(fill_value, float, 0.0):
         treatment = "propagate"
@@ -402,9 +402,11 @@ class _Run:
         """The engine's plan for input ``x`` and filters ``w`` (in its layout)."""
         method, workers, measure, backend, padding_mode = self.options
         compute, _ = _checks.result_dtypes(x.dtype, w.dtype, self.names)
-        return _api._plan(self.nd, x.shape, w.shape, 1, self.lay.pads or ((0, 0),), _FORMATS[self.nd], 1,
-                          x.shape[-1], True, compute, method, workers, measure, backend, names=self.names,
-                          padding_mode=padding_mode, embedding=_complex.embedding(x.dtype, w.dtype))
+        return planner.check_and_plan(self.nd, x.shape, w.shape, compute=compute, strides=1,
+                                      padding=self.lay.pads or ((0, 0),), data_format=_FORMATS[self.nd],
+                                      dilations=1, groups=x.shape[-1], flip=True, method=method,
+                                      workers=workers, measure=measure, backend=backend, names=self.names,
+                                      padding_mode=padding_mode, embedding=_complex.embedding(x.dtype, w.dtype))
 
     def engine(self, x, w, plan=None):
         """Run the engine; NaN where non-finite filter taps meet the input; ``(y, plan)``."""

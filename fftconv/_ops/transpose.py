@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fftconv._ops import forward as _api
+from fftconv._engine import planner
+from fftconv.methods import REFERENCE
 from fftconv import _checks
 from fftconv._engine import guards as _guards
 from fftconv._shapes.adjoint import TransposeSplit
@@ -93,8 +94,8 @@ class TransposePlan:
 
     @property
     def method(self) -> str:
-        """What will run: the method of :attr:`conv` (``"direct"`` when there is nothing to compute)."""
-        return self.conv.method if self.conv is not None else "direct"
+        """What will run: the method of :attr:`conv` (the reference method when there is nothing to compute)."""
+        return self.conv.method if self.conv is not None else REFERENCE
 
     @property
     def requested(self) -> str:
@@ -129,7 +130,7 @@ class TransposePlan:
 
     def _run_checked(self, dy, w):
         """Check both arrays (before the filters are prepared), then run."""
-        _check_shape(self.names[1], w.shape, self.filters_shape)
+        _checks.check_plan_shape(self.names[1], w.shape, self.filters_shape)
         self._check_input(dy, w.dtype)
         _checks.check_memory(self.peak_bytes, self.output_shape)
         return self.bind(w)(dy)
@@ -137,7 +138,7 @@ class TransposePlan:
     def bind(self, filters) -> "BoundTransposePlan":
         """Prepare ``filters`` once (the combined kernel and, for the FFT method, its spectrum)."""
         w = _checks.as_real_array(self.names[1], filters)
-        _check_shape(self.names[1], w.shape, self.filters_shape)
+        _checks.check_plan_shape(self.names[1], w.shape, self.filters_shape)
         if self.conv is None:
             return BoundTransposePlan(self, w.dtype, None, None)
         bad = None
@@ -147,7 +148,7 @@ class TransposePlan:
         return BoundTransposePlan(self, w.dtype, self.conv.bind(combined_filters(w, self.split)), bad)
 
     def _check_input(self, dy, filters_dtype) -> np.dtype:
-        _check_shape(self.names[0], dy.shape, self.input_shape)
+        _checks.check_plan_shape(self.names[0], dy.shape, self.input_shape)
         compute, out_dtype = _checks.real_result_dtypes(dy.dtype, filters_dtype, self.names[:2])
         if compute != self.dtype:
             raise ValueError(
@@ -219,12 +220,6 @@ class BoundTransposePlan:
 
     def __repr__(self) -> str:
         return f"BoundTransposePlan(filters bound, dtype {self.filters_dtype})\n{self.plan!r}"
-
-
-def _check_shape(name, shape, expected):
-    if tuple(shape) != tuple(expected):
-        raise ValueError(f"`{name}` has shape {tuple(shape)} but this plan was made for {tuple(expected)}; "
-                         f"make a new plan for other shapes")
 
 
 # -- the polyphase split at work ------------------------------------------------------------
@@ -355,25 +350,25 @@ def _plan_transpose(ndim, dy_shape, filters_shape, output_shape, strides, paddin
     ``names`` are the arrays' names when the plan is called, ``check_names``
     (by default the same) the arguments' names here.
     """
-    method = _checks.check_method(method)
+    method = planner.check_method(method)
     backend = _checks.check_backend(backend, available_backends())
     measure = _checks.check_flag("measure", measure)
     forward = _checks.check_transpose_geometry(
         dy_shape, filters_shape, output_shape, ndim, strides, padding, data_format,
         _checks.check_dilations_default(dilations), groups, names=check_names or names,
         filters_layout=filters_layout)
-    return _cached_transpose_plan(forward, data_format, compute, method, resolve_workers(workers), backend,
+    return cached_transpose_plan(forward, data_format, compute, method, resolve_workers(workers), backend,
                                   measure, op, names)
 
 
 @functools.lru_cache(maxsize=256)
-def _cached_transpose_plan(forward, data_format, dtype, method, workers, backend, measure, op,
+def cached_transpose_plan(forward, data_format, dtype, method, workers, backend, measure, op,
                            names) -> TransposePlan:
     split = TransposeSplit.of(forward)
     out_bytes = math.prod(forward.input_shape) * dtype.itemsize
     if split.is_empty:
         return TransposePlan(split, data_format, dtype, None, op, names, out_bytes)
-    conv = _api._cached_plan(split.conv, "NHWC", dtype, method, workers, False, backend)
+    conv = planner.plan(split.conv, dtype=dtype, method=method, workers=workers, backend=backend)
     if measure and method == "auto":
         conv = measured(conv, backend == "auto")
     copies = 0 if split.is_identity_layout and not data_format.startswith("NC") else out_bytes

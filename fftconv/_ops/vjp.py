@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from fftconv import _checks
+from fftconv._engine import planner
 from fftconv._runtime.arrays import owned
-from fftconv._ops.filter_gradient import FilterGradientPlan, _cached_filter_plan, _check_shape
-from fftconv._ops.transpose import TransposePlan, _cached_transpose_plan
+from fftconv._ops.filter_gradient import FilterGradientPlan, cached_filter_gradient_plan
+from fftconv._ops.transpose import TransposePlan, cached_transpose_plan
 from fftconv._runtime.threads import resolve_workers
 from fftconv.backends import available_backends
 
@@ -48,9 +49,9 @@ class VJPPlan:
         """``(dx, dw)``: the gradients of the forward input and filters for the output gradient ``dy``."""
         fg, ig = self.filter_gradient, self.input_gradient
         x, w, dy = (_checks.as_real_array(name, a) for name, a in zip(("x", "w", "dy"), (x, w, dy)))
-        _check_shape("x", x.shape, fg.input_shape)
-        _check_shape("w", w.shape, ig.filters_shape)
-        _check_shape("dy", dy.shape, fg.out_backprop_shape)
+        _checks.check_plan_shape("x", x.shape, fg.input_shape)
+        _checks.check_plan_shape("w", w.shape, ig.filters_shape)
+        _checks.check_plan_shape("dy", dy.shape, fg.out_backprop_shape)
         compute, out_dtype = vjp_dtypes(x, w, dy)
         if compute != fg.dtype:
             raise ValueError(f"`x`, `w` and `dy` of dtypes {x.dtype}, {w.dtype} and {dy.dtype} compute in {compute}, "
@@ -74,16 +75,16 @@ def vjp_dtypes(x, w, dy) -> tuple[np.dtype, np.dtype]:
 
 def _plan_vjp(ndim, x_shape, w_shape, strides, padding, data_format, dilations, groups, compute, method, workers,
               measure, backend, names=("x", "w", "dy")) -> VJPPlan:
-    method = _checks.check_method(method)
+    method = planner.check_method(method)
     backend = _checks.check_backend(backend, available_backends())
     measure = _checks.check_flag("measure", measure)
     forward = _checks.check_geometry(x_shape, w_shape, ndim, strides, padding, data_format, dilations, groups,
                                      False, names=names[:2])
     workers = resolve_workers(workers)
     return VJPPlan(
-        _cached_transpose_plan(forward, data_format, compute, method, workers, backend, measure, f"conv{ndim}d_vjp",
+        cached_transpose_plan(forward, data_format, compute, method, workers, backend, measure, f"conv{ndim}d_vjp",
                                ("dy", "w", "x")),
-        _cached_filter_plan(forward, data_format, compute, method, workers, backend, measure, f"conv{ndim}d_vjp",
+        cached_filter_gradient_plan(forward, data_format, compute, method, workers, backend, measure, f"conv{ndim}d_vjp",
                             ("x", "w", "dy")))
 
 

@@ -101,3 +101,18 @@ def owned(y: np.ndarray, dtype) -> np.ndarray:
     out = np.empty(y.shape, dtype=dtype)
     np.copyto(out, y, casting="unsafe")
     return out
+
+
+def magnitude(a: np.ndarray) -> int:
+    """The largest ``|a|`` of an integer or bool array, exactly (``np.abs`` of the most
+    negative int8/16/32/64 is negative).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> magnitude(np.array([-128, 5], np.int8))
+    128
+    """
+    if a.size == 0:
+        return 0
+    return max(abs(int(a.min())), abs(int(a.max())))

@@ -1,72 +1,55 @@
 """The registry of convolution methods.
 
-Each method is a small object with the same three operations, so that plans,
-filter banks and the test suite treat every method alike:
+Each method is one module defining a :class:`~fftconv.methods.base.Method`
+(the protocol: candidates and predicted seconds, peak bytes, prepare, execute,
+and what the guards need), registered here by one line. Everything above this
+package (the planner, the memory model, the guards, ``measure=True``,
+calibration, the command line, the plans' reports) iterates over
+:data:`METHODS` and never names a method, but for :data:`REFERENCE`.
 
-``layout(geom, options)``
-    Choose method-specific settings from shapes alone (a tile layout, a
-    direct strategy); ``options`` may force them.
-``prepare(filters, geom, settings, backend, workers)``
-    Everything that depends on the filters only (for the FFT method their
-    spectrum), so that a filter bank can keep it.
-``execute(x, prepared, geom, settings, backend, workers, dtype)``
-    Convolve a channels-last input; return a channels-last output in ``dtype``.
-``costly_prepare``
-    True when ``prepare`` is worth keeping across one-shot calls with the
-    same filters (:mod:`fftconv._engine.spectra`); ``execute`` must then treat what
-    it prepared as read-only.  When False, ``prepare`` may return the filters
-    themselves, which may be the caller's array: ``execute`` only reads them.
-``local``
-    True when IEEE arithmetic alone keeps a NaN or Inf inside the outputs
-    whose window holds it (each output a sum of its own window's products);
-    the guards of :mod:`fftconv._engine.guards` then only look for overflows, after
-    the run.
-
-A new method registers itself in :data:`METHODS`, and the whole test suite
-covers it.
+:data:`REFERENCE` is the method whose rounding is per output and whose integer
+sums are exact: the guards fall back to it where another method could not
+keep an output within the accuracy contract.
 """
 
 from __future__ import annotations
 
-from fftconv.methods import direct, fft
+from fftconv.methods.base import Method
+from fftconv.methods.direct import DirectMethod
+from fftconv.methods.fft import FFTMethod
+
+#: Every registered method by name, in registration order.
+METHODS: dict[str, Method] = {}
+
+#: The method the guards fall back to: local (per-output rounding) and integer-exact.
+REFERENCE = "direct"
 
 
-class DirectMethod:
-    """Sliding-window views contracted with BLAS; see :mod:`fftconv.methods.direct`."""
+def register(method: Method) -> Method:
+    """Add ``method`` to :data:`METHODS` (its ``name`` must be new); return it.
 
-    name = "direct"
-    costly_prepare = False  # the filters themselves
-    local = True
-
-    def layout(self, geom, options=None):
-        return (options or {}).get("strategy") or direct.choose_strategy(geom)
-
-    def prepare(self, filters, geom, settings, backend, workers):
-        return filters
-
-    def execute(self, x, prepared, geom, settings, backend, workers, dtype):
-        return direct.execute(x, prepared, geom, strategy=settings, workers=workers)
-
-
-class FFTMethod:
-    """Batched FFT overlap-save with channel GEMMs; see :mod:`fftconv.methods.fft`."""
-
-    name = "fft"
-    costly_prepare = True  # every filter transformed
-    local = False  # a transform spreads a NaN over its tile
-
-    def layout(self, geom, options=None):
-        options = options or {}
-        return fft.make_layout(geom, options.get("fft_shape"), options.get("complex_pairs", False))
-
-    def prepare(self, filters, geom, settings, backend, workers):
-        return fft.prepare(filters, geom, settings, backend, fft.transform_workers(geom, settings, workers))
-
-    def execute(self, x, prepared, geom, settings, backend, workers, dtype):
-        workers = fft.transform_workers(geom, settings, workers)
-        return fft.execute(x, prepared, geom, settings, backend, workers, dtype)
+    Examples
+    --------
+    >>> from fftconv.methods import METHODS
+    >>> list(METHODS)
+    ['direct', 'fft']
+    """
+    if not isinstance(method, Method):
+        raise TypeError(f"`method` must be an instance of fftconv.methods.base.Method; got {type(method).__name__}")
+    if method.name in METHODS or method.name == "auto":
+        raise ValueError(f"a method named {method.name!r} is already registered (or reserved)")
+    METHODS[method.name] = method
+    return method
 
 
-METHODS = {m.name: m for m in (DirectMethod(), FFTMethod())}
+def unregister(name: str) -> None:
+    """Remove a registered method (the reference method stays)."""
+    if name == REFERENCE:
+        raise ValueError(f"the reference method {REFERENCE!r} cannot be removed")
+    METHODS.pop(name)
 
-__all__ = ["METHODS", "DirectMethod", "FFTMethod"]
+
+register(DirectMethod())
+register(FFTMethod())
+
+__all__ = ["METHODS", "REFERENCE", "Method", "register", "unregister", "DirectMethod", "FFTMethod"]

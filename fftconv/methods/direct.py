@@ -45,7 +45,9 @@ from scipy.linalg import blas
 from fftconv._shapes.geometry import ConvGeometry, batch_row_chunks
 from fftconv._shapes.padding import box_reads, read_padded
 from fftconv._runtime.scratch import scratch
+from fftconv.methods.pricing import gemm_seconds
 from fftconv.methods import _compiled
+from fftconv.methods.base import Method
 
 #: Target size in bytes of one chunk of patches (and, for "shifted", its partial
 #: sums): about the L2 cache, so that BLAS reads them back from cache. Measured
@@ -92,6 +94,36 @@ def choose_strategy(geom: ConvGeometry) -> str:
             and math.prod(geom.kernel[:-1]) >= 4):
         return "shifted"
     return "im2col"
+
+
+def seconds(geom: ConvGeometry, itemsize: int, c, strategy=None) -> float:
+    """Predicted seconds of the direct method with ``strategy`` (or its own choice)."""
+    strategy = strategy or choose_strategy(geom)
+    bw = c["bandwidth"] * (4 / itemsize)
+    outputs = geom.batch * math.prod(geom.out_spatial)
+    taps = math.prod(geom.kernel)
+    pad_copy = 2 * geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize / c["bandwidth"]
+    if strategy == "taps":
+        work = 3 * outputs * taps * geom.out_channels
+        t = work / c["elementwise_flops"] / (4 / itemsize) + work * itemsize / bw
+    elif strategy == "compiled":  # each output row in cache while every tap is added into it
+        t = 2 * outputs * taps * geom.out_channels / c["compiled_flops"] / (4 / itemsize)
+        t += outputs * geom.out_channels * itemsize / bw
+    elif strategy == "rows":  # numpy's compiled 1-D loop, one call per row
+        t = 2 * outputs * taps / c["elementwise_flops"] / (4 / itemsize)
+    elif strategy == "shifted":
+        rows = geom.batch * math.prod(geom.used_extent)
+        k = geom.kernel[-1] * geom.in_channels
+        t = math.prod(geom.kernel[:-1]) * gemm_seconds(rows, k, geom.out_channels, c, itemsize)
+        t += 2 * rows * k * itemsize / bw
+    else:
+        k = taps * geom.group_in
+        t = geom.groups * gemm_seconds(outputs, k, geom.group_out, c, itemsize)
+        t += 2 * outputs * k * geom.groups * itemsize / bw
+        if geom.groups > 1:  # thin GEMMs over the group axis, and the group-major copy of the input
+            t *= 1 + c["grouped_thin_n"] / geom.group_out
+            t += pad_copy
+    return t + pad_copy / (4 / itemsize) + c["call_overhead"]
 
 
 def _shift_overhead(geom: ConvGeometry) -> float:
@@ -361,3 +393,43 @@ def _rows(xp, w, geom):
 
 
 _RUN = {"shifted": _shifted, "im2col": _im2col, "taps": _taps, "rows": _rows}
+
+
+# -- the method, as the engine sees it -------------------------------------------------------
+
+class DirectMethod(Method):
+    """Sliding-window views contracted with BLAS, or taps added one by one (see the module)."""
+
+    name = "direct"
+    costly_prepare = False  # the filters themselves
+    local = True
+    integer_exact = True
+
+    def plan(self, geom, itemsize, constants, *, reuse_filters=False, backend_speed=1.0, complex_pairs=False):
+        strategy = choose_strategy(geom)
+        if geom.is_empty:  # nothing to compute: the output is zeros
+            return constants["call_overhead"], strategy
+        return seconds(geom, itemsize, constants, strategy), strategy
+
+    def settings(self, geom, options=None):
+        return (options or {}).get("strategy") or choose_strategy(geom)
+
+    def seconds(self, geom, settings, itemsize, constants):
+        return seconds(geom, itemsize, constants, settings)
+
+    def peak_bytes(self, geom, settings, itemsize, *, backend=None, final_copy=0, input_as_is=False,
+                   contiguous_input=True, kept_only=False):
+        return peak_bytes(geom, settings, itemsize, final_copy, input_as_is=input_as_is,
+                          contiguous_input=contiguous_input, kept_only=kept_only)
+
+    def describe(self, settings):
+        return f"direct     strategy {settings!r}"
+
+    def prepare(self, filters, geom, settings, backend, workers):
+        return filters
+
+    def execute(self, x, prepared, geom, settings, backend, workers, dtype):
+        return execute(x, prepared, geom, strategy=settings, workers=workers)
+
+    def gain(self, geom, settings):
+        return 1.0  # partial sums of products: at most |x| * sum|w|

@@ -57,21 +57,22 @@ a ``C -> O`` complex GEMM per frequency rather than the embedding's real
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.fft import next_fast_len
-
-import dataclasses
 
 from fftconv._shapes.geometry import ConvGeometry, batch_row_chunks
 from fftconv._shapes.padding import AxisRead, read_padded
 from fftconv._runtime.scratch import scratch
-from fftconv._runtime.arrays import COMPLEX_TO_REAL, REAL_TO_COMPLEX, spectrum_shape
+from fftconv._runtime.threads import run_pieces
+from fftconv._runtime.arrays import COMPLEX_TO_REAL, REAL_TO_COMPLEX, magnitude, spectrum_shape
+# the tile layout, made from shapes alone, is the planning side of this method
+from fftconv.methods.fft_layout import (CIRCULAR_MAX_ELEMENTS, TileLayout, _circular_gaps,  # noqa: F401
+                                        active_phases, circular_layout, complex_geometry, default_fft_shape,
+                                        make_layout, phase_kernel, unread_gaps, best_layout, fft_seconds)
+from fftconv.methods.base import Method
 
 #: Target size in bytes of the buffers of one chunk of tiles.
 CHUNK_BYTES = 32 * 2**20
@@ -79,6 +80,35 @@ CHUNK_BYTES = 32 * 2**20
 #: run on one thread, whatever ``workers`` says: handing a tiny batch to a second thread costs
 #: more than it saves (issue 19, scipy's backend: 6 us on one thread, 53 us on two).
 SMALL_TRANSFORM_POINTS = 2**15
+
+
+#: Copies and products of fewer values than this per piece run on the calling thread alone:
+#: handing a piece to another thread costs tens of microseconds.
+PIECE_VALUES = 2**17
+
+
+def in_pieces(work, length: int, values: int, workers) -> None:
+    """``work(start, stop)`` over ``range(length)`` cut into at most ``workers`` pieces of at
+    least :data:`PIECE_VALUES` of the ``values`` moved, run on fftconv's pool
+    (:func:`fftconv._runtime.threads.run_pieces`).
+
+    The transforms run on ``workers`` threads of their own; the copies and
+    products between them (the gather, the channel mixing, the scatter) would
+    otherwise run on one.
+
+    Examples
+    --------
+    >>> done = []
+    >>> in_pieces(lambda a, b: done.append((a, b)), 10, 2**20, 2)
+    >>> sorted(done)
+    [(0, 5), (5, 10)]
+    """
+    count = max(1, min(workers or 1, length, values // PIECE_VALUES))
+    if count == 1:
+        work(0, length)
+        return
+    bounds = [length * i // count for i in range(count + 1)]
+    run_pieces(lambda i: work(bounds[i], bounds[i + 1]), count)
 
 
 def transform_workers(geom: ConvGeometry, layout, workers):
@@ -96,121 +126,6 @@ def transform_workers(geom: ConvGeometry, layout, workers):
     return 1 if points < SMALL_TRANSFORM_POINTS else workers
 
 
-#: The largest image (spatial points times input and output channels) run as one circular
-#: correlation: about four chunks' worth of float32 buffers.
-CIRCULAR_MAX_ELEMENTS = 2**23
-
-
-@dataclass(frozen=True)
-class TileLayout:
-    """How the FFT method cuts a problem into tiles: shapes only.
-
-    Attributes
-    ----------
-    phase_kernel : tuple of int
-        Kernel length per axis after the polyphase split, ``ceil(eff / s)``.
-    tile : tuple of int
-        Outputs per tile along each axis.
-    fft_shape : tuple of int
-        Transform length per axis, ``tile + phase_kernel - 1``.
-    tiles : tuple of int
-        Number of tiles along each axis.
-    active : tuple of tuple of int
-        Per axis, the polyphase components that hold a kernel tap (all of
-        ``range(s)`` unless the stride exceeds the kernel or shares a factor
-        with the dilation).
-    complex_pairs : bool
-        The channels (in and out) are the ``(re, im)`` pairs of complex ones,
-        transformed as complex values (see the module's description).
-    circular : bool
-        One circular correlation of each whole image (``fft_shape`` is the
-        input's spatial shape, ``tile`` the output's): see
-        :func:`circular_layout`.
-    """
-
-    phase_kernel: tuple[int, ...]
-    tile: tuple[int, ...]
-    fft_shape: tuple[int, ...]
-    tiles: tuple[int, ...]
-    active: tuple[tuple[int, ...], ...]
-    complex_pairs: bool = False
-    circular: bool = False
-
-    @property
-    def phases(self) -> int:
-        """Number of polyphase components transformed: the product of the active ones per axis."""
-        return math.prod(len(a) for a in self.active)
-
-    @property
-    def n_tiles(self) -> int:
-        """Tiles per image."""
-        return math.prod(self.tiles)
-
-
-def phase_kernel(geom: ConvGeometry) -> tuple[int, ...]:
-    """Kernel length per axis after the polyphase split: ``ceil(eff / s)``."""
-    return tuple(-(-e // s) for e, s in zip(geom.eff_kernel, geom.strides))
-
-
-def active_phases(geom: ConvGeometry) -> tuple[tuple[int, ...], ...]:
-    """Per axis, the phases ``r < s`` that hold a tap: ``{t * d mod s : t < k}``.
-
-    Examples
-    --------
-    >>> from fftconv._checks import check_geometry
-    >>> g = check_geometry((1, 20, 20, 1), (2, 3, 1, 1), 2, (4, 2), "VALID", "NHWC", (1, 2), None, False)
-    >>> active_phases(g)
-    ((0, 1), (0,))
-    """
-    return tuple(tuple(sorted({t * d % s for t in range(k)}))
-                 for k, d, s in zip(geom.kernel, geom.dilations, geom.strides))
-
-
-def unread_gaps(geom: ConvGeometry) -> tuple[tuple[int, ...], ...]:
-    """Per axis, padded positions inside the used extent, in a phase that holds a tap, that
-    no output reads: the gaps a dilation larger than the outputs' span leaves between taps.
-
-    The gather zeroes them, so that what no output reads never reaches a transform
-    (a huge value there would spread over the tile by the FFT's rounding).
-
-    Examples
-    --------
-    >>> from fftconv._checks import check_geometry
-    >>> g = check_geometry((1, 4, 9, 1), (2, 3, 1, 1), 2, 1, "VALID", "NHWC", (3, 1), None, False)
-    >>> unread_gaps(g)  # one output row reads rows 0 and 3
-    ((1, 2), ())
-    """
-    return _unread_gaps(geom.out_spatial, geom.kernel, geom.dilations, geom.strides)
-
-
-@functools.lru_cache(maxsize=256)
-def _unread_gaps(outs, kernel, dilations, strides):
-    gaps = []
-    for o, k, d, s in zip(outs, kernel, dilations, strides):
-        if o == 0 or d <= (o - 1) * s + 1:  # each tap's span reaches the next tap's: no gap
-            gaps.append(())
-            continue
-        read = np.zeros((o - 1) * s + (k - 1) * d + 1, bool)
-        for t in range(k):
-            read[t * d:t * d + (o - 1) * s + 1:s] = True
-        phases = {t * d % s for t in range(k)}
-        gaps.append(tuple(int(p) for p in np.flatnonzero(~read) if p % s in phases))
-    return tuple(gaps)
-
-
-@functools.lru_cache(maxsize=256)
-def _circular_gaps(geom: ConvGeometry) -> tuple[tuple[int, ...], ...]:
-    """:func:`unread_gaps` for the circular layout: input samples (stride 1, positions taken
-    modulo the image) that no output reads."""
-    gaps = []
-    for n, o, k, d, (lo, _) in zip(geom.spatial, geom.out_spatial, geom.kernel, geom.dilations, geom.pads):
-        read = np.zeros(n, bool)
-        for t in range(k):
-            read[(np.arange(min(o, n)) - lo + t * d) % n] = True
-        gaps.append(tuple(int(p) for p in np.flatnonzero(~read)))
-    return tuple(gaps)
-
-
 def _zero_positions(a, gaps, axis_of) -> None:
     """Zero ``a`` at each axis' gap positions (``axis_of(axis, position)``: the index of that
     position in ``a``, or None where ``a`` does not hold it)."""
@@ -219,69 +134,6 @@ def _zero_positions(a, gaps, axis_of) -> None:
             index = axis_of(axis, p)
             if index is not None:
                 a[index] = 0
-
-
-def make_layout(geom: ConvGeometry, fft_shape=None, complex_pairs: bool = False) -> TileLayout:
-    """Tile a problem with the given FFT lengths (or :func:`default_fft_shape`).
-
-    An FFT length of at least ``out + q - 1`` means one tile along that axis,
-    a plain FFT convolution.  With ``complex_pairs`` the channels of ``geom``
-    are the ``(re, im)`` pairs of a complex convolution's (their counts must
-    be even), run with complex transforms.
-
-    Examples
-    --------
-    >>> from fftconv._checks import check_geometry
-    >>> g = check_geometry((1, 100, 100, 1), (9, 9, 1, 1), 2, 1, "VALID", "NHWC", 1, None, False)
-    >>> make_layout(g, (32, 200)).tile
-    (24, 92)
-    """
-    if complex_pairs and (geom.group_in % 2 or geom.group_out % 2):
-        raise ValueError(f"complex pairs need even channel counts per group; got {geom.group_in} in "
-                         f"and {geom.group_out} out")
-    q = phase_kernel(geom)
-    fft_shape = tuple(fft_shape or default_fft_shape(geom))
-    tile, lengths, tiles = [], [], []
-    for o, k, n in zip(geom.out_spatial, q, fft_shape):
-        if n < k:
-            raise ValueError(f"an FFT length of {n} cannot hold a phase kernel of {k}")
-        t = min(n - k + 1, o)
-        tile.append(t)
-        lengths.append(min(n, next_fast_len(t + k - 1, real=True)) if t == o else n)
-        tiles.append(-(-o // t))
-    return TileLayout(q, tuple(tile), tuple(lengths), tuple(tiles), active_phases(geom), complex_pairs)
-
-
-def circular_layout(geom: ConvGeometry, complex_pairs: bool = False) -> TileLayout | None:
-    """The layout of a circular correlation of each whole image, where it applies; else None.
-
-    It applies with ``padding_mode="wrap"``, stride 1, a fast FFT length
-    (5-smooth) for every spatial size and images small enough that the
-    buffers of one stay within :data:`CIRCULAR_MAX_ELEMENTS` (a whole image is
-    transformed at once, where tiles bound the memory of a chunk): the
-    wrap-padded input is periodic with
-    the input's period, so output ``i`` along an axis with pads ``(lo, hi)``
-    is sample ``(i - lo) mod n`` of the circular correlation of the unpadded
-    input (:func:`_scatter_circular`), whatever the pads, the dilation or the
-    kernel's length (a kernel longer than the input is folded onto it).
-
-    Examples
-    --------
-    >>> from fftconv._checks import check_geometry
-    >>> g = check_geometry((1, 64, 60, 1), (41, 41, 1, 1), 2, 1, "SAME", "NHWC", 1, None, False,
-    ...                    padding_mode="wrap")
-    >>> circular_layout(g).fft_shape, circular_layout(g).tile
-    ((64, 60), (64, 60))
-    """
-    if geom.padding_mode != "wrap" or any(s != 1 for s in geom.strides):
-        return None
-    if any(next_fast_len(n, real=True) != n for n in geom.spatial):
-        return None
-    if math.prod(geom.spatial) * (geom.in_channels + geom.out_channels) > CIRCULAR_MAX_ELEMENTS:
-        return None
-    nd = geom.ndim
-    return TileLayout(tuple(geom.eff_kernel), tuple(geom.out_spatial), tuple(geom.spatial), (1,) * nd,
-                      ((0,),) * nd, complex_pairs, circular=True)
 
 
 def _fold(taps: np.ndarray, lengths) -> np.ndarray:
@@ -295,19 +147,6 @@ def _fold(taps: np.ndarray, lengths) -> np.ndarray:
             padded[(slice(None),) * axis + (slice(q),)] = taps
             taps = padded.reshape(*taps.shape[:axis], m, n, *taps.shape[axis + 1:]).sum(axis=axis)
     return taps
-
-
-def complex_geometry(geom: ConvGeometry) -> ConvGeometry:
-    """The complex convolution whose ``(re, im)`` channel pairs make up ``geom``'s channels.
-
-    Examples
-    --------
-    >>> from fftconv._checks import check_geometry
-    >>> g = check_geometry((1, 9, 4), (3, 4, 6), 1, 1, "VALID", "NWC", 1, None, False)
-    >>> complex_geometry(g).filters_shape
-    (3, 2, 3)
-    """
-    return dataclasses.replace(geom, in_channels=geom.in_channels // 2, out_channels=geom.out_channels // 2)
 
 
 def complex_filters(w: np.ndarray) -> np.ndarray:
@@ -325,20 +164,6 @@ def complex_view(x: np.ndarray) -> np.ndarray:
     if x.strides[-1] != x.itemsize:
         x = np.ascontiguousarray(x)
     return x.view(REAL_TO_COMPLEX[x.dtype])
-
-
-def default_fft_shape(geom: ConvGeometry) -> tuple[int, ...]:
-    """A simple tiling rule, used when no plan chose one.
-
-    Along each axis the whole output is one tile when that transform is at
-    most ``max(8 q, 256)`` long; otherwise the FFT length is the fast length
-    nearest ``max(4 q, 64)``, which keeps the overlap below a quarter.
-    """
-    shape = []
-    for o, k in zip(geom.out_spatial, phase_kernel(geom)):
-        whole = next_fast_len(o + k - 1, real=True)
-        shape.append(whole if whole <= max(8 * k, 256) else next_fast_len(max(4 * k, 64), real=True))
-    return tuple(shape)
 
 
 # -- filters ------------------------------------------------------------------
@@ -417,7 +242,7 @@ def prepare(w: np.ndarray, geom: ConvGeometry, layout: TileLayout, backend, work
 
 # -- inputs -------------------------------------------------------------------
 
-def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy):
+def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy, workers=1):
     """Tiles ``r0:r1`` (along the first axis) of images ``n0:n1``, ready for the FFT.
 
     Returns a real array ``(n, *tile counts, G, *phases, C_in/G, *L)`` if
@@ -435,11 +260,8 @@ def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy):
     slab = None if any(gaps) else _slab_view(x[n0:n1], geom, layout, firsts, sizes, dtype)
     if slab is None:
         slab = scratch("slab", (n1 - n0, *itertools.chain(*zip(sizes, phases)), geom.in_channels), dtype)
-        for combo in itertools.product(*(enumerate(a) for a in layout.active)):
-            reads = [AxisRead(n, pads, used, f * si + r, si, m) for (_, r), n, pads, used, f, si, m in
-                     zip(combo, geom.spatial, geom.pads, geom.used_extent, firsts, s, sizes)]
-            component = slab[(slice(None), *itertools.chain(*((slice(None), i) for i, _ in combo)))]
-            read_padded(x[n0:n1], reads, component, geom.padding_mode)
+        in_pieces(lambda a, b: _read_slab(x[n0:n1], geom, layout, firsts, sizes, slab, a, b),
+                  sizes[0], slab.size, workers)
 
         def slab_index(axis, p):  # padded position p = (first + j) * s + phase
             j, phase = p // s[axis] - firsts[axis], p % s[axis]
@@ -463,6 +285,26 @@ def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy):
     buf = scratch("tiles", view.shape, dtype)
     np.copyto(buf, view)
     return buf
+
+
+def _read_slab(x, geom, layout, firsts, sizes, slab, a, b):
+    """Decimated rows ``a:b`` (along the first spatial axis) of the slab, from the padded input."""
+    s, phases = geom.strides, [len(active) for active in layout.active]
+    starts, counts = [f + (a if axis == 0 else 0) for axis, f in enumerate(firsts)], [b - a, *sizes[1:]]
+    rows = slab[:, a:b]
+    if all(p == si for p, si in zip(phases, s)):
+        # every phase active: the slab (n, M0, s0, M1, s1, ..., C) is the padded box itself, read in
+        # one pass (one copy per run of pads), not one strided pass per phase
+        reads = [AxisRead(n, pads, used, f * si, 1, m * si) for n, pads, used, f, si, m in
+                 zip(geom.spatial, geom.pads, geom.used_extent, starts, s, counts)]
+        box = rows.reshape(rows.shape[0], *(m * si for m, si in zip(counts, s)), rows.shape[-1])
+        read_padded(x, reads, box, geom.padding_mode)
+        return
+    for combo in itertools.product(*(enumerate(active) for active in layout.active)):
+        reads = [AxisRead(n, pads, used, f * si + r, si, m) for (_, r), n, pads, used, f, si, m in
+                 zip(combo, geom.spatial, geom.pads, geom.used_extent, starts, s, counts)]
+        component = rows[(slice(None), *itertools.chain(*((slice(None), i) for i, _ in combo)))]
+        read_padded(x, reads, component, geom.padding_mode)
 
 
 def _circular_tiles(x, geom, n0, n1, dtype, first, copy):
@@ -517,30 +359,43 @@ def _slab_view(x, geom, layout, firsts, sizes, dtype):
 
 # -- channel mixing -----------------------------------------------------------
 
-def mix_channels(spectra: np.ndarray, filters: np.ndarray, first: bool) -> np.ndarray:
+def mix_channels(spectra: np.ndarray, filters: np.ndarray, first: bool, workers=1) -> np.ndarray:
     """Per-frequency channel mixing of the spectra of one chunk, into scratch memory.
 
     Batch-first spectra ``(B, G, K, F)`` become ``(B, G, Og, F)``; batch-last
     ``(F, B, G, K)`` become ``(F, B, G, Og)``.  ``filters`` comes from
     :func:`prepare`: ``(G, Og, F)`` when ``K == 1`` (an elementwise product
     along the contiguous frequencies), else ``(F, G, K, Og)`` for one complex
-    GEMM per frequency and group.
+    GEMM per frequency and group.  The frequencies (or, batch-first and
+    elementwise, the tiles) are cut into pieces over ``workers`` threads.
     """
     dtype = np.result_type(spectra, filters)
+    values = spectra.size + filters.size
     if not first:
         mixed = scratch("mixed", (*spectra.shape[:3], filters.shape[-1]), dtype)
         if spectra.shape[3] == 1:  # (F, B, G, 1) * (F, 1, G, Og): a broadcast product, no GEMM
-            return np.multiply(spectra, filters[:, None, :, 0, :], out=mixed)
-        return _mix_by_frequency(spectra, filters, mixed)
+            product = filters[:, None, :, 0, :]
+            in_pieces(lambda a, b: np.multiply(spectra[a:b], product[a:b], out=mixed[a:b]),
+                      len(spectra), values, workers)
+        else:
+            in_pieces(lambda a, b: _mix_by_frequency(spectra[a:b], filters[a:b], mixed[a:b]),
+                      len(spectra), values, workers)
+        return mixed
     b, g, k, f = spectra.shape
     if k == 1:
-        return np.multiply(spectra, filters[None], out=scratch("mixed", (b, *filters.shape), dtype))
+        mixed = scratch("mixed", (b, *filters.shape), dtype)
+        in_pieces(lambda p, q: np.multiply(spectra[p:q], filters[None], out=mixed[p:q]), b, values, workers)
+        return mixed
     by_freq = scratch("by_frequency", (f, b, g, k), spectra.dtype)
-    np.copyto(by_freq, spectra.transpose(3, 0, 1, 2))
-    mixed = _mix_by_frequency(by_freq, filters, scratch("mixed_by_frequency", (f, b, g, filters.shape[-1]),
-                                                        dtype))
+    by_freq_mixed = scratch("mixed_by_frequency", (f, b, g, filters.shape[-1]), dtype)
     out = scratch("mixed", (b, g, filters.shape[-1], f), dtype)
-    np.copyto(out, mixed.transpose(1, 2, 3, 0))
+
+    def piece(p, q):  # frequencies p:q: to (F, B, G, K), mixed, back to (B, G, Og, F)
+        np.copyto(by_freq[p:q], spectra[..., p:q].transpose(3, 0, 1, 2))
+        _mix_by_frequency(by_freq[p:q], filters[p:q], by_freq_mixed[p:q])
+        np.copyto(out[..., p:q], by_freq_mixed[p:q].transpose(1, 2, 3, 0))
+
+    in_pieces(piece, f, values, workers)
     return out
 
 
@@ -583,6 +438,16 @@ def _scatter_tiles(tiles, out, layout, r0, r1):
         dst = dst.reshape(dst.shape[0], *itertools.chain(*((n, size) for _, n, size in combo)),
                           dst.shape[-1])
         np.copyto(dst, src.transpose(order))
+
+
+def _scatter_tiles_in_pieces(tiles, out, layout, r0, r1, workers):
+    """:func:`_scatter_tiles` cut into pieces over ``workers`` threads: images, else rows of tiles."""
+    if len(tiles) >= (workers or 1) or r1 - r0 == 1:
+        in_pieces(lambda a, b: _scatter_tiles(tiles[a:b], out[a:b], layout, r0, r1), len(tiles), out.size,
+                  workers)
+    else:
+        in_pieces(lambda a, b: _scatter_tiles(tiles[:, a:b], out, layout, r0 + a, r0 + b), r1 - r0,
+                  out.size, workers)
 
 
 def _scatter_circular(tiles, out, geom):
@@ -713,7 +578,8 @@ def _execute(x, spectrum, geom, layout, backend, workers, dtype):
         if layout.circular:
             tiles = _circular_tiles(x, geom, n0, n1, dtype, first, copy=not strided)
         else:
-            tiles = _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy=not strided)
+            tiles = _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy=not strided,
+                                  workers=workers)
         spatial = tuple(range(tiles.ndim - nd, tiles.ndim)) if first else tuple(range(nd))
         if complex_:
             spectra = backend.fftn(tiles, axes=spatial, workers=workers,
@@ -722,7 +588,7 @@ def _execute(x, spectrum, geom, layout, backend, workers, dtype):
             spectra = scratch("spectra", spectrum_shape(tiles.shape, spatial), REAL_TO_COMPLEX[dtype])
             spectra = backend.rfftn(tiles, axes=spatial, workers=workers, out=spectra)
         k = layout.phases * geom.group_in
-        mixed = mix_channels(_flat_frequencies(spectra, nd, first, geom.groups, k), spectrum, first)
+        mixed = mix_channels(_flat_frequencies(spectra, nd, first, geom.groups, k), spectrum, first, workers)
         counts = (n1 - n0, r1 - r0, *layout.tiles[1:])
         if strided and not first:
             tiles = _inverse_blocked(mixed, counts, geom, layout, backend, workers)
@@ -731,7 +597,7 @@ def _execute(x, spectrum, geom, layout, backend, workers, dtype):
         if layout.circular:
             _scatter_circular(tiles, out[n0:n1], geom)
         else:
-            _scatter_tiles(tiles, out[n0:n1], layout, r0, r1)
+            _scatter_tiles_in_pieces(tiles, out[n0:n1], layout, r0, r1, workers)
     return out
 
 
@@ -807,3 +673,78 @@ def _inverse_blocked(mixed, counts, geom, layout, backend, workers):
     _inverse_transform(backend, mixed, layout, tuple(range(nd)), workers,
                        np.moveaxis(tiles, range(-nd, 0), range(nd)))
     return tiles
+
+
+# -- integers ---------------------------------------------------------------------------
+
+#: Rounding an FFT result to integers is trusted only below this error bound.
+INTEGER_ERROR_LIMIT = 0.25
+
+
+def integer_result_exact(x: np.ndarray, filters: np.ndarray, geom: ConvGeometry, layout) -> bool:
+    """Whether rounding the float64 FFT result recovers the exact integer result.
+
+    The bound: every output is a sum of ``taps * C_in/groups`` products of at
+    most ``max|x| * max|w|``, and a transform of ``n`` points adds a relative
+    error of at most ``8 * eps * log2(n)`` of the sum of magnitudes it carries.
+    """
+    if x.size == 0 or filters.size == 0:
+        return True
+    points = math.prod(layout.fft_shape)
+    largest = float(magnitude(x)) * float(magnitude(filters))
+    carried = largest * points * layout.phases * geom.group_in
+    error = 8 * np.finfo(np.float64).eps * math.log2(max(points, 2)) * carried
+    exact_sums = largest * math.prod(geom.kernel) * geom.group_in < 2**53
+    return exact_sums and error < INTEGER_ERROR_LIMIT
+
+
+# -- the method, as the engine sees it -------------------------------------------------------
+
+class FFTMethod(Method):
+    """Batched FFT overlap-save with channel GEMMs (see the module)."""
+
+    name = "fft"
+    costly_prepare = True  # every filter transformed
+    local = False  # a transform spreads a NaN, and its rounding, over its tile
+    integer_exact = False  # rounded to integers where integer_result_exact says that is exact
+    uses_backend = True
+
+    def plan(self, geom, itemsize, constants, *, reuse_filters=False, backend_speed=1.0, complex_pairs=False):
+        if geom.is_empty:  # nothing to compute: the output is zeros
+            return constants["fft_call_overhead"], None
+        layout, t = best_layout(geom, itemsize, constants, with_filters=not reuse_filters,
+                                complex_pairs=complex_pairs)
+        overhead = constants["fft_call_overhead"]
+        return overhead + backend_speed * (t - overhead), layout
+
+    def settings(self, geom, options=None):
+        options = options or {}
+        return make_layout(geom, options.get("fft_shape"), options.get("complex_pairs", False))
+
+    def seconds(self, geom, settings, itemsize, constants):
+        return fft_seconds(geom, settings, itemsize, constants)
+
+    def peak_bytes(self, geom, settings, itemsize, *, backend=None, final_copy=0, input_as_is=False,
+                   contiguous_input=True, kept_only=False):
+        return peak_bytes(geom, settings, itemsize, backend, final_copy, kept_only=kept_only,
+                          input_as_is=input_as_is)
+
+    def describe(self, settings):
+        lay = settings
+        return (f"fft tiles  {lay.tile} outputs per tile, fft shape {lay.fft_shape}, "
+                f"{lay.n_tiles} tile(s) per image, {lay.phases} phase(s)")
+
+    def prepare(self, filters, geom, settings, backend, workers):
+        return prepare(filters, geom, settings, backend, transform_workers(geom, settings, workers))
+
+    def execute(self, x, prepared, geom, settings, backend, workers, dtype):
+        return execute(x, prepared, geom, settings, backend, transform_workers(geom, settings, workers), dtype)
+
+    def gain(self, geom, settings):
+        # a spectrum of P points reaches P times its largest input; an unnormalised inverse adds up to
+        # sqrt(P) times the 2-norm of what it carries, over K mixed channels
+        points = math.prod(settings.fft_shape)
+        return points * math.sqrt(points) * settings.phases * geom.group_in
+
+    def integer_result_exact(self, x, filters, geom, settings):
+        return integer_result_exact(x, filters, geom, settings)

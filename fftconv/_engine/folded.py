@@ -84,8 +84,17 @@ class FoldedBound:
     def _execute(self, x, out_dtype):
         return self.bound._execute(self.plan.fold.gather(x, self.plan.channels_first), out_dtype)
 
+    @property
+    def last_run(self) -> dict | None:
+        """What the last call ran (:attr:`fftconv._engine.plan.BoundPlan.last_run`): the folded run's."""
+        return self.bound.last_run
+
     def __repr__(self) -> str:
-        return f"BoundPlan(filters bound, dtype {self.filters_dtype})\n{self.plan!r}"
+        text = f"BoundPlan(filters bound, dtype {self.filters_dtype})\n{self.plan!r}"
+        run = self.last_run
+        if run is not None:
+            text += f"\n  last call  ran {run['method']!r} in {run['dtype']} ({run['why']})"
+        return text
 
 
 def folded(fold: Fold, inner: ConvPlan) -> FoldedPlan:
