@@ -725,7 +725,10 @@ def test_a_backend_that_is_not_installed_says_how_to_install_it(monkeypatch):
     lambda x: fftconv.convolve(x[0, :, :, 0], np.ones((3, 3))),
     lambda x: fftconv.conv2d_transpose(x, np.ones((3, 3, 1, 1)), (1, 10, 10, 1), 1, "VALID"),
     lambda x: fftconv.conv2d(np.ones((1, 8, 8, 1)), x[0, :3, :3, :, None]),
-], ids=["conv2d", "depthwise", "plan", "filterbank", "convolve", "transpose", "dask-filters"])
+    lambda x: fftconv.firfilter(np.ones(3), x[0, :, 0, 0]),
+    lambda x: fftconv.StreamConvolver(np.ones(3))(x[0, :, 0, 0]),
+], ids=["conv2d", "depthwise", "plan", "filterbank", "convolve", "transpose", "dask-filters", "firfilter",
+        "stream"])
 def test_a_dask_array_is_refused_with_the_way_to_fftconv_dask(call):
     da = pytest.importorskip("dask.array")
     x = da.ones((1, 8, 8, 1), chunks=(1, 4, 4, 1))
