@@ -122,7 +122,7 @@ def test_pieces_run_on_the_pool_from_inside_it_without_waiting_forever():
     assert all(f.result() == [0, 1, 2, 3] for f in finished)
 
 
-@pytest.mark.skipif("compiled" not in direct.STRATEGIES, reason="numba is not installed")
+@pytest.mark.skipif("compiled" not in direct.STRATEGIES, reason="numba is not installed, or FFTCONV_DISABLE turns it off")
 def test_compiled_plan_runs_on_the_pool_threads():
     import concurrent.futures as cf
 
