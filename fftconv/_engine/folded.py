@@ -41,12 +41,14 @@ class FoldedPlan(ConvPlan):
     inner: ConvPlan | None = None
     fold: Fold | None = None
 
-    def __post_init__(self):  # a plan made with dataclasses.replace (measure=True) changes what runs inside
+    def __post_init__(self):
+        # a plan made with dataclasses.replace (measure=True, tests forcing a path) changes what runs inside
         inner = self.inner
         mine = (self.method, self.backend, self.measured, self.settings)
         if (inner.method, inner.backend, inner.measured, inner.settings) != mine:
-            object.__setattr__(self, "inner", dataclasses.replace(inner, method=self.method, backend=self.backend,
-                                                                  measured=self.measured, settings=self.settings))
+            inner = dataclasses.replace(inner, method=self.method, backend=self.backend, measured=self.measured,
+                                        settings=self.settings)
+            object.__setattr__(self, "inner", inner)
 
     @property
     def run_geometry(self):
