@@ -23,16 +23,22 @@ FACTOR = 100
 
 
 def guarded_fft(x_shape, w_shape, dtype, circular=False, **options):
-    """A plan that runs the FFT method under ``auto``'s guards, whatever the planner would pick."""
+    """A plan that runs the FFT method under ``auto``'s guards, whatever the planner would pick
+    (a folded plan's inner plan, which runs the guards, included)."""
     plan = PLANNERS[len(x_shape) - 2](x_shape, w_shape, dtype=dtype, method="fft", **options)
+    inner = getattr(plan, "inner", None)
+    runs = plan if inner is None else inner
     if circular:
         from fftconv.methods.fft import circular_layout
 
-        layout = circular_layout(plan.run_geometry, False)
+        layout = circular_layout(runs.run_geometry, False)
         if layout is None:
             return None
-        plan = dataclasses.replace(plan, settings={**plan.settings, "fft": layout})
-    return dataclasses.replace(plan, requested="auto")
+        runs = dataclasses.replace(runs, settings={**runs.settings, "fft": layout})
+    runs = dataclasses.replace(runs, requested="auto")
+    if inner is None:
+        return runs
+    return dataclasses.replace(plan, inner=runs, requested="auto", settings=runs.settings)
 
 
 def precise_conv(x, w, strides=1, padding="VALID", dilations=1, padding_mode="constant"):
