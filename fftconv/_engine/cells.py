@@ -604,11 +604,14 @@ if _compiled.HAVE_NUMBA:
         cz = np.zeros(used2 * chans, np.int32)
         width = (hi2 - lo2) * chans
         base, off = s2 * chans, lo2 * chans
+        pending = np.empty((4, 2), np.int64)  # rows waiting to be accumulated four at a time
+        quads = not count and extra2.shape[0] == 0
         for task in range(first, last):
             n = task // (cells0 * cells1)
             k0 = (task // cells1) % cells0
             k1 = task % cells1
             seen = False
+            waiting = 0
             for i0 in range(pos0.shape[1]):
                 p0 = pos0[k0, i0]
                 if p0 < 0 or src0[p0] < 0:
@@ -622,6 +625,17 @@ if _compiled.HAVE_NUMBA:
                         ca[:] = 0
                         cz[:] = 0
                         seen = True
+                    if quads:
+                        pending[waiting, 0], pending[waiting, 1] = src0[p0], src1[p1]
+                        waiting += 1
+                        if waiting == 4:
+                            _accumulate4(x[n, pending[0, 0], pending[0, 1]][base:base + width],
+                                         x[n, pending[1, 0], pending[1, 1]][base:base + width],
+                                         x[n, pending[2, 0], pending[2, 1]][base:base + width],
+                                         x[n, pending[3, 0], pending[3, 1]][base:base + width],
+                                         cm[off:off + width], ca[off:off + width])
+                            waiting = 0
+                        continue
                     row = x[n, src0[p0], src1[p1]]
                     if count:
                         _accumulate(row[base:base + width], cm[off:off + width], ca[off:off + width],
@@ -632,8 +646,21 @@ if _compiled.HAVE_NUMBA:
                         q = extra2[e] * chans
                         s = src2[extra2[e]] * chans
                         _accumulate(row[s:s + chans], cm[q:q + chans], ca[q:q + chans], cz[q:q + chans])
+            for r in range(waiting):
+                _accumulate2(x[n, pending[r, 0], pending[r, 1]][base:base + width], cm[off:off + width],
+                             ca[off:off + width])
             if seen:
                 _fold(cm, ca, cz, chans, per, cell2, runs2, M[n, k0, k1], A[n, k0, k1], Z[n, k0, k1])
+
+    @numba.njit(nogil=True, cache=True, fastmath=_FAST)
+    def _accumulate4(r0, r1, r2, r3, cm, ca):  # pragma: no cover - compiled
+        """:func:`_accumulate2` of four rows at once (one load and store of the accumulators)."""
+        for j in range(r0.shape[0]):
+            a0, a1, a2, a3 = abs(r0[j]), abs(r1[j]), abs(r2[j]), abs(r3[j])
+            m = max(max(a0, a1), max(a2, a3))
+            c = cm[j]
+            cm[j] = m if m > c else c
+            ca[j] += (a0 + a1) + (a2 + a3)
 
     @numba.njit(nogil=True, cache=True, fastmath=_FAST)
     def _accumulate(row, cm, ca, cz):  # pragma: no cover - compiled
