@@ -865,27 +865,21 @@ if _compiled.HAVE_NUMBA:
                 p0, p1 = max(k * runs, lo), min((k + 1) * runs, hi)
                 if p1 <= p0:
                     continue
-                seg = row[(p0 - lo + start) * chans:(p1 - lo + start) * chans]
+                j0, j1 = (p0 - lo + start) * chans, (p1 - lo + start) * chans
                 if count:
                     z = 0
-                    for j in range(seg.shape[0]):
-                        z += seg[j] != 0
+                    for j in range(j0, j1):
+                        z += row[j] != 0
                     Z[n, k] = z
-                m, a = _max_sum(seg)
+                m = abs(row[j0])
+                a = m
+                for j in range(j0 + 1, j1):
+                    v = abs(row[j])
+                    m = max(m, v)
+                    a += v
                 M[n, k] = m
                 A[n, k] = a
 
-    @numba.njit(nogil=True, cache=True, fastmath=_FAST)
-    def _max_sum(seg):  # pragma: no cover - compiled
-        """The largest magnitude and the sum of magnitudes of ``seg``, in its own precision
-        (a few hundred values), returned in float64."""
-        m = abs(seg[0]) * 0
-        a = m
-        for j in range(seg.shape[0]):
-            v = abs(seg[j])
-            m = max(m, v)
-            a += v
-        return np.float64(m), np.float64(a)
 
     @numba.njit(nogil=True, cache=True)
     def _support_loop(x, src0, src1, src2, box, dil, strides, offsets, taps, outs, gin, gout,
