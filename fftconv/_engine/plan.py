@@ -613,7 +613,10 @@ class BoundPlan:
         if zero is None:
             return
         geom = self.plan.run_geometry
-        np.copyto(y.reshape(*zero.shape, geom.group_out), 0, where=zero[..., None])
+        if y.flags.c_contiguous:  # over each group's outputs, without an output-sized mask
+            np.copyto(y.reshape(*zero.shape, geom.group_out), 0, where=zero[..., None])
+        else:
+            y[np.repeat(zero, geom.group_out, axis=-1)] = 0
         self._detail(**{"zero outputs": int(np.count_nonzero(zero)) * geom.group_out})
 
     def explain(self, input) -> str:
