@@ -296,3 +296,21 @@ def test_outputs_whose_data_meets_only_zero_taps_are_exact_zeros(dtype, kernel):
     direct = fftconv.conv2d(x, w, padding="SAME", method="direct")
     assert (y[direct == 0] == 0).all()
     assert worst_ratio(y, x, w, direct, padding="SAME") <= FACTOR
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_zero_windows_of_a_narrow_support_match_the_counts(nd):
+    """Zero windows of a support narrower than the kernel (a delta off the centre), compiled,
+    against summed-area counts; a support of one tap once wrote past the output (3-D, SAME)."""
+    from fftconv._engine import cells
+
+    rng = np.random.default_rng(8)
+    shape = {1: (2, 30, 2), 2: (1, 12, 11, 2), 3: (1, 7, 6, 8, 2)}[nd]
+    x = rng.standard_normal(shape) * (rng.random(shape) < 0.3)
+    geom = PLANNERS[nd](shape, (3,) * nd + (2, 2), padding="SAME").geometry
+    for taps in ([(1, 2)] * nd, [(0, 1)] * nd, [(2, 3)] * nd, [(0, 3)] * nd):
+        per_group = (x != 0).reshape(*x.shape[:-1], geom.groups, geom.group_in).any(axis=-1)
+        kernel = [hi - lo for lo, hi in taps]
+        shifts = [lo * d for (lo, _), d in zip(taps, geom.dilations)]
+        want = cells.window_counts(per_group, geom, kernel, shifts) == 0
+        np.testing.assert_array_equal(cells.zero_windows(x, geom, taps), want)

@@ -802,9 +802,10 @@ if _compiled.HAVE_NUMBA:
                             for i in range(inner):
                                 cols[o1 * inner + i] = ring1[slot, i] - (ring1[before % r1, i] if before >= 0 else 0) > 0
                 if direct0:
-                    flat = zero[n, p0].reshape(-1)
-                    for i in range(width):
-                        flat[i] = cols[i] == 0
+                    if p0 < o0n:  # (a support narrower than the kernel leaves positions past the last output)
+                        flat = zero[n, p0].reshape(-1)
+                        for i in range(width):
+                            flat[i] = cols[i] == 0
                     continue
                 slot, prev = p0 % r0, (p0 - d0) % r0
                 for i in range(width):
