@@ -56,6 +56,9 @@ DEFAULT_CONSTANTS = {
     # on 2026-11-30 (geomean 1.00-1.03, max 1.24), then raised by the 1.2-1.4x that adding four
     # taps per pass gained; alone, the loops ran 10-20 Gflop/s on one core
     "compiled_flops": 8.0e10,
+    # the compiled 1-D passes (the direct method's "lines" strategy, fftconv[numba]), in the same
+    # frame: set from side-by-side timings against the FFT method (see fftconv.methods._lines)
+    "lines_flops": 8.0e10,
     # grouped im2col: its GEMMs and gathers take (1 + grouped_thin_n / (C_out/G)) times the dense
     # model's figure (measured on 14 grouped layers, 2026-11-30, against the FFT method side by
     # side: 2.3x at 4 outputs per group, 1.3-2x at 8, 1.0x from 16; not fitted by calibrate's grid)

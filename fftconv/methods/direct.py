@@ -31,6 +31,10 @@ no output reads a pad):
 ``"rows"`` (one input and one output channel, a kernel along the last axis only)
     :func:`numpy.correlate` per row: short FIR filters on a few signals, where
     the other strategies' fixed costs dominate.
+``"lines"`` (a kernel along one axis, few channels mixed per group; only with numba)
+    Compiled 1-D passes (:mod:`fftconv.methods._lines`): each output line stays
+    in cache while every tap is added into it, along contiguous memory. The
+    low-rank method's passes, and FIR filters over many lines.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from fftconv._shapes.geometry import ConvGeometry, batch_row_chunks
 from fftconv._shapes.padding import box_reads, read_padded
 from fftconv._runtime.scratch import scratch
 from fftconv.methods.pricing import gemm_seconds
-from fftconv.methods import _compiled
+from fftconv.methods import _compiled, _lines
 from fftconv.methods.base import Method
 
 #: Target size in bytes of one chunk of patches (and, for "shifted", its partial
@@ -58,8 +62,12 @@ CHUNK_BYTES = 2**20
 #: (1x256x256x1, 7x7: 2.5 ms compiled, 1.8 ms taps, measured 2026-11-30).
 COMPILED_MIN_CHANNELS = 8
 
-#: The strategies this installation runs ("compiled" only with numba).
-STRATEGIES = ("shifted", "im2col", "taps", "rows") + (("compiled",) if _compiled.HAVE_NUMBA else ())
+#: The strategies this installation runs ("compiled" and "lines" only with numba).
+STRATEGIES = ("shifted", "im2col", "taps", "rows") + (("compiled", "lines") if _compiled.HAVE_NUMBA else ())
+
+#: The lines strategy mixes at most this many ``C_in/G * C_out/G`` channel pairs per group; more
+#: are a GEMM's work (im2col).
+LINES_MAX_MIX = 16
 
 
 def fits(strategy: str, geom: ConvGeometry) -> bool:
@@ -78,6 +86,8 @@ def fits(strategy: str, geom: ConvGeometry) -> bool:
         return _compiled.HAVE_NUMBA and geom.group_in == 1 and geom.ndim <= 2
     if strategy == "shifted":
         return geom.groups == 1 and all(s == 1 for s in geom.strides)
+    if strategy == "lines":
+        return _lines.fits(geom)
     if strategy == "rows":
         return (geom.in_channels == geom.out_channels == 1 and geom.strides[-1] == 1
                 and geom.dilations[-1] == 1 and all(k == 1 for k in geom.kernel[:-1]))
@@ -88,6 +98,8 @@ def choose_strategy(geom: ConvGeometry) -> str:
     """Pick the direct strategy for these shapes (see the module docstring)."""
     if fits("rows", geom) and geom.kernel[-1] <= ROWS_MAX_TAPS and _row_count(geom) <= ROWS_MAX_COUNT:
         return "rows"
+    if fits("lines", geom) and geom.group_in * geom.group_out <= LINES_MAX_MIX:
+        return "lines"
     if geom.group_in == 1:  # compiled loops vectorise across channels: a few are no gain
         return "compiled" if fits("compiled", geom) and geom.groups >= COMPILED_MIN_CHANNELS else "taps"
     if (geom.groups == 1 and all(s == 1 for s in geom.strides) and _shift_overhead(geom) < 1.5
@@ -109,6 +121,10 @@ def seconds(geom: ConvGeometry, itemsize: int, c, strategy=None) -> float:
     elif strategy == "compiled":  # each output row in cache while every tap is added into it
         t = 2 * outputs * taps * geom.out_channels / c["compiled_flops"] / (4 / itemsize)
         t += outputs * geom.out_channels * itemsize / bw
+    elif strategy == "lines":  # compiled 1-D passes: each output line in cache, contiguous runs
+        t = 2 * outputs * taps * geom.group_in * geom.out_channels / c["lines_flops"] / (4 / itemsize)
+        t += (geom.batch * math.prod(geom.used_extent) * geom.in_channels
+              + outputs * geom.out_channels) * itemsize / bw
     elif strategy == "rows":  # numpy's compiled 1-D loop, one call per row
         t = 2 * outputs * taps / c["elementwise_flops"] / (4 / itemsize)
     elif strategy == "shifted":
@@ -144,7 +160,7 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
     scratch memory it keeps.
     """
     in_place = input_as_is and reads_input_in_place(geom)
-    if strategy in ("shifted", "compiled"):  # these read a C-contiguous used extent only
+    if strategy in ("shifted", "compiled", "lines"):  # these read a C-contiguous used extent only
         in_place = in_place and contiguous_input and _used_extent_is_contiguous(geom)
     padded_size = geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize
     padded = 0 if in_place else padded_size
@@ -154,6 +170,12 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
         return padded + out + tile + (0 if kept_only else final_copy)
     if strategy == "compiled":  # the output only
         return padded + out + final_copy
+    if strategy == "lines":  # the output, and per thread one line transposed (channels mixed)
+        axis = _lines.pass_axis(geom)
+        line = 0
+        if axis == geom.ndim - 1 and not geom.groups == geom.group_in == geom.group_out == 1:
+            line = (geom.used_extent[axis] * geom.in_channels + geom.out_spatial[axis]) * itemsize
+        return padded + out + line * 2 + final_copy
     if strategy == "rows":  # the output, and numpy's result for one row before it is copied there
         row = 0 if geom.ndim == 1 and geom.batch == 1 else geom.out_spatial[-1] * itemsize
         return padded + out + (0 if kept_only else max(row, final_copy))
@@ -192,9 +214,11 @@ def execute(x: np.ndarray, w: np.ndarray, geom: ConvGeometry, *, strategy=None,
     ``workers``: the threads of the compiled loops; BLAS uses its own threads.
     """
     strategy = strategy or choose_strategy(geom)
-    xp = _padded_input(x, geom, w.dtype, contiguous=strategy in ("shifted", "compiled"))
+    xp = _padded_input(x, geom, w.dtype, contiguous=strategy in ("shifted", "compiled", "lines"))
     if strategy == "compiled":
         return _compiled.run_taps(xp, w, geom, workers)
+    if strategy == "lines":
+        return _lines.run_lines(xp, w, geom, workers)
     return _RUN[strategy](xp, w, geom)
 
 

@@ -1,0 +1,221 @@
+"""Compiled 1-D passes: a kernel along one spatial axis (the direct method's ``"lines"`` strategy).
+
+A convolution whose kernel is 1 along every spatial axis but one is a 1-D
+correlation of many lines: the columns of an image for a vertical kernel, its
+rows for a horizontal one.  The low-rank method (:mod:`fftconv.methods.lowrank`)
+runs every rank term as such passes, and FIR filters over many signals are
+the same shape.  numpy's per-tap passes (the ``"taps"`` strategy) read and
+write the whole output once per tap; here every output line stays in the L1
+cache while each tap is added into it, and the innermost loop runs over
+contiguous memory, which the compiler vectorises:
+
+* along a **leading** axis (the kernel runs down the columns), an output row
+  ``out[p, o]`` is the sum of ``K`` input rows ``x[p, o * s + k * d]``, each a
+  contiguous run of ``(trailing sizes) * C`` values;
+* along the **last** axis (the kernel runs along the rows), one input channel
+  and one output channel: the row's taps are contiguous, shifted runs of the
+  input row (stride 1); with several channels, each row is first transposed
+  to channel-major order in a buffer of its own, so that every tap is again a
+  contiguous run.
+
+Each output is the sum of its window's products in the compute dtype, taps
+added one by one in kernel order, with IEEE semantics (no ``fastmath``): NaN
+and Inf reach exactly the outputs whose window holds them, integers in
+float64 are exact below ``2**53``.  The loops release the GIL; ranges of
+output lines run on fftconv's thread pool (:mod:`fftconv._runtime.threads`).
+Without numba nothing here is compiled and the strategy is not offered.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from fftconv._runtime.threads import run_pieces
+from fftconv.methods._compiled import HAVE_NUMBA
+
+__all__ = ["HAVE_NUMBA", "pass_axis", "run_lines"]
+
+#: Multiply-adds below which a pass runs on the calling thread alone.
+MIN_PIECE_WORK = 2**18
+
+if HAVE_NUMBA:
+    import numba
+
+    @numba.njit(nogil=True, cache=True)
+    def _lead_one(x, w, out, s, d, first, last):  # pragma: no cover - compiled
+        """``out (P, O, Q) = sum_k w[k] x[p, o*s + k*d]`` for rows ``first <= p*O + o < last``."""
+        o_, q_ = out.shape[1], out.shape[2]
+        for task in range(first, last):
+            p = task // o_
+            o = task - p * o_
+            row = out[p, o]
+            src = x[p, o * s]
+            c = w[0]
+            for q in range(q_):
+                row[q] = src[q] * c
+            for k in range(1, w.shape[0]):
+                src = x[p, o * s + k * d]
+                c = w[k]
+                for q in range(q_):
+                    row[q] += src[q] * c
+
+    @numba.njit(nogil=True, cache=True)
+    def _lead_channels(x, w, out, s, d, first, last):  # pragma: no cover - compiled
+        """As :func:`_lead_one` with one coefficient per channel: ``x (P, L, Q, C)``, ``w (K, C)``."""
+        o_, q_, c_ = out.shape[1], out.shape[2], out.shape[3]
+        for task in range(first, last):
+            p = task // o_
+            o = task - p * o_
+            row = out[p, o]
+            src = x[p, o * s]
+            for q in range(q_):
+                for c in range(c_):
+                    row[q, c] = src[q, c] * w[0, c]
+            for k in range(1, w.shape[0]):
+                src = x[p, o * s + k * d]
+                for q in range(q_):
+                    for c in range(c_):
+                        row[q, c] += src[q, c] * w[k, c]
+
+    @numba.njit(nogil=True, cache=True)
+    def _lead_general(x, w, out, s, d, first, last):  # pragma: no cover - compiled
+        """Channels mixed within groups: ``x (P, L, Q, G, Cg)``, ``w (K, Cg, G, Og)``,
+        ``out (P, O, Q, G, Og)``."""
+        o_, q_, g_, m_ = out.shape[1], out.shape[2], out.shape[3], out.shape[4]
+        cg_ = x.shape[4]
+        for task in range(first, last):
+            p = task // o_
+            o = task - p * o_
+            row = out[p, o]
+            for q in range(q_):
+                for g in range(g_):
+                    for m in range(m_):
+                        row[q, g, m] = 0
+            for k in range(w.shape[0]):
+                src = x[p, o * s + k * d]
+                for q in range(q_):
+                    for g in range(g_):
+                        for c in range(cg_):
+                            v = src[q, g, c]
+                            for m in range(m_):
+                                row[q, g, m] += v * w[k, c, g, m]
+
+    @numba.njit(nogil=True, cache=True)
+    def _last_one(x, w, out, s, d, first, last):  # pragma: no cover - compiled
+        """``out (P, O) = sum_k w[k] x[p, o*s + k*d]`` for lines ``first <= p < last``."""
+        o_ = out.shape[1]
+        for p in range(first, last):
+            row = out[p]
+            src = x[p]
+            if s == 1:  # contiguous, shifted runs of the input line
+                seg = src[0:o_]
+                c = w[0]
+                for o in range(o_):
+                    row[o] = seg[o] * c
+                for k in range(1, w.shape[0]):
+                    seg = src[k * d:k * d + o_]
+                    c = w[k]
+                    for o in range(o_):
+                        row[o] += seg[o] * c
+            else:
+                c = w[0]
+                for o in range(o_):
+                    row[o] = src[o * s] * c
+                for k in range(1, w.shape[0]):
+                    c = w[k]
+                    off = k * d
+                    for o in range(o_):
+                        row[o] += src[off + o * s] * c
+
+    @numba.njit(nogil=True, cache=True)
+    def _last_general(x, w, out, s, d, first, last):  # pragma: no cover - compiled
+        """Along the last axis with channels: ``x (P, L, G, Cg)``, ``w (K, Cg, G, Og)``,
+        ``out (P, O, G, Og)``; each line transposed to channel-major order first."""
+        o_, g_, m_ = out.shape[1], out.shape[2], out.shape[3]
+        l_, cg_ = x.shape[1], x.shape[3]
+        k_ = w.shape[0]
+        lines = np.empty((g_ * cg_, l_), x.dtype)
+        acc = np.empty(o_, out.dtype)
+        for p in range(first, last):
+            src = x[p]
+            for i in range(l_):
+                for g in range(g_):
+                    for c in range(cg_):
+                        lines[g * cg_ + c, i] = src[i, g, c]
+            for g in range(g_):
+                for m in range(m_):
+                    for o in range(o_):
+                        acc[o] = 0
+                    for c in range(cg_):
+                        line = lines[g * cg_ + c]
+                        for k in range(k_):
+                            coef = w[k, c, g, m]
+                            if s == 1:
+                                seg = line[k * d:k * d + o_]
+                                for o in range(o_):
+                                    acc[o] += seg[o] * coef
+                            else:
+                                off = k * d
+                                for o in range(o_):
+                                    acc[o] += line[off + o * s] * coef
+                    for o in range(o_):
+                        out[p, o, g, m] = acc[o]
+
+
+def pass_axis(geom) -> int:
+    """The spatial axis a 1-D pass runs along: the kernel's one axis longer than 1 (the last
+    axis for a kernel of one tap)."""
+    longer = [axis for axis, k in enumerate(geom.kernel) if k > 1]
+    return longer[0] if longer else geom.ndim - 1
+
+
+def fits(geom) -> bool:
+    """Whether the loops can run ``geom``: numba installed, a kernel along one axis at most,
+    stride 1 along every other axis."""
+    if not HAVE_NUMBA:
+        return False
+    axis = pass_axis(geom)
+    return all(k == 1 and s == 1 for a, (k, s) in enumerate(zip(geom.kernel, geom.strides)) if a != axis)
+
+
+def run_lines(xp: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
+    """The ``"lines"`` strategy: ``xp`` the padded input's used extent (C-contiguous), ``w`` the
+    filters ``(*kernel, C_in/G, C_out)`` in the compute dtype.  Returns a new channels-last output."""
+    axis = pass_axis(geom)
+    g, cg, og = geom.groups, geom.group_in, geom.group_out
+    k, s, d = geom.kernel[axis], geom.strides[axis], geom.dilations[axis]
+    xp = np.ascontiguousarray(xp)
+    taps = np.ascontiguousarray(w.reshape(k, cg, g, og))
+    out = np.empty(geom.output_shape, dtype=w.dtype)  # returned as it is: it owns its memory
+    lines = geom.batch * math.prod(geom.used_extent[:axis])
+    length, n_out = geom.used_extent[axis], geom.out_spatial[axis]
+    last = axis == geom.ndim - 1
+    if last:
+        tasks = lines
+        if cg == og == g == 1:
+            loop, args = _last_one, (xp.reshape(lines, length), taps.reshape(k), out.reshape(lines, n_out))
+        else:
+            loop, args = _last_general, (xp.reshape(lines, length, g, cg), taps,
+                                         out.reshape(lines, n_out, g, og))
+    else:
+        inner = math.prod(geom.used_extent[axis + 1:])
+        tasks = lines * n_out
+        if cg == og == g == 1:
+            loop, args = _lead_one, (xp.reshape(lines, length, inner), taps.reshape(k),
+                                     out.reshape(lines, n_out, inner))
+        elif cg == og == 1:
+            loop, args = _lead_channels, (xp.reshape(lines, length, inner, g), taps.reshape(k, g),
+                                          out.reshape(lines, n_out, inner, g))
+        else:
+            loop, args = _lead_general, (xp.reshape(lines, length, inner, g, cg), taps,
+                                         out.reshape(lines, n_out, inner, g, og))
+    work = math.prod(geom.output_shape) * k * cg
+    pieces = min(workers or 1, tasks, max(work // MIN_PIECE_WORK, 1))
+    if pieces <= 1:
+        loop(*args, s, d, 0, tasks)
+    else:  # ranges of lines, one per thread (the loops release the GIL)
+        bounds = [tasks * i // pieces for i in range(pieces + 1)]
+        run_pieces(lambda i: loop(*args, s, d, bounds[i], bounds[i + 1]), pieces)
+    return out
