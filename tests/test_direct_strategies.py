@@ -38,6 +38,10 @@ CASES = {
     "2d-grouped-dilated": (2, (1, 23, 22, 6), (3, 3, 3, 4), dict(dilations=2, padding="SAME", padding_mode="symmetric")),
     "2d-dense": (2, (2, 12, 11, 3), (3, 3, 3, 4), dict(padding="SAME")),
     "3d-depthwise": (3, (1, 7, 8, 9, 2), (3, 2, 3, 1, 4), dict(padding="SAME")),
+    # a kernel along one leading axis, strides on the others (the low-rank method's passes)
+    "2d-column-kernel-strided": (2, (2, 30, 17, 3), (7, 1, 1, 6), dict(strides=(2, 3), dilations=(2, 1),
+                                                                       padding="SAME")),
+    "3d-middle-axis-mixed": (3, (1, 6, 20, 7, 4), (1, 5, 1, 2, 4), dict(strides=(2, 1, 3))),
 }
 
 #: Input dtype (the filters' too, int8 with uint8 inputs) -> the result's dtype (the spec's rules).

@@ -57,7 +57,7 @@ MODE_GEOMETRIES = {
 
 
 def _geometry_for(path_id):
-    if path_id == "direct-rows":
+    if path_id in ("direct-rows", "direct-lines"):
         return "rows"
     if path_id == "direct-taps":
         return "depthwise"

@@ -172,12 +172,17 @@ def pass_axis(geom) -> int:
 
 
 def fits(geom) -> bool:
-    """Whether the loops can run ``geom``: numba installed, a kernel along one axis at most,
-    stride 1 along every other axis."""
+    """Whether the loops can run ``geom``: numba installed, a kernel along one axis at most."""
     if not HAVE_NUMBA:
         return False
     axis = pass_axis(geom)
-    return all(k == 1 and s == 1 for a, (k, s) in enumerate(zip(geom.kernel, geom.strides)) if a != axis)
+    return all(k == 1 for a, k in enumerate(geom.kernel) if a != axis)
+
+
+def strided_elsewhere(geom) -> bool:
+    """Whether an axis other than the pass' has a stride: its samples are then gathered first."""
+    axis = pass_axis(geom)
+    return any(s > 1 for a, s in enumerate(geom.strides) if a != axis)
 
 
 def run_lines(xp: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
@@ -186,10 +191,12 @@ def run_lines(xp: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
     axis = pass_axis(geom)
     g, cg, og = geom.groups, geom.group_in, geom.group_out
     k, s, d = geom.kernel[axis], geom.strides[axis], geom.dilations[axis]
-    xp = np.ascontiguousarray(xp)
+    # the other axes' strides taken first (a copy): the loops then see stride 1 there
+    xp = np.ascontiguousarray(xp[(slice(None), *(slice(None) if a == axis else slice(None, None, st)
+                                                 for a, st in enumerate(geom.strides)))])
     taps = np.ascontiguousarray(w.reshape(k, cg, g, og))
     out = np.empty(geom.output_shape, dtype=w.dtype)  # returned as it is: it owns its memory
-    lines = geom.batch * math.prod(geom.used_extent[:axis])
+    lines = geom.batch * math.prod(geom.out_spatial[:axis])
     length, n_out = geom.used_extent[axis], geom.out_spatial[axis]
     last = axis == geom.ndim - 1
     if last:
@@ -200,7 +207,7 @@ def run_lines(xp: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
             loop, args = _last_general, (xp.reshape(lines, length, g, cg), taps,
                                          out.reshape(lines, n_out, g, og))
     else:
-        inner = math.prod(geom.used_extent[axis + 1:])
+        inner = math.prod(geom.out_spatial[axis + 1:])
         tasks = lines * n_out
         if cg == og == g == 1:
             loop, args = _lead_one, (xp.reshape(lines, length, inner), taps.reshape(k),

@@ -170,12 +170,16 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
         return padded + out + tile + (0 if kept_only else final_copy)
     if strategy == "compiled":  # the output only
         return padded + out + final_copy
-    if strategy == "lines":  # the output, and per thread one line transposed (channels mixed)
-        axis = _lines.pass_axis(geom)
+    if strategy == "lines":  # the output, per thread one line transposed (channels mixed along the
+        axis = _lines.pass_axis(geom)  # last axis), and the samples of the other axes' strides first
         line = 0
         if axis == geom.ndim - 1 and not geom.groups == geom.group_in == geom.group_out == 1:
-            line = (geom.used_extent[axis] * geom.in_channels + geom.out_spatial[axis]) * itemsize
-        return padded + out + line * 2 + final_copy
+            line = 2 * (geom.used_extent[axis] * geom.in_channels + geom.out_spatial[axis]) * itemsize
+        strided = 0
+        if _lines.strided_elsewhere(geom):
+            strided = geom.batch * geom.used_extent[axis] * geom.in_channels * itemsize * math.prod(
+                o for a, o in enumerate(geom.out_spatial) if a != axis)
+        return padded + strided + out + line + final_copy
     if strategy == "rows":  # the output, and numpy's result for one row before it is copied there
         row = 0 if geom.ndim == 1 and geom.batch == 1 else geom.out_spatial[-1] * itemsize
         return padded + out + (0 if kept_only else max(row, final_copy))
