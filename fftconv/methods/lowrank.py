@@ -59,6 +59,7 @@ holds it.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -158,6 +159,7 @@ def separable_axes(geom: ConvGeometry) -> tuple[int, ...]:
     return axes if len(axes) >= 2 else ()
 
 
+@functools.lru_cache(maxsize=256)
 def pass_geometries(geom: ConvGeometry, axes: tuple[int, ...], ranks) -> tuple[ConvGeometry, ...]:
     """The VALID convolutions the passes run on the padded used extent.
 
@@ -395,12 +397,20 @@ def _read_seconds(geom: ConvGeometry, itemsize: int, constants: dict) -> float:
 def _plans(geom, axes, ranks, dtype, workers, backend):
     """The engine's plans of the passes at ``ranks``."""
     sub = subplanner()
-    return tuple(sub.plan(p, dtype, workers, backend) for p in pass_geometries(geom, axes, ranks))
+    return tuple(sub.plan(p, dtype, workers, backend) for p in pass_geometries(geom, tuple(axes), tuple(ranks)))
+
+
+def _shared_overhead(n_passes: int, constants: dict) -> float:
+    """What the passes' predictions count more than once: each pass is priced as a call of its
+    own, with the engine's fixed cost per call (checks, layout, guards), which the passes, run
+    from inside one call, pay once between them."""
+    return max(n_passes - 1, 0) * constants["call_overhead"]
 
 
 def _seconds(geom, plans, itemsize, constants) -> float:
     sub = subplanner()
-    return _read_seconds(geom, itemsize, constants) + sum(sub.seconds(p) for p in plans)
+    return (_read_seconds(geom, itemsize, constants) + sum(sub.seconds(p) for p in plans)
+            - _shared_overhead(len(plans), constants))
 
 
 def _test_seconds(geom: ConvGeometry, cap: int) -> float:
@@ -412,14 +422,16 @@ def _test_seconds(geom: ConvGeometry, cap: int) -> float:
 
 
 def _cap(geom, axes, rank_one, itemsize, constants, budget) -> int:
-    """The largest uniform rank whose predicted passes (scaled from rank 1's) beat ``budget``."""
+    """The largest uniform rank whose predicted passes (their work scaled from rank 1's, the
+    fixed cost of one call once) beat ``budget``."""
     sub = subplanner()
-    per_pass = [sub.seconds(p) for p in rank_one]
+    fixed = constants["call_overhead"]
+    work = [max(sub.seconds(p) - fixed, 0.0) for p in rank_one]
     full = max(min(geom.kernel[a] for a in axes), 1)
-    read = _read_seconds(geom, itemsize, constants)
+    read = _read_seconds(geom, itemsize, constants) + fixed
     cap = 0
     for r in range(1, full + 1):
-        if read + sum(t * m for t, m in zip(per_pass, _multipliers(len(per_pass), r))) >= budget:
+        if read + sum(t * m for t, m in zip(work, _multipliers(len(work), r))) >= budget:
             break
         cap = r
     return cap
