@@ -180,6 +180,11 @@ def test_entry_points_run_it(rng):
     wd = np.stack([np.outer(_g1(k, s), _g1(k, s)) for s in (1.5, 2, 3)], -1)[:, :, :, None]
     y = fftconv.depthwise_conv2d(x, wd, padding="SAME", method="lowrank")
     assert_close(y, ref(x, wd.reshape(k, k, 1, 3), padding="SAME"), np.float64)
+    dog = np.stack([_kernel("dog", k), _kernel("gauss", k), -_kernel("dog", k)], -1)[:, :, :, None]
+    bound = fftconv.plan_conv2d(x.shape, (k, k, 1, 3), padding="SAME", groups=3, dtype=np.float64,
+                                method="lowrank").bind(dog.reshape(k, k, 1, 3))
+    assert bound.plan.settings["lowrank"].ranks == (2,) and "as 2 rank-1 chains" in repr(bound)
+    assert_close(bound(x), ref(x, dog.reshape(k, k, 1, 3), padding="SAME"), np.float64)
 
     bank = np.stack([np.outer(_g1(k, s), _g1(k, s + 1)) for s in (1, 2, 3, 4)], -1)[:, :, None, :]
     fb = fftconv.FilterBank(bank, padding="SAME", method="lowrank")

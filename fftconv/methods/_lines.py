@@ -11,7 +11,10 @@ contiguous memory, which the compiler vectorises:
 
 * along a **leading** axis (the kernel runs down the columns), an output row
   ``out[p, o]`` is the sum of ``K`` input rows ``x[p, o * s + k * d]``, each a
-  contiguous run of ``(trailing sizes) * C`` values;
+  contiguous run of ``(trailing sizes) * C`` values; where channels are mixed
+  (several inputs or outputs per group), the input is first copied
+  channel-major and each output row summed channel-major in a buffer of its
+  own, so that every multiply-add again runs along a contiguous line;
 * along the **last** axis (the kernel runs along the rows), one input channel
   and one output channel: the row's taps are contiguous, shifted runs of the
   input row (stride 1); with several channels, each row is first transposed
@@ -80,27 +83,31 @@ if HAVE_NUMBA:
                         row[q, c] += src[q, c] * w[k, c]
 
     @numba.njit(nogil=True, cache=True)
-    def _lead_general(x, w, out, s, d, first, last):  # pragma: no cover - compiled
-        """Channels mixed within groups: ``x (P, L, Q, G, Cg)``, ``w (K, Cg, G, Og)``,
-        ``out (P, O, Q, G, Og)``."""
+    def _lead_general(xt, w, out, s, d, first, last, acc):  # pragma: no cover - compiled
+        """Channels mixed within groups: ``xt (P, G, Cg, L, Q)`` (the input channel-major),
+        ``w (K, Cg, G, Og)``, ``out (P, O, Q, G, Og)``. Each output row is summed channel-major in
+        a buffer of its own (``acc (G * Og, Q)``), every multiply-add along a contiguous line of
+        ``Q`` values, then written back channels-last. ``acc``: the thread's buffer."""
         o_, q_, g_, m_ = out.shape[1], out.shape[2], out.shape[3], out.shape[4]
-        cg_ = x.shape[4]
+        cg_ = xt.shape[2]
         for task in range(first, last):
             p = task // o_
             o = task - p * o_
+            acc[:] = 0
+            for k in range(w.shape[0]):
+                for g in range(g_):
+                    for c in range(cg_):
+                        src = xt[p, g, c, o * s + k * d]
+                        for m in range(m_):
+                            coef = w[k, c, g, m]
+                            a = acc[g * m_ + m]
+                            for q in range(q_):
+                                a[q] += src[q] * coef
             row = out[p, o]
             for q in range(q_):
                 for g in range(g_):
                     for m in range(m_):
-                        row[q, g, m] = 0
-            for k in range(w.shape[0]):
-                src = x[p, o * s + k * d]
-                for q in range(q_):
-                    for g in range(g_):
-                        for c in range(cg_):
-                            v = src[q, g, c]
-                            for m in range(m_):
-                                row[q, g, m] += v * w[k, c, g, m]
+                        row[q, g, m] = acc[g * m_ + m, q]
 
     @numba.njit(nogil=True, cache=True)
     def _last_one(x, w, out, s, d, first, last):  # pragma: no cover - compiled
@@ -130,14 +137,12 @@ if HAVE_NUMBA:
                         row[o] += src[off + o * s] * c
 
     @numba.njit(nogil=True, cache=True)
-    def _last_general(x, w, out, s, d, first, last):  # pragma: no cover - compiled
+    def _last_general(x, w, out, s, d, first, last, lines, acc):  # pragma: no cover - compiled
         """Along the last axis with channels: ``x (P, L, G, Cg)``, ``w (K, Cg, G, Og)``,
         ``out (P, O, G, Og)``; each line transposed to channel-major order first."""
         o_, g_, m_ = out.shape[1], out.shape[2], out.shape[3]
         l_, cg_ = x.shape[1], x.shape[3]
         k_ = w.shape[0]
-        lines = np.empty((g_ * cg_, l_), x.dtype)
-        acc = np.empty(o_, out.dtype)
         for p in range(first, last):
             src = x[p]
             for i in range(l_):
@@ -199,6 +204,7 @@ def run_lines(xp: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
     lines = geom.batch * math.prod(geom.out_spatial[:axis])
     length, n_out = geom.used_extent[axis], geom.out_spatial[axis]
     last = axis == geom.ndim - 1
+    buffers = lambda: ()  # noqa: E731  (each thread's own buffers, made here: numpy's memory)
     if last:
         tasks = lines
         if cg == og == g == 1:
@@ -206,6 +212,7 @@ def run_lines(xp: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
         else:
             loop, args = _last_general, (xp.reshape(lines, length, g, cg), taps,
                                          out.reshape(lines, n_out, g, og))
+            buffers = lambda: (np.empty((g * cg, length), w.dtype), np.empty(n_out, w.dtype))  # noqa: E731
     else:
         inner = math.prod(geom.out_spatial[axis + 1:])
         tasks = lines * n_out
@@ -215,14 +222,16 @@ def run_lines(xp: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
         elif cg == og == 1:
             loop, args = _lead_channels, (xp.reshape(lines, length, inner, g), taps.reshape(k, g),
                                           out.reshape(lines, n_out, inner, g))
-        else:
-            loop, args = _lead_general, (xp.reshape(lines, length, inner, g, cg), taps,
-                                         out.reshape(lines, n_out, inner, g, og))
+        else:  # the input channel-major first (a copy), so that every line is contiguous
+            xt = np.ascontiguousarray(xp.reshape(lines, length, inner, g, cg).transpose(0, 3, 4, 1, 2))
+            loop, args = _lead_general, (xt, taps, out.reshape(lines, n_out, inner, g, og))
+            buffers = lambda: (np.empty((g * og, inner), w.dtype),)  # noqa: E731
     work = math.prod(geom.output_shape) * k * cg
     pieces = min(workers or 1, tasks, max(work // MIN_PIECE_WORK, 1))
     if pieces <= 1:
-        loop(*args, s, d, 0, tasks)
+        loop(*args, s, d, 0, tasks, *buffers())
     else:  # ranges of lines, one per thread (the loops release the GIL)
         bounds = [tasks * i // pieces for i in range(pieces + 1)]
-        run_pieces(lambda i: loop(*args, s, d, bounds[i], bounds[i + 1]), pieces)
+        own = [buffers() for _ in range(pieces)]
+        run_pieces(lambda i: loop(*args, s, d, bounds[i], bounds[i + 1], *own[i]), pieces)
     return out

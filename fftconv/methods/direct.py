@@ -68,6 +68,9 @@ STRATEGIES = ("shifted", "im2col", "taps", "rows") + (("compiled", "lines") if _
 #: The lines strategy mixes at most this many ``C_in/G * C_out/G`` channel pairs per group; more
 #: are a GEMM's work (im2col).
 LINES_MAX_MIX = 16
+#: Where the lines strategy mixes channels, each multiply-add costs this many times one of a
+#: single-channel pass (2-2.5x measured side by side, 2026-12, 1024x1024 float32, 31 taps).
+LINES_MIX_COST = 2.0
 
 
 def fits(strategy: str, geom: ConvGeometry) -> bool:
@@ -123,6 +126,8 @@ def seconds(geom: ConvGeometry, itemsize: int, c, strategy=None) -> float:
         t += outputs * geom.out_channels * itemsize / bw
     elif strategy == "lines":  # compiled 1-D passes: each output line in cache, contiguous runs
         t = 2 * outputs * taps * geom.group_in * geom.out_channels / c["lines_flops"] / (4 / itemsize)
+        if geom.group_in * geom.group_out > 1:  # channels mixed: a gather or a transpose per line
+            t *= LINES_MIX_COST
         t += (geom.batch * math.prod(geom.used_extent) * geom.in_channels
               + outputs * geom.out_channels) * itemsize / bw
     elif strategy == "rows":  # numpy's compiled 1-D loop, one call per row
@@ -173,12 +178,15 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
     if strategy == "lines":  # the output, per thread one line transposed (channels mixed along the
         axis = _lines.pass_axis(geom)  # last axis), and the samples of the other axes' strides first
         line = 0
+        gathered = geom.batch * geom.used_extent[axis] * geom.in_channels * itemsize * math.prod(
+            o for a, o in enumerate(geom.out_spatial) if a != axis)
+        strided = gathered if _lines.strided_elsewhere(geom) else 0
         if axis == geom.ndim - 1 and not geom.groups == geom.group_in == geom.group_out == 1:
             line = 2 * (geom.used_extent[axis] * geom.in_channels + geom.out_spatial[axis]) * itemsize
-        strided = 0
-        if _lines.strided_elsewhere(geom):
-            strided = geom.batch * geom.used_extent[axis] * geom.in_channels * itemsize * math.prod(
-                o for a, o in enumerate(geom.out_spatial) if a != axis)
+        elif axis < geom.ndim - 1 and not geom.group_in == geom.group_out == 1:  # the channel-major
+            # copy of the input, and per thread one output row channel-major
+            inner = math.prod(geom.out_spatial[axis + 1:])
+            line = gathered + 2 * inner * geom.out_channels * itemsize
         return padded + strided + out + line + final_copy
     if strategy == "rows":  # the output, and numpy's result for one row before it is copied there
         row = 0 if geom.ndim == 1 and geom.batch == 1 else geom.out_spatial[-1] * itemsize

@@ -72,7 +72,7 @@ from fftconv._shapes.padding import box_reads, read_padded
 from fftconv.methods import direct
 from fftconv.methods.base import Method, subplanner
 
-__all__ = ["LowRankMethod", "LowRankSettings", "Factors", "decompose", "pass_geometries",
+__all__ = ["LowRankMethod", "LowRankSettings", "Factors", "decompose", "pass_geometries", "chains",
            "RHO", "FLOOR", "KAPPA_LIMIT", "TEST_BUDGET"]
 
 NAME = "lowrank"
@@ -394,9 +394,25 @@ def _read_seconds(geom: ConvGeometry, itemsize: int, constants: dict) -> float:
     return 2 * geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize / constants["bandwidth"]
 
 
+def chains(geom: ConvGeometry, axes, ranks) -> int:
+    """How many rank-1 chains run the passes (0: one chain of ``C_in -> C_in * r`` channels).
+
+    Where each output channel reads one input channel (single-channel images,
+    depthwise layers of multiplier 1) and the kernel has two axes, a rank-``r``
+    kernel runs as ``r`` chains of rank-1 passes (one channel in, one out, the
+    compiled loops' fastest form) whose results are added, rather than as
+    passes that mix ``r`` channels.
+    """
+    if len(axes) == 2 and geom.group_in == 1 and geom.group_out == 1 and ranks and ranks[0] > 1:
+        return ranks[0]
+    return 0
+
+
 def _plans(geom, axes, ranks, dtype, workers, backend):
-    """The engine's plans of the passes at ``ranks``."""
+    """The engine's plans of the passes at ``ranks`` (rank 1's where they run as chains)."""
     sub = subplanner()
+    if chains(geom, axes, ranks):
+        ranks = (1,)
     return tuple(sub.plan(p, dtype, workers, backend) for p in pass_geometries(geom, tuple(axes), tuple(ranks)))
 
 
@@ -407,10 +423,17 @@ def _shared_overhead(n_passes: int, constants: dict) -> float:
     return max(n_passes - 1, 0) * constants["call_overhead"]
 
 
-def _seconds(geom, plans, itemsize, constants) -> float:
+def _seconds(geom, plans, itemsize, constants, n_chains=0) -> float:
+    """Predicted seconds of the passes ``plans`` (``n_chains`` times over, their results added,
+    where they run as chains) and of the padded read."""
     sub = subplanner()
-    return (_read_seconds(geom, itemsize, constants) + sum(sub.seconds(p) for p in plans)
-            - _shared_overhead(len(plans), constants))
+    fixed = constants["call_overhead"]
+    if not n_chains:
+        return (_read_seconds(geom, itemsize, constants) + sum(sub.seconds(p) for p in plans)
+                - _shared_overhead(len(plans), constants))
+    work = sum(max(sub.seconds(p) - fixed, 0.0) for p in plans)
+    adds = (n_chains - 1) * 3 * math.prod(geom.output_shape) * itemsize / constants["bandwidth"]
+    return _read_seconds(geom, itemsize, constants) + fixed + n_chains * work + adds
 
 
 def _test_seconds(geom: ConvGeometry, cap: int) -> float:
@@ -517,6 +540,9 @@ class LowRankMethod(Method):
             peak = max(peak, kept + held + whole)
             kept += after - output
             held = output
+        if chains(geom, settings.axes, settings.ranks or ()):  # the sum so far beside the next chain
+            output = math.prod(geom.output_shape) * itemsize
+            peak, kept = peak + output, kept + output
         if kept_only:
             return kept + held
         return max(peak, kept + held + final_copy)
@@ -527,7 +553,8 @@ class LowRankMethod(Method):
             sub = subplanner()
             steps = ", ".join(f"axis {p.geometry.kernel.index(max(p.geometry.kernel))} {sub.describe(p)}"
                               for p in settings.passes)
-            text += f"; passes: {steps}"
+            n = _chained(settings)
+            text += f"; passes: {steps}" + (f" (as {n} rank-1 chains, added)" if n else "")
         return text
 
     def prepare(self, filters, geom, settings, backend, workers):
@@ -542,13 +569,25 @@ class LowRankMethod(Method):
         if not plans or np.dtype(settings.dtype) != dtype or settings.ranks != ranks:
             plans = _plans(geom, settings.axes, ranks, dtype, workers, settings.backend or "auto")
         sub = subplanner()
-        return tuple(sub.bind(p, f) for p, f in zip(plans, pass_filters(cores, geom, settings.axes, dtype)))
+        n = chains(geom, settings.axes, ranks)
+        if not n:
+            return (tuple(sub.bind(p, f) for p, f in zip(plans, pass_filters(cores, geom, settings.axes, dtype))),)
+        first, second = cores  # (C, 1, taps, r), (C, r, taps, 1): chain j takes term j of each
+        return tuple(tuple(sub.bind(p, f) for p, f in zip(plans, pass_filters(
+            (first[..., j:j + 1], second[:, j:j + 1]), geom, settings.axes, dtype))) for j in range(n))
 
     def execute(self, x, prepared, geom, settings, backend, workers, dtype):
-        t = _padded(x, geom, np.dtype(dtype))
-        for run in prepared:
-            t = run(t)
-        return t
+        xp = _padded(x, geom, np.dtype(dtype))
+        y = None
+        for chain in prepared:  # one chain, or rank-1 chains whose results are added
+            t = xp
+            for run in chain:
+                t = run(t)
+            if y is None:
+                y = t
+            else:
+                y += t
+        return y
 
     def gain(self, geom, settings):
         return settings.gain
@@ -608,7 +647,7 @@ class LowRankMethod(Method):
                                                      f"{_fmt(budget)}: not run", **common)
             factors = exact_factors(filters, geom, axes)
         plans = _plans(geom, axes, factors.ranks, dtype, workers, backend)
-        seconds = _seconds(geom, plans, itemsize, constants)
+        seconds = _seconds(geom, plans, itemsize, constants, chains(geom, axes, factors.ranks))
         sums = float(np.abs(filters.reshape(-1, filters.shape[-1])).sum(axis=0).max(initial=0.0))
         gain = max(factors.growth / sums, 1.0) if sums > 0 else 1.0
         verdict = "asked for by name" if forced else (
@@ -621,6 +660,15 @@ class LowRankMethod(Method):
             ranks=factors.ranks, passes=plans, seconds=seconds, why=why, kappa=factors.kappa, gain=gain,
             growth=factors.growth, integer=factors.integer,
             exact_passes=all(sub.integer_exact(p) for p in plans), cores=factors.cores, **common)
+
+
+def _chained(settings: LowRankSettings) -> int:
+    """:func:`chains` of bound settings, read from their passes (0 before binding): chained
+    passes are rank 1's, whose first keeps the channel count."""
+    if not settings.passes or len(settings.axes) != 2 or not settings.ranks or settings.ranks[0] <= 1:
+        return 0
+    first = settings.passes[0].geometry
+    return settings.ranks[0] if first.out_channels == first.in_channels else 0
 
 
 def _ranks(ranks) -> str:
