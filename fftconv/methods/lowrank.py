@@ -90,9 +90,12 @@ KAPPA_LIMIT = 16.0
 TEST_BUDGET = 0.02
 #: The rank test reads at most this many taps per input channel (larger kernels are not tested).
 MAX_TEST_TAPS = 2 ** 16
-#: Seconds of the rank test: fixed, per cross step, and per kernel value per step (measured on
-#: the development machine, 2 cores, 2026-12: 31x31, 3 steps ~0.12 ms).
-TEST_SECONDS = (3e-5, 2.5e-5, 4e-9)
+#: Seconds of the rank test (:meth:`LowRankMethod.refine` on a full-rank kernel): fixed, per cross
+#: step, and per kernel value and rank tried. Fitted to the least of 15 timings of each of five
+#: kernels on the development machine (2 cores shared by other jobs, 2026-12-07): 113-125 us in
+#: 2-D (15x15, 31x31), 155 us for 15x15x15, 205 us for 8 depthwise 31x31 kernels; wall-clock
+#: seconds on a loaded machine, so above what the planner's constants would predict.
+TEST_SECONDS = (1e-4, 1e-5, 4e-9)
 
 
 @dataclass(frozen=True)
@@ -441,7 +444,7 @@ def _test_seconds(geom: ConvGeometry, cap: int) -> float:
     fixed, step, value = TEST_SECONDS
     values = math.prod(geom.filters_shape)
     steps = (cap + 1) * max(len(separable_axes(geom)) - 1, 1)
-    return fixed + steps * (step + value * values * (cap + 1))
+    return fixed + steps * step + value * values * (cap + 1)
 
 
 def _cap(geom, axes, rank_one, itemsize, constants, budget) -> int:
