@@ -258,6 +258,11 @@ class ConvPlan:
     # -- reporting -------------------------------------------------------------
 
     def __repr__(self) -> str:
+        return self._report(bound=False)
+
+    def _report(self, bound: bool) -> str:
+        """The plan's report; ``bound``: as a bound plan's, with what binding found for the methods
+        that need the filters' values (a plan alone names them only when asked for by name)."""
         g = self.geometry
         est = "   ".join(f"{k} {_fmt_seconds(v)}" for k, v in self.estimates.items() if math.isfinite(v))
         unpriced = [k for k, v in self.estimates.items() if not math.isfinite(v)]
@@ -287,8 +292,10 @@ class ConvPlan:
             lines.append(f"  measured   {times}   (measure=True: the faster one runs)")
         # the settings of the method that runs first, then the other candidates'; for a method that
         # needs the filters' values, what binding found from shapes alone where it did not test them
-        screens = self.__dict__.get("_screens", {})
+        screens = self.__dict__.get("_screens", {}) if bound else {}
         for name in sorted(self.settings, key=lambda name: name != self.method):
+            if METHODS[name].needs_filters and not bound and name != self.method:
+                continue
             if screens.get(name) is not None:
                 lines.append(f"  {name:<10} not tested when bound: {screens[name]}")
             elif self.settings[name] is not None:
@@ -502,7 +509,7 @@ class BoundPlan:
                                    geom, limit, plan.real_dtype, local=y is not None, result=y)
 
     def __repr__(self) -> str:
-        text = f"BoundPlan(filters bound, dtype {self.filters_dtype})\n{self.plan!r}"
+        text = f"BoundPlan(filters bound, dtype {self.filters_dtype})\n{self.plan._report(bound=True)}"
         run = self.last_run
         if run is not None:
             text += f"\n  last call  ran {run['method']!r} in {run['dtype']} ({run['why']})"

@@ -174,6 +174,7 @@ def pass_geometries(geom: ConvGeometry, axes: tuple[int, ...], ranks) -> tuple[C
     Examples
     --------
     >>> from fftconv._checks import check_geometry
+    >>> from fftconv.methods.lowrank import pass_geometries
     >>> g = check_geometry((1, 64, 64, 1), (31, 31, 1, 1), 2, 1, "SAME", "NHWC", 1, None, False)
     >>> [(p.kernel, p.in_channels, p.out_channels) for p in pass_geometries(g, (0, 1), (2,))]
     [((31, 1), 1, 2), ((1, 31), 2, 1)]
@@ -290,7 +291,9 @@ def decompose(w: np.ndarray, geom: ConvGeometry, axes, cap: int, eps: float) -> 
 
     Examples
     --------
+    >>> import numpy as np
     >>> from fftconv._checks import check_geometry
+    >>> from fftconv.methods.lowrank import decompose
     >>> g = check_geometry((1, 64, 64, 1), (5, 5, 1, 1), 2, 1, "SAME", "NHWC", 1, None, False)
     >>> w = np.outer([1, 4, 6, 4, 1], [1, 2, 0, -2, -1]).reshape(5, 5, 1, 1)
     >>> f = decompose(w, g, (0, 1), 4, np.finfo(np.float32).eps)
