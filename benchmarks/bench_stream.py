@@ -9,6 +9,9 @@ Run::
 
 Three sections (``--sections realtime,lfilter,throughput`` picks some); the
 signal is ``--seconds`` (10; ``--quick``: 2) of white noise at 48 kHz, stereo.
+A fourth, ``costs``, is not run by default: it measures what the stream
+planner's cost model (``fftconv._ops.stream.STREAM_COSTS``) counts and prints
+the fitted constants beside the shipped ones.
 
 ``realtime``
     float32 through a synthetic stereo room impulse response of 2 s (96,000
@@ -50,6 +53,7 @@ import scipy.fft
 import scipy.signal
 
 SECTIONS = ("realtime", "lfilter", "throughput")
+ALL_SECTIONS = (*SECTIONS, "costs")
 RATE = 48000
 IR_SECONDS = 2.0
 REALTIME_BLOCKS = (256, 1024)
@@ -66,9 +70,9 @@ def parse_args(argv=None):
                         help="signal length in seconds (default 10; 2 with --quick)")
     args = _timing.parse_args(parser, argv)
     args.sections = [s for s in args.sections.split(",") if s]
-    unknown = set(args.sections) - set(SECTIONS)
+    unknown = set(args.sections) - set(ALL_SECTIONS)
     if unknown:
-        parser.error(f"--sections: unknown {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
+        parser.error(f"--sections: unknown {sorted(unknown)}; choose from {', '.join(ALL_SECTIONS)}")
     if args.seconds is None:
         args.seconds = 2.0 if args.quick else 10.0
     return args
@@ -181,6 +185,75 @@ def throughput(args, rng, x, ir):
             for name, t in times.items()]
 
 
+def costs(args):
+    """Fit the planner's constants: transforms of 2B points on 1, 2 and 8 lines (ducc0 or the default
+    backend, one thread), the delay line's products, a numpy call, numpy.convolve; least squares on
+    the medians of ``--reps`` interleaved calls, weighted to fit relative errors. Transforms of
+    more than ``STREAM_COSTS["cache_bytes"]`` run slower per point (the model's ``cache_penalty``):
+    those are printed, not fitted."""
+    from fftconv._ops import stream as _stream
+
+    rng = np.random.default_rng(0)
+    fft = _stream._Transforms(fftconv.backends.DEFAULT_BACKEND, False, 1)
+    cands, rows = [], []
+    for lines in (1, 2, 8):
+        for block in (64, 256, 1024, 4096, 16384, 65536):
+            fitted = 2 * block * lines * 8 <= _stream.STREAM_COSTS["cache_bytes"]
+            x = rng.standard_normal((1, 2 * block, lines)).astype(np.float32)
+            spectra = np.empty((1, block + 1, lines), np.complex64)
+            back = np.empty_like(x)
+            cands.append(_timing.Candidate(f"fft {2 * block} x{lines}",
+                                           lambda x=x, s=spectra, b=back, n=2 * block: (fft.forward(x, s),
+                                                                                        fft.inverse(s, n, b))))
+            rows.append(("fft" if fitted else "fft-large", 2 * block, lines))
+    for bins in (129, 1025, 8193):
+        line = (rng.standard_normal((4, bins, 2)) + 1j).astype(np.complex64)
+        spectra, terms, y = line.copy(), np.empty_like(line), np.empty((1, bins, 2), np.complex64)
+        cands.append(_timing.Candidate(f"products 4 x {bins} x2", lambda a=line, g=spectra, t=terms, y=y: (
+            np.multiply(a, g, out=t), np.sum(t, axis=0, keepdims=True, out=y))))
+        rows.append(("mac", 4 * bins * 2, 1))
+    small = np.ones(4)
+    cands.append(_timing.Candidate("numpy call", lambda: np.add(small, small, out=small)))
+    rows.append(("op", 1, 1))
+    for taps in (16, 256, 1024):
+        for n in (1, 256):
+            sig, h = rng.standard_normal(n + taps - 1), rng.standard_normal(taps)
+            cands.append(_timing.Candidate(f"convolve {taps} taps x {n}", lambda s=sig, h=h: np.convolve(s, h, "valid")))
+            rows.append(("direct", taps * n, 1))
+    reps = max(args.reps, 20)
+
+    def batch(fn, count=50):
+        def run():
+            for _ in range(count):
+                fn()
+        return run
+    timed = _timing.time_interleaved([_timing.Candidate(c.name, batch(c.fn)) for c in cands], reps, desc="costs")
+    seconds = {c.name: timed[c.name].median / 50 for c in cands}
+    report = []
+    fits = {}
+    for kind, per in (("fft", lambda n, lines: 2 * n * np.log2(n) * lines), ("mac", lambda n, _: n),
+                      ("direct", lambda n, _: n), ("op", lambda n, _: 0)):
+        pts = [(per(n, lines), seconds[c.name]) for c, (k, n, lines) in zip(cands, rows) if k == kind]
+        work, secs = np.array(pts).T
+        if kind == "op":
+            fits["op"] = float(np.median(secs))
+            continue
+        design = np.stack([np.ones_like(work), work], axis=1) / secs[:, None]  # relative errors
+        (fixed, slope), *_ = np.linalg.lstsq(design, np.ones_like(secs), rcond=None)
+        fits[kind] = (float(fixed), float(slope))
+    shipped = _stream.STREAM_COSTS
+    report = [{"constant": "fft_call", "fitted": fits["fft"][0] / 2, "shipped": shipped["fft_call"]},
+              {"constant": "fft_point", "fitted": fits["fft"][1], "shipped": shipped["fft_point"]},
+              {"constant": "mac", "fitted": fits["mac"][1], "shipped": shipped["mac"]},
+              {"constant": "op", "fitted": fits["op"], "shipped": shipped["op"]},
+              {"constant": "direct_call", "fitted": fits["direct"][0], "shipped": shipped["direct_call"]},
+              {"constant": "direct_mac", "fitted": fits["direct"][1], "shipped": shipped["direct_mac"]}]
+    for row in report:
+        row["fitted"], row["shipped"] = f"{row['fitted']:.3g}", f"{row['shipped']:.3g}"
+    raw = [{"case": name, "us": f"{secs * 1e6:.2f}"} for name, secs in seconds.items()]
+    return report, raw
+
+
 def main(argv=None):
     args = parse_args(argv)
     rng = np.random.default_rng(0)
@@ -215,6 +288,13 @@ def main(argv=None):
                             f"throughput: large blocks vs one offline fftconv.convolve "
                             f"(target: stream / offline <= {TARGETS['throughput']:g})")
         payload["throughput"] = rows
+    if "costs" in args.sections:
+        report, raw = costs(args)
+        _timing.print_table(raw, [("case", "case", ""), ("us", "median us", "")], "costs: the primitives")
+        _timing.print_table(report, [("constant", "constant", ""), ("fitted", "fitted s", ""),
+                                     ("shipped", "shipped s", "")],
+                            "costs: the stream planner's constants (fitted here vs shipped)")
+        payload["costs"] = {"fitted": report, "raw": raw}
     path = _timing.write_json("stream", payload, args.out, args.threads)
     print(f"\nwrote {path}")
 

@@ -36,7 +36,7 @@ import numpy as np
 import jax  # the real jax: imports are absolute, this module is fftconv.jax
 import jax.numpy as jnp
 
-from fftconv import _checks
+from fftconv._engine import planner
 from fftconv._ops import layer as _layer
 
 __all__ = ["conv_general_dilated"]
@@ -333,7 +333,7 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, r
         raise ValueError(f"`rhs` of shape {rhs.shape} with feature_group_count={groups} needs {c_group * groups} "
                          f"input channels and output channels divisible by {groups}; `lhs` of shape {lhs.shape} "
                          f"has {c_in}")
-    method = _checks.check_method(method)
+    method = planner.check_method(method)
     spatial = [lhs.shape[a] for a in dn.lhs_spec[2:]]
     kernel = [rhs.shape[a] for a in dn.rhs_spec[2:]]
     eff = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch  # the real torch: imports are absolute, this module is fftconv.torch
 
-from fftconv import _checks
+from fftconv._engine import planner
 from fftconv._ops import layer as _layer
 from fftconv._ops.forward import plan_conv1d, plan_conv2d, plan_conv3d
 from fftconv._ops.vjp import plan_conv1d_vjp, plan_conv2d_vjp, plan_conv3d_vjp
@@ -118,7 +118,7 @@ def _convolve(nd, input, weight, bias, stride, padding, dilation, groups, paddin
         raise ValueError(f"`groups` must be a positive int; got {groups!r}")
     if padding_mode not in _PADDING_MODES:
         raise ValueError(f"`padding_mode` must be one of {_PADDING_MODES}; got {padding_mode!r}")
-    method = _checks.check_method(method)
+    method = planner.check_method(method)
     stride = _int_tuple("stride", stride, nd, 1)
     dilation = _int_tuple("dilation", dilation, nd, 1)
     kernel = tuple(weight.shape[2:])
@@ -301,12 +301,12 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     {shared}
     Examples
     --------
-    A causal long convolution (left pads only, by slicing a "same"-sized pad off):
+    A causal long convolution (torch's ``padding`` pads both sides: pad the left alone first):
 
     >>> import torch, fftconv.torch
     >>> x = torch.randn(1, 4, 1024)
     >>> w = torch.randn(4, 1, 1024) / 32
-    >>> y = fftconv.torch.conv1d(x, w, padding=1023, groups=4)[..., :1024]
+    >>> y = fftconv.torch.conv1d(torch.nn.functional.pad(x, (1023, 0)), w, groups=4)
     >>> y.shape
     torch.Size([1, 4, 1024])
     """
@@ -369,7 +369,7 @@ class Conv1d(_FFTConvMixin, torch.nn.Conv1d):
 
     def __init__(self, *args, method="auto", **kwargs):
         super().__init__(*args, **kwargs)
-        self.method = _checks.check_method(method)
+        self.method = planner.check_method(method)
 
 
 class Conv2d(_FFTConvMixin, torch.nn.Conv2d):
@@ -390,7 +390,7 @@ class Conv2d(_FFTConvMixin, torch.nn.Conv2d):
 
     def __init__(self, *args, method="auto", **kwargs):
         super().__init__(*args, **kwargs)
-        self.method = _checks.check_method(method)
+        self.method = planner.check_method(method)
 
 
 class Conv3d(_FFTConvMixin, torch.nn.Conv3d):
@@ -405,7 +405,7 @@ class Conv3d(_FFTConvMixin, torch.nn.Conv3d):
 
     def __init__(self, *args, method="auto", **kwargs):
         super().__init__(*args, **kwargs)
-        self.method = _checks.check_method(method)
+        self.method = planner.check_method(method)
 
 
 _REPLACEMENTS = {torch.nn.Conv1d: Conv1d, torch.nn.Conv2d: Conv2d, torch.nn.Conv3d: Conv3d}

@@ -234,6 +234,26 @@ def test_state_of_a_fresh_stream_and_unplanned_convolvers(rng):
     np.testing.assert_array_equal(conv2(x[:77]), conv(x[:77]))
 
 
+def test_state_keeps_dtype_and_channels(rng):
+    """float16 chunks (computed in float32) and a one-filter stream of several channels resume as they were."""
+    h = random(rng, (700,), np.float16)
+    x = random(rng, (3000, 3), np.float16)
+    conv = fftconv.StreamConvolver(h, block_size=128)
+    conv(x[:1000])
+    state = conv.get_state()
+    expected = conv(x[1000:])
+    for other in (fftconv.StreamConvolver(h, block_size=128),
+                  fftconv.StreamConvolver(h, block_size=128, dtype=np.float16)):
+        other.set_state(state)
+        y = other(x[1000:])
+        assert y.dtype == np.float16 and y.shape == (2000, 3)
+        np.testing.assert_array_equal(y, expected)
+    mono = fftconv.StreamConvolver(h, block_size=128)
+    mono(x[:10, 0])
+    with pytest.raises(ValueError, match=r"channels \(3, 3\); this one has dtype float16 and channels \(1, 1\)"):
+        mono.set_state(state)
+
+
 def test_reset_starts_a_new_stream(rng):
     h, x = random(rng, (2000,)), random(rng, (5000,))
     conv = fftconv.StreamConvolver(h, block_size=200)
@@ -429,7 +449,7 @@ def test_state_errors(rng):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, np.complex128, np.complex64,
                                    np.int16, np.int64, bool])
-@pytest.mark.parametrize("taps", [1, 4, 150])
+@pytest.mark.parametrize("taps", [1, 4, 150, 600])
 def test_firfilter_is_lfilter_on_every_axis(dtype, taps, rng):
     shape = (3, 40, 2)
     x = random(rng, shape, dtype) if np.dtype(dtype).kind in "fc" else rng.integers(-9, 9, shape).astype(dtype)
@@ -478,6 +498,19 @@ def test_firfilter_broadcast_zi_and_empty_signals(rng):
     e_y, e_zf = scipy.signal.lfilter(b, 1.0, np.ones((4, 2)), zi=np.ones((4, 4)))
     assert_close(y, e_y, np.float64)
     assert_close(zf, e_zf, np.float64)
+
+
+def test_firfilter_short_filters_give_lfilters_ieee_results(rng):
+    b, x = random(rng, 9), random(rng, (3, 500))
+    b[4] = 0
+    x[0, 100], x[1, 200], x[2, 300] = np.nan, np.inf, -np.inf
+    with np.errstate(invalid="ignore"):
+        expected = scipy.signal.lfilter(b, 1.0, x)
+    y = fftconv.firfilter(b, x)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+    np.testing.assert_array_equal(np.isinf(y) & (y > 0), np.isinf(expected) & (expected > 0))
+    finite = np.isfinite(expected)
+    assert_close(y[finite], expected[finite], np.float64)
 
 
 def test_firfilter_nan_is_local_and_inputs_untouched(rng):

@@ -81,6 +81,33 @@ def test_gradcheck_every_argument_form(form, bias, method):
                                     fast_mode=True)
 
 
+@pytest.mark.parametrize("form", [FORMS[1], FORMS[6], FORMS[9], FORMS[11]], ids=["2d", "2d-replicate", "1d-circular",
+                                                                             "3d-same-reflect"])
+def test_gradcheck_full_jacobians(form):
+    # every Jacobian entry, on the smallest of the forms' shapes
+    nd, xs, ws, options = form
+    gen = torch.Generator().manual_seed(7)
+    x = torch.randn(xs, dtype=torch.float64, generator=gen, requires_grad=True)
+    w = torch.randn(ws, dtype=torch.float64, generator=gen, requires_grad=True)
+    b = torch.randn(ws[0], dtype=torch.float64, generator=gen, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda *a: FUNCTIONS[nd][0](*a, **options), (x, w, b))
+
+
+def test_second_derivatives_are_refused():
+    x = torch.randn(1, 1, 6, 6, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(1, 1, 3, 3, dtype=torch.float64, requires_grad=True)
+    g, = torch.autograd.grad(ft.conv2d(x, w).square().sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="no autograd formula"):
+        g.sum().backward()
+
+
+def test_tensors_reach_fftconv_as_views():
+    x, w = torch.randn(2, 4, 9, 9), torch.randn(6, 2, 3, 5)
+    assert np.shares_memory(ft._numpy(x), x.numpy())
+    hwio = ft._hwio(w)
+    assert hwio.shape == (3, 5, 2, 6) and np.shares_memory(hwio, w.numpy())
+
+
 # -- random layers against torch's own convolution ------------------------------------------------
 
 def _random_layer(rng, nd):

@@ -74,8 +74,11 @@ __all__ = ["StreamConvolver", "StreamPlan", "Level", "plan_stream", "STREAM_COST
 #: ``level`` of bookkeeping per level run, ``direct_call`` and ``direct_mac`` for one
 #: :func:`numpy.convolve` (per call and per real multiply-add), ``cache_bytes`` above which a
 #: transform's lines run ``cache_penalty`` times slower. Measured with ducc0 on the development
-#: machine (2 cores, numpy 2.4, 2026-12-02: transforms of 64 to 262144 points on 1, 2 and 8 lines,
-#: the delay line's products on 129 to 16385 bins, numpy.convolve on 16 to 1024 taps), rounded up.
+#: machine (2 cores, numpy 2.4, 2026-12-07): ``python benchmarks/bench_stream.py --sections costs``
+#: fitted fft_call 2.2e-6, fft_point 3.8e-10, mac 9.8e-10, op 9.7e-7, direct_call 2.6e-6 and
+#: direct_mac 1.25e-10 under a load of 10 on the 2 cores; ``fft_point`` is the value measured in a
+#: quiet moment of the same day (1.8e-10 to 2.3e-10 for 1,024 to 65,536 points), rounded up.
+#: Side by side, the plan chosen for 96,000 taps in blocks of 256 ran faster than six others.
 STREAM_COSTS = {"fft_call": 2.0e-6, "fft_point": 0.25e-9, "mac": 1.0e-9, "op": 1.0e-6, "level": 6.0e-6,
                 "direct_call": 1.2e-6, "direct_mac": 0.15e-9, "cache_bytes": 2**21, "cache_penalty": 2.0}
 #: Rounding a float64 result to integers is trusted only below this bound on its error.
@@ -610,6 +613,7 @@ class StreamConvolver:
         """
         state = {"samples": self.samples, "filters_crc": self._crc, "filters_shape": self.filters.shape,
                  "dtype": None if self._dtype is None else str(self._dtype[0]),
+                 "output_dtype": None if self._dtype is None else str(self._dtype[1]),
                  "integer": None if self._dtype is None else self._dtype[2],
                  "channels": self._channels, "squeeze": self._squeeze,
                  "plan": None if self._plan is None else (self._plan.block_size, self._plan.head,
@@ -643,17 +647,19 @@ class StreamConvolver:
         if state["dtype"] is None:  # a stream that had not started
             self.reset()
             return
-        if self._dtype is None:
+        if self._channels is None:  # one filter, no chunk yet: the state says how many channels
             self._squeeze = state["squeeze"]
             self._channels = tuple(state["channels"])
-            self._set_dtype(np.dtype(state["dtype"]), integer=state["integer"])
+        if self._dtype is None:
+            self._dtype = (np.dtype(state["dtype"]), np.dtype(state["output_dtype"]), bool(state["integer"]))
         if self._block_size is None and state["plan"] is not None:
             self._block_size = state["plan"][0]
-        mine = (str(self._dtype[0]), self._dtype[2], tuple(self._channels), self._squeeze)
-        theirs = (state["dtype"], state["integer"], tuple(state["channels"]), state["squeeze"])
+        mine = (str(self._dtype[0]), str(self._dtype[1]), self._dtype[2], tuple(self._channels), self._squeeze)
+        theirs = (state["dtype"], state["output_dtype"], state["integer"], tuple(state["channels"]),
+                  state["squeeze"])
         if mine != theirs:
-            raise ValueError(f"`state` belongs to a stream of dtype {theirs[0]} and channels {theirs[2]}; "
-                             f"this one has dtype {mine[0]} and channels {mine[2]}")
+            raise ValueError(f"`state` belongs to a stream of dtype {theirs[1]} and channels {theirs[3]}; "
+                             f"this one has dtype {mine[1]} and channels {mine[3]}")
         if state.get("input") is None:
             self.reset()
             return
@@ -896,7 +902,7 @@ class StreamConvolver:
 
     def _exact_zeros(self, y, x, t0, t1) -> None:
         """Outputs whose window holds only zeros on every input they read are 0, exactly."""
-        if x.all():  # no zero in the chunk: no window ending here is all zeros
+        if np.count_nonzero(x) == x.size:  # no zero in the chunk: no window ending here is all zeros
             self._quiet = self._all_nonzero_at = t1 - 1
             return
         K = self.taps
@@ -1006,7 +1012,7 @@ class StreamConvolver:
                 np.multiply(line, G, out=y)
             elif line.size <= SMALL_PRODUCTS:  # two numpy calls where a loop would take 2P
                 np.multiply(line, G, out=lv.terms)
-                np.sum(lv.terms, axis=0, keepdims=True, out=y)
+                np.add.reduce(lv.terms, axis=0, keepdims=True, out=y)
             else:
                 tmp = lv.terms[0]
                 np.multiply(line[0], G[0], out=y[0])
