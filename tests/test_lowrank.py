@@ -21,7 +21,7 @@ import fftconv
 from fftconv._checks import check_geometry
 from fftconv._engine import planner as _planner
 from fftconv._engine import spectra as _spectra
-from fftconv.methods import lowrank
+from fftconv.methods import _lines, lowrank
 from fftconv.testing import reference_conv, relative_error
 
 from conftest import assert_close, ref
@@ -294,6 +294,12 @@ def test_inputs_are_not_modified_and_results_are_owned(rng):
 
 # -- the planner's choice, at binding ------------------------------------------------------------------
 
+#: ``auto``'s choice on these small images rests on the compiled passes (numba; without it the
+#: passes run numpy's per-tap loops, which the FFT beats there).
+needs_compiled_passes = pytest.mark.skipif(not _lines.HAVE_NUMBA, reason="numba's compiled passes are off")
+
+
+@needs_compiled_passes
 def test_plans_stay_shape_only_and_binding_chooses(test_always, rng):
     x = rng.standard_normal((1, 256, 256, 1)).astype(np.float32)
     w = _kernel("gauss", 31).astype(np.float32)[..., None, None]
@@ -312,6 +318,7 @@ def test_plans_stay_shape_only_and_binding_chooses(test_always, rng):
     assert "lowrank    rank above" in repr(other)
 
 
+@needs_compiled_passes
 def test_one_shot_calls_and_banks_choose_it_and_test_once(test_always, rng, monkeypatch):
     calls = []
     decompose = lowrank.decompose
@@ -340,6 +347,7 @@ def test_small_calls_are_not_tested_and_say_so():
     assert "lowrank    not tested when bound: " in repr(bound)
 
 
+@needs_compiled_passes
 def test_cancelling_terms_are_not_run_by_auto(test_always, rng):
     """A Laplacian of Gaussian whose taps cross zero: its rank-2 terms cancel there (kappa far
     above the limit), so ``auto`` leaves it to the other methods."""

@@ -131,8 +131,8 @@ class _SubConvolutions(SubPlanner):
     """The engine's side of :class:`fftconv.methods.base.SubPlanner`: a method's sub-convolutions
     (the low-rank method's 1-D passes) planned here like any convolution, run by bound plans."""
 
-    def plan(self, geom, dtype, workers, backend):
-        return plan(geom, dtype=dtype, workers=workers, backend=backend, input_as_is=True)
+    def plan(self, geom, dtype, workers, backend, method="auto"):
+        return plan(geom, dtype=dtype, method=method, workers=workers, backend=backend, input_as_is=True)
 
     def seconds(self, sub):
         return sub.estimates[sub.method]

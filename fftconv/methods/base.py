@@ -171,8 +171,9 @@ class SubPlanner:
     guards.
     """
 
-    def plan(self, geom: ConvGeometry, dtype, workers: int, backend: str) -> Any:
-        """The engine's plan (opaque to the method) of a checked geometry."""
+    def plan(self, geom: ConvGeometry, dtype, workers: int, backend: str, method: str = "auto") -> Any:
+        """The engine's plan (opaque to the method) of a checked geometry, running ``method``
+        (``"auto"``: the engine's choice)."""
         raise NotImplementedError
 
     def seconds(self, plan) -> float:

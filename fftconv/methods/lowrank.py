@@ -48,13 +48,14 @@ direct method's bound. Every error is an output's own window's: the method is
 **Running.** The padded input's used extent is read once by
 :func:`fftconv._shapes.padding.read_padded` (every padding mode); each axis
 is then one VALID convolution of the engine, with the kernel along that axis
-only, its stride and dilation inside, planned by the engine like any other
-(the direct method's compiled ``"lines"`` strategy, or FFTs for long
-kernels), channels ``C_in -> C_in * r1 -> ... -> C_out``. A pass the engine
-runs with FFTs runs under its guards, so NaN stays local in every pass: a
-pass along one axis spreads a NaN exactly over the outputs whose window (along
-that axis) holds it, and the passes together over the outputs whose window
-holds it.
+only, its stride and dilation inside, run by the direct method in the
+strategy the engine picks for it (:data:`PASS_METHOD`; the compiled
+``"lines"`` strategy where numba is installed), channels
+``C_in -> C_in * r1 -> ... -> C_out``, or ``r`` chains of rank-1 passes
+(:func:`chains`). Every pass sums its window's products with IEEE
+arithmetic, zero weights included, so a pass along one axis spreads a NaN or
+Inf exactly over the outputs whose window (along that axis) holds it, and the
+passes together over the outputs whose window holds it.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ import numpy as np
 
 from fftconv._runtime.arrays import magnitude
 from fftconv._runtime.scratch import scratch
+from fftconv._runtime.threads import resolve_workers
 from fftconv._shapes.geometry import ConvGeometry
 from fftconv._shapes.padding import box_reads, read_padded
 from fftconv.methods import direct
@@ -88,6 +90,13 @@ FLOOR = 2.0 ** -10
 KAPPA_LIMIT = 16.0
 #: The rank test may cost at most this fraction of the planned call; it is not run otherwise.
 TEST_BUDGET = 0.02
+#: The method of the passes (its strategy chosen by the engine): the direct one. FFT passes were
+#: tried: their dynamic-range guard reads the zero pads of the padded input as a range no transform
+#: can hold (an output window of zeros beside data) and falls back to the direct method at every
+#: call, after paying for the check; and a local method keeps NaN, Inf and every error in each
+#: output's own window by IEEE arithmetic alone. Kernels long enough for FFT passes to pay are
+#: the FFT method's anyway.
+PASS_METHOD = "direct"
 #: The rank test reads at most this many taps per input channel (larger kernels are not tested).
 MAX_TEST_TAPS = 2 ** 16
 #: Seconds of the rank test (:meth:`LowRankMethod.refine` on a full-rank kernel): fixed, per cross
@@ -419,7 +428,8 @@ def _plans(geom, axes, ranks, dtype, workers, backend):
     sub = subplanner()
     if chains(geom, axes, ranks):
         ranks = (1,)
-    return tuple(sub.plan(p, dtype, workers, backend) for p in pass_geometries(geom, tuple(axes), tuple(ranks)))
+    return tuple(sub.plan(p, dtype, workers, backend, PASS_METHOD)
+                 for p in pass_geometries(geom, tuple(axes), tuple(ranks)))
 
 
 def _shared_overhead(n_passes: int, constants: dict) -> float:
@@ -513,7 +523,7 @@ class LowRankMethod(Method):
     """Separable terms as 1-D passes, chosen once the filters' rank is known (see the module)."""
 
     name = NAME
-    costly_prepare = True  # the passes' plans bound to their filters (FFT passes transform them)
+    costly_prepare = True  # the factors, and the passes' plans bound to their filters
     local = True  # each output's error and NaN stay in its own window (module docstring)
     integer_exact = False  # integer factors only where integer_result_exact says so
     needs_filters = True
@@ -533,10 +543,12 @@ class LowRankMethod(Method):
             direct._used_extent_is_contiguous(geom)
         padded = 0 if in_place else geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize
         plans = settings.passes
-        if not plans or np.dtype(settings.dtype).itemsize != itemsize:  # before binding: as at rank 1
-            dtype = np.float32 if itemsize == 4 else np.float64
+        if not plans or np.dtype(settings.dtype).itemsize != itemsize:  # before binding: as at rank 1,
+            dtype = np.float32 if itemsize == 4 else np.float64  # on this backend and the default threads
             ranks = (1,) * max(len(settings.axes) - 1, 0) if settings.ranks is None else settings.ranks
-            plans = _plans(geom, settings.axes, ranks, dtype, settings.workers, settings.backend or "auto")
+            name = settings.backend or getattr(backend, "name", None) or "auto"
+            workers = settings.workers if settings.passes else resolve_workers(None)
+            plans = _plans(geom, settings.axes, ranks, dtype, workers, name)
         sub = subplanner()
         peak, kept, held = padded, padded, 0  # held: the previous pass' output, this pass' input
         for p in plans:
