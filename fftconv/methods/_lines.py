@@ -38,7 +38,7 @@ import numpy as np
 from fftconv._runtime.threads import run_pieces
 from fftconv.methods._compiled import HAVE_NUMBA
 
-__all__ = ["HAVE_NUMBA", "pass_axis", "run_lines"]
+__all__ = ["HAVE_NUMBA", "pass_axis", "run_lines", "run_separable"]
 
 #: Multiply-adds below which a pass runs on the calling thread alone.
 MIN_PIECE_WORK = 2**18
@@ -167,6 +167,107 @@ if HAVE_NUMBA:
                                     acc[o] += line[off + o * s] * coef
                     for o in range(o_):
                         out[p, o, g, m] = acc[o]
+
+
+if HAVE_NUMBA:
+    @numba.njit(nogil=True, cache=True, inline="always")
+    def _pair(dst, a, b, c, sym, assign):  # pragma: no cover - compiled
+        """``dst (=|+=) (a + sym * b) * c`` (``b`` unused where ``sym`` is 0)."""
+        n = dst.shape[0]
+        if sym == 0:
+            if assign:
+                for q in range(n):
+                    dst[q] = a[q] * c
+            else:
+                for q in range(n):
+                    dst[q] += a[q] * c
+        elif sym > 0:
+            if assign:
+                for q in range(n):
+                    dst[q] = (a[q] + b[q]) * c
+            else:
+                for q in range(n):
+                    dst[q] += (a[q] + b[q]) * c
+        else:
+            if assign:
+                for q in range(n):
+                    dst[q] = (a[q] - b[q]) * c
+            else:
+                for q in range(n):
+                    dst[q] += (a[q] - b[q]) * c
+
+    @numba.njit(nogil=True, cache=True)
+    def _separable_one(x, u, v, out, s0, d0, s1, d1, first, last, tmp, line, sym0, sym1):  # pragma: no cover
+        """Both passes of a rank-1 kernel of one channel, row by row: ``tmp`` the column pass of
+        output row ``o`` (``sum_k u[k] x[p, o*s0 + k*d0]``, the whole padded width), then the row
+        pass of ``tmp`` into ``out[p, o]``; ``x (P, L0, L1)``, ``out (P, O0, O1)``, no intermediate
+        image. ``sym0``, ``sym1``: ``u``, ``v`` (anti)symmetric (1, -1) or not (0): mirrored taps
+        then share one multiplication, as OpenCV's separable filters do for symmetric kernels.
+        ``line``: a buffer of ``O1 * K1`` values for the row pass of a strided output."""
+        o0_, o1_ = out.shape[1], out.shape[2]
+        k0, k1 = u.shape[0], v.shape[0]
+        n0 = k0 // 2 if sym0 != 0 else k0
+        n1 = k1 // 2 if sym1 != 0 else k1
+        for task in range(first, last):
+            p = task // o0_
+            o = task - p * o0_
+            base = o * s0
+            for k in range(n0):
+                _pair(tmp, x[p, base + k * d0], x[p, base + (k0 - 1 - k) * d0], u[k], sym0, k == 0)
+            if n0 < k0 and k0 % 2:
+                _pair(tmp, x[p, base + n0 * d0], x[p, base], u[n0], 0, n0 == 0)
+            row = out[p, o]
+            if s1 == 1:
+                for j in range(n1):
+                    _pair(row, tmp[j * d1:j * d1 + o1_], tmp[(k1 - 1 - j) * d1:(k1 - 1 - j) * d1 + o1_], v[j],
+                          sym1, j == 0)
+                if n1 < k1 and k1 % 2:
+                    _pair(row, tmp[n1 * d1:n1 * d1 + o1_], tmp[0:o1_], v[n1], 0, n1 == 0)
+            else:  # the taps' samples gathered into contiguous runs first
+                for j in range(k1):
+                    seg = line[j * o1_:(j + 1) * o1_]
+                    for q in range(o1_):
+                        seg[q] = tmp[j * d1 + q * s1]
+                for j in range(n1):
+                    _pair(row, line[j * o1_:(j + 1) * o1_], line[(k1 - 1 - j) * o1_:(k1 - j) * o1_], v[j],
+                          sym1, j == 0)
+                if n1 < k1 and k1 % 2:
+                    _pair(row, line[n1 * o1_:(n1 + 1) * o1_], line[0:o1_], v[n1], 0, n1 == 0)
+
+
+def symmetry(w: np.ndarray) -> int:
+    """1 where the taps ``w`` are symmetric (``w == w[::-1]``), -1 antisymmetric, else 0; exact."""
+    if len(w) > 1 and np.array_equal(w, w[::-1]):
+        return 1
+    if len(w) > 1 and np.array_equal(w, -w[::-1]):
+        return -1
+    return 0
+
+
+def run_separable(xp: np.ndarray, u: np.ndarray, v: np.ndarray, strides, dilations, output_shape,
+                  workers=None) -> np.ndarray:
+    """A rank-1 kernel ``outer(u, v)`` of one channel in 2-D on ``xp`` ``(N, L0, L1, 1)``, the padded
+    used extent (C-contiguous, the compute dtype): both passes row by row (:func:`_separable_one`),
+    mirrored taps of (anti)symmetric factors summed first. Returns a new output ``output_shape``
+    ``(N, O0, O1, 1)``."""
+    (s0, s1), (d0, d1) = strides, dilations
+    n, l0, l1 = xp.shape[:3]
+    out = np.empty(output_shape, dtype=u.dtype)  # returned as it is: it owns its memory
+    x3, o3 = xp.reshape(n, l0, l1), out.reshape(output_shape[:3])
+    tasks = n * output_shape[1]
+    work = math.prod(output_shape) * len(v) + tasks * l1 * len(u)
+    pieces = min(workers or 1, tasks, max(work // MIN_PIECE_WORK, 1))
+    bounds = [tasks * i // pieces for i in range(pieces + 1)]
+    gather = len(v) * output_shape[2] if s1 != 1 else 1
+    own = [(np.empty(l1, u.dtype), np.empty(gather, u.dtype)) for _ in range(pieces)]  # each thread's rows
+    sym0, sym1 = symmetry(u), symmetry(v)
+    run = lambda i: _separable_one(x3, u, v, o3, s0, d0, s1, d1, bounds[i], bounds[i + 1], *own[i],  # noqa: E731
+                                   sym0, sym1)
+    if pieces <= 1:
+        run(0)
+    else:
+        run_pieces(run, pieces)
+    return out
 
 
 def pass_axis(geom) -> int:

@@ -52,7 +52,8 @@ only, its stride and dilation inside, run by the direct method in the
 strategy the engine picks for it (:data:`PASS_METHOD`; the compiled
 ``"lines"`` strategy where numba is installed), channels
 ``C_in -> C_in * r1 -> ... -> C_out``, or ``r`` chains of rank-1 passes
-(:func:`chains`). Every pass sums its window's products with IEEE
+(:func:`chains`), each fused into one compiled loop where it has one channel
+(:func:`fused`). Every pass sums its window's products with IEEE
 arithmetic, zero weights included, so a pass along one axis spreads a NaN or
 Inf exactly over the outputs whose window (along that axis) holds it, and the
 passes together over the outputs whose window holds it.
@@ -71,10 +72,10 @@ from fftconv._runtime.scratch import scratch
 from fftconv._runtime.threads import resolve_workers
 from fftconv._shapes.geometry import ConvGeometry
 from fftconv._shapes.padding import box_reads, read_padded
-from fftconv.methods import direct
+from fftconv.methods import _lines, direct
 from fftconv.methods.base import Method, subplanner
 
-__all__ = ["LowRankMethod", "LowRankSettings", "Factors", "decompose", "pass_geometries", "chains",
+__all__ = ["LowRankMethod", "LowRankSettings", "Factors", "decompose", "pass_geometries", "chains", "fused",
            "RHO", "FLOOR", "KAPPA_LIMIT", "TEST_BUDGET"]
 
 NAME = "lowrank"
@@ -135,6 +136,8 @@ class LowRankSettings:
         Every factor is an integer (integer inputs then give exact sums).
     exact_passes : bool
         Every pass runs a method whose integer sums are exact.
+    fused : bool
+        Each rank-1 term runs its two passes row by row in one compiled loop (:func:`fused`).
     dtype : str
         The compute dtype the pass plans were made for.
     backend : str
@@ -156,6 +159,7 @@ class LowRankSettings:
     growth: float = math.inf
     integer: bool = False
     exact_passes: bool = False
+    fused: bool = False
     dtype: str = ""
     backend: str = ""
     workers: int = 1
@@ -423,6 +427,15 @@ def chains(geom: ConvGeometry, axes, ranks) -> int:
     return 0
 
 
+def fused(geom: ConvGeometry, axes, ranks) -> bool:
+    """Whether each rank-1 term runs both its passes row by row in one compiled loop
+    (:func:`fftconv.methods._lines.run_separable`: no intermediate image, and mirrored taps of
+    symmetric factors summed before their one multiplication, as OpenCV's separable filters do):
+    a 2-D kernel of one input and one output channel, where numba is installed."""
+    return (_lines.HAVE_NUMBA and geom.ndim == 2 and tuple(axes) == (0, 1) and geom.in_channels == 1
+            and geom.out_channels == 1 and bool(ranks) and (ranks == (1,) or chains(geom, axes, ranks) > 0))
+
+
 def _plans(geom, axes, ranks, dtype, workers, backend):
     """The engine's plans of the passes at ``ranks`` (rank 1's where they run as chains)."""
     sub = subplanner()
@@ -502,6 +515,10 @@ def pass_filters(factors_cores, geom: ConvGeometry, axes, dtype) -> list[np.ndar
     return out
 
 
+def _run_fused(xp, *, u, v, strides, dilations, shape, workers):
+    return _lines.run_separable(xp, u, v, strides, dilations, shape, workers)
+
+
 def _padded(x: np.ndarray, geom: ConvGeometry, dtype) -> np.ndarray:
     """The used extent of the padded input, C-contiguous in ``dtype``: a view of ``x`` where that
     is one, else read once into scratch memory by ``read_padded`` (every padding mode)."""
@@ -550,6 +567,12 @@ class LowRankMethod(Method):
             workers = settings.workers if settings.passes else resolve_workers(None)
             plans = _plans(geom, settings.axes, ranks, dtype, workers, name)
         sub = subplanner()
+        output = math.prod(geom.output_shape) * itemsize
+        if settings.ranks is not None and fused(geom, settings.axes, settings.ranks):
+            # row by row: the output (and the sum so far beside the next chain) and a row per thread
+            row = 2 * geom.used_extent[1] * itemsize
+            sums = output if chains(geom, settings.axes, settings.ranks) else 0
+            return padded + sums + output + row + (0 if kept_only else final_copy)
         peak, kept, held = padded, padded, 0  # held: the previous pass' output, this pass' input
         for p in plans:
             whole = sub.peak_bytes(p)
@@ -559,7 +582,6 @@ class LowRankMethod(Method):
             kept += after - output
             held = output
         if chains(geom, settings.axes, settings.ranks or ()):  # the sum so far beside the next chain
-            output = math.prod(geom.output_shape) * itemsize
             peak, kept = peak + output, kept + output
         if kept_only:
             return kept + held
@@ -572,7 +594,13 @@ class LowRankMethod(Method):
             steps = ", ".join(f"axis {p.geometry.kernel.index(max(p.geometry.kernel))} {sub.describe(p)}"
                               for p in settings.passes)
             n = _chained(settings)
-            text += f"; passes: {steps}" + (f" (as {n} rank-1 chains, added)" if n else "")
+            if settings.fused:
+                steps = ", ".join(f"axis {a} {max(p.geometry.kernel)} taps" for a, p in zip(settings.axes,
+                                                                                             settings.passes))
+                text += f"; passes: {steps}, fused row by row"
+            else:
+                text += f"; passes: {steps}"
+            text += f" (as {n} rank-1 terms, added)" if n else ""
         return text
 
     def prepare(self, filters, geom, settings, backend, workers):
@@ -589,10 +617,17 @@ class LowRankMethod(Method):
         sub = subplanner()
         n = chains(geom, settings.axes, ranks)
         if not n:
-            return (tuple(sub.bind(p, f) for p, f in zip(plans, pass_filters(cores, geom, settings.axes, dtype))),)
-        first, second = cores  # (C, 1, taps, r), (C, r, taps, 1): chain j takes term j of each
-        return tuple(tuple(sub.bind(p, f) for p, f in zip(plans, pass_filters(
-            (first[..., j:j + 1], second[:, j:j + 1]), geom, settings.axes, dtype))) for j in range(n))
+            terms = [cores]
+        else:  # (C, 1, taps, r), (C, r, taps, 1): chain j takes term j of each
+            terms = [(cores[0][..., j:j + 1], cores[1][:, j:j + 1]) for j in range(n)]
+        if fused(geom, settings.axes, ranks):
+            first, second = pass_geometries(geom, tuple(settings.axes), (1,))
+            strides, dilations = (first.strides[0], second.strides[1]), (first.dilations[0], second.dilations[1])
+            return tuple((functools.partial(_run_fused, u=f0.reshape(-1), v=f1.reshape(-1), strides=strides,
+                                            dilations=dilations, shape=geom.output_shape, workers=workers),)
+                         for f0, f1 in (pass_filters(t, geom, settings.axes, dtype) for t in terms))
+        return tuple(tuple(sub.bind(p, f) for p, f in zip(plans, pass_filters(t, geom, settings.axes, dtype)))
+                     for t in terms)
 
     def execute(self, x, prepared, geom, settings, backend, workers, dtype):
         xp = _padded(x, geom, np.dtype(dtype))
@@ -677,7 +712,8 @@ class LowRankMethod(Method):
         return seconds, LowRankSettings(
             ranks=factors.ranks, passes=plans, seconds=seconds, why=why, kappa=factors.kappa, gain=gain,
             growth=factors.growth, integer=factors.integer,
-            exact_passes=all(sub.integer_exact(p) for p in plans), cores=factors.cores, **common)
+            exact_passes=all(sub.integer_exact(p) for p in plans), cores=factors.cores,
+            fused=fused(geom, axes, factors.ranks), **common)
 
 
 def _chained(settings: LowRankSettings) -> int:
