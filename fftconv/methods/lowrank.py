@@ -515,8 +515,16 @@ def pass_filters(factors_cores, geom: ConvGeometry, axes, dtype) -> list[np.ndar
     return out
 
 
-def _run_fused(xp, *, u, v, strides, dilations, shape, workers):
-    return _lines.run_separable(xp, u, v, strides, dilations, shape, workers)
+def _run_fused(x, pads=(0, 0), *, u, v, strides, dilations, shape, used_width, workers):
+    return _lines.run_separable(x, u, v, strides, dilations, shape, used_width, pads, workers)
+
+
+def _reads_unpadded(x, geom: ConvGeometry, settings, dtype) -> bool:
+    """Whether fused terms read ``x`` itself, its zero pads implied (not copied): zero padding, ``x``
+    C-contiguous, native, in the compute dtype, and finite factors (a pad's product is then an
+    exact zero, as the direct method's)."""
+    return (settings.fused and geom.padding_mode == "constant" and x.dtype == dtype and x.dtype.isnative
+            and x.flags.c_contiguous and all(np.isfinite(c).all() for c in settings.cores))
 
 
 def _padded(x: np.ndarray, geom: ConvGeometry, dtype) -> np.ndarray:
@@ -572,6 +580,9 @@ class LowRankMethod(Method):
             # row by row: the output (and the sum so far beside the next chain) and a row per thread
             row = 2 * geom.used_extent[1] * itemsize
             sums = output if chains(geom, settings.axes, settings.ranks) else 0
+            if input_as_is and contiguous_input and geom.padding_mode == "constant" and \
+                    all(np.isfinite(c).all() for c in settings.cores):
+                padded = 0  # the input read as it is, its zero pads implied
             return padded + sums + output + row + (0 if kept_only else final_copy)
         peak, kept, held = padded, padded, 0  # held: the previous pass' output, this pass' input
         for p in plans:
@@ -624,18 +635,23 @@ class LowRankMethod(Method):
             first, second = pass_geometries(geom, tuple(settings.axes), (1,))
             strides, dilations = (first.strides[0], second.strides[1]), (first.dilations[0], second.dilations[1])
             return tuple((functools.partial(_run_fused, u=f0.reshape(-1), v=f1.reshape(-1), strides=strides,
-                                            dilations=dilations, shape=geom.output_shape, workers=workers),)
+                                            dilations=dilations, shape=geom.output_shape,
+                                            used_width=geom.used_extent[1], workers=workers),)
                          for f0, f1 in (pass_filters(t, geom, settings.axes, dtype) for t in terms))
         return tuple(tuple(sub.bind(p, f) for p, f in zip(plans, pass_filters(t, geom, settings.axes, dtype)))
                      for t in terms)
 
     def execute(self, x, prepared, geom, settings, backend, workers, dtype):
-        xp = _padded(x, geom, np.dtype(dtype))
+        dtype = np.dtype(dtype)
+        if _reads_unpadded(x, geom, settings, dtype):  # fused terms read the input with its pads implied
+            xp, args = x, ((geom.pads[0][0], geom.pads[1][0]),)
+        else:
+            xp, args = _padded(x, geom, dtype), ()
         y = None
         for chain in prepared:  # one chain, or rank-1 chains whose results are added
             t = xp
-            for run in chain:
-                t = run(t)
+            for i, run in enumerate(chain):
+                t = run(t, *args) if i == 0 else run(t)
             if y is None:
                 y = t
             else:
