@@ -165,6 +165,20 @@ def test_truncated_kernels_match_the_reference(name, options, dtype, rng):
     assert _per_output_ratio(y, x, w, dtype, **opts) <= 100
 
 
+@pytest.mark.parametrize("contrast", [1e2, 1e4, 1e8])
+@pytest.mark.parametrize("name", ["gauss", "box", "dgauss", "dog"])
+def test_every_output_within_100x_of_direct_on_a_wide_range(name, contrast, rng):
+    """A faint half next to a bright one, and a bright speck: each output's error within 100x of the
+    direct method's own error for that output (floored at eps times its magnitude sum)."""
+    x = (1 + 0.1 * rng.standard_normal((1, 96, 96, 1))).astype(np.float32)
+    x[:, :, 48:] *= contrast
+    x[0, 20, 20, 0] = contrast * 1e3
+    w = _kernel(name, 15).astype(np.float32)[..., None, None]
+    for options in (dict(padding="SAME"), dict(strides=2)):
+        y = fftconv.conv2d(x, w, method="lowrank", **options)
+        assert _per_output_ratio(y, x, w, np.float32, **options) <= 100
+
+
 @pytest.mark.parametrize("mode", ["full", "same", "valid"])
 @pytest.mark.parametrize("op", ["convolve", "correlate"])
 def test_scipy_side_matches_scipy(op, mode, rng):
