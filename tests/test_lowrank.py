@@ -200,7 +200,7 @@ def test_entry_points_run_it(rng):
     dog = np.stack([_kernel("dog", k), _kernel("gauss", k), -_kernel("dog", k)], -1)[:, :, :, None]
     bound = fftconv.plan_conv2d(x.shape, (k, k, 1, 3), padding="SAME", groups=3, dtype=np.float64,
                                 method="lowrank").bind(dog.reshape(k, k, 1, 3))
-    assert bound.plan.settings["lowrank"].ranks == (2,) and "as 2 rank-1 terms" in repr(bound)
+    assert bound.plan.settings["lowrank"].ranks == (2,) and "as 2 rank-1 chains" in repr(bound)
     assert_close(bound(x), ref(x, dog.reshape(k, k, 1, 3), padding="SAME"), np.float64)
 
     bank = np.stack([np.outer(_g1(k, s), _g1(k, s + 1)) for s in (1, 2, 3, 4)], -1)[:, :, None, :]

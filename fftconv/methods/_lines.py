@@ -197,72 +197,78 @@ if HAVE_NUMBA:
                     dst[q] += (a[q] - b[q]) * c
 
     @numba.njit(nogil=True, cache=True)
-    def _separable_one(x, u, v, out, s0, d0, s1, d1, top, left, l1_, first, last, tmp, line, sym0,
-                       sym1):  # pragma: no cover - compiled
-        """Both passes of a rank-1 kernel of one channel, row by row: ``tmp`` the column pass of
-        output row ``o`` (``sum_k u[k] xp[p, o*s0 + k*d0]`` over the ``l1_`` columns of the used
-        extent), then the row pass of ``tmp`` into ``out[p, o]``; no intermediate image.
+    def _separable_sum(x, us, vs, out, s0, d0, s1, d1, top, left, l1_, first, last, tmps, line, syms0,
+                       syms1):  # pragma: no cover - compiled
+        """A sum of ``R`` rank-1 kernels ``outer(us[t], vs[t])`` of one channel, row by row: for
+        output row ``o``, ``tmps[t]`` the column pass of term ``t`` (``sum_k us[t, k] xp[p, o*s0 +
+        k*d0]`` over the ``l1_`` columns of the used extent), then the row passes of every term
+        summed into ``out[p, o]``; no intermediate image, and the input rows of an output row read
+        by every term while they are in cache.
 
         ``x (P, H, W)`` is the input with ``top`` rows and ``left`` columns of zeros before it
         (``xp``; 0 and 0 where ``x`` is the padded extent itself): rows and columns of zeros are
-        not read, their products being exact zeros (the factors are finite). ``sym0``, ``sym1``:
-        ``u``, ``v`` (anti)symmetric (1, -1) or not (0): mirrored taps then share one
-        multiplication, as OpenCV's separable filters do for symmetric kernels. ``line``: a buffer
-        of ``O1 * K1`` values for the row pass of a strided output."""
+        not read, their products being exact zeros (the factors are finite). ``syms0[t]``,
+        ``syms1[t]``: ``us[t]``, ``vs[t]`` (anti)symmetric (1, -1) or not (0): mirrored taps then
+        share one multiplication, as OpenCV's separable filters do for symmetric kernels.
+        ``line``: a buffer of ``O1 * K1`` values for the row pass of a strided output."""
         o0_, o1_ = out.shape[1], out.shape[2]
         h_, w_ = x.shape[1], x.shape[2]
-        k0, k1 = u.shape[0], v.shape[0]
-        n0 = k0 // 2 if sym0 != 0 else k0
-        n1 = k1 // 2 if sym1 != 0 else k1
+        r_, k0, k1 = us.shape[0], us.shape[1], vs.shape[1]
         lz = min(left, l1_)
         cols = max(0, min(w_, l1_ - lz))  # the input's columns in the used extent, from tmp[left]
-        for q in range(lz):
-            tmp[q] = 0
-        for q in range(lz + cols, l1_):
-            tmp[q] = 0
-        acc = tmp[lz:lz + cols]
+        for t in range(r_):
+            for q in range(lz):
+                tmps[t, q] = 0
+            for q in range(lz + cols, l1_):
+                tmps[t, q] = 0
         for task in range(first, last):
             p = task // o0_
             o = task - p * o0_
             base = o * s0 - top
-            first_tap = True
-            for k in range(n0):
-                ra, rb = base + k * d0, base + (k0 - 1 - k) * d0
-                a_in, b_in = 0 <= ra < h_, sym0 != 0 and 0 <= rb < h_
-                if a_in and b_in:
-                    _pair(acc, x[p, ra, :cols], x[p, rb, :cols], u[k], sym0, first_tap)
-                elif a_in:
-                    _pair(acc, x[p, ra, :cols], x[p, ra, :cols], u[k], 0, first_tap)
-                elif b_in:
-                    _pair(acc, x[p, rb, :cols], x[p, rb, :cols], u[k] if sym0 > 0 else -u[k], 0, first_tap)
-                else:
-                    continue
-                first_tap = False
-            if n0 < k0:  # the middle tap of an odd (anti)symmetric factor
-                r = base + n0 * d0
-                if 0 <= r < h_:
-                    _pair(acc, x[p, r, :cols], x[p, r, :cols], u[n0], 0, first_tap)
-                    first_tap = False
-            if first_tap:  # every row of the window a row of zeros
-                for q in range(cols):
-                    acc[q] = 0
             row = out[p, o]
-            if s1 == 1:
+            for t in range(r_):
+                u, sym0 = us[t], syms0[t]
+                n0 = k0 // 2 if sym0 != 0 else k0
+                acc = tmps[t, lz:lz + cols]
+                first_tap = True
+                for k in range(n0):
+                    ra, rb = base + k * d0, base + (k0 - 1 - k) * d0
+                    a_in, b_in = 0 <= ra < h_, sym0 != 0 and 0 <= rb < h_
+                    if a_in and b_in:
+                        _pair(acc, x[p, ra, :cols], x[p, rb, :cols], u[k], sym0, first_tap)
+                    elif a_in:
+                        _pair(acc, x[p, ra, :cols], x[p, ra, :cols], u[k], 0, first_tap)
+                    elif b_in:
+                        _pair(acc, x[p, rb, :cols], x[p, rb, :cols], u[k] if sym0 > 0 else -u[k], 0, first_tap)
+                    else:
+                        continue
+                    first_tap = False
+                if n0 < k0:  # the middle tap of an odd (anti)symmetric factor
+                    r = base + n0 * d0
+                    if 0 <= r < h_:
+                        _pair(acc, x[p, r, :cols], x[p, r, :cols], u[n0], 0, first_tap)
+                        first_tap = False
+                if first_tap:  # every row of the window a row of zeros
+                    for q in range(cols):
+                        acc[q] = 0
+            for t in range(r_):
+                v, sym1, tmp = vs[t], syms1[t], tmps[t]
+                n1 = k1 // 2 if sym1 != 0 else k1
+                if s1 == 1:
+                    src = tmp
+                    step = d1
+                else:  # the taps' samples gathered into contiguous runs first
+                    for j in range(k1):
+                        seg = line[j * o1_:(j + 1) * o1_]
+                        for q in range(o1_):
+                            seg[q] = tmp[j * d1 + q * s1]
+                    src = line
+                    step = o1_
                 for j in range(n1):
-                    _pair(row, tmp[j * d1:j * d1 + o1_], tmp[(k1 - 1 - j) * d1:(k1 - 1 - j) * d1 + o1_], v[j],
-                          sym1, j == 0)
+                    _pair(row, src[j * step:j * step + o1_], src[(k1 - 1 - j) * step:(k1 - 1 - j) * step + o1_],
+                          v[j], sym1, t == 0 and j == 0)
                 if n1 < k1:
-                    _pair(row, tmp[n1 * d1:n1 * d1 + o1_], tmp[0:o1_], v[n1], 0, n1 == 0)
-            else:  # the taps' samples gathered into contiguous runs first
-                for j in range(k1):
-                    seg = line[j * o1_:(j + 1) * o1_]
-                    for q in range(o1_):
-                        seg[q] = tmp[j * d1 + q * s1]
-                for j in range(n1):
-                    _pair(row, line[j * o1_:(j + 1) * o1_], line[(k1 - 1 - j) * o1_:(k1 - j) * o1_], v[j],
-                          sym1, j == 0)
-                if n1 < k1:
-                    _pair(row, line[n1 * o1_:(n1 + 1) * o1_], line[0:o1_], v[n1], 0, n1 == 0)
+                    _pair(row, src[n1 * step:n1 * step + o1_], src[0:o1_], v[n1], 0, t == 0 and n1 == 0)
 
 
 def symmetry(w: np.ndarray) -> int:
@@ -274,10 +280,11 @@ def symmetry(w: np.ndarray) -> int:
     return 0
 
 
-def run_separable(x: np.ndarray, u: np.ndarray, v: np.ndarray, strides, dilations, output_shape, used_width,
+def run_separable(x: np.ndarray, us: np.ndarray, vs: np.ndarray, strides, dilations, output_shape, used_width,
                   pads=(0, 0), workers=None) -> np.ndarray:
-    """A rank-1 kernel ``outer(u, v)`` of one channel in 2-D: both passes row by row
-    (:func:`_separable_one`), mirrored taps of (anti)symmetric factors summed first.
+    """A sum of rank-1 kernels ``outer(us[t], vs[t])`` of one channel in 2-D (``us (R, K0)``,
+    ``vs (R, K1)``): both passes of every term row by row (:func:`_separable_sum`), mirrored taps of
+    (anti)symmetric factors summed first.
 
     ``x`` ``(N, H, W, 1)``, C-contiguous in the compute dtype, is the padded used extent, or with
     ``pads`` ``(top, left)`` the input itself, zero-padded by that many rows and columns before it
@@ -285,17 +292,19 @@ def run_separable(x: np.ndarray, u: np.ndarray, v: np.ndarray, strides, dilation
     new output ``output_shape`` ``(N, O0, O1, 1)``."""
     (s0, s1), (d0, d1), (top, left) = strides, dilations, pads
     n, h, w = x.shape[:3]
-    out = np.empty(output_shape, dtype=u.dtype)  # returned as it is: it owns its memory
+    r, k0 = us.shape
+    out = np.empty(output_shape, dtype=us.dtype)  # returned as it is: it owns its memory
     x3, o3 = x.reshape(n, h, w), out.reshape(output_shape[:3])
     tasks = n * output_shape[1]
-    work = math.prod(output_shape) * len(v) + tasks * used_width * len(u)
+    work = r * (math.prod(output_shape) * vs.shape[1] + tasks * used_width * k0)
     pieces = min(workers or 1, tasks, max(work // MIN_PIECE_WORK, 1))
     bounds = [tasks * i // pieces for i in range(pieces + 1)]
-    gather = len(v) * output_shape[2] if s1 != 1 else 1
-    own = [(np.empty(used_width, u.dtype), np.empty(gather, u.dtype)) for _ in range(pieces)]  # each thread's
-    sym0, sym1 = symmetry(u), symmetry(v)
-    run = lambda i: _separable_one(x3, u, v, o3, s0, d0, s1, d1, top, left, used_width,  # noqa: E731
-                                   bounds[i], bounds[i + 1], *own[i], sym0, sym1)
+    gather = vs.shape[1] * output_shape[2] if s1 != 1 else 1
+    own = [(np.empty((r, used_width), us.dtype), np.empty(gather, us.dtype)) for _ in range(pieces)]  # per thread
+    syms0 = np.array([symmetry(u) for u in us], np.int64)
+    syms1 = np.array([symmetry(v) for v in vs], np.int64)
+    run = lambda i: _separable_sum(x3, us, vs, o3, s0, d0, s1, d1, top, left, used_width,  # noqa: E731
+                                   bounds[i], bounds[i + 1], *own[i], syms0, syms1)
     if pieces <= 1:
         run(0)
     else:

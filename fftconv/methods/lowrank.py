@@ -445,6 +445,11 @@ def _plans(geom, axes, ranks, dtype, workers, backend):
                  for p in pass_geometries(geom, tuple(axes), tuple(ranks)))
 
 
+def _axes_of(plans) -> tuple:
+    """The axes the pass plans run along (each pass' kernel is longer than one tap on one axis)."""
+    return tuple(_lines.pass_axis(p.geometry) for p in plans)
+
+
 def _shared_overhead(n_passes: int, constants: dict) -> float:
     """What the passes' predictions count more than once: each pass is priced as a call of its
     own, with the engine's fixed cost per call (checks, layout, guards), which the passes, run
@@ -461,7 +466,8 @@ def _seconds(geom, plans, itemsize, constants, n_chains=0) -> float:
         return (_read_seconds(geom, itemsize, constants) + sum(sub.seconds(p) for p in plans)
                 - _shared_overhead(len(plans), constants))
     work = sum(max(sub.seconds(p) - fixed, 0.0) for p in plans)
-    adds = (n_chains - 1) * 3 * math.prod(geom.output_shape) * itemsize / constants["bandwidth"]
+    adds = 0.0 if fused(geom, _axes_of(plans), (n_chains,)) else \
+        (n_chains - 1) * 3 * math.prod(geom.output_shape) * itemsize / constants["bandwidth"]
     return _read_seconds(geom, itemsize, constants) + fixed + n_chains * work + adds
 
 
@@ -515,8 +521,8 @@ def pass_filters(factors_cores, geom: ConvGeometry, axes, dtype) -> list[np.ndar
     return out
 
 
-def _run_fused(x, pads=(0, 0), *, u, v, strides, dilations, shape, used_width, workers):
-    return _lines.run_separable(x, u, v, strides, dilations, shape, used_width, pads, workers)
+def _run_fused(x, pads=(0, 0), *, us, vs, strides, dilations, shape, used_width, workers):
+    return _lines.run_separable(x, us, vs, strides, dilations, shape, used_width, pads, workers)
 
 
 def _reads_unpadded(x, geom: ConvGeometry, settings, dtype) -> bool:
@@ -577,9 +583,9 @@ class LowRankMethod(Method):
         sub = subplanner()
         output = math.prod(geom.output_shape) * itemsize
         if settings.ranks is not None and fused(geom, settings.axes, settings.ranks):
-            # row by row: the output (and the sum so far beside the next chain) and a row per thread
-            row = 2 * geom.used_extent[1] * itemsize
-            sums = output if chains(geom, settings.axes, settings.ranks) else 0
+            # row by row, every term at once: the output, and per thread a row per term
+            row = 2 * geom.used_extent[1] * itemsize * settings.ranks[0]
+            sums = 0
             if input_as_is and contiguous_input and geom.padding_mode == "constant" and \
                     all(np.isfinite(c).all() for c in settings.cores):
                 padded = 0  # the input read as it is, its zero pads implied
@@ -611,7 +617,8 @@ class LowRankMethod(Method):
                 text += f"; passes: {steps}, fused row by row"
             else:
                 text += f"; passes: {steps}"
-            text += f" (as {n} rank-1 terms, added)" if n else ""
+            text += (f" (its {n} rank-1 terms at once)" if settings.fused else f" (as {n} rank-1 chains, added)") \
+                if n else ""
         return text
 
     def prepare(self, filters, geom, settings, backend, workers):
@@ -634,10 +641,11 @@ class LowRankMethod(Method):
         if fused(geom, settings.axes, ranks):
             first, second = pass_geometries(geom, tuple(settings.axes), (1,))
             strides, dilations = (first.strides[0], second.strides[1]), (first.dilations[0], second.dilations[1])
-            return tuple((functools.partial(_run_fused, u=f0.reshape(-1), v=f1.reshape(-1), strides=strides,
-                                            dilations=dilations, shape=geom.output_shape,
-                                            used_width=geom.used_extent[1], workers=workers),)
-                         for f0, f1 in (pass_filters(t, geom, settings.axes, dtype) for t in terms))
+            factors = [pass_filters(t, geom, settings.axes, dtype) for t in terms]
+            us = np.ascontiguousarray([f0.reshape(-1) for f0, _ in factors])
+            vs = np.ascontiguousarray([f1.reshape(-1) for _, f1 in factors])
+            return ((functools.partial(_run_fused, us=us, vs=vs, strides=strides, dilations=dilations,
+                                       shape=geom.output_shape, used_width=geom.used_extent[1], workers=workers),),)
         return tuple(tuple(sub.bind(p, f) for p, f in zip(plans, pass_filters(t, geom, settings.axes, dtype)))
                      for t in terms)
 
