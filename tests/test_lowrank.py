@@ -429,3 +429,50 @@ def test_zero_pads_are_implied_not_read(name, options, rng):
     x[:, 5, 7] = np.nan
     reached = ref((~np.isfinite(x)).astype(float), np.ones_like(w), **options) > 0
     np.testing.assert_array_equal(~np.isfinite(bound(x)), reached)
+
+
+@pytest.mark.parametrize("options", [dict(padding="SAME"), dict(padding="SAME", padding_mode="reflect"),
+                                     dict(padding=((4, 0), (0, 6), (9, 2)), strides=(2, 1, 3), dilations=(1, 2, 1))],
+                         ids=["same", "reflect", "strided-dilated"])
+def test_3d_rank_one_runs_plane_by_plane(options, rng):
+    """A 3-D Gaussian (rank 1x1) runs plane by plane where it has one channel: the reference's
+    results, those of the padded copy (a non-contiguous view), NaN reaching exactly its windows."""
+    g = [_g1(k, k / 5) for k in (7, 5, 9)]
+    w = np.einsum("i,j,k->ijk", *g).astype(np.float32)[..., None, None]
+    x = rng.standard_normal((2, 19, 17, 21, 1)).astype(np.float32)
+    bound = fftconv.plan_conv3d(x.shape, w.shape, method="lowrank", **options).bind(w)
+    settings = bound.plan.settings["lowrank"]
+    assert settings.ranks == (1, 1) and settings.fused == _lines.HAVE_NUMBA
+    y = bound(x)
+    assert_close(y, ref(x, w, **options), np.float32)
+    view = np.empty((2, 19, 17, 21, 2), np.float32)[..., :1]
+    view[...] = x
+    np.testing.assert_array_equal(bound(view), y)
+    x[0, 9, 3, 15] = np.nan
+    reached = ref((~np.isfinite(x)).astype(float), np.ones_like(w), **options) > 0
+    np.testing.assert_array_equal(~np.isfinite(bound(x)), reached)
+
+
+@pytest.mark.parametrize("options", [dict(padding="SAME"), dict(padding="SAME", padding_mode="edge")],
+                         ids=["implied-pads", "padded-copy"])
+def test_3d_peak_bytes_bounds_the_traced_peak(options):
+    import tracemalloc
+
+    from fftconv._engine.plan import predicted_peak_bytes
+    from fftconv._runtime import scratch as _workspace
+
+    g = _g1(9, 2.0)
+    w = np.einsum("i,j,k->ijk", g, g, g).astype(np.float32)[..., None, None]
+    x = np.ones((1, 64, 70, 60, 1), np.float32)
+    bound = fftconv.plan_conv3d(x.shape, w.shape, method="lowrank", **options).bind(w)
+    predicted = predicted_peak_bytes(bound.plan.geometry, "lowrank", bound.plan.settings["lowrank"], 4,
+                                     input_as_is=True)
+    bound(x)
+    _workspace.release()
+    tracemalloc.start()
+    try:
+        bound(x)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= predicted <= 1.25 * peak, predicted / peak

@@ -38,7 +38,7 @@ import numpy as np
 from fftconv._runtime.threads import run_pieces
 from fftconv.methods._compiled import HAVE_NUMBA
 
-__all__ = ["HAVE_NUMBA", "pass_axis", "run_lines", "run_separable"]
+__all__ = ["HAVE_NUMBA", "pass_axis", "run_lines", "run_separable", "run_separable3"]
 
 #: Multiply-adds below which a pass runs on the calling thread alone.
 MIN_PIECE_WORK = 2**18
@@ -271,6 +271,88 @@ if HAVE_NUMBA:
                     _pair(row, src[n1 * step:n1 * step + o1_], src[0:o1_], v[n1], 0, t == 0 and n1 == 0)
 
 
+if HAVE_NUMBA:
+    @numba.njit(nogil=True, cache=True)
+    def _plane_sum(x, u, tmp, base, d0, sym0, first, last):  # pragma: no cover - compiled
+        """``tmp[first:last] = sum_k u[k] x[base + k*d0, first:last]`` over the planes ``x (D, Q)``
+        inside ``0 <= base + k*d0 < D`` (the others zeros, not read); mirrored taps of an
+        (anti)symmetric ``u`` (``sym0`` 1 or -1) summed first."""
+        d_, k0 = x.shape[0], u.shape[0]
+        n0 = k0 // 2 if sym0 != 0 else k0
+        acc = tmp[first:last]
+        first_tap = True
+        for k in range(n0):
+            ra, rb = base + k * d0, base + (k0 - 1 - k) * d0
+            a_in, b_in = 0 <= ra < d_, sym0 != 0 and 0 <= rb < d_
+            if a_in and b_in:
+                _pair(acc, x[ra, first:last], x[rb, first:last], u[k], sym0, first_tap)
+            elif a_in:
+                _pair(acc, x[ra, first:last], x[ra, first:last], u[k], 0, first_tap)
+            elif b_in:
+                _pair(acc, x[rb, first:last], x[rb, first:last], u[k] if sym0 > 0 else -u[k], 0, first_tap)
+            else:
+                continue
+            first_tap = False
+        if n0 < k0:
+            r = base + n0 * d0
+            if 0 <= r < d_:
+                _pair(acc, x[r, first:last], x[r, first:last], u[n0], 0, first_tap)
+                first_tap = False
+        if first_tap:
+            for q in range(acc.shape[0]):
+                acc[q] = 0
+
+
+if HAVE_NUMBA:
+    @numba.njit(nogil=True, cache=True)
+    def _volume_one(x, u, vs, ws, out, h, s0, d0, front, s1, d1, s2, d2, top, left, l2_, first, last, plane,
+                    tmps, line, sym0, syms1, syms2):  # pragma: no cover - compiled
+        """Output planes ``first <= task < last`` (``task = i * O0 + o``) of a rank-1 3-D kernel:
+        the plane pass (:func:`_plane_sum`) into ``plane``, then both passes of
+        ``outer(vs[0], ws[0])`` row by row on it (:func:`_separable_sum`). ``x (N, D, H * W)``,
+        ``out (N, O0, O1, O2)``."""
+        o0_ = out.shape[1]
+        hw = x.shape[2]
+        img = plane.reshape(1, h, hw // h)
+        for task in range(first, last):
+            i = task // o0_
+            o = task - i * o0_
+            _plane_sum(x[i], u, plane, o * s0 - front, d0, sym0, 0, hw)
+            dst = out[i, o].reshape(1, out.shape[2], out.shape[3])
+            _separable_sum(img, vs, ws, dst, s1, d1, s2, d2, top, left, l2_, 0, out.shape[2], tmps, line,
+                           syms1, syms2)
+
+
+def run_separable3(x: np.ndarray, u: np.ndarray, v: np.ndarray, w: np.ndarray, strides, dilations, output_shape,
+                   used_width, pads=(0, 0, 0), workers=None) -> np.ndarray:
+    """A rank-1 kernel ``u x v x w`` of one channel in 3-D, plane by plane (:func:`_volume_one`): each
+    output plane's pass along the first axis summed into one plane (mirrored taps of an
+    (anti)symmetric ``u`` first), then both passes of ``outer(v, w)`` row by row on it; no
+    intermediate volume; ranges of output planes on the threads. ``x`` ``(N, D, H, W, 1)``
+    C-contiguous in the compute dtype, with ``pads`` ``(front, top, left)`` zeros implied before it
+    (zeros where ``x`` is the padded used extent). Returns a new output ``output_shape``
+    ``(N, O0, O1, O2, 1)``."""
+    (s0, s1, s2), (d0, d1, d2), (front, top, left) = strides, dilations, pads
+    n, d, h, wd = x.shape[:4]
+    out = np.empty(output_shape, dtype=u.dtype)  # returned as it is: it owns its memory
+    x3, o4 = x.reshape(n, d, h * wd), out.reshape(output_shape[:4])
+    tasks = n * output_shape[1]
+    work = tasks * (h * wd * len(u) + output_shape[2] * (used_width * len(v) + output_shape[3] * len(w)))
+    pieces = min(workers or 1, tasks, max(work // MIN_PIECE_WORK, 1))
+    bounds = [tasks * i // pieces for i in range(pieces + 1)]
+    gather = len(w) * output_shape[3] if s2 != 1 else 1
+    own = [(np.empty(h * wd, u.dtype), np.empty((1, used_width), u.dtype), np.empty(gather, u.dtype))
+           for _ in range(pieces)]  # each thread's plane and rows
+    syms1, syms2 = np.array([symmetry(v)], np.int64), np.array([symmetry(w)], np.int64)
+    run = lambda i: _volume_one(x3, u, v[None], w[None], o4, h, s0, d0, front, s1, d1, s2, d2, top, left,  # noqa: E731
+                                used_width, bounds[i], bounds[i + 1], *own[i], symmetry(u), syms1, syms2)
+    if pieces <= 1:
+        run(0)
+    else:
+        run_pieces(run, pieces)
+    return out
+
+
 def symmetry(w: np.ndarray) -> int:
     """1 where the taps ``w`` are symmetric (``w == w[::-1]``), -1 antisymmetric, else 0; exact."""
     if len(w) > 1 and np.array_equal(w, w[::-1]):
@@ -281,7 +363,7 @@ def symmetry(w: np.ndarray) -> int:
 
 
 def run_separable(x: np.ndarray, us: np.ndarray, vs: np.ndarray, strides, dilations, output_shape, used_width,
-                  pads=(0, 0), workers=None) -> np.ndarray:
+                  pads=(0, 0), workers=None, out=None) -> np.ndarray:
     """A sum of rank-1 kernels ``outer(us[t], vs[t])`` of one channel in 2-D (``us (R, K0)``,
     ``vs (R, K1)``): both passes of every term row by row (:func:`_separable_sum`), mirrored taps of
     (anti)symmetric factors summed first.
@@ -289,11 +371,12 @@ def run_separable(x: np.ndarray, us: np.ndarray, vs: np.ndarray, strides, dilati
     ``x`` ``(N, H, W, 1)``, C-contiguous in the compute dtype, is the padded used extent, or with
     ``pads`` ``(top, left)`` the input itself, zero-padded by that many rows and columns before it
     (and by zeros after it as far as the ``used_width`` columns and the windows reach). Returns a
-    new output ``output_shape`` ``(N, O0, O1, 1)``."""
+    new output ``output_shape`` ``(N, O0, O1, 1)``, or writes into ``out`` (C-contiguous) if given."""
     (s0, s1), (d0, d1), (top, left) = strides, dilations, pads
     n, h, w = x.shape[:3]
     r, k0 = us.shape
-    out = np.empty(output_shape, dtype=us.dtype)  # returned as it is: it owns its memory
+    if out is None:
+        out = np.empty(output_shape, dtype=us.dtype)  # returned as it is: it owns its memory
     x3, o3 = x.reshape(n, h, w), out.reshape(output_shape[:3])
     tasks = n * output_shape[1]
     work = r * (math.prod(output_shape) * vs.shape[1] + tasks * used_width * k0)

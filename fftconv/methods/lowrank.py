@@ -431,9 +431,14 @@ def fused(geom: ConvGeometry, axes, ranks) -> bool:
     """Whether each rank-1 term runs both its passes row by row in one compiled loop
     (:func:`fftconv.methods._lines.run_separable`: no intermediate image, and mirrored taps of
     symmetric factors summed before their one multiplication, as OpenCV's separable filters do):
-    a 2-D kernel of one input and one output channel, where numba is installed."""
-    return (_lines.HAVE_NUMBA and geom.ndim == 2 and tuple(axes) == (0, 1) and geom.in_channels == 1
-            and geom.out_channels == 1 and bool(ranks) and (ranks == (1,) or chains(geom, axes, ranks) > 0))
+    a 2-D kernel of one input and one output channel, where numba is installed; in 3-D, a kernel of
+    rank 1x1 (an outer product of three 1-D factors), plane by plane
+    (:func:`fftconv.methods._lines.run_separable3`)."""
+    if not (_lines.HAVE_NUMBA and geom.in_channels == 1 and geom.out_channels == 1 and ranks):
+        return False
+    if geom.ndim == 3:  # a 3-D kernel of rank 1x1, plane by plane (run_separable3)
+        return tuple(axes) == (0, 1, 2) and tuple(ranks) == (1, 1)
+    return geom.ndim == 2 and tuple(axes) == (0, 1) and (ranks == (1,) or chains(geom, axes, ranks) > 0)
 
 
 def _plans(geom, axes, ranks, dtype, workers, backend):
@@ -525,6 +530,10 @@ def _run_fused(x, pads=(0, 0), *, us, vs, strides, dilations, shape, used_width,
     return _lines.run_separable(x, us, vs, strides, dilations, shape, used_width, pads, workers)
 
 
+def _run_fused3(x, pads=(0, 0, 0), *, u, v, w, strides, dilations, shape, used_width, workers):
+    return _lines.run_separable3(x, u, v, w, strides, dilations, shape, used_width, pads, workers)
+
+
 def _reads_unpadded(x, geom: ConvGeometry, settings, dtype) -> bool:
     """Whether fused terms read ``x`` itself, its zero pads implied (not copied): zero padding, ``x``
     C-contiguous, native, in the compute dtype, and finite factors (a pad's product is then an
@@ -583,8 +592,11 @@ class LowRankMethod(Method):
         sub = subplanner()
         output = math.prod(geom.output_shape) * itemsize
         if settings.ranks is not None and fused(geom, settings.axes, settings.ranks):
-            # row by row, every term at once: the output, and per thread a row per term
-            row = 2 * geom.used_extent[1] * itemsize * settings.ranks[0]
+            # row by row, every term at once: the output, and per thread a row per term (in 3-D, and
+            # one plane of the input's)
+            row = 2 * geom.used_extent[-1] * itemsize * settings.ranks[0]
+            if geom.ndim == 3:
+                row += max(math.prod(geom.spatial[1:]), math.prod(geom.used_extent[1:])) * itemsize
             sums = 0
             if input_as_is and contiguous_input and geom.padding_mode == "constant" and \
                     all(np.isfinite(c).all() for c in settings.cores):
@@ -638,6 +650,14 @@ class LowRankMethod(Method):
             terms = [cores]
         else:  # (C, 1, taps, r), (C, r, taps, 1): chain j takes term j of each
             terms = [(cores[0][..., j:j + 1], cores[1][:, j:j + 1]) for j in range(n)]
+        if fused(geom, settings.axes, ranks) and geom.ndim == 3:
+            u, v, w = (f.reshape(-1) for f in pass_filters(cores, geom, settings.axes, dtype))
+            passes = pass_geometries(geom, tuple(settings.axes), (1, 1))
+            strides = tuple(p.strides[a] for a, p in enumerate(passes))
+            dilations = tuple(p.dilations[a] for a, p in enumerate(passes))
+            return ((functools.partial(_run_fused3, u=u, v=v, w=w, strides=strides, dilations=dilations,
+                                       shape=geom.output_shape, used_width=geom.used_extent[2],
+                                       workers=workers),),)
         if fused(geom, settings.axes, ranks):
             first, second = pass_geometries(geom, tuple(settings.axes), (1,))
             strides, dilations = (first.strides[0], second.strides[1]), (first.dilations[0], second.dilations[1])
@@ -652,7 +672,7 @@ class LowRankMethod(Method):
     def execute(self, x, prepared, geom, settings, backend, workers, dtype):
         dtype = np.dtype(dtype)
         if _reads_unpadded(x, geom, settings, dtype):  # fused terms read the input with its pads implied
-            xp, args = x, ((geom.pads[0][0], geom.pads[1][0]),)
+            xp, args = x, (tuple(before for before, _ in geom.pads),)
         else:
             xp, args = _padded(x, geom, dtype), ()
         y = None
