@@ -139,7 +139,8 @@ def main(argv=None):
     ref = fftconv.conv3d(v.astype(np.float64), w3.astype(np.float64), padding="SAME", method="fft")
     bound = fftconv.plan_conv3d(v.shape, w3.shape, padding="SAME", workers=threads).bind(w3)
     med = {k: t.median for k, t in timings.items()}
-    row = dict(workload=f"gauss15^3 {vol}^3", auto_ran=bound.plan.method, **{f"{k}_ms": t * 1e3 for k, t in med.items()},
+    row = dict(workload=f"gauss15^3 {vol}^3", auto_ran=bound.plan.method,
+               **{f"{k}_ms": t * 1e3 for k, t in med.items()},
                auto_vs_fft=_timing.ratio(med["fft"], med["auto"]),
                errors={k: _timing.relative_error(t.output, ref) for k, t in timings.items()})
     rows.append(row)

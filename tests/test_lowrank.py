@@ -315,7 +315,8 @@ def test_inputs_are_not_modified_and_results_are_owned(rng):
 
 #: ``auto``'s choice on these small images rests on the compiled passes (numba; without it the
 #: passes run numpy's per-tap loops, which the FFT beats there).
-needs_compiled_passes = pytest.mark.skipif(not _lines.HAVE_NUMBA, reason="numba's compiled passes are off")
+needs_compiled_passes = pytest.mark.skipif(
+    not _lines.HAVE_NUMBA, reason="needs numba's compiled passes (not installed, or FFTCONV_DISABLE turns them off)")
 
 
 @needs_compiled_passes
