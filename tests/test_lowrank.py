@@ -28,7 +28,7 @@ from conftest import assert_close, ref
 
 
 def _g1(k, sigma):
-    a = np.exp(-0.5 * ((np.arange(k) - k // 2) / sigma) ** 2)
+    a = np.exp(-0.5 * ((np.arange(k) - (k - 1) / 2) / sigma) ** 2)  # symmetric for even k too
     return a / a.sum()
 
 
@@ -40,7 +40,7 @@ def _kernel(name, k=15):
     if name == "gauss-aniso":
         return np.outer(_g1(k, k / 8), _g1(k, k / 4))
     if name == "dgauss":  # a derivative of a Gaussian: one factor antisymmetric
-        return np.outer(_g1(k, k / 6), np.arange(-(k // 2), k // 2 + 1) * _g1(k, k / 6))
+        return np.outer(_g1(k, k / 6), (np.arange(k) - (k - 1) / 2) * _g1(k, k / 6))
     if name == "box":
         return np.full((k, k), 1.0 / k ** 2)
     if name == "dog":
@@ -414,11 +414,12 @@ def test_peak_bytes_bounds_the_traced_peak(name, dtype):
                                      dict(padding=((0, 9), (12, 0)), strides=(3, 2), dilations=(1, 2)),
                                      dict(padding=((30, 30), (45, 45)), strides=50)],
                          ids=["same", "wide-pads", "strided-dilated", "pads-beyond-the-windows"])
-@pytest.mark.parametrize("name", ["gauss", "dgauss", "dog"])
-def test_zero_pads_are_implied_not_read(name, options, rng):
+@pytest.mark.parametrize("size", [7, 8], ids=["odd", "even"])
+@pytest.mark.parametrize("name", ["gauss", "dgauss", "dog", "box"])
+def test_zero_pads_are_implied_not_read(name, size, options, rng):
     """Fused terms read a C-contiguous input of the compute dtype as it is, its zero pads implied:
     the same numbers as from the padded copy (read for a non-contiguous view), and the reference's."""
-    w = _kernel(name, 7).astype(np.float32)[..., None, None]
+    w = _kernel(name, size).astype(np.float32)[..., None, None]
     x = rng.standard_normal((2, 45, 38, 1)).astype(np.float32)
     bound = fftconv.plan_conv2d(x.shape, w.shape, method="lowrank", **options).bind(w)
     assert bound.plan.settings["lowrank"].fused == _lines.HAVE_NUMBA
@@ -438,7 +439,7 @@ def test_zero_pads_are_implied_not_read(name, options, rng):
 def test_3d_rank_one_runs_plane_by_plane(options, rng):
     """A 3-D Gaussian (rank 1x1) runs plane by plane where it has one channel: the reference's
     results, those of the padded copy (a non-contiguous view), NaN reaching exactly its windows."""
-    g = [_g1(k, k / 5) for k in (7, 5, 9)]
+    g = [_g1(k, k / 5) for k in (7, 4, 6)]  # odd and even factors
     w = np.einsum("i,j,k->ijk", *g).astype(np.float32)[..., None, None]
     x = rng.standard_normal((2, 19, 17, 21, 1)).astype(np.float32)
     bound = fftconv.plan_conv3d(x.shape, w.shape, method="lowrank", **options).bind(w)

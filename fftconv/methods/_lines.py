@@ -243,7 +243,7 @@ if HAVE_NUMBA:
                     else:
                         continue
                     first_tap = False
-                if n0 < k0:  # the middle tap of an odd (anti)symmetric factor
+                if n0 < k0 and k0 % 2:  # the middle tap of an odd (anti)symmetric factor
                     r = base + n0 * d0
                     if 0 <= r < h_:
                         _pair(acc, x[p, r, :cols], x[p, r, :cols], u[n0], 0, first_tap)
@@ -267,7 +267,7 @@ if HAVE_NUMBA:
                 for j in range(n1):
                     _pair(row, src[j * step:j * step + o1_], src[(k1 - 1 - j) * step:(k1 - 1 - j) * step + o1_],
                           v[j], sym1, t == 0 and j == 0)
-                if n1 < k1:
+                if n1 < k1 and k1 % 2:
                     _pair(row, src[n1 * step:n1 * step + o1_], src[0:o1_], v[n1], 0, t == 0 and n1 == 0)
 
 
@@ -293,7 +293,7 @@ if HAVE_NUMBA:
             else:
                 continue
             first_tap = False
-        if n0 < k0:
+        if n0 < k0 and k0 % 2:  # the middle tap of an odd (anti)symmetric factor
             r = base + n0 * d0
             if 0 <= r < d_:
                 _pair(acc, x[r, first:last], x[r, first:last], u[n0], 0, first_tap)
