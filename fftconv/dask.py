@@ -57,13 +57,17 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "fftconv.dask needs dask; install it with `pip install 'fftconv[dask]'`"
     ) from exc
 
-from fftconv import _checks
+from fftconv import _checks, _outofcore
 from fftconv._engine import planner
 from fftconv._ops.forward import FilterBank
 from fftconv._shapes.chunks import boundaries as _boundaries, output_chunks, window_pieces
 from fftconv.backends import available_backends
 
-__all__ = ["conv1d", "conv2d", "conv3d", "depthwise_conv2d"]
+__all__ = ["conv1d", "conv2d", "conv3d", "depthwise_conv2d", "chunks_for", "convolve_zarr"]
+
+# out of core (arrays larger than memory, read from storage): see fftconv._outofcore
+chunks_for = _outofcore.chunks_for
+convolve_zarr = _outofcore.convolve_zarr
 
 
 # -- the filters, shared by every task ----------------------------------------------
@@ -163,6 +167,10 @@ def _convolve(ndim, input, filters, strides, padding, data_format, dilations, gr
                    dilations=geom.dilations, groups=geom.groups, flip=geom.flip, method=method,
                    workers=workers, measure=measure, backend=backend)
     channels_first = data_format.startswith("NC")
+    reader = _outofcore.chunk_reader(x, channels_first)
+    if reader is not None:  # read from storage: each task reads its own window, memory stays bounded
+        return _outofcore.streamed_array(x, reader, w, options, geom, out_dtype, channels_first,
+                                         kind or f"conv{ndim}d")
 
     token = tokenize(x.name, w, options, geom)
     name = f"fftconv-{kind or f'conv{ndim}d'}-{token}"

@@ -40,7 +40,7 @@ LAYERS = {
     "backends": 3,
     "_engine": 4,
     "_ops": 5,
-    "dask": 6, "calibration": 6, "testing": 6, "torch": 6, "jax": 6,
+    "dask": 6, "calibration": 6, "testing": 6, "torch": 6, "jax": 6, "_outofcore": 6,
     "": 7,  # fftconv/__init__.py, the public names
     "cli": 8, "__main__": 9,
 }
