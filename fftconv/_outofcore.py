@@ -110,7 +110,8 @@ def parse_bytes(value, name: str = "memory") -> int:
 
 
 def _gib(nbytes: float) -> str:
-    return f"{nbytes / 2**30:.2f} GiB"
+    """A size for a message: ``"3.25 GiB"`` or ``"412 MiB"``."""
+    return f"{nbytes / 2**30:.2f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:.0f} MiB"
 
 
 # -- the tables of one spatial axis (integers only) ---------------------------------------------
@@ -266,14 +267,39 @@ class DaskChunks:
         self.graph, self.name, self.chunks, self.channels_first = graph, name, chunks, channels_first
 
     def read(self, ib: int, q) -> np.ndarray:
-        from dask.local import get_sync
         from dask.optimization import cull
 
         n_channels = len(self.chunks[1 if self.channels_first else -1])
         keys = [(self.name, *_order(ib, q, c, self.channels_first)) for c in range(n_channels)]
         sub, _ = cull(self.graph, keys)
-        parts = [np.asarray(p) for p in get_sync(sub, keys)]
+        parts = [np.asarray(p) for p in _run_graph(sub, keys)]
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1 if self.channels_first else -1)
+
+
+def _run_graph(graph: dict, keys: list) -> list:
+    """The values of ``keys`` in a small graph, computed here, in this thread (a task's own reads)."""
+    try:
+        from dask._task_spec import GraphNode
+    except ImportError:  # pragma: no cover - dask before the task spec (2024.12): its sync scheduler
+        from dask.local import get_sync
+        return list(get_sync(graph, keys))
+    # depth first, without a recursive closure: a closure that calls itself is a reference cycle,
+    # and it would keep the chunks it read alive until the garbage collector runs
+    cache, stack = {}, list(keys)
+    while stack:
+        key = stack[-1]
+        node = graph[key]
+        if not isinstance(node, GraphNode):
+            cache[key] = node
+            stack.pop()
+            continue
+        missing = [dep for dep in node.dependencies if dep not in cache]
+        if missing:
+            stack.extend(missing)
+            continue
+        cache[key] = node({dep: cache[dep] for dep in node.dependencies})
+        stack.pop()
+    return [cache[key] for key in keys]
 
 
 def chunk_reader(x, channels_first: bool):
@@ -316,8 +342,8 @@ class MemoryShells:
     when a block needs it: slower, never wrong.
     """
 
-    def __init__(self, budget: int = SHELL_CACHE_BYTES):
-        self.budget = budget
+    def __init__(self, budget: int | None = None):
+        self.budget = SHELL_CACHE_BYTES if budget is None else budget
         self._slabs = OrderedDict()  # (ib, q, axis, side) -> [array, readers left]
         self._bytes = 0
         self._made = set()  # (ib, q) whose shell was made once
@@ -684,7 +710,7 @@ def _candidates(n: int, stride: int, base: int | None) -> list[int]:
 
 
 def choose_chunks(bank, input_shape, geom, channels_first, dtype, memory, workers, shells_bytes,
-                  storage_chunks=None, kept_plans=KEPT_PLANS):
+                  storage_chunks=None, kept_plans=KEPT_PLANS, name="memory"):
     """``(chunk shape, chunks, prediction)``: the largest chunks whose predicted peak fits ``memory``.
 
     Chunks are alike along the spatial axes (cubes, squares), divisible by the
@@ -710,7 +736,7 @@ def choose_chunks(bank, input_shape, geom, channels_first, dtype, memory, worker
     if not fitting:
         sizes, _, pred, _ = tried[0]
         raise ValueError(
-            f"`memory`={_gib(memory)} is too small for this convolution with {workers} worker(s): the "
+            f"`{name}`={_gib(memory)} is too small for this convolution with {workers} worker(s): the "
             f"smallest chunks tried, {sizes}, need about {_gib(pred['peak'])} ({_terms(pred)}); give "
             f"more memory or fewer workers")
     enough = [t for t in fitting if t[3] >= workers] or fitting
@@ -782,10 +808,8 @@ class Records:
     def write(self, ib, iout, digest: str) -> None:
         path = self._file(ib, iout)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        with open(tmp, "w") as f:
+        with open(tmp, "w") as f:  # no fsync: after a power cut, verification catches what was lost
             json.dump({"checksum": digest, "time": time.time()}, f)
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(tmp, path)
 
     def read(self, ib, iout) -> str | None:
@@ -951,16 +975,21 @@ RUN_FILE = "run.json"
 SIDECAR = ".fftconv"
 
 
-def _open_source(zarr, source):
+#: How convolve_zarr's messages name its arguments (the command line passes its own names).
+ARGUMENT_NAMES = {"source": "source", "filters": "filters", "output": "output", "memory": "memory",
+                  "chunks": "chunks", "overwrite": "overwrite=True"}
+
+
+def _open_source(zarr, source, name):
     if isinstance(source, (str, os.PathLike)):
         try:
             return zarr.open_array(os.fspath(source), mode="r")
-        except Exception as exc:  # zarr raises several kinds for a missing or non-array path
-            raise ValueError(f"`source` must be a zarr array; could not open {os.fspath(source)!r} "
+        except Exception as exc:  # noqa: BLE001 - zarr raises several kinds for a missing or non-array path
+            raise ValueError(f"`{name}` must be a zarr array; could not open {os.fspath(source)!r} "
                              f"as one ({type(exc).__name__}: {exc})") from None
     if all(hasattr(source, a) for a in ("shape", "dtype", "chunks", "__getitem__")):
         return source
-    raise TypeError(f"`source` must be a zarr array or the path of one; got {type(source).__name__}")
+    raise TypeError(f"`{name}` must be a zarr array or the path of one; got {type(source).__name__}")
 
 
 def _identity(source_shape, dtype, chunks, filters, options, geom, out_shape, out_dtype, block_shape, plans):
@@ -1010,7 +1039,7 @@ def _verify_block(job, dst, records, ib, iout, plain):
     region = job.block_region(ib, iout)
     try:
         data = np.asarray(dst[region[1:-1]])[None, ..., None] if plain else np.asarray(dst[region])
-    except Exception:  # a torn chunk may fail to decode: it is then computed again
+    except Exception:  # noqa: BLE001 - a torn chunk may fail to decode in many ways: compute it again
         return False
     return checksum(data) == expected
 
@@ -1018,7 +1047,7 @@ def _verify_block(job, dst, records, ib, iout, plain):
 def convolve_zarr(source, filters, output, strides=1, padding="VALID", data_format=None, dilations=1, *,
                   groups=None, flip=False, padding_mode="constant", method="auto", backend="auto",
                   chunks=None, memory=None, workers=None, client=None, overwrite=False, verify=True,
-                  progress=False, _names=("source", "filters")):
+                  progress=False, _names=None):
     """Convolve a zarr array into a new zarr array, chunk by chunk, within a memory budget; resumable.
 
     The output is written one block (one zarr chunk) at a time. After each
@@ -1119,7 +1148,9 @@ def convolve_zarr(source, filters, output, strides=1, padding="VALID", data_form
     except ImportError as exc:  # pragma: no cover - exercised only without the extra
         raise ImportError("convolve_zarr needs zarr; install it with `pip install 'fftconv[zarr]'`") from exc
     t0 = time.perf_counter()
-    src = _open_source(zarr, source)
+    names = {**ARGUMENT_NAMES, **(_names or {})}
+    _names = (names["source"], names["filters"])
+    src = _open_source(zarr, source, names["source"])
     w = _checks.as_array(_names[1], filters)
     full, wfull, nd, fmt, plain = layout(src.shape, w.shape, data_format, _names)
     w = w.reshape(wfull)
@@ -1129,7 +1160,7 @@ def convolve_zarr(source, filters, output, strides=1, padding="VALID", data_form
     out_dtype = _checks.result_dtypes(dtype, w.dtype, _names)[1]
     channels_first = fmt.startswith("NC")
     workers = _check_workers_count(workers)
-    budget = None if memory is None else parse_bytes(memory)
+    budget = None if memory is None else parse_bytes(memory, names["memory"])
     overwrite = _checks.check_flag("overwrite", overwrite)
     verify = _checks.check_flag("verify", verify)
     options = _options(geom.strides, padding, fmt, geom.dilations, geom.groups, geom.flip, method, backend)
@@ -1148,9 +1179,9 @@ def convolve_zarr(source, filters, output, strides=1, padding="VALID", data_form
             _spatial(storage_full, channels_first), _spatial(full, channels_first), geom.strides))
         if (budget is not None and pred["peak"] > budget) or not fits_strides:
             _, chunks_full, pred = choose_chunks(bank, full, geom, channels_first, dtype,
-                                                 budget or 2**62, workers, 0, storage_full)
+                                                 budget or 2**62, workers, 0, storage_full, name=names["memory"])
     else:
-        shape_given = _chunk_shape(chunks, src.shape, _names[0])
+        shape_given = _chunk_shape(chunks, src.shape, names["chunks"], _names[0])
         given_full = (1, *shape_given, 1) if plain else shape_given
         chunks_full = tuple(_regular(n, c) for n, c in zip(full, given_full))
         chunks_full = _order(chunks_full[0], _spatial(chunks_full, channels_first), (geom.in_channels,),
@@ -1158,12 +1189,14 @@ def convolve_zarr(source, filters, output, strides=1, padding="VALID", data_form
         pred = _predict(bank, _window_shapes(chunks_full, geom, channels_first), chunks_full, channels_first,
                         geom, dtype, workers, 0, KEPT_PLANS)
         if budget is not None and pred["peak"] > budget:
-            raise ValueError(f"`chunks`={tuple(chunks)} need about {_gib(pred['peak'])} with {workers} "
-                             f"worker(s) ({_terms(pred)}), more than `memory`={_gib(budget)}; use "
+            raise ValueError(f"`{names['chunks']}`={tuple(chunks)} need about {_gib(pred['peak'])} with "
+                             f"{workers} worker(s) ({_terms(pred)}), more than `{names['memory']}`="
+                             f"{_gib(budget)}; use "
                              f"fftconv.dask.chunks_for to pick chunks")
     for axis_chunks, s, name in zip(_spatial(chunks_full, channels_first), geom.strides, "DHW"[-nd:]):
         if len(axis_chunks) > 1 and axis_chunks[0] % s:
-            raise ValueError(f"`chunks` must be divisible by the stride along each axis, so that every output "
+            raise ValueError(f"`{names['chunks']}` must be divisible by the stride along each axis, so that "
+                             f"every output "
                              f"block is whole zarr chunks; got {axis_chunks[0]} along {name} with stride {s}")
     out_path = Path(output)
     sidecar = out_path / SIDECAR
@@ -1178,7 +1211,7 @@ def convolve_zarr(source, filters, output, strides=1, padding="VALID", data_form
                    ((shape, bank.plan_for(shape, dtype)) for shape in job.window_shapes() if 0 not in shape))
     identity = _identity(src.shape, dtype, [max(c) for c in chunks_full], w, options, geom, out_shape, out_dtype,
                          block_shape, plans)
-    dst = _open_output(zarr, out_path, identity, out_shape, block_shape, out_dtype, overwrite)
+    dst = _open_output(zarr, out_path, identity, out_shape, block_shape, out_dtype, overwrite, names)
     records = Records(sidecar / "done")
     records.folder.mkdir(parents=True, exist_ok=True)
     _clear(sidecar / "shells")
@@ -1214,13 +1247,13 @@ def _has_record(job, dst, records, ib, iout, plain):
     return records.read(ib, iout) is not None
 
 
-def _chunk_shape(chunks, shape, name):
+def _chunk_shape(chunks, shape, name, source_name):
     try:
         sizes = tuple(int(c) for c in chunks)
     except TypeError:
         sizes = ()
     if len(sizes) != len(shape) or min(sizes, default=0) < 1:
-        raise ValueError(f"`chunks` must be {len(shape)} positive ints, a chunk shape of `{name}` "
+        raise ValueError(f"`{name}` must be {len(shape)} positive ints, a chunk shape of `{source_name}` "
                          f"{tuple(shape)}; got {chunks!r}")
     return tuple(min(c, max(n, 1)) for c, n in zip(sizes, shape))
 
@@ -1231,7 +1264,7 @@ def _clear(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _open_output(zarr, path: Path, identity, shape, block_shape, dtype, overwrite):
+def _open_output(zarr, path: Path, identity, shape, block_shape, dtype, overwrite, names):
     """The output array: created, or opened to resume a run with the same identity."""
     run_file = path / SIDECAR / RUN_FILE
     if path.exists() and not overwrite:
@@ -1239,13 +1272,14 @@ def _open_output(zarr, path: Path, identity, shape, block_shape, dtype, overwrit
             with open(run_file) as f:
                 earlier = json.load(f)
         except (OSError, ValueError):
-            raise ValueError(f"`output` {str(path)!r} exists and is not a run of convolve_zarr; choose "
-                             f"another path or pass overwrite=True") from None
+            raise ValueError(f"`{names['output']}` {str(path)!r} exists and is not a run of convolve_zarr; "
+                             f"choose another path or pass {names['overwrite']}") from None
         earlier.pop("complete", None)
         if earlier != identity:
             diff = sorted(k for k in identity if earlier.get(k) != identity.get(k))
-            raise ValueError(f"`output` {str(path)!r} holds a run with other arguments (they differ in "
-                             f"{', '.join(diff)}); pass the same arguments to resume it, or overwrite=True "
+            raise ValueError(f"`{names['output']}` {str(path)!r} holds a run with other arguments (they differ "
+                             f"in {', '.join(diff)}); pass the same arguments to resume it, or "
+                             f"{names['overwrite']} "
                              f"to start afresh")
         return zarr.open_array(str(path), mode="r+")
     if path.exists():

@@ -404,6 +404,11 @@ def _add_convolve(sub) -> None:
     conv.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+#: How ``fftconv convolve``'s messages name the arguments of :func:`fftconv.dask.convolve_zarr`.
+_CONVOLVE_NAMES = {"source": "INPUT", "filters": "--filters", "output": "--output", "memory": "--memory",
+                   "chunks": "--chunks", "overwrite": "--overwrite"}
+
+
 def _convolve(args) -> int:
     from fftconv._outofcore import convolve_zarr
 
@@ -421,7 +426,7 @@ def _convolve(args) -> int:
             args.input, filters, args.output, args.strides, args.padding, args.data_format, args.dilations,
             groups=args.groups, padding_mode=args.padding_mode, method=args.method, chunks=args.chunks,
             memory=args.memory, workers=args.workers, client=client, overwrite=args.overwrite,
-            verify=not args.no_verify, progress=not args.quiet, _names=("INPUT", "--filters"))
+            verify=not args.no_verify, progress=not args.quiet, _names=_CONVOLVE_NAMES)
     except ImportError as exc:
         print(f"fftconv convolve: error: {exc}", file=sys.stderr)
         return 2
