@@ -80,6 +80,10 @@ def common_parser(description: str, reps: int = 5, quick_reps: int = 3,
     parser.add_argument("--max-seconds", type=float, default=max_seconds,
                         help="a candidate predicted slower than this is skipped, and one whose "
                              f"warm-up took longer is timed once (default {max_seconds:g})")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="time with the wall clock (default) or this process's CPU time "
+                             "(time.process_time, every thread's): on a loaded machine CPU time "
+                             "counts only the work done, best with --threads 1")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR,
                         help="directory for the JSON (and plot) results (default benchmarks/results)")
     parser.set_defaults(_reps=(reps, quick_reps))
@@ -94,7 +98,13 @@ def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace
         args.reps = quick if args.quick else full
     if args.reps < 1:
         parser.error(f"--reps must be at least 1; got {args.reps}")
+    global CLOCK
+    CLOCK = time.process_time if getattr(args, "clock", "wall") == "cpu" else time.perf_counter
     return args
+
+
+#: The clock of :func:`time_interleaved` (``--clock``).
+CLOCK = time.perf_counter
 
 
 # -- timing ------------------------------------------------------------------------
@@ -151,9 +161,9 @@ def _timed_call(candidate: Candidate):
     gc.collect()
     gc.disable()
     try:
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         out = candidate.fn()
-        return time.perf_counter() - t0, out
+        return CLOCK() - t0, out
     finally:
         gc.enable()
 
@@ -268,7 +278,7 @@ def environment(threads: int) -> dict:
             "host": platform.node(), "machine": platform.machine(), "cpus": os.cpu_count(),
             "python": platform.python_version(), "numpy": np.__version__,
             "scipy": scipy.__version__, "fftconv": getattr(fftconv, "__version__", "?"),
-            "threads": threads, "argv": sys.argv, "loadavg": list(os.getloadavg()),
+            "threads": threads, "argv": sys.argv, "loadavg": list(os.getloadavg()), "clock": CLOCK.__name__,
             "thread_env": {k: os.environ.get(k) for k in THREAD_VARIABLES}}
     torch = sys.modules.get("torch")
     info["torch"] = getattr(torch, "__version__", None)

@@ -20,6 +20,17 @@ timed side by side (interleaved, median of ``--reps`` after a warm-up). The
 ``auto`` call is a real ``conv2d`` call, so it includes the plan-cache
 lookup. Regret = time(auto) / min(time(direct), time(fft)).
 
+``--grid heldout`` draws (``--seed``, 101 by default) a grid of every kind
+``auto`` meets, in turn: dense 2-D layers with kernels 3-25 (stride 1),
+strided dense layers (stride 2, kernels 5-25), depthwise layers (kernels
+3-31, 8-128 channels, stride 1 or 2), single-channel images of 256x256 up to
+4096x4096 (16M pixels) with kernels 3-63, and 1-D signals (1e3-1e6 samples,
+3-4001 taps, one or a few channels, ``conv1d``). Its seed differs from the one
+the constants were set with (``--seed 7``), so that it checks the planner on
+shapes it was not tuned on. Candidates that the plan predicts slower than
+``--max-seconds`` (default 3 s here) are skipped: the direct method on large
+images with large kernels, whose regret is then taken against the FFT method.
+
 Targets (SPEC): geometric mean <= 1.10 and max <= 1.5. Noise alone pushes
 the regret above 1 (the minimum of two noisy medians is biased low), so use
 enough repeats on a quiet machine. Results: ``benchmarks/results/regret.json``.
@@ -34,6 +45,8 @@ import _peers
 import fftconv
 import numpy as np
 
+from dataclasses import asdict, dataclass
+
 from _peers import Workload
 
 KERNELS = (3, 5, 7, 9, 11, 13, 15, 17, 19, 21)
@@ -46,17 +59,128 @@ COLUMNS = [("i", "#", ""), ("shape", "input * filters", ""), ("method", "plan", 
            ("faster", "faster", ""), ("regret", "regret", "")]
 
 
+@dataclass(frozen=True)
+class Signal:
+    """One float32 1-D convolution ``(N, L, C_in) * (K, C_in, C_out)``, run by ``conv1d``."""
+
+    name: str
+    batch: int
+    length: int
+    c_in: int
+    c_out: int
+    kernel: int
+    padding: str = "VALID"
+    groups: int = 1
+    stride: int = 1
+    op = "conv1d"
+
+    @property
+    def input_shape(self) -> tuple:
+        return (self.batch, self.length, self.c_in)
+
+    @property
+    def filters_shape(self) -> tuple:
+        return (self.kernel, self.c_in, self.c_out)
+
+    def describe(self) -> str:
+        return ("x".join(map(str, self.input_shape)) + " * " + "x".join(map(str, self.filters_shape))
+                + (f" {self.padding}" if self.padding != "VALID" else ""))
+
+    def conv_kwargs(self, threads: int) -> dict:
+        return dict(strides=self.stride, padding=self.padding, workers=threads)
+
+    def inputs(self, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        return (rng.standard_normal(self.input_shape, dtype=np.float32),
+                rng.standard_normal(self.filters_shape, dtype=np.float32))
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "op": self.op, "input_shape": self.input_shape,
+                "filters_shape": self.filters_shape}
+
+
+#: The kinds of the held-out grid, drawn in turn.
+HELDOUT_KINDS = ("dense", "strided", "depthwise", "image", "signal")
+
+
+def heldout_draw(rng, kind: str, index: int):
+    """One held-out workload of ``kind`` (see the module's description)."""
+    name = {"dense": "dn", "strided": "st", "depthwise": "dw", "image": "im", "signal": "sg"}[kind] + f"{index:02d}"
+    padding = "SAME" if rng.random() < 0.5 else "VALID"
+    if kind in ("dense", "strided"):
+        kernel = int(rng.choice(range(3, 26, 2) if kind == "dense" else range(5, 26, 2)))
+        size = int(rng.choice([s for s in (32, 48, 64, 96, 128, 192, 256) if s >= 2 * kernel]))
+        return Workload(name, int(rng.choice(BATCHES)), size, int(rng.choice((3, 4, 8, 16, 32, 64))),
+                        int(rng.choice((4, 8, 16, 32, 64))), kernel, stride=2 if kind == "strided" else 1,
+                        padding=padding)
+    if kind == "depthwise":
+        kernel = int(rng.choice((3, 5, 7, 9, 11, 15, 21, 25, 31)))
+        channels = int(rng.choice((8, 16, 32, 64, 128)))
+        size = int(rng.choice([s for s in (28, 56, 64, 112, 128) if s >= kernel]))
+        return Workload(name, int(rng.choice((1, 2, 4))), size, channels, channels, kernel, groups=channels,
+                        stride=2 if rng.random() < 0.3 else 1, padding=padding)
+    if kind == "image":
+        size = int(rng.choice((256, 512, 1024, 2048, 3072, 4096)))
+        kernel = int(rng.choice((3, 5, 7, 9, 15, 21, 31, 45, 63)))
+        return Workload(name, 1, size, 1, int(rng.choice((1, 1, 1, 4))), kernel, padding=padding)
+    length = int(rng.choice((1000, 10_000, 100_000, 1_000_000)))
+    taps = int(rng.choice([k for k in (3, 9, 31, 101, 401, 1001, 4001) if k <= length // 2]))
+    channels = int(rng.choice((1, 1, 2, 4)))
+    return Signal(name, int(rng.choice((1, 2, 4))), length, channels, channels, taps, padding=padding)
+
+
+def heldout_grid(points: int, seed: int, max_macs: float, max_elements: float) -> list:
+    """``points`` held-out workloads, the kinds in turn; dense and strided layers redrawn past the
+    limits (images and signals are kept: their direct method is skipped by ``--max-seconds``)."""
+    rng = np.random.default_rng(seed)
+    workloads = []
+    for i in range(points):
+        kind = HELDOUT_KINDS[i % len(HELDOUT_KINDS)]
+        while True:
+            wl = heldout_draw(rng, kind, i)
+            if isinstance(wl, Signal) or kind == "image" or (
+                    direct_macs(wl) <= max_macs and elements(wl) <= max_elements):
+                workloads.append(wl)
+                break
+    return workloads
+
+
+def candidates(wl, x, w, threads: int) -> list:
+    """``conv1d``/``conv2d(x, w, method=m)`` for auto, direct and fft; direct/fft carry the plan's
+    prediction (for ``--max-seconds``)."""
+    op = getattr(wl, "op", "conv2d")
+    if op == "conv2d":
+        return _peers.fftconv_candidates(fftconv, wl, x, w, threads)
+    found = []
+    for method in ("auto", "direct", "fft"):
+        predicted = None
+        if method != "auto":
+            plan = getattr(fftconv, f"plan_{op}")(x.shape, w.shape, dtype=x.dtype, method=method,
+                                                  **wl.conv_kwargs(threads))
+            predicted = plan.estimates.get(method)
+        fn = lambda method=method: getattr(fftconv, op)(x, w, method=method, **wl.conv_kwargs(threads))
+        found.append(_timing.Candidate(method, fn, predicted))
+    return found
+
+
 def parse_args(argv=None):
     parser = _timing.common_parser(__doc__, reps=5, quick_reps=3, max_seconds=30.0)
     parser.add_argument("--points", type=int, default=None,
                         help="number of shapes (default 48, 16 with --quick)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the grid (default 0)")
+    parser.add_argument("--grid", choices=("dense", "heldout"), default="dense",
+                        help="dense layers (default) or the held-out grid of every kind")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the grid (default 0; 101 for the held-out grid)")
     parser.add_argument("--max-macs", type=float, default=2e9,
                         help="redraw shapes whose direct method needs more multiply-adds (default 2e9)")
     parser.add_argument("--max-elements", type=float, default=1.6e7,
                         help="redraw shapes whose input + output hold more values (default 1.6e7)")
     args = _timing.parse_args(parser, argv)
     args.points = args.points or (16 if args.quick else 48)
+    if args.seed is None:
+        args.seed = 101 if args.grid == "heldout" else 0
+    if args.grid == "heldout" and "--max-seconds" not in " ".join(argv or __import__("sys").argv):
+        args.max_seconds = 3.0
     return args
 
 
@@ -93,9 +217,10 @@ def grid(points: int, seed: int, max_macs: float, max_elements: float) -> list:
 def measure(wl: Workload, args) -> tuple[dict, dict]:
     """Time auto, direct and fft on one shape; return its table row and JSON record."""
     x, w = wl.inputs()
-    plan = fftconv.plan_conv2d(x.shape, w.shape, dtype=x.dtype, **wl.conv_kwargs(args.threads))
-    candidates = _peers.fftconv_candidates(fftconv, wl, x, w, args.threads)
-    timings = _timing.time_interleaved(candidates, args.reps, args.max_seconds, desc=wl.name)
+    op = getattr(wl, "op", "conv2d")
+    plan = getattr(fftconv, f"plan_{op}")(x.shape, w.shape, dtype=x.dtype, **wl.conv_kwargs(args.threads))
+    timings = _timing.time_interleaved(candidates(wl, x, w, args.threads), args.reps, args.max_seconds,
+                                       desc=wl.name)
     t = {name: timing.median for name, timing in timings.items()}
     faster = "direct" if t["direct"] < t["fft"] else "fft"
     regret = _timing.ratio(t["auto"], _timing.fastest(t["direct"], t["fft"]))
@@ -118,10 +243,12 @@ def summary(regrets) -> dict:
 def main(argv=None):
     args = parse_args(argv)
     rows, records = [], []
-    for wl in grid(args.points, args.seed, args.max_macs, args.max_elements):
+    make = heldout_grid if args.grid == "heldout" else grid
+    for wl in make(args.points, args.seed, args.max_macs, args.max_elements):
         row, record = measure(wl, args)
         rows.append(row)
         records.append(record)
+        print(f"{row['i']:5s} {row['shape']:48s} {row['method']:7s} regret {row['regret']:.2f}", flush=True)
     _timing.print_table(rows, COLUMNS, f"Planner regret, median ms ({args.reps} repeats, "
                                        f"{args.threads} threads; '!': the plan chose the slower)")
     s = summary([r["regret"] for r in rows])
@@ -131,6 +258,7 @@ def main(argv=None):
           f"max {s['max']:.3f} (target <= {TARGET_MAX}: {'ok' if s['max_ok'] else 'MISS'}); "
           f"{s['above_1.5']} above {TARGET_MAX}; plan picked the slower method at {wrong}")
     path = _timing.write_json("regret", {"reps": args.reps, "quick": args.quick, "seed": args.seed,
+                                         "grid": args.grid,
                                          "summary": {**s, "wrong_choices": wrong},
                                          "results": records}, args.out, args.threads)
     print(f"wrote {path}")

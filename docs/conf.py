@@ -54,9 +54,16 @@ try:
     HAVE_DASK = True
 except ImportError:
     HAVE_DASK = False
-if not HAVE_DASK:
-    # fftconv.dask imports dask at the top; mock it so its reference still renders.
-    autodoc_mock_imports = ["dask"]
+#: fftconv.dask, fftconv.torch and fftconv.jax import their framework at the top: without it the
+#: framework is mocked, so that the reference still renders (their examples are dropped, see below).
+OPTIONAL = {"dask": HAVE_DASK}
+for _name in ("torch", "jax"):
+    try:
+        __import__(_name)
+        OPTIONAL[_name] = True
+    except ImportError:
+        OPTIONAL[_name] = False
+autodoc_mock_imports = [name for name, present in OPTIONAL.items() if not present]
 
 # -- doctest ------------------------------------------------------------------------
 
@@ -76,6 +83,10 @@ try:
     import torch
 except ImportError:
     torch = None
+try:
+    import jax
+except ImportError:
+    jax = None
 """
 
 import doctest  # noqa: E402
@@ -160,12 +171,13 @@ class ConstantsTable(Directive):
 
 
 def _drop_dask_examples(app, what, name, obj, options, lines):
-    """Without dask, fftconv.dask is mocked: keep its text, drop its runnable Examples."""
-    if HAVE_DASK or not name.startswith("fftconv.dask"):
+    """Without dask (torch, jax), fftconv.dask (.torch, .jax) is mocked: keep its text, drop its Examples."""
+    framework = name.split(".")[1] if name.startswith("fftconv.") and name.count(".") else ""
+    if OPTIONAL.get(framework, True):
         return
     if "Examples" in lines:
         del lines[lines.index("Examples") + 2:]
-        lines.extend(["The examples of this function need dask, which was not installed "
+        lines.extend([f"The examples of this function need {framework}, which was not installed "
                       "where this page was built.", ""])
 
 

@@ -5,6 +5,8 @@ and runs whichever of the direct method (sliding windows + GEMM) and the
 batched real-FFT overlap-save method a shape-only cost model predicts is
 faster.  See :func:`plan_conv2d` to inspect and reuse that decision and
 :class:`FilterBank` to apply fixed filters to a stream of inputs.
+:func:`firfilter` is :func:`scipy.signal.lfilter` for FIR filters, and
+:class:`StreamConvolver` filters a signal that arrives in chunks, with state.
 """
 
 from fftconv._ops.forward import (
@@ -48,6 +50,8 @@ from fftconv._ops.transpose import (
 )
 from fftconv._ops.vjp import VJPPlan, conv1d_vjp, conv2d_vjp, conv3d_vjp, plan_conv1d_vjp, plan_conv2d_vjp, plan_conv3d_vjp
 from fftconv._ops.signal import convolve, correlate
+from fftconv._ops.firfilter import firfilter
+from fftconv._ops.stream import StreamConvolver
 from fftconv._runtime.threads import get_workers, set_workers
 from fftconv._engine.spectra import clear as clear_spectrum_cache
 from fftconv._runtime.scratch import release as release_scratch
@@ -72,6 +76,8 @@ __all__ = [
     "plan_depthwise_conv2d_backprop_filter",
     "plan_conv1d_vjp", "plan_conv2d_vjp", "plan_conv3d_vjp",
     "separable_conv2d", "plan_separable_conv2d",
+    # streams: scipy.signal.lfilter's FIR filter with state, and a stateful convolver for chunks
+    "firfilter", "StreamConvolver",
     "TransposePlan", "BoundTransposePlan", "FilterGradientPlan", "VJPPlan", "SeparablePlan", "BoundSeparablePlan",
     "get_workers", "set_workers", "release_scratch", "clear_spectrum_cache", "__version__",
 ]

@@ -56,7 +56,7 @@ import numpy as np
 from fftconv import _checks
 from fftconv._ops.forward import FilterBank
 from fftconv._runtime import scratch as _scratch
-from fftconv._shapes.chunks import boundaries, output_chunks, window_pieces
+from fftconv._shapes.chunks import boundaries, outer, output_chunks, slice_indices, window_pieces
 
 __all__ = ["parse_bytes", "plan_axis", "StreamJob", "MemoryShells", "DirectoryShells", "chunk_reader",
            "predicted_peak", "chunks_for", "BASE_BYTES", "SHELL_CACHE_BYTES"]
@@ -154,12 +154,21 @@ class AxisPlan:
         return (self.low_reads if side == LOW else self.high_reads)[k]
 
 
-def _slice_range(n: int, src: slice) -> range:
-    return range(n)[src]
+def _slice_range(n: int, src):
+    """The chunk positions ``src`` reads: a range for a slice, the array itself for a gather."""
+    return src if isinstance(src, np.ndarray) else range(n)[src]
 
 
-def _shifted(src: slice, n: int, offset: int) -> slice:
-    """``src`` (a slice of a length-``n`` chunk) as a slice of the chunk's samples from ``offset`` on."""
+def _count(dst) -> int:
+    """How many window positions a piece fills (``dst`` a slice, or an index array for a gather)."""
+    return len(dst) if isinstance(dst, np.ndarray) else dst.stop - dst.start
+
+
+def _shifted(src, n: int, offset: int):
+    """``src`` (a slice or index array into a length-``n`` chunk) as positions among the chunk's
+    samples from ``offset`` on."""
+    if isinstance(src, np.ndarray):
+        return src - offset
     r = _slice_range(n, src)
     stop = r.stop - offset
     return slice(r.start - offset, stop if stop >= 0 else None, r.step)
@@ -197,7 +206,7 @@ def plan_axis(in_chunks, out_size: int, stride: int, eff: int, pads, mode: str) 
         length, raw = window_pieces(sizes, o0, o1, stride, eff, pads[0], pads[1], mode)
         filled = {}
         for k, dst, _ in raw:
-            filled[k] = filled.get(k, 0) + dst.stop - dst.start
+            filled[k] = filled.get(k, 0) + _count(dst)
         home = min(filled, key=lambda k: (-filled[k], k)) if filled else None
         raw_windows.append((length, home, raw))
         for k, _, src in raw:
@@ -600,18 +609,22 @@ class StreamJob:
         slabs = {}
         for combo in itertools.product(*(w[2] for w in wins)):
             chunks, dsts, srcs, sides, in_slab = zip(*combo)
-            dst = _order(slice(None), dsts, slice(None), self.channels_first)
             moved = next((a for a, side in enumerate(sides) if side != HOME), None)
-            if moved is None:
-                window[dst] = home[_order(slice(None), srcs, slice(None), self.channels_first)]
-                continue
-            key = (chunks, moved, sides[moved])
-            slab = slabs.get(key)
-            if slab is None:
-                slab = slabs[key] = self.shells.take(self, ib, chunks, moved, sides[moved])
             src = list(srcs)
-            src[moved] = in_slab[moved]
-            window[dst] = slab[_order(slice(None), src, slice(None), self.channels_first)]
+            if moved is None:
+                data = home
+            else:
+                key = (chunks, moved, sides[moved])
+                data = slabs.get(key)
+                if data is None:
+                    data = slabs[key] = self.shells.take(self, ib, chunks, moved, sides[moved])
+                src[moved] = in_slab[moved]
+            dsts = list(dsts)
+            if any(isinstance(d, np.ndarray) for d in dsts):  # a gathered piece: every axis as arrays
+                src = [slice_indices(s, _count(d)) if isinstance(s, slice) else s for d, s in zip(dsts, src)]
+                dsts, src = outer(dsts), outer(src)
+            window[_order(slice(None), dsts, slice(None), self.channels_first)] = \
+                data[_order(slice(None), src, slice(None), self.channels_first)]
         return window
 
     def block(self, ib, iout) -> np.ndarray:

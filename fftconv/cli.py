@@ -121,6 +121,7 @@ def info() -> dict:
 
     import fftconv
     from fftconv._engine import constants as calibration
+    from fftconv._runtime.switches import DISABLED
     from fftconv.backends import DEFAULT_BACKEND, available_backends
 
     path = calibration.calibration_path()
@@ -131,7 +132,7 @@ def info() -> dict:
         pyfftw_version = None
     return {
         "fftconv": fftconv.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
-        "pyfftw": pyfftw_version, "backends": list(available_backends()),
+        "pyfftw": pyfftw_version, "backends": list(available_backends()), "disabled": sorted(DISABLED),
         "workers": fftconv.get_workers(), "calibration_file": str(path),
         "calibration": calibration.calibration_in_force(), "blas": blas_info(),
         "auto_backend": calibration.preferred_backend(available_backends(), DEFAULT_BACKEND),
@@ -270,9 +271,9 @@ def _optional(name, threads):
     return module
 
 
-def _interleaved_medians(calls: dict, reps: int) -> dict:
-    """Median seconds of each call: one warm-up each, then ``reps`` rounds calling every one
-    once, in an order shuffled every round (a fixed order lets one call inherit another's
+def _interleaved_times(calls: dict, reps: int) -> dict:
+    """Seconds of each call in every round: one warm-up each, then ``reps`` rounds calling every
+    one once, in an order shuffled every round (a fixed order lets one call inherit another's
     after-effects, such as freed memory faulting back in)."""
     import random
 
@@ -287,14 +288,76 @@ def _interleaved_medians(calls: dict, reps: int) -> dict:
             t0 = time.perf_counter()
             calls[name]()
             times[name].append(time.perf_counter() - t0)
-    return {name: float(np.median(t)) for name, t in times.items()}
+    return times
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (:func:`os.getloadavg`), or None where the system has none."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+def machine_busy(load_before, load_after, threads: int, cores: int) -> bool:
+    """Whether other work competed for the cores while ``threads`` threads were timed.
+
+    Before the run the load average counts the other work alone, after it ours as
+    well: the machine was busy if the other work plus our threads, or the load at the
+    end, came to more than the cores (half a core of slack: an idle machine's load is
+    not 0).  A 2-thread BLAS slowed many times over on a shared 2-core machine.
+
+    Examples
+    --------
+    >>> machine_busy(0.1, 2.2, threads=2, cores=2)
+    False
+    >>> machine_busy(1.5, 2.4, threads=2, cores=2)
+    True
+    >>> machine_busy(None, None, threads=2, cores=2)
+    False
+    """
+    loads = [load for load in (None if load_before is None else load_before + threads, load_after)
+             if load is not None]
+    return any(load > cores + 0.5 for load in loads)
+
+
+def _verdict(plan_method: str, times: dict, methods) -> str:
+    """What ``auto``'s regret means, from every round's timings: ``""`` where auto's median is the
+    fastest; ``"noise"`` where auto's rounds overlap the fastest method's; ``"mis-pick"`` where the
+    method auto ran lost every round to the fastest one; ``"overhead"`` where auto ran the fastest
+    method but lost every round to it (what auto adds around the method: planning, guards).
+
+    Examples
+    --------
+    >>> t = {"direct": [1.0, 1.1], "fft": [2.0, 2.2]}
+    >>> _verdict("direct", {**t, "auto": [1.05, 1.2]}, ("direct", "fft"))
+    'noise'
+    >>> _verdict("fft", {**t, "auto": [2.0, 2.1]}, ("direct", "fft"))
+    'mis-pick'
+    >>> _verdict("direct", {**t, "auto": [1.5, 1.6]}, ("direct", "fft"))
+    'overhead'
+    """
+    medians = {m: float(np.median(times[m])) for m in methods}
+    fastest = min(medians, key=medians.get)
+    auto = times["auto"]
+    if float(np.median(auto)) <= medians[fastest]:
+        return ""
+    if min(auto) <= max(times[fastest]):
+        return "noise"
+    if plan_method != fastest and plan_method in times and min(times[plan_method]) > max(times[fastest]):
+        return "mis-pick"
+    if plan_method == fastest:
+        return "overhead"
+    return "noise"
 
 
 def bench(quick=False, reps=5, progress=True, peers=True) -> list[dict]:
     """Time ``auto``, ``direct``, ``fft`` and the installed peers side by side on :data:`BENCH_WORKLOADS`.
 
     Candidates are interleaved in rounds of shuffled order; each figure is a
-    median. Peers: torch (on a pre-padded NCHW tensor) where installed, and
+    median, with the fastest and slowest round beside it (``spread_s``), and each row says
+    whether ``auto``'s regret is within that noise (``verdict``) and what the load average
+    was before and after it (``load``). Peers: torch (on a pre-padded NCHW tensor) where installed, and
     for single-channel images OpenCV's ``filter2D`` and scipy's better of
     ``fftconvolve``/``oaconvolve`` (the scipy broadcast over channel pairs
     takes seconds on the multichannel rows, so it is left to
@@ -319,13 +382,20 @@ def bench(quick=False, reps=5, progress=True, peers=True) -> list[dict]:
         names = (*fftconv.METHODS, "auto")
         methods = [m for m in fftconv.METHODS if plan.estimates[m] <= SKIP_FACTOR * fastest]
         calls = {m: (lambda m=m: fftconv.conv2d(x, w, padding=padding, method=m)) for m in (*methods, "auto")}
-        calls.update(_peer_calls(torch, cv2, x, w, padding))
-        times = _interleaved_medians(calls, reps)
+        if peers:
+            calls.update(_peer_calls(torch, cv2, x, w, padding))
+        load_before = load_average()
+        rounds = _interleaved_times(calls, reps)
+        load_after = load_average()
+        times = {k: float(np.median(v)) for k, v in rounds.items()}
         peer_times = {k: v for k, v in times.items() if k not in names}
         rows.append({"workload": name, "input": xs, "filters": ws, "padding": padding, "auto_chose": plan.method,
                      "planning_s": planning, **{f"{m}_s": times.get(m, float("nan")) for m in names},
+                     "spread_s": {k: (min(v), max(v)) for k, v in rounds.items()},
                      "regret": times["auto"] / min(times[m] for m in methods),
-                     "peers_s": peer_times})
+                     "verdict": _verdict(plan.method, rounds, methods),
+                     "peers_s": peer_times, "load": (load_before, load_after),
+                     "busy": machine_busy(load_before, load_after, threads, os.cpu_count() or 1)})
     return rows
 
 
@@ -336,26 +406,43 @@ def _bench(args) -> int:
     peer_names = sorted({name for r in rows for name in r["peers_s"]})
     import fftconv
 
-    methods = list(fftconv.METHODS)
+    methods = (*fftconv.METHODS, "auto")
+    cells = [[_ms(r[m + "_s"], r["spread_s"].get(m)) for m in methods] for r in rows]
+    widths = [max([len(m) + 14] + [len(c[i]) for c in cells]) for i, m in enumerate(methods)]
     print(f"{'workload':19s} {'input * filters':32s} {'auto picks':>10s}"
-          + "".join(f" {m + ' ms':>{max(len(m) + 3, 8)}s}" for m in methods)
-          + f" {'auto ms':>8s} {'auto/best':>9s}" + "".join(f" {p + '/auto':>14s}" for p in peer_names))
-    for r in rows:
+          + "".join(f" {m + ' ms (min-max)':>{wd}s}" for m, wd in zip(methods, widths))
+          + f" {'auto/best':>9s} {'':8s}" + "".join(f" {p + '/auto':>14s}" for p in peer_names))
+    for r, row_cells in zip(rows, cells):
         shapes = "x".join(map(str, r["input"])) + " * " + "x".join(map(str, r["filters"]))
         peers = "".join(f" {r['peers_s'][p] / r['auto_s']:14.2f}" if p in r["peers_s"] else f" {'-':>14s}"
                         for p in peer_names)
-        cells = "".join(f" {_ms(r[m + '_s']):>{max(len(m) + 3, 8)}s}" for m in methods)
-        print(f"{r['workload']:19s} {shapes:32s} {r['auto_chose']:>10s}{cells} "
-              f"{r['auto_s'] * 1e3:8.1f} {r['regret']:9.2f}{peers}")
-    print(f"(float32, {args.reps} interleaved rounds, medians; '-': predicted {SKIP_FACTOR:g}x slower than the "
-          f"other method, not timed; auto/best = auto over the faster of the methods timed; peer/auto above 1 "
-          f"means fftconv is faster; workers={__import__('fftconv').get_workers()})")
+        timed = "".join(f" {c:>{wd}s}" for c, wd in zip(row_cells, widths))
+        print(f"{r['workload']:19s} {shapes:32s} {r['auto_chose']:>10s}{timed} {r['regret']:9.2f} "
+              f"{r['verdict']:8s}{peers}")
+    workers = fftconv.get_workers()
+    print(f"(float32, {args.reps} interleaved rounds: median (fastest-slowest round); '-': predicted "
+          f"{SKIP_FACTOR:g}x slower than the other method, not timed; auto/best = auto over the faster of the "
+          f"methods timed, 'noise' where their rounds overlap, 'mis-pick' where auto's method lost every "
+          f"round, 'overhead' where auto lost every round to the method it ran; peer/auto above 1 means "
+          f"fftconv is faster; workers={workers})")
+    busy = [r for r in rows if r["busy"]]
+    loads = [load for r in rows for load in r["load"] if load is not None]
+    if busy:
+        print(f"warning: the machine was busy: load average up to {max(loads):.1f} with {workers} thread(s) "
+              f"timed on {os.cpu_count()} core(s), during {', '.join(r['workload'] for r in busy)}. Other work "
+              f"slows these timings (a multithreaded BLAS most), so their ratios may be noise; rerun on a "
+              f"quieter machine or with more --reps.", file=sys.stderr)
     return 0
 
 
-def _ms(seconds: float) -> str:
-    """Milliseconds with one decimal, or ``-`` for a method not timed (NaN)."""
-    return f"{seconds * 1e3:.1f}" if seconds == seconds else "-"
+def _ms(seconds: float, spread=None) -> str:
+    """Milliseconds with one decimal, the fastest and slowest rounds in brackets, or ``-`` for a
+    method not timed (NaN)."""
+    if seconds != seconds:
+        return "-"
+    if spread is None:
+        return f"{seconds * 1e3:.1f}"
+    return f"{seconds * 1e3:.1f} ({spread[0] * 1e3:.1f}-{spread[1] * 1e3:.1f})"
 
 
 def _calibrate(args) -> int:

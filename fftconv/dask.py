@@ -61,6 +61,7 @@ from fftconv import _checks, _outofcore
 from fftconv._engine import planner
 from fftconv._ops.forward import FilterBank
 from fftconv._shapes.chunks import boundaries as _boundaries, output_chunks, window_pieces
+from fftconv._shapes.chunks import outer as _outer, slice_indices as _slice_indices
 from fftconv.backends import available_backends
 
 __all__ = ["conv1d", "conv2d", "conv3d", "depthwise_conv2d", "chunks_for", "convolve_zarr"]
@@ -213,6 +214,9 @@ def _window(x, geom, axes, ib, nb, iout, out_dtype, channels_first):
     inputs, pieces = [], []
     for *spatial, channel in itertools.product(*axis_pieces, channel_pieces):
         index, dst, src = ([p[j] for p in spatial] for j in range(3))
+        if any(isinstance(i, np.ndarray) for i in dst):  # a gathered piece: every axis as arrays
+            src = [_slice_indices(s, d.stop - d.start) if isinstance(s, slice) else s for d, s in zip(dst, src)]
+            dst, src = _outer(dst), _outer(src)
         inputs.append(_order(ib, index, channel[0], channels_first))
         pieces.append((_order(slice(None), dst, channel[1], channels_first),
                        _order(slice(None), src, channel[2], channels_first)))

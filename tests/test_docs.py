@@ -45,8 +45,8 @@ def _sphinx(builder, out, *options, tmp_path):
 
 def test_html_builds_without_warnings(tmp_path):
     _sphinx("html", tmp_path / "html", "-W", "--keep-going", tmp_path=tmp_path)
-    for page in ("index", "getting_started", "semantics", "scipy", "boundaries", "auto", "plans", "gradients", "backends",
-                 "numerics", "scaling", "api"):
+    for page in ("index", "getting_started", "semantics", "scipy", "boundaries", "auto", "plans", "gradients",
+                 "streaming", "training", "backends", "numerics", "scaling", "api"):
         assert (tmp_path / "html" / f"{page}.html").exists(), page
 
 
@@ -57,5 +57,5 @@ def test_every_example_runs(tmp_path):
     assert "0 failures in tests" in report, report[-3000:]
     # the pages and the API reference's docstrings were all tested
     for page in ("getting_started", "semantics", "scipy", "boundaries", "auto", "plans", "gradients", "backends", "numerics",
-                 "api"):
+                 "streaming", "api"):
         assert f"Document: {page}" in report, f"no doctests ran in {page}.rst"

@@ -130,3 +130,16 @@ def test_no_import_circle():
 def test_top_level_has_at_most_ten_modules():
     top = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert len(top) <= 10, f"{len(top)} modules at the top of the package: {top}"
+
+
+def test_the_core_imports_no_framework():
+    # fftconv.torch and fftconv.jax are edges: `import fftconv` must load neither them nor torch or jax
+    import subprocess
+    import sys
+
+    code = ("import sys, fftconv; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'jax', 'jaxlib') "
+            "or m in ('fftconv.torch', 'fftconv.jax')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=PACKAGE.parent).stdout
+    assert out.strip() == "[]", out

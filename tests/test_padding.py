@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fftconv._shapes.padding import ALIASES, MODES, AxisRead, axis_runs, read_padded, source_index
+import fftconv
+from fftconv._shapes.padding import ALIASES, MODES, AxisRead, axis_runs, index_runs, read_padded, run_count, source_index
 
 
 def _reference(x, reads, mode):
@@ -125,3 +126,60 @@ def test_read_padded_random_reads(data):
     out = np.full((2, *(r.count for r in reads), 2), np.nan)
     read_padded(x, reads, out, mode)
     np.testing.assert_array_equal(out, _reference(x, reads, mode))
+
+
+# -- pads many times longer than the axis (issue 24) -----------------------------------------
+
+@given(st.data())
+def test_long_pads_are_gathered_exactly(data):
+    """Pads tens of periods long make hundreds of runs per axis: the gather path, against np.pad."""
+    nd = data.draw(st.integers(1, 2), label="nd")
+    mode = data.draw(st.sampled_from(MODES[1:]), label="mode")
+    spatial = data.draw(st.tuples(*[st.integers(1, 3)] * nd), label="spatial")
+    reads = []
+    for n in spatial:
+        lo, hi = data.draw(st.integers(40, 90)), data.draw(st.integers(40, 90))
+        used = data.draw(st.integers(n + lo, n + lo + hi))
+        step = data.draw(st.integers(1, 3))
+        reads.append(AxisRead(n, (lo, hi), used, data.draw(st.integers(0, 5)), step, 150 // step))
+    x = np.arange(math.prod((2, *spatial, 2)), dtype=np.float64).reshape(2, *spatial, 2) + 1
+    out = np.full((2, *(r.count for r in reads), 2), np.nan, np.float32)
+    read_padded(x, reads, out, mode)
+    np.testing.assert_array_equal(out, _reference(x, reads, mode))
+
+
+@given(st.lists(st.integers(-1, 6), max_size=40))
+def test_index_runs_rebuild_any_index_map(values):
+    src = np.array(values, dtype=np.int64)
+    rebuilt = np.full(len(src), -7)
+    for dst, length, start, step in index_runs(src):
+        rebuilt[dst:dst + length] = -1 if start is None else start + step * np.arange(length)
+    np.testing.assert_array_equal(rebuilt, src)
+    assert run_count(src) >= len(index_runs(src)) / 2
+
+
+@pytest.mark.parametrize("mode", ["reflect", "symmetric", "wrap", "edge"])
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_huge_pads_cost_what_their_elements_cost(mode, method, monkeypatch):
+    """A (1, 3, 2, 1) input padded by 300 on every side (issue 24: by 2000, 8.6 s for "reflect"):
+    a handful of copies, not one per period of the pads on each axis (about 90,000)."""
+    x = np.random.default_rng(0).standard_normal((1, 3, 2, 1))
+    w = np.ones((3, 3, 1, 1))
+    expected = fftconv.conv2d(np.pad(x, ((0, 0), (300, 300), (300, 300), (0, 0)), mode=mode), w, method=method)
+    copies = []
+    copyto = np.copyto
+    monkeypatch.setattr(np, "copyto", lambda *a, **k: copies.append(1) or copyto(*a, **k))
+    y = fftconv.conv2d(x, w, padding=300, padding_mode=mode, method=method)
+    monkeypatch.undo()
+    assert len(copies) < 200
+    np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_dask_windows_with_huge_pads_are_a_few_pieces():
+    from fftconv.dask import window_pieces
+    length, pieces = window_pieces((3,), 0, 601, 1, 3, 300, 300, "reflect")
+    assert length == 603 and len(pieces) <= 2
+    src = np.zeros(length)
+    for k, dst, part in pieces:
+        src[dst] = np.arange(10.0, 13.0)[part]
+    np.testing.assert_array_equal(src, np.pad(np.arange(10.0, 13.0), 300, mode="reflect"))

@@ -23,6 +23,10 @@ import pytest
 import scipy.fft
 
 pyfftw = pytest.importorskip("pyfftw")
+from fftconv._runtime.switches import DISABLED  # noqa: E402
+
+if "pyfftw" in DISABLED:
+    pytest.skip("FFTCONV_DISABLE turns the pyFFTW backend off", allow_module_level=True)
 
 import fftconv  # noqa: E402
 from fftconv._runtime import arrays as _arrays  # noqa: E402

@@ -33,6 +33,10 @@ from conftest import assert_close, random, tolerance
 
 MODES = ("full", "same", "valid")
 
+# the holes made here are often wider than the kernels: interpolation leaves NaN there, and says so
+# (test_interpolate_example_of_issue_24_and_its_warning checks the warning itself)
+pytestmark = pytest.mark.filterwarnings("ignore:nan_treatment='interpolate'.*stay NaN:RuntimeWarning")
+
 
 # -- the reference ---------------------------------------------------------------------------
 
@@ -194,6 +198,49 @@ def test_integers_are_exact_beyond_float32(rng):
                                       ss.correlate(a, b, "same", method="direct"))
 
 
+INTEGER_PAIRS = [(np.int8, np.int8), (np.int16, np.int16), (np.int32, np.int32), (np.int64, np.int64),
+                 (np.uint8, np.uint8), (np.uint16, np.uint16), (np.uint32, np.uint32), (np.uint64, np.uint64),
+                 (np.int32, np.uint16), (np.uint32, np.int8), (np.int64, bool)]
+
+
+@pytest.mark.parametrize("d1, d2", INTEGER_PAIRS, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+def test_integers_are_scipys_exact_wrapped_sums_beyond_2_to_the_53(d1, d2, ndim, rng):
+    """Values over the whole range of the type, so that the exact sums pass ``2**53``: scipy's
+    integer result is the exact sum modulo ``2**bits``, and so is fftconv's, for every integer
+    type, mode, method, padding and ``axes`` (issue 24: int32 lost it in 2-D)."""
+    shape1, shape2 = {1: ((40,), (5,)), 2: ((12, 9), (3, 4)), 3: ((6, 5, 7), (2, 3, 3))}[ndim]
+
+    def full_range(dtype, shape):
+        info = np.iinfo(dtype) if dtype is not bool else None
+        if info is None:
+            return rng.random(shape) < 0.5
+        return rng.integers(info.min, info.max, shape, dtype=dtype, endpoint=True)
+
+    a, b = full_range(d1, shape1), full_range(d2, shape2)
+    a.reshape(-1)[0] = np.iinfo(d1).min if d1 is not bool else True  # the most negative value too
+    for f, g in ((fftconv.convolve, ss.convolve), (fftconv.correlate, ss.correlate)):
+        for mode in MODES:
+            expected = g(a, b, mode, method="direct")
+            for method in ("auto", "direct", "fft"):
+                y = f(a, b, mode, method)
+                assert y.dtype == expected.dtype
+                np.testing.assert_array_equal(y, expected)
+    batch = np.stack([a, a[::-1]])  # axes with a broadcast axis, and pads that are not zeros
+    expected = np.stack([ss.convolve(p, b, "same", method="direct") for p in batch])
+    np.testing.assert_array_equal(fftconv.convolve(batch, b[None], "same", axes=tuple(range(1, ndim + 1))),
+                                  expected)
+    if a.dtype.kind in "iu" and np.result_type(a, b).kind in "iu":
+        expected = ss.convolve(np.pad(a, [(q - 1 - (q - 1) // 2, (q - 1) // 2) for q in b.shape], "reflect"),
+                               b, "valid", method="direct")
+        np.testing.assert_array_equal(fftconv.convolve(a, b, "same", padding_mode="reflect"), expected)
+
+
+def test_int32_example_of_issue_24():
+    a = np.array([[2**30 + 1, 3], [1, 1]], np.int32)
+    assert fftconv.convolve(a, a)[0, 0] == ss.convolve(a, a)[0, 0] == -2147483647
+
+
 # -- shapes and arguments -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("call", [
@@ -219,6 +266,24 @@ def test_scalars_and_empty_arrays():
     empty = fftconv.convolve(np.ones((0, 3)), np.ones((2, 2)))
     assert empty.shape == (0,) and empty.dtype == np.float64  # as scipy.signal.fftconvolve
     assert fftconv.convolve(np.ones((0, 3), np.float32), np.ones((2, 2), np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("shapes", [((0, 3), (2, 5), 1), ((0, 3), (2, 5), (1,)), ((3, 0), (5, 2), 0),
+                                    ((2, 0, 4), (3, 5, 2), (0, 2)), ((0, 3, 4, 5, 6), (2, 5, 2, 2, 2), None),
+                                    ((0, 3), (2, 5), None), ((4, 6), (3, 0), 0)], ids=str)
+@pytest.mark.parametrize("mode", MODES)
+def test_empty_inputs_give_empty_arrays_whatever_the_other_sizes(shapes, mode):
+    """scipy.signal.fftconvolve returns ``[]`` for an empty input before it checks the other
+    sizes, with ``axes`` too (issue 24: fftconv raised there)."""
+    a_shape, b_shape, axes = shapes
+    expected = ss.fftconvolve(np.ones(a_shape), np.ones(b_shape), mode, axes=axes)
+    for f in (fftconv.convolve, fftconv.correlate):
+        y = f(np.ones(a_shape, np.float32), np.ones(b_shape, np.float32), mode, axes=axes)
+        assert y.shape == expected.shape == (0,) and y.dtype == np.float32
+    with pytest.raises(ValueError, match="mode"):  # bad values are still refused
+        fftconv.convolve(np.ones(a_shape), np.ones(b_shape), "bogus", axes=axes)
+    with pytest.raises(ValueError, match="axes"):
+        fftconv.convolve(np.ones(a_shape), np.ones(b_shape), mode, axes=len(a_shape))
 
 
 def test_lists_and_layouts(rng):
@@ -247,6 +312,47 @@ def test_padding_mode_fills_in1s_pads(rng):
         assert_close(fftconv.convolve(a, b, "full", padding_mode=mode), full, np.float64)
         valid = fftconv.convolve(a, b, "valid", padding_mode=mode)  # no pads: the mode changes nothing
         assert_close(valid, ss.convolve(a, b, "valid", method="direct"), np.float64)
+
+
+def padded_reference(a, b, mode, padding_mode, axes=None, correlate=False):
+    """numpy.pad of ``in1`` along ``axes`` (the pads of "full" or of scipy's "same" centring), then
+    scipy's "valid": the definition of ``padding_mode``."""
+    axes_t = range(a.ndim) if axes is None else [int(i) % a.ndim for i in np.atleast_1d(axes)]
+    pads = [(0, 0)] * a.ndim
+    for i in axes_t:
+        q = b.shape[i]
+        pads[i] = (q - 1, q - 1) if mode == "full" else (q - 1 - (q - 1) // 2, (q - 1) // 2)
+    return scipy_reference(np.pad(a, pads, mode=padding_mode), b, "valid", axes, correlate)
+
+
+@pytest.mark.parametrize("shapes", [((1,), (2,)), ((1, 5), (3, 3)), ((6, 1), (3, 4)), ((1, 1, 6), (2, 3, 3)),
+                                    ((1, 4), (3, 1)), ((1, 1), (4, 5)), ((3, 1, 7), (3, 4, 3), (1, 2)),
+                                    ((2, 1, 7), (1, 4, 3), (1, 2)), ((1, 5, 6, 7), (4, 2, 2, 2))],
+                         ids=str)
+@pytest.mark.parametrize("padding_mode", ["reflect", "symmetric", "wrap", "edge"])
+def test_padding_mode_on_axes_where_in1_has_one_sample(shapes, padding_mode, rng):
+    """numpy.pad repeats a lone sample into every pad: those axes are not broadcasts (issue 24)."""
+    a_shape, b_shape, *axes = shapes
+    axes = axes[0] if axes else None
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    ai, bi = rng.integers(-9, 9, a_shape).astype(np.int32), rng.integers(-9, 9, b_shape).astype(np.int16)
+    for f, corr in ((fftconv.convolve, False), (fftconv.correlate, True)):
+        for mode in ("full", "same"):
+            expected = padded_reference(a, b, mode, padding_mode, axes, corr)
+            for method in ("auto", "direct", "fft"):
+                y = f(a, b, mode, method, axes, padding_mode=padding_mode)
+                assert_close(y, expected, np.float64)
+            y = f(ai, bi, mode, axes=axes, padding_mode=padding_mode)
+            assert y.dtype == np.int32
+            np.testing.assert_array_equal(y, padded_reference(ai, bi, mode, padding_mode, axes, corr))
+            holes = a.copy()
+            holes.reshape(-1)[0] = np.nan
+            filled = padded_reference(np.nan_to_num(holes, nan=0.5), b, mode, padding_mode, axes, corr)
+            y = f(holes, b, mode, axes=axes, padding_mode=padding_mode, nan_treatment="fill", fill_value=0.5)
+            assert_close(y, filled, np.float64)
+            y = f(holes, b, mode, axes=axes, padding_mode=padding_mode)  # propagate: NaN where it is read
+            np.testing.assert_array_equal(np.isnan(y), np.isnan(padded_reference(holes, b, mode, padding_mode,
+                                                                                 axes, corr)))
 
 
 def test_a_huge_kernel_in_same_mode_costs_its_overlap():
@@ -420,6 +526,74 @@ def test_interpolate_matches_astropy(shape, kshape, rng):
         finite = np.isfinite(y)  # NaN where no finite sample has weight; astropy (min_wt=0) has 0 there
         assert finite.mean() > 0.5
         assert relative_error(y[finite], expected[finite]) <= 1e-12
+
+
+ASTROPY_BOUNDARIES = {"fill": "constant", "wrap": "wrap", "extend": "edge"}
+
+
+@pytest.mark.parametrize("shape, kshape", [((60, 50), (5, 7)), ((200,), (9,)), ((14, 12, 10), (3, 5, 3))], ids=str)
+@pytest.mark.parametrize("boundary", sorted(ASTROPY_BOUNDARIES))
+def test_interpolate_is_astropys_convolve_even_where_no_finite_sample_has_weight(shape, kshape, boundary, rng):
+    """astropy.convolution.convolve (direct) with ``normalize_kernel=False``: where a window's finite
+    samples have no weight (a kernel whose centre weighs 0, next to NaN) it keeps the input sample
+    under the kernel's centre, times ``sum(k)`` (issue 24: fftconv gave NaN there)."""
+    astropy_convolution = pytest.importorskip("astropy.convolution")
+    x = _holes(rng, shape, fraction=0.3)
+    middle = tuple(n // 2 for n in shape)
+    x[tuple(slice(m - q // 2, m + q // 2 + 1) for m, q in zip(middle, kshape))] = np.nan
+    x[middle] = 7.0  # a finite sample whose window holds nothing else finite
+    k = rng.random(kshape) + 0.1
+    k[tuple(n // 2 for n in kshape)] = 0.0  # a ring: the centre weighs nothing
+    k[tuple(slice(1, None, 2) for _ in kshape)] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # both warn about the NaN left in the widest hole
+        expected = astropy_convolution.convolve(x, k, boundary=boundary, fill_value=0.0,
+                                                nan_treatment="interpolate", normalize_kernel=False)
+        for method in ("direct", "fft"):
+            y = fftconv.convolve(x, k, "same", method, nan_treatment="interpolate",
+                                 padding_mode=ASTROPY_BOUNDARIES[boundary])
+            np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+            assert relative_error(y[~np.isnan(y)], expected[~np.isnan(y)]) <= 1e-12
+        if x.ndim == 2:  # conv2d's SAME, one channel, true convolution: the same rule
+            y = fftconv.conv2d(x[None, :, :, None], k[:, :, None, None], padding="SAME", flip=True,
+                               padding_mode=ASTROPY_BOUNDARIES[boundary], nan_treatment="interpolate")[0, :, :, 0]
+            np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+            assert relative_error(y[~np.isnan(y)], expected[~np.isnan(y)]) <= 1e-12
+
+
+def test_interpolate_example_of_issue_24_and_its_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = fftconv.convolve([np.nan, 5, np.nan, 2, 3], [1, 0, 1], "same", nan_treatment="interpolate")
+    np.testing.assert_array_equal(y, [5, 10, 7, 6, 2])  # astropy's convolve: the centre sample, times sum(k)
+    with pytest.warns(RuntimeWarning, match=r"1 output\(s\) have no finite sample with weight .* stay NaN"):
+        y = fftconv.convolve([1.0, np.nan, np.nan, np.nan, 5.0], np.ones(3), "same", nan_treatment="interpolate")
+    np.testing.assert_array_equal(np.isnan(y), [False, False, True, False, False])
+    with pytest.warns(RuntimeWarning, match="stay NaN") as record:  # no centre ("full"): NaN, and said
+        fftconv.convolve([np.nan, 5, np.nan], [1, 0, 1], "full", nan_treatment="interpolate")
+    assert record[0].filename == __file__  # attributed to the caller's line
+    image = np.ones((1, 6, 6, 1))
+    image[0, 1:5, 1:5, 0] = np.nan
+    with pytest.warns(RuntimeWarning, match="stay NaN"):
+        fftconv.conv2d(image, np.ones((3, 3, 1, 1)), padding="SAME", nan_treatment="interpolate")
+
+
+def test_interpolate_counts_inf_as_missing_as_astropys_convolve_fft(rng):
+    """Inf is missing data, as in astropy's convolve_fft; astropy's direct convolve keeps it."""
+    astropy_convolution = pytest.importorskip("astropy.convolution")
+    x = rng.standard_normal(50) + 3
+    x[[10, 30, 31]] = [np.inf, -np.inf, np.nan]
+    k = rng.random(5) + 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # astropy's own, about Inf - Inf
+        expected = astropy_convolution.convolve_fft(x, k, nan_treatment="interpolate", normalize_kernel=False,
+                                                    boundary="fill", fill_value=0.0)
+        direct = astropy_convolution.convolve(x, k, nan_treatment="interpolate", normalize_kernel=False,
+                                              boundary="fill", fill_value=0.0)
+    y = fftconv.convolve(x, k, "same", nan_treatment="interpolate")
+    assert np.isfinite(y).all()
+    assert relative_error(y, expected) <= 1e-12
+    assert np.isinf(direct[8:13]).all()
 
 
 def test_interpolate_leaves_outputs_without_nan_exactly_plain(rng):

@@ -51,7 +51,7 @@ DEFAULT_CONSTANTS = {
     "bandwidth": 6.03e10,       # bytes per second of numpy copies (mostly in cache)
     "fft_flops": 1.04e10,       # "flops" (2.5 n log2 n per complex transform) per second
     "fft_line_overhead": 1e-9,  # seconds per 1-D line of a batched transform
-    # the compiled taps loops (fftconv[numba]), in the frame of the fitted FFT rates: set for the
+    # the compiled taps loops (numba), in the frame of the fitted FFT rates: set for the
     # least regret between them and the FFT method on 13 depthwise layers measured side by side
     # on 2026-11-30 (geomean 1.00-1.03, max 1.24), then raised by the 1.2-1.4x that adding four
     # taps per pass gained; alone, the loops ran 10-20 Gflop/s on one core

@@ -16,9 +16,20 @@
     group). Pads count as finite samples: zeros for ``padding_mode="constant"``,
     copies of the input (finite or not) for the other modes; so an input
     without NaN or Inf gives exactly the plain result, and so does every output
-    whose window holds none. An output whose finite samples carry no weight
-    (``|conv(m, k)|`` within rounding of zero: at most :func:`zero_weight` of
-    ``sum(|k|)``) is NaN. A kernel with negative weights can make ``conv(m, k)``
+    whose window holds none. Inf counts as missing, as NaN does (as in
+    ``astropy.convolution.convolve_fft``; astropy's direct ``convolve`` treats
+    only NaN as missing and lets an Inf spread over its window).
+
+    An output whose finite samples carry no weight (``|conv(m, k)|`` within
+    rounding of zero: at most :func:`zero_weight` of ``sum(|k|)``) keeps the
+    input sample under the kernel's centre, times ``sum(k)``, as
+    ``astropy.convolution.convolve`` keeps it (with ``normalize_kernel=False``),
+    where a call has such a sample for every output: odd kernels, stride 1,
+    outputs centred on their inputs (scipy's ``"same"``; TensorFlow's
+    ``"SAME"`` and equal explicit pads), one input channel per group. Elsewhere,
+    and where that sample is missing too, the output is NaN, and a
+    :class:`RuntimeWarning` says how many outputs stayed NaN (astropy warns
+    too). A kernel with negative weights can make ``conv(m, k)``
     small but not zero, which amplifies the result: a :class:`RuntimeWarning`
     says how many outputs have ``|conv(m, k)|`` below :data:`NEAR_ZERO` of
     ``|sum(k)|``. A kernel whose sum is zero cannot be normalised:
@@ -33,6 +44,8 @@ plan, one transform of the kernel and one run serve both, and
 from __future__ import annotations
 
 import math
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -82,11 +95,13 @@ def check_normalisable(sums: np.ndarray, abs_sums: np.ndarray, name: str = "filt
 
 
 def normalise(conv_x0, conv_bad, touched, sums, abs_sums, taps: int, signed: bool,
-              stacklevel: int = 4) -> np.ndarray:
-    """``conv_x0 * sum(k) / (sum(k) - conv_bad)`` where ``touched``, ``conv_x0`` elsewhere; NaN
-    where the weight is zero to rounding. ``sums`` and ``abs_sums`` broadcast against the
-    outputs; ``signed``: the kernel has negative or complex weights (warn when amplified).
-    Returns a new array of ``conv_x0``'s dtype."""
+              centre=None) -> np.ndarray:
+    """``conv_x0 * sum(k) / (sum(k) - conv_bad)`` where ``touched``, ``conv_x0`` elsewhere; where
+    the weight is zero to rounding, ``centre() * sum(k)`` (``centre`` makes the input samples
+    under the kernel's centre, in the outputs' shape) or NaN without one, with a warning for
+    each NaN left. ``sums`` and ``abs_sums`` broadcast against the outputs; ``signed``: the
+    kernel has negative or complex weights (warn when amplified). Returns a new array of
+    ``conv_x0``'s dtype."""
     dtype = conv_x0.dtype
     y = np.array(conv_x0, dtype=dtype, order="C")
     if not touched.any():
@@ -97,16 +112,30 @@ def normalise(conv_x0, conv_bad, touched, sums, abs_sums, taps: int, signed: boo
     empty = np.abs(weight) <= zero_weight(dtype, taps) * abs_b
     with np.errstate(divide="ignore", invalid="ignore"):
         values = conv_x0[touched] * (sums_b / weight)
-    values[empty] = np.nan
+    if empty.any():
+        values[empty] = np.broadcast_to(centre(), conv_x0.shape)[touched][empty] * sums_b[empty] \
+            if centre is not None else np.nan
+        left = int(np.count_nonzero(np.isnan(values[empty])))
+        if left:
+            _warn(f"nan_treatment='interpolate': {left} output(s) have no finite sample with weight in "
+                  f"their window and stay NaN; a kernel wider than the largest hole of NaN or Inf fills them")
     y[touched] = values
     if signed:  # weights that cancel can leave a window with finite samples but almost no weight
         small = int(np.count_nonzero((np.abs(weight) < NEAR_ZERO * np.abs(sums_b)) & ~empty))
         if small:
-            warnings.warn(f"nan_treatment='interpolate': the kernel has negative or complex weights, and "
-                          f"{small} output(s) have |conv(m, k)| below {NEAR_ZERO:g} of |sum(k)| (m: the "
-                          f"finite mask), so their normalisation amplifies them more than "
-                          f"{1 / NEAR_ZERO:g}x", RuntimeWarning, stacklevel=stacklevel)
+            _warn(f"nan_treatment='interpolate': the kernel has negative or complex weights, and "
+                  f"{small} output(s) have |conv(m, k)| below {NEAR_ZERO:g} of |sum(k)| (m: the "
+                  f"finite mask), so their normalisation amplifies them more than {1 / NEAR_ZERO:g}x")
     return y
+
+
+def _warn(message: str) -> None:
+    """A :class:`RuntimeWarning` attributed to the caller's first line outside fftconv."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, RuntimeWarning, stacklevel=level)
 
 
 def is_signed(w: np.ndarray) -> bool:
@@ -158,9 +187,40 @@ def run_treated(plan, plan_for, x, w, treatment: str, fill_value, names=("input"
     shape = [1] * x.ndim
     shape[1 if first else -1] = -1
     y = normalise(both[:n], both[n:], touched, sums.reshape(shape), abs_sums.reshape(shape),
-                  math.prod(geom.kernel) * geom.group_in, is_signed(w), stacklevel=5)
+                  math.prod(geom.kernel) * geom.group_in, is_signed(w), centre=_centre_samples(x, geom, first))
     out_dtype = _checks.result_dtypes(x.dtype, w.dtype, names)[1]
     return y if y.dtype == out_dtype else y.astype(out_dtype)
+
+
+def has_centres(geom) -> bool:
+    """Whether every output of ``geom`` has one input sample under its kernel's centre: odd
+    kernels, stride 1, as many outputs as inputs, centred (``lo = (eff - 1) / 2``), one input
+    channel per group.
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> has_centres(check_geometry((1, 9, 9, 2), (3, 5, 1, 4), 2, 1, "SAME", "NHWC", 2, None, False))
+    True
+    >>> has_centres(check_geometry((1, 9, 9, 2), (3, 4, 1, 4), 2, 1, "SAME", "NHWC", 1, None, False))
+    False
+    """
+    return geom.group_in == 1 and all(
+        k % 2 == 1 and s == 1 and o == n and lo == (e - 1) // 2
+        for k, s, o, n, (lo, _), e in zip(geom.kernel, geom.strides, geom.out_spatial, geom.spatial, geom.pads,
+                                          geom.eff_kernel))
+
+
+def _centre_samples(x, geom, channels_first):
+    """For :func:`normalise`: a function making the input sample under each output's kernel
+    centre (output channel ``j`` reads input channel ``j // M``), or None where there is none."""
+    if not has_centres(geom):
+        return None
+    per_channel = geom.out_channels // geom.in_channels
+
+    def centre():
+        return np.repeat(x, per_channel, axis=1 if channels_first else -1)
+    return centre
 
 
 def _stack_dtype(x_dtype, compute) -> np.dtype:

@@ -22,6 +22,7 @@ from fftconv._engine import planner
 from fftconv import _checks
 from fftconv._engine import complex as _complex
 from fftconv._engine import constants as _constants
+from fftconv._engine import guards as _guards
 from fftconv._ops import nan as _nan
 from fftconv._runtime.arrays import owned
 from fftconv._shapes.signal_layout import layout as _layout
@@ -72,9 +73,11 @@ def convolve(in1, in2, mode="full", method="auto", axes=None, nan_treatment="pro
     ndarray
         Of ``numpy.result_type(in1, in2)``, as scipy's: integers and bools give exact
         integers (computed in float64, wrapped like scipy's direct method where they
-        overflow the type), float16 stays float16 (computed in float32). Two 0-d
+        overflow the type; sums that could pass ``2**53`` run as limbs of the integers,
+        exact for every integer type), float16 stays float16 (computed in float32). Two 0-d
         inputs give their product, as in scipy; an empty input gives an empty 1-D
-        array, as :func:`~scipy.signal.fftconvolve`.
+        array whatever the other sizes, as :func:`~scipy.signal.fftconvolve` (``mode`` and
+        ``axes`` are still checked).
 
     Raises
     ------
@@ -173,10 +176,23 @@ def _signal_call(in1, in2, mode, method, axes, nan_treatment, fill_value, paddin
     _checks.check_same_ndim(a.shape, b.shape, _NAMES)
     explicit = axes is not None
     axes = _checks.check_axes(axes, a.ndim)
-    _checks.check_signal_shapes(a.shape, b.shape, axes, explicit, mode, _NAMES)
     out_dtype = np.result_type(a.dtype, b.dtype)
-    if a.size == 0 or b.size == 0:
-        return np.empty((0,), out_dtype)  # as scipy.signal.fftconvolve
+    if a.size == 0 or b.size == 0:  # as scipy.signal.fftconvolve, whatever the other sizes
+        return np.empty((0,), out_dtype)
+    _checks.check_signal_shapes(a.shape, b.shape, axes, explicit, mode, _NAMES)
+    spread = _repeated_axes(a.shape, b.shape, axes, mode, padding_mode)
+    if spread:  # in1's one sample fills its own pads there: every output sums the whole kernel
+        lengths = {axis: b.shape[axis] for axis in spread}
+        y = _signal_call(a, _summed(b, spread, out_dtype), mode, method, axes, treatment, fill_value,
+                         padding_mode, workers, backend, measure, correlate)
+        y = _cast(y, out_dtype)
+        return _spread(y, lengths) if mode == "full" else y
+    if out_dtype.kind in "iu" and not _fits_float64(a, b, axes):
+        if treatment == "interpolate":  # integers hold no NaN: only the kernel's sum is checked
+            lay = _layout(a.shape, b.shape, axes, mode, padding_mode == "constant")
+            _nan.check_normalisable(*_kernel_sums(b, lay, axes, correlate), _NAMES[1])
+        return _in_limbs(a, b, axes, out_dtype, (mode, method, padding_mode, workers, backend, measure),
+                         correlate)
     lay = _layout(a.shape, b.shape, axes, mode, padding_mode == "constant")
     if correlate:  # convolve with in2 reversed along `axes` (and conjugated, below)
         b = b[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(b.ndim))]
@@ -194,8 +210,85 @@ def _signal_call(in1, in2, mode, method, axes, nan_treatment, fill_value, paddin
     run = _Run(lay, (method, workers, measure, backend, padding_mode), correlate, b.dtype.kind == "c")
     if bad is None:
         return _plain(run, a, b, numpy_seconds, mode, correlate, out_dtype)
-    y = _interpolated(run, a, b, bad, sums, math.prod(b.shape[i] for i in axes))
+    centred = mode == "same" and all(b.shape[i] % 2 == 1 for i in axes)  # astropy's kernel centre: in1 itself
+    y = _interpolated(run, a, b, bad, sums, math.prod(b.shape[i] for i in axes), (lambda: a) if centred else None)
     return _cast(y, out_dtype)
+
+
+def _repeated_axes(shape1, shape2, axes, mode, padding_mode) -> tuple[int, ...]:
+    """Axes of ``axes`` where ``in1`` has one sample, ``in2`` more, and pads that are not zeros.
+
+    numpy.pad fills the pads of a one-sample axis with that sample in every mode but
+    "constant", so along such an axis each output of "full" and "same" reads it under every
+    tap: the result is ``in1`` times the kernel's sum there ("valid" has no pads; zero pads
+    make the axis a broadcast, the layout's ``"in2"`` kind).
+
+    Examples
+    --------
+    >>> _repeated_axes((1, 5), (3, 3), (0, 1), "same", "symmetric"), _repeated_axes((1, 5), (3, 3), (0, 1), "same", "constant")
+    ((0,), ())
+    """
+    if padding_mode == "constant" or mode == "valid":
+        return ()
+    return tuple(axis for axis in axes if shape1[axis] == 1 and shape2[axis] > 1)
+
+
+def _summed(b, axes, out_dtype):
+    """``in2`` summed over ``axes`` (kept as length-1 axes): integers exactly, in 64 bits of the
+    result's kind (wrapping as scipy's sums wrap in their own width), float16 in float32."""
+    if b.dtype.kind in "iub":
+        return b.sum(axis=axes, keepdims=True, dtype=np.uint64 if out_dtype.kind == "u" else np.int64)
+    return b.sum(axis=axes, keepdims=True, dtype=np.float32 if b.dtype == np.float16 else b.dtype)
+
+
+def _spread(y, lengths):
+    """``y``, of length 1 along the axes of ``lengths``, repeated to those lengths (a new array)."""
+    shape = list(y.shape)
+    for axis, length in lengths.items():
+        shape[axis] = length
+    return np.array(np.broadcast_to(y, shape))
+
+
+def _fits_float64(a, b, axes) -> bool:
+    """Whether every exact sum of integer ``a`` and ``b`` stays below ``2**53`` (float64 holds it,
+    so the engine's integer results are exact): ``max|a| * max|b| * terms < 2**53``."""
+    terms = math.prod(min(a.shape[i], b.shape[i]) for i in axes)
+    return _guards.magnitude(a) * _guards.magnitude(b) * terms < 2**53
+
+
+def _in_limbs(a, b, axes, out_dtype, options, correlate):
+    """Integer ``a`` and ``b`` whose sums may pass ``2**53``: the exact result modulo ``2**bits`` of
+    ``out_dtype``, as scipy's integer sums give it, from convolutions of ``L``-bit limbs.
+
+    With ``a = sum_i a_i 2**(L i)`` and ``b = sum_j b_j 2**(L j)`` (the two's-complement bits,
+    limbs in ``[0, 2**L)``), ``conv(a, b) = sum_ij 2**(L (i + j)) conv(a_i, b_j)`` modulo
+    ``2**bits``; ``L`` keeps each ``conv(a_i, b_j)`` below ``2**53`` with room for the FFT's
+    rounding to be undone, and every pair runs in one call of the engine (the limbs of ``a``
+    as a batch, those of ``b`` as more kernels).
+    """
+    mode, method, padding_mode, workers, backend, measure = options
+    bits = out_dtype.itemsize * 8
+    terms = math.prod(min(a.shape[i], b.shape[i]) for i in axes)
+    points = math.prod(a.shape[i] + b.shape[i] for i in axes)
+    limb = max(1, min((52 - terms.bit_length()) // 2, (44 - points.bit_length()) // 2, bits))
+    count = -(-bits // limb)
+
+    def limbs(v, first):
+        u = v.astype(np.uint64)  # two's complement: v modulo 2**64, then each limb's bits
+        parts = np.stack([(u >> np.uint64(limb * i)) & np.uint64(2**limb - 1) for i in range(count)])
+        return parts.astype(np.int64).reshape((count, 1) + v.shape if first else (1, count) + v.shape)
+
+    a_limbs = limbs(a, True)
+    if mode == "same":  # "same" keeps in1's length along broadcast axes: pair the limbs as channels
+        a_limbs = np.broadcast_to(a_limbs, (count, count) + a.shape)
+    pairs = _signal_call(a_limbs, limbs(b, False), mode, method, tuple(i + 2 for i in axes),
+                         "propagate", 0.0, padding_mode, workers, backend, measure, correlate)
+    total = np.zeros(pairs.shape[2:], np.uint64)
+    for i in range(count):
+        for j in range(count - i):
+            if limb * (i + j) < bits:
+                total += pairs[i, j].astype(np.uint64) << np.uint64(limb * (i + j))
+    return total.astype(out_dtype)
 
 
 def _plain(run, a, b, numpy_seconds, mode, correlate, out_dtype):
@@ -211,7 +304,7 @@ def _plain(run, a, b, numpy_seconds, mode, correlate, out_dtype):
     return _cast(y if y.flags.owndata else owned(y, y.dtype), out_dtype)
 
 
-def _interpolated(run, a, b, bad, sums, taps):
+def _interpolated(run, a, b, bad, sums, taps, centre):
     """``nan_treatment="interpolate"`` (:mod:`fftconv._ops.nan`): ``conv(x0, k)`` and ``conv(1 - m, k)``
     with one plan, then normalised."""
     lay = run.lay
@@ -233,7 +326,7 @@ def _interpolated(run, a, b, bad, sums, taps):
         conv_x0, conv_bad = both[:n], both[n:]
         touched = _nan.window_any(bad_x, dataclasses.replace(plan.geometry, batch=n))
     return _nan.normalise(run.output(conv_x0), run.output(conv_bad), run.output(touched), *sums, taps,
-                          _nan.is_signed(b))
+                          _nan.is_signed(b), centre=centre)
 
 
 def _is(value, kind, default) -> bool:

@@ -10,9 +10,12 @@ import itertools
 
 import numpy as np
 
-from fftconv._shapes.padding import index_runs, source_index
+from fftconv._shapes.padding import index_runs, run_count, source_index
 
-__all__ = ["boundaries", "output_chunks", "window_pieces", "chunk_slice"]
+__all__ = ["boundaries", "output_chunks", "window_pieces", "chunk_slice", "slice_indices", "outer", "MAX_RUNS"]
+
+#: One input chunk filling more runs of a window than this is read by a gather (:func:`window_pieces`).
+MAX_RUNS = 16
 
 
 def boundaries(chunks):
@@ -59,7 +62,10 @@ def window_pieces(in_chunks, o0, o1, stride, eff, pad_before, pad_after=0, mode=
         For each run of window positions that one input chunk fills: where it
         lands in the window and which part of the chunk it is (a reversed
         slice where the mode mirrors, a one-sample slice that broadcasts where
-        it repeats an edge sample).  Positions in no piece are zeros.
+        it repeats an edge sample).  Positions in no piece are zeros.  Where
+        one chunk fills more than :data:`MAX_RUNS` runs (pads many times
+        longer than the array), its positions are one piece of two index
+        arrays instead: a gather costs what its elements cost.
 
     Examples
     --------
@@ -88,6 +94,9 @@ def window_pieces(in_chunks, o0, o1, stride, eff, pad_before, pad_after=0, mode=
         k = int(chunk[a])
         if k < 0:
             continue  # zeros: the window starts zeroed
+        if run_count(local[a:b]) > MAX_RUNS:
+            pieces.append((k, np.arange(a, b), local[a:b].copy()))
+            continue
         for dst, count, first, step in index_runs(local[a:b]):
             pieces.append((k, slice(a + dst, a + dst + count), chunk_slice(first, count, step)))
     return length, pieces
@@ -101,3 +110,21 @@ def chunk_slice(first, count, step):
         return slice(first, first + count)
     stop = first + count * step
     return slice(first, stop if stop >= 0 else None, step)
+
+
+def slice_indices(s, count):
+    """The ``count`` chunk positions a :func:`chunk_slice` stands for (one repeated, for a
+    one-sample slice that broadcasts), as an array."""
+    if (s.step or 1) == 1 and s.stop == s.start + 1:
+        return np.full(count, s.start)
+    return s.start + (s.step or 1) * np.arange(count)
+
+
+def outer(indices):
+    """Spatial indices (slices and index arrays) as one open mesh of arrays, when any is an array:
+    numpy then indexes their outer product, as it does a tuple of slices."""
+    if not any(isinstance(i, np.ndarray) for i in indices):
+        return indices
+    nd = len(indices)
+    return [(i if isinstance(i, np.ndarray) else np.arange(i.start, i.stop, i.step or 1)).reshape(
+        [-1 if a == j else 1 for a in range(nd)]) for j, i in enumerate(indices)]

@@ -12,18 +12,23 @@ output reads never reaches a method.
 Along one axis the positions read form *runs*: maximal stretches that come
 from the input with one constant step (+1 inside, -1 where ``"reflect"``
 mirrors, 0 where ``"edge"`` repeats a sample) or that are zeros.  A copy is
-one strided numpy copy per combination of runs across the axes.
+one strided numpy copy per combination of runs across the axes, while those
+are few; pads many times longer than the axis (``"reflect"``, ``"symmetric"``
+and ``"wrap"`` of a few samples into thousands) make many short runs, and
+then the copy is one gather through each axis' index map
+(:func:`source_index`), whose cost is that of the elements copied.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MODES", "ALIASES", "AxisRead", "axis_runs", "index_runs", "read_padded", "source_index"]
+__all__ = ["MODES", "ALIASES", "AxisRead", "axis_runs", "index_runs", "run_count", "read_padded", "source_index"]
 
 #: :func:`numpy.pad`'s modes that fftconv accepts as ``padding_mode``.
 MODES = ("constant", "reflect", "symmetric", "wrap", "edge")
@@ -92,11 +97,34 @@ def axis_runs(read: AxisRead, mode: str) -> list[tuple[int, int, int | None, int
     """
     if mode == "constant":
         return _constant_runs(read)
+    return index_runs(_sources(read, mode))
+
+
+def _sources(read: AxisRead, mode: str) -> np.ndarray:
+    """The input index each position of ``read`` holds, -1 for a zero: ``O(count)`` once the
+    axis' :func:`source_index` is made (``O(pads)``, cached)."""
     positions = read.start + read.step * np.arange(read.count)
     src = np.full(read.count, -1, dtype=np.int64)
     inside = (positions >= 0) & (positions < min(read.used, read.size + sum(read.pads)))
     src[inside] = source_index(read.size, *read.pads, mode)[positions[inside]]
-    return index_runs(src)
+    return src
+
+
+def run_count(src: np.ndarray) -> int:
+    """About how many runs :func:`index_runs` finds in ``src`` (within a factor of two): the places
+    where the step or zero-ness changes, counted without a loop.
+
+    Examples
+    --------
+    >>> run_count(np.array([2, 1, 0, 1, 2, -1, -1])), run_count(np.arange(100))
+    (3, 1)
+    """
+    if len(src) < 3:
+        return len(src)
+    neg = src < 0
+    d = np.diff(src)
+    changes = (d[1:] != d[:-1]) & ~neg[1:-1] & ~neg[2:] & ~neg[:-2]
+    return 1 + int(np.count_nonzero(neg[1:] != neg[:-1])) + int(np.count_nonzero(changes))
 
 
 def _constant_runs(read: AxisRead):
@@ -125,24 +153,29 @@ def index_runs(src: np.ndarray):
     >>> index_runs(np.array([2, 1, 0, 1, 2, -1, -1]))
     [(0, 3, 2, -1), (3, 2, 1, 1), (5, 2, None, 0)]
     """
+    src = np.asarray(src, dtype=np.int64)
     runs, j, n = [], 0, len(src)
-    # boundaries where "is zero" flips or the step changes; runs are formed greedily between them
+    neg = src < 0
+    found = np.flatnonzero(~neg)  # where zero stretches end
+    # a run from j with step src[j + 1] - src[j] ends at the first k >= j + 2 where the step
+    # changes (d[k - 1] != d[k - 2]) or at the first zero after j: one search per run, no scan
+    d = np.diff(src)
+    breaks = np.union1d(np.flatnonzero(neg), np.flatnonzero(d[1:] != d[:-1]) + 2)
+    values = src.tolist()
     while j < n:
-        if src[j] < 0:
-            k = j + int(np.argmax(src[j:] >= 0)) if (src[j:] >= 0).any() else n
+        if values[j] < 0:
+            i = int(np.searchsorted(found, j))
+            k = int(found[i]) if i < len(found) else n
             runs.append((j, k - j, None, 0))
             j = k
             continue
-        if j + 1 == n or src[j + 1] < 0:
-            runs.append((j, 1, int(src[j]), 1))
+        if j + 1 == n or values[j + 1] < 0:
+            runs.append((j, 1, values[j], 1))
             j += 1
             continue
-        step = int(src[j + 1] - src[j])
-        tail = src[j + 1:]
-        expected = src[j] + step * np.arange(1, len(tail) + 1)
-        bad = (tail != expected) | (tail < 0)
-        k = j + 1 + (int(np.argmax(bad)) if bad.any() else len(tail))
-        runs.append((j, k - j, int(src[j]), step))
+        i = int(np.searchsorted(breaks, j + 2))
+        k = int(breaks[i]) if i < len(breaks) else n
+        runs.append((j, k - j, values[j], values[j + 1] - values[j]))
         j = k
     return runs
 
@@ -181,7 +214,13 @@ def read_padded(x: np.ndarray, reads, out: np.ndarray, mode: str = "constant") -
     >>> read_padded(x, [read], np.empty((1, 5, 1)), "wrap")[0, :, 0]
     array([3., 1., 2., 3., 1.])
     """
-    per_axis = [axis_runs(r, mode) for r in reads]
+    if mode == "constant":
+        per_axis = [_constant_runs(r) for r in reads]
+    else:
+        sources = [_sources(r, mode) for r in reads]
+        if math.prod(run_count(src) for src in sources) > max(GATHER_PIECES, out.size // GATHER_ELEMENTS):
+            return _gather(x, sources, out)
+        per_axis = [index_runs(src) for src in sources]
     for combo in itertools.product(*per_axis):
         dst = (slice(None), *(slice(d, d + n) for d, n, _, _ in combo))
         if any(src is None for _, _, src, _ in combo):
@@ -189,6 +228,25 @@ def read_padded(x: np.ndarray, reads, out: np.ndarray, mode: str = "constant") -
         else:
             src = (slice(None), *(_src_slice(s, n, st) for _, n, s, st in combo))
             np.copyto(out[dst], x[src], casting="unsafe")
+    return out
+
+
+#: :func:`read_padded` gathers through index maps when the strided copies would number more than
+#: this, and more than one per :data:`GATHER_ELEMENTS` elements copied: a copy's fixed cost (about a
+#: microsecond) is that of gathering some hundred elements.
+GATHER_PIECES = 64
+GATHER_ELEMENTS = 256
+
+
+def _gather(x: np.ndarray, sources, out: np.ndarray) -> np.ndarray:
+    """``out`` from ``x`` through one index map per spatial axis (-1: a zero), a gather whose
+    cost is that of the elements copied, however the positions are laid out."""
+    index = np.ix_(*(np.maximum(src, 0) for src in sources))
+    np.copyto(out, x[(slice(None), *index)], casting="unsafe")
+    for axis, src in enumerate(sources, start=1):
+        zeros = src < 0
+        if zeros.any():
+            out[(slice(None),) * axis + (zeros,)] = 0
     return out
 
 

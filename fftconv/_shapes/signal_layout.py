@@ -18,6 +18,9 @@ Each axis is one of five kinds (:func:`layout`):
     longer than 1 in one array only (a broadcast axis, or an axis of ``axes``
     along which one array has one sample, which scipy also treats as a
     broadcast): the other array's single sample meets each of its samples.
+    With pads that are not zeros, an axis of ``axes`` where ``in1`` has one
+    sample is no broadcast (numpy.pad repeats that sample into every pad):
+    :func:`fftconv.convolve` sums ``in2`` along it before the layout is made.
     Along the engine's input it becomes the batch ``N``; along the engine's
     filters, extra output channels per input channel (``M``, as a depthwise
     multiplier);

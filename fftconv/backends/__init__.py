@@ -40,17 +40,24 @@ need not be C-contiguous): the FFT method hands it tiles as strided views
 of the input rather than copies, and has its inverse write in the output's
 memory order.  Backends are kept in
 :data:`BACKENDS`; :func:`get_backend` resolves a name.
+
+``scipy`` is always registered: it is the fallback.  ``ducc0`` and ``pyfftw``
+are registered where their modules import, unless the environment variable
+``FFTCONV_DISABLE`` names them (:mod:`fftconv._runtime.switches`, read once at
+import): ``FFTCONV_DISABLE=ducc0`` runs a process on the fallback, as CI does.
 """
 
 from __future__ import annotations
 
+from fftconv._runtime.switches import DISABLED
 from fftconv.backends import _ducc0, _pyfftw
 from fftconv.backends._scipy import ScipyBackend
 
 BACKENDS = {"scipy": ScipyBackend()}
-if _pyfftw.HAVE_PYFFTW:  # registered only where `import pyfftw` works
+# registered where their imports work (both are dependencies), unless FFTCONV_DISABLE names them
+if _pyfftw.HAVE_PYFFTW and "pyfftw" not in DISABLED:
     BACKENDS["pyfftw"] = _pyfftw.PyFFTWBackend()
-if _ducc0.HAVE_DUCC0:  # an optional extra: pip install "fftconv[ducc0]"
+if _ducc0.HAVE_DUCC0 and "ducc0" not in DISABLED:
     BACKENDS["ducc0"] = _ducc0.Ducc0Backend()
 #: The backend the cost model is fitted on, and that calibrated ratios are relative to.
 REFERENCE_BACKEND = "scipy"

@@ -1,4 +1,4 @@
-"""An optional backend: ducc0's FFTs (``pip install "fftconv[ducc0]"``).
+"""The default backend: ducc0's FFTs (a dependency of fftconv).
 
 ducc0 (the "distinctly useful code collection" of the Max Planck Institute
 for Astrophysics) transforms arrays of any strides with no planning step, in
@@ -9,7 +9,7 @@ filter transform runs its first pass over the kernel's own rows only, and an
 inverse runs its last pass over the rows overlap-save keeps.
 
 The module imports without ducc0 (:data:`HAVE_DUCC0` is then False), so that
-fftconv registers the backend only where ducc0 is installed.  Where it is,
+fftconv still runs, on scipy's transforms, where ducc0 cannot be imported.  Where it is,
 ducc0 is imported with fftconv (10 ms), not inside a user's first call.
 """
 

@@ -1,6 +1,6 @@
 """Compiled loops for one input channel per group (depthwise layers, single-channel images).
 
-The optional extra ``fftconv[numba]``: with numba installed, the direct
+numba is a dependency: the direct
 method's ``"compiled"`` strategy runs these loops instead of numpy's
 elementwise passes (:func:`fftconv.methods.direct._taps`, one pass over the
 whole output per kernel tap).  Each output row is one task:
@@ -9,8 +9,20 @@ loop runs along the contiguous channels, which the compiler vectorises.  The
 loops are serial and release the GIL: ``workers`` threads of fftconv's own
 pool (:mod:`fftconv._runtime.threads`) run ranges of rows, so that no OpenMP runtime
 of numba's meets another library's (torch's) in one process.
-Without numba nothing here is compiled, :data:`HAVE_NUMBA` is False and the
-strategy is not offered.
+Without numba, or with ``FFTCONV_DISABLE=numba`` (:mod:`fftconv._runtime.switches`), nothing
+here is compiled, :data:`HAVE_NUMBA` is False and the strategy is not offered: numpy's
+``"taps"`` run instead.
+
+**No compilation on a first call.**  The loops are compiled with
+``cache=True``: the first process that calls one compiles it for its dtype
+(about 1 s each) and numba stores the machine code beside this file
+(``fftconv/methods/__pycache__/*.nbi, *.nbc``, in a source checkout and in an
+installed package alike), or, where that folder is not writable, in
+``$NUMBA_CACHE_DIR`` or numba's user-wide cache folder; later processes load
+it in about 10 ms.  Loading needs numba's CPU target, whose set-up took
+0.4-0.8 s (measured 2026-12-01, loaded machine) and would land on every
+process's first compiled call, so it is done here, at import, like the
+import of numba itself; ``FFTCONV_DISABLE=numba`` spares a process both.
 
 Each output is the sum of its window's products in the compute dtype, with
 IEEE semantics (no ``fastmath``), so NaN and Inf stay in the outputs whose
@@ -32,6 +44,7 @@ import math
 
 import numpy as np
 
+from fftconv._runtime.switches import DISABLED
 from fftconv._runtime.threads import run_pieces
 
 #: Multiply-adds below which the loops run on the calling thread alone: handing rows to
@@ -46,8 +59,9 @@ def _find_numba() -> bool:
         return False
 
 
-#: Whether numba is installed: the ``"compiled"`` strategy exists only then.
-HAVE_NUMBA = _find_numba()
+#: Whether numba is installed and not disabled (``FFTCONV_DISABLE=numba``, read once at import):
+#: the ``"compiled"`` strategy exists only then.
+HAVE_NUMBA = "numba" not in DISABLED and _find_numba()
 
 if HAVE_NUMBA:
     import numba
@@ -107,6 +121,19 @@ if HAVE_NUMBA:
                             v = xp[n, y, x0, c]
                             for q in range(m_):
                                 out[n, r, o, c, q] += v * w[i, j, c, q]
+
+
+    def _load_target() -> None:
+        """Initialise numba's CPU target now: loading a loop from numba's cache does that first
+        (0.4-0.8 s on the development machine), which would otherwise land on the first call of a
+        compiled plan in every process."""
+        try:
+            from numba.core.registry import cpu_target
+        except ImportError:  # pragma: no cover - numba moved it: the first compiled call pays instead
+            return
+        cpu_target.target_context.refresh()
+
+    _load_target()
 
 
 def run_taps(xp: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:

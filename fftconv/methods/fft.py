@@ -66,6 +66,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from fftconv._shapes.geometry import ConvGeometry, batch_row_chunks
 from fftconv._shapes.padding import AxisRead, read_padded
 from fftconv._runtime.scratch import scratch
+from fftconv._runtime.threads import run_pieces
 from fftconv._runtime.arrays import COMPLEX_TO_REAL, REAL_TO_COMPLEX, magnitude, spectrum_shape
 # the tile layout, made from shapes alone, is the planning side of this method
 from fftconv.methods.fft_layout import (CIRCULAR_MAX_ELEMENTS, TileLayout, _circular_gaps,  # noqa: F401
@@ -79,6 +80,35 @@ CHUNK_BYTES = 32 * 2**20
 #: run on one thread, whatever ``workers`` says: handing a tiny batch to a second thread costs
 #: more than it saves (issue 19, scipy's backend: 6 us on one thread, 53 us on two).
 SMALL_TRANSFORM_POINTS = 2**15
+
+
+#: Copies and products of fewer values than this per piece run on the calling thread alone:
+#: handing a piece to another thread costs tens of microseconds.
+PIECE_VALUES = 2**17
+
+
+def in_pieces(work, length: int, values: int, workers) -> None:
+    """``work(start, stop)`` over ``range(length)`` cut into at most ``workers`` pieces of at
+    least :data:`PIECE_VALUES` of the ``values`` moved, run on fftconv's pool
+    (:func:`fftconv._runtime.threads.run_pieces`).
+
+    The transforms run on ``workers`` threads of their own; the copies and
+    products between them (the gather, the channel mixing, the scatter) would
+    otherwise run on one.
+
+    Examples
+    --------
+    >>> done = []
+    >>> in_pieces(lambda a, b: done.append((a, b)), 10, 2**20, 2)
+    >>> sorted(done)
+    [(0, 5), (5, 10)]
+    """
+    count = max(1, min(workers or 1, length, values // PIECE_VALUES))
+    if count == 1:
+        work(0, length)
+        return
+    bounds = [length * i // count for i in range(count + 1)]
+    run_pieces(lambda i: work(bounds[i], bounds[i + 1]), count)
 
 
 def transform_workers(geom: ConvGeometry, layout, workers):
@@ -212,7 +242,7 @@ def prepare(w: np.ndarray, geom: ConvGeometry, layout: TileLayout, backend, work
 
 # -- inputs -------------------------------------------------------------------
 
-def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy):
+def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy, workers=1):
     """Tiles ``r0:r1`` (along the first axis) of images ``n0:n1``, ready for the FFT.
 
     Returns a real array ``(n, *tile counts, G, *phases, C_in/G, *L)`` if
@@ -230,11 +260,8 @@ def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy):
     slab = None if any(gaps) else _slab_view(x[n0:n1], geom, layout, firsts, sizes, dtype)
     if slab is None:
         slab = scratch("slab", (n1 - n0, *itertools.chain(*zip(sizes, phases)), geom.in_channels), dtype)
-        for combo in itertools.product(*(enumerate(a) for a in layout.active)):
-            reads = [AxisRead(n, pads, used, f * si + r, si, m) for (_, r), n, pads, used, f, si, m in
-                     zip(combo, geom.spatial, geom.pads, geom.used_extent, firsts, s, sizes)]
-            component = slab[(slice(None), *itertools.chain(*((slice(None), i) for i, _ in combo)))]
-            read_padded(x[n0:n1], reads, component, geom.padding_mode)
+        in_pieces(lambda a, b: _read_slab(x[n0:n1], geom, layout, firsts, sizes, slab, a, b),
+                  sizes[0], slab.size, workers)
 
         def slab_index(axis, p):  # padded position p = (first + j) * s + phase
             j, phase = p // s[axis] - firsts[axis], p % s[axis]
@@ -258,6 +285,26 @@ def _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy):
     buf = scratch("tiles", view.shape, dtype)
     np.copyto(buf, view)
     return buf
+
+
+def _read_slab(x, geom, layout, firsts, sizes, slab, a, b):
+    """Decimated rows ``a:b`` (along the first spatial axis) of the slab, from the padded input."""
+    s, phases = geom.strides, [len(active) for active in layout.active]
+    starts, counts = [f + (a if axis == 0 else 0) for axis, f in enumerate(firsts)], [b - a, *sizes[1:]]
+    rows = slab[:, a:b]
+    if all(p == si for p, si in zip(phases, s)):
+        # every phase active: the slab (n, M0, s0, M1, s1, ..., C) is the padded box itself, read in
+        # one pass (one copy per run of pads), not one strided pass per phase
+        reads = [AxisRead(n, pads, used, f * si, 1, m * si) for n, pads, used, f, si, m in
+                 zip(geom.spatial, geom.pads, geom.used_extent, starts, s, counts)]
+        box = rows.reshape(rows.shape[0], *(m * si for m, si in zip(counts, s)), rows.shape[-1])
+        read_padded(x, reads, box, geom.padding_mode)
+        return
+    for combo in itertools.product(*(enumerate(active) for active in layout.active)):
+        reads = [AxisRead(n, pads, used, f * si + r, si, m) for (_, r), n, pads, used, f, si, m in
+                 zip(combo, geom.spatial, geom.pads, geom.used_extent, starts, s, counts)]
+        component = rows[(slice(None), *itertools.chain(*((slice(None), i) for i, _ in combo)))]
+        read_padded(x, reads, component, geom.padding_mode)
 
 
 def _circular_tiles(x, geom, n0, n1, dtype, first, copy):
@@ -312,30 +359,43 @@ def _slab_view(x, geom, layout, firsts, sizes, dtype):
 
 # -- channel mixing -----------------------------------------------------------
 
-def mix_channels(spectra: np.ndarray, filters: np.ndarray, first: bool) -> np.ndarray:
+def mix_channels(spectra: np.ndarray, filters: np.ndarray, first: bool, workers=1) -> np.ndarray:
     """Per-frequency channel mixing of the spectra of one chunk, into scratch memory.
 
     Batch-first spectra ``(B, G, K, F)`` become ``(B, G, Og, F)``; batch-last
     ``(F, B, G, K)`` become ``(F, B, G, Og)``.  ``filters`` comes from
     :func:`prepare`: ``(G, Og, F)`` when ``K == 1`` (an elementwise product
     along the contiguous frequencies), else ``(F, G, K, Og)`` for one complex
-    GEMM per frequency and group.
+    GEMM per frequency and group.  The frequencies (or, batch-first and
+    elementwise, the tiles) are cut into pieces over ``workers`` threads.
     """
     dtype = np.result_type(spectra, filters)
+    values = spectra.size + filters.size
     if not first:
         mixed = scratch("mixed", (*spectra.shape[:3], filters.shape[-1]), dtype)
         if spectra.shape[3] == 1:  # (F, B, G, 1) * (F, 1, G, Og): a broadcast product, no GEMM
-            return np.multiply(spectra, filters[:, None, :, 0, :], out=mixed)
-        return _mix_by_frequency(spectra, filters, mixed)
+            product = filters[:, None, :, 0, :]
+            in_pieces(lambda a, b: np.multiply(spectra[a:b], product[a:b], out=mixed[a:b]),
+                      len(spectra), values, workers)
+        else:
+            in_pieces(lambda a, b: _mix_by_frequency(spectra[a:b], filters[a:b], mixed[a:b]),
+                      len(spectra), values, workers)
+        return mixed
     b, g, k, f = spectra.shape
     if k == 1:
-        return np.multiply(spectra, filters[None], out=scratch("mixed", (b, *filters.shape), dtype))
+        mixed = scratch("mixed", (b, *filters.shape), dtype)
+        in_pieces(lambda p, q: np.multiply(spectra[p:q], filters[None], out=mixed[p:q]), b, values, workers)
+        return mixed
     by_freq = scratch("by_frequency", (f, b, g, k), spectra.dtype)
-    np.copyto(by_freq, spectra.transpose(3, 0, 1, 2))
-    mixed = _mix_by_frequency(by_freq, filters, scratch("mixed_by_frequency", (f, b, g, filters.shape[-1]),
-                                                        dtype))
+    by_freq_mixed = scratch("mixed_by_frequency", (f, b, g, filters.shape[-1]), dtype)
     out = scratch("mixed", (b, g, filters.shape[-1], f), dtype)
-    np.copyto(out, mixed.transpose(1, 2, 3, 0))
+
+    def piece(p, q):  # frequencies p:q: to (F, B, G, K), mixed, back to (B, G, Og, F)
+        np.copyto(by_freq[p:q], spectra[..., p:q].transpose(3, 0, 1, 2))
+        _mix_by_frequency(by_freq[p:q], filters[p:q], by_freq_mixed[p:q])
+        np.copyto(out[..., p:q], by_freq_mixed[p:q].transpose(1, 2, 3, 0))
+
+    in_pieces(piece, f, values, workers)
     return out
 
 
@@ -380,11 +440,27 @@ def _scatter_tiles(tiles, out, layout, r0, r1):
         np.copyto(dst, src.transpose(order))
 
 
+def _scatter_tiles_in_pieces(tiles, out, layout, r0, r1, workers):
+    """:func:`_scatter_tiles` cut into pieces over ``workers`` threads: images, else rows of tiles."""
+    if len(tiles) >= (workers or 1) or r1 - r0 == 1:
+        in_pieces(lambda a, b: _scatter_tiles(tiles[a:b], out[a:b], layout, r0, r1), len(tiles), out.size,
+                  workers)
+    else:
+        in_pieces(lambda a, b: _scatter_tiles(tiles[:, a:b], out, layout, r0 + a, r0 + b), r1 - r0,
+                  out.size, workers)
+
+
 def _scatter_circular(tiles, out, geom):
     """Write each output from the circular correlation ``tiles`` ``(n, 1.., C_out, *n)``: along an
     axis with pads ``(lo, hi)``, output ``i`` is sample ``(i - lo) mod n``, copied in runs."""
     nd = geom.ndim
     result = np.moveaxis(tiles[(slice(None), *([0] * nd))], 1, -1)  # (n, *spatial, C_out)
+    if math.prod(size // n + 2 for size, n in zip(geom.out_spatial, geom.spatial)) > max(64, out.size // 256):
+        # pads many periods long: one gather costs what the elements cost, not one copy per period
+        index = np.ix_(*((np.arange(size) - lo) % n for size, n, (lo, _) in
+                         zip(geom.out_spatial, geom.spatial, geom.pads)))
+        np.copyto(out, result[(slice(None), *index)])
+        return
     runs = []
     for size, n, (lo, _) in zip(geom.out_spatial, geom.spatial, geom.pads):
         axis_runs, i = [], 0
@@ -502,7 +578,8 @@ def _execute(x, spectrum, geom, layout, backend, workers, dtype):
         if layout.circular:
             tiles = _circular_tiles(x, geom, n0, n1, dtype, first, copy=not strided)
         else:
-            tiles = _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy=not strided)
+            tiles = _gather_tiles(x, geom, layout, n0, n1, r0, r1, dtype, first, copy=not strided,
+                                  workers=workers)
         spatial = tuple(range(tiles.ndim - nd, tiles.ndim)) if first else tuple(range(nd))
         if complex_:
             spectra = backend.fftn(tiles, axes=spatial, workers=workers,
@@ -511,7 +588,7 @@ def _execute(x, spectrum, geom, layout, backend, workers, dtype):
             spectra = scratch("spectra", spectrum_shape(tiles.shape, spatial), REAL_TO_COMPLEX[dtype])
             spectra = backend.rfftn(tiles, axes=spatial, workers=workers, out=spectra)
         k = layout.phases * geom.group_in
-        mixed = mix_channels(_flat_frequencies(spectra, nd, first, geom.groups, k), spectrum, first)
+        mixed = mix_channels(_flat_frequencies(spectra, nd, first, geom.groups, k), spectrum, first, workers)
         counts = (n1 - n0, r1 - r0, *layout.tiles[1:])
         if strided and not first:
             tiles = _inverse_blocked(mixed, counts, geom, layout, backend, workers)
@@ -520,7 +597,7 @@ def _execute(x, spectrum, geom, layout, backend, workers, dtype):
         if layout.circular:
             _scatter_circular(tiles, out[n0:n1], geom)
         else:
-            _scatter_tiles(tiles, out[n0:n1], layout, r0, r1)
+            _scatter_tiles_in_pieces(tiles, out[n0:n1], layout, r0, r1, workers)
     return out
 
 
