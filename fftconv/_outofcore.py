@@ -665,12 +665,14 @@ def _spectrum_bytes(plan) -> int:
 def predicted_peak(job: StreamJob, workers: int, shells_bytes: int) -> dict:
     """The memory bound of ``job`` run by ``workers`` tasks at once in one process, term by term.
 
-    ``peak = base + workers * task + shells + other_plans`` where ``task`` is
-    the larger of ``2 * chunk + 2 * window`` (the home chunk, a neighbour read
-    for its shell, the window and the slabs it reads) and ``window + engine``
-    (the engine's own predicted peak for one window: its output, the filters'
-    spectrum and its transform buffers); ``other_plans`` are the spectra kept
-    for the other window shapes.
+    ``peak = base + workers * (task + write) + shells + other_plans`` where
+    ``task`` is the larger of ``2 * chunk + 2 * window`` (the home chunk, a
+    neighbour read for its shell, the window and the slabs it reads) and
+    ``window + engine`` (the engine's own predicted peak for one window: its
+    output, the filters' spectrum and its transform buffers); ``write`` is
+    ``2 * block``, an output block waiting for its write and the encoded copy
+    the store makes of it; ``other_plans`` are the spectra kept for the other
+    window shapes.
     """
     return _predict(job._bank, job.window_shapes(), job.in_chunks, job.channels_first, job.geom, job.dtype,
                     workers, shells_bytes, job.kept_plans)
@@ -692,10 +694,15 @@ def _predict(bank, window_shapes, in_chunks, channels_first, geom, dtype, worker
         spectra.append(_spectrum_bytes(plan))
     spectra.sort(reverse=True)
     task = max(2 * chunk + 2 * window, window + engine)
+    out_itemsize = _checks.result_dtypes(dtype, bank.filters.dtype)[1].itemsize
+    first = 2 if channels_first else 1
+    block = max(in_chunks[0]) * geom.out_channels * out_itemsize * math.prod(
+        max(output_chunks(in_chunks[first + a], geom.out_spatial[a], geom.strides[a])) for a in range(geom.ndim))
+    write = 2 * block
     others = sum(spectra[1:kept_plans])
-    total = BASE_BYTES + workers * task + shells_bytes + others
-    return {"peak": total, "base": BASE_BYTES, "workers": workers, "task": task, "chunk": chunk,
-            "window": window, "engine": engine, "shells": shells_bytes, "other_plans": others,
+    total = BASE_BYTES + workers * (task + write) + shells_bytes + others
+    return {"peak": total, "base": BASE_BYTES, "workers": workers, "task": task, "write": write,
+            "chunk": chunk, "window": window, "engine": engine, "shells": shells_bytes, "other_plans": others,
             "window_shapes": len(spectra)}
 
 
@@ -781,7 +788,8 @@ def _window_shapes(chunks, geom, channels_first) -> dict:
 
 
 def _terms(pred: dict) -> str:
-    return (f"base {_gib(pred['base'])} + {pred['workers']} x task {_gib(pred['task'])} + shells "
+    return (f"base {_gib(pred['base'])} + {pred['workers']} x (task {_gib(pred['task'])} + write "
+            f"{_gib(pred['write'])}) + shells "
             f"{_gib(pred['shells'])} + other plans {_gib(pred['other_plans'])}")
 
 

@@ -165,18 +165,37 @@ def test_every_neighbour_piece_lies_in_that_chunks_shell(seed):
 
 # -- memory -----------------------------------------------------------------------------------------
 
-def _traced_peak(run):
-    run()  # warm: plans, spectra and imports made once
+def _traced_peak(run, repeats=1, warm=True):
+    """The smallest traced peak of ``repeats`` runs (after a warm one: plans, spectra and imports
+    made once). The smallest: the scheduler's timing moves a run's peak up now and then."""
+    if warm:
+        run()
+    peaks = []
     tracemalloc.start()
     try:
-        tracemalloc.reset_peak()
-        run()
-        return tracemalloc.get_traced_memory()[1]
+        for _ in range(repeats):
+            tracemalloc.reset_peak()
+            run()
+            peaks.append(tracemalloc.get_traced_memory()[1])
     finally:
         tracemalloc.stop()
+    return min(peaks)
 
 
-VOLUMES = [(1, 64, 64, 64, 1), (1, 128, 64, 64, 1), (1, 128, 128, 64, 1)]  # 1x, 2x, 4x: 8 to 32 blocks
+VOLUMES = [(1, 96, 96, 96, 1), (1, 192, 192, 96, 1)]  # 1x and 4x: 8 and 32 blocks
+CHUNK = 48
+
+
+def _grows_by_bookkeeping_only(peaks, volumes, fixed=0, itemsize=4):
+    """The traced peak grows with the array by dask's and zarr's per-task bookkeeping (a few KiB a
+    task, about what a trivial ``map_blocks(...).to_zarr`` grows by), never by its data: by at most
+    a tenth of what the array grows by (the chunk-exchange graph grew by about 44% of it), plus
+    ``fixed``, a bounded cache that a small array does not fill (the shells cache).
+
+    Measured with one worker: with two, whether two tasks' transforms overlap is a matter of timing,
+    and moves the peak by up to one task's working set from run to run."""
+    sizes = [math_prod(v) * itemsize for v in volumes]
+    assert max(peaks) - min(peaks) <= fixed + 0.1 * (max(sizes) - min(sizes)), [p / 2**20 for p in peaks]
 
 
 def test_lazy_to_zarr_peak_does_not_grow_with_the_array(tmp_path, monkeypatch):
@@ -185,17 +204,19 @@ def test_lazy_to_zarr_peak_does_not_grow_with_the_array(tmp_path, monkeypatch):
     peaks = []
     for i, shape in enumerate(VOLUMES):
         x = RNG.standard_normal(shape, dtype=np.float32)
-        src = _zarr(x, (1, 32, 32, 32, 1), tmp_path / f"in{i}.zarr")
-
-        def run(src=src, i=i):
-            y = fd.conv3d(da.from_zarr(src), w, padding="SAME")
-            with dask.config.set(scheduler="threads", num_workers=2):
-                y.to_zarr(str(tmp_path / f"out{i}.zarr"), overwrite=True)
-        peaks.append(_traced_peak(run))
-        if i == len(VOLUMES) - 1:
-            got = zarr.open_array(str(tmp_path / f"out{i}.zarr"))[...]
-            _close(got, fftconv.conv3d(x, w, padding="SAME"), 1e-5)
-    assert max(peaks) <= 1.2 * min(peaks), [p / 2**20 for p in peaks]
+        src = _zarr(x, (1, CHUNK, CHUNK, CHUNK, 1), tmp_path / f"in{i}.zarr")
+        job = _streamed(fd.conv3d(da.from_zarr(src), w, padding="SAME"))
+        for workers in (1, 2) if i == len(VOLUMES) - 1 else (1,):
+            def run(src=src, i=i, workers=workers):
+                y = fd.conv3d(da.from_zarr(src), w, padding="SAME")
+                with dask.config.set(scheduler="threads", num_workers=workers):
+                    y.to_zarr(str(tmp_path / f"out{i}.zarr"), overwrite=True)
+            peak = _traced_peak(run, repeats=2 if workers == 1 else 1, warm=workers == 1)
+            assert peak <= oc.predicted_peak(job, workers, oc.SHELL_CACHE_BYTES)["peak"] - oc.BASE_BYTES
+            if workers == 1:
+                peaks.append(peak)
+    _close(zarr.open_array(str(tmp_path / f"out{i}.zarr"))[...], fftconv.conv3d(x, w, padding="SAME"), 1e-5)
+    _grows_by_bookkeeping_only(peaks, VOLUMES, fixed=oc.SHELL_CACHE_BYTES)
 
 
 def test_convolve_zarr_peak_does_not_grow_and_stays_under_the_bound(tmp_path):
@@ -203,18 +224,21 @@ def test_convolve_zarr_peak_does_not_grow_and_stays_under_the_bound(tmp_path):
     peaks = []
     for i, shape in enumerate(VOLUMES):
         x = RNG.standard_normal(shape[1:-1], dtype=np.float32)
-        src = _zarr(x, (32, 32, 32), tmp_path / f"in{i}.zarr")
-        report = {}
+        src = _zarr(x, (CHUNK,) * 3, tmp_path / f"in{i}.zarr")
+        for workers in (1, 2) if i == len(VOLUMES) - 1 else (1,):
+            report = {}
 
-        def run(src=src, i=i):
-            report.update(fd.convolve_zarr(src, w, tmp_path / f"out{i}.zarr", padding="SAME", workers=2,
-                                           overwrite=True))
-        peaks.append(_traced_peak(run))
-        assert report["computed"] == report["blocks"] == math_prod(s // 32 for s in x.shape)
-        # each input chunk is read about twice: once as a home, once for its neighbours' halos
-        assert report["shell_reads"] <= report["blocks"] + 2
-        assert peaks[-1] <= report["predicted_peak"] - oc.BASE_BYTES
-    assert max(peaks) <= 1.2 * min(peaks), [p / 2**20 for p in peaks]
+            def run(src=src, i=i, workers=workers):
+                report.update(fd.convolve_zarr(src, w, tmp_path / f"out{i}.zarr", padding="SAME",
+                                               workers=workers, overwrite=True))
+            peak = _traced_peak(run, repeats=2 if workers == 1 else 1, warm=workers == 1)
+            assert report["computed"] == report["blocks"] == math_prod(s // CHUNK for s in x.shape)
+            # each input chunk is read about twice: once as a home, once for its neighbours' halos
+            assert report["shell_reads"] <= report["blocks"] + 2
+            assert peak <= report["predicted_peak"] - oc.BASE_BYTES
+            if workers == 1:
+                peaks.append(peak)
+    _grows_by_bookkeeping_only(peaks, VOLUMES)
 
 
 def math_prod(values):
@@ -332,7 +356,7 @@ oc.convolve_zarr(sys.argv[1], w, sys.argv[2], padding="SAME", workers=2)
 
 
 def test_killed_run_resumes_to_the_uninterrupted_output(tmp_path):
-    x, src = _volume(tmp_path, (48, 48, 48), (8, 8, 8))
+    x, src = _volume(tmp_path, (32, 32, 40), (8, 8, 8))
     w = RNG.standard_normal((5, 5, 5)).astype(np.float32)
     np.save(tmp_path / "w.npy", w)
     whole = fd.convolve_zarr(src, w, tmp_path / "whole.zarr", padding="SAME", workers=2)
@@ -342,13 +366,13 @@ def test_killed_run_resumes_to_the_uninterrupted_output(tmp_path):
                              str(tmp_path / "w.npy")], env=env)
     done = out / ".fftconv" / "done"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(done.glob("*.json"))) < 40:
+    while time.monotonic() < deadline and len(list(done.glob("*.json"))) < 20:
         assert proc.poll() is None, "the run ended before it could be killed"
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     recorded = len(list(done.glob("*.json")))
-    assert 40 <= recorded < whole["blocks"]
+    assert 20 <= recorded < whole["blocks"]
     resumed = fd.convolve_zarr(src, w, out, padding="SAME", workers=2)
     assert resumed["kept"] == recorded and resumed["computed"] == whole["blocks"] - recorded
     assert resumed["recomputed"] == 0
