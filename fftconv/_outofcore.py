@@ -881,11 +881,10 @@ def _options(strides, padding, data_format, dilations, groups, flip, method, bac
                 groups=groups, flip=flip, method=method, workers=1, measure=measure, backend=backend)
 
 
-def _check_workers_count(workers) -> int:
+def _check_workers_count(workers, name: str = "workers") -> int:
     if workers is None:
         return _checks.CPUS
-    workers = _checks.check_positive_int("workers", workers)
-    return workers
+    return _checks.check_positive_int(name, workers)
 
 
 # -- chunks for a budget -----------------------------------------------------------------------------
@@ -998,7 +997,7 @@ SIDECAR = ".fftconv"
 
 #: How convolve_zarr's messages name its arguments (the command line passes its own names).
 ARGUMENT_NAMES = {"source": "source", "filters": "filters", "output": "output", "memory": "memory",
-                  "chunks": "chunks", "overwrite": "overwrite=True"}
+                  "chunks": "chunks", "workers": "workers", "overwrite": "overwrite=True"}
 
 
 def _open_source(zarr, source, name):
@@ -1180,7 +1179,7 @@ def convolve_zarr(source, filters, output, strides=1, padding="VALID", data_form
     dtype = _checks.check_dtype(_names[0], src.dtype)
     out_dtype = _checks.result_dtypes(dtype, w.dtype, _names)[1]
     channels_first = fmt.startswith("NC")
-    workers = _check_workers_count(workers)
+    workers = _check_workers_count(workers, names["workers"])
     budget = None if memory is None else parse_bytes(memory, names["memory"])
     overwrite = _checks.check_flag("overwrite", overwrite)
     verify = _checks.check_flag("verify", verify)

@@ -493,7 +493,7 @@ def _add_convolve(sub) -> None:
 
 #: How ``fftconv convolve``'s messages name the arguments of :func:`fftconv.dask.convolve_zarr`.
 _CONVOLVE_NAMES = {"source": "INPUT", "filters": "--filters", "output": "--output", "memory": "--memory",
-                   "chunks": "--chunks", "overwrite": "--overwrite"}
+                   "chunks": "--chunks", "workers": "--workers", "overwrite": "--overwrite"}
 
 
 def _convolve(args) -> int:

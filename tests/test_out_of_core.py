@@ -381,6 +381,35 @@ def test_killed_run_resumes_to_the_uninterrupted_output(tmp_path):
     assert again["computed"] == 0 and again["kept"] == whole["blocks"]
 
 
+def test_a_run_that_fails_after_k_blocks_resumes_computing_only_the_others(tmp_path, monkeypatch):
+    _, src = _volume(tmp_path)  # 30 blocks
+    w = RNG.standard_normal((5, 3, 5)).astype(np.float32)
+    whole = fd.convolve_zarr(src, w, tmp_path / "whole.zarr", padding="SAME", workers=2)
+    real, calls, computed = oc._run_block, itertools.count(), []
+
+    def fails_after_11(job, dst, records, ib, iout, plain):
+        if next(calls) >= 11:
+            raise RuntimeError("pre-empted")
+        return real(job, dst, records, ib, iout, plain)
+
+    def counted(job, dst, records, ib, iout, plain):
+        computed.append((ib, iout))
+        return real(job, dst, records, ib, iout, plain)
+
+    out = tmp_path / "o.zarr"
+    monkeypatch.setattr(oc, "_run_block", fails_after_11)
+    with pytest.raises(RuntimeError, match="pre-empted"):
+        fd.convolve_zarr(src, w, out, padding="SAME", workers=2)
+    done = {p.name for p in (out / ".fftconv" / "done").glob("*.json")}
+    assert len(done) == 11
+    monkeypatch.setattr(oc, "_run_block", counted)
+    resumed = fd.convolve_zarr(src, w, out, padding="SAME", workers=2)
+    assert (resumed["kept"], resumed["computed"], resumed["recomputed"]) == (11, 19, 0)
+    assert len(computed) == 19 and not {f"{ib}.{'.'.join(map(str, iout))}.json" for ib, iout in computed} & done
+    np.testing.assert_array_equal(zarr.open_array(str(out))[...], zarr.open_array(str(tmp_path / "whole.zarr"))[...])
+    assert whole["computed"] == 30
+
+
 def test_a_torn_chunk_is_detected_and_computed_again(tmp_path):
     _, src = _volume(tmp_path)
     w = RNG.standard_normal((3, 3, 3)).astype(np.float32)
@@ -438,6 +467,7 @@ def test_cli_convolve_runs_resumes_and_reports_errors(tmp_path, capsys):
         (["--padding", "VALID"], "`--output` .* holds a run with other arguments .* or --overwrite"),
         (["--memory", "1MiB"], "`--memory`=1 MiB is too small"),
         (["--chunks", "8x8"], "`--chunks` must be 3 positive ints"),
+        (["--workers", "0"], "`--workers` must be"),
     ]:
         assert cli.main(args + extra) == 2
         err = capsys.readouterr().err
