@@ -11,4 +11,4 @@ import importlib.util
 
 collect_ignore = [f"fftconv/{name}.py" for name in ("torch", "jax", "dask") if importlib.util.find_spec(name) is None]
 if importlib.util.find_spec("dask") is None or importlib.util.find_spec("zarr") is None:
-    collect_ignore.append("fftconv/_outofcore.py")
+    collect_ignore.append("fftconv/_outofcore")

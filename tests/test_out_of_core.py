@@ -199,7 +199,7 @@ def _grows_by_bookkeeping_only(peaks, volumes, fixed=0, itemsize=4):
 
 
 def test_lazy_to_zarr_peak_does_not_grow_with_the_array(tmp_path, monkeypatch):
-    monkeypatch.setattr(oc, "SHELL_CACHE_BYTES", 2**18)  # a small shells cache: the bound is what it says
+    monkeypatch.setattr(oc.shells, "SHELL_CACHE_BYTES", 2**18)  # a small shells cache: the bound is what it says
     w = RNG.standard_normal((9, 9, 9, 1, 1)).astype(np.float32)
     peaks = []
     for i, shape in enumerate(VOLUMES):
@@ -212,11 +212,11 @@ def test_lazy_to_zarr_peak_does_not_grow_with_the_array(tmp_path, monkeypatch):
                 with dask.config.set(scheduler="threads", num_workers=workers):
                     y.to_zarr(str(tmp_path / f"out{i}.zarr"), overwrite=True)
             peak = _traced_peak(run, repeats=2 if workers == 1 else 1, warm=workers == 1)
-            assert peak <= oc.predicted_peak(job, workers, oc.SHELL_CACHE_BYTES)["peak"] - oc.BASE_BYTES
+            assert peak <= oc.predicted_peak(job, workers, oc.shells.SHELL_CACHE_BYTES)["peak"] - oc.BASE_BYTES
             if workers == 1:
                 peaks.append(peak)
     _close(zarr.open_array(str(tmp_path / f"out{i}.zarr"))[...], fftconv.conv3d(x, w, padding="SAME"), 1e-5)
-    _grows_by_bookkeeping_only(peaks, VOLUMES, fixed=oc.SHELL_CACHE_BYTES)
+    _grows_by_bookkeeping_only(peaks, VOLUMES, fixed=oc.shells.SHELL_CACHE_BYTES)
 
 
 def test_convolve_zarr_peak_does_not_grow_and_stays_under_the_bound(tmp_path):
@@ -344,7 +344,7 @@ def test_convolve_zarr_checks_before_any_work(tmp_path):
 _KILLED_RUN = """
 import sys, time
 import numpy as np
-import fftconv._outofcore as oc
+import fftconv._outofcore.zarr_run as oc
 slow = oc._run_block
 def run_block(*args):
     time.sleep(0.05)
@@ -385,7 +385,7 @@ def test_a_run_that_fails_after_k_blocks_resumes_computing_only_the_others(tmp_p
     _, src = _volume(tmp_path)  # 30 blocks
     w = RNG.standard_normal((5, 3, 5)).astype(np.float32)
     whole = fd.convolve_zarr(src, w, tmp_path / "whole.zarr", padding="SAME", workers=2)
-    real, calls, computed = oc._run_block, itertools.count(), []
+    real, calls, computed = oc.zarr_run._run_block, itertools.count(), []
 
     def fails_after_11(job, dst, records, ib, iout, plain):
         if next(calls) >= 11:
@@ -397,12 +397,12 @@ def test_a_run_that_fails_after_k_blocks_resumes_computing_only_the_others(tmp_p
         return real(job, dst, records, ib, iout, plain)
 
     out = tmp_path / "o.zarr"
-    monkeypatch.setattr(oc, "_run_block", fails_after_11)
+    monkeypatch.setattr(oc.zarr_run, "_run_block", fails_after_11)
     with pytest.raises(RuntimeError, match="pre-empted"):
         fd.convolve_zarr(src, w, out, padding="SAME", workers=2)
     done = {p.name for p in (out / ".fftconv" / "done").glob("*.json")}
     assert len(done) == 11
-    monkeypatch.setattr(oc, "_run_block", counted)
+    monkeypatch.setattr(oc.zarr_run, "_run_block", counted)
     resumed = fd.convolve_zarr(src, w, out, padding="SAME", workers=2)
     assert (resumed["kept"], resumed["computed"], resumed["recomputed"]) == (11, 19, 0)
     assert len(computed) == 19 and not {f"{ib}.{'.'.join(map(str, iout))}.json" for ib, iout in computed} & done
