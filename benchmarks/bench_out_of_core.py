@@ -15,7 +15,9 @@ between runs, and made again when its size or chunks differ).
 
 Each candidate runs in a fresh Python process, which reports its wall time and
 its peak resident memory (``ru_maxrss``: everything the process held, Python
-and the imports included):
+and the imports included). With ``--reps N`` the first three candidates run in
+N interleaved rounds; the table shows each one's median time and its largest
+peak:
 
 - ``convolve_zarr``: :func:`fftconv.dask.convolve_zarr` with ``--memory`` and
   ``--workers`` (the resumable run behind ``fftconv convolve``);
@@ -70,7 +72,7 @@ COLUMNS = [("candidate", "candidate", ""), ("volume", "volume", ""), ("chunks", 
 
 
 def parse_args(argv=None):
-    parser = _timing.common_parser(__doc__, reps=1, quick_reps=1, max_seconds=3600.0)
+    parser = _timing.common_parser(__doc__, reps=1, quick_reps=1, max_seconds=3600.0)  # --reps: interleaved rounds
     parser.add_argument("--size", type=int, default=1024, help="volume side (default 1024: 4 GiB)")
     parser.add_argument("--chunks", type=int, default=256, help="zarr chunk side (default 256)")
     parser.add_argument("--kernel", type=int, default=15, help="kernel side (default 15)")
@@ -264,6 +266,12 @@ def row(name, volume, chunks, res, note=""):
             "predicted_gib": res.get("predicted_peak", float("nan")) / GiB, "note": note, **res}
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run of median time (the slower middle one for an even count), with the largest peak of all."""
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    return dict(ordered[len(ordered) // 2], peak_rss=max(r["peak_rss"] for r in runs), repeats=len(runs))
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.child:
@@ -277,29 +285,32 @@ def main(argv=None) -> int:
     make_input(src, args.size, args.chunks, args.seed)
     spec = {"src": str(src), "kernel": str(work / "kernel.npy"), "memory": args.memory, "workers": args.workers}
     rows = []
-    first = run_child(args, "convolve_zarr", {**spec, "out": str(work / "out-convolve.zarr")})
-    rows.append(row("convolve_zarr", args.size, args.chunks, first, f"budget {args.memory}"))
-    print(rows[-1], flush=True)
-    errors = crop_errors(src, work / "out-convolve.zarr", w, args.crops, args.crop, args.seed)
+    kinds = [("convolve_zarr", f"budget {args.memory}")]
+    kinds += [] if args.no_lazy else [("lazy", f"{args.workers} threads")]
+    kinds += [] if args.no_in_memory else [("in-memory", "read + conv3d + write")]
+    runs = {kind: [] for kind, _ in kinds}
+    for rep in range(args.reps):  # interleaved: each round runs every candidate once
+        for kind, _ in kinds:
+            runs[kind].append(run_child(args, kind, {**spec, "out": str(work / f"out-{kind}.zarr")}))
+            print(kind, rep, runs[kind][-1], flush=True)
+    results = {kind: median_run(r) for kind, r in runs.items()}
+    first = results["convolve_zarr"]
+    for kind, note in kinds:
+        name = {"lazy": "lazy to_zarr"}.get(kind, kind)
+        rows.append(row(name, args.size, args.chunks, results[kind], note))
+        if kind == "in-memory":
+            compute = dict(results[kind], seconds=float(np.median([r["compute_seconds"] for r in runs[kind]])))
+            rows.append(row("in-memory compute", args.size, args.chunks, compute, "conv3d alone"))
+    errors = crop_errors(src, work / "out-convolve_zarr.zarr", w, args.crops, args.crop, args.seed)
     print(f"crops vs float64: max relative L2 error {max(errors):.2e}", flush=True)
     resume = None
     if not args.no_resume:
         resume = killed_then_resumed(args, {**spec, "out": str(work / "out-resumed.zarr")}, first["blocks"])
-        resume["identical"] = same_arrays(work / "out-convolve.zarr", work / "out-resumed.zarr")
+        resume["identical"] = same_arrays(work / "out-convolve_zarr.zarr", work / "out-resumed.zarr")
         rows.append(row("resumed", args.size, args.chunks, resume,
                         f"killed at {resume['killed_at']}/{first['blocks']} blocks; resumed run computed "
                         f"{resume['beyond_lost']} beyond those lost; identical: {resume['identical']}"))
         print(rows[-1], flush=True)
-    if not args.no_lazy:
-        lazy = run_child(args, "lazy", {**spec, "out": str(work / "out-lazy.zarr")})
-        rows.append(row("lazy to_zarr", args.size, args.chunks, lazy, f"{args.workers} threads"))
-        print(rows[-1], flush=True)
-    if not args.no_in_memory:
-        mem = run_child(args, "in-memory", {**spec, "out": str(work / "out-memory.zarr")})
-        rows.append(row("in-memory", args.size, args.chunks, mem, "read + conv3d + write"))
-        rows.append(row("in-memory compute", args.size, args.chunks, {**mem, "seconds": mem["compute_seconds"]},
-                        "conv3d alone"))
-        print(rows[-2:], flush=True)
     peer = None
     if not args.no_peer:
         try:
