@@ -15,8 +15,9 @@ from fftconv._outofcore.job import KEPT_PLANS, StreamJob
 from fftconv._outofcore.tables import _order, _spatial
 from fftconv._shapes.chunks import boundaries, output_chunks
 
-#: The process itself: Python, numpy, scipy, dask, zarr and fftconv imported (148 MiB of resident
-#: memory measured on the development machine, 2026-12; a dask.distributed worker process more).
+#: The process itself: Python, numpy, scipy, dask, zarr and fftconv imported (192 MiB of resident
+#: memory measured on the development machine, 2026-12-07, numba and ducc0 loaded; a dask.distributed
+#: worker process more).
 BASE_BYTES = 256 * 2**20
 
 
