@@ -177,7 +177,8 @@ class StreamJob:
             shape = tuple(s.stop - s.start if s.stop is not None else self.geom.out_channels for s in region)
             return np.zeros(shape, dtype=self.out_dtype)
         try:
-            return self.bound(window.shape, window.dtype)(window)
+            y = self.bound(window.shape, window.dtype)(window)
+            return y if y.dtype == self.out_dtype else y.astype(self.out_dtype)  # folded float16 filters
         finally:
             del window
             _scratch.release()  # an idle worker thread keeps no scratch memory
