@@ -527,10 +527,11 @@ def _add_convolve(sub) -> None:
     conv.add_argument("--dilations", type=_ints, default=1, help="e.g. 2 or 2x1x1")
     conv.add_argument("--data-format", default=None, help="DHW, HW or W for a plain array (the default when "
                       "the kernel has the input's ndim), else NDHWC, NHWC, NWC, NCDHW, ...")
-    conv.add_argument("--groups", type=int, default=None)
+    conv.add_argument("--groups", type=int, default=None,
+                      help="channel groups (default: inferred as TensorFlow does, C_in over the filters' C_in)")
     conv.add_argument("--padding-mode", default="constant",
                       help="what fills the pads: constant (zeros), reflect, symmetric, wrap or edge")
-    conv.add_argument("--method", default="auto", help="auto, direct or fft")
+    conv.add_argument("--method", type=_method, default="auto", help="auto, direct or fft (any case)")
     conv.add_argument("--memory", default=None, help="memory budget of this process, e.g. 4GiB; chunks are "
                       "chosen (or checked) to fit")
     conv.add_argument("--workers", type=int, default=None, help="chunks computed at once (default: CPUs)")
