@@ -34,7 +34,8 @@ from fftconv._runtime import scratch as _workspace
 from fftconv._shapes.padding import MODES
 from fftconv.testing import reference_conv, relative_error
 
-from conftest import PATHS, assert_close, assert_results_owned, assert_stream_owned, grid, path_plan, random
+from conftest import (METHOD_NAMES, PATHS, assert_close, assert_results_owned, assert_stream_owned, grid, path_plan,
+                      random)
 
 #: A geometry each path can run: ``(input NHWC, filters HWIO, options)``.
 GEOMETRIES = {
@@ -118,7 +119,7 @@ def test_results_own_their_memory_on_every_path(path, data_format, dtype):
         assert_results_owned(run, x1, x2)
 
 
-@pytest.mark.parametrize("method", ["direct", "fft"])
+@pytest.mark.parametrize("method", METHOD_NAMES)
 @pytest.mark.parametrize("entry", ["conv1d", "conv2d", "conv3d", "depthwise", "bank", "plan", "bound", "dask",
                                    "convolve", "correlate-axes", "convolve-swapped", "conv2d-interpolate",
                                    "convolve-interpolate"])
@@ -341,7 +342,7 @@ def test_unread_samples_change_nothing_with_modes_on_every_path(path, case, mode
     np.testing.assert_array_equal(plan(x, w), clean)
 
 
-@pytest.mark.parametrize("method", ["direct", "fft"])
+@pytest.mark.parametrize("method", METHOD_NAMES)
 @pytest.mark.parametrize("garbage", [np.nan, np.inf, -3.4e38], ids=str)
 def test_unread_samples_change_nothing_in_convolve(method, garbage):
     """``convolve(small, huge, "same")`` reads only the kernel taps that meet ``small``, and the
