@@ -24,10 +24,11 @@ no output reads a pad):
 ``"taps"`` (one input channel per group: depthwise, or single-channel images)
     No contraction is left, so each tap is an elementwise multiply-add over a
     strided view.
-``"compiled"`` (the same shapes, 1-D and 2-D; only with the optional numba)
-    The taps' loop compiled (:mod:`fftconv.methods._compiled`): each output
-    row takes every tap while it sits in cache. Preferred to ``"taps"`` from
-    :data:`COMPILED_MIN_CHANNELS` channels up.
+``"compiled"`` (the same shapes, 1-D and 2-D; only with numba, not disabled)
+    The taps' loops compiled (:mod:`fftconv.methods._compiled`): eight taps
+    added per pass over a block of an output row held in cache, in vector
+    code along the row (or the channels). Preferred to ``"taps"`` wherever it
+    runs.
 ``"rows"`` (one input and one output channel, a kernel along the last axis only)
     :func:`numpy.correlate` per row: short FIR filters on a few signals, where
     the other strategies' fixed costs dominate.
@@ -53,10 +54,6 @@ from fftconv.methods.base import Method
 #: sums): about the L2 cache, so that BLAS reads them back from cache. Measured
 #: on 3x3/5x5/9x9 CNN shapes: 1 MiB ran 1.5-2.5x faster than 4-16 MiB.
 CHUNK_BYTES = 2**20
-
-#: The compiled loops run along the channels; with fewer, numpy's passes over whole rows won
-#: (1x256x256x1, 7x7: 2.5 ms compiled, 1.8 ms taps, measured 2026-11-30).
-COMPILED_MIN_CHANNELS = 8
 
 #: The strategies this installation runs ("compiled" only with numba).
 STRATEGIES = ("shifted", "im2col", "taps", "rows") + (("compiled",) if _compiled.HAVE_NUMBA else ())
@@ -88,8 +85,8 @@ def choose_strategy(geom: ConvGeometry) -> str:
     """Pick the direct strategy for these shapes (see the module docstring)."""
     if fits("rows", geom) and geom.kernel[-1] <= ROWS_MAX_TAPS and _row_count(geom) <= ROWS_MAX_COUNT:
         return "rows"
-    if geom.group_in == 1:  # compiled loops vectorise across channels: a few are no gain
-        return "compiled" if fits("compiled", geom) and geom.groups >= COMPILED_MIN_CHANNELS else "taps"
+    if geom.group_in == 1:
+        return "compiled" if fits("compiled", geom) else "taps"
     if (geom.groups == 1 and all(s == 1 for s in geom.strides) and _shift_overhead(geom) < 1.5
             and math.prod(geom.kernel[:-1]) >= 4):
         return "shifted"
@@ -152,8 +149,8 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
     if strategy == "taps":  # the output, and the products of one tile in scratch (kept)
         tile = _outputs_in_chunk(geom, _taps_rows(geom, itemsize)) * geom.out_channels * itemsize
         return padded + out + tile + (0 if kept_only else final_copy)
-    if strategy == "compiled":  # the output only
-        return padded + out + final_copy
+    if strategy == "compiled":  # the output, and the copies _compiled.run_taps makes in scratch
+        return padded + out + _compiled.scratch_bytes(geom, itemsize) + (0 if kept_only else final_copy)
     if strategy == "rows":  # the output, and numpy's result for one row before it is copied there
         row = 0 if geom.ndim == 1 and geom.batch == 1 else geom.out_spatial[-1] * itemsize
         return padded + out + (0 if kept_only else max(row, final_copy))
