@@ -95,351 +95,307 @@ if HAVE_NUMBA:
     _CONTRACT = {"contract"}
 
     @numba.njit(nogil=True, cache=True, fastmath=_CONTRACT)
-    def _single_rows(xs, ty, tq, tx, wts, out, sh, first, last, c0, c1):  # pragma: no cover - compiled
-        """``out[n, r, o] = sum_t xs[n, r*sh + ty[t], tq[t], tx[t] + o] * wts[n % G, t]`` for the
-        rows ``first <= n * OH + r < last`` and the columns ``c0 <= o < c1``: taps taken eight
-        at a time, so each pass over a block of the output row loads and stores it once per
-        eight multiply-adds (see the module docstring)."""
+    def _single_rows(xf, offsets, wts, out, image_step, row_step,  # pragma: no cover - compiled
+                     first, last, c0, c1):
+        """``out[n, r, o] = sum_t xf[n * image_step + r * row_step + offsets[t] + o] * wts[n % G, t]``
+        for the rows ``first <= n * OH + r < last`` and the columns ``c0 <= o < c1``: taps taken
+        eight at a time, so each pass over a block of the output row loads and stores it once
+        per eight multiply-adds (see the module docstring)."""
         oh_ = out.shape[1]
-        nt = ty.shape[0]
+        nt = offsets.shape[0]
         g_ = wts.shape[0]
         for task in range(first, last):
             n = task // oh_
             r = task - n * oh_
-            y0 = r * sh
-            orow = out[n, r]
             wrow = wts[n % g_]
             for b0 in range(c0, c1, ROW_BLOCK):
-                b1 = min(b0 + ROW_BLOCK, c1)
+                size = min(ROW_BLOCK, c1 - b0)
+                orow = out[n, r, b0:b0 + size]
+                base = n * image_step + r * row_step + b0
                 t = 0
                 while t < nt:
                     s = min(nt - t, 8)
                     if s == 8:
-                        v0 = xs[n, y0 + ty[t], tq[t], tx[t]:]
+                        v0 = xf[base + offsets[t]:]
                         w0 = wrow[t]
-                        v1 = xs[n, y0 + ty[t + 1], tq[t + 1], tx[t + 1]:]
+                        v1 = xf[base + offsets[t + 1]:]
                         w1 = wrow[t + 1]
-                        v2 = xs[n, y0 + ty[t + 2], tq[t + 2], tx[t + 2]:]
+                        v2 = xf[base + offsets[t + 2]:]
                         w2 = wrow[t + 2]
-                        v3 = xs[n, y0 + ty[t + 3], tq[t + 3], tx[t + 3]:]
+                        v3 = xf[base + offsets[t + 3]:]
                         w3 = wrow[t + 3]
-                        v4 = xs[n, y0 + ty[t + 4], tq[t + 4], tx[t + 4]:]
+                        v4 = xf[base + offsets[t + 4]:]
                         w4 = wrow[t + 4]
-                        v5 = xs[n, y0 + ty[t + 5], tq[t + 5], tx[t + 5]:]
+                        v5 = xf[base + offsets[t + 5]:]
                         w5 = wrow[t + 5]
-                        v6 = xs[n, y0 + ty[t + 6], tq[t + 6], tx[t + 6]:]
+                        v6 = xf[base + offsets[t + 6]:]
                         w6 = wrow[t + 6]
-                        v7 = xs[n, y0 + ty[t + 7], tq[t + 7], tx[t + 7]:]
+                        v7 = xf[base + offsets[t + 7]:]
                         w7 = wrow[t + 7]
                         if t == 0:
-                            for o in range(b0, b1):
-                                orow[o] = v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3 + v4[o] * w4 + v5[o] * w5 + v6[o] * w6 + v7[o] * w7
+                            for o in range(size):
+                                orow[o] = (v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3 + v4[o] * w4
+                                           + v5[o] * w5 + v6[o] * w6 + v7[o] * w7)
                         else:
-                            for o in range(b0, b1):
-                                orow[o] = orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3 + v4[o] * w4 + v5[o] * w5 + v6[o] * w6 + v7[o] * w7
+                            for o in range(size):
+                                orow[o] = (orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3
+                                           + v4[o] * w4 + v5[o] * w5 + v6[o] * w6 + v7[o] * w7)
                     elif s == 7:
-                        v0 = xs[n, y0 + ty[t], tq[t], tx[t]:]
+                        v0 = xf[base + offsets[t]:]
                         w0 = wrow[t]
-                        v1 = xs[n, y0 + ty[t + 1], tq[t + 1], tx[t + 1]:]
+                        v1 = xf[base + offsets[t + 1]:]
                         w1 = wrow[t + 1]
-                        v2 = xs[n, y0 + ty[t + 2], tq[t + 2], tx[t + 2]:]
+                        v2 = xf[base + offsets[t + 2]:]
                         w2 = wrow[t + 2]
-                        v3 = xs[n, y0 + ty[t + 3], tq[t + 3], tx[t + 3]:]
+                        v3 = xf[base + offsets[t + 3]:]
                         w3 = wrow[t + 3]
-                        v4 = xs[n, y0 + ty[t + 4], tq[t + 4], tx[t + 4]:]
+                        v4 = xf[base + offsets[t + 4]:]
                         w4 = wrow[t + 4]
-                        v5 = xs[n, y0 + ty[t + 5], tq[t + 5], tx[t + 5]:]
+                        v5 = xf[base + offsets[t + 5]:]
                         w5 = wrow[t + 5]
-                        v6 = xs[n, y0 + ty[t + 6], tq[t + 6], tx[t + 6]:]
+                        v6 = xf[base + offsets[t + 6]:]
                         w6 = wrow[t + 6]
                         if t == 0:
-                            for o in range(b0, b1):
-                                orow[o] = v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3 + v4[o] * w4 + v5[o] * w5 + v6[o] * w6
+                            for o in range(size):
+                                orow[o] = (v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3 + v4[o] * w4
+                                           + v5[o] * w5 + v6[o] * w6)
                         else:
-                            for o in range(b0, b1):
-                                orow[o] = orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3 + v4[o] * w4 + v5[o] * w5 + v6[o] * w6
+                            for o in range(size):
+                                orow[o] = (orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3
+                                           + v4[o] * w4 + v5[o] * w5 + v6[o] * w6)
                     elif s == 6:
-                        v0 = xs[n, y0 + ty[t], tq[t], tx[t]:]
+                        v0 = xf[base + offsets[t]:]
                         w0 = wrow[t]
-                        v1 = xs[n, y0 + ty[t + 1], tq[t + 1], tx[t + 1]:]
+                        v1 = xf[base + offsets[t + 1]:]
                         w1 = wrow[t + 1]
-                        v2 = xs[n, y0 + ty[t + 2], tq[t + 2], tx[t + 2]:]
+                        v2 = xf[base + offsets[t + 2]:]
                         w2 = wrow[t + 2]
-                        v3 = xs[n, y0 + ty[t + 3], tq[t + 3], tx[t + 3]:]
+                        v3 = xf[base + offsets[t + 3]:]
                         w3 = wrow[t + 3]
-                        v4 = xs[n, y0 + ty[t + 4], tq[t + 4], tx[t + 4]:]
+                        v4 = xf[base + offsets[t + 4]:]
                         w4 = wrow[t + 4]
-                        v5 = xs[n, y0 + ty[t + 5], tq[t + 5], tx[t + 5]:]
+                        v5 = xf[base + offsets[t + 5]:]
                         w5 = wrow[t + 5]
                         if t == 0:
-                            for o in range(b0, b1):
-                                orow[o] = v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3 + v4[o] * w4 + v5[o] * w5
+                            for o in range(size):
+                                orow[o] = (v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3 + v4[o] * w4
+                                           + v5[o] * w5)
                         else:
-                            for o in range(b0, b1):
-                                orow[o] = orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3 + v4[o] * w4 + v5[o] * w5
+                            for o in range(size):
+                                orow[o] = (orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3
+                                           + v4[o] * w4 + v5[o] * w5)
                     elif s == 5:
-                        v0 = xs[n, y0 + ty[t], tq[t], tx[t]:]
+                        v0 = xf[base + offsets[t]:]
                         w0 = wrow[t]
-                        v1 = xs[n, y0 + ty[t + 1], tq[t + 1], tx[t + 1]:]
+                        v1 = xf[base + offsets[t + 1]:]
                         w1 = wrow[t + 1]
-                        v2 = xs[n, y0 + ty[t + 2], tq[t + 2], tx[t + 2]:]
+                        v2 = xf[base + offsets[t + 2]:]
                         w2 = wrow[t + 2]
-                        v3 = xs[n, y0 + ty[t + 3], tq[t + 3], tx[t + 3]:]
+                        v3 = xf[base + offsets[t + 3]:]
                         w3 = wrow[t + 3]
-                        v4 = xs[n, y0 + ty[t + 4], tq[t + 4], tx[t + 4]:]
+                        v4 = xf[base + offsets[t + 4]:]
                         w4 = wrow[t + 4]
                         if t == 0:
-                            for o in range(b0, b1):
+                            for o in range(size):
                                 orow[o] = v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3 + v4[o] * w4
                         else:
-                            for o in range(b0, b1):
-                                orow[o] = orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3 + v4[o] * w4
+                            for o in range(size):
+                                orow[o] = (orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3
+                                           + v4[o] * w4)
                     elif s == 4:
-                        v0 = xs[n, y0 + ty[t], tq[t], tx[t]:]
+                        v0 = xf[base + offsets[t]:]
                         w0 = wrow[t]
-                        v1 = xs[n, y0 + ty[t + 1], tq[t + 1], tx[t + 1]:]
+                        v1 = xf[base + offsets[t + 1]:]
                         w1 = wrow[t + 1]
-                        v2 = xs[n, y0 + ty[t + 2], tq[t + 2], tx[t + 2]:]
+                        v2 = xf[base + offsets[t + 2]:]
                         w2 = wrow[t + 2]
-                        v3 = xs[n, y0 + ty[t + 3], tq[t + 3], tx[t + 3]:]
+                        v3 = xf[base + offsets[t + 3]:]
                         w3 = wrow[t + 3]
                         if t == 0:
-                            for o in range(b0, b1):
+                            for o in range(size):
                                 orow[o] = v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3
                         else:
-                            for o in range(b0, b1):
+                            for o in range(size):
                                 orow[o] = orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3
                     elif s == 3:
-                        v0 = xs[n, y0 + ty[t], tq[t], tx[t]:]
+                        v0 = xf[base + offsets[t]:]
                         w0 = wrow[t]
-                        v1 = xs[n, y0 + ty[t + 1], tq[t + 1], tx[t + 1]:]
+                        v1 = xf[base + offsets[t + 1]:]
                         w1 = wrow[t + 1]
-                        v2 = xs[n, y0 + ty[t + 2], tq[t + 2], tx[t + 2]:]
+                        v2 = xf[base + offsets[t + 2]:]
                         w2 = wrow[t + 2]
                         if t == 0:
-                            for o in range(b0, b1):
+                            for o in range(size):
                                 orow[o] = v0[o] * w0 + v1[o] * w1 + v2[o] * w2
                         else:
-                            for o in range(b0, b1):
+                            for o in range(size):
                                 orow[o] = orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2
                     elif s == 2:
-                        v0 = xs[n, y0 + ty[t], tq[t], tx[t]:]
+                        v0 = xf[base + offsets[t]:]
                         w0 = wrow[t]
-                        v1 = xs[n, y0 + ty[t + 1], tq[t + 1], tx[t + 1]:]
+                        v1 = xf[base + offsets[t + 1]:]
                         w1 = wrow[t + 1]
                         if t == 0:
-                            for o in range(b0, b1):
+                            for o in range(size):
                                 orow[o] = v0[o] * w0 + v1[o] * w1
                         else:
-                            for o in range(b0, b1):
+                            for o in range(size):
                                 orow[o] = orow[o] + v0[o] * w0 + v1[o] * w1
                     elif s == 1:
-                        v0 = xs[n, y0 + ty[t], tq[t], tx[t]:]
+                        v0 = xf[base + offsets[t]:]
                         w0 = wrow[t]
                         if t == 0:
-                            for o in range(b0, b1):
+                            for o in range(size):
                                 orow[o] = v0[o] * w0
                         else:
-                            for o in range(b0, b1):
+                            for o in range(size):
                                 orow[o] = orow[o] + v0[o] * w0
                     t += s
 
     @numba.njit(nogil=True, cache=True, fastmath=_CONTRACT)
-    def _channel_rows(xp, ty, tx, wts, out, sh, sw, first, last):  # pragma: no cover - compiled
-        """``out[n, r, o, c] = sum_t xp[n, r*sh + ty[t], o*sw + tx[t], c] * wts[t, c]`` for the
-        rows ``first <= n * OH + r < last``: taps eight at a time, the channels innermost."""
+    def _channel_rows(xp, wts, out, sh, sw, dh, dw, first, last):  # pragma: no cover - compiled
+        """``out[n, r, o, c] = sum_ij xp[n, r*sh + i*dh, o*sw + j*dw, c] * wts[i, j, c]`` for the
+        rows ``first <= n * OH + r < last``: per pass, up to eight taps of one kernel row added
+        into one output position, the channels innermost."""
         oh_, ow_, c_ = out.shape[1:]
-        nt = ty.shape[0]
+        kh_, kw_ = wts.shape[0], wts.shape[1]
         for task in range(first, last):
             n = task // oh_
             r = task - n * oh_
-            y0 = r * sh
-            orow = out[n, r]
-            t = 0
-            while t < nt:
-                s = min(nt - t, 8)
-                if s == 8:
-                    x0 = xp[n, y0 + ty[t]]
-                    j0 = tx[t]
-                    w0 = wts[t]
-                    x1 = xp[n, y0 + ty[t + 1]]
-                    j1 = tx[t + 1]
-                    w1 = wts[t + 1]
-                    x2 = xp[n, y0 + ty[t + 2]]
-                    j2 = tx[t + 2]
-                    w2 = wts[t + 2]
-                    x3 = xp[n, y0 + ty[t + 3]]
-                    j3 = tx[t + 3]
-                    w3 = wts[t + 3]
-                    x4 = xp[n, y0 + ty[t + 4]]
-                    j4 = tx[t + 4]
-                    w4 = wts[t + 4]
-                    x5 = xp[n, y0 + ty[t + 5]]
-                    j5 = tx[t + 5]
-                    w5 = wts[t + 5]
-                    x6 = xp[n, y0 + ty[t + 6]]
-                    j6 = tx[t + 6]
-                    w6 = wts[t + 6]
-                    x7 = xp[n, y0 + ty[t + 7]]
-                    j7 = tx[t + 7]
-                    w7 = wts[t + 7]
-                    for o in range(ow_):
-                        b = o * sw
-                        if t == 0:
-                            for c in range(c_):
-                                orow[o, c] = x0[b + j0, c] * w0[c] + x1[b + j1, c] * w1[c] + x2[b + j2, c] * w2[c] + x3[b + j3, c] * w3[c] + x4[b + j4, c] * w4[c] + x5[b + j5, c] * w5[c] + x6[b + j6, c] * w6[c] + x7[b + j7, c] * w7[c]
-                        else:
-                            for c in range(c_):
-                                orow[o, c] = orow[o, c] + x0[b + j0, c] * w0[c] + x1[b + j1, c] * w1[c] + x2[b + j2, c] * w2[c] + x3[b + j3, c] * w3[c] + x4[b + j4, c] * w4[c] + x5[b + j5, c] * w5[c] + x6[b + j6, c] * w6[c] + x7[b + j7, c] * w7[c]
-                elif s == 7:
-                    x0 = xp[n, y0 + ty[t]]
-                    j0 = tx[t]
-                    w0 = wts[t]
-                    x1 = xp[n, y0 + ty[t + 1]]
-                    j1 = tx[t + 1]
-                    w1 = wts[t + 1]
-                    x2 = xp[n, y0 + ty[t + 2]]
-                    j2 = tx[t + 2]
-                    w2 = wts[t + 2]
-                    x3 = xp[n, y0 + ty[t + 3]]
-                    j3 = tx[t + 3]
-                    w3 = wts[t + 3]
-                    x4 = xp[n, y0 + ty[t + 4]]
-                    j4 = tx[t + 4]
-                    w4 = wts[t + 4]
-                    x5 = xp[n, y0 + ty[t + 5]]
-                    j5 = tx[t + 5]
-                    w5 = wts[t + 5]
-                    x6 = xp[n, y0 + ty[t + 6]]
-                    j6 = tx[t + 6]
-                    w6 = wts[t + 6]
-                    for o in range(ow_):
-                        b = o * sw
-                        if t == 0:
-                            for c in range(c_):
-                                orow[o, c] = x0[b + j0, c] * w0[c] + x1[b + j1, c] * w1[c] + x2[b + j2, c] * w2[c] + x3[b + j3, c] * w3[c] + x4[b + j4, c] * w4[c] + x5[b + j5, c] * w5[c] + x6[b + j6, c] * w6[c]
-                        else:
-                            for c in range(c_):
-                                orow[o, c] = orow[o, c] + x0[b + j0, c] * w0[c] + x1[b + j1, c] * w1[c] + x2[b + j2, c] * w2[c] + x3[b + j3, c] * w3[c] + x4[b + j4, c] * w4[c] + x5[b + j5, c] * w5[c] + x6[b + j6, c] * w6[c]
-                elif s == 6:
-                    x0 = xp[n, y0 + ty[t]]
-                    j0 = tx[t]
-                    w0 = wts[t]
-                    x1 = xp[n, y0 + ty[t + 1]]
-                    j1 = tx[t + 1]
-                    w1 = wts[t + 1]
-                    x2 = xp[n, y0 + ty[t + 2]]
-                    j2 = tx[t + 2]
-                    w2 = wts[t + 2]
-                    x3 = xp[n, y0 + ty[t + 3]]
-                    j3 = tx[t + 3]
-                    w3 = wts[t + 3]
-                    x4 = xp[n, y0 + ty[t + 4]]
-                    j4 = tx[t + 4]
-                    w4 = wts[t + 4]
-                    x5 = xp[n, y0 + ty[t + 5]]
-                    j5 = tx[t + 5]
-                    w5 = wts[t + 5]
-                    for o in range(ow_):
-                        b = o * sw
-                        if t == 0:
-                            for c in range(c_):
-                                orow[o, c] = x0[b + j0, c] * w0[c] + x1[b + j1, c] * w1[c] + x2[b + j2, c] * w2[c] + x3[b + j3, c] * w3[c] + x4[b + j4, c] * w4[c] + x5[b + j5, c] * w5[c]
-                        else:
-                            for c in range(c_):
-                                orow[o, c] = orow[o, c] + x0[b + j0, c] * w0[c] + x1[b + j1, c] * w1[c] + x2[b + j2, c] * w2[c] + x3[b + j3, c] * w3[c] + x4[b + j4, c] * w4[c] + x5[b + j5, c] * w5[c]
-                elif s == 5:
-                    x0 = xp[n, y0 + ty[t]]
-                    j0 = tx[t]
-                    w0 = wts[t]
-                    x1 = xp[n, y0 + ty[t + 1]]
-                    j1 = tx[t + 1]
-                    w1 = wts[t + 1]
-                    x2 = xp[n, y0 + ty[t + 2]]
-                    j2 = tx[t + 2]
-                    w2 = wts[t + 2]
-                    x3 = xp[n, y0 + ty[t + 3]]
-                    j3 = tx[t + 3]
-                    w3 = wts[t + 3]
-                    x4 = xp[n, y0 + ty[t + 4]]
-                    j4 = tx[t + 4]
-                    w4 = wts[t + 4]
-                    for o in range(ow_):
-                        b = o * sw
-                        if t == 0:
-                            for c in range(c_):
-                                orow[o, c] = x0[b + j0, c] * w0[c] + x1[b + j1, c] * w1[c] + x2[b + j2, c] * w2[c] + x3[b + j3, c] * w3[c] + x4[b + j4, c] * w4[c]
-                        else:
-                            for c in range(c_):
-                                orow[o, c] = orow[o, c] + x0[b + j0, c] * w0[c] + x1[b + j1, c] * w1[c] + x2[b + j2, c] * w2[c] + x3[b + j3, c] * w3[c] + x4[b + j4, c] * w4[c]
-                elif s == 4:
-                    x0 = xp[n, y0 + ty[t]]
-                    j0 = tx[t]
-                    w0 = wts[t]
-                    x1 = xp[n, y0 + ty[t + 1]]
-                    j1 = tx[t + 1]
-                    w1 = wts[t + 1]
-                    x2 = xp[n, y0 + ty[t + 2]]
-                    j2 = tx[t + 2]
-                    w2 = wts[t + 2]
-                    x3 = xp[n, y0 + ty[t + 3]]
-                    j3 = tx[t + 3]
-                    w3 = wts[t + 3]
-                    for o in range(ow_):
-                        b = o * sw
-                        if t == 0:
-                            for c in range(c_):
-                                orow[o, c] = x0[b + j0, c] * w0[c] + x1[b + j1, c] * w1[c] + x2[b + j2, c] * w2[c] + x3[b + j3, c] * w3[c]
-                        else:
-                            for c in range(c_):
-                                orow[o, c] = orow[o, c] + x0[b + j0, c] * w0[c] + x1[b + j1, c] * w1[c] + x2[b + j2, c] * w2[c] + x3[b + j3, c] * w3[c]
-                elif s == 3:
-                    x0 = xp[n, y0 + ty[t]]
-                    j0 = tx[t]
-                    w0 = wts[t]
-                    x1 = xp[n, y0 + ty[t + 1]]
-                    j1 = tx[t + 1]
-                    w1 = wts[t + 1]
-                    x2 = xp[n, y0 + ty[t + 2]]
-                    j2 = tx[t + 2]
-                    w2 = wts[t + 2]
-                    for o in range(ow_):
-                        b = o * sw
-                        if t == 0:
-                            for c in range(c_):
-                                orow[o, c] = x0[b + j0, c] * w0[c] + x1[b + j1, c] * w1[c] + x2[b + j2, c] * w2[c]
-                        else:
-                            for c in range(c_):
-                                orow[o, c] = orow[o, c] + x0[b + j0, c] * w0[c] + x1[b + j1, c] * w1[c] + x2[b + j2, c] * w2[c]
-                elif s == 2:
-                    x0 = xp[n, y0 + ty[t]]
-                    j0 = tx[t]
-                    w0 = wts[t]
-                    x1 = xp[n, y0 + ty[t + 1]]
-                    j1 = tx[t + 1]
-                    w1 = wts[t + 1]
-                    for o in range(ow_):
-                        b = o * sw
-                        if t == 0:
-                            for c in range(c_):
-                                orow[o, c] = x0[b + j0, c] * w0[c] + x1[b + j1, c] * w1[c]
-                        else:
-                            for c in range(c_):
-                                orow[o, c] = orow[o, c] + x0[b + j0, c] * w0[c] + x1[b + j1, c] * w1[c]
-                elif s == 1:
-                    x0 = xp[n, y0 + ty[t]]
-                    j0 = tx[t]
-                    w0 = wts[t]
-                    for o in range(ow_):
-                        b = o * sw
-                        if t == 0:
-                            for c in range(c_):
-                                orow[o, c] = x0[b + j0, c] * w0[c]
-                        else:
-                            for c in range(c_):
-                                orow[o, c] = orow[o, c] + x0[b + j0, c] * w0[c]
-                t += s
-
+            for i in range(kh_):
+                y = r * sh + i * dh
+                j = 0
+                while j < kw_:
+                    s = min(kw_ - j, 8)
+                    if s == 8:
+                        for o in range(ow_):
+                            b = o * sw + j * dw
+                            if i == 0 and j == 0:
+                                for c in range(c_):
+                                    out[n, r, o, c] = (xp[n, y, b, c] * wts[i, j, c]
+                                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                                       + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
+                                                       + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c]
+                                                       + xp[n, y, b + 5 * dw, c] * wts[i, j + 5, c]
+                                                       + xp[n, y, b + 6 * dw, c] * wts[i, j + 6, c]
+                                                       + xp[n, y, b + 7 * dw, c] * wts[i, j + 7, c])
+                            else:
+                                for c in range(c_):
+                                    out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                                       + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
+                                                       + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c]
+                                                       + xp[n, y, b + 5 * dw, c] * wts[i, j + 5, c]
+                                                       + xp[n, y, b + 6 * dw, c] * wts[i, j + 6, c]
+                                                       + xp[n, y, b + 7 * dw, c] * wts[i, j + 7, c])
+                    elif s == 7:
+                        for o in range(ow_):
+                            b = o * sw + j * dw
+                            if i == 0 and j == 0:
+                                for c in range(c_):
+                                    out[n, r, o, c] = (xp[n, y, b, c] * wts[i, j, c]
+                                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                                       + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
+                                                       + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c]
+                                                       + xp[n, y, b + 5 * dw, c] * wts[i, j + 5, c]
+                                                       + xp[n, y, b + 6 * dw, c] * wts[i, j + 6, c])
+                            else:
+                                for c in range(c_):
+                                    out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                                       + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
+                                                       + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c]
+                                                       + xp[n, y, b + 5 * dw, c] * wts[i, j + 5, c]
+                                                       + xp[n, y, b + 6 * dw, c] * wts[i, j + 6, c])
+                    elif s == 6:
+                        for o in range(ow_):
+                            b = o * sw + j * dw
+                            if i == 0 and j == 0:
+                                for c in range(c_):
+                                    out[n, r, o, c] = (xp[n, y, b, c] * wts[i, j, c]
+                                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                                       + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
+                                                       + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c]
+                                                       + xp[n, y, b + 5 * dw, c] * wts[i, j + 5, c])
+                            else:
+                                for c in range(c_):
+                                    out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                                       + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
+                                                       + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c]
+                                                       + xp[n, y, b + 5 * dw, c] * wts[i, j + 5, c])
+                    elif s == 5:
+                        for o in range(ow_):
+                            b = o * sw + j * dw
+                            if i == 0 and j == 0:
+                                for c in range(c_):
+                                    out[n, r, o, c] = (xp[n, y, b, c] * wts[i, j, c]
+                                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                                       + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
+                                                       + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c])
+                            else:
+                                for c in range(c_):
+                                    out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                                       + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
+                                                       + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c])
+                    elif s == 4:
+                        for o in range(ow_):
+                            b = o * sw + j * dw
+                            if i == 0 and j == 0:
+                                for c in range(c_):
+                                    out[n, r, o, c] = (xp[n, y, b, c] * wts[i, j, c]
+                                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                                       + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c])
+                            else:
+                                for c in range(c_):
+                                    out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                                       + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c])
+                    elif s == 3:
+                        for o in range(ow_):
+                            b = o * sw + j * dw
+                            if i == 0 and j == 0:
+                                for c in range(c_):
+                                    out[n, r, o, c] = (xp[n, y, b, c] * wts[i, j, c]
+                                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c])
+                            else:
+                                for c in range(c_):
+                                    out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c])
+                    elif s == 2:
+                        for o in range(ow_):
+                            b = o * sw + j * dw
+                            if i == 0 and j == 0:
+                                for c in range(c_):
+                                    out[n, r, o, c] = (xp[n, y, b, c] * wts[i, j, c]
+                                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c])
+                            else:
+                                for c in range(c_):
+                                    out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c])
+                    elif s == 1:
+                        for o in range(ow_):
+                            b = o * sw + j * dw
+                            if i == 0 and j == 0:
+                                for c in range(c_):
+                                    out[n, r, o, c] = xp[n, y, b, c] * wts[i, j, c]
+                            else:
+                                for c in range(c_):
+                                    out[n, r, o, c] = out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                    j += s
 
     def _load_target() -> None:
         """Initialise numba's CPU target now: loading a loop from numba's cache does that first
@@ -496,8 +452,8 @@ def run_taps(xp: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
         rows = out.shape[0] * out.shape[1]
         pieces = min(workers or 1, rows, max(work // MIN_PIECE_WORK, 1))
         bounds = [rows * i // pieces for i in range(pieces + 1)]
-        run_pieces(lambda i: _channel_rows(xp, ty, tx, weights, out, sh, sw, bounds[i], bounds[i + 1]),
-                   pieces)
+        wts = weights.reshape(*kernel, channels)
+        run_pieces(lambda i: _channel_rows(xp, wts, out, sh, sw, dh, dw, bounds[i], bounds[i + 1]), pieces)
         return result
     # channels apart: (N * C, H, phases, W / phases), each column phase of a stride contiguous
     n, h, width = xp.shape[:3]
@@ -510,7 +466,7 @@ def run_taps(xp: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
             cols = xp[:, :, q::sw]  # (N, H, <= span, C)
             np.copyto(images[:, :, :, q, :cols.shape[2]], cols.transpose(0, 3, 1, 2))
         images = images.reshape(n * channels, h, sw, span)
-    tq, tx = tx % sw, tx // sw
+    offsets = (ty * sw + tx % sw) * span + tx // sw  # of each tap's first sample in an image
     planes = out.reshape(*out.shape[:3]) if channels == 1 else scratch(
         "planes", (n, channels, *out.shape[1:3]), w.dtype)
     planes3 = planes.reshape(n * channels, *out.shape[1:3])
@@ -522,7 +478,8 @@ def run_taps(xp: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
         cuts = [width_out * i // pieces // 16 * 16 for i in range(pieces)] + [width_out]
         bounds = [(0, rows, cuts[i], cuts[i + 1]) for i in range(pieces)]
     wts = np.ascontiguousarray(weights.T)  # (C, taps)
-    run_pieces(lambda i: _single_rows(images, ty, tq, tx, wts, planes3, sh, *bounds[i]), pieces)
+    flat, steps = images.reshape(-1), (h * sw * span, sh * sw * span)
+    run_pieces(lambda i: _single_rows(flat, offsets, wts, planes3, *steps, *bounds[i]), pieces)
     if channels > 1:
         np.copyto(out, planes.transpose(0, 2, 3, 1))
     return result
