@@ -410,6 +410,25 @@ if HAVE_NUMBA:
     _load_target()
 
 
+def seconds(geom, itemsize: int, c) -> float:
+    """Predicted seconds of :func:`run_taps` (the padded copy and the call's fixed cost aside).
+
+    The multiply-adds, plus two per output and pass of up to eight taps (the load and store
+    of the output block, in cache), at ``compiled_flops / 2`` per second, or
+    ``compiled_channel_flops / 2`` for the loop along the channels (float32; float64 at half
+    the rate), plus the copies :func:`scratch_bytes` counts at ``bandwidth``.
+    """
+    channels = geom.groups * geom.group_out
+    outputs = geom.batch * math.prod(geom.out_spatial) * channels
+    taps = math.prod(geom.kernel)
+    if channels >= CHANNELS_LAST_MIN:  # passes of up to eight taps of one kernel row
+        passes, rate = math.prod(geom.kernel[:-1]) * -(-geom.kernel[-1] // 8), c["compiled_channel_flops"]
+    else:
+        passes, rate = -(-taps // 8), c["compiled_flops"]
+    t = 2 * outputs * (taps + 2 * passes) / rate / (4 / itemsize)
+    return t + 2 * scratch_bytes(geom, itemsize) / c["bandwidth"]
+
+
 def scratch_bytes(geom, itemsize: int) -> int:
     """Bytes of the scratch arrays :func:`run_taps` fills (kept after the call): the input
     repeated for a channel multiplier; with fewer than :data:`CHANNELS_LAST_MIN` channels,
@@ -444,8 +463,8 @@ def run_taps(xp: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
         xp = rep.reshape(*xp.shape[:-1], channels)
     xp = np.ascontiguousarray(xp, dtype=w.dtype)
     (sh, sw), (dh, dw) = strides, dilations
-    taps = np.array(list(np.ndindex(*kernel)), dtype=np.int64).reshape(-1, 2)
-    ty, tx = taps[:, 0] * dh, taps[:, 1] * dw
+    rows_of_taps, cols_of_taps = np.divmod(np.arange(math.prod(kernel), dtype=np.int64), kernel[1])
+    ty, tx = rows_of_taps * dh, cols_of_taps * dw  # each tap's offsets, in the filters' order
     weights = np.ascontiguousarray(w.reshape(-1, channels))  # (taps, C), in the taps' order
     work = math.prod(result.shape) * len(ty)
     if channels >= CHANNELS_LAST_MIN:

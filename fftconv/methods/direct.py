@@ -103,9 +103,8 @@ def seconds(geom: ConvGeometry, itemsize: int, c, strategy=None) -> float:
     if strategy == "taps":
         work = 3 * outputs * taps * geom.out_channels
         t = work / c["elementwise_flops"] / (4 / itemsize) + work * itemsize / bw
-    elif strategy == "compiled":  # each output row in cache while every tap is added into it
-        t = 2 * outputs * taps * geom.out_channels / c["compiled_flops"] / (4 / itemsize)
-        t += outputs * geom.out_channels * itemsize / bw
+    elif strategy == "compiled":
+        t = _compiled.seconds(geom, itemsize, c)
     elif strategy == "rows":  # numpy's compiled 1-D loop, one call per row
         t = 2 * outputs * taps / c["elementwise_flops"] / (4 / itemsize)
     elif strategy == "shifted":
