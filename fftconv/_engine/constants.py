@@ -56,7 +56,10 @@ DEFAULT_CONSTANTS = {
     # measured direct/FFT ratio, side by side, on 8 shapes (1024^2 and 512^2 images, 7x7-15x15;
     # depthwise 4x56x56x128 7x7/15x15, 1x64x64x32 31x31, 8x28x28x256 5x5; loaded 2-core machine),
     # RMS log error 0.42 (depthwise worst: 7x7 predicted 2x slow, 31x31 on 32 channels 2.3x fast).
-    # Alone, the single-channel loop ran 10-28 GMAC/s per core, the loop along channels 6-11
+    # That fit gave compiled_flops 1.49e11 (the FFT model is optimistic on 1024^2 images, 2-3x);
+    # lowered to 9.5e10, the geometric middle, so that 256^2 images at stride 2 cross over to the
+    # FFT near 25-31 taps, as measured, instead of 63. Alone, the single-channel loop ran 10-28
+    # GMAC/s per core, the loop along channels 6-11
     "compiled_flops": 9.5e10,
     # the loop along the channels of a depthwise layer (16 channels and more)
     "compiled_channel_flops": 2.46e10,
