@@ -98,9 +98,9 @@ if HAVE_NUMBA:
     def _single_rows(xf, offsets, wts, out, image_step, row_step,  # pragma: no cover - compiled
                      first, last, c0, c1):
         """``out[n, r, o] = sum_t xf[n * image_step + r * row_step + offsets[t] + o] * wts[n % G, t]``
-        for the rows ``first <= n * OH + r < last`` and the columns ``c0 <= o < c1``: taps taken
-        eight at a time, so each pass over a block of the output row loads and stores it once
-        per eight multiply-adds (see the module docstring)."""
+        for the rows ``first <= n * OH + r < last`` and the columns ``c0 <= o < c1``: taps taken up
+        to nine at a time (a 3x3 kernel in one pass), so each pass over a block of the output
+        row loads and stores it once per nine multiply-adds (see the module docstring)."""
         oh_ = out.shape[1]
         nt = offsets.shape[0]
         g_ = wts.shape[0]
@@ -114,8 +114,35 @@ if HAVE_NUMBA:
                 base = n * image_step + r * row_step + b0
                 t = 0
                 while t < nt:
-                    s = min(nt - t, 8)
-                    if s == 8:
+                    s = min(nt - t, 9)
+                    if s == 9:
+                        v0 = xf[base + offsets[t]:]
+                        w0 = wrow[t]
+                        v1 = xf[base + offsets[t + 1]:]
+                        w1 = wrow[t + 1]
+                        v2 = xf[base + offsets[t + 2]:]
+                        w2 = wrow[t + 2]
+                        v3 = xf[base + offsets[t + 3]:]
+                        w3 = wrow[t + 3]
+                        v4 = xf[base + offsets[t + 4]:]
+                        w4 = wrow[t + 4]
+                        v5 = xf[base + offsets[t + 5]:]
+                        w5 = wrow[t + 5]
+                        v6 = xf[base + offsets[t + 6]:]
+                        w6 = wrow[t + 6]
+                        v7 = xf[base + offsets[t + 7]:]
+                        w7 = wrow[t + 7]
+                        v8 = xf[base + offsets[t + 8]:]
+                        w8 = wrow[t + 8]
+                        if t == 0:
+                            for o in range(size):
+                                orow[o] = (v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3 + v4[o] * w4
+                                           + v5[o] * w5 + v6[o] * w6 + v7[o] * w7 + v8[o] * w8)
+                        else:
+                            for o in range(size):
+                                orow[o] = (orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3
+                                           + v4[o] * w4 + v5[o] * w5 + v6[o] * w6 + v7[o] * w7 + v8[o] * w8)
+                    elif s == 8:
                         v0 = xf[base + offsets[t]:]
                         w0 = wrow[t]
                         v1 = xf[base + offsets[t + 1]:]
