@@ -7,16 +7,21 @@ one pass over the whole output per kernel tap). Two loops, 1-D and 2-D alike
 
 :func:`_single_rows` (one channel, or a few: each channel an image of its own)
     Each output row is computed in blocks of :data:`ROW_BLOCK` outputs. The
-    kernel's taps are taken eight at a time: one pass over the block adds the
-    eight taps' products into it, the innermost loop running along the row,
-    which the compiler turns into 16-lane vector code (one load of each tap's
-    input vector, its weight in a register, one load and one store of the
-    output vector per eight multiply-adds). A column stride ``s`` first splits
-    each row into its ``s`` phases (columns ``q, q + s, ...``), so that every
-    tap reads a contiguous run and no output is computed only to be dropped.
+    kernel's taps are taken up to nine at a time: one pass over the block adds
+    the nine taps' products into it, the innermost loop running along the row,
+    which the compiler turns into 16-lane vector code. On the development
+    machine (AMD Zen 4, numba 0.68) the loop of a pass is one ``vmovups`` load
+    of a tap's input vector, a ``vfmadd231ps`` on ``zmm`` registers per
+    further tap with its input read from memory and its weight broadcast in a
+    register, and one store of the output vector: per 16 outputs and nine
+    taps, ten loads, nine fused multiply-adds and one store. A 3x3 kernel
+    takes one pass, a 9x9 kernel nine. A column stride ``s`` first splits each
+    row into its ``s`` phases (columns ``q, q + s, ...``), so that every tap
+    reads a contiguous run and no output is computed only to be dropped.
 :func:`_channel_rows` (:data:`CHANNELS_LAST_MIN` channels or more)
-    The same passes of eight taps, the innermost loop along the channels of
-    one output position (the weights of a tap are a vector too).
+    Passes of up to eight taps of one kernel row, the innermost loop along the
+    channels of one output position (the weights of a tap are a vector too:
+    two loads per multiply-add, so about half the rate of the row loop).
 
 A depthwise layer with a channel multiplier ``M`` first repeats each input
 channel ``M`` times (one copy of the padded input), and is then a layer of
@@ -29,17 +34,18 @@ in one process. Without numba, or with ``FFTCONV_DISABLE=numba``
 (:mod:`fftconv._runtime.switches`), nothing here is compiled, :data:`HAVE_NUMBA`
 is False and the strategy is not offered: numpy's ``"taps"`` run instead.
 
-**Exactness.** Each output is the sum of its window's products in the
-compute dtype, in the filters' tap order. The only relaxation of IEEE
-arithmetic allowed to the compiler is ``contract``: a product and the sum it
-is added to may become one fused multiply-add, rounded once instead of twice.
-That keeps every rule of the contract: a fused multiply-add returns NaN or
-Inf exactly when its operands hold one or the product is ``0 * Inf`` (or the
-sum overflows), so NaN and Inf stay in the outputs whose window holds them;
+**Exactness.** Each output is the sum of its own window's products in the
+compute dtype, in the filters' tap order, and nothing else. The only
+relaxation of IEEE arithmetic allowed to the compiler is ``contract``: a
+product and the sum it is added to may become one fused multiply-add,
+rounded once instead of twice. That keeps every rule of the contract: an
+output still reads only its window, so NaN and Inf stay in the outputs
+whose window holds them (a fused multiply-add is NaN where an operand is, or
+for ``0 * Inf`` and opposite infinities, as the separate operations are);
 integer data (computed in float64) give exact products and sums while those
-fit 2**53, whether fused or not; and fusing only removes roundings. No other
-``fastmath`` flag is set: those let the compiler assume no NaN or Inf, or
-reorder sums.
+fit 2**53, fused or not; and fusing only removes roundings (the error bound
+of a sum of products stands). No other ``fastmath`` flag is set: those let
+the compiler assume there is no NaN or Inf, or reorder the sums.
 
 **No compilation on a first call.** The loops are compiled with
 ``cache=True``: the first process that calls one compiles it for its dtype
@@ -440,7 +446,7 @@ if HAVE_NUMBA:
 def seconds(geom, itemsize: int, c) -> float:
     """Predicted seconds of :func:`run_taps` (the padded copy and the call's fixed cost aside).
 
-    The multiply-adds, plus two per output and pass of up to eight taps (the load and store
+    The multiply-adds, plus two per output and pass (the load and store
     of the output block, in cache), at ``compiled_flops / 2`` per second, or
     ``compiled_channel_flops / 2`` for the loop along the channels (float32; float64 at half
     the rate), plus the copies :func:`scratch_bytes` counts at ``bandwidth``.
@@ -450,8 +456,8 @@ def seconds(geom, itemsize: int, c) -> float:
     taps = math.prod(geom.kernel)
     if channels >= CHANNELS_LAST_MIN:  # passes of up to eight taps of one kernel row
         passes, rate = math.prod(geom.kernel[:-1]) * -(-geom.kernel[-1] // 8), c["compiled_channel_flops"]
-    else:
-        passes, rate = -(-taps // 8), c["compiled_flops"]
+    else:  # passes of up to nine taps
+        passes, rate = -(-taps // 9), c["compiled_flops"]
     t = 2 * outputs * (taps + 2 * passes) / rate / (4 / itemsize)
     return t + 2 * scratch_bytes(geom, itemsize) / c["bandwidth"]
 
