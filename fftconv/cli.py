@@ -29,7 +29,20 @@ QUICK = ("cnn-3x3", "crossover-9x9", "filterbank-31x31", "deblur-101x101")
 SKIP_FACTOR = 20.0
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` states each option's default, except where there is none to state."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False) or action.required or "%(default)" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):  # one line, exit status 2, no traceback
         self.exit(2, f"{self.prog}: error: {message}\n")
 
@@ -68,6 +81,23 @@ def _padding(text: str):
     return tuple(a if len(a) == 2 else (a[0], a[0]) for a in axes)
 
 
+def _dtype(text: str) -> str:
+    """``--dtype``: any dtype the functions take (floats, complex, integers, bool), as numpy names it."""
+    from fftconv import _checks
+
+    try:
+        dtype = np.dtype(text.lower())
+        _checks.check_dtype("--dtype", dtype)
+    except TypeError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("`--dtype` must hold numbers", "expected")) from None
+    return dtype.name
+
+
+def _method(text: str) -> str:
+    """``--method``, in any case, as ``--padding`` takes ``same``."""
+    return text.lower()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="fftconv", description="Fast large-kernel convolution: inspect, "
                      "plan, benchmark and calibrate.")
@@ -80,21 +110,30 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--strides", type=_ints, default=1, help="e.g. 2 or 2x1")
     plan.add_argument("--dilations", type=_ints, default=1, help="e.g. 2 or 2x1")
     plan.add_argument("--padding", type=_padding, default="VALID",
-                      help="SAME, VALID, 2 (every side), 2x3 (per axis) or 1:2x0:3 (before:after per axis)")
-    plan.add_argument("--data-format", default=None, help="NHWC (default), NCHW, NWC, ...")
-    plan.add_argument("--groups", type=int, default=None)
+                      help="SAME, VALID, 2 (every side), 2x3 (per axis) or 1:2x0:3 (before:after per axis); "
+                           "any case")
+    plan.add_argument("--data-format", default=None,
+                      help="NWC, NHWC or NDHWC (the default, by the number of filter sizes), or NCW, NCHW, NCDHW")
+    plan.add_argument("--groups", type=int, default=None,
+                      help="channel groups (default: inferred as TensorFlow does, C_in over the filters' C_in)")
     plan.add_argument("--padding-mode", default="constant",
                       help="what fills the pads: constant (zeros), reflect, symmetric, wrap or edge")
-    plan.add_argument("--dtype", default="float32",
-                      choices=["float16", "float32", "float64", "complex64", "complex128"])
-    plan.add_argument("--method", default="auto", help="auto, direct or fft")
+    plan.add_argument("--dtype", type=_dtype, default="float32",
+                      help="of the input and filters: float16, float32, float64, complex64, complex128, an "
+                           "integer type or bool (integers and bool compute in float64, as conv2d does)")
+    plan.add_argument("--method", type=_method, default="auto", help="auto, direct or fft (any case)")
     bench = sub.add_parser("bench", help="time auto, direct and fft on a few shapes")
     bench.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
-    bench.add_argument("--reps", type=int, default=5, help="interleaved rounds (median)")
+    bench.add_argument("--reps", type=int, default=5,
+                       help="rounds per workload, each calling every candidate once in a shuffled order; "
+                            "the figures are medians over them")
     bench.add_argument("--no-peers", action="store_true", help="time fftconv's methods only")
     cal = sub.add_parser("calibrate", help="fit the planner's cost model to this machine")
-    cal.add_argument("--repeats", type=int, default=3)
-    cal.add_argument("--output", default=None, help="where to save (default: the cache dir)")
+    cal.add_argument("--repeats", type=int, default=3,
+                     help="timed calls per grid point and method (the fastest counts)")
+    cal.add_argument("--output", default=None,
+                     help="where to save the JSON file (default: the cache dir, where every later run finds "
+                          "it; elsewhere, point FFTCONV_CALIBRATION at it)")
     return parser
 
 
@@ -159,22 +198,29 @@ def blas_info() -> dict | None:
     return {key: ours[0].get(key) for key in ("internal_api", "version", "architecture", "num_threads")}
 
 
-def blas_hint(architecture, cpu_flags) -> str | None:
-    """Advice when OpenBLAS runs pre-AVX-512 kernels on a CPU that has AVX-512.
+def blas_hint(architecture, cpu_flags, coretype=None) -> str | None:
+    """Advice when OpenBLAS runs pre-AVX-512 kernels on a CPU that has AVX-512; ``coretype`` is the
+    environment's ``OPENBLAS_CORETYPE``, which forces OpenBLAS's choice.
 
     Examples
     --------
     >>> blas_hint("Haswell", {"avx2", "avx512f"})[:40]
     'OpenBLAS runs its Haswell kernels on a C'
+    >>> blas_hint("Haswell", {"avx2", "avx512f"}, "Haswell")[:62]
+    'OpenBLAS runs its Haswell kernels because OPENBLAS_CORETYPE=Ha'
     >>> blas_hint("SkylakeX", {"avx512f"}) is None
     True
     """
     if "avx512f" not in cpu_flags or str(architecture).lower() not in _PRE_AVX512_CORES:
         return None
+    gain = ("On fftconv's development machine (an AMD Zen 5), OPENBLAS_CORETYPE=SkylakeX made a 2048x2048 "
+            "float32 GEMM 1.9x faster and the direct method's 3x3 and 5x5 layers 1.3-2x faster.")
+    if coretype:
+        return (f"OpenBLAS runs its {architecture} kernels because OPENBLAS_CORETYPE={coretype} is set in the "
+                f"environment, on a CPU with AVX-512. Unset it (or set it to SkylakeX) before Python starts "
+                f"for OpenBLAS's own choice. {gain}")
     return (f"OpenBLAS runs its {architecture} kernels on a CPU with AVX-512 (it does not know "
-            "this CPU). On fftconv's development machine (an AMD Zen 5), setting "
-            "OPENBLAS_CORETYPE=SkylakeX before Python starts made a 2048x2048 float32 GEMM 1.9x "
-            "faster and the direct method's 3x3 and 5x5 layers 1.3-2x faster.")
+            f"this CPU): set OPENBLAS_CORETYPE=SkylakeX before Python starts. {gain}")
 
 
 def _cpu_flags() -> set:
@@ -200,7 +246,7 @@ def _info(args) -> int:
     print("constants")
     for key, value in data["constants"].items():
         print(f"  {key:22s} {value:.4g}")
-    hint = blas_hint((data["blas"] or {}).get("architecture"), _cpu_flags())
+    hint = blas_hint((data["blas"] or {}).get("architecture"), _cpu_flags(), os.environ.get("OPENBLAS_CORETYPE"))
     if hint:
         print(f"\nnote: {hint}")
     return 0
@@ -446,9 +492,16 @@ def _ms(seconds: float, spread=None) -> str:
 def _calibrate(args) -> int:
     from fftconv.calibration import calibrate
 
+    from fftconv._engine.constants import ENV_VAR, calibration_path
+
     result = calibrate(repeats=args.repeats, path=args.output)
     print(f"fitted {len(result['constants'])} constants on {result['points']} timings "
           f"(rms log error {result['rms_log_error']:.2f}); saved to {result['path']}")
+    if os.path.abspath(str(result["path"])) != os.path.abspath(str(calibration_path())):
+        print(f"fftconv reads {calibration_path()} by default; to plan with this file, set "
+              f"{ENV_VAR}={result['path']} in the environment (`fftconv info` then shows it in force)")
+    else:
+        print("every later run reads it from there (`fftconv info` shows it in force)")
     ratios = ", ".join(f"{name} {ratio:.2f}" for name, ratio in result["backends"].items())
     print(f"FFT method's time per backend, relative to scipy: {ratios}")
     return 0

@@ -60,6 +60,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from fftconv import _checks
 from fftconv._engine import planner
 from fftconv._ops.forward import FilterBank
+from fftconv._shapes.fold import fold as _fold
 from fftconv._shapes.padding import index_runs, run_count, source_index
 from fftconv.backends import available_backends
 
@@ -125,7 +126,26 @@ def _conv_block(shared, window, chunks):
     block = np.zeros(window.shape, dtype=window.dtype)
     for (dst, src), chunk in zip(window.pieces, chunks):
         block[dst] = chunk[src]
-    return shared.bound(block.shape, block.dtype)(block)
+    y = shared.bound(block.shape, block.dtype)(block)
+    return y if y.dtype == window.out_dtype else y.astype(window.out_dtype)  # folded float16 filters
+
+
+def _gathered(x, fold, channels_first):
+    """``fold.gather`` on a dask array: along each folded axis, the samples at its sources (a zero
+    appended for the -1 positions)."""
+    offset = 2 if channels_first else 1
+    for a in fold.axes:
+        axis = a.axis + offset
+        index = a.sources
+        if (index < 0).any():
+            zero_shape = list(x.shape)
+            zero_shape[axis] = 1
+            zero = da.zeros(zero_shape, dtype=x.dtype, chunks=tuple(
+                (1,) if i == axis else c for i, c in enumerate(x.chunks)))
+            index = np.where(index < 0, x.shape[axis], index)
+            x = da.concatenate([x, zero], axis=axis)
+        x = da.take(x, index, axis=axis)
+    return x
 
 
 # -- chunk arithmetic (integers only) -----------------------------------------------
@@ -269,7 +289,7 @@ def _convolve(ndim, input, filters, strides, padding, data_format, dilations, gr
               kind=None, padding_mode="constant"):
     """Check every argument on shapes, then build the graph: one task per output chunk."""
     x = _check_dask_input(input)
-    w = _checks.as_array(names[1], filters)
+    w = _checks.as_array(names[1], filters.compute() if _checks.is_dask_array(filters) else filters)
     method = planner.check_method(method)
     workers = 1 if workers is None else _checks.check_workers(workers)
     measure = _checks.check_flag("measure", measure)
@@ -277,10 +297,14 @@ def _convolve(ndim, input, filters, strides, padding, data_format, dilations, gr
     geom = _checks.check_geometry(x.shape, w.shape, ndim, strides, padding, data_format,
                                   dilations, groups, flip, names=names, padding_mode=padding_mode)
     out_dtype = _checks.result_dtypes(x.dtype, w.dtype)[1]
+    channels_first = data_format.startswith("NC")
+    fold = _fold(geom)
+    if fold is not None:  # a dilated kernel whose taps mostly read pads: its folded convolution (no
+        # window grows with the dilation), on the input gathered along the folded axes
+        x, w, geom = _gathered(x, fold, channels_first), fold.filters(w), fold.folded
     options = dict(strides=geom.strides, padding="VALID", data_format=data_format,
                    dilations=geom.dilations, groups=geom.groups, flip=geom.flip, method=method,
                    workers=workers, measure=measure, backend=backend)
-    channels_first = data_format.startswith("NC")
 
     token = tokenize(x.name, w, options, geom)
     name = f"fftconv-{kind or f'conv{ndim}d'}-{token}"
@@ -455,7 +479,7 @@ def depthwise_conv2d(input, filter, strides=1, padding="VALID", data_format="NHW
     array([ 9., 18.])
     """
     x = _check_dask_input(input)
-    w = _checks.as_array("filter", filter)
+    w = _checks.as_array("filter", filter.compute() if _checks.is_dask_array(filter) else filter)
     hwio = _checks.check_depthwise_filter(w.shape)
     channels = _checks.input_channels(x.shape, data_format, 2)
     _checks.check_depthwise_channels(channels, w.shape)

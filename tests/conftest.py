@@ -19,6 +19,7 @@ stays fast; set ``FFTCONV_HYPOTHESIS_EXAMPLES`` to run more, e.g.
 
 from __future__ import annotations
 
+import itertools
 import os
 import zlib
 
@@ -219,6 +220,31 @@ def path_plan(plan, method, changes):
 def path(request):
     """Each path: ``(id, method, option changes)``."""
     return request.param
+
+
+def _param_id(value) -> str:
+    if isinstance(value, tuple) and len(value) == 3 and value in PATHS:
+        return value[0]
+    if isinstance(value, type) and issubclass(value, np.generic) or isinstance(value, np.dtype):
+        return np.dtype(value).name
+    if isinstance(value, (tuple, list)):
+        return "-".join(_param_id(v) for v in value)
+    return str(value)
+
+
+def grid(runs, **axes):
+    """``(names, params)`` for ``@pytest.mark.parametrize(*grid(...))``: the combinations of
+    ``axes`` (name -> values, crossed) that ``runs(**combination)`` says can run, and only those.
+
+    A path, strategy or layout that cannot run a combination's shapes makes no test, rather than
+    a skipped one: under ``pytest -ra`` a skip then always means that something is missing (an
+    optional package, a build feature), never a combination that cannot exist.
+    """
+    names = list(axes)
+    params = [pytest.param(*combo, id="-".join(_param_id(v) for v in combo))
+              for combo in itertools.product(*axes.values()) if runs(**dict(zip(names, combo)))]
+    assert params, f"no combination of {names} can run"
+    return ", ".join(names), params
 
 
 def owns_its_memory(y) -> bool:

@@ -121,3 +121,82 @@ def test_bench_peers_are_called_their_fastest_fair_way():
     expected = np.asarray(__import__("fftconv").conv2d(x, w))[0]
     for fn in calls.values():
         np.testing.assert_allclose(np.stack(fn(), axis=-1), expected, rtol=1e-4, atol=1e-4)
+
+
+# -- issue 24: the README's command, defaults in --help, forgiving options, messages that point the way
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+def _plan_commands(text):
+    """``fftconv plan ...`` commands quoted in ``text`` (README's backquotes, reST's double ones)."""
+    import re
+    import shlex
+    found = re.findall(r"`+(fftconv plan [^`\[]+?)\s*(?:\[[^`]*)?`+", " ".join(text.split()))
+    return [shlex.split(c)[1:] for c in found]
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/getting_started.rst"])
+def test_the_documented_plan_command_reports_the_documented_example(page, capsys):
+    """The README shows the command as the report of its SAME example: it must be that report."""
+    commands = _plan_commands((ROOT / page).read_text())
+    assert commands
+    for argv in commands:
+        assert cli.main(argv) == 0
+        out = capsys.readouterr().out
+        assert "output (4, 256, 256, 16)" in out and "pads ((15, 15), (15, 15))" in out, argv
+
+
+def test_help_states_every_default_and_every_option_has_help():
+    parser = cli.build_parser()
+    subparsers = parser._subparsers._group_actions[0].choices
+    for name, sub in subparsers.items():
+        for action in sub._actions:
+            assert action.help, f"fftconv {name} {action.option_strings} has no help text"
+    text = {name: " ".join(sub.format_help().split()) for name, sub in subparsers.items()}
+    for expected in ("(default: VALID)", "(default: auto)", "(default: float32)", "(default: 1)",
+                     "(default: constant)"):
+        assert expected in text["plan"], expected
+    assert "(default: 5)" in text["bench"] and "(default: 3)" in text["calibrate"]
+    assert "FFTCONV_CALIBRATION" in text["calibrate"]
+
+
+def test_method_in_any_case_and_integer_dtypes(capsys):
+    assert cli.main(["plan", "--input", "1x32x32x2", "--filters", "5x5x2x2", "--method", "FFT"]) == 0
+    assert "method='fft' (asked 'fft')" in capsys.readouterr().out
+    for dtype in ("int32", "uint8", "bool", "int64"):
+        assert cli.main(["plan", "--input", "1x32x32x2", "--filters", "5x5x2x2", "--dtype", dtype]) == 0
+        assert "conv2d NHWC float64" in capsys.readouterr().out  # integers compute in float64, as conv2d
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["plan", "--input", "1x32x32x2", "--filters", "5x5x2x2", "--dtype", "object"])
+    assert exc.value.code == 2
+    assert "integer or bool" in capsys.readouterr().err
+
+
+def test_info_says_when_openblas_coretype_forced_the_kernels(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_cpu_flags", lambda: {"avx2", "avx512f"})
+    monkeypatch.setattr(cli, "blas_info", lambda: {"internal_api": "openblas", "architecture": "Haswell"})
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "because OPENBLAS_CORETYPE=Haswell is set" in out and "does not know" not in out
+    monkeypatch.delenv("OPENBLAS_CORETYPE")
+    assert cli.main(["info"]) == 0
+    assert "does not know this CPU" in capsys.readouterr().out
+
+
+def test_calibrate_output_says_how_to_use_the_file(monkeypatch, tmp_path, capsys):
+    import fftconv.calibration
+
+    def fake_calibrate(repeats, path):
+        return {"constants": {"a": 1.0}, "points": 3, "rms_log_error": 0.1, "path": path,
+                "backends": {"scipy": 1.0}}
+
+    monkeypatch.setattr(fftconv.calibration, "calibrate", fake_calibrate)
+    monkeypatch.delenv("FFTCONV_CALIBRATION", raising=False)
+    target = str(tmp_path / "mine.json")
+    assert cli.main(["calibrate", "--output", target]) == 0
+    assert f"FFTCONV_CALIBRATION={target}" in capsys.readouterr().out
+    monkeypatch.setenv("FFTCONV_CALIBRATION", target)  # the file in force: nothing more to do
+    assert cli.main(["calibrate", "--output", target]) == 0
+    assert "every later run reads it" in capsys.readouterr().out

@@ -20,7 +20,7 @@ import fftconv
 from fftconv._engine import complex as _complex
 from fftconv.testing import reference_conv
 
-from conftest import CONV, assert_close, path_plan, random, ref
+from conftest import CONV, PATHS, assert_close, grid, path_plan, random, ref
 
 PLANNERS = {1: fftconv.plan_conv1d, 2: fftconv.plan_conv2d, 3: fftconv.plan_conv3d}
 
@@ -42,11 +42,24 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("precision", list(PRECISIONS))
-@pytest.mark.parametrize("kind", list(KINDS))
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+CASE_BY_NAME = {c[0]: c for c in CASES}
+
+
+def _case_plan(path, case, kind, precision):
+    """The plan conv*d itself makes for a case (the cheapest embedding), forced onto ``path``; None
+    where the path cannot run it."""
+    _, x_shape, w_shape, options = CASE_BY_NAME[case]
+    x_dtype, w_dtype = KINDS[kind](*PRECISIONS[precision])
+    bank = fftconv.FilterBank(np.zeros(w_shape, w_dtype), **options)
+    return path_plan(bank.plan_for(x_shape, x_dtype), path[1], path[2])
+
+
+@pytest.mark.parametrize(*grid(lambda **c: _case_plan(**c) is not None, path=PATHS, case=[c[0] for c in CASES],
+                               kind=list(KINDS), precision=list(PRECISIONS)))
 def test_complex_matches_the_reference_on_every_path(path, case, kind, precision):
-    _, x_shape, w_shape, options = case
+    plan = _case_plan(path, case, kind, precision)
+    assert plan is not None
+    _, x_shape, w_shape, options = CASE_BY_NAME[case]
     x_dtype, w_dtype = KINDS[kind](*PRECISIONS[precision])
     nd = len(x_shape) - 2
     rng = np.random.default_rng(sum(x_shape) + len(w_shape))
@@ -54,11 +67,6 @@ def test_complex_matches_the_reference_on_every_path(path, case, kind, precision
     out_dtype = np.dtype(PRECISIONS[precision][0])
     expected = ref(x, w, options.get("strides", 1), options["padding"], options.get("dilations", 1),
                    padding_mode=options.get("padding_mode", "constant"))
-    # the plan conv*d itself makes (the cheapest embedding), forced onto the path
-    bank = fftconv.FilterBank(w, **options)
-    plan = path_plan(bank.plan_for(x.shape, x.dtype), path[1], path[2])
-    if plan is None:
-        pytest.skip(f"{path[0]} cannot run these shapes")
     assert plan.embedding == kind and plan.dtype == out_dtype
     assert_close(plan(x, w), expected, out_dtype)
     assert_close(plan.bind(w)(x), expected, out_dtype)
@@ -178,15 +186,19 @@ def test_memory_layouts():
         np.testing.assert_array_equal(x, before)
 
 
-@pytest.mark.parametrize("part", ["real", "imag"])
-@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def _nonfinite_plan(path):
+    return path_plan(fftconv.plan_conv2d((1, 30, 27, 2), (9, 7, 1, 2), padding="SAME", dtype="complex128"),
+                     path[1], path[2])
+
+
+@pytest.mark.parametrize(*grid(lambda path, part, bad: _nonfinite_plan(path) is not None, path=PATHS,
+                               part=["real", "imag"], bad=[np.nan, np.inf]))
 def test_nonfinite_in_either_part_stays_local_on_every_path(path, part, bad):
     rng = np.random.default_rng(6)
     x = random(rng, (1, 30, 27, 2), np.complex128)
     w = random(rng, (9, 7, 1, 2), np.complex128)
-    plan = path_plan(fftconv.plan_conv2d(x.shape, w.shape, padding="SAME", dtype="complex128"), path[1], path[2])
-    if plan is None:
-        pytest.skip(f"{path[0]} cannot run these shapes")
+    plan = _nonfinite_plan(path)
+    assert plan is not None
     if part == "real":
         x[0, 10, 13, 1] = complex(bad, 0.5)
     else:

@@ -675,3 +675,63 @@ def test_error_lists_the_valid_methods(method):
         conv2d(X, W, method=method.upper())
     for name in ("auto", *fftconv.METHODS):
         assert repr(name) in str(info.value)
+
+
+# -- issue 24: messages that point the way ----------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda: fftconv.conv2d(np.ones((1, 5, 32, 32)), np.ones((7, 5, 3, 3)), data_format="NCHW"),
+    lambda: fftconv.conv2d(np.ones((1, 32, 32, 5)), np.ones((7, 5, 3, 3))),
+    lambda: fftconv.conv3d(np.ones((1, 4, 8, 8, 8)), np.ones((8, 2, 3, 3, 3)), data_format="NCDHW"),
+    lambda: fftconv.plan_conv2d((1, 6, 32, 32), (8, 3, 3, 3), data_format="NCHW", groups=2),
+    lambda: fftconv.conv2d_backprop_filter(np.ones((1, 5, 32, 32)), (7, 5, 3, 3), np.ones((1, 7, 30, 30)), 1,
+                                           "VALID", data_format="NCHW"),
+    lambda: fftconv.FilterBank(np.ones((7, 5, 3, 3)), data_format="NCHW")(np.ones((1, 5, 32, 32))),
+], ids=["conv2d-NCHW", "conv2d-NHWC", "conv3d", "plan-groups", "backprop-filter", "filterbank"])
+def test_torch_oihw_filters_get_a_hint_that_filters_are_hwio(call):
+    with pytest.raises(ValueError, match=r"TensorFlow's HWIO, whatever `data_format` says.*torch's "
+                                         r"\(C_out, C_in / groups, \*kernel\): pass w\.transpose\("):
+        call()
+
+
+def test_torch_depthwise_and_transpose_weights_get_hints():
+    with pytest.raises(ValueError, match=r"torch's depthwise \(C \* M, 1, \*kernel\): pass "
+                                         r"w\.reshape\(C, M, k0, k1\)\.transpose\(2, 3, 0, 1\)"):
+        fftconv.depthwise_conv2d(np.ones((1, 5, 32, 32)), np.ones((10, 1, 3, 3)), data_format="NCHW")
+    with pytest.raises(ValueError, match=r"torch's conv_transpose weight .* pass w\.transpose\(2, 3, 1, 0\)"):
+        fftconv.conv2d_transpose(np.ones((1, 7, 30, 30)), np.ones((7, 5, 3, 3)), (1, 5, 32, 32), 1, "VALID",
+                                 data_format="NCHW")
+    # an HWIO shape that is simply wrong gets no torch hint
+    with pytest.raises(ValueError) as exc:
+        fftconv.conv2d(np.ones((1, 32, 32, 5)), np.ones((3, 3, 2, 4)))
+    assert "torch" not in str(exc.value)
+
+
+def test_a_backend_that_is_not_installed_says_how_to_install_it(monkeypatch):
+    from fftconv import backends
+    for name, install in (("ducc0", 'pip install "fftconv[ducc0]"'), ("pyfftw", "pip install pyfftw")):
+        monkeypatch.delitem(backends.BACKENDS, name, raising=False)
+        with pytest.raises(ValueError, match=f"`backend` '{name}' is not installed here .*{re.escape(install)}"):
+            fftconv.conv2d(np.ones((1, 8, 8, 1)), np.ones((3, 3, 1, 1)), backend=name)
+    with pytest.raises(ValueError, match="`backend` must be one of 'auto', 'scipy'; got 'fftw'"):
+        fftconv.conv2d(np.ones((1, 8, 8, 1)), np.ones((3, 3, 1, 1)), backend="fftw")
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: fftconv.conv2d(x, np.ones((3, 3, 1, 1))),
+    lambda x: fftconv.depthwise_conv2d(x, np.ones((3, 3, 1, 1))),
+    lambda x: fftconv.plan_conv2d(x.shape, (3, 3, 1, 1))(x, np.ones((3, 3, 1, 1))),
+    lambda x: fftconv.FilterBank(np.ones((3, 3, 1, 1)))(x),
+    lambda x: fftconv.convolve(x[0, :, :, 0], np.ones((3, 3))),
+    lambda x: fftconv.conv2d_transpose(x, np.ones((3, 3, 1, 1)), (1, 10, 10, 1), 1, "VALID"),
+    lambda x: fftconv.conv2d(np.ones((1, 8, 8, 1)), x[0, :3, :3, :, None]),
+    lambda x: fftconv.firfilter(np.ones(3), x[0, :, 0, 0]),
+    lambda x: fftconv.StreamConvolver(np.ones(3))(x[0, :, 0, 0]),
+], ids=["conv2d", "depthwise", "plan", "filterbank", "convolve", "transpose", "dask-filters", "firfilter",
+        "stream"])
+def test_a_dask_array_is_refused_with_the_way_to_fftconv_dask(call):
+    da = pytest.importorskip("dask.array")
+    x = da.ones((1, 8, 8, 1), chunks=(1, 4, 4, 1))
+    with pytest.raises(TypeError, match=r"is a dask array .* fftconv\.dask\.conv1d, conv2d, conv3d or "
+                                        r"depthwise_conv2d .*\.compute\(\)"):
+        call(x)

@@ -39,3 +39,18 @@ def test_example_runs(script, tmp_path):
         f"{script} --quick exited with {proc.returncode}\n--- stdout ---\n{proc.stdout}"
         f"\n--- stderr ---\n{proc.stderr[-4000:]}")
     assert proc.stdout.strip(), f"{script} printed nothing"
+
+
+def test_filterbank_example_shows_what_a_bank_is_for(tmp_path):
+    """Frames over the whole turn of the grating, and timings against calls that do and do not
+    reuse the filters' spectrum (issue 24: it compared against calls that reused it, and showed
+    only frames near 0 degrees)."""
+    env = dict(os.environ, FFTCONV_CALIBRATION=str(tmp_path / "no-calibration.json"))
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "filterbank_stream.py"), "--quick"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    angles = [float(line.split("grating at")[1].split("deg")[0]) for line in out.splitlines() if "grating at" in line]
+    assert min(angles) < 10 and max(angles) > 150 and len(angles) >= 5
+    assert "conv2d transforming the filters every frame" in out and "spectrum kept" in out
+    assert "nearest orientation in" in out

@@ -18,7 +18,7 @@ import pytest
 import fftconv
 from fftconv.testing import reference_filter_gradient, reference_input_gradient, relative_error
 
-from conftest import PATHS, assert_results_owned, assert_stream_owned, path_plan
+from conftest import PATHS, assert_results_owned, assert_stream_owned, grid, path_plan
 
 #: Forward convolutions ``(x NHWC, w HWIO, options)``: strides that do and do not divide the kernel
 #: (the combined kernel of the transpose has zero taps in the second), groups, explicit pads.
@@ -30,7 +30,9 @@ FORWARD = {
 }
 
 
-def _transpose_plan(path, case, dtype=np.float64, data_format="NHWC"):
+def _transpose_plan_or_none(path, case, dtype=np.float64, data_format="NHWC"):
+    """The transposed convolution's plan for a case, its correlation forced onto ``path``; None where
+    the path cannot run it."""
     x_shape, w_shape, options = FORWARD[case]
     f = fftconv.plan_conv2d(x_shape, w_shape, **options).geometry
     dy_shape = f.output_shape
@@ -41,9 +43,30 @@ def _transpose_plan(path, case, dtype=np.float64, data_format="NHWC"):
                                          options.get("padding", "VALID"), data_format, options.get("dilations"),
                                          dtype=dtype)
     conv = path_plan(plan.conv, path[1], path[2])
-    if conv is None:
-        pytest.skip(f"{path[0]} cannot run these shapes")
-    return dataclasses.replace(plan, conv=conv)
+    return None if conv is None else dataclasses.replace(plan, conv=conv)
+
+
+def _transpose_plan(path, case, dtype=np.float64, data_format="NHWC"):
+    plan = _transpose_plan_or_none(path, case, dtype, data_format)
+    assert plan is not None, f"{path[0]} cannot run {case}: the grid should not have made this test"
+    return plan
+
+
+def _transpose_runs(path, case, dtype=np.float64, data_format="NHWC", **_):
+    return _transpose_plan_or_none(path, case, np.dtype(dtype), data_format) is not None
+
+
+def _filter_path_runs(path) -> bool:
+    """The filter gradient has its own two methods: the direct one (a single strategy, im2col) and
+    the FFT correlation on each backend; no other path exists for it."""
+    method, changes = path[1], path[2]
+    if method == "direct":
+        return changes.get("strategy") in (None, "im2col")
+    return "backend" in changes
+
+
+#: The paths of the filter gradient.
+FILTER_PATHS = [p for p in PATHS if _filter_path_runs(p)]
 
 
 def _filter_plan(path, case, dtype=np.float64, data_format="NHWC"):
@@ -57,12 +80,9 @@ def _filter_plan(path, case, dtype=np.float64, data_format="NHWC"):
                                                options.get("padding", "VALID"), data_format,
                                                options.get("dilations"), dtype=dtype)
     method, changes = path[1], path[2]
+    assert _filter_path_runs(path), f"the filter gradient has no {path[0]} path: the grid should not have made this test"
     if method == "direct":
-        if changes.get("strategy") not in (None, "im2col"):
-            pytest.skip("the direct filter gradient has one strategy")
         return dataclasses.replace(plan, method="direct")
-    if "backend" not in changes:
-        pytest.skip(f"the FFT filter gradient has no {path[0]} variant")
     return dataclasses.replace(plan, method="fft", conv=dataclasses.replace(plan.conv, backend=changes["backend"]))
 
 
@@ -77,8 +97,8 @@ def _ref_kwargs(g):
 
 # -- results own their memory; inputs never change ---------------------------------------------------
 
-@pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
-@pytest.mark.parametrize("case", list(FORWARD))
+@pytest.mark.parametrize(*grid(lambda **c: _transpose_runs(dtype=np.float32, **c), path=PATHS, case=list(FORWARD),
+                               data_format=["NHWC", "NCHW"]))
 def test_transpose_results_own_their_memory_on_every_path(path, case, data_format):
     plan = _transpose_plan(path, case, np.float32, data_format)
     rng = np.random.default_rng(0)
@@ -151,17 +171,21 @@ def test_inputs_are_never_modified():
 
 # -- unread samples ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("garbage", [1e6, 1e30, np.nan, np.inf, -3.4e38], ids=str)
-def test_unread_gradient_samples_change_nothing_on_every_path(path, garbage):
+def _unread_transpose_plan(path):
     """Explicit pads larger than the kernel reach: the first rows of dy land in the padding only."""
     x_shape, w_shape = (1, 12, 11, 2), (3, 3, 2, 2)
     padding = ((7, 0), (0, 6))  # outputs 0..2 along h and 3.. along w read only padding
     f = fftconv.plan_conv2d(x_shape, w_shape, 2, padding).geometry
     plan = fftconv.plan_conv2d_transpose(f.output_shape, w_shape, x_shape, 2, padding, dtype=np.float32)
     conv = path_plan(plan.conv, path[1], path[2])
-    if conv is None:
-        pytest.skip(f"{path[0]} cannot run these shapes")
-    plan = dataclasses.replace(plan, conv=conv)
+    return None if conv is None else (f, w_shape, dataclasses.replace(plan, conv=conv))
+
+
+@pytest.mark.parametrize(*grid(lambda path, garbage: _unread_transpose_plan(path) is not None, path=PATHS,
+                               garbage=[1e6, 1e30, np.nan, np.inf, -3.4e38]))
+def test_unread_gradient_samples_change_nothing_on_every_path(path, garbage):
+    """Explicit pads larger than the kernel reach: the first rows of dy land in the padding only."""
+    f, w_shape, plan = _unread_transpose_plan(path)
     rng = np.random.default_rng(3)
     dy = rng.standard_normal(f.output_shape).astype(np.float32)
     w = rng.standard_normal(w_shape).astype(np.float32)
@@ -180,6 +204,7 @@ def test_unread_gradient_samples_change_nothing_on_every_path(path, garbage):
 
 @pytest.mark.parametrize("garbage", [1e6, 1e30, np.nan, np.inf, -3.4e38], ids=str)
 @pytest.mark.parametrize("case", ["stride-over-kernel", "dilation-gaps"])
+@pytest.mark.parametrize("path", FILTER_PATHS, ids=[p[0] for p in FILTER_PATHS])
 def test_unread_input_samples_change_nothing_in_filter_gradients(path, case, garbage):
     shapes = {"stride-over-kernel": ((1, 23, 20, 2), (2, 3, 2, 2), dict(strides=(4, 5), padding="VALID")),
               "dilation-gaps": ((1, 14, 13, 1), (3, 2, 1, 2), dict(dilations=(5, 6), padding="VALID"))}[case]
@@ -203,9 +228,8 @@ def test_unread_input_samples_change_nothing_in_filter_gradients(path, case, gar
 
 # -- non-finite values stay local ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
-@pytest.mark.parametrize("case", list(FORWARD))
-@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize(*grid(_transpose_runs, path=PATHS, case=list(FORWARD), bad=[np.nan, np.inf],
+                               data_format=["NHWC", "NCHW"]))
 def test_nonfinite_gradients_stay_local_in_transposes(path, case, bad, data_format):
     plan = _transpose_plan(path, case, np.float64, data_format)
     g = _forward(case)
@@ -224,7 +248,7 @@ def test_nonfinite_gradients_stay_local_in_transposes(path, case, bad, data_form
     assert relative_error(y[~touched], clean[~touched]) <= 1e-12
 
 
-@pytest.mark.parametrize("case", list(FORWARD))
+@pytest.mark.parametrize(*grid(_transpose_runs, path=PATHS, case=list(FORWARD)))
 def test_nonfinite_filters_reach_what_tensorflow_reaches(path, case):
     """TensorFlow multiplies every output gradient by every weight of the taps that land inside the
     input: a NaN weight makes those positions NaN, and only those."""
@@ -246,6 +270,7 @@ def test_nonfinite_filters_reach_what_tensorflow_reaches(path, case):
 
 @pytest.mark.parametrize("case", list(FORWARD))
 @pytest.mark.parametrize("where", ["input", "out_backprop"])
+@pytest.mark.parametrize("path", FILTER_PATHS, ids=[p[0] for p in FILTER_PATHS])
 def test_nonfinite_values_stay_local_in_filter_gradients(path, case, where):
     plan = _filter_plan(path, case)
     g = plan.forward
@@ -270,12 +295,17 @@ def test_nonfinite_values_stay_local_in_filter_gradients(path, case, where):
 
 # -- huge values -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("big, dtype", [(3e36, np.float32), (-3.4e38, np.float32), (1e307, np.float64)],
-                         ids=["f32-spike", "f32-max", "f64-1e307"])
-def test_huge_values_stay_local_in_gradients(path, big, dtype):
+def _op_runs(path, op, case, dtype):
+    """Whether ``op`` ("transpose" or "filter") has ``path`` for ``case``."""
+    return _transpose_runs(path, case, dtype) if op == "transpose" else _filter_path_runs(path)
+
+
+@pytest.mark.parametrize(*grid(lambda path, op, big_dtype: _op_runs(path, op, "stride2-zero-taps", big_dtype[1]),
+                               path=PATHS, op=["transpose", "filter"],
+                               big_dtype=[(3e36, np.float32), (-3.4e38, np.float32), (1e307, np.float64)]))
+def test_huge_values_stay_local_in_gradients(path, op, big_dtype):
+    big, dtype = big_dtype
     case = "stride2-zero-taps"
-    plan = _transpose_plan(path, case, np.dtype(dtype))
-    fplan = _filter_plan(path, case, np.dtype(dtype))
     g = _forward(case)
     rng = np.random.default_rng(8)
     dy = (1 + rng.random(g.output_shape)).astype(dtype)
@@ -283,8 +313,13 @@ def test_huge_values_stay_local_in_gradients(path, big, dtype):
     w = (rng.random(g.filters_shape) / 10).astype(dtype)
     x = (rng.random(g.input_shape) / 10).astype(dtype)
     shift = 64 if dtype == np.float32 else 600
-    for got, ref in ((plan(dy, w), lambda d: reference_input_gradient(d, w, g.input_shape, **_ref_kwargs(g))),
-                     (fplan(x, dy), lambda d: reference_filter_gradient(x, d, g.filters_shape, **_ref_kwargs(g)))):
+    if op == "transpose":
+        runs = [(_transpose_plan(path, case, np.dtype(dtype))(dy, w),
+                 lambda d: reference_input_gradient(d, w, g.input_shape, **_ref_kwargs(g)))]
+    else:
+        runs = [(_filter_plan(path, case, np.dtype(dtype))(x, dy),
+                 lambda d: reference_filter_gradient(x, d, g.filters_shape, **_ref_kwargs(g)))]
+    for got, ref in runs:
         assert np.isfinite(got).all(), "every exact value is finite here"
         exact = ref(np.ldexp(dy.astype(np.float64), -shift))
         tol = 1e-5 if dtype == np.float32 else 1e-12
@@ -293,12 +328,11 @@ def test_huge_values_stay_local_in_gradients(path, big, dtype):
 
 # -- integers --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.uint8], ids=str)
-@pytest.mark.parametrize("case", ["stride1", "stride2-zero-taps", "depthwise"])
-def test_integer_gradients_are_exact_on_every_path(path, case, dtype):
+@pytest.mark.parametrize(*grid(_op_runs, path=PATHS, op=["transpose", "filter"],
+                               case=["stride1", "stride2-zero-taps", "depthwise"],
+                               dtype=[np.int8, np.int16, np.int32, np.uint8]))
+def test_integer_gradients_are_exact_on_every_path(path, op, case, dtype):
     info = np.iinfo(dtype)
-    plan = _transpose_plan(path, case, np.dtype(dtype))
-    fplan = _filter_plan(path, case, np.dtype(dtype))
     g = _forward(case)
     rng = np.random.default_rng(9)
     dy = np.full(g.output_shape, info.min, dtype)
@@ -306,13 +340,16 @@ def test_integer_gradients_are_exact_on_every_path(path, case, dtype):
     x = np.full(g.input_shape, info.max, dtype)
     x.flat[::3] = rng.integers(max(info.min, -5), 5, x.flat[::3].shape)
     w = rng.integers(-1000, 1001, g.filters_shape).astype(np.int16)
-    dx = plan(dy, w)
-    exact_dx = _exact(lambda a, b: reference_input_gradient(a, b, g.input_shape, **_ref_kwargs(g)), dy, w)
+    if op == "transpose":
+        dx = _transpose_plan(path, case, np.dtype(dtype))(dy, w)
+        exact_dx = _exact(lambda a, b: reference_input_gradient(a, b, g.input_shape, **_ref_kwargs(g)), dy, w)
+        assert dx.dtype == np.float64
+        np.testing.assert_array_equal(dx, exact_dx)
+        return
     dy = rng.integers(-1000, 1001, g.output_shape).astype(np.int16)  # so that the exact sums fit float64
-    dw = fplan(x, dy)
+    dw = _filter_plan(path, case, np.dtype(dtype))(x, dy)
     exact_dw = _exact(lambda a, b: reference_filter_gradient(a, b, g.filters_shape, **_ref_kwargs(g)), x, dy)
-    assert dx.dtype == dw.dtype == np.float64
-    np.testing.assert_array_equal(dx, exact_dx)
+    assert dw.dtype == np.float64
     np.testing.assert_array_equal(dw, exact_dw)
 
 

@@ -34,7 +34,7 @@ from fftconv._runtime import scratch as _workspace
 from fftconv._shapes.padding import MODES
 from fftconv.testing import reference_conv, relative_error
 
-from conftest import PATHS, assert_close, assert_results_owned, assert_stream_owned, path_plan, random
+from conftest import PATHS, assert_close, assert_results_owned, assert_stream_owned, grid, path_plan, random
 
 #: A geometry each path can run: ``(input NHWC, filters HWIO, options)``.
 GEOMETRIES = {
@@ -66,24 +66,47 @@ def _geometry_for(path_id):
     return "strided-grouped"
 
 
-def _bound(path, shapes, dtype=np.float32, data_format="NHWC", w=None, **extra):
-    """A bound plan of ``path`` for ``shapes``, or skip where the path cannot run them."""
+def _plan(path, shapes, dtype=np.float32, data_format="NHWC", **extra):
+    """The plan of ``path`` for ``shapes``, or None where the path cannot run them."""
     path_id, method, changes = path
     x_shape, w_shape, options = shapes
     options = {**options, **extra}
     if data_format == "NCHW":
         x_shape = (x_shape[0], x_shape[-1], *x_shape[1:-1])
     plan = fftconv.plan_conv2d(x_shape, w_shape, data_format=data_format, dtype=dtype, **options)
-    plan = path_plan(plan, method, changes)
-    if plan is None:
-        pytest.skip(f"{path_id} cannot run these shapes")
+    return path_plan(plan, method, changes)
+
+
+def _bound(path, shapes, dtype=np.float32, data_format="NHWC", **extra):
+    """The plan of ``path`` for ``shapes``; the tests' grids generate only paths that run them."""
+    plan = _plan(path, shapes, dtype, data_format, **extra)
+    assert plan is not None, f"{path[0]} cannot run these shapes: the grid should not have made this test"
     return plan
+
+
+def _runs(shapes_of, dtype=np.float32, data_format="NHWC"):
+    """A :func:`conftest.grid` filter: ``path`` (and the named axes) can run ``shapes_of(path)``."""
+    def runs(path, **combo):
+        return _plan(path, shapes_of(path, **combo), np.dtype(combo.get("dtype", dtype)),
+                     combo.get("data_format", data_format)) is not None
+    return runs
+
+
+def _usual(path, **_):
+    return GEOMETRIES[_geometry_for(path[0])]
+
+
+def _forced(path, plan):
+    """``plan`` forced onto ``path``, which the test's grid found able to run it."""
+    forced = path_plan(plan, path[1], path[2])
+    assert forced is not None, f"{path[0]} cannot run these shapes: the grid should not have made this test"
+    return forced
 
 
 # -- results own their memory ----------------------------------------------------------------
 
-@pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
-@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int16], ids=str)
+@pytest.mark.parametrize(*grid(_runs(_usual), path=PATHS, data_format=["NHWC", "NCHW"],
+                               dtype=[np.float16, np.float32, np.float64, np.int16]))
 def test_results_own_their_memory_on_every_path(path, data_format, dtype):
     shapes = GEOMETRIES[_geometry_for(path[0])]
     plan = _bound(path, shapes, np.dtype(dtype), data_format)
@@ -147,6 +170,7 @@ def test_filter_bank_stream_keeps_every_frame():
 
 # -- inputs never change -------------------------------------------------------------------------
 
+@pytest.mark.parametrize(*grid(_runs(_usual), path=PATHS))
 def test_inputs_are_never_modified_on_every_path(path):
     shapes = GEOMETRIES[_geometry_for(path[0])]
     plan = _bound(path, shapes, np.dtype(np.float32))
@@ -164,18 +188,21 @@ def test_inputs_are_never_modified_on_every_path(path):
 
 # -- every mode, complex data ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("dtypes", [("float32", "float32"), ("complex64", "float32"), ("float64", "complex128"),
-                                    ("complex128", "complex128")], ids=["real", "complex-input",
-                                                                       "complex-filters", "complex-both"])
+def _mode_bank_plan(path, mode, dtypes):
+    x_shape, w_shape, options = MODE_GEOMETRIES[_geometry_for(path[0])]
+    bank = fftconv.FilterBank(np.zeros(w_shape, dtypes[1]), padding_mode=mode, **options)
+    return path_plan(bank.plan_for(x_shape, dtypes[0]), path[1], path[2])
+
+
+@pytest.mark.parametrize(*grid(lambda **c: _mode_bank_plan(**c) is not None, path=PATHS, mode=MODES,
+                               dtypes=[("float32", "float32"), ("complex64", "float32"), ("float64", "complex128"),
+                                       ("complex128", "complex128")]))
 def test_modes_and_complex_keep_the_rules_on_every_path(path, mode, dtypes):
     """Owned results, untouched inputs (read-only, NaN and huge values included) and the
     spec's accuracy, for every padding mode and complex embedding on every path."""
     x_shape, w_shape, options = MODE_GEOMETRIES[_geometry_for(path[0])]
-    bank = fftconv.FilterBank(np.zeros(w_shape, dtypes[1]), padding_mode=mode, **options)
-    plan = path_plan(bank.plan_for(x_shape, dtypes[0]), path[1], path[2])
-    if plan is None:
-        pytest.skip(f"{path[0]} cannot run these shapes")
+    plan = _mode_bank_plan(path, mode, dtypes)
+    assert plan is not None
     rng = np.random.default_rng(20)
     x1, x2 = random(rng, x_shape, dtypes[0]), random(rng, x_shape, dtypes[0])
     w = random(rng, w_shape, dtypes[1])
@@ -197,15 +224,18 @@ def test_modes_and_complex_keep_the_rules_on_every_path(path, mode, dtypes):
     np.testing.assert_array_equal(x3, snap)
 
 
-@pytest.mark.parametrize("mode", ["reflect", "symmetric", "wrap", "edge"])
-@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def _mode_plan(path, mode, dtype, shapes=None):
+    x_shape, w_shape, options = shapes or MODE_GEOMETRIES[_geometry_for(path[0])]
+    return path_plan(fftconv.plan_conv2d(x_shape, w_shape, dtype=dtype, padding_mode=mode, **options),
+                     path[1], path[2])
+
+
+@pytest.mark.parametrize(*grid(lambda path, mode, bad: _mode_plan(path, mode, "complex128") is not None,
+                               path=PATHS, mode=["reflect", "symmetric", "wrap", "edge"], bad=[np.nan, np.inf]))
 def test_nonfinite_values_near_the_edge_stay_local_with_modes_on_every_path(path, mode, bad):
     """A NaN beside the edge reaches the outputs that read it or one of its copies in the pads."""
     x_shape, w_shape, options = MODE_GEOMETRIES[_geometry_for(path[0])]
-    plan = path_plan(fftconv.plan_conv2d(x_shape, w_shape, dtype="complex128", padding_mode=mode, **options),
-                     path[1], path[2])
-    if plan is None:
-        pytest.skip(f"{path[0]} cannot run these shapes")
+    plan = _forced(path, fftconv.plan_conv2d(x_shape, w_shape, dtype="complex128", padding_mode=mode, **options))
     rng = np.random.default_rng(21)
     x = random(rng, x_shape, np.complex128)
     w = random(rng, w_shape, np.complex128)
@@ -222,13 +252,11 @@ def test_nonfinite_values_near_the_edge_stay_local_with_modes_on_every_path(path
     assert relative_error(y[~touched], clean[~touched]) <= 1e-12
 
 
-@pytest.mark.parametrize("mode", ["reflect", "symmetric", "wrap", "edge"])
+@pytest.mark.parametrize(*grid(lambda path, mode: _mode_plan(path, mode, "int16") is not None, path=PATHS,
+                               mode=["reflect", "symmetric", "wrap", "edge"]))
 def test_integer_extremes_are_exact_with_modes_on_every_path(path, mode):
     x_shape, w_shape, options = MODE_GEOMETRIES[_geometry_for(path[0])]
-    plan = path_plan(fftconv.plan_conv2d(x_shape, w_shape, dtype="int16", padding_mode=mode, **options),
-                     path[1], path[2])
-    if plan is None:
-        pytest.skip(f"{path[0]} cannot run these shapes")
+    plan = _forced(path, fftconv.plan_conv2d(x_shape, w_shape, dtype="int16", padding_mode=mode, **options))
     rng = np.random.default_rng(22)
     x = np.full(x_shape, -32768, np.int16)
     x.flat[::7] = rng.integers(-5, 5, x.flat[::7].shape)
@@ -273,8 +301,8 @@ def _read_mask(plan):
     return mask
 
 
-@pytest.mark.parametrize("case", list(UNREAD), ids=list(UNREAD))
-@pytest.mark.parametrize("garbage", [1e6, 1e30, np.nan, np.inf, -3.4e38], ids=str)
+@pytest.mark.parametrize(*grid(_runs(lambda path, case, **_: UNREAD[case]), path=PATHS, case=list(UNREAD),
+                               garbage=[1e6, 1e30, np.nan, np.inf, -3.4e38]))
 def test_unread_samples_change_nothing_on_every_path(path, case, garbage):
     plan = _bound(path, UNREAD[case], np.dtype(np.float32))
     rng = np.random.default_rng(4)
@@ -288,22 +316,25 @@ def test_unread_samples_change_nothing_on_every_path(path, case, garbage):
     np.testing.assert_array_equal(plan(x, w), clean)
 
 
-@pytest.mark.parametrize("case", [c for c in UNREAD if c != "valid-stride-2"])
-@pytest.mark.parametrize("mode", ["reflect", "symmetric", "wrap", "edge"])
-@pytest.mark.parametrize("garbage", [np.nan, -3.4e38], ids=str)
-def test_unread_samples_change_nothing_with_modes_on_every_path(path, case, mode, garbage):
-    x_shape, w_shape, options = UNREAD[case]
+def _unread_mode_plan(path, case, mode):
+    """The plan of ``path`` for an UNREAD case with ``mode``, or None where the path cannot run it
+    or the mode's pads read every sample (there is nothing unread to test)."""
     dtype = np.complex64 if mode in ("wrap", "edge") else np.float32
-    plan = path_plan(fftconv.plan_conv2d(x_shape, w_shape, dtype=dtype, padding_mode=mode, **options),
-                     path[1], path[2])
-    if plan is None:
-        pytest.skip(f"{path[0]} cannot run these shapes")
+    plan = _mode_plan(path, mode, dtype, UNREAD[case])
+    return None if plan is None or _read_mask(plan).all() else plan
+
+
+@pytest.mark.parametrize(*grid(lambda path, case, mode, garbage: _unread_mode_plan(path, case, mode) is not None,
+                               path=PATHS, case=[c for c in UNREAD if c != "valid-stride-2"],
+                               mode=["reflect", "symmetric", "wrap", "edge"], garbage=[np.nan, -3.4e38]))
+def test_unread_samples_change_nothing_with_modes_on_every_path(path, case, mode, garbage):
+    dtype = np.complex64 if mode in ("wrap", "edge") else np.float32
+    plan = _unread_mode_plan(path, case, mode)
+    assert plan is not None
     rng = np.random.default_rng(4)
     x = random(rng, plan.input_shape, dtype)
     w = random(rng, plan.filters_shape, dtype)
     read = _read_mask(plan)
-    if read.all():
-        pytest.skip(f"{mode!r} reads every sample of {case}")
     x[~read] = 0
     clean = plan(x, w)
     x[~read] = garbage
@@ -360,11 +391,15 @@ def _box(k, dtype=np.float32):
     return np.full((k, k, 1, 1), 1.0 / (k * k), dtype)
 
 
-@pytest.mark.parametrize("big, dtype", [(-3.4028235e38, np.float32), (3e36, np.float32), (1e307, np.float64),
-                                        (-1.7e308, np.float64)], ids=["f32-nodata", "f32-spike", "f64-1e307",
-                                                                      "f64-max"])
-def test_huge_values_stay_local_on_every_path(path, big, dtype):
-    shapes = ((1, 60, 70, 1), (9, 9, 1, 1), dict(padding="SAME"))
+HUGE_SHAPES = ((1, 60, 70, 1), (9, 9, 1, 1), dict(padding="SAME"))
+
+
+@pytest.mark.parametrize(*grid(lambda path, big_dtype: _plan(path, HUGE_SHAPES, big_dtype[1]) is not None,
+                               path=PATHS, big_dtype=[(-3.4028235e38, np.float32), (3e36, np.float32),
+                                                      (1e307, np.float64), (-1.7e308, np.float64)]))
+def test_huge_values_stay_local_on_every_path(path, big_dtype):
+    big, dtype = big_dtype
+    shapes = HUGE_SHAPES
     plan = _bound(path, shapes, np.dtype(dtype))
     rng = np.random.default_rng(6)
     x = (1000 + 100 * rng.standard_normal(plan.input_shape)).astype(dtype)
@@ -396,8 +431,8 @@ def test_gis_nodata_sentinel_under_auto():
 
 # -- non-finite values stay local -----------------------------------------------------------------
 
-@pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
-@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize(*grid(_runs(_usual, np.float64), path=PATHS, data_format=["NHWC", "NCHW"],
+                               bad=[np.nan, np.inf]))
 def test_nonfinite_values_stay_local_on_every_path(path, data_format, bad):
     shapes = GEOMETRIES[_geometry_for(path[0])]
     plan = _bound(path, shapes, np.dtype(np.float64), data_format)
@@ -419,7 +454,7 @@ def test_nonfinite_values_stay_local_on_every_path(path, data_format, bad):
 
 # -- integers --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.uint8, np.int64], ids=str)
+@pytest.mark.parametrize(*grid(_runs(_usual), path=PATHS, dtype=[np.int8, np.int16, np.int32, np.uint8, np.int64]))
 def test_integer_extremes_are_exact_on_every_path(path, dtype):
     info = np.iinfo(dtype)
     shapes = GEOMETRIES[_geometry_for(path[0])]
@@ -546,15 +581,18 @@ PEAK_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", PEAK_CASES, ids=[f"{c[0]}d-{i}" for i, c in enumerate(PEAK_CASES)])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def _peak_plan(path, case, dtype):
+    nd, x_shape, w_shape, options = PEAK_CASES[case]
+    planner = {1: fftconv.plan_conv1d, 2: fftconv.plan_conv2d, 3: fftconv.plan_conv3d}[nd]
+    return path_plan(planner(x_shape, w_shape, dtype=dtype, **options), path[1], path[2])
+
+
+@pytest.mark.parametrize(*grid(lambda **c: _peak_plan(**c) is not None, path=PATHS, case=range(len(PEAK_CASES)),
+                               dtype=[np.float32, np.float64]))
 def test_peak_bytes_bounds_the_traced_peak(path, case, dtype):
     """``plan.peak_bytes`` is an upper bound of what a call allocates, within 1.25x of it."""
-    nd, x_shape, w_shape, options = case
-    planner = {1: fftconv.plan_conv1d, 2: fftconv.plan_conv2d, 3: fftconv.plan_conv3d}[nd]
-    plan = path_plan(planner(x_shape, w_shape, dtype=dtype, **options), path[1], path[2])
-    if plan is None:
-        pytest.skip(f"{path[0]} cannot run these shapes")
+    plan = _peak_plan(path, case, dtype)
+    assert plan is not None
     from fftconv._engine.plan import predicted_peak_bytes
     from fftconv.backends import get_backend
     method = plan.method
@@ -589,8 +627,15 @@ EMBEDDINGS = {"input": ("complex64", "float32"), "filters": ("float64", "complex
               "both": ("complex64", "complex64")}
 
 
-@pytest.mark.parametrize("case", PEAK_CASES[2:5], ids=[f"{c[0]}d-{i}" for i, c in enumerate(PEAK_CASES[2:5], 2)])
-@pytest.mark.parametrize("embedding", list(EMBEDDINGS))
+def _complex_peak_plan(path, case, embedding):
+    nd, x_shape, w_shape, options = PEAK_CASES[case]
+    x_dtype, w_dtype = EMBEDDINGS[embedding]
+    bank = fftconv.FilterBank(np.ones(w_shape, w_dtype), padding_mode="reflect", **options)
+    return path_plan(bank.plan_for(x_shape, x_dtype), path[1], path[2])
+
+
+@pytest.mark.parametrize(*grid(lambda **c: _complex_peak_plan(**c) is not None, path=PATHS, case=range(2, 5),
+                               embedding=list(EMBEDDINGS)))
 def test_peak_bytes_bounds_the_traced_peak_of_complex_calls(path, case, embedding):
     """The same bound for complex calls: the real run's model plus the embedding's own copies.
 
@@ -600,12 +645,9 @@ def test_peak_bytes_bounds_the_traced_peak_of_complex_calls(path, case, embeddin
     from fftconv._engine.plan import predicted_peak_bytes
     from fftconv.backends import get_backend
 
-    nd, x_shape, w_shape, options = case
     x_dtype, w_dtype = EMBEDDINGS[embedding]
-    bank = fftconv.FilterBank(np.ones(w_shape, w_dtype), padding_mode="reflect", **options)
-    plan = path_plan(bank.plan_for(x_shape, x_dtype), path[1], path[2])
-    if plan is None:
-        pytest.skip(f"{path[0]} cannot run these shapes")
+    plan = _complex_peak_plan(path, case, embedding)
+    assert plan is not None
     method = plan.method
     plan = dataclasses.replace(plan, peak_bytes=predicted_peak_bytes(
         plan.geometry, method, plan.settings[method], plan.real_dtype.itemsize,

@@ -19,7 +19,7 @@ import fftconv
 from fftconv._shapes.padding import ALIASES, MODES
 from fftconv.testing import reference_conv
 
-from conftest import CONV, assert_close, path_plan, random, ref
+from conftest import CONV, PATHS, assert_close, grid, path_plan, random, ref
 
 PLANNERS = {1: fftconv.plan_conv1d, 2: fftconv.plan_conv2d, 3: fftconv.plan_conv3d}
 
@@ -39,15 +39,21 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+CASE_BY_NAME = {c[0]: c for c in CASES}
+
+
+def _case_plan(path, case, mode, dtype):
+    _, x_shape, w_shape, options = CASE_BY_NAME[case]
+    planner = PLANNERS[len(x_shape) - 2]
+    return path_plan(planner(x_shape, w_shape, padding_mode=mode, dtype=dtype, **options), path[1], path[2])
+
+
+@pytest.mark.parametrize(*grid(lambda **c: _case_plan(**c) is not None, path=PATHS, case=[c[0] for c in CASES],
+                               mode=MODES, dtype=[np.float32, np.float64]))
 def test_every_mode_matches_np_pad_on_every_path(path, case, mode, dtype):
-    _, x_shape, w_shape, options = case
-    nd = len(x_shape) - 2
-    plan = path_plan(PLANNERS[nd](x_shape, w_shape, padding_mode=mode, dtype=dtype, **options), path[1], path[2])
-    if plan is None:
-        pytest.skip(f"{path[0]} cannot run these shapes")
+    plan = _case_plan(path, case, mode, dtype)
+    assert plan is not None
+    _, x_shape, w_shape, options = CASE_BY_NAME[case]
     rng = np.random.default_rng(len(x_shape) * 100 + sum(w_shape))
     x, w = random(rng, x_shape, dtype), random(rng, w_shape, dtype)
     expected = ref(x, w, options.get("strides", 1), options["padding"], options.get("dilations", 1),

@@ -51,12 +51,34 @@ def check_method(method, allowed) -> str:
     return method
 
 
+#: How to install each backend fftconv knows, for the message when one is missing.
+BACKEND_INSTALLS = {
+    "pyfftw": "pyFFTW is a dependency of fftconv that cannot be imported here: pip install pyfftw "
+              "(it needs FFTW's libraries where no wheel fits this platform)",
+    "ducc0": "ducc0 is an optional extra: pip install \"fftconv[ducc0]\"",
+}
+
+
 def check_backend(backend, available) -> str:
-    """Return ``backend`` if it is ``"auto"`` or an available backend's name."""
+    """Return ``backend`` if it is ``"auto"`` or an available backend's name; a known backend that
+    is not installed here gets how to install it.
+
+    Examples
+    --------
+    >>> check_backend("ducc0", ("scipy", "ducc0"))
+    'ducc0'
+    >>> check_backend("ducc0", ("scipy",))
+    Traceback (most recent call last):
+    ...
+    ValueError: `backend` 'ducc0' is not installed here (ducc0 is an optional extra: pip install "fftconv[ducc0]"); the installed ones are 'auto', 'scipy'
+    """
     allowed = ("auto", *available)
     if not isinstance(backend, str) or backend not in allowed:
-        hint = "" if backend != "pyfftw" else " (pyFFTW is not installed: pip install pyfftw)"
-        raise ValueError(f"`backend` must be one of {', '.join(map(repr, allowed))}; got {backend!r}{hint}")
+        names = ", ".join(map(repr, allowed))
+        if isinstance(backend, str) and backend in BACKEND_INSTALLS:
+            raise ValueError(f"`backend` {backend!r} is not installed here ({BACKEND_INSTALLS[backend]}); "
+                             f"the installed ones are {names}")
+        raise ValueError(f"`backend` must be one of {names}; got {backend!r}")
     return backend
 
 
@@ -300,8 +322,22 @@ def plan_dtypes(dtype) -> tuple[np.dtype, np.dtype]:
     return result_dtypes(dtype, dtype, ("dtype", "dtype"))
 
 
+def is_dask_array(value) -> bool:
+    """Whether ``value`` is a dask array (without importing dask)."""
+    return type(value).__module__.startswith("dask.") and hasattr(value, "__dask_graph__")
+
+
 def as_array(name: str, value) -> np.ndarray:
-    """``np.asarray`` with errors that name the argument; never copies an ndarray."""
+    """``np.asarray`` with errors that name the argument; never copies an ndarray.
+
+    A dask array is refused (``TypeError``) rather than computed whole behind the caller's back:
+    :mod:`fftconv.dask` runs the same calls chunk by chunk.
+    """
+    if type(value) is not np.ndarray and is_dask_array(value):
+        raise TypeError(f"`{name}` is a dask array (shape {value.shape}, chunks {value.chunksize}), which this "
+                        f"in-memory function would compute whole; for a lazy result chunk by chunk call "
+                        f"fftconv.dask.conv1d, conv2d, conv3d or depthwise_conv2d with the same arguments "
+                        f"(`import fftconv.dask`), or pass `{name}.compute()` to compute it here")
     if isinstance(value, np.ma.MaskedArray) and np.ma.getmaskarray(value).any():
         raise TypeError(f"`{name}` is a masked array with masked samples, whose mask fftconv would "
                         f"ignore; pass `{name}.filled(np.nan)` with nan_treatment='interpolate' or "
@@ -362,7 +398,7 @@ def check_geometry(input_shape, filters_shape, ndim, strides, padding, data_form
     if channels == 0:
         raise ValueError(f"`{names[0]}` has 0 channels (shape {input_shape}); a convolution needs at "
                          f"least one input channel")
-    groups = _check_groups(groups, channels, group_in, out_channels, names)
+    groups = _check_groups(groups, channels, group_in, out_channels, names, filters_shape)
     if min(kernel) < 1:
         raise ValueError(f"`{names[1]}` must have spatial sizes of at least 1; got shape {filters_shape}")
     pads, out = _pads_and_output(spatial, kernel, strides, dilations, padding, names)
@@ -407,14 +443,16 @@ def _input_layout(data_format, ndim) -> str:
     return f"{data_format} (batch, {_SPATIAL_NAMES[ndim]}, channels)"
 
 
-def _check_groups(groups, channels, group_in, out_channels, names):
+def _check_groups(groups, channels, group_in, out_channels, names, filters_shape=None):
+    hint = torch_layout_hint(names[1], filters_shape, channels) if filters_shape is not None else ""
     if group_in < 1:
-        raise ValueError(f"`{names[1]}` must have at least one input channel; got C_in / groups = {group_in}")
+        raise ValueError(f"`{names[1]}` must have at least one input channel; got C_in / groups = {group_in}"
+                         f"{hint}")
     if groups is None:
         if channels % group_in:
             raise ValueError(
                 f"`{names[0]}` has {channels} channels, which is not a multiple of the "
-                f"{group_in} input channels of `{names[1]}` (shape[-2])"
+                f"{group_in} input channels of `{names[1]}` (shape[-2]){hint}"
             )
         groups = channels // group_in
     else:
@@ -422,14 +460,35 @@ def _check_groups(groups, channels, group_in, out_channels, names):
         if groups < 1 or groups * group_in != channels:
             raise ValueError(
                 f"`groups` must satisfy groups * filters.shape[-2] == C_in ({group_in} * "
-                f"groups == {channels}); got groups={groups}"
+                f"groups == {channels}); got groups={groups}{hint}"
             )
     if groups < 1 or out_channels % groups:
         raise ValueError(
             f"`{names[1]}` has {out_channels} output channels, which is not a multiple of "
-            f"groups={groups}"
+            f"groups={groups}{hint}"
         )
     return groups
+
+
+def torch_layout_hint(name: str, filters_shape, channels: int) -> str:
+    """A message's ending when ``filters_shape`` fits torch's ``(C_out, C_in / groups, *kernel)``
+    weights for ``channels`` input channels: the filters are HWIO, and how to convert.
+
+    Examples
+    --------
+    >>> torch_layout_hint("filters", (16, 3, 5, 5), 3)[:56]
+    '; `filters` must be (*kernel, C_in / groups, C_out), Ten'
+    >>> torch_layout_hint("filters", (5, 5, 3, 16), 3)
+    ''
+    """
+    shape = tuple(filters_shape)
+    c_out, group_in = shape[0], shape[1]
+    if len(shape) < 3 or group_in < 1 or channels % group_in or c_out % (channels // group_in):
+        return ""
+    order = ", ".join(map(str, (*range(2, len(shape)), 1, 0)))
+    return (f"; `{name}` must be (*kernel, C_in / groups, C_out), TensorFlow's HWIO, whatever `data_format` "
+            f"says, and its shape {shape} reads as torch's (C_out, C_in / groups, *kernel): pass "
+            f"w.transpose({order})")
 
 
 def _pads_and_output(spatial, kernel, strides, dilations, padding, names):
@@ -461,10 +520,19 @@ def check_depthwise_filter(filter_shape, ndim: int = 2, name: str = "filter") ->
 
 def check_depthwise_channels(channels: int, filter_shape, names=("input", "filter")) -> None:
     """The depthwise filter's third axis must equal the input's channel count."""
-    if tuple(filter_shape)[-2] != channels:
+    shape = tuple(filter_shape)
+    if shape[-2] != channels:
+        hint = ""
+        if shape[1] == 1 and shape[0] % channels == 0:  # torch's depthwise weight, (C * M, 1, *kernel)
+            nd = len(shape) - 2
+            kernel = ", ".join(f"k{i}" for i in range(nd))
+            order = ", ".join(map(str, (*range(2, nd + 2), 0, 1)))
+            hint = (f"; `{names[1]}` is TensorFlow's (*kernel, C, M), whatever `data_format` says, and its shape "
+                    f"reads as torch's depthwise (C * M, 1, *kernel): pass w.reshape(C, M, {kernel})"
+                    f".transpose({order})")
         raise ValueError(
             f"`{names[1]}` shape[-2] must equal the {channels} input channels; got filter shape "
-            f"{tuple(filter_shape)}"
+            f"{shape}{hint}"
         )
 
 
@@ -565,7 +633,10 @@ def check_transpose_geometry(dy_shape, filters_shape, output_shape, ndim, stride
         raise ValueError(
             f"`{dy_name}` has {dy_channels} channels but `{w_name}` {filters_shape} takes "
             f"{filters_shape[-1]} (its last axis); the filters of a transposed convolution are the "
-            f"forward convolution's, (*kernel, C_in / groups, C_out) with C_out the channels of `{dy_name}`")
+            f"forward convolution's, (*kernel, C_in / groups, C_out) with C_out the channels of `{dy_name}`"
+            + (f", whatever `data_format` says; its shape reads as torch's conv_transpose weight (C_out, C_in / "
+               f"groups, *kernel): pass w.transpose({', '.join(map(str, (*range(2, ndim + 2), 1, 0)))})"
+               if filters_shape[0] == dy_channels else ""))
     if len(out) == ndim:
         channels = filters_shape[-2] * (1 if groups is None else check_positive_int("groups", groups))
         out = (dy_batch, channels, *out) if channels_first else (dy_batch, *out, channels)

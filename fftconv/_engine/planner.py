@@ -25,9 +25,11 @@ from fftconv import _checks
 from fftconv._engine import complex as _complex
 from fftconv._engine import constants as _constants
 from fftconv._engine import costs
+from fftconv._engine.folded import folded
 from fftconv._engine.measure import measured
 from fftconv._engine.plan import ConvPlan, predicted_peak_bytes
 from fftconv._runtime.threads import resolve_workers
+from fftconv._shapes.fold import fold
 from fftconv.backends import DEFAULT_BACKEND, available_backends, get_backend
 from fftconv.methods import METHODS
 
@@ -80,6 +82,10 @@ def plan(geometry, *, dtype, method="auto", workers=1, backend="auto", data_form
 @functools.lru_cache(maxsize=256)
 def _plan(geom, data_format, dtype, requested, workers, reuse_filters, backend, embedding,
           input_as_is) -> ConvPlan:
+    folding = fold(geom)
+    if folding is not None:  # taps that read only pads (or the same samples) merged: fftconv._shapes.fold
+        return folded(folding, _plan(folding.folded, data_format, dtype, requested, workers, reuse_filters,
+                                     backend, embedding, input_as_is))
     if backend == "auto":  # resolved here, once per cached plan, not on every call
         backend = _constants.preferred_backend(available_backends(), DEFAULT_BACKEND)
     # a complex convolution is planned as the real one it runs (:mod:`fftconv._engine.complex`)

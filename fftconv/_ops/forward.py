@@ -41,10 +41,12 @@ measure : bool
     process (like ``torch.backends.cudnn.benchmark``). A method predicted
     more than :data:`MEASURE_CUTOFF` times slower than the other is not timed.
     With ``backend="auto"`` the FFT method is timed on every available backend.
-backend : {"auto", "scipy", "pyfftw"}
-    FFT backend. ``"auto"`` uses :data:`fftconv.backends.DEFAULT_BACKEND`
-    (scipy.fft: no planning delay), unless ``fftconv calibrate`` found
-    another backend at least 10% faster on this machine (see
+backend : {"auto", "scipy", "pyfftw", "ducc0"}
+    FFT backend (those installed: :func:`fftconv.backends.available_backends`).
+    ``"auto"`` uses :data:`fftconv.backends.DEFAULT_BACKEND` (ducc0 where
+    installed, else scipy.fft: neither has a planning delay), unless
+    ``fftconv calibrate`` found another backend, pyFFTW's included, at least
+    10% faster on this machine (see
     :func:`fftconv.calibration.preferred_backend`); with ``measure=True``,
     whichever ran fastest for these shapes.
 nan_treatment : {"propagate", "fill", "interpolate"}

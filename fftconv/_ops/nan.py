@@ -52,7 +52,7 @@ import numpy as np
 
 from fftconv import _checks
 from fftconv._engine import complex as _complex
-from fftconv._engine.guards import window_any
+from fftconv._engine.folded import window_any
 
 __all__ = ["NEAR_ZERO", "zero_weight", "kernel_sums", "check_normalisable", "normalise", "run_treated",
            "kernel_reach"]
@@ -181,7 +181,7 @@ def run_treated(plan, plan_for, x, w, treatment: str, fill_value, names=("input"
     both = plan_for(stack.shape, stack.dtype)._run_checked(stack, w, names)
     first = plan.channels_first
     geom = plan.geometry
-    touched = window_any(np.moveaxis(bad, 1, -1) if first else bad, geom)
+    touched = window_any(plan, np.moveaxis(bad, 1, -1) if first else bad)
     if first:
         touched = np.moveaxis(touched, -1, 1)
     shape = [1] * x.ndim

@@ -324,7 +324,7 @@ def _interpolated(run, a, b, bad, sums, taps, centre):
         stack[n:] = bad_x
         both, plan = run.engine(stack, w)
         conv_x0, conv_bad = both[:n], both[n:]
-        touched = _nan.window_any(bad_x, dataclasses.replace(plan.geometry, batch=n))
+        touched = _guards.window_any(bad_x, dataclasses.replace(plan.geometry, batch=n))  # never dilated
     return _nan.normalise(run.output(conv_x0), run.output(conv_bad), run.output(touched), *sums, taps,
                           _nan.is_signed(b), centre=centre)
 
