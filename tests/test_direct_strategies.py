@@ -149,7 +149,8 @@ def test_compiled_plan_runs_on_the_pool_threads():
 
 # -- the compiled loops' own paths ---------------------------------------------------------------
 
-needs_numba = pytest.mark.skipif("compiled" not in direct.STRATEGIES, reason="numba is not installed or disabled")
+needs_numba = pytest.mark.skipif("compiled" not in direct.STRATEGIES,
+                                 reason="numba is not installed, or FFTCONV_DISABLE turns it off")
 
 
 @needs_numba
