@@ -46,7 +46,7 @@ def _sphinx(builder, out, *options, tmp_path):
 def test_html_builds_without_warnings(tmp_path):
     _sphinx("html", tmp_path / "html", "-W", "--keep-going", tmp_path=tmp_path)
     for page in ("index", "getting_started", "semantics", "scipy", "boundaries", "auto", "plans", "gradients",
-                 "streaming", "training", "backends", "numerics", "scaling", "api"):
+                 "streaming", "training", "backends", "numerics", "scaling", "out_of_core", "api"):
         assert (tmp_path / "html" / f"{page}.html").exists(), page
 
 
