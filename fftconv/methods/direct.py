@@ -24,10 +24,11 @@ no output reads a pad):
 ``"taps"`` (one input channel per group: depthwise, or single-channel images)
     No contraction is left, so each tap is an elementwise multiply-add over a
     strided view.
-``"compiled"`` (the same shapes, 1-D and 2-D; only with the optional numba)
-    The taps' loop compiled (:mod:`fftconv.methods._compiled`): each output
-    row takes every tap while it sits in cache. Preferred to ``"taps"`` from
-    :data:`COMPILED_MIN_CHANNELS` channels up.
+``"compiled"`` (the same shapes, 1-D and 2-D; only with numba, not disabled)
+    The taps' loops compiled (:mod:`fftconv.methods._compiled`): eight taps
+    added per pass over a block of an output row held in cache, in vector
+    code along the row (or the channels). Preferred to ``"taps"`` wherever it
+    runs.
 ``"rows"`` (one input and one output channel, a kernel along the last axis only)
     :func:`numpy.correlate` per row: short FIR filters on a few signals, where
     the other strategies' fixed costs dominate.
@@ -57,10 +58,6 @@ from fftconv.methods.base import Method
 #: sums): about the L2 cache, so that BLAS reads them back from cache. Measured
 #: on 3x3/5x5/9x9 CNN shapes: 1 MiB ran 1.5-2.5x faster than 4-16 MiB.
 CHUNK_BYTES = 2**20
-
-#: The compiled loops run along the channels; with fewer, numpy's passes over whole rows won
-#: (1x256x256x1, 7x7: 2.5 ms compiled, 1.8 ms taps, measured 2026-11-30).
-COMPILED_MIN_CHANNELS = 8
 
 #: The strategies this installation runs ("compiled" and "lines" only with numba).
 STRATEGIES = ("shifted", "im2col", "taps", "rows") + (("compiled", "lines") if _compiled.HAVE_NUMBA else ())
@@ -103,8 +100,8 @@ def choose_strategy(geom: ConvGeometry) -> str:
         return "rows"
     if fits("lines", geom) and geom.group_in * geom.group_out <= LINES_MAX_MIX:
         return "lines"
-    if geom.group_in == 1:  # compiled loops vectorise across channels: a few are no gain
-        return "compiled" if fits("compiled", geom) and geom.groups >= COMPILED_MIN_CHANNELS else "taps"
+    if geom.group_in == 1:
+        return "compiled" if fits("compiled", geom) else "taps"
     if (geom.groups == 1 and all(s == 1 for s in geom.strides) and _shift_overhead(geom) < 1.5
             and math.prod(geom.kernel[:-1]) >= 4):
         return "shifted"
@@ -121,9 +118,8 @@ def seconds(geom: ConvGeometry, itemsize: int, c, strategy=None) -> float:
     if strategy == "taps":
         work = 3 * outputs * taps * geom.out_channels
         t = work / c["elementwise_flops"] / (4 / itemsize) + work * itemsize / bw
-    elif strategy == "compiled":  # each output row in cache while every tap is added into it
-        t = 2 * outputs * taps * geom.out_channels / c["compiled_flops"] / (4 / itemsize)
-        t += outputs * geom.out_channels * itemsize / bw
+    elif strategy == "compiled":
+        t = _compiled.seconds(geom, itemsize, c)
     elif strategy == "lines":  # compiled 1-D passes: each output line in cache, contiguous runs
         t = 2 * outputs * taps * geom.group_in * geom.out_channels / c["lines_flops"] / (4 / itemsize)
         if geom.group_in * geom.group_out > 1:  # channels mixed: a gather or a transpose per line
@@ -173,8 +169,8 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
     if strategy == "taps":  # the output, and the products of one tile in scratch (kept)
         tile = _outputs_in_chunk(geom, _taps_rows(geom, itemsize)) * geom.out_channels * itemsize
         return padded + out + tile + (0 if kept_only else final_copy)
-    if strategy == "compiled":  # the output only
-        return padded + out + final_copy
+    if strategy == "compiled":  # the output, and the copies _compiled.run_taps makes in scratch
+        return padded + out + _compiled.scratch_bytes(geom, itemsize) + (0 if kept_only else final_copy)
     if strategy == "lines":  # the output, per thread one line transposed (channels mixed along the
         axis = _lines.pass_axis(geom)  # last axis), and the samples of the other axes' strides first
         line = 0
