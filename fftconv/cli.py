@@ -101,7 +101,7 @@ def _method(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="fftconv", description="Fast large-kernel convolution: inspect, "
-                     "plan, benchmark and calibrate.")
+                     "plan, benchmark, calibrate and convolve zarr arrays out of core.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     info = sub.add_parser("info", help="versions, backends, workers and calibration in use")
     info.add_argument("--json", action="store_true", help="print as JSON")
