@@ -57,13 +57,15 @@ except ImportError:
 #: fftconv.dask, fftconv.torch and fftconv.jax import their framework at the top: without it the
 #: framework is mocked, so that the reference still renders (their examples are dropped, see below).
 OPTIONAL = {"dask": HAVE_DASK}
-for _name in ("torch", "jax"):
+for _name in ("torch", "jax", "zarr"):
     try:
         __import__(_name)
         OPTIONAL[_name] = True
     except ImportError:
         OPTIONAL[_name] = False
-autodoc_mock_imports = [name for name, present in OPTIONAL.items() if not present]
+autodoc_mock_imports = [name for name, present in OPTIONAL.items() if not present and name != "zarr"]
+#: Functions whose examples need another optional package than their module's.
+NEEDS = {"fftconv.dask.convolve_zarr": "zarr"}
 
 # -- doctest ------------------------------------------------------------------------
 
@@ -79,6 +81,10 @@ try:
     import dask.array as da
 except ImportError:
     da = None
+try:
+    import zarr
+except ImportError:
+    zarr = None
 try:
     import torch
 except ImportError:
@@ -173,6 +179,7 @@ class ConstantsTable(Directive):
 def _drop_dask_examples(app, what, name, obj, options, lines):
     """Without dask (torch, jax), fftconv.dask (.torch, .jax) is mocked: keep its text, drop its Examples."""
     framework = name.split(".")[1] if name.startswith("fftconv.") and name.count(".") else ""
+    framework = NEEDS.get(name) if OPTIONAL.get(framework, True) and name in NEEDS else framework
     if OPTIONAL.get(framework, True):
         return
     if "Examples" in lines:

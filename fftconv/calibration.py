@@ -137,8 +137,9 @@ def calibrate(*, repeats=5, save=True, progress=True, path=None) -> dict:
     """
     from tqdm.auto import tqdm
 
-    # every registered method as planned; tiled methods at a second tiling too, for variety
-    jobs = [(case, name, variant) for case in GRID for name, method in METHODS.items()
+    # every registered method as planned; tiled methods at a second tiling too, for variety (methods
+    # that need the filters' values are priced from their passes, which are the others' convolutions)
+    jobs = [(case, name, variant) for case in GRID for name, method in METHODS.items() if not method.needs_filters
             for variant in ((None, "half") if method.uses_backend else (None,))]
     points, fft_seconds = [], {}
     for case, method, variant in tqdm(jobs, desc="calibrating", disable=not progress):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -100,7 +101,7 @@ def _method(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="fftconv", description="Fast large-kernel convolution: inspect, "
-                     "plan, benchmark and calibrate.")
+                     "plan, benchmark, calibrate and convolve zarr arrays out of core.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     info = sub.add_parser("info", help="versions, backends, workers and calibration in use")
     info.add_argument("--json", action="store_true", help="print as JSON")
@@ -137,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--output", default=None,
                      help="where to save the JSON file (default: the cache dir, where every later run finds "
                           "it; elsewhere, point FFTCONV_CALIBRATION at it)")
+    _add_convolve(sub)
     return parser
 
 
@@ -144,8 +146,8 @@ def main(argv=None) -> int:
     """Entry point of the ``fftconv`` console script."""
     args = build_parser().parse_args(argv)
     try:
-        return {"info": _info, "plan": _plan, "bench": _bench, "calibrate": _calibrate}[
-            args.command](args)
+        return {"info": _info, "plan": _plan, "bench": _bench, "calibrate": _calibrate,
+                "convolve": _convolve}[args.command](args)
     except (ValueError, TypeError) as exc:
         print(f"fftconv {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -513,6 +515,91 @@ def _calibrate(args) -> int:
     ratios = ", ".join(f"{name} {ratio:.2f}" for name, ratio in result["backends"].items())
     print(f"FFT method's time per backend, relative to scipy: {ratios}")
     return 0
+
+
+# -- fftconv convolve: a zarr array larger than memory, into another ------------------------------
+
+def _add_convolve(sub) -> None:
+    conv = sub.add_parser(
+        "convolve", help="convolve a zarr array chunk by chunk into a new one (bounded memory, resumable)",
+        description="Convolve INPUT.zarr with the filters in a .npy file into OUTPUT, one chunk at a time "
+        "within a memory budget. Stopped runs (Ctrl-C, killed) resume when the same command is run again.")
+    conv.add_argument("input", metavar="INPUT", help="the input zarr array (a directory)")
+    conv.add_argument("--filters", required=True, help=".npy file: a plain kernel of the input's ndim "
+                      "(e.g. 15x15x15 for a volume), or (*kernel, C_in, C_out) for NDHWC/NHWC/NWC data")
+    conv.add_argument("--output", required=True, help="the output zarr array (a directory; resumed if it "
+                      "holds a run of the same command)")
+    conv.add_argument("--padding", type=_padding, default="VALID",
+                      help="SAME, VALID, 2 (every side), 2x3 (per axis) or 1:2x0:3 (before:after per axis)")
+    conv.add_argument("--strides", type=_ints, default=1, help="e.g. 2 or 2x1x1")
+    conv.add_argument("--dilations", type=_ints, default=1, help="e.g. 2 or 2x1x1")
+    conv.add_argument("--data-format", default=None, help="DHW, HW or W for a plain array (the default when "
+                      "the kernel has the input's ndim), else NDHWC, NHWC, NWC, NCDHW, ...")
+    conv.add_argument("--groups", type=int, default=None,
+                      help="channel groups (default: inferred as TensorFlow does, C_in over the filters' C_in)")
+    conv.add_argument("--padding-mode", default="constant",
+                      help="what fills the pads: constant (zeros), reflect, symmetric, wrap or edge")
+    conv.add_argument("--method", type=_method, default="auto", help="auto, direct or fft (any case)")
+    conv.add_argument("--memory", default=None, help="memory budget of this process, e.g. 4GiB; chunks are "
+                      "chosen (or checked) to fit")
+    conv.add_argument("--workers", type=int, default=None, help="chunks computed at once (default: CPUs)")
+    conv.add_argument("--chunks", type=_shape, default=None, help="input blocks per task, e.g. 256x256x256 "
+                      "(default: the store's chunks, or what fits --memory)")
+    conv.add_argument("--scheduler", default=None, help="address of a dask.distributed scheduler to run on "
+                      "(every worker must see INPUT and --output)")
+    conv.add_argument("--overwrite", action="store_true", help="start afresh if --output exists")
+    conv.add_argument("--no-verify", action="store_true", help="when resuming, trust the completion records "
+                      "instead of reading each finished chunk back to check its checksum")
+    conv.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+#: How ``fftconv convolve``'s messages name the arguments of :func:`fftconv.dask.convolve_zarr`.
+_CONVOLVE_NAMES = {"source": "INPUT", "filters": "--filters", "output": "--output", "memory": "--memory",
+                   "chunks": "--chunks", "workers": "--workers", "overwrite": "--overwrite"}
+
+
+def _convolve(args) -> int:
+    from fftconv._outofcore import convolve_zarr
+
+    try:
+        filters = np.load(args.filters, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"`--filters` must be a .npy file holding the filters; could not read "
+                         f"{args.filters!r} ({exc})") from None
+    client = None
+    try:
+        if args.scheduler:
+            from distributed import Client
+            client = Client(args.scheduler)
+        report = convolve_zarr(
+            args.input, filters, args.output, args.strides, args.padding, args.data_format, args.dilations,
+            groups=args.groups, padding_mode=args.padding_mode, method=args.method, chunks=args.chunks,
+            memory=args.memory, workers=args.workers, client=client, overwrite=args.overwrite,
+            verify=not args.no_verify, progress=not args.quiet, _names=_CONVOLVE_NAMES)
+    except ImportError as exc:
+        print(f"fftconv convolve: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fftconv convolve: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    finally:
+        if client is not None:
+            client.close()
+    print(_convolve_summary(report))
+    return 0
+
+
+def _convolve_summary(report: dict) -> str:
+    """One line about a finished ``fftconv convolve`` run."""
+    rate = ""
+    if report["computed"]:
+        written = math.prod(report["shape"]) * report["dtype"].itemsize * report["computed"] / report["blocks"]
+        rate = f" ({written / 2**20 / report['seconds']:.0f} MiB/s written)"
+    failed = f" ({report['recomputed']} of them failed their checksum)" if report["recomputed"] else ""
+    return (f"{report['output']}: shape {report['shape']} {report['dtype']}, {report['blocks']} chunks: "
+            f"{report['computed']} computed{failed}, {report['kept']} kept from an earlier run; "
+            f"{report['seconds']:.1f} s{rate}; input blocks {report['chunks']}, predicted peak "
+            f"{report['predicted_peak'] / 2**30:.2f} GiB")
 
 
 if __name__ == "__main__":

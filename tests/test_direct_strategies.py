@@ -25,6 +25,8 @@ CASES = {
     "1d-fir-8-same": (1, (2, 64, 1), (8, 1, 1), dict(padding="SAME")),
     "1d-fir-15-reflect": (1, (1, 101, 1), (15, 1, 1), dict(padding="SAME", padding_mode="reflect")),
     "1d-fir-long": (1, (1, 70001, 1), (5, 1, 1), dict(padding="SAME")),
+    "1d-fir-long-threads": (1, (1, 30001, 1), (19, 1, 1), dict(padding="VALID")),
+    "1d-fir-strided-dilated": (1, (2, 211, 1), (7, 1, 1), dict(strides=3, dilations=2, padding="SAME")),
     "1d-depthwise-stride-dilation": (1, (2, 53, 4), (5, 1, 8), dict(strides=2, dilations=3)),
     "2d-one-row": (2, (1, 1, 9, 1), (1, 3, 1, 1), dict(padding="SAME")),
     "2d-one-sample": (2, (1, 1, 1, 1), (1, 1, 1, 1), dict(padding="SAME")),
@@ -34,10 +36,19 @@ CASES = {
     "2d-depthwise-multiplier": (2, (1, 19, 23, 3), (5, 4, 1, 6), dict(strides=(2, 3), dilations=(1, 2))),
     "2d-depthwise-15-edge": (2, (1, 31, 29, 2), (15, 15, 1, 2), dict(padding="SAME", padding_mode="edge")),
     "2d-single-channel": (2, (3, 11, 14, 1), (4, 5, 1, 1), dict(padding=((2, 1), (0, 3)))),
+    "2d-single-channel-strided": (2, (2, 23, 37, 1), (5, 3, 1, 1), dict(strides=(2, 3), dilations=(1, 2),
+                                                                         padding="SAME", padding_mode="reflect")),
+    "2d-wide-rows": (2, (1, 4, 2100, 1), (2, 3, 1, 1), dict(padding="SAME")),
+    "2d-depthwise-channels-last": (2, (2, 11, 13, 17), (3, 5, 1, 34), dict(strides=(1, 2), dilations=(2, 1),
+                                                                           padding="SAME")),
     "2d-grouped": (2, (2, 15, 14, 8), (3, 5, 2, 12), dict(padding="SAME", strides=(1, 2))),
     "2d-grouped-dilated": (2, (1, 23, 22, 6), (3, 3, 3, 4), dict(dilations=2, padding="SAME", padding_mode="symmetric")),
     "2d-dense": (2, (2, 12, 11, 3), (3, 3, 3, 4), dict(padding="SAME")),
     "3d-depthwise": (3, (1, 7, 8, 9, 2), (3, 2, 3, 1, 4), dict(padding="SAME")),
+    # a kernel along one leading axis, strides on the others (the low-rank method's passes)
+    "2d-column-kernel-strided": (2, (2, 30, 17, 3), (7, 1, 1, 6), dict(strides=(2, 3), dilations=(2, 1),
+                                                                       padding="SAME")),
+    "3d-middle-axis-mixed": (3, (1, 6, 20, 7, 4), (1, 5, 1, 2, 4), dict(strides=(2, 1, 3))),
 }
 
 #: Input dtype (the filters' too, int8 with uint8 inputs) -> the result's dtype (the spec's rules).
@@ -138,3 +149,53 @@ def test_compiled_plan_runs_on_the_pool_threads():
     assert not pending, "the compiled loops waited for the pool from inside it"
     for f in finished:
         np.testing.assert_array_equal(f.result(), expected)
+
+
+# -- the compiled loops' own paths ---------------------------------------------------------------
+
+needs_numba = pytest.mark.skipif("compiled" not in direct.STRATEGIES,
+                                 reason="numba is not installed, or FFTCONV_DISABLE turns it off")
+
+
+@needs_numba
+@pytest.mark.parametrize("case", ["2d-depthwise-channels-last", "2d-single-channel-strided", "2d-wide-rows",
+                                  "1d-fir-long-threads", "2d-depthwise-multiplier"])
+def test_compiled_keeps_nonfinite_values_local(case, rng):
+    """Each of the compiled loops' paths (channels innermost, one channel in column phases, row
+    blocks, a row cut between threads, channels apart): NaN and Inf reach exactly the outputs whose
+    windows hold them, and the finite outputs match the reference."""
+    nd, x_shape, w_shape, options = CASES[case]
+    x, w = random(rng, x_shape), random(rng, w_shape)
+    flat = x.reshape(-1)
+    flat[[7, flat.size // 2, -5]] = np.nan, np.inf, -np.inf
+    planner = {1: fftconv.plan_conv1d, 2: fftconv.plan_conv2d}[nd]
+    plan = planner(x_shape, w_shape, dtype=np.float64, method="direct", workers=2, **options)
+    plan = dataclasses.replace(plan, settings={**plan.settings, "direct": "compiled"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = plan(x, w)
+    expected = ref(x, w, **options)
+    reached = ref((~np.isfinite(x)).astype(float), np.ones_like(w), **options) > 0
+    np.testing.assert_array_equal(~np.isfinite(y), reached)
+    np.testing.assert_allclose(y[np.isfinite(expected)], expected[np.isfinite(expected)], rtol=1e-12, atol=1e-12)
+
+
+@needs_numba
+@pytest.mark.parametrize("case", ["1d-fir-long-threads", "2d-depthwise-channels-last", "2d-wide-rows"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_compiled_threads_follow_the_calls_workers(case, workers, rng, monkeypatch):
+    """The loops run in ``workers`` pieces (rows, or a single row's columns), with equal results."""
+    from fftconv.methods import _compiled
+
+    counts = []
+    real = _compiled.run_pieces
+    monkeypatch.setattr(_compiled, "MIN_PIECE_WORK", 1)
+    monkeypatch.setattr(_compiled, "run_pieces", lambda piece, count: (counts.append(count), real(piece, count)))
+    nd, x_shape, w_shape, options = CASES[case]
+    x, w = random(rng, x_shape, "float32"), random(rng, w_shape, "float32")
+    planner = {1: fftconv.plan_conv1d, 2: fftconv.plan_conv2d}[nd]
+    plan = planner(x_shape, w_shape, dtype=np.float32, method="direct", workers=workers, **options)
+    plan = dataclasses.replace(plan, settings={**plan.settings, "direct": "compiled"})
+    y = plan(x, w)
+    assert counts == [workers]
+    assert_close(y, ref(x, w, **options), "float32")

@@ -45,8 +45,8 @@ def _sphinx(builder, out, *options, tmp_path):
 
 def test_html_builds_without_warnings(tmp_path):
     _sphinx("html", tmp_path / "html", "-W", "--keep-going", tmp_path=tmp_path)
-    for page in ("index", "getting_started", "semantics", "scipy", "boundaries", "auto", "plans", "gradients",
-                 "streaming", "training", "backends", "numerics", "scaling", "api"):
+    for page in ("index", "getting_started", "semantics", "scipy", "boundaries", "auto", "lowrank", "plans", "gradients",
+                 "streaming", "training", "backends", "numerics", "scaling", "out_of_core", "api"):
         assert (tmp_path / "html" / f"{page}.html").exists(), page
 
 
@@ -56,6 +56,6 @@ def test_every_example_runs(tmp_path):
     report = (out / "output.txt").read_text()
     assert "0 failures in tests" in report, report[-3000:]
     # the pages and the API reference's docstrings were all tested
-    for page in ("getting_started", "semantics", "scipy", "boundaries", "auto", "plans", "gradients", "backends", "numerics",
-                 "streaming", "api"):
+    for page in ("getting_started", "semantics", "scipy", "boundaries", "auto", "lowrank", "plans", "gradients",
+                 "backends", "numerics", "streaming", "api"):
         assert f"Document: {page}" in report, f"no doctests ran in {page}.rst"

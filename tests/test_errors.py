@@ -37,6 +37,8 @@ DILATIONS_ACCEPTED = r"`dilations` must be an int or a sequence of 1, 2 or 4 pos
 NUMBERS = r"must hold numbers \(float16, float32, float64, complex64, complex128, integer or bool\)"
 REAL_DTYPES = r"must hold real numbers \(float16, float32, float64, integer or bool\)"
 M = re.escape
+#: ``method=``'s accepted names as its error lists them: "auto", then the registry's.
+METHOD_CHOICES = ", ".join(repr(name) for name in ("auto", *fftconv.METHODS))
 MODES_ACCEPTED = M("`padding_mode` must be one of 'constant', 'reflect', 'symmetric', 'wrap', 'edge', "
                    "'zeros', 'circular', 'replicate'")
 
@@ -204,7 +206,7 @@ BAD_INPUTS = [
      r"`padding` must hold ints; got str"),
     # -- method, data_format -------------------------------------------------------------------
     ("method-unknown", lambda: conv2d(X, W, method="fast"), ValueError,
-     M("`method` must be one of 'auto', 'direct', 'fft'; got 'fast'")),
+     M(f"`method` must be one of {METHOD_CHOICES}; got 'fast'")),
     ("method-wrong-case", lambda: conv2d(X, W, method="FFT"), ValueError,
      r"`method` must be one of .* got 'FFT'"),
     ("method-none", lambda: conv2d(X, W, method=None), ValueError, r"`method` must be one of .* got None"),
@@ -429,7 +431,7 @@ BAD_INPUTS = [
     ("signal-mode-int", lambda: scorr(np.ones(5), np.ones(2), 1), ValueError,
      M("`mode` must be one of 'full', 'same', 'valid'; got 1")),
     ("signal-method-unknown", lambda: sconv(np.ones(5), np.ones(2), method="oa"), ValueError,
-     M("`method` must be one of 'auto', 'direct', 'fft'; got 'oa'")),
+     M(f"`method` must be one of {METHOD_CHOICES}; got 'oa'")),
     ("signal-valid-neither-larger", lambda: sconv(np.ones((3, 5)), np.ones((5, 3)), "valid"),
      ValueError, M("mode 'valid' needs one of `in1` (shape (3, 5)) and `in2` (shape (5, 3)) to be at "
                    "least as large as the other along every convolution axis (0, 1)")),
@@ -534,7 +536,7 @@ BAD_INPUTS += [
     ("transpose-dilations", lambda: transpose(DY, W, X.shape, 2, dilations=0), ValueError, DILATIONS_ACCEPTED),
     ("transpose-padding", lambda: transpose(DY, W, X.shape, 2, "FULL"), ValueError, PADDING_ACCEPTED + "; got 'FULL'"),
     ("transpose-method", lambda: transpose(DY, W, X.shape, 2, method="fast"), ValueError,
-     M("`method` must be one of 'auto', 'direct', 'fft'; got 'fast'")),
+     M(f"`method` must be one of {METHOD_CHOICES}; got 'fast'")),
     ("transpose-complex", lambda: transpose(DY.astype(complex), W, X.shape, 2), TypeError, "`input` " + REAL_DTYPES),
     ("transpose-data-format", lambda: transpose(DY, W, X.shape, 2, data_format="NCWH"), ValueError,
      M("`data_format` must be 'NHWC' or 'NCHW' for a 2-D convolution; got 'NCWH'")),

@@ -18,7 +18,7 @@ import pytest
 import fftconv
 from fftconv.testing import reference_filter_gradient, reference_input_gradient, relative_error
 
-from conftest import PATHS, assert_results_owned, assert_stream_owned, grid, path_plan
+from conftest import METHOD_NAMES, PATHS, assert_results_owned, assert_stream_owned, grid, path_plan
 
 #: Forward convolutions ``(x NHWC, w HWIO, options)``: strides that do and do not divide the kernel
 #: (the combined kernel of the transpose has zero taps in the second), groups, explicit pads.
@@ -112,7 +112,7 @@ def test_transpose_results_own_their_memory_on_every_path(path, case, data_forma
 @pytest.mark.parametrize("entry", ["conv1d_transpose", "conv2d_transpose", "conv3d_transpose", "backprop_input",
                                    "depthwise_backprop_input", "backprop_filter", "depthwise_backprop_filter",
                                    "filter_plan", "separable", "separable_bound", "vjp"])
-@pytest.mark.parametrize("method", ["direct", "fft"])
+@pytest.mark.parametrize("method", METHOD_NAMES)
 def test_results_own_their_memory_on_every_entry_point(entry, method):
     rng = np.random.default_rng(1)
     w = rng.standard_normal((5, 3, 2, 3))

@@ -12,7 +12,8 @@ methods,    one module per convolution method; FFT backends behind one
 backends    interface (they never import each other)
 _engine     cost model, planner, plans, guards, kept spectra, measurement
 _ops        the operations: forward, transposes, gradients, signal, ...
-edges       fftconv.dask, fftconv.calibration, fftconv.testing
+edges       fftconv.dask (and its out-of-core package, fftconv._outofcore),
+            fftconv.calibration, fftconv.testing, fftconv.torch, fftconv.jax
 package     fftconv/__init__.py: the public names
 front       the command line
 ==========  ==============================================================
@@ -40,7 +41,7 @@ LAYERS = {
     "backends": 3,
     "_engine": 4,
     "_ops": 5,
-    "dask": 6, "calibration": 6, "testing": 6, "torch": 6, "jax": 6,
+    "dask": 6, "calibration": 6, "testing": 6, "torch": 6, "jax": 6, "_outofcore": 6,
     "": 7,  # fftconv/__init__.py, the public names
     "cli": 8, "__main__": 9,
 }

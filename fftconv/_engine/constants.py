@@ -51,11 +51,21 @@ DEFAULT_CONSTANTS = {
     "bandwidth": 6.03e10,       # bytes per second of numpy copies (mostly in cache)
     "fft_flops": 1.04e10,       # "flops" (2.5 n log2 n per complex transform) per second
     "fft_line_overhead": 1e-9,  # seconds per 1-D line of a batched transform
-    # the compiled taps loops (numba), in the frame of the fitted FFT rates: set for the
-    # least regret between them and the FFT method on 13 depthwise layers measured side by side
-    # on 2026-11-30 (geomean 1.00-1.03, max 1.24), then raised by the 1.2-1.4x that adding four
-    # taps per pass gained; alone, the loops ran 10-20 Gflop/s on one core
-    "compiled_flops": 8.0e10,
+    # the compiled loops (numba, fftconv.methods._compiled.seconds), in the frame of the fitted
+    # FFT rates: fitted on 2026-12-07 (issue 27) to the FFT method's predicted seconds times the
+    # measured direct/FFT ratio, side by side, on 8 shapes (1024^2 and 512^2 images, 7x7-15x15;
+    # depthwise 4x56x56x128 7x7/15x15, 1x64x64x32 31x31, 8x28x28x256 5x5; loaded 2-core machine),
+    # RMS log error 0.42 (depthwise worst: 7x7 predicted 2x slow, 31x31 on 32 channels 2.3x fast).
+    # That fit gave compiled_flops 1.49e11 (the FFT model is optimistic on 1024^2 images, 2-3x);
+    # lowered to 9.5e10, the geometric middle, so that 256^2 images at stride 2 cross over to the
+    # FFT near 25-31 taps, as measured, instead of 63. Alone, the single-channel loop ran 10-28
+    # GMAC/s per core, the loop along channels 6-11
+    "compiled_flops": 9.5e10,
+    # the loop along the channels of a depthwise layer (16 channels and more)
+    "compiled_channel_flops": 2.46e10,
+    # the compiled 1-D passes (the direct method's "lines" strategy, numba), in the same frame: set
+    # from side-by-side timings against the FFT method (see fftconv.methods._lines)
+    "lines_flops": 8.0e10,
     # grouped im2col: its GEMMs and gathers take (1 + grouped_thin_n / (C_out/G)) times the dense
     # model's figure (measured on 14 grouped layers, 2026-11-30, against the FFT method side by
     # side: 2.3x at 4 outputs per group, 1.3-2x at 8, 1.0x from 16; not fitted by calibrate's grid)

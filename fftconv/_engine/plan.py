@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ import numpy as np
 from fftconv import _checks
 from fftconv._engine import cells as _cells
 from fftconv._engine import complex as _complex
+from fftconv._engine import constants as _constants
 from fftconv._engine import guards as _guards
 from fftconv._engine import spectra as _spectra
 from fftconv._runtime.arrays import owned
@@ -133,7 +135,8 @@ class ConvPlan:
     def speedup(self) -> float:
         """Predicted time of the slower candidate over the chosen one."""
         chosen = self.estimates.get(self.method, 0.0)
-        return max(self.estimates.values()) / chosen if chosen else 1.0
+        finite = [t for t in self.estimates.values() if math.isfinite(t)]
+        return max(finite) / chosen if chosen and finite else 1.0
 
     # -- running -------------------------------------------------------------
 
@@ -171,16 +174,65 @@ class ConvPlan:
 
     def _bind(self, w, one_shot=False) -> "BoundPlan":
         w_ready = w[(slice(None, None, -1),) * self.ndim] if self.geometry.flip else w
-        cheap = one_shot and not METHODS[self.method].costly_prepare
-        if cheap and self.embedding is None:
+        plan = self._refined(w_ready)
+        cheap = one_shot and not METHODS[plan.method].costly_prepare
+        if cheap and plan.embedding is None:
             # read during this call only: the filters themselves where they have the compute dtype
-            w_ready = np.ascontiguousarray(w_ready, dtype=self.real_dtype)
+            w_ready = np.ascontiguousarray(w_ready, dtype=plan.real_dtype)
         else:  # a copy (later edits don't leak in), as the real filters of a complex convolution
-            w_ready = _complex.embed_filters(w_ready, self.embedding, self.geometry.groups, self.real_dtype)
-        bound = BoundPlan(self, w.dtype, w_ready)
-        if not self.geometry.is_empty and not cheap:  # prepared now, not at the first input
-            bound.prepared(self.method, self.real_dtype)
+            w_ready = _complex.embed_filters(w_ready, plan.embedding, plan.geometry.groups, plan.real_dtype)
+        bound = BoundPlan(plan, w.dtype, w_ready)
+        if not plan.geometry.is_empty and not cheap:  # prepared now, not at the first input
+            bound.prepared(plan.method, plan.real_dtype)
         return bound
+
+    # -- methods that need the filters' values ---------------------------------------------------
+
+    def _refined(self, w) -> "ConvPlan":
+        """This plan, or with the filters ``w`` (flipped) known, the plan of a method that needs
+        their values (:attr:`fftconv.methods.base.Method.needs_filters`, the low-rank method) where
+        that is predicted faster, or asked for by name; the refinement is kept with the plan
+        (what shapes decide) and with the filters' content (:mod:`fftconv._engine.spectra`)."""
+        if self.geometry.is_empty:
+            return self
+        names = [n for n, m in METHODS.items() if m.needs_filters and (n == self.requested or self.requested == "auto")]
+        names = [n for n in names if n == self.requested or self._screen(n) is None]
+        if not names:
+            return self
+        real = _complex.embed_filters(w, self.embedding, self.geometry.groups, self.real_dtype) \
+            if self.embedding is not None else np.ascontiguousarray(w, dtype=self.real_dtype)
+        derived = _spectra.shared(("refined", self, tuple(names)), real)
+        plan = derived.get("plan")
+        if plan is None:
+            plan = derived["plan"] = self._refine(names, real)
+        return plan
+
+    def _screen(self, name):
+        """The method's answer from shapes alone (None: test the filters), kept with the plan."""
+        screens = self.__dict__.setdefault("_screens", {})
+        if name not in screens:
+            screens[name] = METHODS[name].screen(
+                self.run_geometry, self.settings[name], self.real_dtype.itemsize, _constants.load_constants(),
+                budget=self.estimates[self.method], workers=self.workers, backend=self.backend)
+        return screens[name]
+
+    def _refine(self, names, w) -> "ConvPlan":
+        estimates, settings, method = dict(self.estimates), dict(self.settings), self.method
+        for name in names:
+            forced = name == self.requested
+            seconds, settings[name] = METHODS[name].refine(
+                self.run_geometry, w, self.settings[name], self.real_dtype.itemsize, _constants.load_constants(),
+                budget=math.inf if forced else self.estimates[self.method], workers=self.workers,
+                backend=self.backend)
+            estimates[name] = seconds
+            if forced or seconds < estimates[method]:
+                method = name
+        peak = self.peak_bytes
+        if method != self.method or self.requested == method:
+            peak = predicted_peak_bytes(self.geometry, method, settings[method], self.real_dtype.itemsize,
+                                        backend=get_backend(self.backend), copy_out=self.channels_first,
+                                        embedding=self.embedding)
+        return dataclasses.replace(self, method=method, estimates=estimates, settings=settings, peak_bytes=peak)
 
     def _check_input(self, x, filters_dtype, names=("input", "filters")) -> np.dtype:
         """Check an input array against the plan; return the output dtype."""
@@ -208,8 +260,14 @@ class ConvPlan:
     # -- reporting -------------------------------------------------------------
 
     def __repr__(self) -> str:
+        return self._report(bound=False)
+
+    def _report(self, bound: bool) -> str:
+        """The plan's report; ``bound``: as a bound plan's, with what binding found for the methods
+        that need the filters' values (a plan alone names them only when asked for by name)."""
         g = self.geometry
-        est = "   ".join(f"{k} {_fmt_seconds(v)}" for k, v in self.estimates.items())
+        est = "   ".join(f"{k} {_fmt_seconds(v)}" for k, v in self.estimates.items() if math.isfinite(v))
+        unpriced = [k for k, v in self.estimates.items() if not math.isfinite(v)]
         mode = f" {g.padding_mode}" if g.padding_mode != "constant" else ""
         lines = [
             f"ConvPlan: conv{g.ndim}d {self.data_format} {self.dtype}, method={self.method!r}"
@@ -228,14 +286,21 @@ class ConvPlan:
             lines.append(f"  complex    {what[self.embedding]}; runs in {self.real_dtype}, input "
                          f"{run.input_shape} filters {run.filters_shape}")
         if self.estimates:
-            others = "the other" if len(self.estimates) == 2 else "the slowest"
+            priced = len(self.estimates) - len(unpriced)
+            others = "the other" if priced == 2 else "the slowest"
             lines.append(f"  predicted  {est}   ({self.method} {self.speedup:.1f}x faster than {others})")
         if self.measured:
             times = "   ".join(f"{k} {_fmt_seconds(v)}" for k, v in self.measured.items())
             lines.append(f"  measured   {times}   (measure=True: the faster one runs)")
-        # the settings of the method that runs first, then the other candidates'
+        # the settings of the method that runs first, then the other candidates'; for a method that
+        # needs the filters' values, what binding found from shapes alone where it did not test them
+        screens = self.__dict__.get("_screens", {}) if bound else {}
         for name in sorted(self.settings, key=lambda name: name != self.method):
-            if self.settings[name] is not None:
+            if METHODS[name].needs_filters and not bound and name != self.method:
+                continue
+            if screens.get(name) is not None:
+                lines.append(f"  {name:<10} not tested when bound: {screens[name]}")
+            elif self.settings[name] is not None:
                 lines.append(f"  {METHODS[name].describe(self.settings[name])}")
         lines.append(f"  memory     peak ~{self.peak_bytes / 2**20:.1f} MiB   workers {self.workers}"
                      f"   backend {self.backend}")
@@ -290,6 +355,15 @@ class BoundPlan:
         y = owned(y, out_dtype)  # the one place results leave the engine
         trim_scratch()
         return y
+
+    def _inner(self, x):
+        """Convolve a channels-last input in the compute dtype as a pass of another method (no
+        layout change, no copy): a local method as it is (the caller's guards see its result),
+        any other under the guards."""
+        method = self.plan.method
+        if METHODS[method].local:
+            return self._run(x, method, self.plan.real_dtype)
+        return self._guarded(x)
 
     def prepared(self, method: str, dtype) -> object:
         """The filters prepared for ``method`` in ``dtype`` (for the FFT method, their spectrum), kept.
@@ -676,7 +750,7 @@ class BoundPlan:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        text = f"BoundPlan(filters bound, dtype {self.filters_dtype})\n{self.plan!r}"
+        text = f"BoundPlan(filters bound, dtype {self.filters_dtype})\n{self.plan._report(bound=True)}"
         run = self.last_run
         if run is not None:
             text += f"\n  last call  ran {run['method']!r} in {run['dtype']} ({run['why']})"

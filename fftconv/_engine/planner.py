@@ -32,6 +32,7 @@ from fftconv._runtime.threads import resolve_workers
 from fftconv._shapes.fold import fold
 from fftconv.backends import DEFAULT_BACKEND, available_backends, get_backend
 from fftconv.methods import METHODS
+from fftconv.methods.base import SubPlanner, set_subplanner
 
 __all__ = ["plan", "check_and_plan", "check_method", "method_names", "clear"]
 
@@ -130,3 +131,33 @@ def check_and_plan(ndim, input_shape, filters_shape, *, compute, data_format, st
 def clear() -> None:
     """Forget every plan (after the calibration in force changed)."""
     _plan.cache_clear()
+
+
+class _SubConvolutions(SubPlanner):
+    """The engine's side of :class:`fftconv.methods.base.SubPlanner`: a method's sub-convolutions
+    (the low-rank method's 1-D passes) planned here like any convolution, run by bound plans."""
+
+    def plan(self, geom, dtype, workers, backend, method="auto"):
+        return plan(geom, dtype=dtype, method=method, workers=workers, backend=backend, input_as_is=True)
+
+    def seconds(self, sub):
+        return sub.estimates[sub.method]
+
+    def describe(self, sub):
+        g, setting = sub.geometry, sub.settings[sub.method]
+        what = f"{sub.method} {setting!r}" if isinstance(setting, str) else sub.method
+        return f"{max(g.kernel)} taps {g.in_channels}->{g.out_channels} {what}"
+
+    def integer_exact(self, sub):
+        return METHODS[sub.method].integer_exact
+
+    def peak_bytes(self, sub, *, kept_only=False):
+        return METHODS[sub.method].peak_bytes(sub.run_geometry, sub.settings[sub.method], sub.real_dtype.itemsize,
+                                              backend=get_backend(sub.backend), input_as_is=True,
+                                              kept_only=kept_only)
+
+    def bind(self, sub, filters):
+        return sub._bind(filters)._inner
+
+
+set_subplanner(_SubConvolutions())

@@ -17,6 +17,7 @@ from __future__ import annotations
 from fftconv.methods.base import Method
 from fftconv.methods.direct import DirectMethod
 from fftconv.methods.fft import FFTMethod
+from fftconv.methods.lowrank import LowRankMethod
 
 #: Every registered method by name, in registration order.
 METHODS: dict[str, Method] = {}
@@ -32,7 +33,7 @@ def register(method: Method) -> Method:
     --------
     >>> from fftconv.methods import METHODS
     >>> list(METHODS)
-    ['direct', 'fft']
+    ['direct', 'fft', 'lowrank']
     """
     if not isinstance(method, Method):
         raise TypeError(f"`method` must be an instance of fftconv.methods.base.Method; got {type(method).__name__}")
@@ -51,5 +52,6 @@ def unregister(name: str) -> None:
 
 register(DirectMethod())
 register(FFTMethod())
+register(LowRankMethod())
 
-__all__ = ["METHODS", "REFERENCE", "Method", "register", "unregister", "DirectMethod", "FFTMethod"]
+__all__ = ["METHODS", "REFERENCE", "Method", "register", "unregister", "DirectMethod", "FFTMethod", "LowRankMethod"]

@@ -1,40 +1,64 @@
 """Compiled loops for one input channel per group (depthwise layers, single-channel images).
 
-numba is a dependency: the direct
-method's ``"compiled"`` strategy runs these loops instead of numpy's
-elementwise passes (:func:`fftconv.methods.direct._taps`, one pass over the
-whole output per kernel tap).  Each output row is one task:
-it stays in the L1 cache while every tap is added into it, and the innermost
-loop runs along the contiguous channels, which the compiler vectorises.  The
-loops are serial and release the GIL: ``workers`` threads of fftconv's own
-pool (:mod:`fftconv._runtime.threads`) run ranges of rows, so that no OpenMP runtime
-of numba's meets another library's (torch's) in one process.
-Without numba, or with ``FFTCONV_DISABLE=numba`` (:mod:`fftconv._runtime.switches`), nothing
-here is compiled, :data:`HAVE_NUMBA` is False and the strategy is not offered: numpy's
-``"taps"`` run instead.
+numba is a dependency: the direct method's ``"compiled"`` strategy runs these
+loops instead of numpy's elementwise passes (:func:`fftconv.methods.direct._taps`,
+one pass over the whole output per kernel tap). Two loops, 1-D and 2-D alike
+(a 1-D signal is an image one row high):
 
-**No compilation on a first call.**  The loops are compiled with
+:func:`_single_rows` (one channel, or a few: each channel an image of its own)
+    Each output row is computed in blocks of :data:`ROW_BLOCK` outputs. The
+    kernel's taps are taken up to nine at a time: one pass over the block adds
+    the nine taps' products into it, the innermost loop running along the row,
+    which the compiler turns into 16-lane vector code. On the development
+    machine (AMD Zen 4, numba 0.68) the loop of a pass is one ``vmovups`` load
+    of a tap's input vector, a ``vfmadd231ps`` on ``zmm`` registers per
+    further tap with its input read from memory and its weight broadcast in a
+    register, and one store of the output vector: per 16 outputs and nine
+    taps, ten loads, nine fused multiply-adds and one store. A 3x3 kernel
+    takes one pass, a 9x9 kernel nine. A column stride ``s`` first splits each
+    row into its ``s`` phases (columns ``q, q + s, ...``), so that every tap
+    reads a contiguous run and no output is computed only to be dropped.
+:func:`_channel_rows` (:data:`CHANNELS_LAST_MIN` channels or more)
+    Passes of up to eight taps of one kernel row, the innermost loop along the
+    channels of one output position (the weights of a tap are a vector too:
+    two loads per multiply-add, so about half the rate of the row loop).
+
+A depthwise layer with a channel multiplier ``M`` first repeats each input
+channel ``M`` times (one copy of the padded input), and is then a layer of
+``G * M`` channels with one output each.
+
+Rows (or, for a single row, ranges of its columns) are split into ``workers``
+pieces run by fftconv's own pool (:mod:`fftconv._runtime.threads`); the loops
+release the GIL, so no OpenMP runtime of numba's meets another library's (torch's)
+in one process. Without numba, or with ``FFTCONV_DISABLE=numba``
+(:mod:`fftconv._runtime.switches`), nothing here is compiled, :data:`HAVE_NUMBA`
+is False and the strategy is not offered: numpy's ``"taps"`` run instead.
+
+**Exactness.** Each output is the sum of its own window's products in the
+compute dtype, in the filters' tap order, and nothing else. The only
+relaxation of IEEE arithmetic allowed to the compiler is ``contract``: a
+product and the sum it is added to may become one fused multiply-add,
+rounded once instead of twice. That keeps every rule of the contract: an
+output still reads only its window, so NaN and Inf stay in the outputs
+whose window holds them (a fused multiply-add is NaN where an operand is, or
+for ``0 * Inf`` and opposite infinities, as the separate operations are);
+integer data (computed in float64) give exact products and sums while those
+fit 2**53, fused or not; and fusing only removes roundings (the error bound
+of a sum of products stands). No other ``fastmath`` flag is set: those let
+the compiler assume there is no NaN or Inf, or reorder the sums.
+
+**No compilation on a first call.** The loops are compiled with
 ``cache=True``: the first process that calls one compiles it for its dtype
-(about 1 s each) and numba stores the machine code beside this file
+(7 s for :func:`_single_rows`, 3.4 s for :func:`_channel_rows`, float32, on
+the loaded development machine, 2026-12-07: each holds a vector loop per
+number of taps in a pass) and numba stores the machine code beside this file
 (``fftconv/methods/__pycache__/*.nbi, *.nbc``, in a source checkout and in an
 installed package alike), or, where that folder is not writable, in
 ``$NUMBA_CACHE_DIR`` or numba's user-wide cache folder; later processes load
-it in about 10 ms.  Loading needs numba's CPU target, whose set-up took
+it in about 10 ms. Loading needs numba's CPU target, whose set-up took
 0.4-0.8 s (measured 2026-12-01, loaded machine) and would land on every
 process's first compiled call, so it is done here, at import, like the
 import of numba itself; ``FFTCONV_DISABLE=numba`` spares a process both.
-
-Each output is the sum of its window's products in the compute dtype, with
-IEEE semantics (no ``fastmath``), so NaN and Inf stay in the outputs whose
-window holds them; with several channels, taps along a row are added four at
-a time (their sum first: one load and store of the output per four taps,
-which ran 1.2-1.4x faster), so the rounding differs from numpy's tap-by-tap
-order within the spec's tolerances.
-Measured on the development machine (2 cores shared with other work, load 2.7,
-one thread, 2026-11-30; ``bench_small.py --threads 1 --parts depthwise``),
-4x56x56x128 float32 depthwise layers, SAME: 3x3 6.6 ms, 7x7 15.3 ms, 13x13
-33 ms, against 16, 94 and 374 ms for numpy's elementwise passes over the whole
-output (before their row tiles) and 4.3, 7.1 and 18 ms for torch.
 """
 
 from __future__ import annotations
@@ -44,12 +68,21 @@ import math
 
 import numpy as np
 
+from fftconv._runtime.scratch import scratch
 from fftconv._runtime.switches import DISABLED
 from fftconv._runtime.threads import run_pieces
 
 #: Multiply-adds below which the loops run on the calling thread alone: handing rows to
 #: another thread costs tens of microseconds.
 MIN_PIECE_WORK = 2**18
+
+#: Outputs of one row block of :func:`_single_rows`: the block and the input it reads stay
+#: in the L1 and L2 caches while every tap is added into it.
+ROW_BLOCK = 2048
+
+#: From this many channels (after a channel multiplier's repeat) the loop runs along the
+#: channels of the channels-last arrays; with fewer, each channel is made an image of its own.
+CHANNELS_LAST_MIN = 16
 
 
 def _find_numba() -> bool:
@@ -66,62 +99,279 @@ HAVE_NUMBA = "numba" not in DISABLED and _find_numba()
 if HAVE_NUMBA:
     import numba
 
-    @numba.njit(nogil=True, cache=True)
-    def _one_per_group(xp, w, out, sh, sw, dh, dw, first, last):  # pragma: no cover - compiled
-        """``out (N, OH, OW, G) = sum_ij xp[n, r*sh + i*dh, o*sw + j*dw, g] * w[i, j, g]`` for
-        the output rows ``first <= n * OH + r < last``."""
-        oh_, ow_, g_ = out.shape[1:]
-        kh_, kw_ = w.shape[0], w.shape[1]
+    #: The one relaxation of IEEE arithmetic the loops allow (see the module docstring).
+    _CONTRACT = {"contract"}
+
+    @numba.njit(nogil=True, cache=True, fastmath=_CONTRACT)
+    def _single_rows(xf, offsets, wts, out, image_step, row_step,  # pragma: no cover - compiled
+                     first, last, c0, c1):
+        """``out[n, r, o] = sum_t xf[n * image_step + r * row_step + offsets[t] + o] * wts[n % G, t]``
+        for the rows ``first <= n * OH + r < last`` and the columns ``c0 <= o < c1``: taps taken up
+        to nine at a time (a 3x3 kernel in one pass), so each pass over a block of the output
+        row loads and stores it once per nine multiply-adds (see the module docstring)."""
+        oh_ = out.shape[1]
+        nt = offsets.shape[0]
+        g_ = wts.shape[0]
         for task in range(first, last):
             n = task // oh_
             r = task - n * oh_
-            for o in range(ow_):
-                for c in range(g_):
-                    out[n, r, o, c] = 0
-            for i in range(kh_):
-                y = r * sh + i * dh
-                for j in range(kw_):
-                    if g_ == 1:  # one channel: the loop along the row is the one to vectorise
-                        t = w[i, j, 0]
-                        for o in range(ow_):
-                            out[n, r, o, 0] += xp[n, y, o * sw + j * dw, 0] * t
-                    elif j % 4 == 0 and j + 4 <= kw_:  # four taps per pass over the row's outputs
-                        for o in range(ow_):
-                            x0 = o * sw + j * dw
-                            for c in range(g_):
-                                out[n, r, o, c] += (
-                                    (xp[n, y, x0, c] * w[i, j, c] + xp[n, y, x0 + dw, c] * w[i, j + 1, c])
-                                    + (xp[n, y, x0 + 2 * dw, c] * w[i, j + 2, c]
-                                       + xp[n, y, x0 + 3 * dw, c] * w[i, j + 3, c]))
-                    elif j >= kw_ - kw_ % 4:  # the last taps of the row, one at a time
-                        for o in range(ow_):
-                            x0 = o * sw + j * dw
-                            for c in range(g_):
-                                out[n, r, o, c] += xp[n, y, x0, c] * w[i, j, c]
+            wrow = wts[n % g_]
+            for b0 in range(c0, c1, ROW_BLOCK):
+                size = min(ROW_BLOCK, c1 - b0)
+                orow = out[n, r, b0:b0 + size]
+                base = n * image_step + r * row_step + b0
+                t = 0
+                while t < nt:
+                    s = min(nt - t, 9)
+                    if s == 9:
+                        v0 = xf[base + offsets[t]:]
+                        w0 = wrow[t]
+                        v1 = xf[base + offsets[t + 1]:]
+                        w1 = wrow[t + 1]
+                        v2 = xf[base + offsets[t + 2]:]
+                        w2 = wrow[t + 2]
+                        v3 = xf[base + offsets[t + 3]:]
+                        w3 = wrow[t + 3]
+                        v4 = xf[base + offsets[t + 4]:]
+                        w4 = wrow[t + 4]
+                        v5 = xf[base + offsets[t + 5]:]
+                        w5 = wrow[t + 5]
+                        v6 = xf[base + offsets[t + 6]:]
+                        w6 = wrow[t + 6]
+                        v7 = xf[base + offsets[t + 7]:]
+                        w7 = wrow[t + 7]
+                        v8 = xf[base + offsets[t + 8]:]
+                        w8 = wrow[t + 8]
+                        if t == 0:
+                            for o in range(size):
+                                orow[o] = (v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3 + v4[o] * w4
+                                           + v5[o] * w5 + v6[o] * w6 + v7[o] * w7 + v8[o] * w8)
+                        else:
+                            for o in range(size):
+                                orow[o] = (orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3
+                                           + v4[o] * w4 + v5[o] * w5 + v6[o] * w6 + v7[o] * w7 + v8[o] * w8)
+                    elif s == 8:
+                        v0 = xf[base + offsets[t]:]
+                        w0 = wrow[t]
+                        v1 = xf[base + offsets[t + 1]:]
+                        w1 = wrow[t + 1]
+                        v2 = xf[base + offsets[t + 2]:]
+                        w2 = wrow[t + 2]
+                        v3 = xf[base + offsets[t + 3]:]
+                        w3 = wrow[t + 3]
+                        v4 = xf[base + offsets[t + 4]:]
+                        w4 = wrow[t + 4]
+                        v5 = xf[base + offsets[t + 5]:]
+                        w5 = wrow[t + 5]
+                        v6 = xf[base + offsets[t + 6]:]
+                        w6 = wrow[t + 6]
+                        v7 = xf[base + offsets[t + 7]:]
+                        w7 = wrow[t + 7]
+                        if t == 0:
+                            for o in range(size):
+                                orow[o] = (v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3 + v4[o] * w4
+                                           + v5[o] * w5 + v6[o] * w6 + v7[o] * w7)
+                        else:
+                            for o in range(size):
+                                orow[o] = (orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3
+                                           + v4[o] * w4 + v5[o] * w5 + v6[o] * w6 + v7[o] * w7)
+                    elif s == 7:
+                        v0 = xf[base + offsets[t]:]
+                        w0 = wrow[t]
+                        v1 = xf[base + offsets[t + 1]:]
+                        w1 = wrow[t + 1]
+                        v2 = xf[base + offsets[t + 2]:]
+                        w2 = wrow[t + 2]
+                        v3 = xf[base + offsets[t + 3]:]
+                        w3 = wrow[t + 3]
+                        v4 = xf[base + offsets[t + 4]:]
+                        w4 = wrow[t + 4]
+                        v5 = xf[base + offsets[t + 5]:]
+                        w5 = wrow[t + 5]
+                        v6 = xf[base + offsets[t + 6]:]
+                        w6 = wrow[t + 6]
+                        if t == 0:
+                            for o in range(size):
+                                orow[o] = (v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3 + v4[o] * w4
+                                           + v5[o] * w5 + v6[o] * w6)
+                        else:
+                            for o in range(size):
+                                orow[o] = (orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3
+                                           + v4[o] * w4 + v5[o] * w5 + v6[o] * w6)
+                    elif s == 6:
+                        v0 = xf[base + offsets[t]:]
+                        w0 = wrow[t]
+                        v1 = xf[base + offsets[t + 1]:]
+                        w1 = wrow[t + 1]
+                        v2 = xf[base + offsets[t + 2]:]
+                        w2 = wrow[t + 2]
+                        v3 = xf[base + offsets[t + 3]:]
+                        w3 = wrow[t + 3]
+                        v4 = xf[base + offsets[t + 4]:]
+                        w4 = wrow[t + 4]
+                        v5 = xf[base + offsets[t + 5]:]
+                        w5 = wrow[t + 5]
+                        if t == 0:
+                            for o in range(size):
+                                orow[o] = (v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3 + v4[o] * w4
+                                           + v5[o] * w5)
+                        else:
+                            for o in range(size):
+                                orow[o] = (orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3
+                                           + v4[o] * w4 + v5[o] * w5)
+                    elif s == 5:
+                        v0 = xf[base + offsets[t]:]
+                        w0 = wrow[t]
+                        v1 = xf[base + offsets[t + 1]:]
+                        w1 = wrow[t + 1]
+                        v2 = xf[base + offsets[t + 2]:]
+                        w2 = wrow[t + 2]
+                        v3 = xf[base + offsets[t + 3]:]
+                        w3 = wrow[t + 3]
+                        v4 = xf[base + offsets[t + 4]:]
+                        w4 = wrow[t + 4]
+                        if t == 0:
+                            for o in range(size):
+                                orow[o] = v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3 + v4[o] * w4
+                        else:
+                            for o in range(size):
+                                orow[o] = (orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3
+                                           + v4[o] * w4)
+                    elif s == 4:
+                        v0 = xf[base + offsets[t]:]
+                        w0 = wrow[t]
+                        v1 = xf[base + offsets[t + 1]:]
+                        w1 = wrow[t + 1]
+                        v2 = xf[base + offsets[t + 2]:]
+                        w2 = wrow[t + 2]
+                        v3 = xf[base + offsets[t + 3]:]
+                        w3 = wrow[t + 3]
+                        if t == 0:
+                            for o in range(size):
+                                orow[o] = v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3
+                        else:
+                            for o in range(size):
+                                orow[o] = orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2 + v3[o] * w3
+                    elif s == 3:
+                        v0 = xf[base + offsets[t]:]
+                        w0 = wrow[t]
+                        v1 = xf[base + offsets[t + 1]:]
+                        w1 = wrow[t + 1]
+                        v2 = xf[base + offsets[t + 2]:]
+                        w2 = wrow[t + 2]
+                        if t == 0:
+                            for o in range(size):
+                                orow[o] = v0[o] * w0 + v1[o] * w1 + v2[o] * w2
+                        else:
+                            for o in range(size):
+                                orow[o] = orow[o] + v0[o] * w0 + v1[o] * w1 + v2[o] * w2
+                    elif s == 2:
+                        v0 = xf[base + offsets[t]:]
+                        w0 = wrow[t]
+                        v1 = xf[base + offsets[t + 1]:]
+                        w1 = wrow[t + 1]
+                        if t == 0:
+                            for o in range(size):
+                                orow[o] = v0[o] * w0 + v1[o] * w1
+                        else:
+                            for o in range(size):
+                                orow[o] = orow[o] + v0[o] * w0 + v1[o] * w1
+                    elif s == 1:
+                        v0 = xf[base + offsets[t]:]
+                        w0 = wrow[t]
+                        if t == 0:
+                            for o in range(size):
+                                orow[o] = v0[o] * w0
+                        else:
+                            for o in range(size):
+                                orow[o] = orow[o] + v0[o] * w0
+                    t += s
 
-    @numba.njit(nogil=True, cache=True)
-    def _several_per_group(xp, w, out, sh, sw, dh, dw, first, last):  # pragma: no cover - compiled
-        """As :func:`_one_per_group`, with ``M`` outputs per group: ``out (N, OH, OW, G, M)``,
-        ``w (KH, KW, G, M)``."""
-        oh_, ow_, g_, m_ = out.shape[1:]
-        kh_, kw_ = w.shape[0], w.shape[1]
+    @numba.njit(nogil=True, cache=True, fastmath=_CONTRACT)
+    def _channel_rows(xp, wts, out, sh, sw, dh, dw, first, last):  # pragma: no cover - compiled
+        """``out[n, r, o, c] = sum_ij xp[n, r*sh + i*dh, o*sw + j*dw, c] * wts[i, j, c]`` for the
+        rows ``first <= n * OH + r < last``: the row zeroed, then per pass up to eight taps of
+        one kernel row added into one output position, the channels innermost."""
+        oh_, ow_, c_ = out.shape[1:]
+        kh_, kw_ = wts.shape[0], wts.shape[1]
         for task in range(first, last):
             n = task // oh_
             r = task - n * oh_
-            for o in range(ow_):
-                for c in range(g_):
-                    for q in range(m_):
-                        out[n, r, o, c, q] = 0
+            out[n, r] = 0
             for i in range(kh_):
                 y = r * sh + i * dh
-                for j in range(kw_):
-                    for o in range(ow_):
-                        x0 = o * sw + j * dw
-                        for c in range(g_):
-                            v = xp[n, y, x0, c]
-                            for q in range(m_):
-                                out[n, r, o, c, q] += v * w[i, j, c, q]
-
+                j = 0
+                while j < kw_:
+                    s = min(kw_ - j, 8)
+                    if s == 8:
+                        for o in range(ow_):
+                            b = o * sw + j * dw
+                            for c in range(c_):
+                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                                   + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                   + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                                   + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
+                                                   + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c]
+                                                   + xp[n, y, b + 5 * dw, c] * wts[i, j + 5, c]
+                                                   + xp[n, y, b + 6 * dw, c] * wts[i, j + 6, c]
+                                                   + xp[n, y, b + 7 * dw, c] * wts[i, j + 7, c])
+                    elif s == 7:
+                        for o in range(ow_):
+                            b = o * sw + j * dw
+                            for c in range(c_):
+                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                                   + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                   + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                                   + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
+                                                   + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c]
+                                                   + xp[n, y, b + 5 * dw, c] * wts[i, j + 5, c]
+                                                   + xp[n, y, b + 6 * dw, c] * wts[i, j + 6, c])
+                    elif s == 6:
+                        for o in range(ow_):
+                            b = o * sw + j * dw
+                            for c in range(c_):
+                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                                   + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                   + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                                   + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
+                                                   + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c]
+                                                   + xp[n, y, b + 5 * dw, c] * wts[i, j + 5, c])
+                    elif s == 5:
+                        for o in range(ow_):
+                            b = o * sw + j * dw
+                            for c in range(c_):
+                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                                   + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                   + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                                   + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
+                                                   + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c])
+                    elif s == 4:
+                        for o in range(ow_):
+                            b = o * sw + j * dw
+                            for c in range(c_):
+                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                                   + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                   + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                                   + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c])
+                    elif s == 3:
+                        for o in range(ow_):
+                            b = o * sw + j * dw
+                            for c in range(c_):
+                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                                   + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                                   + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c])
+                    elif s == 2:
+                        for o in range(ow_):
+                            b = o * sw + j * dw
+                            for c in range(c_):
+                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                                   + xp[n, y, b + dw, c] * wts[i, j + 1, c])
+                    elif s == 1:
+                        for o in range(ow_):
+                            b = o * sw + j * dw
+                            for c in range(c_):
+                                out[n, r, o, c] = out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                    j += s
 
     def _load_target() -> None:
         """Initialise numba's CPU target now: loading a loop from numba's cache does that first
@@ -136,6 +386,40 @@ if HAVE_NUMBA:
     _load_target()
 
 
+def seconds(geom, itemsize: int, c) -> float:
+    """Predicted seconds of :func:`run_taps` (the padded copy and the call's fixed cost aside).
+
+    The multiply-adds, plus two per output and pass (the load and store
+    of the output block, in cache), at ``compiled_flops / 2`` per second, or
+    ``compiled_channel_flops / 2`` for the loop along the channels (float32; float64 at half
+    the rate), plus the copies :func:`scratch_bytes` counts at ``bandwidth``.
+    """
+    channels = geom.groups * geom.group_out
+    outputs = geom.batch * math.prod(geom.out_spatial) * channels
+    taps = math.prod(geom.kernel)
+    if channels >= CHANNELS_LAST_MIN:  # passes of up to eight taps of one kernel row
+        passes, rate = math.prod(geom.kernel[:-1]) * -(-geom.kernel[-1] // 8), c["compiled_channel_flops"]
+    else:  # passes of up to nine taps
+        passes, rate = -(-taps // 9), c["compiled_flops"]
+    t = 2 * outputs * (taps + 2 * passes) / rate / (4 / itemsize)
+    return t + 2 * scratch_bytes(geom, itemsize) / c["bandwidth"]
+
+
+def scratch_bytes(geom, itemsize: int) -> int:
+    """Bytes of the scratch arrays :func:`run_taps` fills (kept after the call): the input
+    repeated for a channel multiplier; with fewer than :data:`CHANNELS_LAST_MIN` channels,
+    the channel-major copy of the input in column phases and the channel-major output."""
+    channels = geom.groups * geom.group_out
+    used = math.prod(geom.used_extent)
+    total = geom.batch * used * channels * itemsize if geom.group_out > 1 else 0
+    if channels < CHANNELS_LAST_MIN and (channels > 1 or geom.strides[-1] > 1):
+        span = -(-geom.used_extent[-1] // geom.strides[-1]) * geom.strides[-1]
+        total += geom.batch * channels * used // geom.used_extent[-1] * span * itemsize
+        if channels > 1:
+            total += math.prod(geom.output_shape) * itemsize
+    return total
+
+
 def run_taps(xp: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
     """The direct method's ``"compiled"`` strategy: ``xp`` the padded input's used extent,
     ``w`` the filters ``(*kernel, 1, C_out)``, one input channel per group, 1-D or 2-D.
@@ -143,24 +427,54 @@ def run_taps(xp: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
     Returns a new channels-last output in ``w.dtype``.
     """
     g, m = geom.groups, geom.group_out
-    xp = np.ascontiguousarray(xp)
-    w = np.ascontiguousarray(w)
-    result = out = np.empty(geom.output_shape, dtype=w.dtype)  # returned as it is: it owns its memory
-    strides, dilations = tuple(geom.strides), tuple(geom.dilations)
+    channels = g * m
+    result = np.empty(geom.output_shape, dtype=w.dtype)  # returned as it is: it owns its memory
+    strides, dilations, kernel = tuple(geom.strides), tuple(geom.dilations), tuple(geom.kernel)
     if geom.ndim == 1:  # a row of height one
-        xp, out, w = xp[:, None], out[:, None], w[None]
-        strides, dilations = (1, *strides), (1, *dilations)
-    kernel, rows = w.shape[:2], out.shape[0] * out.shape[1]
-    if m == 1:
-        args = (xp, w.reshape(*kernel, g), out, *strides, *dilations)
-        loop = _one_per_group
-    else:
-        args = (xp, w.reshape(*kernel, g, m), out.reshape(*out.shape[:-1], g, m), *strides, *dilations)
-        loop = _several_per_group
-    pieces = min(workers or 1, rows, max(math.prod(result.shape) * math.prod(kernel) // MIN_PIECE_WORK, 1))
-    if pieces <= 1:
-        loop(*args, 0, rows)
-    else:  # rows in ``pieces`` ranges, one per thread (the loops release the GIL)
+        xp, strides, dilations, kernel = xp[:, None], (1, *strides), (1, *dilations), (1, *kernel)
+    out = result.reshape(geom.batch, -1, geom.out_spatial[-1], channels)
+    if m > 1:  # each input channel repeated for its M outputs
+        rep = scratch("repeated", (*xp.shape[:-1], g, m), w.dtype)
+        np.copyto(rep, xp[..., None])
+        xp = rep.reshape(*xp.shape[:-1], channels)
+    xp = np.ascontiguousarray(xp, dtype=w.dtype)
+    (sh, sw), (dh, dw) = strides, dilations
+    rows_of_taps, cols_of_taps = np.divmod(np.arange(math.prod(kernel), dtype=np.int64), kernel[1])
+    ty, tx = rows_of_taps * dh, cols_of_taps * dw  # each tap's offsets, in the filters' order
+    weights = np.ascontiguousarray(w.reshape(-1, channels))  # (taps, C), in the taps' order
+    work = math.prod(result.shape) * len(ty)
+    if channels >= CHANNELS_LAST_MIN:
+        rows = out.shape[0] * out.shape[1]
+        pieces = min(workers or 1, rows, max(work // MIN_PIECE_WORK, 1))
         bounds = [rows * i // pieces for i in range(pieces + 1)]
-        run_pieces(lambda i: loop(*args, bounds[i], bounds[i + 1]), pieces)
+        wts = weights.reshape(*kernel, channels)
+        run_pieces(lambda i: _channel_rows(xp, wts, out, sh, sw, dh, dw, bounds[i], bounds[i + 1]), pieces)
+        return result
+    # channels apart: (N * C, H, phases, W / phases), each column phase of a stride contiguous
+    n, h, width = xp.shape[:3]
+    span = -(-width // sw)
+    if channels == 1 and sw == 1:
+        images = xp.reshape(n, h, 1, width)
+    else:
+        images = scratch("phases", (n, channels, h, sw, span), w.dtype)
+        for q in range(sw):
+            cols = xp[:, :, q::sw]  # (N, H, <= span, C)
+            np.copyto(images[:, :, :, q, :cols.shape[2]], cols.transpose(0, 3, 1, 2))
+        images = images.reshape(n * channels, h, sw, span)
+    offsets = (ty * sw + tx % sw) * span + tx // sw  # of each tap's first sample in an image
+    planes = out.reshape(*out.shape[:3]) if channels == 1 else scratch(
+        "planes", (n, channels, *out.shape[1:3]), w.dtype)
+    planes3 = planes.reshape(n * channels, *out.shape[1:3])
+    rows, width_out = planes3.shape[0] * planes3.shape[1], planes3.shape[2]
+    pieces = min(workers or 1, max(work // MIN_PIECE_WORK, 1))
+    if rows >= pieces:
+        bounds = [(rows * i // pieces, rows * (i + 1) // pieces, 0, width_out) for i in range(pieces)]
+    else:  # one row, or a few: ranges of its columns
+        cuts = [width_out * i // pieces // 16 * 16 for i in range(pieces)] + [width_out]
+        bounds = [(0, rows, cuts[i], cuts[i + 1]) for i in range(pieces)]
+    wts = np.ascontiguousarray(weights.T)  # (C, taps)
+    flat, steps = images.reshape(-1), (h * sw * span, sh * sw * span)
+    run_pieces(lambda i: _single_rows(flat, offsets, wts, planes3, *steps, *bounds[i]), pieces)
+    if channels > 1:
+        np.copyto(out, planes.transpose(0, 2, 3, 1))
     return result

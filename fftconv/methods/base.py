@@ -7,6 +7,16 @@ calibration, the command line and the plans' reports then iterate over the
 registry, so they never name a method, and the test suite covers the new one
 (``tests/test_method_protocol.py`` registers a naive reference method to show it).
 
+A method whose choice needs the filters' values (``needs_filters``: the
+low-rank method cannot know a kernel's rank from its shape) prices itself as
+unavailable from shapes alone; binding the filters (``plan.bind``,
+``FilterBank``, one-shot calls) asks it to :meth:`Method.screen` the plan and,
+where that finds it could win, to :meth:`Method.refine` its settings with the
+filters' values, and switches to it where it is then predicted faster.  Such a
+method may run sub-convolutions (1-D passes, say) planned by the engine: the
+engine installs its :class:`SubPlanner` here when it is imported
+(:func:`subplanner`), so that methods never import the engine.
+
 A method sees a *real* convolution (complex ones arrive as their real
 embedding, :mod:`fftconv._engine.complex`) on channels-last arrays, described
 by a :class:`~fftconv._shapes.geometry.ConvGeometry`. Its ``settings`` are
@@ -25,7 +35,7 @@ import numpy as np
 
 from fftconv._shapes.geometry import ConvGeometry
 
-__all__ = ["Method", "Rounding"]
+__all__ = ["Method", "Rounding", "SubPlanner", "subplanner", "set_subplanner"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,6 +103,10 @@ class Method(abc.ABC):
     uses_backend : bool
         The method runs FFT backends, so ``measure=True`` with
         ``backend="auto"`` times it on each.
+    needs_filters : bool
+        The method's cost depends on the filters' values: :meth:`plan` prices
+        it from shapes alone as unavailable (``inf``) and binding refines it
+        (:meth:`screen`, :meth:`refine`).
     """
 
     name: ClassVar[str]
@@ -100,6 +114,7 @@ class Method(abc.ABC):
     local: ClassVar[bool]
     integer_exact: ClassVar[bool]
     uses_backend: ClassVar[bool] = False
+    needs_filters: ClassVar[bool] = False
 
     # -- planning, from shapes alone ---------------------------------------------------
 
@@ -172,5 +187,78 @@ class Method(abc.ABC):
         """Whether rounding this method's result of integer data gives the exact sums."""
         return self.integer_exact
 
+    # -- methods that need the filters' values (``needs_filters``) --------------------------
+
+    def screen(self, geom: ConvGeometry, settings: Any, itemsize: int, constants: dict, *, budget: float,
+               workers: int, backend: str) -> str | None:
+        """From shapes alone, before any filter value is read: None where binding should
+        :meth:`refine` (the method could beat ``budget`` seconds, the planned method's
+        prediction), else the reason it cannot. The engine keeps the answer with the plan."""
+        return "the method does not depend on the filters' values"
+
+    def refine(self, geom: ConvGeometry, filters: np.ndarray, settings: Any, itemsize: int, constants: dict, *,
+               budget: float, workers: int, backend: str) -> tuple[float, Any]:
+        """``(predicted seconds, settings)`` with the filters known (flipped, real, in the compute
+        dtype, C-contiguous; read only). ``budget`` is the planned method's predicted seconds
+        (``inf`` when the caller asked for this method by name: it must then return settings it
+        can run). The engine keeps the answer with the filters' content
+        (:mod:`fftconv._engine.spectra`), so a loop of calls with the same filters refines once."""
+        return self.seconds(geom, settings, itemsize, constants), settings
+
     def __repr__(self) -> str:
         return f"<fftconv method {self.name!r}>"
+
+
+class SubPlanner:
+    """What the engine offers a method that runs sub-convolutions (1-D passes, say).
+
+    The engine (:mod:`fftconv._engine.planner`) installs one instance when it
+    is imported; :func:`subplanner` returns it. Each sub-convolution is planned
+    and run as a convolution of its own: a channels-last input in the compute
+    dtype, VALID, with the method ``auto`` picks for it and that method's
+    guards.
+    """
+
+    def plan(self, geom: ConvGeometry, dtype, workers: int, backend: str, method: str = "auto") -> Any:
+        """The engine's plan (opaque to the method) of a checked geometry, running ``method``
+        (``"auto"``: the engine's choice)."""
+        raise NotImplementedError
+
+    def seconds(self, plan) -> float:
+        """Predicted seconds of a plan's method."""
+        raise NotImplementedError
+
+    def describe(self, plan) -> str:
+        """A short name of what a plan runs, e.g. ``"direct 'lines'"``."""
+        raise NotImplementedError
+
+    def integer_exact(self, plan) -> bool:
+        """Whether a plan's method sums integers exactly (in float64, below 2**53)."""
+        raise NotImplementedError
+
+    def peak_bytes(self, plan, *, kept_only: bool = False) -> int:
+        """Bytes a run of ``plan`` allocates (its output included), as the method models them; with
+        ``kept_only``, what stays allocated once it returns."""
+        raise NotImplementedError
+
+    def bind(self, plan, filters: np.ndarray):
+        """A callable ``run(x) -> y`` convolving channels-last inputs in the plan's dtype with
+        ``filters`` (prepared once): the method runs directly where it is local, else under the
+        engine's guards (non-finite and huge values, dynamic range)."""
+        raise NotImplementedError
+
+
+_SUBPLANNER: SubPlanner | None = None
+
+
+def set_subplanner(engine: SubPlanner) -> None:
+    """Install the engine's :class:`SubPlanner` (done once, by :mod:`fftconv._engine.planner`)."""
+    global _SUBPLANNER
+    _SUBPLANNER = engine
+
+
+def subplanner() -> SubPlanner:
+    """The engine's :class:`SubPlanner`; a RuntimeError before the engine is imported."""
+    if _SUBPLANNER is None:
+        raise RuntimeError("fftconv's engine is not imported: import fftconv first")
+    return _SUBPLANNER

@@ -24,13 +24,18 @@ no output reads a pad):
 ``"taps"`` (one input channel per group: depthwise, or single-channel images)
     No contraction is left, so each tap is an elementwise multiply-add over a
     strided view.
-``"compiled"`` (the same shapes, 1-D and 2-D; only with the optional numba)
-    The taps' loop compiled (:mod:`fftconv.methods._compiled`): each output
-    row takes every tap while it sits in cache. Preferred to ``"taps"`` from
-    :data:`COMPILED_MIN_CHANNELS` channels up.
+``"compiled"`` (the same shapes, 1-D and 2-D; only with numba, not disabled)
+    The taps' loops compiled (:mod:`fftconv.methods._compiled`): eight taps
+    added per pass over a block of an output row held in cache, in vector
+    code along the row (or the channels). Preferred to ``"taps"`` wherever it
+    runs.
 ``"rows"`` (one input and one output channel, a kernel along the last axis only)
     :func:`numpy.correlate` per row: short FIR filters on a few signals, where
     the other strategies' fixed costs dominate.
+``"lines"`` (a kernel along one axis, few channels mixed per group; only with numba)
+    Compiled 1-D passes (:mod:`fftconv.methods._lines`): each output line stays
+    in cache while every tap is added into it, along contiguous memory. The
+    low-rank method's passes, and FIR filters over many lines.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ from fftconv._shapes.geometry import ConvGeometry, batch_row_chunks
 from fftconv._shapes.padding import box_reads, read_padded
 from fftconv._runtime.scratch import scratch
 from fftconv.methods.pricing import gemm_seconds
-from fftconv.methods import _compiled
+from fftconv.methods import _compiled, _lines
 from fftconv.methods.base import Method
 
 #: Target size in bytes of one chunk of patches (and, for "shifted", its partial
@@ -54,12 +59,15 @@ from fftconv.methods.base import Method
 #: on 3x3/5x5/9x9 CNN shapes: 1 MiB ran 1.5-2.5x faster than 4-16 MiB.
 CHUNK_BYTES = 2**20
 
-#: The compiled loops run along the channels; with fewer, numpy's passes over whole rows won
-#: (1x256x256x1, 7x7: 2.5 ms compiled, 1.8 ms taps, measured 2026-11-30).
-COMPILED_MIN_CHANNELS = 8
+#: The strategies this installation runs ("compiled" and "lines" only with numba).
+STRATEGIES = ("shifted", "im2col", "taps", "rows") + (("compiled", "lines") if _compiled.HAVE_NUMBA else ())
 
-#: The strategies this installation runs ("compiled" only with numba).
-STRATEGIES = ("shifted", "im2col", "taps", "rows") + (("compiled",) if _compiled.HAVE_NUMBA else ())
+#: The lines strategy mixes at most this many ``C_in/G * C_out/G`` channel pairs per group; more
+#: are a GEMM's work (im2col).
+LINES_MAX_MIX = 16
+#: Where the lines strategy mixes channels, each multiply-add costs this many times one of a
+#: single-channel pass (2-2.5x measured side by side, 2026-12, 1024x1024 float32, 31 taps).
+LINES_MIX_COST = 2.0
 
 
 def fits(strategy: str, geom: ConvGeometry) -> bool:
@@ -78,6 +86,8 @@ def fits(strategy: str, geom: ConvGeometry) -> bool:
         return _compiled.HAVE_NUMBA and geom.group_in == 1 and geom.ndim <= 2
     if strategy == "shifted":
         return geom.groups == 1 and all(s == 1 for s in geom.strides)
+    if strategy == "lines":
+        return _lines.fits(geom)
     if strategy == "rows":
         return (geom.in_channels == geom.out_channels == 1 and geom.strides[-1] == 1
                 and geom.dilations[-1] == 1 and all(k == 1 for k in geom.kernel[:-1]))
@@ -88,8 +98,10 @@ def choose_strategy(geom: ConvGeometry) -> str:
     """Pick the direct strategy for these shapes (see the module docstring)."""
     if fits("rows", geom) and geom.kernel[-1] <= ROWS_MAX_TAPS and _row_count(geom) <= ROWS_MAX_COUNT:
         return "rows"
-    if geom.group_in == 1:  # compiled loops vectorise across channels: a few are no gain
-        return "compiled" if fits("compiled", geom) and geom.groups >= COMPILED_MIN_CHANNELS else "taps"
+    if fits("lines", geom) and geom.group_in * geom.group_out <= LINES_MAX_MIX:
+        return "lines"
+    if geom.group_in == 1:
+        return "compiled" if fits("compiled", geom) else "taps"
     if (geom.groups == 1 and all(s == 1 for s in geom.strides) and _shift_overhead(geom) < 1.5
             and math.prod(geom.kernel[:-1]) >= 4):
         return "shifted"
@@ -106,9 +118,14 @@ def seconds(geom: ConvGeometry, itemsize: int, c, strategy=None) -> float:
     if strategy == "taps":
         work = 3 * outputs * taps * geom.out_channels
         t = work / c["elementwise_flops"] / (4 / itemsize) + work * itemsize / bw
-    elif strategy == "compiled":  # each output row in cache while every tap is added into it
-        t = 2 * outputs * taps * geom.out_channels / c["compiled_flops"] / (4 / itemsize)
-        t += outputs * geom.out_channels * itemsize / bw
+    elif strategy == "compiled":
+        t = _compiled.seconds(geom, itemsize, c)
+    elif strategy == "lines":  # compiled 1-D passes: each output line in cache, contiguous runs
+        t = 2 * outputs * taps * geom.group_in * geom.out_channels / c["lines_flops"] / (4 / itemsize)
+        if geom.group_in * geom.group_out > 1:  # channels mixed: a gather or a transpose per line
+            t *= LINES_MIX_COST
+        t += (geom.batch * math.prod(geom.used_extent) * geom.in_channels
+              + outputs * geom.out_channels) * itemsize / bw
     elif strategy == "rows":  # numpy's compiled 1-D loop, one call per row
         t = 2 * outputs * taps / c["elementwise_flops"] / (4 / itemsize)
     elif strategy == "shifted":
@@ -144,7 +161,7 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
     scratch memory it keeps.
     """
     in_place = input_as_is and reads_input_in_place(geom)
-    if strategy in ("shifted", "compiled"):  # these read a C-contiguous used extent only
+    if strategy in ("shifted", "compiled", "lines"):  # these read a C-contiguous used extent only
         in_place = in_place and contiguous_input and _used_extent_is_contiguous(geom)
     padded_size = geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize
     padded = 0 if in_place else padded_size
@@ -152,8 +169,21 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
     if strategy == "taps":  # the output, and the products of one tile in scratch (kept)
         tile = _outputs_in_chunk(geom, _taps_rows(geom, itemsize)) * geom.out_channels * itemsize
         return padded + out + tile + (0 if kept_only else final_copy)
-    if strategy == "compiled":  # the output only
-        return padded + out + final_copy
+    if strategy == "compiled":  # the output, and the copies _compiled.run_taps makes in scratch
+        return padded + out + _compiled.scratch_bytes(geom, itemsize) + (0 if kept_only else final_copy)
+    if strategy == "lines":  # the output, per thread one line transposed (channels mixed along the
+        axis = _lines.pass_axis(geom)  # last axis), and the samples of the other axes' strides first
+        line = 0
+        gathered = geom.batch * geom.used_extent[axis] * geom.in_channels * itemsize * math.prod(
+            o for a, o in enumerate(geom.out_spatial) if a != axis)
+        strided = gathered if _lines.strided_elsewhere(geom) else 0
+        if axis == geom.ndim - 1 and not geom.groups == geom.group_in == geom.group_out == 1:
+            line = 2 * (geom.used_extent[axis] * geom.in_channels + geom.out_spatial[axis]) * itemsize
+        elif axis < geom.ndim - 1 and not geom.group_in == geom.group_out == 1:  # the channel-major
+            # copy of the input, and per thread one output row channel-major
+            inner = math.prod(geom.out_spatial[axis + 1:])
+            line = gathered + 2 * inner * geom.out_channels * itemsize
+        return padded + strided + out + line + final_copy
     if strategy == "rows":  # the output, and numpy's result for one row before it is copied there
         row = 0 if geom.ndim == 1 and geom.batch == 1 else geom.out_spatial[-1] * itemsize
         return padded + out + (0 if kept_only else max(row, final_copy))
@@ -192,9 +222,11 @@ def execute(x: np.ndarray, w: np.ndarray, geom: ConvGeometry, *, strategy=None,
     ``workers``: the threads of the compiled loops; BLAS uses its own threads.
     """
     strategy = strategy or choose_strategy(geom)
-    xp = _padded_input(x, geom, w.dtype, contiguous=strategy in ("shifted", "compiled"))
+    xp = _padded_input(x, geom, w.dtype, contiguous=strategy in ("shifted", "compiled", "lines"))
     if strategy == "compiled":
         return _compiled.run_taps(xp, w, geom, workers)
+    if strategy == "lines":
+        return _lines.run_lines(xp, w, geom, workers)
     return _RUN[strategy](xp, w, geom)
 
 
