@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fftconv import _checks
 from fftconv._engine import guards as _guards
 from fftconv._engine.plan import BoundPlan, ConvPlan
 from fftconv._shapes.fold import Fold
@@ -75,13 +74,7 @@ class FoldedBound:
     filters_dtype: np.dtype
     bound: BoundPlan
 
-    def __call__(self, input):
-        """Convolve ``input`` (of the planned shape) with the bound filters."""
-        plan = self.plan
-        x = _checks.as_array("input", input)
-        out_dtype = plan._check_input(x, self.filters_dtype)
-        _checks.check_memory(plan.peak_bytes, plan.output_shape)
-        return self._execute(x, out_dtype)
+    __call__ = BoundPlan.__call__  # the same checks; only the execution below differs
 
     def _execute(self, x, out_dtype):
         return self.bound._execute(self.plan.fold.gather(x, self.plan.channels_first), out_dtype)
