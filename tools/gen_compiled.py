@@ -69,31 +69,52 @@ def _index(base: str, k: int) -> str:
 
 
 def single_rows() -> list[str]:
-    """The source lines of ``_single_rows``: for each pass length ``s`` (9 down to 1), the
-    ``s`` taps' input rows and weights bound to names, then the pass over the block, which
-    sets the block on the first pass and adds to it on later ones."""
+    """The source lines of ``_single_rows``.
+
+    Per output row, its taps ``tap_lo[r] <= t < tap_hi[r]`` (the kernel rows that read
+    input rows; the others read zero padding and are skipped), and its columns in three
+    stretches: those left of ``inner_lo`` and from ``inner_hi`` on, whose windows reach
+    into a column pad, one output at a time with each tap's column checked; between them,
+    blocks of :data:`ROW_BLOCK` outputs, in passes of up to :data:`SINGLE_TAPS` taps: for
+    each pass length ``s`` (9 down to 1) the ``s`` taps' input rows and weights bound to
+    names, then one loop over the block that sets it on the row's first pass and adds to
+    it on later ones."""
     lines = [
         "    @numba.njit(nogil=True, cache=True, fastmath=_CONTRACT)",
         "    def _single_rows(xf, offsets, wts, out, image_step, row_step,  # pragma: no cover - compiled",
-        "                     first, last, c0, c1):",
+        "                     first, last, c0, c1, tap_lo, tap_hi, inner_lo, inner_hi, kw, dw, left, width):",
         '        """``out[n, r, o] = sum_t xf[n * image_step + r * row_step + offsets[t] + o] * wts[n % G, t]``',
-        "        for the rows ``first <= n * OH + r < last`` and the columns ``c0 <= o < c1``: taps taken up",
-        f"        to {_number(SINGLE_TAPS)} at a time (a 3x3 kernel in one pass), so each pass over a block of the output",
+        "        for the rows ``first <= n * OH + r < last`` and the columns ``c0 <= o < c1``, over the taps",
+        "        ``tap_lo[r] <= t < tap_hi[r]`` whose column ``o + (t % kw) * dw - left`` lies in",
+        "        ``[0, width)`` (every tap's, for ``inner_lo <= o < inner_hi``): taps taken up to",
+        f"        {_number(SINGLE_TAPS)} at a time (a 3x3 kernel in one pass), so each pass over a block of the output",
         f"        row loads and stores it once per {_number(SINGLE_TAPS)} multiply-adds (see the module docstring).\"\"\"",
         "        oh_ = out.shape[1]",
-        "        nt = offsets.shape[0]",
         "        g_ = wts.shape[0]",
+        "        lo = min(max(c0, inner_lo), c1)",
+        "        hi = max(min(c1, inner_hi), lo)",
         "        for task in range(first, last):",
         "            n = task // oh_",
         "            r = task - n * oh_",
         "            wrow = wts[n % g_]",
-        "            for b0 in range(c0, c1, ROW_BLOCK):",
-        "                size = min(ROW_BLOCK, c1 - b0)",
+        "            t0, t1 = tap_lo[r], tap_hi[r]",
+        "            row = n * image_step + r * row_step",
+        "            for a, b in ((c0, lo), (hi, c1)):  # the columns whose windows reach into a pad",
+        "                for o in range(a, b):",
+        "                    out[n, r, o] = 0",
+        "                    for t in range(t0, t1):",
+        "                        col = o + (t % kw) * dw - left",
+        "                        if 0 <= col < width:",
+        "                            out[n, r, o] += xf[row + offsets[t] + o] * wrow[t]",
+        "            if t1 <= t0:  # every kernel row reads a row pad",
+        "                out[n, r, lo:hi] = 0",
+        "            for b0 in range(lo, hi, ROW_BLOCK):",
+        "                size = min(ROW_BLOCK, hi - b0)",
         "                orow = out[n, r, b0:b0 + size]",
-        "                base = n * image_step + r * row_step + b0",
-        "                t = 0",
-        "                while t < nt:",
-        f"                    s = min(nt - t, {SINGLE_TAPS})",
+        "                base = row + b0",
+        "                t = t0",
+        "                while t < t1:",
+        f"                    s = min(t1 - t, {SINGLE_TAPS})",
     ]
     body = " " * 24
     for s in range(SINGLE_TAPS, 0, -1):
@@ -102,7 +123,7 @@ def single_rows() -> list[str]:
             lines.append(f"{body}v{k} = xf[base + offsets[{_index('t', k)}]:]")
             lines.append(f"{body}w{k} = wrow[{_index('t', k)}]")
         products = [f"v{k}[o] * w{k}" for k in range(s)]
-        lines += [f"{body}if t == 0:", f"{body}    for o in range(size):"]
+        lines += [f"{body}if t == t0:", f"{body}    for o in range(size):"]
         lines += wrapped(body + " " * 8, "orow[o]", products)
         lines += [f"{body}else:", f"{body}    for o in range(size):"]
         lines += wrapped(body + " " * 8, "orow[o]", ["orow[o]"] + products)

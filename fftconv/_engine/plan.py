@@ -153,9 +153,10 @@ class ConvPlan:
     def _run_checked(self, x, w, names=("input", "filters")):
         """Check both arrays against the plan (before the filters are transformed), then run."""
         _checks.check_plan_shape(names[1], w.shape, self.filters_shape)
-        self._check_input(x, w.dtype, names)
+        out_dtype = self._check_input(x, w.dtype, names)
+        self._check_complex(names[1], w.dtype, ("filters", "both"))
         _checks.check_memory(self.peak_bytes, self.output_shape)
-        return self.bind(w)(x)
+        return self._bind(w)._execute(x, out_dtype)  # what bind(w)(x) would check again, checked
 
     def _run_trusted(self, x, w, out_dtype):
         """:meth:`_run_checked` for arrays whose shapes and dtypes an identical earlier call

@@ -115,6 +115,8 @@ def seconds(geom: ConvGeometry, itemsize: int, c, strategy=None) -> float:
     outputs = geom.batch * math.prod(geom.out_spatial)
     taps = math.prod(geom.kernel)
     pad_copy = 2 * geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize / c["bandwidth"]
+    if strategy == "compiled" and _compiled.reads_unpadded(geom):  # the loops read the input itself
+        pad_copy = 0
     if strategy == "taps":
         work = 3 * outputs * taps * geom.out_channels
         t = work / c["elementwise_flops"] / (4 / itemsize) + work * itemsize / bw
@@ -169,6 +171,10 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
     if strategy == "taps":  # the output, and the products of one tile in scratch (kept)
         tile = _outputs_in_chunk(geom, _taps_rows(geom, itemsize)) * geom.out_channels * itemsize
         return padded + out + tile + (0 if kept_only else final_copy)
+    if strategy == "compiled" and _compiled.reads_unpadded(geom):  # the input read where it is, or
+        # made contiguous in the compute dtype (the whole input, not its used extent), and the output
+        unpadded = 0 if input_as_is and contiguous_input else geom.batch * math.prod(geom.spatial) * itemsize
+        return unpadded + out + (0 if kept_only else final_copy)
     if strategy == "compiled":  # the output, and the copies _compiled.run_taps makes in scratch
         return padded + out + _compiled.scratch_bytes(geom, itemsize) + (0 if kept_only else final_copy)
     if strategy == "lines":  # the output, per thread one line transposed (channels mixed along the
@@ -222,6 +228,8 @@ def execute(x: np.ndarray, w: np.ndarray, geom: ConvGeometry, *, strategy=None,
     ``workers``: the threads of the compiled loops; BLAS uses its own threads.
     """
     strategy = strategy or choose_strategy(geom)
+    if strategy == "compiled" and _compiled.reads_unpadded(geom):  # the loops skip the pads
+        return _compiled.run_taps(x, w, geom, workers)
     xp = _padded_input(x, geom, w.dtype, contiguous=strategy in ("shifted", "compiled", "lines"))
     if strategy == "compiled":
         return _compiled.run_taps(xp, w, geom, workers)
