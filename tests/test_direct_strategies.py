@@ -199,3 +199,53 @@ def test_compiled_threads_follow_the_calls_workers(case, workers, rng, monkeypat
     y = plan(x, w)
     assert counts == [workers]
     assert_close(y, ref(x, w, **options), "float32")
+
+
+#: One-channel geometries whose windows reach into the pads on every side (and past the input:
+#: a kernel wider than a short row, pads wider than the kernel), for the loop's unpadded reads.
+UNPADDED = {
+    "1d-same": (1, (2, 37, 1), (6, 1, 1), dict(padding="SAME")),
+    "1d-dilated-wide-pads": (1, (1, 9, 1), (4, 1, 1), dict(dilations=3, padding=((7, 2),))),
+    "2d-same-3": (2, (2, 9, 21, 1), (3, 3, 1, 1), dict(padding="SAME")),
+    "2d-kernel-past-the-row": (2, (1, 5, 4, 1), (3, 7, 1, 1), dict(padding="SAME")),
+    "2d-strided-dilated": (2, (2, 17, 19, 1), (4, 3, 1, 1), dict(strides=(3, 1), dilations=(2, 3),
+                                                                  padding=((4, 1), (0, 6)))),
+    "2d-valid-rows-unread": (2, (1, 13, 16, 1), (2, 5, 1, 1), dict(strides=(4, 1), padding="VALID")),
+}
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+@pytest.mark.parametrize("case", sorted(UNPADDED) + ["1d-fir-long", "2d-wide-rows", "2d-row-kernel",
+                                                     "2d-single-channel"])
+@pytest.mark.parametrize("unpadded", [True, False], ids=["unpadded", "padded-copy"])
+def test_compiled_reads_the_unpadded_input(case, dtype, unpadded, rng, monkeypatch):
+    """The single-channel loop reading the unpadded input (the taps on pads skipped, the edge
+    columns one at a time) and reading a padded copy give the reference, keep NaN local and
+    leave the input as it was; both ways are forced whatever the edge work would choose."""
+    from fftconv.methods import _compiled
+
+    monkeypatch.setattr(_compiled, "EDGE_WORK_PER_SAMPLE", np.inf if unpadded else -1.0)
+    _compiled.reads_unpadded.cache_clear()
+    try:
+        nd, x_shape, w_shape, options = {**CASES, **UNPADDED}[case]
+        x = (rng.integers(-9, 9, x_shape) if dtype == "int32" else random(rng, x_shape)).astype(dtype)
+        w = (rng.integers(-9, 9, w_shape) if dtype == "int32" else random(rng, w_shape)).astype(dtype)
+        plan = PLANNERS[nd](x_shape, w_shape, dtype=dtype, method="direct", workers=2, **options)
+        plan = dataclasses.replace(plan, settings={**plan.settings, "direct": "compiled"})
+        assert _compiled.reads_unpadded(plan.run_geometry) is unpadded
+        before = x.copy()
+        y = plan(x, w)
+        np.testing.assert_array_equal(x, before)
+        expected = ref(x, w, **options)
+        if dtype == "int32":
+            np.testing.assert_array_equal(y, expected)
+        else:
+            assert_close(y, expected, dtype)
+        x = x.astype(float)
+        x.reshape(-1)[[0, x.size // 3, -1]] = np.nan, np.inf, np.nan
+        y = plan(x.astype(dtype if dtype != "int32" else "float64"), w)
+        reached = ref(np.isnan(x) | np.isinf(x), np.ones_like(w, dtype=float), **options) > 0
+        np.testing.assert_array_equal(~np.isfinite(y), reached)
+    finally:
+        _compiled.reads_unpadded.cache_clear()

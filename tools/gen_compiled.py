@@ -85,7 +85,7 @@ def single_rows() -> list[str]:
         "                     first, last, c0, c1, tap_lo, tap_hi, inner_lo, inner_hi, kw, dw, left, width):",
         '        """``out[n, r, o] = sum_t xf[n * image_step + r * row_step + offsets[t] + o] * wts[n % G, t]``',
         "        for the rows ``first <= n * OH + r < last`` and the columns ``c0 <= o < c1``, over the taps",
-        "        ``tap_lo[r] <= t < tap_hi[r]`` whose column ``o + (t % kw) * dw - left`` lies in",
+        "        ``tap_lo[r] <= t < tap_hi[r]`` (whole kernel rows) whose column ``o + (t % kw) * dw - left`` is in",
         "        ``[0, width)`` (every tap's, for ``inner_lo <= o < inner_hi``): taps taken up to",
         f"        {_number(SINGLE_TAPS)} at a time (a 3x3 kernel in one pass), so each pass over a block of the output",
         f"        row loads and stores it once per {_number(SINGLE_TAPS)} multiply-adds (see the module docstring).\"\"\"",
@@ -99,17 +99,13 @@ def single_rows() -> list[str]:
         "            wrow = wts[n % g_]",
         "            t0, t1 = tap_lo[r], tap_hi[r]",
         "            row = n * image_step + r * row_step",
-        "            for a, b in ((c0, lo), (hi, c1)):  # the columns whose windows reach into a pad",
-        "                for o in range(a, b):",
-        "                    out[n, r, o] = 0",
-        "                    for t in range(t0, t1):",
-        "                        col = o + (t % kw) * dw - left",
-        "                        if 0 <= col < width:",
-        "                            out[n, r, o] += xf[row + offsets[t] + o] * wrow[t]",
-        "            if t1 <= t0:  # every kernel row reads a row pad",
+        "            a, b = lo, hi",
+        "            if t1 > t0 and row + offsets[t0] + c0 >= 0 and row + offsets[t1 - 1] + c1 <= xf.shape[0]:",
+        "                a, b = c0, c1  # every column in the vector passes (reading in bounds), the edges redone",
+        "            elif t1 <= t0:  # every kernel row reads a row pad",
         "                out[n, r, lo:hi] = 0",
-        "            for b0 in range(lo, hi, ROW_BLOCK):",
-        "                size = min(ROW_BLOCK, hi - b0)",
+        "            for b0 in range(a, b, ROW_BLOCK):",
+        "                size = min(ROW_BLOCK, b - b0)",
         "                orow = out[n, r, b0:b0 + size]",
         "                base = row + b0",
         "                t = t0",
@@ -127,7 +123,19 @@ def single_rows() -> list[str]:
         lines += wrapped(body + " " * 8, "orow[o]", products)
         lines += [f"{body}else:", f"{body}    for o in range(size):"]
         lines += wrapped(body + " " * 8, "orow[o]", ["orow[o]"] + products)
-    lines.append("                    t += s")
+    lines += [
+        "                    t += s",
+        "            for a, b in ((c0, lo), (hi, c1)):  # the columns whose windows reach into a pad",
+        "                for o in range(a, b):",
+        "                    j0 = min(max(-((o - left) // dw), 0), kw)  # the kernel columns whose input",
+        "                    j1 = min(max(-((o - left - width) // dw), j0), kw)  # column is in [0, width)",
+        "                    out[n, r, o] = 0",
+        "                    acc = out[n, r, o]  # a zero of the output's dtype",
+        "                    for i in range(t0, t1, kw):",
+        "                        for t in range(i + j0, i + j1):",
+        "                            acc += xf[row + offsets[t] + o] * wrow[t]",
+        "                    out[n, r, o] = acc",
+    ]
     return lines
 
 
