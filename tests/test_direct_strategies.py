@@ -249,3 +249,28 @@ def test_compiled_reads_the_unpadded_input(case, dtype, unpadded, rng, monkeypat
         np.testing.assert_array_equal(~np.isfinite(y), reached)
     finally:
         _compiled.reads_unpadded.cache_clear()
+
+
+@needs_numba
+@pytest.mark.parametrize("case", ["2d-same-3", "1d-same", "2d-kernel-past-the-row"])
+def test_compiled_unpadded_keeps_zero_times_inf_of_the_pads(case, rng, monkeypatch):
+    """Filters holding Inf or NaN: a padding zero times such a tap is NaN in the reference, so
+    the loop that would skip the pads reads a padded copy instead. (The method is called
+    directly: the engine's overflow guard does not take infinite filters.)"""
+    from fftconv.methods import _compiled
+
+    monkeypatch.setattr(_compiled, "EDGE_WORK_PER_SAMPLE", np.inf)
+    _compiled.reads_unpadded.cache_clear()
+    try:
+        nd, x_shape, w_shape, options = UNPADDED[case]
+        x, w = random(rng, x_shape), random(rng, w_shape)
+        w.reshape(-1)[0] = np.inf
+        geom = PLANNERS[nd](x_shape, w_shape, dtype=np.float64, method="direct", **options).run_geometry
+        assert _compiled.reads_unpadded(geom)
+        with np.errstate(invalid="ignore"):
+            y = direct.execute(x, direct.prepare(w, geom, np.float64), geom, strategy="compiled")
+            expected = ref(x, w, **options)
+        np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+        np.testing.assert_array_equal(np.isinf(y), np.isinf(expected))
+    finally:
+        _compiled.reads_unpadded.cache_clear()
