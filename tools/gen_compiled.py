@@ -88,11 +88,15 @@ def single_rows() -> list[str]:
         "        ``tap_lo[r] <= t < tap_hi[r]`` (whole kernel rows) whose column ``o + (t % kw) * dw - left`` is in",
         "        ``[0, width)`` (every tap's, for ``inner_lo <= o < inner_hi``): taps taken up to",
         f"        {_number(SINGLE_TAPS)} at a time (a 3x3 kernel in one pass), so each pass over a block of the output",
-        f"        row loads and stores it once per {_number(SINGLE_TAPS)} multiply-adds (see the module docstring).\"\"\"",
+        f"        row loads and stores it once per {_number(SINGLE_TAPS)} multiply-adds (see the module docstring).",
+        "        Returns the sum of the outputs computed (by :func:`_total`, each block while in cache):",
+        '        finite if and only if they are, unless the sum of finite outputs overflows."""',
+
         "        oh_ = out.shape[1]",
         "        g_ = wts.shape[0]",
         "        lo = min(max(c0, inner_lo), c1)",
         "        hi = max(min(c1, inner_hi), lo)",
+        "        total = 0.0",
         "        for task in range(first, last):",
         "            n = task // oh_",
         "            r = task - n * oh_",
@@ -125,6 +129,7 @@ def single_rows() -> list[str]:
         lines += wrapped(body + " " * 8, "orow[o]", ["orow[o]"] + products)
     lines += [
         "                    t += s",
+        "                total += _total(orow[max(lo - b0, 0):max(min(hi - b0, size), 0)])",
         "            for a, b in ((c0, lo), (hi, c1)):  # the columns whose windows reach into a pad",
         "                for o in range(a, b):",
         "                    j0 = min(max(-((o - left) // dw), 0), kw)  # the kernel columns whose input",
@@ -135,6 +140,8 @@ def single_rows() -> list[str]:
         "                        for t in range(i + j0, i + j1):",
         "                            acc += xf[row + offsets[t] + o] * wrow[t]",
         "                    out[n, r, o] = acc",
+        "                    total += acc",
+        "        return total",
     ]
     return lines
 

@@ -385,9 +385,10 @@ class BoundPlan:
                 _spectra.trim()
         return ready
 
-    def _run(self, x, method, dtype=None):
+    def _run(self, x, method, dtype=None, checked=False):
         """``method`` on a channels-last input, computed in ``dtype``; by default as the
-        dynamic-range guard says (:meth:`_trusted_run`)."""
+        dynamic-range guard says (:meth:`_trusted_run`). ``checked``: return the output and
+        the outputs' sum (:meth:`fftconv.methods.base.Method.execute_checked`)."""
         plan = self.plan
         if dtype is None:
             guard = self._range_guard(method)
@@ -397,9 +398,9 @@ class BoundPlan:
             else:
                 dtype = plan.real_dtype
         self._record(method, dtype)
-        return METHODS[method].execute(x, self.prepared(method, dtype), plan.run_geometry,
-                                       plan.settings[method], get_backend(plan.backend),
-                                       plan.workers, np.dtype(dtype))
+        run = METHODS[method].execute_checked if checked else METHODS[method].execute
+        return run(x, self.prepared(method, dtype), plan.run_geometry, plan.settings[method],
+                   get_backend(plan.backend), plan.workers, np.dtype(dtype))
 
     def _trusted_run(self, method: str, risk: float) -> tuple:
         """``(method, dtype)`` that ``auto`` runs for an input whose predicted worst ratio of an
@@ -494,8 +495,7 @@ class BoundPlan:
         if METHODS[method].local:  # IEEE arithmetic keeps NaN and Inf local: only an overflow needs more
             # an overflow here is found by the sum and redone under the guards; Inf - Inf is NaN: no warning
             with np.errstate(over="ignore", invalid="ignore"):
-                y = self._run(x, method, plan.real_dtype)
-                total = y.sum()
+                y, total = self._run(x, method, plan.real_dtype, checked=True)
             if math.isfinite(total):  # a finite sum: every output finite, none overflowed
                 return y
         limit = _guards.overflow_limit(METHODS[method].gain(geom, settings), plan.real_dtype, self._abs_sum)

@@ -228,11 +228,31 @@ def execute(x: np.ndarray, w: np.ndarray, geom: ConvGeometry, *, strategy=None,
     ``workers``: the threads of the compiled loops; BLAS uses its own threads.
     """
     strategy = strategy or choose_strategy(geom)
-    if strategy == "compiled" and _compiled.reads_unpadded(geom):  # the loops skip the pads
-        return _compiled.run_taps(x, w, geom, workers)
-    xp = _padded_input(x, geom, w.dtype, contiguous=strategy in ("shifted", "compiled", "lines"))
     if strategy == "compiled":
-        return _compiled.run_taps(xp, w, geom, workers)
+        return _run_compiled(x, w, geom, workers)[0]
+    return _run_numpy(x, w, geom, strategy, workers)
+
+
+def execute_checked(x: np.ndarray, w: np.ndarray, geom: ConvGeometry, *, strategy=None,
+                    workers=None) -> tuple[np.ndarray, float]:
+    """:func:`execute`, and a number that is finite if every output is: the outputs' sum (the
+    compiled loops sum each block of outputs while it is in cache)."""
+    strategy = strategy or choose_strategy(geom)
+    if strategy == "compiled":
+        y, total = _run_compiled(x, w, geom, workers)
+        return y, (y.sum() if total is None else total)
+    y = _run_numpy(x, w, geom, strategy, workers)
+    return y, y.sum()
+
+
+def _run_compiled(x, w, geom, workers):
+    if not _compiled.reads_unpadded(geom):  # else the loops skip the pads
+        x = _padded_input(x, geom, w.dtype, contiguous=True)
+    return _compiled.run_taps(x, w, geom, workers)
+
+
+def _run_numpy(x, w, geom, strategy, workers):
+    xp = _padded_input(x, geom, w.dtype, contiguous=strategy in ("shifted", "lines"))
     if strategy == "lines":
         return _lines.run_lines(xp, w, geom, workers)
     return _RUN[strategy](xp, w, geom)
@@ -470,6 +490,9 @@ class DirectMethod(Method):
 
     def execute(self, x, prepared, geom, settings, backend, workers, dtype):
         return execute(x, prepared, geom, strategy=settings, workers=workers)
+
+    def execute_checked(self, x, prepared, geom, settings, backend, workers, dtype):
+        return execute_checked(x, prepared, geom, strategy=settings, workers=workers)
 
     def gain(self, geom, settings):
         return 1.0  # partial sums of products: at most |x| * sum|w|
