@@ -63,8 +63,12 @@ whose window holds them (a fused multiply-add is NaN where an operand is, or
 for ``0 * Inf`` and opposite infinities, as the separate operations are);
 integer data (computed in float64) give exact products and sums while those
 fit 2**53, fused or not; and fusing only removes roundings (the error bound
-of a sum of products stands). No other ``fastmath`` flag is set: those let
-the compiler assume there is no NaN or Inf, or reorder the sums.
+of a sum of products stands). No other ``fastmath`` flag is set on the
+loops: those let the compiler assume there is no NaN or Inf, or reorder the
+sums. Only :func:`_total`, the sum of each block of outputs that tells the
+engine whether every output is finite (in place of a second pass over the
+output), may reorder its additions: any order of them is NaN or Inf where a
+summand is.
 
 **No compilation on a first call.** The loops are compiled with
 ``cache=True``: the first process that calls one compiles it for its dtype
