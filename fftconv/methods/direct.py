@@ -31,7 +31,8 @@ no output reads a pad):
     runs.
 ``"rows"`` (one input and one output channel, a kernel along the last axis only)
     :func:`numpy.correlate` per row: short FIR filters on a few signals, where
-    the other strategies' fixed costs dominate.
+    the other strategies' fixed costs dominate (single 1-D signals run
+    ``"compiled"`` where numba is there: its fixed cost is lower still).
 ``"lines"`` (a kernel along one axis, few channels mixed per group; only with numba)
     Compiled 1-D passes (:mod:`fftconv.methods._lines`): each output line stays
     in cache while every tap is added into it, along contiguous memory. The
@@ -96,6 +97,8 @@ def fits(strategy: str, geom: ConvGeometry) -> bool:
 
 def choose_strategy(geom: ConvGeometry) -> str:
     """Pick the direct strategy for these shapes (see the module docstring)."""
+    if geom.ndim == 1 and geom.in_channels == geom.out_channels == 1 and fits("compiled", geom):
+        return "compiled"  # FIR filters of single signals: the least fixed cost per call, 3-63 taps
     if fits("rows", geom) and geom.kernel[-1] <= ROWS_MAX_TAPS and _row_count(geom) <= ROWS_MAX_COUNT:
         return "rows"
     if fits("lines", geom) and geom.group_in * geom.group_out <= LINES_MAX_MIX:
