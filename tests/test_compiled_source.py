@@ -15,7 +15,7 @@ SCRIPT = ROOT / "tools" / "gen_compiled.py"
 @pytest.fixture(scope="module")
 def generator():
     if not SCRIPT.exists():  # pragma: no cover - an install without the repository's tools
-        pytest.skip("tools/gen_compiled.py is not beside the tests")
+        pytest.skip("needs tools/gen_compiled.py beside the tests (a checkout, or the sdist)")
     spec = importlib.util.spec_from_file_location("gen_compiled", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
