@@ -308,8 +308,44 @@ def test_zero_windows_of_a_narrow_support_match_the_counts(nd):
     x = rng.standard_normal(shape) * (rng.random(shape) < 0.3)
     geom = PLANNERS[nd](shape, (3,) * nd + (2, 2), padding="SAME").geometry
     for taps in ([(1, 2)] * nd, [(0, 1)] * nd, [(2, 3)] * nd, [(0, 3)] * nd):
-        per_group = (x != 0).reshape(*x.shape[:-1], geom.groups, geom.group_in).any(axis=-1)
         kernel = [hi - lo for lo, hi in taps]
         shifts = [lo * d for (lo, _), d in zip(taps, geom.dilations)]
-        want = cells.window_counts(per_group, geom, kernel, shifts) == 0
+        want = ~cells.window_any(x, geom, kernel, shifts)
         np.testing.assert_array_equal(cells.zero_windows(x, geom, taps), want)
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_numpy_fallbacks_match_the_compiled_passes_slab_by_slab(case, monkeypatch):
+    """Without numba the cell statistics and zero windows run in numpy, in slabs of cells and
+    blocks of output rows (so that their temporaries stay small: CI's second run measures the
+    peak memory of calls made that way).  Here slabs of one cell row and blocks of one output
+    row, against the compiled passes: dilation, strides, pads of every mode, groups, 1-3 D."""
+    from fftconv._engine import cells
+    from fftconv.methods import _compiled
+
+    if not _compiled.HAVE_NUMBA:
+        pytest.skip("the compiled passes are switched off")
+    nd, shape, kernel, options = [
+        (1, (3, 50, 2), (7, 2, 2), dict(padding="SAME", dilations=3)),
+        (2, (2, 23, 19, 4), (5, 6, 2, 4), dict(padding="VALID", groups=2, padding_mode="reflect")),
+        (2, (1, 30, 17, 1), (9, 4, 1, 1), dict(padding=[(8, 2), (0, 5)], strides=(3, 2))),
+        (2, (2, 16, 16, 3), (3, 3, 3, 2), dict(padding="SAME", dilations=(2, 3), padding_mode="wrap")),
+        (3, (1, 9, 8, 7, 2), (3, 4, 2, 2, 2), dict(padding="SAME", padding_mode="edge")),
+        (1, (2, 40, 1), (11, 1, 1), dict(padding=[(10, 10)], strides=4)),
+    ][case]
+    geom = PLANNERS[nd](shape, kernel, **options).geometry
+    rng = np.random.default_rng(case)
+    x = rng.standard_normal(shape) * (rng.random(shape) < 0.2)
+    x[:, : shape[1] // 2] *= 1e-6
+    taps = [(1, k) for k in kernel[:nd]]
+    compiled = cells.cell_stats(x, geom), cells.zero_windows(x, geom), cells.zero_windows(x, geom, taps)
+    monkeypatch.setattr(cells, "NUMPY_SLAB_SAMPLES", 1)
+    monkeypatch.setattr(cells, "NUMPY_SLAB_FRACTION", 0.0)
+    monkeypatch.setattr(_compiled, "HAVE_NUMBA", False)
+    stats = cells.cell_stats(x, geom)
+    for name, want, got in zip("MAZ", compiled[0], stats):
+        if name == "Z" and not ((compiled[0][0] == 0) & (cells.sizes(geom)[None, ..., None] > 0)).any():
+            continue  # the compiled pass counts every sample where no cell is all zeros
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=0, err_msg=name)
+    np.testing.assert_array_equal(cells.zero_windows(x, geom), compiled[1])
+    np.testing.assert_array_equal(cells.zero_windows(x, geom, taps), compiled[2])

@@ -49,7 +49,7 @@ from fftconv._shapes.padding import box_reads, read_padded, source_index
 from fftconv.methods import _compiled
 
 __all__ = ["CellGrid", "cell_grid", "cell_stats", "region_stats", "zero_windows", "stats_bytes",
-           "window_sums", "nonzero_box", "support", "tap_lists", "support_zeros", "window_counts",
+           "window_sums", "nonzero_box", "support", "tap_lists", "support_zeros", "window_any",
            "may_have_zero_windows", "MAX_CELL_FRACTION", "ENERGY_FLOOR"]
 
 #: Cells are grown (up to half a window) until there are at most this fraction of the used
@@ -57,6 +57,12 @@ __all__ = ["CellGrid", "cell_grid", "cell_stats", "region_stats", "zero_windows"
 MAX_CELL_FRACTION = 1 / 64
 #: Passes over fewer input samples than this run on one thread.
 MIN_PIECE_SAMPLES = 2**18
+
+#: The numpy statistics pass (no numba) works in slabs of about this fraction of the input's
+#: samples (at least :data:`NUMPY_SLAB_SAMPLES`), so that its float64 copies stay a small
+#: part of a call's memory.
+NUMPY_SLAB_FRACTION = 1 / 32
+NUMPY_SLAB_SAMPLES = 4096
 
 
 @dataclass(frozen=True, eq=False)
@@ -299,21 +305,52 @@ def sizes(geom: ConvGeometry) -> np.ndarray:
 
 
 def _stats_numpy(x, geom, grid):
-    """:func:`cell_stats` with numpy: the padded used extent copied, then reduced by reshapes."""
-    padded = read_padded(x, box_reads(geom, (0,) * geom.ndim, geom.used_extent),
-                         np.empty((x.shape[0], *geom.used_extent, x.shape[-1]), np.float64), geom.padding_mode)
-    mag = np.abs(_x5(padded))
+    """:func:`cell_stats` with numpy, in slabs of whole cells along the first spatial axis (and
+    of whole images), so that its float64 temporaries stay near :data:`NUMPY_SLAB_FRACTION` of
+    the input's samples: each slab's padded samples are copied, then reduced by reshapes."""
+    lead, n = 3 - geom.ndim, x.shape[0]
+    M, A, Z = (np.zeros((n, *grid.shape, geom.groups)) for _ in range(3))
+    d, b, count = grid.residues[lead], grid.members[lead], grid.counts[lead]
+    used = geom.used_extent
+    per_cell = b * d * math.prod(used[1:]) * x.shape[-1]  # one image's samples in one cell's slab
+    budget = max(NUMPY_SLAB_SAMPLES, int(x.size * NUMPY_SLAB_FRACTION))
+    cells = max(1, min(count, budget // per_cell))
+    images = max(1, budget // (per_cell * count)) if cells == count else 1
+    for i0 in range(0, n, images):
+        i1 = min(n, i0 + images)
+        for c0 in range(0, count, cells):
+            c1 = min(count, c0 + cells)
+            p0, p1 = c0 * b * d, min(c1 * b * d, used[0])
+            if p0 >= p1:
+                break  # the cells left lie past the used extent: they stay empty
+            reads = box_reads(geom, (p0, *(0,) * (geom.ndim - 1)), (p1 - p0, *used[1:]))
+            slab = read_padded(x[i0:i1], reads, np.empty((i1 - i0, p1 - p0, *used[1:], x.shape[-1])),
+                               geom.padding_mode)
+            parts = _slab_stats(slab, grid, lead, c1 - c0, geom.groups)
+            head = (slice(i0, i1), *(slice(None),) * lead)
+            for r in range(d):  # the slab's cells of residue r: r * (c1 - c0) + j -> r * count + c0 + j
+                mine = (slice(None), *(slice(None),) * lead, slice(r * (c1 - c0), (r + 1) * (c1 - c0)))
+                for out, part in zip((M, A, Z), parts):
+                    out[(*head, slice(r * count + c0, r * count + c1))] = part[mine]
+    return M, A, Z
+
+
+def _slab_stats(slab, grid, axis0, count0, groups):
+    """``(M, A, Z)`` of the padded samples ``slab``, whose axis ``axis0`` of the grid holds
+    ``count0`` cells per residue starting at a cell boundary."""
+    mag = np.abs(_x5(slab), out=_x5(slab))
     for axis in range(3):
-        d, b, count = grid.residues[axis], grid.members[axis], grid.counts[axis]
+        d, b = grid.residues[axis], grid.members[axis]
+        count = count0 if axis == axis0 else grid.counts[axis]
         a = np.moveaxis(mag, axis + 1, -1)
         full = np.zeros((*a.shape[:-1], count * b * d))
         full[..., :a.shape[-1]] = a
         # position p = (c * b + i) * d + r  ->  [c, i, r]  ->  cell r * count + c, member i
         full = full.reshape(*a.shape[:-1], count, b, d).swapaxes(-1, -3).swapaxes(-1, -2)
         mag = np.moveaxis(full.reshape(*a.shape[:-1], d * count * b), -1, axis + 1)
-    n, (s0, s1, s2) = mag.shape[0], grid.shape
-    (b0, b1, b2), g = grid.members, geom.groups
-    blocks = mag.reshape(n, s0, b0, s1, b1, s2, b2, g, -1)
+    n, (b0, b1, b2) = mag.shape[0], grid.members
+    s0, s1, s2 = (mag.shape[1 + a] // grid.members[a] for a in range(3))
+    blocks = mag.reshape(n, s0, b0, s1, b1, s2, b2, groups, -1)
     axes = (2, 4, 6, 8)
     finite = np.where(np.isnan(blocks), 0.0, blocks)
     return finite.max(axis=axes), blocks.sum(axis=axes), np.count_nonzero(blocks, axis=axes).astype(np.float64)
@@ -395,23 +432,49 @@ def zero_windows(x: np.ndarray, geom: ConvGeometry, taps=None) -> np.ndarray:
         _zero_loop(_x5(x), src[0], src[1], src[2], geom.groups,
                    np.array(kernel, np.int64), np.array(dil, np.int64), np.array(strides, np.int64), zero)
         return zero.view(bool).reshape(x.shape[0], *geom.out_spatial, geom.groups)
-    per_group = (x != 0).reshape(*x.shape[:-1], geom.groups, geom.group_in).any(axis=-1)
-    return window_counts(per_group, geom, kernel[lead:], shifts[lead:]) == 0
+    found = window_any(x, geom, kernel[lead:], shifts[lead:])
+    return np.logical_not(found, out=found)
 
 
-def window_counts(per_group: np.ndarray, geom: ConvGeometry, kernel=None, shifts=None) -> np.ndarray:
-    """``(N, *out, G)``: the True samples of ``per_group`` ``(N, *spatial, G)`` under each
-    output's window (pads read as ``padding_mode`` fills them), the window of ``kernel`` taps
-    (default ``geom.kernel``) starting ``shifts`` padded positions after the usual start."""
+def window_any(samples: np.ndarray, geom: ConvGeometry, kernel=None, shifts=None) -> np.ndarray:
+    """``(N, *out, G)`` bool: whether some non-zero sample of ``samples`` ``(N, *spatial, C_in)``
+    (any dtype; a bool mask too) in an output's channel group lies under its window (pads read
+    as ``padding_mode`` fills them), the window of ``kernel`` taps (default ``geom.kernel``)
+    starting ``shifts`` padded positions after the usual start.
+
+    Counted by summed-area sums, one image and one block of output rows at a time, so that
+    the temporaries stay near :data:`NUMPY_SLAB_FRACTION` of the samples.
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> g = check_geometry((1, 7, 1), (3, 1, 1), 1, 1, "SAME", "NWC", 1, None, False)
+    >>> x = np.zeros((1, 7, 1)); x[0, 3] = 2.5
+    >>> window_any(x, g)[0, :, 0].astype(int).tolist()
+    [0, 0, 1, 1, 1, 0, 0]
+    """
     kernel = kernel or geom.kernel
     shifts = shifts or (0,) * geom.ndim
-    counts = np.empty((geom.batch, *geom.used_extent, geom.groups), dtype=np.int64)
-    read_padded(per_group, box_reads(geom, (0,) * geom.ndim, geom.used_extent), counts,
-                geom.padding_mode)
-    counts = counts[(slice(None), *(slice(shift, None) for shift in shifts))]
-    for axis, (k, d, s, o) in enumerate(zip(kernel, geom.dilations, geom.strides, geom.out_spatial), start=1):
-        counts = _window_sums(counts, axis, k, d, s, o)
-    return counts
+    n, out, channels = samples.shape[0], geom.out_spatial, samples.shape[-1]
+    found = np.empty((n, *out, geom.groups), bool)
+    per_row = math.prod(geom.used_extent[1:]) * channels  # padded samples of one row
+    span = (kernel[0] - 1) * geom.dilations[0] + 1  # padded rows one output row reads
+    budget = max(NUMPY_SLAB_SAMPLES, int(samples.size * NUMPY_SLAB_FRACTION))
+    rows = max(1, (budget // per_row - span) // geom.strides[0] + 1)
+    for i in range(n):
+        for o0 in range(0, out[0], rows):
+            o1 = min(out[0], o0 + rows)
+            p0 = o0 * geom.strides[0] + shifts[0]
+            extent = ((o1 - o0 - 1) * geom.strides[0] + span,
+                      *(u - t for u, t in zip(geom.used_extent[1:], shifts[1:])))
+            block = read_padded(samples[i:i + 1], box_reads(geom, (p0, *shifts[1:]), extent),
+                                np.empty((1, *extent, channels), samples.dtype), geom.padding_mode)
+            block = (block != 0).reshape(*block.shape[:-1], geom.groups, -1).any(axis=-1).view(np.int8)
+            for axis, (k, d, s, o) in enumerate(zip(kernel, geom.dilations, geom.strides,
+                                                    (o1 - o0, *out[1:])), start=1):
+                block = _window_sums(block, axis, k, d, s, o)
+            found[i:i + 1, o0:o1] = block > 0
+    return found
 
 
 def _window_sums(a: np.ndarray, axis: int, k: int, d: int, s: int, out: int) -> np.ndarray:
@@ -565,15 +628,16 @@ def _support_zeros_numpy(x, geom, tap_list, mask):
         g = j // geom.group_out
         rows = taps[offsets[j]:offsets[j + 1], lead:]  # (T, nd)
         hit = np.zeros(len(found[0]), bool)
-        for start in range(0, len(found[0]), 4096):
-            part = [f[start:start + 4096] for f in found]
+        step = max(1, NUMPY_SLAB_SAMPLES * 64 // (len(rows) * geom.group_in))  # gathered values at once
+        for start in range(0, len(found[0]), step):
+            part = [f[start:start + step] for f in found]
             inside, index = np.ones((len(part[0]), len(rows)), bool), [part[0][:, None]]
             for axis, (s, d) in enumerate(zip(geom.strides, geom.dilations)):
                 src = sources[axis][part[1 + axis][:, None] * s + rows[None, :, axis] * d]
                 inside &= src >= 0
                 index.append(np.maximum(src, 0))
             values = x[(*(i[..., None] for i in index), np.arange(g * geom.group_in, (g + 1) * geom.group_in))]
-            hit[start:start + 4096] = ((values != 0).any(axis=-1) & inside).any(axis=-1)
+            hit[start:start + step] = ((values != 0).any(axis=-1) & inside).any(axis=-1)
         out[(*found, np.full(len(found[0]), j))] = ~hit
     return out
 

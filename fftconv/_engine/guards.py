@@ -88,8 +88,7 @@ def window_any(mask: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     >>> window_any(m, g)[0, :, 0].astype(int).tolist()
     [0, 0, 1, 1, 1, 0, 0]
     """
-    per_group = mask.reshape(*mask.shape[:-1], geom.groups, geom.group_in).any(axis=-1)
-    return np.repeat(_cells.window_counts(per_group, geom) > 0, geom.group_out, axis=-1)
+    return np.repeat(_cells.window_any(mask, geom), geom.group_out, axis=-1)
 
 
 # -- overflow ------------------------------------------------------------------------------
