@@ -26,7 +26,10 @@ checks and copies. The
 ordinary workloads are float32 standard-normal data, on which the guard must
 not fire; ``zero-border`` is the issue's trap (a 512x512 image in a 25-pixel
 zero frame, 41x41 box), where outputs whose window barely reaches the data
-are summed directly (``why`` says what the guard did). Results:
+are summed directly (``why`` says what the guard did); ``full`` is scipy's
+``mode="full"`` (pads of the kernel's size less one) on a positive image,
+where the outputs along the rims read a few samples each and their band is
+computed again. Results:
 ``benchmarks/results/guard.json``.
 """
 
@@ -67,6 +70,9 @@ class Case:
             x = np.zeros_like(x)
             x[inner] = rng.random(x[inner].shape)
             w = np.full(self.w_shape, 1 / np.prod(self.w_shape[:-2]), self.dtype)
+        elif self.data == "positive":  # an image blurred by a box, scipy's "full" mode
+            x = rng.random(self.x_shape).astype(self.dtype)
+            w = np.full(self.w_shape, 1 / np.prod(self.w_shape[:-2]), self.dtype)
         else:
             w = rng.standard_normal(self.w_shape).astype(self.dtype)
         return x, w
@@ -78,6 +84,7 @@ CASES = [
     Case("filterbank-31x31", (4, 256, 256, 3), (31, 31, 3, 16)),
     Case("signal-1d-501", (1, 1_000_000, 1), (501, 1, 1), dict(padding="SAME")),
     Case("small-64-9x9", (1, 64, 64, 3), (9, 9, 3, 8), dict(padding="SAME")),
+    Case("full-512-31x31", (1, 512, 512, 1), (31, 31, 1, 1), dict(padding=[(30, 30), (30, 30)]), data="positive"),
     Case("zero-border-512-41x41", (1, 512, 512, 1), (41, 41, 1, 1), dict(padding="SAME"), data="zero-border"),
 ]
 PLANNERS = {1: fftconv.plan_conv1d, 2: fftconv.plan_conv2d, 3: fftconv.plan_conv3d}

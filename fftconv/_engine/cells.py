@@ -50,7 +50,7 @@ from fftconv.methods import _compiled
 
 __all__ = ["CellGrid", "cell_grid", "cell_stats", "region_stats", "zero_windows", "stats_bytes",
            "window_sums", "nonzero_box", "support", "tap_lists", "support_zeros", "window_any",
-           "may_have_zero_windows", "MAX_CELL_FRACTION", "ENERGY_FLOOR"]
+           "may_have_zero_windows", "partial_windows", "window_reads", "MAX_CELL_FRACTION", "ENERGY_FLOOR"]
 
 #: Cells are grown (up to half a window) until there are at most this fraction of the used
 #: extent's points, so that the work on them stays small beside the pass over the input.
@@ -58,9 +58,9 @@ MAX_CELL_FRACTION = 1 / 64
 #: Passes over fewer input samples than this run on one thread.
 MIN_PIECE_SAMPLES = 2**18
 
-#: The numpy statistics pass (no numba) works in slabs of about this fraction of the input's
-#: samples (at least :data:`NUMPY_SLAB_SAMPLES`), so that its float64 copies stay a small
-#: part of a call's memory.
+#: The numpy statistics and zero-window passes (no numba) work in slabs of about this
+#: fraction of the padded input's samples (at least :data:`NUMPY_SLAB_SAMPLES`), so that
+#: their float64 copies stay a small part of a call's memory.
 NUMPY_SLAB_FRACTION = 1 / 32
 NUMPY_SLAB_SAMPLES = 4096
 
@@ -169,6 +169,77 @@ def cell_grid(geom: ConvGeometry) -> CellGrid:
     extra = np.flatnonzero(outside & (last >= 0)).astype(np.int64)
     return CellGrid(tuple(members), tuple(dil), tuple(counts), tuple(positions), tuple(sources),
                     tuple(cell_of), run, extra)
+
+
+@functools.lru_cache(maxsize=64)
+def partial_windows(geom: ConvGeometry) -> tuple:
+    """Per axis of the grid (three), ``(out,)`` bool: True where an output's window holds,
+    along that axis, not every input sample of any one cell: where it holds only part of
+    each cell it meets (a window that reaches the input by a few samples, beside wide pads).
+
+    The guard judges a window by the faintest cell under it.  A window that holds all the
+    input samples of some cell is judged by samples of its own; one that holds none whole
+    may be far fainter than every cell it shares with its neighbours, so these outputs (a
+    band along the rims, where pads are wider than a cell) are checked one by one.
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> g = check_geometry((1, 20, 1), (11, 1, 1), 1, 1, [(10, 10)], "NWC", 1, None, False)
+    >>> cell_grid(g).members[-1], partial_windows(g)[-1].nonzero()[0].tolist()  # of 30 outputs
+    (2, [0, 29])
+    >>> g = check_geometry((1, 20, 1), (11, 1, 1), 1, 1, "SAME", "NWC", 1, None, False)
+    >>> partial_windows(g)[-1].any()
+    np.False_
+    """
+    grid = cell_grid(geom)
+    kernel, _, _, _, _ = _axes3(geom)
+    lead = 3 - geom.ndim
+    strides = [1] * lead + list(geom.strides)
+    outs = [1] * lead + list(geom.out_spatial)
+    found = []
+    for axis in range(3):
+        d, b, count = grid.residues[axis], grid.members[axis], grid.counts[axis]
+        holds = np.concatenate([grid.sources[axis] >= 0, [False]])
+        pos = grid.positions[axis].reshape(d, count, b)  # -1 past the used extent
+        inside = holds[pos]  # [r, c, i]: member i of cell (r, c) holds an input sample
+        member = np.arange(count)[:, None] * b + np.arange(b)[None, :]  # member index within the residue
+        first = np.where(inside, member, np.iinfo(np.int64).max).min(axis=-1)  # (d, count)
+        last = np.where(inside, member, -1).max(axis=-1)
+        start = np.arange(outs[axis]) * strides[axis]  # the window's first padded position
+        r, m0 = start % d, start // d  # its residue, and its members [m0, m0 + k) there
+        part = np.ones(outs[axis], bool)
+        for residue in range(d):
+            mine = r == residue
+            cells = first[residue] < np.iinfo(np.int64).max  # cells holding input samples
+            lo, hi = first[residue][cells], last[residue][cells]
+            c = np.searchsorted(lo, m0[mine])  # the first such cell starting in the window
+            ok = c < len(lo)
+            ok[ok] = hi[c[ok]] < m0[mine][ok] + kernel[axis]
+            part[mine] = ~ok
+        part.flags.writeable = False
+        found.append(part)
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=64)
+def window_reads(geom: ConvGeometry) -> tuple:
+    """Per axis of the grid (three), ``(out,)`` int64: the taps of each output's window that
+    fall on input samples (not on zero pads); their product over the axes is what the
+    direct sums of :func:`window_sums` read for that output (per channel pair)."""
+    kernel, dil, _, _, _ = _axes3(geom)
+    lead = 3 - geom.ndim
+    strides = [1] * lead + list(geom.strides)
+    outs = [1] * lead + list(geom.out_spatial)
+    grid = cell_grid(geom)
+    found = []
+    for axis in range(3):
+        holds = np.concatenate([(grid.sources[axis] >= 0).astype(np.int64), np.zeros(1, np.int64)])
+        taps = np.arange(outs[axis])[:, None] * strides[axis] + np.arange(kernel[axis])[None, :] * dil[axis]
+        reads = holds[np.minimum(taps, len(holds) - 1)].sum(axis=1)
+        reads.flags.writeable = False
+        found.append(reads)
+    return tuple(found)
 
 
 def _compiled_dtype(x: np.ndarray) -> np.ndarray:
@@ -307,13 +378,13 @@ def sizes(geom: ConvGeometry) -> np.ndarray:
 def _stats_numpy(x, geom, grid):
     """:func:`cell_stats` with numpy, in slabs of whole cells along the first spatial axis (and
     of whole images), so that its float64 temporaries stay near :data:`NUMPY_SLAB_FRACTION` of
-    the input's samples: each slab's padded samples are copied, then reduced by reshapes."""
+    the padded input's samples: each slab's padded samples are copied, then reduced by reshapes."""
     lead, n = 3 - geom.ndim, x.shape[0]
     M, A, Z = (np.zeros((n, *grid.shape, geom.groups)) for _ in range(3))
     d, b, count = grid.residues[lead], grid.members[lead], grid.counts[lead]
     used = geom.used_extent
     per_cell = b * d * math.prod(used[1:]) * x.shape[-1]  # one image's samples in one cell's slab
-    budget = max(NUMPY_SLAB_SAMPLES, int(x.size * NUMPY_SLAB_FRACTION))
+    budget = max(NUMPY_SLAB_SAMPLES, int(n * math.prod(used) * x.shape[-1] * NUMPY_SLAB_FRACTION))
     cells = max(1, min(count, budget // per_cell))
     images = max(1, budget // (per_cell * count)) if cells == count else 1
     for i0 in range(0, n, images):
@@ -459,7 +530,7 @@ def window_any(samples: np.ndarray, geom: ConvGeometry, kernel=None, shifts=None
     found = np.empty((n, *out, geom.groups), bool)
     per_row = math.prod(geom.used_extent[1:]) * channels  # padded samples of one row
     span = (kernel[0] - 1) * geom.dilations[0] + 1  # padded rows one output row reads
-    budget = max(NUMPY_SLAB_SAMPLES, int(samples.size * NUMPY_SLAB_FRACTION))
+    budget = max(NUMPY_SLAB_SAMPLES, int(n * math.prod(geom.used_extent) * channels * NUMPY_SLAB_FRACTION))
     rows = max(1, (budget // per_row - span) // geom.strides[0] + 1)
     for i in range(n):
         for o0 in range(0, out[0], rows):

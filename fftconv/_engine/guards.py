@@ -313,6 +313,16 @@ class RangeGuard:
         per_out = np.repeat(per_group, self.geom.group_out, axis=-1) * self.gains
         return expand(per_out, [t[2:] for t in self.tiles], self.geom.out_spatial)
 
+    def bound_at(self, tiles, dtype, index) -> np.ndarray:
+        """:meth:`error_bound` at the outputs of the box ``index`` only: per axis of the grid
+        (three), the output positions; ``(N, *lengths, C_out)``."""
+        per_group = self._transform_error(tiles, precision(dtype))
+        out = np.repeat(per_group, self.geom.group_out, axis=-1) * self.gains
+        for axis, positions in enumerate(index):
+            tile = np.searchsorted(self.tiles[axis][3], positions, side="right")  # out_hi of each tile
+            out = np.take(out, tile, axis=axis + 1)
+        return out
+
     def _verdict(self, ratio, dtype) -> Verdict:
         eps = precision(dtype)
         wide = precision(np.float64) / eps

@@ -574,7 +574,8 @@ class BoundPlan:
         levels = verdict.levels
         self._detail(tiles=int(levels.size), **{"worst ratio": float(f"{verdict.worst:.4g}")})
         if (levels == 0).all():
-            return self._run(x, method, dtype), tiles, dtype, None
+            y = self._run(x, method, dtype)
+            return y, tiles, dtype, self._rim_suspects(x, y, method, tiles, dtype, guard)
         tiles_wide = (levels >= 1).any(axis=(0, -1))  # per tile position: any image or group
         run_dtype = dtype if dtype == wide or not (levels == 1).any() else wide
         if run_dtype != dtype and float(tiles_wide.mean()) > BOX_FRACTION:
@@ -602,7 +603,68 @@ class BoundPlan:
             bad = fine.ratio > limit  # (N, *blocks, G)
             if bad.any():
                 suspects = _guards.expand(bad, blocks, plan.run_geometry.out_spatial)
+        rim = self._rim_suspects(x, y, method, tiles, run_dtype, guard)
+        if rim is not None:
+            suspects = rim if suspects is None else suspects | rim
         return y, tiles, run_dtype, suspects
+
+    def _rim_suspects(self, x, y, method, tiles, run_dtype, guard):
+        """The outputs ``(N, *out, G)`` (None for none) whose window holds no whole cell of input
+        samples (:func:`~fftconv._engine.cells.partial_windows`: a band along the rims, where
+        pads are wide) and whose ``|y|`` does not show the accuracy that the tile statistics
+        cannot vouch for there, for :meth:`_settle` to sum directly.  Only the band is read.
+        A band with such outputs is first computed again as a box of its own, by the direct
+        method (the reference: nothing is left to check) or, in a float32 call where that is
+        cheaper, with float64 transforms."""
+        geom = self.plan.run_geometry
+        partial = _cells.partial_windows(geom)
+        if not any(p.any() for p in partial):
+            return None
+        lead, wide = 3 - geom.ndim, np.dtype(np.float64)
+        found = None
+        for axis in range(lead, 3):
+            rows = np.flatnonzero(partial[axis])
+            for run in np.split(rows, np.flatnonzero(np.diff(rows) != 1) + 1) if rows.size else []:
+                unshown = self._unshown(y, run, axis, tiles, run_dtype, guard)
+                if unshown is None:
+                    continue
+                lo, hi = [0] * geom.ndim, list(geom.out_spatial)
+                lo[axis - lead], hi[axis - lead] = int(run[0]), int(run[-1]) + 1
+                if run_dtype == wide or self._box_seconds(REFERENCE, self.plan.real_dtype, lo, hi) <= \
+                        self._box_seconds(method, wide, lo, hi):
+                    self._run_box(y, x, REFERENCE, self.plan.real_dtype, lo, hi)  # the reference itself
+                    self._detail(**{"direct rim boxes": self._state["last_run"].get("direct rim boxes", 0) + 1})
+                    continue
+                self._run_box(y, x, method, wide, lo, hi)
+                self._detail(**{"float64 rim boxes": self._state["last_run"].get("float64 rim boxes", 0) + 1})
+                unshown = self._unshown(y, run, axis, tiles, wide, guard)
+                if unshown is None:
+                    continue
+                if found is None:
+                    found = np.zeros((y.shape[0], *([1] * lead), *geom.out_spatial, geom.groups), bool)
+                where = [slice(None)] * 5
+                where[axis + 1] = run
+                found[tuple(where)] |= unshown
+        if found is None:
+            return None
+        self._detail(**{"rim outputs": int(np.count_nonzero(found)) * geom.group_out})
+        return found.reshape(y.shape[0], *geom.out_spatial, geom.groups)
+
+    def _unshown(self, y, rows, axis, tiles, dtype, guard):
+        """Of the outputs at ``rows`` of grid axis ``axis`` (every position along the other
+        axes), those ``(N, ..., G)`` whose ``|y|`` does not show that the transforms' error
+        bound (in ``dtype``) is within the contract, or None for none: ``sum |x| |w| >= |y| -
+        bound`` (see :meth:`_settle`)."""
+        geom = self.plan.run_geometry
+        lead = 3 - geom.ndim
+        y3 = y.reshape(y.shape[0], *([1] * lead), *y.shape[1:])
+        index = [rows if a == axis else np.arange(y3.shape[1 + a]) for a in range(3)]
+        room = _guards.ACCURACY_FACTOR * _guards.precision(self.plan.real_dtype) - \
+            _guards.KAPPA_LOCAL * guard.log * _guards.precision(dtype)
+        band = np.take(y3, rows, axis=axis + 1)
+        shown = np.abs(band) >= guard.bound_at(tiles, dtype, index) * (1 + 1 / room)
+        unshown = ~shown.reshape(*shown.shape[:-1], geom.groups, geom.group_out).all(axis=-1)
+        return unshown if unshown.any() else None
 
     def _settle(self, y, x, stats, suspects, tiles, guard, run_dtype):
         """Outputs ``suspects`` ``(N, *out, G)`` whose accuracy the tile statistics cannot
@@ -621,8 +683,8 @@ class BoundPlan:
         if not count:
             return y
         wide = np.dtype(np.float64)
-        if run_dtype != wide and count * math.prod(geom.kernel) * geom.group_in * geom.group_out * SUM_SECONDS > \
-                plan.estimates.get(plan.method, 0.0):
+        if run_dtype != wide and _sum_reads(geom, redo) * geom.group_in * geom.group_out * SUM_SECONDS > \
+                WIDE_COST * plan.estimates.get(plan.method, 0.0):
             # cheaper to run every transform in float64 than to sum these outputs directly
             self._note(f"dynamic-range guard: float64 transforms ({count * geom.group_out} outputs beyond "
                        f"{dtype} transforms' reach)")
@@ -651,17 +713,38 @@ class BoundPlan:
 
     def _run_box(self, y, x, method, dtype, lo, hi):
         """Outputs ``[lo, hi)`` of ``y`` recomputed by ``method`` in ``dtype``, from the padded
-        input's part that they read."""
+        input's part that they read (its spatial axes reordered as :meth:`_box` says)."""
         plan = self.plan
-        sub, reads = _guards.box_problem(plan.run_geometry, lo, hi)
-        part = read_padded(x, reads, np.empty((x.shape[0], *sub.spatial, x.shape[-1]), dtype),
+        sub, reads, order = self._box(method, dtype, lo, hi)
+        # the reads follow the call's axes (one swap or none: undoing it is doing it again)
+        part = read_padded(x, reads, np.empty((x.shape[0], *_permuted(sub, order).spatial, x.shape[-1]), dtype),
                            plan.run_geometry.padding_mode)
+        nd = sub.ndim
+        part = np.ascontiguousarray(part.transpose(0, *(1 + a for a in order), nd + 1))
+        filters = self.filters.astype(dtype, copy=False).transpose(*order, nd, nd + 1)
         chosen = METHODS[method]
         settings = chosen.settings(sub)
-        prepared = chosen.prepare(self.filters.astype(dtype, copy=False), sub, settings,
-                                  get_backend(plan.backend), plan.workers)
+        prepared = chosen.prepare(filters, sub, settings, get_backend(plan.backend), plan.workers)
         out = chosen.execute(part, prepared, sub, settings, get_backend(plan.backend), plan.workers, np.dtype(dtype))
-        y[(slice(None), *(slice(a, b) for a, b in zip(lo, hi)))] = out
+        y[(slice(None), *(slice(a, b) for a, b in zip(lo, hi)))] = out.transpose(0, *(1 + a for a in order), nd + 1)
+
+    def _box(self, method, dtype, lo, hi):
+        """``(geometry, reads, order)`` of outputs ``[lo, hi)`` as a problem of their own
+        (:func:`~fftconv._engine.guards.box_problem`), its spatial axes in ``order``: for the
+        direct method, the box's longest output axis last (the compiled loops run along rows;
+        a band a few outputs wide runs far faster across than along)."""
+        sub, reads = _guards.box_problem(self.plan.run_geometry, lo, hi)
+        order = list(range(sub.ndim))
+        longest = int(np.argmax(sub.out_spatial))
+        if method == REFERENCE and sub.out_spatial[longest] > sub.out_spatial[-1]:
+            order[longest], order[-1] = order[-1], order[longest]
+        return _permuted(sub, order), reads, order
+
+    def _box_seconds(self, method, dtype, lo, hi) -> float:
+        """The cost model's seconds for :meth:`_run_box` (the filters' preparation left out)."""
+        sub, _, _ = self._box(method, dtype, lo, hi)
+        chosen = METHODS[method]
+        return chosen.seconds(sub, chosen.settings(sub), np.dtype(dtype).itemsize, _constants.load_constants())
 
     def _exact_zeros(self, y, x, stats):
         """``y`` with every output whose window holds only zeros set to exactly 0."""
@@ -766,10 +849,35 @@ BOX_FRACTION = 0.25
 #: Where the reference method would recompute more than this fraction of the outputs, it runs
 #: the whole call instead.
 REFERENCE_FRACTION = 0.5
+def _permuted(geom, order):
+    """``geom`` with its spatial axes taken in ``order`` (a permutation)."""
+    if list(order) == sorted(order):
+        return geom
+    pick = lambda values: tuple(values[a] for a in order)  # noqa: E731
+    return dataclasses.replace(geom, spatial=pick(geom.spatial), kernel=pick(geom.kernel), strides=pick(geom.strides),
+                               dilations=pick(geom.dilations), pads=pick(geom.pads),
+                               out_spatial=pick(geom.out_spatial))
+
+
+def _sum_reads(geom, outputs) -> int:
+    """Input samples (per channel pair) that the direct sums of ``outputs`` ``(N, *out, G)``
+    read: their windows' taps on input samples, not on zero pads."""
+    lead = 3 - geom.ndim
+    reads = _cells.window_reads(geom)[lead:]
+    found = np.nonzero(outputs)
+    per = np.ones(len(found[0]), np.int64)
+    for axis, r in enumerate(reads):
+        per *= r[found[1 + axis]]
+    return int(per.sum())
+
+
 #: Seconds per product of the guard's direct sums (:func:`fftconv._engine.cells.window_sums`),
 #: an upper figure (taps beyond the non-zero samples are skipped): where the outputs to sum
 #: would take longer than the call's transforms, a float32 call runs them in float64 instead.
 SUM_SECONDS = 1e-9
+#: A float32 call run again with float64 transforms costs about this many times its estimate
+#: (twice the bytes, half the vector lanes).
+WIDE_COST = 2.0
 
 
 def _finite_stats(stats) -> bool:
