@@ -830,6 +830,10 @@ class BoundPlan:
         lines.append(f"tiles      {levels.size} (images x tiles x groups): {counts[0]} in {plan.real_dtype}, "
                      f"{counts[1]} need float64 transforms, {counts[2]} looked at output by output "
                      f"({REFERENCE} sums where the bound cannot vouch)")
+        rims = [int(p.sum()) for p in _cells.partial_windows(geom)[3 - geom.ndim:]]
+        if any(rims):
+            lines.append(f"rims       {rims} outputs per axis read a few samples beside wide pads: each is "
+                         f"checked against |y| after the run, a band with one that fails computed again")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -849,6 +853,8 @@ BOX_FRACTION = 0.25
 #: Where the reference method would recompute more than this fraction of the outputs, it runs
 #: the whole call instead.
 REFERENCE_FRACTION = 0.5
+
+
 def _permuted(geom, order):
     """``geom`` with its spatial axes taken in ``order`` (a permutation)."""
     if list(order) == sorted(order):
