@@ -414,7 +414,7 @@ def test_numpy_fallbacks_match_the_compiled_passes_slab_by_slab(case, monkeypatc
     from fftconv.methods import _compiled
 
     if not _compiled.HAVE_NUMBA:
-        pytest.skip("the compiled passes are switched off")
+        pytest.skip("needs numba (FFTCONV_DISABLE turns the compiled passes off)")
     nd, shape, kernel, options = [
         (1, (3, 50, 2), (7, 2, 2), dict(padding="SAME", dilations=3)),
         (2, (2, 23, 19, 4), (5, 6, 2, 4), dict(padding="VALID", groups=2, padding_mode="reflect")),
