@@ -531,7 +531,7 @@ def window_any(samples: np.ndarray, geom: ConvGeometry, kernel=None, shifts=None
     per_row = math.prod(geom.used_extent[1:]) * channels  # padded samples of one row
     span = (kernel[0] - 1) * geom.dilations[0] + 1  # padded rows one output row reads
     budget = max(NUMPY_SLAB_SAMPLES, int(n * math.prod(geom.used_extent) * channels * NUMPY_SLAB_FRACTION))
-    rows = max(1, (budget // per_row - span) // geom.strides[0] + 1)
+    rows = max(1, (budget // per_row - span) // geom.strides[0] + 1, span // geom.strides[0])  # rows read twice at most
     for i in range(n):
         for o0 in range(0, out[0], rows):
             o1 = min(out[0], o0 + rows)

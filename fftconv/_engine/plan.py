@@ -631,8 +631,7 @@ class BoundPlan:
                     continue
                 lo, hi = [0] * geom.ndim, list(geom.out_spatial)
                 lo[axis - lead], hi[axis - lead] = int(run[0]), int(run[-1]) + 1
-                if run_dtype == wide or self._box_seconds(REFERENCE, self.plan.real_dtype, lo, hi) <= \
-                        self._box_seconds(method, wide, lo, hi):
+                if run_dtype == wide or self._direct_box_is_cheaper(method, lo, hi):
                     self._run_box(y, x, REFERENCE, self.plan.real_dtype, lo, hi)  # the reference itself
                     self._detail(**{"direct rim boxes": self._state["last_run"].get("direct rim boxes", 0) + 1})
                     continue
@@ -740,6 +739,15 @@ class BoundPlan:
         if method == REFERENCE and sub.out_spatial[longest] > sub.out_spatial[-1]:
             order[longest], order[-1] = order[-1], order[longest]
         return _permuted(sub, order), reads, order
+
+    def _direct_box_is_cheaper(self, method, lo, hi) -> bool:
+        """Whether the cost model prices the direct method on outputs ``[lo, hi)`` below
+        ``method`` with float64 transforms (decided once per box: the shapes decide)."""
+        key = ("direct box", method, self.plan.real_dtype.str, tuple(lo), tuple(hi))
+        if key not in self._prepared:
+            self._prepared[key] = self._box_seconds(REFERENCE, self.plan.real_dtype, lo, hi) <= \
+                self._box_seconds(method, np.float64, lo, hi)
+        return self._prepared[key]
 
     def _box_seconds(self, method, dtype, lo, hi) -> float:
         """The cost model's seconds for :meth:`_run_box` (the filters' preparation left out)."""
