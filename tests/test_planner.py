@@ -115,7 +115,7 @@ def test_small_transforms_pay_for_their_lines():
 
 
 @pytest.mark.skipif("compiled" not in direct_method.STRATEGIES,
-                    reason="the compiled loops need numba (FFTCONV_DISABLE may turn it off)")
+                    reason="numba is not installed, or FFTCONV_DISABLE turns it off")
 @pytest.mark.parametrize("n, channels, k", [(8, 256, 5), (8, 96, 7)])
 def test_depthwise_layers_of_many_small_images_plan_the_direct_method(n, channels, k):
     """Measured side by side (2026-12-07, one core's time): the compiled loops ran these layers
