@@ -123,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="of the input and filters: float16, float32, float64, complex64, complex128, an "
                            "integer type or bool (integers and bool compute in float64, as conv2d does)")
     plan.add_argument("--method", type=_method, default="auto", help="auto, direct or fft (any case)")
+    plan.add_argument("--data", nargs=2, metavar=("INPUT.npy", "FILTERS.npy"), default=None,
+                      help="also explain what the guards would do with these arrays (numpy .npy files "
+                           "of the shapes above)")
     bench = sub.add_parser("bench", help="time auto, direct and fft on a few shapes")
     bench.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
     bench.add_argument("--reps", type=int, default=5,
@@ -267,6 +270,11 @@ def _plan(args) -> int:
                             names=("--input", "--filters"), padding_mode=args.padding_mode)
     print(plan)
     print(f"  planned in {(time.perf_counter() - t0) * 1e3:.1f} ms")
+    if args.data:
+        import numpy as np
+
+        x, w = (np.load(path, allow_pickle=False) for path in args.data)
+        print(plan.bind(w).explain(x))
     return 0
 
 

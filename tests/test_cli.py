@@ -60,6 +60,20 @@ def test_plan_explains(capsys):
     assert "reflect" in out and "complex64" in out and "complex    complex input and filters" in out
 
 
+def test_plan_explains_an_input(tmp_path, capsys):
+    """``--data``: what the guards would do with an input (a zero frame, a half 1e9 brighter)."""
+    x = np.zeros((1, 256, 256, 1), np.float32)
+    x[:, 8:-8, 8:-8] = 1
+    x[:, 8:-8, 128:-8] *= 1e9
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "w.npy", np.ones((31, 31, 1, 1), np.float32))
+    assert cli.main(["plan", "--input", "1x256x256x1", "--filters", "31x31x1x1", "--padding", "same",
+                     "--data", str(tmp_path / "x.npy"), str(tmp_path / "w.npy")]) == 0
+    out = capsys.readouterr().out
+    assert "method='fft'" in out and "holding only zeros" in out
+    assert "worst predicted ratio" in out and "1 need float64 transforms" in out
+
+
 @pytest.mark.parametrize("argv", [["plan", "--input", "1x64", "--filters", "3x3x1x1"],
                                   ["plan", "--input", "axb", "--filters", "3x3x1x1"],
                                   ["nonsense"]])

@@ -544,7 +544,11 @@ def test_ordinary_data_runs_float32_ffts():
     w = rng.standard_normal((21, 21, 3, 4)).astype(np.float32)
     bound = fftconv.plan_conv2d(x.shape, w.shape).bind(w)
     guard = bound._range_guard("fft")
-    assert guard.risk(guard.squares(x), bound._spread) < fftconv._engine.guards.DYNAMIC_RANGE_LIMIT / 10
+    stats = fftconv._engine.cells.cell_stats(x, bound.plan.run_geometry)
+    verdict = guard.assess(guard.tile_stats(stats), np.float32)
+    assert verdict.worst < verdict.limit / 4
+    bound(x)
+    assert bound.last_run["why"] == "as planned" and bound.last_run["dtype"] == np.float32
 
 
 @pytest.mark.parametrize("dtype, sentinel", [(np.float32, 1e17), (np.float32, 1e20), (np.float32, 1e29),

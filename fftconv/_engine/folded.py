@@ -79,6 +79,13 @@ class FoldedBound:
     def _execute(self, x, out_dtype):
         return self.bound._execute(self.plan.fold.gather(x, self.plan.channels_first), out_dtype)
 
+    def explain(self, input) -> str:
+        """What the guards would do with ``input`` (:meth:`fftconv._engine.plan.BoundPlan.explain`),
+        for the folded convolution that runs."""
+        x = _checks.as_array("input", input)
+        self.plan._check_input(x, self.filters_dtype)
+        return self.bound.explain(self.plan.fold.gather(x, self.plan.channels_first))
+
     @property
     def last_run(self) -> dict | None:
         """What the last call ran (:attr:`fftconv._engine.plan.BoundPlan.last_run`): the folded run's."""

@@ -21,51 +21,49 @@ Integer inputs
     The FFT result is rounded to it when a bound on its rounding error stays
     below a quarter (:func:`integer_fft_is_exact`); otherwise the direct
     method runs, whose float64 sums are exact below ``2**53``.
-Dynamic range (``method="auto"`` running FFTs)
-    The FFT's absolute error in a tile is set by the energy of the tile's
-    input, the direct method's by the magnitudes under each output's window.
-    :func:`dynamic_range_risk` compares the two from block sums of ``|x|`` and
-    ``x**2``. Where an output's error could exceed about 100 times the
-    direct method's, a float32 call runs its FFTs in float64; where even
-    float64 FFTs could not keep it so (a range of about 1e9 beyond that: a
-    1e20 missing-data value beside data of order 1e2), and for float64 calls,
-    the direct method runs instead (see :doc:`numerics`).
+Accuracy (``method="auto"`` running FFTs)
+    Every output within 100 times the direct method's error for that output
+    (its window's ``sum |x| |w|``, the window's exact zeros counted at the mean
+    magnitude of its non-zero samples).  :class:`RangeGuard` bounds the
+    transforms' error per tile from the cell statistics of
+    :mod:`fftconv._engine.cells` (one pass, shared with the checks above and
+    the zero windows) and compares it with the faintest cells; tiles run in
+    the call's precision, with float64 transforms, or are looked at output by
+    output, the outputs the bound cannot vouch for summed directly
+    (:func:`direct_outputs`, :func:`fftconv._engine.cells.window_sums`).  The
+    bound, its statistics and the decision are derived in :doc:`numerics`.
+Exact zeros
+    An output whose window holds only zeros (within the filters' bounding box
+    of non-zero taps) is exactly 0 whatever method ran; under ``auto``, so is
+    one whose non-zero samples all meet zero taps.
 
 Samples that no output reads never reach a transform: the used extent is
 read through :mod:`fftconv._shapes.padding`, and the FFT gather zeroes the gaps a
 dilation leaves between taps (:func:`fftconv.methods.fft.unread_gaps`).  The
-statistics here are taken over the used extent, gaps included: a huge value
-in a gap is set aside like any other and reaches no output, though under
-``auto`` it may move the dynamic-range guard to float64 or to the direct
-method, which changes outputs by their rounding only.
+overflow checks are taken over the used extent, gaps included: a huge value
+in a gap is set aside like any other and reaches no output.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import itertools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
+from fftconv._engine import cells as _cells
 from fftconv._runtime.arrays import magnitude  # noqa: F401  (the guards' exact integer magnitudes)
 from fftconv._shapes.geometry import ConvGeometry
-from fftconv._shapes.padding import box_reads, read_padded, source_index
+from fftconv._shapes.padding import box_reads, source_index
 
-__all__ = ["run_guarded", "window_any", "overflow_limit",
-           "dynamic_range_risk", "filter_spread", "is_integer"]
+__all__ = ["run_guarded", "window_any", "direct_outputs", "overflow_limit", "RangeGuard", "Verdict", "box_problem",
+           "is_integer", "ACCURACY_FACTOR"]
 
 #: Headroom kept below ``finfo.max`` by :func:`overflow_limit`.
 OVERFLOW_MARGIN = 16.0
-#: :func:`dynamic_range_risk` flags a call whose predicted worst output error is
-#: above this many times the direct method's.  Fitted on the 144 cases of
-#: ``benchmarks/guard_calibration.py`` (2026-11-30; see :doc:`numerics`).
-DYNAMIC_RANGE_LIMIT = 10.0
-#: How much smaller float64 FFTs' rounding errors are than float32's: eps(float64) / eps(float32).
-FLOAT64_GAIN = float(np.finfo(np.float64).eps / np.finfo(np.float32).eps)
-#: The dynamic-range guard's blocks are a quarter of the kernel wide, and at least this.
-MIN_BLOCK = 4
-#: Tile-by-block matrices of the dynamic-range guard with more entries than this are kept sparse.
-DENSE_TILE_MATRIX = 2**16
 
 
 def is_integer(dtype) -> bool:
@@ -90,29 +88,7 @@ def window_any(mask: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     >>> window_any(m, g)[0, :, 0].astype(int).tolist()
     [0, 0, 1, 1, 1, 0, 0]
     """
-    per_group = mask.reshape(*mask.shape[:-1], geom.groups, geom.group_in).any(axis=-1)
-    counts = np.empty((geom.batch, *geom.used_extent, geom.groups), dtype=np.int64)
-    read_padded(per_group, box_reads(geom, (0,) * geom.ndim, geom.used_extent), counts,
-                geom.padding_mode)
-    for axis, (k, d, s, o) in enumerate(zip(geom.kernel, geom.dilations, geom.strides,
-                                            geom.out_spatial), start=1):
-        counts = _window_sums(counts, axis, k, d, s, o)
-    return np.repeat(counts > 0, geom.group_out, axis=-1)
-
-
-def _window_sums(a: np.ndarray, axis: int, k: int, d: int, s: int, out: int) -> np.ndarray:
-    """Along ``axis``: ``sum_{t < k} a[o * s + t * d]`` for ``o < out``, by a cumulative sum
-    over the samples ``d`` apart."""
-    n = a.shape[axis]
-    pad = -n % d
-    a = np.moveaxis(a, axis, 0)
-    a = np.concatenate([a, np.zeros((pad, *a.shape[1:]), a.dtype)]) if pad else a
-    rows = a.reshape(-1, d, *a.shape[1:])  # rows[i, r] = a[i * d + r]
-    c = np.concatenate([np.zeros((1, *rows.shape[1:]), a.dtype), np.cumsum(rows, axis=0)])
-    start = np.arange(out) * s  # window [start, start + (k - 1) * d] in steps of d
-    first, phase = np.divmod(start, d)
-    sums = c[first + k, phase] - c[first, phase]
-    return np.moveaxis(sums, 0, axis)
+    return np.repeat(_cells.window_any(mask, geom), geom.group_out, axis=-1)
 
 
 # -- overflow ------------------------------------------------------------------------------
@@ -215,262 +191,287 @@ def _full_mask(found, x, geom, test, invert=False):
     return ~mask if invert else mask
 
 
-# -- integers -------------------------------------------------------------------------------
-
 # -- dynamic range -----------------------------------------------------------------------------
 
-def filter_spread(w: np.ndarray) -> float:
-    """``max_o ||w_o||_2 / ||w_o||_1`` over output channels: 1 for one tap, ``1/sqrt(n)`` for a box of n.
+#: The contract (:doc:`numerics`): every output within this many times the direct method's
+#: error for that output.
+ACCURACY_FACTOR = 100.0
+#: The error model of a tile of ``P``-point transforms (:doc:`numerics`): at every output of
+#: output channel ``j`` the error is at most ``eps * sqrt(log2 P) * gain_j * (KAPPA_RMS * rms +
+#: KAPPA_PEAK * peak)`` from the tile's transforms (``rms`` the root of the tile input's energy
+#: per point, ``peak`` its largest magnitude) plus ``KAPPA_LOCAL * eps * sqrt(log2 P)`` times the
+#: output's own sum ``|x| * |w|``.  Fitted by ``benchmarks/guard_calibration.py``, with margin.
+KAPPA_RMS = 4.0
+KAPPA_PEAK = 0.5
+KAPPA_LOCAL = 2.0
+#: A kernel whose weight rests on fewer taps than this (``(sum|w| / ||w||_2)**2``, the taps
+#: that carry it) makes each output follow a few samples, which the cells' mean magnitudes
+#: do not see: the direct method's error scale is taken that much smaller (:doc:`numerics`).
+FULL_TAPS = 16.0
 
-    It converts the input energy that sets an FFT's error into the magnitude
-    scale that sets the direct method's (see :func:`dynamic_range_risk`).
+
+def precision(dtype) -> float:
+    """The unit of a precision: ``finfo(dtype).eps``."""
+    return float(np.finfo(dtype).eps)
+
+
+@dataclass(frozen=True, eq=False)
+class Verdict:
+    """What the dynamic-range guard found for one input: per tile of the method's
+    :class:`~fftconv.methods.base.Rounding` and channel group.
+
+    Attributes
+    ----------
+    ratio : ndarray
+        ``(N, *tiles, G)`` (three tile axes): the predicted worst ratio, over the tile's
+        outputs, of an output's error with transforms in the call's precision to the
+        direct method's error scale for that output, ``eps * sum |w| * m`` with ``m`` the
+        mean magnitude of the non-zero samples of the faintest cell under its window.
+    limit : float
+        ``ratio`` within this is fine in the call's precision.
+    wide_limit : float
+        ``ratio`` within this is fine with float64 transforms (for a float32 call; 0 for a
+        float64 one, which has no wider precision).
     """
-    flat = np.abs(w.reshape(-1, w.shape[-1]).astype(np.float64))
-    l1 = flat.sum(axis=0)
-    l2 = np.sqrt(np.square(flat).sum(axis=0))
-    ratios = l2[l1 > 0] / l1[l1 > 0]
-    return float(ratios.max()) if ratios.size else 0.0
+
+    ratio: np.ndarray
+    limit: float
+    wide_limit: float
+
+    @property
+    def levels(self) -> np.ndarray:
+        """Per tile: 0 where transforms in the call's precision are accurate enough, 1 where
+        float64 transforms are needed, 2 where neither is (the reference method)."""
+        return np.where(self.ratio <= self.limit, 0, np.where(self.ratio <= self.wide_limit, 1, 2))
+
+    @property
+    def worst(self) -> float:
+        return float(self.ratio.max(initial=0.0))
 
 
 class RangeGuard:
-    """The dynamic-range check of one plan: everything that depends on shapes, computed once.
+    """The dynamic-range guard of one bound plan: what depends on shapes and filters, computed
+    once.
 
-    :meth:`squares` makes one pass over the input (``x**2`` summed over blocks
-    about a quarter of a kernel wide, in padded coordinates, per channel
-    group); :meth:`is_ordinary` tells from those sums alone that the input
-    holds no NaN, Inf or value above an overflow limit (so the call needs no
-    other scan), and :meth:`risk` predicts the worst ratio of an output's FFT
-    error to its direct-method error:
+    From the cell statistics of an input (:func:`fftconv._engine.cells.cell_stats`: one pass,
+    shared with the non-finite, huge-value and zero checks) it bounds, per tile of the
+    method's :class:`~fftconv.methods.base.Rounding` and channel group,
 
-    * per tile, the FFT's absolute error is about
-      ``eps * sqrt(log2 P) * rms(tile input) * ||w||_2`` for ``P``-point
-      transforms;
-    * at output ``o``, the direct method's is about ``eps * m(o) * ||w||_1``,
-      where ``m(o)``, the input's magnitude under the window, is taken as the
-      RMS over the blocks lying wholly inside it (the smallest over the tile's
-      outputs, axis by axis);
-    * ``||w||_2 / ||w||_1`` is :func:`filter_spread`.
+    * the transforms' error at every output of the tile:
+      ``eps * sqrt(log2 P) * gain_j * (KAPPA_RMS * rms + KAPPA_PEAK * peak)``, with the tile
+      input's energy bounded by ``sum M * A`` over its cells and its peak by ``max M``;
+    * the direct method's error scale at the outputs of the tile: ``eps * sum|w_j| * m``,
+      ``m`` the smallest mean non-zero magnitude ``A / Z`` of a cell in the tile's input
+      (cells of zeros do not count: :doc:`numerics`);
 
-    The ratio is ``inf`` where a window holds only zeros in a tile with energy.
-
-    The one pass sums the input samples inside the used extent.  Pads filled
-    by ``padding_mode`` (other than zeros) repeat input samples, so their
-    blocks get the sums of the blocks their samples come from (the wrapped
-    edge's blocks for ``"wrap"``), each source block's sum spread evenly over
-    its samples: exact where a pad copies whole blocks, an average within a
-    block otherwise.  No second pass over the input, no padded copy.
+    and their ratio (:class:`Verdict`).  :meth:`refine` does the same per block of outputs,
+    with the cells under each block's windows only.
     """
 
-    def __init__(self, geom: ConvGeometry, layout, filters=None):
-        self.geom, self.layout = geom, layout
-        self.profiles = _marginals(filters, geom)
-        self.blocks = [max(MIN_BLOCK, e // 4) for e in geom.eff_kernel]
-        # with one channel group, the channels are summed along with the last spatial axis:
-        # blocks of b columns of (W, C) are blocks of b * C values of the flattened W * C axis
-        self.fold = geom.in_channels if geom.groups == 1 else 1
-        self.axes = []
-        for axis, b in enumerate(self.blocks):
-            n, (lo, _), used = geom.spatial[axis], geom.pads[axis], geom.used_extent[axis]
-            n_blocks = -(-used // b)
-            offset = max(0, -lo) + lo  # padded position of the first used input row
-            rows = max(0, min(n, used - lo)) - max(0, -lo)
-            scale = self.fold if axis == geom.ndim - 1 else 1
-            head = min(-offset % b, rows) * scale
-            full = (rows * scale - head) // (b * scale)
-            split = (offset // b, head, full, rows * scale - head - full * b * scale)
-            self.axes.append((n_blocks, split, self._tile_matrix(axis, n_blocks),
-                              self._window_blocks(axis, n_blocks)))
-        self.pad_sources = [_pad_sources(geom, axis, b, n_blocks)
-                            for axis, (b, (n_blocks, *_)) in enumerate(zip(self.blocks, self.axes))]
-        self.used = _inside_index(geom)  # the pads count as zeros: see the class docstring
-        self.region = math.prod(n * s for n, s in zip(layout.fft_shape, geom.strides)) * geom.group_in
-        self.log_points = math.sqrt(math.log2(max(math.prod(layout.fft_shape), 2)))
-
-    def _tile_matrix(self, axis, n_blocks):
-        """``(tiles, blocks)``: 1 where a block overlaps a tile's input region; sparse when
-        large (a long signal has thousands of tiles and blocks, each tile a few of them)."""
-        t, length, s, b = (self.layout.tile[axis], self.layout.fft_shape[axis], self.geom.strides[axis],
-                           self.blocks[axis])
-        starts = [(i * t * s) // b for i in range(self.layout.tiles[axis])]
-        stops = [max(lo, min(-(-((i * t + length) * s) // b), n_blocks)) for i, lo in enumerate(starts)]
-        if len(starts) * n_blocks <= DENSE_TILE_MATRIX:
-            m = np.zeros((len(starts), n_blocks))
-            for i, (lo, hi) in enumerate(zip(starts, stops)):
-                m[i, lo:hi] = 1
-            return m
-        from scipy import sparse
-
-        rows = np.repeat(np.arange(len(starts)), np.subtract(stops, starts))
-        cols = np.concatenate([np.arange(lo, hi) for lo, hi in zip(starts, stops)])
-        return sparse.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(starts), n_blocks))
-
-    def _window_blocks(self, axis, n_blocks):
-        """``(weights, sizes, starts, tile_starts)``: a window starting in block ``j`` weighs
-        block ``j + delta`` by ``weights[delta]`` (the kernel's ``|w|`` along this axis);
-        ``sizes`` are the blocks' lengths, ``starts`` the number of blocks where windows
-        start, ``tile_starts`` each tile's first such block."""
-        g, b = self.geom, self.blocks[axis]
-        s, d, used = g.strides[axis], g.dilations[axis], g.used_extent[axis]
-        sizes = np.maximum(np.minimum(b, used - b * np.arange(n_blocks)), 1)  # the last may be short
-        starts = (g.out_spatial[axis] - 1) * s // b + 1
-        # tap t of a window starting mid-block j lands in block j + (b // 2 + t * d) // b
-        offsets = (b // 2 + np.arange(g.kernel[axis]) * d) // b
-        weights = np.bincount(offsets, weights=self.profiles[axis])
-        weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(weights), 1 / len(weights))
-        tile_starts = [(i * self.layout.tile[axis] * s) // b for i in range(self.layout.tiles[axis])]
-        return weights, sizes.astype(np.float64), starts, tile_starts
-
-    def squares(self, x: np.ndarray) -> np.ndarray:
-        """``x**2`` summed over blocks and group channels: ``(N, *blocks, G)``, in float64 if
-        ``x`` is wider than float32 or float32 overflowed.  One read of ``x``: the first axis'
-        blocks are squared and summed by :func:`numpy.einsum`, the rest on arrays ``b`` times
-        smaller."""
-        used = x[self.used]
-        single = x.dtype.kind == "f" and x.dtype.itemsize <= 4
-        sums = self._block_sums(used, np.float32 if single else np.float64)
-        if single and not np.isfinite(sums).all():
-            wide = self._block_sums(used, np.float64)
-            sums = wide if np.isfinite(wide).all() else sums
-        return sums.reshape(*sums.shape[:-1], self.geom.groups, -1).sum(axis=-1)
-
-    def _block_sums(self, a, dtype):
-        fold = self.fold > 1 and a.strides[-2] == a.strides[-1] * a.shape[-1]  # a view, no copy
-        if fold:
-            a = a.reshape(*a.shape[:-2], -1, 1)
-        for axis, (n_blocks, split, _, _) in enumerate(self.axes, start=1):
-            b = self.blocks[axis - 1] * (self.fold if axis == self.geom.ndim else 1)
-            if axis == self.geom.ndim and self.fold > 1 and not fold:
-                a = a.reshape(*a.shape[:-2], -1, 1)  # fold now, on the smaller array
-                fold = True
-            a = _axis_sums(a, axis, b, n_blocks, split, dtype, square=axis == 1)
-        return a
-
-    def padded(self, squares: np.ndarray) -> np.ndarray:
-        """The block sums of the padded input from those of :meth:`squares` (the same array
-        when the pads are zeros)."""
-        for axis, sources in enumerate(self.pad_sources, start=1):
-            if sources is not None:
-                rows, cols, weights = sources
-                moved = np.moveaxis(squares, axis, 0)
-                out = moved.copy()
-                np.add.at(out, rows, moved[cols] * weights.reshape(-1, *([1] * (moved.ndim - 1))))
-                squares = np.moveaxis(out, 0, axis)
-        return squares
-
-    @staticmethod
-    def is_ordinary(squares: np.ndarray, limit: float) -> bool:
-        """True when the sums prove every input value finite and at most ``limit`` in magnitude."""
-        return bool(np.isfinite(squares).all()) and float(squares.max(initial=0.0)) <= limit * limit
-
-    def risk(self, squares: np.ndarray, spread: float) -> float:
-        """The predicted worst ratio of an output's FFT error to its direct-method error."""
-        if spread == 0 or squares.size == 0:
-            return 0.0
-        tiles = local = self.padded(squares.astype(np.float64))
-        for axis, (_, _, overlap, window) in enumerate(self.axes, start=1):
-            tiles = _along(overlap, tiles, axis)
-            local = np.minimum.reduceat(_window_means(local, axis, *window[:3]), window[3], axis=axis)
-        rms = np.sqrt(tiles / self.region)
-        local_rms = np.sqrt(local / self.geom.group_in)
+    def __init__(self, geom: ConvGeometry, rounding, filters: np.ndarray):
+        self.geom, self.rounding = geom, rounding
+        self.grid = _cells.cell_grid(geom)
+        lead = 3 - geom.ndim
+        unit = (np.array([0]), np.array([1]), np.array([0]), np.array([1]))
+        self.tiles = [unit] * lead + [tuple(np.asarray(v, np.int64) for v in t) for t in rounding.tiles]
+        self.tile_cells = [self.grid.cell_range(a, t[0], t[1]) for a, t in enumerate(self.tiles)]
+        self.log = math.sqrt(math.log2(max(rounding.points, 2)))
+        flat = np.abs(filters.reshape(-1, filters.shape[-1]).astype(np.float64))
+        l1, l2 = flat.sum(axis=0), np.sqrt(np.square(flat).sum(axis=0))
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(rms > 0, rms * spread * self.log_points / local_rms, 0.0)
-        return float(np.max(ratio)) if ratio.size else 0.0
+            # taps that carry the weight: (l1 / l2)**2 is n for n equal taps, 1 for a delta
+            concentration = np.where(l1 > 0, np.minimum(1.0, (l1 / np.where(l2 > 0, l2, 1)) ** 2 / FULL_TAPS), 1.0)
+            spread = np.where(l1 > 0, np.asarray(rounding.gains, np.float64) / (l1 * concentration), 0.0)
+        self.spread = spread.reshape(geom.groups, geom.group_out).max(axis=1)  # per group
+        self.gains = np.asarray(rounding.gains, np.float64)
+        self.points = float(rounding.points)
+
+    def tile_stats(self, stats):
+        """``(peak, energy, faint, scale)`` of each tile's input (:func:`~fftconv._engine.cells.region_stats`)."""
+        scale = _power_of_two(float(stats[0].max(initial=0.0)))
+        return (*_cells.region_stats(stats, self.grid, self.tile_cells, scale), scale)
+
+    def _transform_error(self, tiles, eps: float = 1.0) -> np.ndarray:
+        """Per tile and group, the transforms' error bound over ``gain``: ``eps * sqrt(log2 P) *
+        (KAPPA_RMS * rms + KAPPA_PEAK * peak)``."""
+        peak, energy, _, scale = tiles
+        rms = scale * np.sqrt(energy / self.points)
+        return eps * self.log * (KAPPA_RMS * rms + KAPPA_PEAK * peak)
+
+    def assess(self, tiles, dtype) -> Verdict:
+        """:class:`Verdict` of an input whose tiles have statistics ``tiles`` (:meth:`tile_stats`,
+        of finite values below the overflow limit), for a call computed in ``dtype``."""
+        error = self._transform_error(tiles) * self.spread
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(error > 0, error / tiles[2], 0.0)  # faint is inf where a tile holds only zeros
+        return self._verdict(ratio, dtype)
+
+    def error_bound(self, tiles, dtype) -> np.ndarray:
+        """``(N, *out_spatial, C_out)``: the transforms' error bound at each output, for
+        transforms in ``dtype``."""
+        per_group = self._transform_error(tiles, precision(dtype))
+        per_out = np.repeat(per_group, self.geom.group_out, axis=-1) * self.gains
+        return expand(per_out, [t[2:] for t in self.tiles], self.geom.out_spatial)
+
+    def bound_at(self, tiles, dtype, index) -> np.ndarray:
+        """:meth:`error_bound` at the outputs of the box ``index`` only: per axis of the grid
+        (three), the output positions; ``(N, *lengths, C_out)``."""
+        per_group = self._transform_error(tiles, precision(dtype))
+        out = np.repeat(per_group, self.geom.group_out, axis=-1) * self.gains
+        for axis, positions in enumerate(index):
+            tile = np.searchsorted(self.tiles[axis][3], positions, side="right")  # out_hi of each tile
+            out = np.take(out, tile, axis=axis + 1)
+        return out
+
+    def _verdict(self, ratio, dtype) -> Verdict:
+        eps = precision(dtype)
+        wide = precision(np.float64) / eps
+        limit = ACCURACY_FACTOR - KAPPA_LOCAL * self.log
+        wide_limit = (ACCURACY_FACTOR - KAPPA_LOCAL * self.log * wide) / wide if wide < 1 else 0.0
+        return Verdict(ratio, limit, wide_limit)
+
+    def refine(self, stats, tiles, dtype, flagged: np.ndarray):
+        """Per block of outputs in the ``flagged`` tiles: ``(blocks, verdict)``, where ``blocks``
+        gives per axis the ``(lo, hi)`` output ranges of the blocks (three axes) and the
+        :class:`Verdict`'s ratio is ``(N, *blocks, G)``: the transform error of the tiles a
+        block touches over the direct method's error scale of the faintest cell under the
+        block's windows (0 outside the flagged tiles)."""
+        g = self.geom
+        lead = 3 - g.ndim
+        kernel = [1] * lead + list(g.eff_kernel)
+        strides = [1] * lead + list(g.strides)
+        outs = [1] * lead + list(g.out_spatial)
+        error = np.where(flagged, self._transform_error(tiles) * self.spread, 0.0)
+        blocks, cell_ranges = [], []
+        for axis in range(3):
+            b = max(1, self.grid.members[axis] * self.grid.residues[axis] // strides[axis])
+            lo = np.arange(0, outs[axis], b)
+            hi = np.minimum(lo + b, outs[axis])
+            blocks.append((lo, hi))
+            cell_ranges.append(self.grid.cell_range(axis, lo * strides[axis],
+                                                    (hi - 1) * strides[axis] + kernel[axis]))
+            out_lo, out_hi = self.tiles[axis][2], self.tiles[axis][3]
+            first = np.searchsorted(out_hi, lo, side="right")  # the tiles a block's outputs belong to
+            last = np.maximum(np.searchsorted(out_lo, hi - 1, side="right") - 1, first)
+            error = np.stack([np.take(error, np.arange(f, l + 1), axis=axis + 1).max(axis=axis + 1)
+                              for f, l in zip(first, last)], axis=axis + 1)
+        _, _, faint = _cells.region_stats(stats, self.grid, cell_ranges, tiles[3])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(error > 0, error / faint, 0.0)
+        return blocks, self._verdict(ratio, dtype)
 
 
-def _pad_sources(geom: ConvGeometry, axis: int, b: int, n_blocks: int):
-    """Along ``axis``, where the pads' blocks take their sums from: ``(rows, cols, weights)``,
-    block ``rows[i]`` getting ``weights[i]`` times block ``cols[i]``'s sum; None for zero pads.
+def _power_of_two(value: float) -> float:
+    """A power of two near ``value`` (1 for 0): dividing by it is exact."""
+    return float(2.0 ** np.frexp(value)[1]) if value > 0 and math.isfinite(value) else 1.0
 
-    A pad sample at padded position ``p`` holds input sample ``s`` (numpy.pad's rule,
-    :func:`~fftconv._shapes.padding.source_index`), which the one pass counted in block
-    ``(s + lo) // b`` among that block's ``count`` samples: block ``p // b`` gets
-    ``1 / count`` of that block's sum.
+
+def expand(values: np.ndarray, ranges, shape) -> np.ndarray:
+    """``(N, *shape, G)``: per output, the value of the box (of ``ranges``: per axis ``(lo, hi)``,
+    three axes) that holds it; a read-only broadcast view where every axis has one box."""
+    if all(len(lo) == 1 for lo, _ in ranges):
+        return np.broadcast_to(values.reshape(values.shape[0], *([1] * len(shape)), values.shape[-1]),
+                               (values.shape[0], *shape, values.shape[-1]))
+    out = values
+    for axis, (lo, hi) in enumerate(ranges):
+        out = np.repeat(out, np.asarray(hi) - np.asarray(lo), axis=axis + 1)
+    return out.reshape(out.shape[0], *shape, out.shape[-1])
+
+
+# -- a box of outputs as a problem of its own -------------------------------------------------
+
+def box_problem(geom: ConvGeometry, lo, hi):
+    """The convolution that computes outputs ``[lo, hi)`` (per spatial axis) of ``geom``:
+    ``(geometry, reads)``, the input being the padded input's positions that those outputs
+    read (:func:`fftconv._shapes.padding.read_padded` with ``reads`` copies them), without
+    pads of its own."""
+    spatial = tuple((h - 1 - l) * s + e for l, h, s, e in zip(lo, hi, geom.strides, geom.eff_kernel))
+    sub = dataclasses.replace(geom, spatial=spatial, pads=((0, 0),) * geom.ndim,
+                              out_spatial=tuple(h - l for l, h in zip(lo, hi)), padding_mode="constant")
+    reads = box_reads(geom, tuple(l * s for l, s in zip(lo, geom.strides)), spatial)
+    return sub, reads
+
+
+def boxes_of(mask: np.ndarray, tiles, lead: int):
+    """Bounding boxes ``(lo, hi)`` (per spatial axis) of the True outputs of ``mask``
+    ``(N, *out, G)``, one per tile (of ``tiles``: per axis ``(in_lo, in_hi, out_lo, out_hi)``,
+    three axes) that holds any."""
+    spatial = mask.any(axis=(0, -1))
+    spatial = spatial.reshape((1,) * lead + spatial.shape)
+    boxes = []
+    for index in itertools.product(*(range(len(t[2])) for t in tiles)):
+        box = tuple(slice(int(t[2][i]), int(t[3][i])) for t, i in zip(tiles, index))
+        part = spatial[box]
+        if not part.any():
+            continue
+        lo, hi = [], []
+        for axis in range(3):
+            hit = np.flatnonzero(part.any(axis=tuple(a for a in range(3) if a != axis)))
+            lo.append(box[axis].start + int(hit[0]))
+            hi.append(box[axis].start + int(hit[-1]) + 1)
+        boxes.append((tuple(lo[lead:]), tuple(hi[lead:])))
+    return boxes
+
+
+# -- a few outputs summed from their windows -----------------------------------------------------
+
+#: :func:`direct_outputs` gathers at most this many window values at once.
+GATHER_VALUES = 2**21
+
+
+def direct_outputs(y: np.ndarray, x: np.ndarray, filters: np.ndarray, geom: ConvGeometry,
+                   mask: np.ndarray) -> None:
+    """Set the outputs of ``y`` ``(N, *out, C_out)`` that ``mask`` ``(N, *out, G)`` selects
+    (every output channel of a selected group) to their sums over their windows, in float64.
+
+    ``x`` is the channels-last input, ``filters`` the real ``(*kernel, C_in / G, C_out)``
+    filters as the method reads them (flipped if asked).  The windows are gathered through
+    the pads as ``padding_mode`` fills them, a few thousand outputs at a time: the cost is
+    that of the direct method on the selected outputs alone.
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> from fftconv.testing import reference_conv
+    >>> g = check_geometry((1, 9, 2), (4, 2, 3), 1, 1, "SAME", "NWC", 1, None, False)
+    >>> rng = np.random.default_rng(0)
+    >>> x, w = rng.standard_normal((1, 9, 2)), rng.standard_normal((4, 2, 3))
+    >>> y = np.zeros((1, 9, 3)); mask = np.zeros((1, 9, 1), bool); mask[0, [0, 5]] = True
+    >>> direct_outputs(y, x, w, g, mask)
+    >>> np.allclose(y[0, [0, 5]], reference_conv(x, w, padding="SAME")[0, [0, 5]])
+    True
     """
-    n, (lo, hi), used = geom.spatial[axis], geom.pads[axis], geom.used_extent[axis]
-    if geom.padding_mode == "constant" or not (lo or hi) or n == 0:
-        return None
-    inside = np.arange(max(lo, 0), min(lo + n, used))
-    counts = np.bincount(inside // b, minlength=n_blocks)
-    positions = np.arange(used)
-    pads = positions[(positions < lo) | (positions >= lo + n)]
-    sources = source_index(n, lo, hi, geom.padding_mode)[pads] + lo
-    counted = (sources >= max(lo, 0)) & (sources < min(lo + n, used))
-    pairs, repeats = np.unique(np.stack([pads[counted] // b, sources[counted] // b]), axis=1,
-                               return_counts=True)
-    if pairs.size == 0:
-        return None
-    return pairs[0], pairs[1], repeats / counts[pairs[1]]
+    nd, gin, gout = geom.ndim, geom.group_in, geom.group_out
+    sources = [source_index(n, lo, hi, geom.padding_mode)
+               for n, (lo, hi) in zip(geom.spatial, geom.pads)]
+    taps = np.stack(np.meshgrid(*(np.arange(k) * d for k, d in zip(geom.kernel, geom.dilations)),
+                                indexing="ij"), axis=-1).reshape(-1, nd)  # (K, nd) offsets
+    w = filters.reshape(len(taps), gin, geom.groups, gout).astype(np.float64)
+    flat = x.reshape(-1)
+    steps = np.array(x.strides) // x.itemsize if x.flags.c_contiguous else None
+    if steps is None:
+        flat, steps = np.ascontiguousarray(x).reshape(-1), np.array(_c_steps(x.shape))
+    found = np.nonzero(mask)
+    chunk = max(1, GATHER_VALUES // max(1, len(taps) * gin))
+    for g in range(geom.groups):
+        pick = found[-1] == g
+        n_all = found[0][pick]
+        outs_all = [f[pick] for f in found[1:-1]]
+        w_g = np.ascontiguousarray(w[:, :, g, :]).reshape(-1, gout)
+        for lo in range(0, len(n_all), chunk):
+            n = n_all[lo:lo + chunk]
+            outs = [o[lo:lo + chunk] for o in outs_all]
+            offset, inside = (n * steps[0])[:, None], np.ones((len(n), len(taps)), bool)
+            for axis, (o, s) in enumerate(zip(outs, geom.strides)):
+                src = sources[axis][o[:, None] * s + taps[None, :, axis]]
+                inside &= src >= 0
+                offset = offset + np.maximum(src, 0) * steps[axis + 1]
+            offset = offset[..., None] + (np.arange(g * gin, (g + 1) * gin) * steps[-1])  # (F, K, gin)
+            values = np.take(flat, offset).astype(np.float64, copy=False)
+            values[~inside] = 0
+            y[(n, *outs, slice(g * gout, (g + 1) * gout))] = values.reshape(len(n), -1) @ w_g
 
 
-def _marginals(filters, geom: ConvGeometry):
-    """Per spatial axis, ``sum |w|`` over every other axis: the kernel's profile along it
-    (uniform without filters)."""
-    if filters is None:
-        return [np.ones(k) for k in geom.kernel]
-    a = np.abs(filters.astype(np.float64, copy=False))
-    nd = geom.ndim
-    return [a.sum(axis=tuple(i for i in range(a.ndim) if i != axis)) for axis in range(nd)]
-
-
-def _window_means(a, axis, weights, sizes, starts):
-    """Along ``axis``: for each block ``j < starts`` where windows start, the kernel-weighted
-    mean ``sum_delta weights[delta] * a[j + delta] / sizes[j + delta]`` (a banded product,
-    as a few shifted adds)."""
-    a = a.swapaxes(axis, -1) / sizes  # swapaxes: moveaxis costs 20 us on these tiny arrays
-    out = np.zeros((*a.shape[:-1], starts))
-    for delta, weight in enumerate(weights):
-        n = min(starts, a.shape[-1] - delta)
-        if n > 0 and weight:
-            out[..., :n] += weight * a[..., delta:delta + n]
-    return out.swapaxes(axis, -1)
-
-
-def _along(matrix, a, axis):
-    """``matrix @ a`` along ``axis`` of ``a`` (matmul: tensordot's overhead is 20x on tiny arrays);
-    ``matrix`` may be a scipy.sparse matrix."""
-    moved = a.swapaxes(axis, -1)
-    if isinstance(matrix, np.ndarray):
-        return (moved @ matrix.T).swapaxes(axis, -1)
-    flat = np.asarray(moved.reshape(-1, moved.shape[-1]) @ matrix.T)
-    return flat.reshape(*moved.shape[:-1], matrix.shape[0]).swapaxes(axis, -1)
-
-
-def _axis_sums(a, axis, b, n_blocks, split, dtype, square=False):
-    """Sums along ``axis`` of ``a`` (squared first if ``square``) over blocks of ``b`` rows:
-    ``split = (first block, head rows, full blocks, tail rows)``."""
-    first, head, full, tail = split
-    before, after = a.shape[:axis], a.shape[axis + 1:]
-    out = np.zeros((*before, n_blocks, *after), dtype=dtype)
-    at = (slice(None),) * axis  # index prefix reaching `axis`
-
-    def total(part, axis_sum):
-        if square:
-            return np.square(part, dtype=dtype).sum(axis=axis_sum)
-        return part.sum(axis=axis_sum, dtype=dtype)
-
-    if head:
-        out[(*at, first)] += total(a[(*at, slice(0, head))], axis)
-    start = first + (head > 0)
-    if full:
-        body = a[(*at, slice(head, head + full * b))].reshape(*before, full, b, *after)
-        acc = out[(*at, slice(start, start + full))]
-        if square:  # one read, no squared copy
-            letters = "abcdefghij"[:body.ndim]
-            acc += np.einsum(f"{letters},{letters}->{letters.replace(letters[axis + 1], '')}", body, body,
-                             dtype=dtype)
-        elif 1 < math.prod(after) < 16:  # numpy reduces a short innermost run slowly
-            for k in range(b):
-                acc += body[(*at, slice(None), k)]
-        else:
-            acc += body.sum(axis=axis + 1)
-    if tail:
-        out[(*at, start + full)] += total(a[(*at, slice(head + full * b, None))], axis)
-    return out
-
-
-def dynamic_range_risk(x: np.ndarray, geom: ConvGeometry, layout, spread: float, filters=None) -> float:
-    """:meth:`RangeGuard.risk` of ``x``, for a one-off check (plans keep their :class:`RangeGuard`)."""
-    if spread == 0 or x.size == 0:
-        return 0.0
-    guard = RangeGuard(geom, layout, filters)
-    return guard.risk(guard.squares(x), spread)
+def _c_steps(shape):
+    """Element strides of a C-contiguous array of ``shape``."""
+    return [math.prod(shape[i + 1:]) for i in range(len(shape))]

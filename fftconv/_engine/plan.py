@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fftconv import _checks
+from fftconv._engine import cells as _cells
 from fftconv._engine import complex as _complex
 from fftconv._engine import constants as _constants
 from fftconv._engine import guards as _guards
@@ -17,6 +18,7 @@ from fftconv._engine import spectra as _spectra
 from fftconv._runtime.arrays import owned
 from fftconv._runtime.scratch import trim as trim_scratch
 from fftconv._shapes.geometry import ConvGeometry
+from fftconv._shapes.padding import read_padded
 from fftconv.backends import get_backend
 from fftconv.methods import METHODS, REFERENCE
 
@@ -386,42 +388,35 @@ class BoundPlan:
 
     def _run(self, x, method, dtype=None):
         """``method`` on a channels-last input, computed in ``dtype``; by default as the
-        dynamic-range guard says (:meth:`_trusted_run`)."""
+        dynamic-range guard says for the whole call (:meth:`_whole_call`)."""
         plan = self.plan
         if dtype is None:
-            guard = self._range_guard(method)
-            if guard is not None:
-                risk = guard.risk(guard.squares(x), self._spread)
-                method, dtype = self._trusted_run(method, risk)
-            else:
-                dtype = plan.real_dtype
+            method, dtype = self._whole_call(x, method)
         self._record(method, dtype)
         return METHODS[method].execute(x, self.prepared(method, dtype), plan.run_geometry,
                                        plan.settings[method], get_backend(plan.backend),
                                        plan.workers, np.dtype(dtype))
 
-    def _trusted_run(self, method: str, risk: float) -> tuple:
-        """``(method, dtype)`` that ``auto`` runs for an input whose predicted worst ratio of an
-        output's float32 error under ``method`` to its float32 error under the reference method is
-        ``risk`` (:meth:`fftconv._engine.guards.RangeGuard.risk`): ``method`` in float32 where that
-        is within :data:`~fftconv._engine.guards.DYNAMIC_RANGE_LIMIT`, in float64 (a float64
-        plan's own) where that precision brings it within the limit, else the reference method:
-        a range too wide for any transform, such as a 1e20 missing-data value beside data of
-        order 1e2."""
+    def _whole_call(self, x, method) -> tuple:
+        """``(method, dtype)`` for a whole input under the dynamic-range guard (where it applies):
+        ``method`` in the call's precision where every tile allows it, in float64 where
+        float64 transforms suffice, else the reference method.  Used where the guard cannot
+        work tile by tile (an input whose non-finite or huge values were set aside)."""
         plan = self.plan
-        limit = _guards.DYNAMIC_RANGE_LIMIT
-        if risk <= limit and plan.real_dtype == np.float32:
-            choice = method, plan.real_dtype
-            why = f"risk {risk:.3g} within {limit:g}"
-        elif risk * _guards.FLOAT64_GAIN <= limit:
-            choice = method, np.dtype(np.float64)
-            why = f"risk {risk:.3g} in float32, {risk * _guards.FLOAT64_GAIN:.3g} in float64"
-        else:
-            choice = REFERENCE, plan.real_dtype
-            why = f"risk {risk:.3g} too high even in float64 (limit {limit:g})"
-        if choice != (method, plan.real_dtype):
-            self._note(f"dynamic-range guard: {why}")
-        return choice
+        guard = self._range_guard(method)
+        if guard is None:
+            return method, plan.real_dtype
+        stats = _cells.cell_stats(x, plan.run_geometry, plan.workers)
+        if not _finite_stats(stats):
+            return method, plan.real_dtype
+        levels = guard.assess(guard.tile_stats(stats), plan.real_dtype).levels
+        if (levels == 0).all():
+            return method, plan.real_dtype
+        if (levels <= 1).all():
+            self._note("dynamic-range guard: float64 transforms")
+            return method, np.dtype(np.float64)
+        self._note(f"dynamic-range guard: {REFERENCE} (too wide a range for transforms)")
+        return REFERENCE, plan.real_dtype
 
     def _note(self, why: str) -> None:
         """A guard's reason for the run that follows; that run is then recorded as the call's."""
@@ -434,14 +429,29 @@ class BoundPlan:
         if state.get("recorded"):
             return
         state["recorded"] = True
-        state["last_run"] = {"method": method, "dtype": np.dtype(dtype), "why": state.pop("why", "as planned")}
+        details = {k: v for k, v in state.get("last_run", {}).items() if k not in ("method", "dtype", "why")}
+        state["last_run"] = {"method": method, "dtype": np.dtype(dtype), "why": state.pop("why", "as planned"),
+                             **details}
+
+    def _detail(self, **details) -> None:
+        """Add to the record of this call: what the guards did, tile by tile."""
+        run = self._state.setdefault("last_run", {"method": self.plan.method, "dtype": self.plan.real_dtype,
+                                                   "why": "as planned"})
+        run.update(details)
 
     @property
     def last_run(self) -> dict | None:
-        """What the last call ran: ``{"method", "dtype", "why"}``, or None before the first call.
+        """What the last call ran, or None before the first call.
 
-        ``why`` is ``"as planned"``, or the guard that chose otherwise and its reason
-        (the dynamic-range guard, integer exactness, non-finite or huge values).
+        A dict with ``"method"`` and ``"dtype"`` (what ran for the call, or for most of it),
+        ``"why"`` (``"as planned"``, or the guard that chose otherwise and its reason: the
+        dynamic-range guard, integer exactness, non-finite or huge values), and, where the
+        dynamic-range guard looked at the input, ``"tiles"`` (tiles times images times
+        channel groups), ``"worst ratio"`` (its predicted worst ratio of an output's error to
+        the direct method's, :class:`~fftconv._engine.guards.Verdict`), ``"float64 tiles"``
+        and ``"reference outputs"`` (what ran in float64 transforms, and the outputs the
+        reference method recomputed); ``"zero outputs"`` counts the outputs set to exactly 0
+        because their window holds only zeros.
         """
         run = self._state.get("last_run")
         return None if run is None else dict(run)
@@ -454,8 +464,10 @@ class BoundPlan:
             return None
         guard = self._prepared.get(("range_guard", method))
         if guard is None:
+            rounding = METHODS[method].rounding(plan.run_geometry, plan.settings[method], self.filters,
+                                                self.prepared(method, plan.real_dtype))
             guard = self._prepared[("range_guard", method)] = _guards.RangeGuard(
-                plan.run_geometry, plan.settings[method], self.filters)
+                plan.run_geometry, rounding, self.filters)
         return guard
 
     @property
@@ -468,16 +480,9 @@ class BoundPlan:
             value = self._prepared["abs_sum"] = float(sums.max(initial=0.0))
         return value
 
-    @property
-    def _spread(self) -> float:
-        """:func:`fftconv._engine.guards.filter_spread` of the filters, for the dynamic-range guard."""
-        value = self._prepared.get("spread")
-        if value is None:
-            value = self._prepared["spread"] = _guards.filter_spread(self.filters)
-        return value
-
     def _guarded(self, x):
-        """The plan's method under the guards: integers exact, non-finite and huge values local."""
+        """The plan's method under the guards: integers exact, non-finite and huge values local,
+        exact zeros exact, and, for ``auto``, every output within the accuracy contract."""
         plan = self.plan
         self._state.clear()  # this call's record starts afresh
         method, geom, settings = plan.method, plan.run_geometry, plan.settings[plan.method]
@@ -487,33 +492,411 @@ class BoundPlan:
                 # exact float64 sums where the method's rounding could not be undone
                 self._note(f"integer guard: {method}'s rounding could not be undone")
                 method = REFERENCE
-            y = self._run(x, method)
+            y = self._run(x, method, plan.real_dtype)
             return y if METHODS[method].integer_exact else np.rint(y, out=y)
-        y = None
-        if METHODS[method].local:  # IEEE arithmetic keeps NaN and Inf local: only an overflow needs more
+        limit = _guards.overflow_limit(METHODS[method].gain(geom, settings), plan.real_dtype, self._abs_sum)
+        if METHODS[method].local:  # IEEE arithmetic keeps NaN, Inf and zeros local: only an overflow needs more
             # an overflow here is found by the sum and redone under the guards; Inf - Inf is NaN: no warning
             with np.errstate(over="ignore", invalid="ignore"):
                 y = self._run(x, method, plan.real_dtype)
                 total = y.sum()
             if math.isfinite(total):  # a finite sum: every output finite, none overflowed
                 return y
-        limit = _guards.overflow_limit(METHODS[method].gain(geom, settings), plan.real_dtype, self._abs_sum)
+            self._note("non-finite or huge-value guard: such samples set aside, the outputs they reach "
+                       "recomputed")
+            return _guards.run_guarded(lambda a, dtype=None: self._run(a, method, dtype), x,
+                                       geom, limit, plan.real_dtype, local=True, result=y)
+        # one pass of cell statistics serves the non-finite, huge-value, zero and dynamic-range checks
+        stats = _cells.cell_stats(x, geom, plan.workers)
+        peak = float(stats[0].max(initial=0.0))
+        if not (_finite_stats(stats) and peak <= limit):
+            self._note("non-finite or huge-value guard: such samples set aside, the outputs they reach "
+                       "recomputed")
+            y = _guards.run_guarded(lambda a, dtype=None: self._run(a, method, dtype), x,
+                                    geom, limit, plan.real_dtype)
+            return self._exact_zeros(y, x, stats)
+        if peak == 0:  # every sample an output reads is zero
+            self._note("zero guard: every sample the outputs read is zero; nothing ran")
+            self._record(method, plan.real_dtype)
+            self._detail(**{"zero outputs": math.prod(geom.output_shape)})
+            return np.zeros(geom.output_shape, plan.real_dtype)
         guard = self._range_guard(method)
-        if guard is not None:  # its one pass over the input also rules out NaN, Inf and huge values
-            squares = guard.squares(x)
-            if guard.is_ordinary(squares, limit):
-                return self._run(x, *self._trusted_run(method, guard.risk(squares, self._spread)))
-        self._note("non-finite or huge-value guard: such samples set aside, the outputs they reach "
-                   "recomputed")
-        return _guards.run_guarded(lambda a, dtype=None: self._run(a, method, dtype), x,
-                                   geom, limit, plan.real_dtype, local=y is not None, result=y)
+        if guard is None:  # method="fft" as asked: its own precision, exact zeros only
+            y = self._run(x, method, plan.real_dtype)
+            self._exact_zeros(y, x, stats)
+            return y
+        y, tiles, run_dtype, suspects = self._auto(x, method, stats, guard)
+        zero = self._zero_mask(x, stats)
+        if suspects is not None:
+            if zero is not None:
+                suspects = suspects & ~zero
+            y = self._settle(y, x, stats, suspects, tiles, guard, run_dtype)
+        self._set_zeros(y, zero)
+        self._support_zeros(y, x, stats, tiles, guard, run_dtype, zero)
+        return y
+
+    def _support_zeros(self, y, x, stats, tiles, guard, run_dtype, zero):
+        """Set to exactly 0 the outputs whose filter has zero taps under every non-zero sample
+        of the window (a Laplacian's corners, a disc's): exact zeros by the definition, which
+        the zero windows (of the kernel's bounding box) do not find.  Only outputs whose
+        magnitude is within the transforms' error bound can be such, and only where the
+        filters have zero taps inside their bounding box."""
+        plan = self.plan
+        geom = plan.run_geometry
+        lists = self._prepared.get("tap lists")
+        if lists is None:
+            lists = self._prepared["tap lists"] = _cells.tap_lists(self.filters, geom)
+        taps = self._prepared["support"]
+        if lists[0][-1] == math.prod(hi - lo for lo, hi in taps) * geom.out_channels:
+            return  # every channel's taps fill the bounding box: the zero windows found them all
+        small = np.abs(y) <= guard.error_bound(tiles, run_dtype)
+        if zero is not None:
+            small &= ~np.repeat(zero, geom.group_out, axis=-1)
+        found = _cells.support_zeros(x, geom, lists, small, stats)
+        if found.any():
+            y[found] = 0
+            self._detail(**{"zero outputs": self._state["last_run"].get("zero outputs", 0) + int(found.sum())})
+
+    def _auto(self, x, method, stats, guard):
+        """``auto``'s run of a method that is not local: per tile, in the call's precision
+        where the dynamic-range guard allows it, else with float64 transforms (see
+        :class:`~fftconv._engine.guards.RangeGuard` and :doc:`numerics`).
+
+        Returns ``(y, tiles, run_dtype, suspects)``: the result, the tiles' statistics, the
+        precision whose error bound holds for every tile (float64 only where every tile ran
+        float64 transforms), and the outputs ``(N, *out, G)`` (None
+        for none) that even those transforms may not keep within the contract, for
+        :meth:`_settle`."""
+        plan = self.plan
+        dtype, wide = plan.real_dtype, np.dtype(np.float64)
+        tiles = guard.tile_stats(stats)
+        verdict = guard.assess(tiles, dtype)
+        levels = verdict.levels
+        self._detail(tiles=int(levels.size), **{"worst ratio": float(f"{verdict.worst:.4g}")})
+        if (levels == 0).all():
+            y = self._run(x, method, dtype)
+            return y, tiles, dtype, self._rim_suspects(x, y, method, tiles, dtype, guard)
+        tiles_wide = (levels >= 1).any(axis=(0, -1))  # per tile position: any image or group
+        run_dtype = dtype if dtype == wide or not (levels == 1).any() else wide
+        if run_dtype != dtype and float(tiles_wide.mean()) > BOX_FRACTION:
+            self._note(f"dynamic-range guard: float64 transforms (worst ratio {verdict.worst:.3g} "
+                       f"beyond {verdict.limit:.3g} in {dtype})")
+            y = self._run(x, method, wide)
+            self._detail(**{"float64 tiles": int((levels >= 1).sum())})
+        else:
+            y = self._run(x, method, dtype)
+            if run_dtype != dtype:  # the few tiles that need it, again in float64
+                boxes = _guards.boxes_of(_guards.expand(levels >= 1, [t[2:] for t in guard.tiles],
+                                                        plan.run_geometry.out_spatial), guard.tiles,
+                                         3 - plan.run_geometry.ndim)
+                self._note(f"dynamic-range guard: float64 transforms for {len(boxes)} tile(s) "
+                           f"(worst ratio {verdict.worst:.3g} beyond {verdict.limit:.3g} in {dtype})")
+                self._record(method, dtype)
+                for lo, hi in boxes:
+                    self._run_box(y, x, method, wide, lo, hi)
+                self._detail(**{"float64 tiles": len(boxes)})
+                run_dtype = dtype  # the other tiles' error bound still holds for the call
+        suspects = None
+        if (levels == 2).any():
+            blocks, fine = guard.refine(stats, tiles, dtype, levels == 2)
+            limit = fine.limit if run_dtype == dtype else fine.wide_limit
+            bad = fine.ratio > limit  # (N, *blocks, G)
+            if bad.any():
+                suspects = _guards.expand(bad, blocks, plan.run_geometry.out_spatial)
+        rim = self._rim_suspects(x, y, method, tiles, run_dtype, guard)
+        if rim is not None:
+            suspects = rim if suspects is None else suspects | rim
+        return y, tiles, run_dtype, suspects
+
+    def _rim_suspects(self, x, y, method, tiles, run_dtype, guard):
+        """The outputs ``(N, *out, G)`` (None for none) whose window holds no whole cell of input
+        samples (:func:`~fftconv._engine.cells.partial_windows`: a band along the rims, where
+        pads are wide) and whose ``|y|`` does not show the accuracy that the tile statistics
+        cannot vouch for there, for :meth:`_settle` to sum directly.  Only the band is read.
+        A band with such outputs is first computed again as a box of its own, by the direct
+        method (the reference: nothing is left to check) or, in a float32 call where that is
+        cheaper, with float64 transforms."""
+        geom = self.plan.run_geometry
+        partial = _cells.partial_windows(geom)
+        if not any(p.any() for p in partial):
+            return None
+        lead, wide = 3 - geom.ndim, np.dtype(np.float64)
+        found = None
+        for axis in range(lead, 3):
+            rows = np.flatnonzero(partial[axis])
+            for run in np.split(rows, np.flatnonzero(np.diff(rows) != 1) + 1) if rows.size else []:
+                unshown = self._unshown(y, run, axis, tiles, run_dtype, guard)
+                if unshown is None:
+                    continue
+                lo, hi = [0] * geom.ndim, list(geom.out_spatial)
+                lo[axis - lead], hi[axis - lead] = int(run[0]), int(run[-1]) + 1
+                if run_dtype == wide or self._direct_box_is_cheaper(method, lo, hi):
+                    self._run_box(y, x, REFERENCE, self.plan.real_dtype, lo, hi)  # the reference itself
+                    self._detail(**{"direct rim boxes": self._state["last_run"].get("direct rim boxes", 0) + 1})
+                    continue
+                self._run_box(y, x, method, wide, lo, hi)
+                self._detail(**{"float64 rim boxes": self._state["last_run"].get("float64 rim boxes", 0) + 1})
+                unshown = self._unshown(y, run, axis, tiles, wide, guard)
+                if unshown is None:
+                    continue
+                if found is None:
+                    found = np.zeros((y.shape[0], *([1] * lead), *geom.out_spatial, geom.groups), bool)
+                where = [slice(None)] * 5
+                where[axis + 1] = run
+                found[tuple(where)] |= unshown
+        if found is None:
+            return None
+        self._detail(**{"rim outputs": int(np.count_nonzero(found)) * geom.group_out})
+        return found.reshape(y.shape[0], *geom.out_spatial, geom.groups)
+
+    def _unshown(self, y, rows, axis, tiles, dtype, guard):
+        """Of the outputs at ``rows`` of grid axis ``axis`` (every position along the other
+        axes), those ``(N, ..., G)`` whose ``|y|`` does not show that the transforms' error
+        bound (in ``dtype``) is within the contract, or None for none: ``sum |x| |w| >= |y| -
+        bound`` (see :meth:`_settle`)."""
+        geom = self.plan.run_geometry
+        lead = 3 - geom.ndim
+        y3 = y.reshape(y.shape[0], *([1] * lead), *y.shape[1:])
+        index = [rows if a == axis else np.arange(y3.shape[1 + a]) for a in range(3)]
+        room = _guards.ACCURACY_FACTOR * _guards.precision(self.plan.real_dtype) - \
+            _guards.KAPPA_LOCAL * guard.log * _guards.precision(dtype)
+        band = np.take(y3, rows, axis=axis + 1)
+        shown = np.abs(band) >= guard.bound_at(tiles, dtype, index) * (1 + 1 / room)
+        unshown = ~shown.reshape(*shown.shape[:-1], geom.groups, geom.group_out).all(axis=-1)
+        return unshown if unshown.any() else None
+
+    def _settle(self, y, x, stats, suspects, tiles, guard, run_dtype):
+        """Outputs ``suspects`` ``(N, *out, G)`` whose accuracy the tile statistics cannot
+        vouch for: each is kept where ``|y|`` itself shows that its window's ``sum |x| |w|``
+        (at least ``|y|`` less the error bound) is large enough for the bound, and computed
+        again by the reference method's sums otherwise (in float64, from the window alone)."""
+        plan = self.plan
+        geom, dtype = plan.run_geometry, plan.real_dtype
+        bound = guard.error_bound(tiles, run_dtype)  # (N, *out, C_out), absolute
+        room = _guards.ACCURACY_FACTOR * _guards.precision(dtype) - \
+            _guards.KAPPA_LOCAL * guard.log * _guards.precision(run_dtype)
+        shown = np.abs(y) >= bound * (1 + 1 / room)  # sum|x||w| >= |y| - bound suffices
+        shown = shown.reshape(*suspects.shape, geom.group_out).all(axis=-1)
+        redo = suspects & ~shown
+        count = int(np.count_nonzero(redo))
+        if not count:
+            return y
+        wide = np.dtype(np.float64)
+        if run_dtype != wide and _sum_reads(geom, redo) * geom.group_in * geom.group_out * SUM_SECONDS > \
+                WIDE_COST * plan.estimates.get(plan.method, 0.0):
+            # cheaper to run every transform in float64 than to sum these outputs directly
+            self._note(f"dynamic-range guard: float64 transforms ({count * geom.group_out} outputs beyond "
+                       f"{dtype} transforms' reach)")
+            self._state.pop("recorded", None)
+            y = self._run(x, plan.method, wide)
+            self._detail(**{"float64 tiles": int(tiles[0].size)})
+            return self._settle(y, x, stats, suspects, tiles, guard, wide)
+        total = math.prod(geom.output_shape[:-1]) * geom.groups
+        if count > REFERENCE_FRACTION * total:
+            self._note(f"dynamic-range guard: {REFERENCE} for the whole call ({count} outputs beyond "
+                       f"the transforms' reach)")
+            self._state.pop("recorded", None)
+            y[...] = self._run(x, REFERENCE, dtype)
+        else:
+            if _cells.compiled():
+                found, sums = _cells.window_sums(x, self.filters, geom, redo, stats, plan.workers)
+                groups = found[-1][:, None] * geom.group_out + np.arange(geom.group_out)
+                y[(*(f[:, None] for f in found[:-1]), groups)] = sums
+            else:
+                _guards.direct_outputs(y, x, self.filters, geom, redo)
+            why = self._state["last_run"]["why"]
+            self._state["last_run"]["why"] = (why if why != "as planned" else "dynamic-range guard") + \
+                f"; {count * geom.group_out} output(s) summed directly"
+        self._detail(**{"reference outputs": count * geom.group_out})
+        return y
+
+    def _run_box(self, y, x, method, dtype, lo, hi):
+        """Outputs ``[lo, hi)`` of ``y`` recomputed by ``method`` in ``dtype``, from the padded
+        input's part that they read (its spatial axes reordered as :meth:`_box` says)."""
+        plan = self.plan
+        sub, reads, order = self._box(method, dtype, lo, hi)
+        # the reads follow the call's axes (one swap or none: undoing it is doing it again)
+        part = read_padded(x, reads, np.empty((x.shape[0], *_permuted(sub, order).spatial, x.shape[-1]), dtype),
+                           plan.run_geometry.padding_mode)
+        nd = sub.ndim
+        part = np.ascontiguousarray(part.transpose(0, *(1 + a for a in order), nd + 1))
+        filters = self.filters.astype(dtype, copy=False).transpose(*order, nd, nd + 1)
+        chosen = METHODS[method]
+        settings = chosen.settings(sub)
+        prepared = chosen.prepare(filters, sub, settings, get_backend(plan.backend), plan.workers)
+        out = chosen.execute(part, prepared, sub, settings, get_backend(plan.backend), plan.workers, np.dtype(dtype))
+        y[(slice(None), *(slice(a, b) for a, b in zip(lo, hi)))] = out.transpose(0, *(1 + a for a in order), nd + 1)
+
+    def _box(self, method, dtype, lo, hi):
+        """``(geometry, reads, order)`` of outputs ``[lo, hi)`` as a problem of their own
+        (:func:`~fftconv._engine.guards.box_problem`), its spatial axes in ``order``: for the
+        direct method, the box's longest output axis last (the compiled loops run along rows;
+        a band a few outputs wide runs far faster across than along)."""
+        sub, reads = _guards.box_problem(self.plan.run_geometry, lo, hi)
+        order = list(range(sub.ndim))
+        longest = int(np.argmax(sub.out_spatial))
+        if method == REFERENCE and sub.out_spatial[longest] > sub.out_spatial[-1]:
+            order[longest], order[-1] = order[-1], order[longest]
+        return _permuted(sub, order), reads, order
+
+    def _direct_box_is_cheaper(self, method, lo, hi) -> bool:
+        """Whether the cost model prices the direct method on outputs ``[lo, hi)`` below
+        ``method`` with float64 transforms (decided once per box: the shapes decide)."""
+        key = ("direct box", method, self.plan.real_dtype.str, tuple(lo), tuple(hi))
+        if key not in self._prepared:
+            self._prepared[key] = self._box_seconds(REFERENCE, self.plan.real_dtype, lo, hi) <= \
+                self._box_seconds(method, np.float64, lo, hi)
+        return self._prepared[key]
+
+    def _box_seconds(self, method, dtype, lo, hi) -> float:
+        """The cost model's seconds for :meth:`_run_box` (the filters' preparation left out)."""
+        sub, _, _ = self._box(method, dtype, lo, hi)
+        chosen = METHODS[method]
+        return chosen.seconds(sub, chosen.settings(sub), np.dtype(dtype).itemsize, _constants.load_constants())
+
+    def _exact_zeros(self, y, x, stats):
+        """``y`` with every output whose window holds only zeros set to exactly 0."""
+        self._set_zeros(y, self._zero_mask(x, stats))
+        return y
+
+    def _zero_mask(self, x, stats):
+        """The outputs ``(N, *out, G)`` whose window holds only zeros, or None where there is
+        none (looked for where some cell of the input holds only zeros or the zero pads can
+        hold a window: elsewhere no window can)."""
+        geom = self.plan.run_geometry
+        taps = self._prepared.get("support")
+        if taps is None:
+            taps = self._prepared["support"] = _cells.support(self.filters, geom.ndim)
+        trimmed = any((lo, hi) != (0, k) for (lo, hi), k in zip(taps, geom.kernel))
+        if not (trimmed or _cells.may_have_zero_windows(stats, geom, taps)):
+            return None  # (cells hold half a window: a narrower support may meet scattered zeros)
+        zero = _cells.zero_windows(x, geom, taps)  # (N, *out, G)
+        return zero if zero.any() else None
+
+    def _set_zeros(self, y, zero) -> None:
+        """Outputs ``zero`` ``(N, *out, G)`` (every output channel of the group) set to exactly 0."""
+        if zero is None:
+            return
+        geom = self.plan.run_geometry
+        if y.flags.c_contiguous:  # over each group's outputs, without an output-sized mask
+            np.copyto(y.reshape(*zero.shape, geom.group_out), 0, where=zero[..., None])
+        else:
+            y[np.repeat(zero, geom.group_out, axis=-1)] = 0
+        self._detail(**{"zero outputs": int(np.count_nonzero(zero)) * geom.group_out})
+
+    def explain(self, input) -> str:
+        """What the guards would do with ``input``, without running the convolution.
+
+        Returns
+        -------
+        str
+            The plan's method, the cell statistics' verdict (non-finite or huge values,
+            zeros, and for ``method="auto"`` the dynamic-range guard's worst predicted ratio
+            of an output's error to the direct method's, and what runs tile by tile).
+
+        Examples
+        --------
+        >>> import fftconv
+        >>> x = np.zeros((1, 64, 64, 1), np.float32)
+        >>> x[0, 16:48, 16:48] = np.random.default_rng(0).random((32, 32, 1))
+        >>> bound = fftconv.plan_conv2d(x.shape, (9, 9, 1, 1), padding="SAME").bind(np.ones((9, 9, 1, 1), np.float32))
+        >>> print(bound.explain(x).splitlines()[0])
+        input (1, 64, 64, 1) float32: no NaN, Inf or value above the overflow limit
+        """
+        plan = self.plan
+        x = _checks.as_array("input", input)
+        plan._check_input(x, self.filters_dtype)
+        if plan.channels_first:
+            x = np.moveaxis(x, 1, -1)
+        x = _complex.embed_input(x, plan.embedding)
+        geom, method = plan.run_geometry, plan.method
+        lines = []
+        stats = _cells.cell_stats(x, geom, plan.workers) if not geom.is_empty else None
+        if stats is None:
+            return f"input {tuple(input.shape)}: empty output, nothing runs"
+        limit = _guards.overflow_limit(METHODS[method].gain(geom, plan.settings[method]), plan.real_dtype,
+                                       self._abs_sum)
+        peak = float(stats[0].max(initial=0.0))
+        special = not (_finite_stats(stats) and peak <= limit)
+        lines.append(f"input {tuple(np.shape(input))} {np.asarray(input).dtype}: " +
+                     ("NaN, Inf or values above the overflow limit: set aside, the outputs they reach "
+                      "recomputed" if special else "no NaN, Inf or value above the overflow limit"))
+        zero_cells = int((stats[0] == 0).sum())
+        lines.append(f"cells      {_cells.cell_grid(geom).members[3 - geom.ndim:]} samples per axis, "
+                     f"{stats[0].size} cells, {zero_cells} holding only zeros")
+        guard = self._range_guard(method) if not special else None
+        if guard is None:
+            why = "local method" if METHODS[method].local else f"method={plan.requested!r}"
+            lines.append(f"range      not guarded ({why}): {method} runs in {plan.real_dtype}")
+            return "\n".join(lines)
+        verdict = guard.assess(guard.tile_stats(stats), plan.real_dtype)
+        levels = verdict.levels
+        counts = [int((levels == v).sum()) for v in range(3)]
+        lines.append(f"range      worst predicted ratio {verdict.worst:.3g} (fine within {verdict.limit:.3g} "
+                     f"in {plan.real_dtype}" + (f", {verdict.wide_limit:.3g} with float64 transforms)"
+                                                  if verdict.wide_limit else ")"))
+        lines.append(f"tiles      {levels.size} (images x tiles x groups): {counts[0]} in {plan.real_dtype}, "
+                     f"{counts[1]} need float64 transforms, {counts[2]} looked at output by output "
+                     f"({REFERENCE} sums where the bound cannot vouch)")
+        rims = [int(p.sum()) for p in _cells.partial_windows(geom)[3 - geom.ndim:]]
+        if any(rims):
+            lines.append(f"rims       {rims} outputs per axis read a few samples beside wide pads: each is "
+                         f"checked against |y| after the run, a band with one that fails computed again")
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
         text = f"BoundPlan(filters bound, dtype {self.filters_dtype})\n{self.plan._report(bound=True)}"
         run = self.last_run
         if run is not None:
             text += f"\n  last call  ran {run['method']!r} in {run['dtype']} ({run['why']})"
+            details = {k: v for k, v in run.items() if k not in ("method", "dtype", "why")}
+            if details:
+                text += "\n             " + ", ".join(f"{k} {v}" for k, v in details.items())
         return text
+
+
+#: Where more than this fraction of the tile positions need float64 transforms, the whole
+#: call runs them (rather than the flagged tiles again).
+BOX_FRACTION = 0.25
+#: Where the reference method would recompute more than this fraction of the outputs, it runs
+#: the whole call instead.
+REFERENCE_FRACTION = 0.5
+
+
+def _permuted(geom, order):
+    """``geom`` with its spatial axes taken in ``order`` (a permutation)."""
+    if list(order) == sorted(order):
+        return geom
+    pick = lambda values: tuple(values[a] for a in order)  # noqa: E731
+    return dataclasses.replace(geom, spatial=pick(geom.spatial), kernel=pick(geom.kernel), strides=pick(geom.strides),
+                               dilations=pick(geom.dilations), pads=pick(geom.pads),
+                               out_spatial=pick(geom.out_spatial))
+
+
+def _sum_reads(geom, outputs) -> int:
+    """Input samples (per channel pair) that the direct sums of ``outputs`` ``(N, *out, G)``
+    read: their windows' taps on input samples, not on zero pads."""
+    lead = 3 - geom.ndim
+    reads = _cells.window_reads(geom)[lead:]
+    found = np.nonzero(outputs)
+    per = np.ones(len(found[0]), np.int64)
+    for axis, r in enumerate(reads):
+        per *= r[found[1 + axis]]
+    return int(per.sum())
+
+
+#: Seconds per product of the guard's direct sums (:func:`fftconv._engine.cells.window_sums`),
+#: an upper figure (taps beyond the non-zero samples are skipped): where the outputs to sum
+#: would take longer than the call's transforms, a float32 call runs them in float64 instead.
+SUM_SECONDS = 1e-9
+#: A float32 call run again with float64 transforms costs about this many times its estimate
+#: (twice the bytes, half the vector lanes).
+WIDE_COST = 2.0
+
+
+def _finite_stats(stats) -> bool:
+    """Whether cell statistics show only finite samples (a NaN or infinity makes a sum non-finite)."""
+    return math.isfinite(float(stats[1].max(initial=0.0)))
 
 
 def _to_format(shape, channels_first):
@@ -544,9 +927,11 @@ def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: in
     so that the direct method may read them in place.
 
     The models mirror the allocations buffer by buffer and phase by phase;
-    :data:`PEAK_MARGIN` covers the small temporaries they leave out (the
-    dynamic-range guard's block sums among them).  The guards' work on
-    non-finite or huge inputs is not counted.
+    :data:`PEAK_MARGIN` covers the small temporaries they leave out.  Methods
+    that are not local add the guards' cell statistics
+    (:func:`fftconv._engine.cells.stats_bytes`).  The guards' work on
+    non-finite or huge inputs, on inputs with regions of zeros and on inputs
+    the dynamic-range guard flags is not counted.
     """
     if embedding is not None:
         # the embedded input (made in the compute dtype) lives while the real run does; then the
@@ -573,6 +958,8 @@ def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: in
                                       input_as_is=input_as_is, contiguous_input=contiguous,
                                       kept_only=kept_only)
     filters = 2 * math.prod(geom.filters_shape) * itemsize  # bind's copy and the one kept with what is derived
+    if not METHODS[method].local and not kept_only:  # the guards' cell statistics live through the run
+        peak += _cells.stats_bytes(geom)
     return int((peak + filters) * PEAK_MARGIN[0] + PEAK_MARGIN[1] + UFUNC_BUFFERS * itemsize)
 
 

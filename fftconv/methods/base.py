@@ -27,13 +27,53 @@ frozen, and read back by every other member.
 from __future__ import annotations
 
 import abc
+import math
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from fftconv._shapes.geometry import ConvGeometry
 
-__all__ = ["Method", "SubPlanner", "subplanner", "set_subplanner"]
+__all__ = ["Method", "Rounding", "SubPlanner", "subplanner", "set_subplanner"]
+
+
+@dataclass(frozen=True, eq=False)
+class Rounding:
+    """Where a method that is not local spreads its rounding errors: over transforms of
+    ``points`` points, one per tile, each mixing a tile's whole input.
+
+    The dynamic-range guard (:class:`fftconv._engine.guards.RangeGuard`) bounds the error
+    of every output of a tile from the energy and the peak of the tile's input and from
+    ``gains`` (see :doc:`numerics`).
+
+    Attributes
+    ----------
+    points : int
+        Points per transform (``P``).
+    tiles : tuple
+        Per spatial axis, ``(in_lo, in_hi, out_lo, out_hi)``, int arrays with one entry per
+        tile along that axis: the tile reads padded positions ``[in_lo, in_hi)`` (of the
+        used extent) and writes outputs ``[out_lo, out_hi)``.
+    gains : ndarray
+        Per output channel ``j``, ``sqrt(sum_k max_f |H_kj(f)|**2)`` over the transformed
+        input channels ``k`` (polyphase components included): a bound of the factor by
+        which the mixing of spectra can grow the rounding errors of a tile's transforms.
+    """
+
+    points: int
+    tiles: tuple
+    gains: np.ndarray
+
+
+def whole_extent(geom: ConvGeometry, filters: np.ndarray) -> Rounding:
+    """The :class:`Rounding` of a method that mixes the whole used extent at once: one tile
+    of ``prod(used extent)`` points, gains bounded by the filters' absolute sums
+    (``max_f |H(f)| <= sum |h|``)."""
+    per_out = np.abs(filters.reshape(-1, geom.group_in, filters.shape[-1]).astype(np.float64)).sum(axis=0)
+    tiles = tuple((np.array([0]), np.array([u]), np.array([0]), np.array([o]))
+                  for u, o in zip(geom.used_extent, geom.out_spatial))
+    return Rounding(max(1, math.prod(geom.used_extent)), tiles, np.sqrt((per_out ** 2).sum(axis=0)))
 
 
 class Method(abc.ABC):
@@ -133,6 +173,14 @@ class Method(abc.ABC):
         """A bound of the method's intermediates over ``max|x| * max_o sum|w_o|``: 1 for sums of
         products, more for transforms (the overflow guard keeps inputs below
         ``finfo.max / (margin * gain * sum|w|)``)."""
+
+    def rounding(self, geom: ConvGeometry, settings: Any, filters: np.ndarray, prepared: Any) -> Rounding | None:
+        """Where the method's rounding errors spread (:class:`Rounding`): None for a ``local``
+        method, whose errors stay with each output's own window.  ``filters`` are the real,
+        flipped filters in the compute dtype, ``prepared`` what :meth:`prepare` made of them.
+        A method that is not local and does not say more is treated as one transform of its
+        whole used extent (:func:`whole_extent`)."""
+        return None if self.local else whole_extent(geom, filters)
 
     def integer_result_exact(self, x: np.ndarray, filters: np.ndarray, geom: ConvGeometry,
                              settings: Any) -> bool:

@@ -72,7 +72,7 @@ from fftconv._runtime.arrays import COMPLEX_TO_REAL, REAL_TO_COMPLEX, magnitude,
 from fftconv.methods.fft_layout import (CIRCULAR_MAX_ELEMENTS, TileLayout, _circular_gaps,  # noqa: F401
                                         active_phases, circular_layout, complex_geometry, default_fft_shape,
                                         make_layout, phase_kernel, unread_gaps, best_layout, fft_seconds)
-from fftconv.methods.base import Method
+from fftconv.methods.base import Method, Rounding
 
 #: Target size in bytes of the buffers of one chunk of tiles.
 CHUNK_BYTES = 32 * 2**20
@@ -677,6 +677,37 @@ def _inverse_blocked(mixed, counts, geom, layout, backend, workers):
     return tiles
 
 
+# -- where the rounding spreads --------------------------------------------------------------
+
+def rounding(geom: ConvGeometry, layout: TileLayout, spectrum: np.ndarray) -> Rounding:
+    """The tiles of ``layout`` and the gains of the filters' spectrum (from :func:`prepare`).
+
+    Tile ``i`` along an axis writes outputs ``[i T, (i + 1) T)`` and reads the padded
+    positions ``[i T s, (i T + L) s)``: ``L`` decimated samples of every phase; a circular
+    layout reads the whole used extent in one tile.  The gain of output channel ``j`` is
+    ``sqrt(sum_k max_f |H_kj(f)|**2)`` over the ``K`` transformed channels of its group
+    (phases times input channels), read from the prepared spectrum; for complex pairs the
+    channels are complex, and the gain of a complex output channel serves both its parts.
+    """
+    tiles = []
+    for axis, (o, s, used) in enumerate(zip(geom.out_spatial, geom.strides, geom.used_extent)):
+        if layout.circular:
+            tiles.append((np.array([0]), np.array([used]), np.array([0]), np.array([o])))
+            continue
+        t, length = layout.tile[axis], layout.fft_shape[axis]
+        first = np.arange(layout.tiles[axis]) * t
+        tiles.append((first * s, np.minimum((first + length) * s, used), first, np.minimum(first + t, o)))
+    mags = np.abs(spectrum)
+    if spectrum.ndim == 3:  # (G, Og, F): one transformed channel per group
+        peak = mags.max(axis=-1)[:, None, :]  # (G, K=1, Og)
+    else:  # (F, G, K, Og)
+        peak = mags.max(axis=0)
+    gains = np.sqrt((peak.astype(np.float64) ** 2).sum(axis=1)).reshape(-1)  # (G * Og,)
+    if layout.complex_pairs:  # complex output q of a group is the real pair (2q, 2q + 1)
+        gains = np.repeat(gains, 2)
+    return Rounding(math.prod(layout.fft_shape), tuple(tiles), gains)
+
+
 # -- integers ---------------------------------------------------------------------------
 
 #: Rounding an FFT result to integers is trusted only below this error bound.
@@ -747,6 +778,9 @@ class FFTMethod(Method):
         # sqrt(P) times the 2-norm of what it carries, over K mixed channels
         points = math.prod(settings.fft_shape)
         return points * math.sqrt(points) * settings.phases * geom.group_in
+
+    def rounding(self, geom, settings, filters, prepared):
+        return rounding(geom, settings, prepared)
 
     def integer_result_exact(self, x, filters, geom, settings):
         return integer_result_exact(x, filters, geom, settings)
