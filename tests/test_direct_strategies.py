@@ -274,3 +274,103 @@ def test_compiled_unpadded_keeps_zero_times_inf_of_the_pads(case, rng, monkeypat
         np.testing.assert_array_equal(np.isinf(y), np.isinf(expected))
     finally:
         _compiled.reads_unpadded.cache_clear()
+
+
+# -- BLAS's threads and the GEMM strategies' chunks on fftconv's pool ---------------------------
+
+GEMM_CASES = ["2d-dense", "2d-grouped", "2d-grouped-dilated", "2d-single-channel", "1d-fir-long-threads",
+              "2d-depthwise-multiplier", "3d-depthwise"]
+
+
+@pytest.mark.parametrize(*grid(lambda **c: _direct_plan(c["strategy"], c["case"], "float64") is not None,
+                               strategy=["shifted", "im2col"], case=GEMM_CASES))
+def test_gemm_chunks_shared_between_threads_match_the_reference(strategy, case, rng, monkeypatch):
+    """With small chunks and every layer large enough to share them, the shifted and im2col
+    strategies run their chunks on two threads, with the reference's results."""
+    from fftconv._runtime import threads
+
+    monkeypatch.setattr(direct, "CHUNK_BYTES", 16384)
+    monkeypatch.setattr(threads, "BLAS_THREADS_MIN_FLOPS", 0)
+    shared = []
+    real = direct.run_shared
+    monkeypatch.setattr(direct, "run_shared", lambda piece, count, n: (shared.append(n), real(piece, count, n)))
+    nd, x_shape, w_shape, options = CASES[case]
+    plan = PLANNERS[nd](x_shape, w_shape, dtype=np.float64, method="direct", workers=2, **options)
+    plan = dataclasses.replace(plan, settings={**plan.settings, "direct": strategy})
+    x, w = random(rng, x_shape), random(rng, w_shape)
+    assert_close(plan(x, w), ref(x, w, **options), "float64")
+    if fftconv._checks.CPUS > 1 and case in ("2d-dense", "2d-single-channel", "1d-fir-long-threads"):
+        assert shared == [2]
+
+
+def _blas_counts():
+    from threadpoolctl import threadpool_info
+
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+@pytest.mark.parametrize("strategy", ["shifted", "im2col"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_gemms_run_on_one_blas_thread_and_the_limits_are_restored(strategy, workers, rng, monkeypatch):
+    """Inside the GEMM strategies BLAS runs on one thread, whatever ``workers`` is (fftconv's own
+    threads share the chunks); its thread counts are restored after the call, and after an
+    exception inside it."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    plan = fftconv.plan_conv2d((2, 12, 11, 3), (5, 5, 3, 4), padding="SAME", method="direct", workers=workers)
+    plan = dataclasses.replace(plan, settings={**plan.settings, "direct": strategy})
+    x, w = random(rng, (2, 12, 11, 3), "float32"), random(rng, (5, 5, 3, 4), "float32")
+    inside = []
+    real = direct._RUN[strategy]
+
+    def spy(*args):
+        inside.append(_blas_counts())
+        return real(*args)
+
+    monkeypatch.setitem(direct._RUN, strategy, spy)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_counts()
+        assert before, "threadpoolctl finds no BLAS"
+        y = plan(x, w)
+        assert inside == [[1] * len(before)]
+        assert _blas_counts() == before
+        assert_close(y, ref(x, w, padding="SAME"), "float32")
+
+        def fails(*args):
+            inside.append(_blas_counts())
+            raise RuntimeError("inside the GEMMs")
+
+        monkeypatch.setitem(direct._RUN, strategy, fails)
+        with pytest.raises(RuntimeError, match="inside the GEMMs"):
+            plan(x, w)
+        assert inside[-1] == [1] * len(before)
+        assert _blas_counts() == before
+
+
+def test_blas_threads_nest_across_threads_and_restore_the_counts():
+    """Blocks in several threads at once: each holds BLAS to the fewest threads any running block
+    asks for, never more than it had; the last to leave restores the counts."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threading
+
+    from fftconv._runtime.threads import blas_threads
+
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_counts()
+        entered, release, seen = threading.Event(), threading.Event(), []
+
+        def other():
+            with blas_threads(1):
+                entered.set()
+                release.wait(10)
+
+        t = threading.Thread(target=other)
+        with blas_threads(4):
+            assert _blas_counts() == before  # never more than it had
+            t.start()
+            entered.wait(10)
+            seen.append(_blas_counts())
+            release.set()
+            t.join(10)
+            seen.append(_blas_counts())  # the other block left: back to this one's
+        assert seen == [[1] * len(before), before]
+        assert _blas_counts() == before

@@ -151,3 +151,16 @@ def test_dask_folded_chunks_match_memory(rng):
                                       padding_mode=mode).compute()
             assert got.dtype == expected.dtype
             assert_close(got, expected, expected.dtype)
+
+
+def test_a_folded_bound_plan_explains_an_input():
+    """``explain`` of a folded plan reads the input as the folded convolution runs it (it once
+    raised NameError: its input check was never imported)."""
+    x = np.random.default_rng(0).standard_normal((1, 10, 10, 1))
+    w = np.random.default_rng(1).standard_normal((2, 2, 1, 1))
+    bound = fftconv.plan_conv2d(x.shape, w.shape, padding="SAME", dilations=10_000, dtype="float64").bind(w)
+    assert "folded" in repr(bound.plan)
+    text = bound.explain(x)
+    assert text.startswith("input ") and "cells" in text
+    with pytest.raises(ValueError, match="input"):
+        bound.explain(x[:, :5])

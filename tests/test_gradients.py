@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 import fftconv
 from fftconv._shapes import adjoint as _adjoint
-from fftconv.testing import reference_conv, reference_filter_gradient, reference_input_gradient, relative_error
+from fftconv.testing import reference_conv, reference_filter_gradient, reference_input_gradient
 
 from conftest import CONV, METHOD_NAMES, SPATIAL_FORMATS, assert_close, depthwise_as_grouped, tolerance
 

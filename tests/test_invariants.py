@@ -517,13 +517,14 @@ def _gauss(k, sigma):
 
 @pytest.mark.parametrize("contrast", [1e2, 1e4])
 @pytest.mark.parametrize("kernel, options", [(_gauss(31, 6), dict(padding="SAME")),
-                                             (_gauss(41, 3), dict(strides=2)),
+                                             (_gauss(61, 3), dict(strides=2)),
                                              (np.full((15, 15, 1, 1), 1 / 225, np.float32), dict(padding="SAME"))],
-                         ids=["gauss31-same", "gauss41-stride2", "box15-same"])
+                         ids=["gauss31-same", "gauss61-stride2", "box15-same"])
 def test_auto_keeps_every_output_within_100x_of_direct(contrast, kernel, options):
     """A faint half next to a bright one (HDR, astronomy): the FFT's error in a tile follows its
     brightest values, so faint outputs lose float32 precision unless ``auto`` guards them. (Kernels
-    large enough for ``auto`` to plan the FFT: the compiled direct loops run smaller ones.)"""
+    large enough for ``auto`` to plan the FFT: the compiled direct loops run smaller ones; at stride
+    2 on 256x256 the planner crosses over near 55 taps since the FFT's lines are priced.)"""
     rng = np.random.default_rng(11)
     x = (1 + 0.1 * rng.standard_normal((1, 256, 256, 1))).astype(np.float32)
     x[:, :, 128:] *= contrast

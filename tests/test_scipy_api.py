@@ -29,7 +29,7 @@ import fftconv
 from fftconv._shapes.signal_layout import conv_axis, layout, window
 from fftconv.testing import reference_conv, relative_error
 
-from conftest import assert_close, random, tolerance
+from conftest import assert_close, random
 
 MODES = ("full", "same", "valid")
 

@@ -607,6 +607,23 @@ def nonzero_box(stats, geom: ConvGeometry):
     return box
 
 
+def _selected(mask: np.ndarray, geom: ConvGeometry, stats):
+    """The outputs ``mask`` ``(N, *out, G)`` selects, for the compiled loops: ``(found, outs,
+    box)``, ``found`` as :func:`numpy.nonzero` gives them, ``outs`` ``(F, 5)`` their ``(n, o0,
+    o1, o2, g)`` on three axes, and ``box`` the padded positions worth reading per axis (the
+    box of the non-zero samples under zero pads, :func:`nonzero_box`; every one otherwise)."""
+    found = np.nonzero(mask)
+    lead = 3 - geom.ndim
+    outs = np.zeros((len(found[0]), 5), np.int64)
+    outs[:, 0] = found[0]
+    for axis in range(geom.ndim):
+        outs[:, 1 + lead + axis] = found[1 + axis]
+    outs[:, 4] = found[-1]
+    box = nonzero_box(stats, geom) if geom.padding_mode == "constant" else \
+        np.array([[0, len(s)] for s in cell_grid(geom).sources], np.int64)
+    return found, outs, box
+
+
 def window_sums(x: np.ndarray, filters: np.ndarray, geom: ConvGeometry, mask: np.ndarray, stats,
                 workers: int = 1):
     """``(indices, sums)``: the outputs that ``mask`` ``(N, *out, G)`` selects (``indices`` as
@@ -617,21 +634,13 @@ def window_sums(x: np.ndarray, filters: np.ndarray, geom: ConvGeometry, mask: np
     an output whose window barely reaches the data costs what it reads.  Without numba,
     :func:`fftconv._engine.guards.direct_outputs`' gather does the same in numpy.
     """
-    found = np.nonzero(mask)
-    lead = 3 - geom.ndim
-    count = len(found[0])
-    outs = np.zeros((count, 5), np.int64)
-    outs[:, 0] = found[0]
-    for axis in range(geom.ndim):
-        outs[:, 1 + lead + axis] = found[1 + axis]
-    outs[:, 4] = found[-1]
+    found, outs, box = _selected(mask, geom, stats)
+    lead, count = 3 - geom.ndim, len(outs)
     kernel, dil, _, _, _ = _axes3(geom)
     strides = [1] * lead + list(geom.strides)
     grid = cell_grid(geom)
     w = np.ascontiguousarray(filters, np.float64).reshape(*kernel, geom.group_in, -1)
     sums = np.zeros((count, geom.group_out))
-    box = nonzero_box(stats, geom) if geom.padding_mode == "constant" else \
-        np.array([[0, len(s)] for s in grid.sources], np.int64)
     args = (_x5(_compiled_dtype(x)), w, grid.sources[0], grid.sources[1], grid.sources[2], box,
             np.array(kernel, np.int64), np.array(dil, np.int64), np.array(strides, np.int64), outs,
             geom.group_in, geom.group_out, sums)
@@ -666,18 +675,11 @@ def support_zeros(x: np.ndarray, geom: ConvGeometry, tap_list, mask: np.ndarray,
         return out
     if not _compiled.HAVE_NUMBA:
         return _support_zeros_numpy(x, geom, tap_list, mask)
-    found = np.nonzero(mask)
+    found, outs, box = _selected(mask, geom, stats)
     lead = 3 - geom.ndim
-    outs = np.zeros((len(found[0]), 5), np.int64)
-    outs[:, 0] = found[0]
-    for axis in range(geom.ndim):
-        outs[:, 1 + lead + axis] = found[1 + axis]
-    outs[:, 4] = found[-1]
     _, dil, _, _, _ = _axes3(geom)
     strides = [1] * lead + list(geom.strides)
     grid = cell_grid(geom)
-    box = nonzero_box(stats, geom) if geom.padding_mode == "constant" else \
-        np.array([[0, len(s)] for s in grid.sources], np.int64)
     zero = np.zeros(len(outs), np.uint8)
     _support_loop(_x5(_compiled_dtype(x)), grid.sources[0], grid.sources[1], grid.sources[2], box,
                   np.array(dil, np.int64), np.array(strides, np.int64), tap_list[0], tap_list[1], outs,

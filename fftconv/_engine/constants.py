@@ -50,7 +50,14 @@ DEFAULT_CONSTANTS = {
     "elementwise_flops": 1.489e10,  # multiply-adds per second of numpy elementwise loops
     "bandwidth": 6.03e10,       # bytes per second of numpy copies (mostly in cache)
     "fft_flops": 1.04e10,       # "flops" (2.5 n log2 n per complex transform) per second
-    "fft_line_overhead": 1e-9,  # seconds per 1-D line of a batched transform
+    # seconds per 1-D line of a batched transform. The fit above left it at 1e-9: calibrate's
+    # grid has no layer of many small transforms. Set on 2026-12-07 (issue 25) from ducc0's
+    # transforms alone, r2c + c2r of 16^2-512^2 on batches of 1-4 MiB, one thread (a fit of both
+    # terms in scipy's frame gave 12-14 ns per line, with the flop rate 1.4-1.8x below the
+    # shipped one), and from the FFT method's own transforms, whose excess over the flop term
+    # came to 10-120 ns per line (median ~30): depthwise 7x7 on 8x56x56x96 ran 2x the direct
+    # method's time, where 1e-9 predicted 0.73x
+    "fft_line_overhead": 2e-8,
     # the compiled loops (numba, fftconv.methods._compiled.seconds), in the frame of the fitted
     # FFT rates: fitted on 2026-12-07 (issue 27) to the FFT method's predicted seconds times the
     # measured direct/FFT ratio, side by side, on 8 shapes (1024^2 and 512^2 images, 7x7-15x15;

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fftconv import _checks
 from fftconv._engine import guards as _guards
 from fftconv._engine.plan import BoundPlan, ConvPlan
 from fftconv._shapes.fold import Fold

@@ -141,9 +141,9 @@ def _special(x: np.ndarray, limit: float):
         return None, None, 0.0
     finite = np.isfinite(x)
     nonfinite = None if finite.all() else ~finite
-    magnitude = np.abs(np.where(finite, x, 0))
-    huge = magnitude > limit
-    return nonfinite, (huge if huge.any() else None), float(magnitude.max())
+    size = np.abs(np.where(finite, x, 0))
+    huge = size > limit
+    return nonfinite, (huge if huge.any() else None), float(size.max())
 
 
 def run_guarded(run, x: np.ndarray, geom: ConvGeometry, limit: float, dtype, *,

@@ -51,7 +51,7 @@ from fftconv._shapes.geometry import ConvGeometry
 from fftconv._engine.measure import MEASURE_CUTOFF, best_seconds
 from fftconv._shapes.padding import box_reads, read_padded
 from fftconv._engine.plan import ConvPlan, _fmt_seconds, _to_format
-from fftconv._runtime.threads import resolve_workers
+from fftconv._runtime.threads import blas_threads, gemm_blas_threads, resolve_workers
 from fftconv._runtime.scratch import scratch, trim as trim_scratch
 from fftconv.backends import available_backends
 
@@ -295,8 +295,10 @@ class FilterGradientPlan:
             x, dy = np.moveaxis(x, 1, -1), np.moveaxis(dy, 1, -1)
         if method != REFERENCE and (METHODS[method].local or not self._spectrum_overflows(dy)):
             dw = self._correlation(x, dy)
-        else:
-            dw = _guarded_direct(x, dy, f, gamma, self.dtype)
+        else:  # its tap GEMMs on BLAS's threads where they are large (gemm_blas_threads)
+            flops = 2 * f.batch * math.prod(f.out_spatial) * math.prod(f.kernel) * f.group_in * f.out_channels
+            with blas_threads(gemm_blas_threads(flops, self.conv.workers if self.conv else 1)):
+                dw = _guarded_direct(x, dy, f, gamma, self.dtype)
         dw = owned(dw, out_dtype)
         trim_scratch()
         return dw

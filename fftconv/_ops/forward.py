@@ -32,8 +32,9 @@ padding_mode : str
 method : {"auto", "direct", "fft"}
     ``"auto"`` runs whichever the planner predicts is faster.
 workers : int, optional
-    Threads for the transforms and for the direct method's compiled loops (BLAS
-    keeps its own): ``None`` is the :func:`set_workers` default
+    Threads for the transforms and for fftconv's own loops, the direct method's
+    GEMM chunks included (BLAS runs on one thread inside a call): ``None`` is
+    the :func:`set_workers` default
     (all CPUs), negative counts back from the CPU count.
 measure : bool
     With ``method="auto"``, time both methods once for these shapes instead

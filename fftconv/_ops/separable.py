@@ -29,7 +29,7 @@ from fftconv._engine import guards as _guards
 from fftconv._runtime.arrays import owned
 from fftconv._engine.measure import measured
 from fftconv._engine.plan import BoundPlan, ConvPlan, _fmt_seconds, _to_format
-from fftconv._runtime.threads import resolve_workers
+from fftconv._runtime.threads import blas_threads, gemm_blas_threads, resolve_workers
 from fftconv._runtime.scratch import trim as trim_scratch
 from fftconv.backends import available_backends
 
@@ -168,7 +168,9 @@ class BoundSeparablePlan:
             x = np.moveaxis(x, 1, -1)
         y = self.stage(x)
         if self.pointwise is not None:
-            y = y.reshape(-1, y.shape[-1]) @ self.pointwise
+            y = y.reshape(-1, y.shape[-1])
+            with blas_threads(gemm_blas_threads(2 * y.size * self.pointwise.shape[-1], plan.composed.workers)):
+                y = y @ self.pointwise
             y = y.reshape(*self.plan.composed.geometry.output_shape)
         if plan.channels_first:
             y = np.moveaxis(y, -1, 1)

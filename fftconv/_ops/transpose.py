@@ -31,7 +31,6 @@ from fftconv.methods import REFERENCE
 from fftconv import _checks
 from fftconv._engine import guards as _guards
 from fftconv._shapes.adjoint import TransposeSplit
-from fftconv._runtime.arrays import owned
 from fftconv._engine.measure import measured
 from fftconv._engine.plan import BoundPlan, ConvPlan, _fmt_seconds, _to_format
 from fftconv._runtime.threads import resolve_workers
@@ -259,7 +258,7 @@ def interleave(res: np.ndarray, out: np.ndarray, split: TransposeSplit) -> None:
     view ``(N, *n, C_in)``; phase ``(r_0, r_1, ...)`` lands on every
     ``s``-th position from its first output.
     """
-    f, nd = split.forward, split.forward.ndim
+    f = split.forward
     res = res.reshape(*res.shape[:-1], f.groups, *(len(a.residues) for a in split.axes), f.group_in)
     out = out.reshape(*out.shape[:-1], f.groups, f.group_in)
     for combo in itertools.product(*(range(len(a.residues)) for a in split.axes)):

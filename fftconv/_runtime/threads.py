@@ -5,11 +5,20 @@
 back from the CPU count (``-1`` is all of them); 0 is an error.
 
 The direct method's compiled taps loops (``"compiled"``) run ranges of output
-rows at once on these threads (:func:`run_pieces`); transforms and GEMMs use
-their libraries' own threads.  One pool per process, made at the first need,
-with one thread per CPU.  A call made on one of the pool's own threads runs
-its pieces there, one after another: waiting for the pool from inside it
-could wait forever.
+rows at once on these threads (:func:`run_pieces`), and so do its GEMMs, in
+chunks (:func:`run_shared`); the transforms use their libraries' own threads.
+One pool per process, made at the first need, with one thread per CPU.  A call
+made on one of the pool's own threads runs its pieces there, one after
+another: waiting for the pool from inside it could wait forever.
+
+BLAS (numpy's and scipy's OpenBLAS) runs on one thread inside the direct
+method's GEMMs and the FFT method's channel mixing (:func:`blas_threads`),
+which split their work over these threads instead: OpenBLAS's own threads,
+added to fftconv's, oversubscribe the cores, and on a machine other work
+shares they wait on each other in lockstep (a 5x5 layer on 8x48x48x3 ran 50-70x
+slower on two BLAS threads than on one). The filter gradient's tap GEMMs give
+BLAS the call's ``workers`` from :data:`BLAS_THREADS_MIN_FLOPS` up
+(:func:`gemm_blas_threads`), one thread below.
 """
 
 from __future__ import annotations
@@ -68,6 +77,120 @@ def run_pieces(piece: Callable[[int], None], count: int) -> None:
     finally:
         for future in futures:
             future.result()
+
+
+def run_shared(piece: Callable[[int], None], count: int, workers: int) -> None:
+    """Run ``piece(0)``, ..., ``piece(count - 1)`` on at most ``workers`` threads of the pool (the
+    caller one of them), each taking the next index as it finishes one: a thread slowed by other
+    work on its core takes fewer pieces, where :func:`run_pieces`'s fixed shares would wait on it.
+
+    Examples
+    --------
+    >>> done = []
+    >>> run_shared(done.append, 5, 2)
+    >>> sorted(done)
+    [0, 1, 2, 3, 4]
+    """
+    indices, lock = iter(range(count)), threading.Lock()
+
+    def drain(_):
+        while True:
+            with lock:
+                i = next(indices, None)
+            if i is None:
+                return
+            piece(i)
+
+    run_pieces(drain, max(1, min(workers, count)))
+
+
+# -- BLAS's own threads -----------------------------------------------------------------------
+
+_blas = None  # threadpoolctl's controllers of the BLAS libraries loaded, found at the first need
+_blas_lock = threading.Lock()
+_blas_asked: list = []  # the thread counts asked by the blocks of blas_threads now running
+_blas_saved: list = []  # the libraries' thread counts before the first of them
+_blas_now: list = []  # the counts blas_threads has set
+
+#: BLAS may use more than one thread (the call's ``workers``) for GEMMs of this many flops or
+#: more (:func:`gemm_blas_threads`); smaller ones, and every GEMM of a call with ``workers=1``,
+#: run on one.
+BLAS_THREADS_MIN_FLOPS = 2e8
+
+
+def _blas_libraries() -> list:
+    """threadpoolctl's controller of each BLAS library loaded (numpy's and scipy's), found once
+    (a search of the loaded libraries costs ~0.3 ms); empty where threadpoolctl finds none."""
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            found = ThreadpoolController().select(user_api="blas").lib_controllers
+        except Exception:  # noqa: BLE001  (a BLAS threadpoolctl cannot drive: left as it is)
+            found = []
+        _blas = list(found)
+    return _blas
+
+
+def _set_blas(libs, now, counts) -> list:
+    """Set each library's thread count from ``now`` to ``counts`` (where they differ); return
+    ``counts``. threadpoolctl lets one Python thread at a time set OpenBLAS's (pthreads) count,
+    the others' calls doing nothing: this thread takes that right for the change and gives it
+    back (the caller holds ``_blas_lock``)."""
+    for lib, old, n in zip(libs, now, counts):
+        if old != n:
+            release = getattr(type(lib), "clear_controlling_thread", None)
+            if release is not None:
+                release(force=True)
+            lib.set_num_threads(n)
+            if release is not None:
+                release()
+    return counts
+
+
+@contextlib.contextmanager
+def blas_threads(threads: int = 1):
+    """Hold every BLAS library to at most ``threads`` threads inside the block (never more than
+    it had), then restore the thread counts it had, after an exception too.
+
+    Blocks may nest and may run in several threads at once (the BLAS thread count is one per
+    process): the first to enter reads the counts, each holds them to the fewest any running
+    block asks for, and the last to leave restores them. A block costs 5-20 microseconds (the
+    counts are read and set through :mod:`threadpoolctl`'s controllers, found once per process).
+
+    Examples
+    --------
+    >>> from threadpoolctl import threadpool_info
+    >>> with blas_threads(1):
+    ...     all(lib["num_threads"] == 1 for lib in threadpool_info() if lib["user_api"] == "blas")
+    True
+    """
+    global _blas_saved, _blas_now
+    libs = _blas_libraries()
+    threads = max(int(threads), 1)
+    with _blas_lock:
+        if not _blas_asked:
+            _blas_saved = _blas_now = [lib.get_num_threads() for lib in libs]
+        _blas_asked.append(threads)
+        _blas_now = _set_blas(libs, _blas_now, [min(n, min(_blas_asked)) for n in _blas_saved])
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_asked.remove(threads)
+            _blas_now = _set_blas(libs, _blas_now, [min(n, min(_blas_asked, default=n)) for n in _blas_saved])
+
+
+def gemm_blas_threads(flops: float, workers) -> int:
+    """The BLAS threads for GEMMs of ``flops`` in a call with ``workers``: 1 with one worker or
+    below :data:`BLAS_THREADS_MIN_FLOPS`, else ``workers``.
+
+    Examples
+    --------
+    >>> gemm_blas_threads(1e6, 2), gemm_blas_threads(1e10, 2), gemm_blas_threads(1e10, 1)
+    (1, 2, 1)
+    """
+    return 1 if flops < BLAS_THREADS_MIN_FLOPS else max(int(workers or 1), 1)
 
 
 # -- how many threads a call uses (scipy.fft's rules) ----------------------------------------

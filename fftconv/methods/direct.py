@@ -50,7 +50,9 @@ from scipy.linalg import blas
 
 from fftconv._shapes.geometry import ConvGeometry, batch_row_chunks
 from fftconv._shapes.padding import box_reads, read_padded
+from fftconv._checks import CPUS
 from fftconv._runtime.scratch import scratch
+from fftconv._runtime.threads import blas_threads, gemm_blas_threads, run_shared
 from fftconv.methods.pricing import gemm_seconds
 from fftconv.methods import _compiled, _lines
 from fftconv.methods.base import Method
@@ -228,7 +230,9 @@ def execute(x: np.ndarray, w: np.ndarray, geom: ConvGeometry, *, strategy=None,
     """Run the direct method on a channels-last input; return a channels-last output.
 
     ``w`` comes from :func:`prepare` (already flipped for true convolution).
-    ``workers``: the threads of the compiled loops; BLAS uses its own threads.
+    ``workers``: the threads of the compiled loops, and of the GEMM strategies' chunks on
+    layers large enough (:func:`gemm_threads`); BLAS itself runs on one
+    thread (:func:`fftconv._runtime.threads.blas_threads`).
     """
     strategy = strategy or choose_strategy(geom)
     if strategy == "compiled":
@@ -258,7 +262,34 @@ def _run_numpy(x, w, geom, strategy, workers):
     xp = _padded_input(x, geom, w.dtype, contiguous=strategy in ("shifted", "lines"))
     if strategy == "lines":
         return _lines.run_lines(xp, w, geom, workers)
+    if strategy in ("shifted", "im2col"):
+        with blas_threads(1):
+            return _RUN[strategy](xp, w, geom, gemm_threads(geom, workers))
     return _RUN[strategy](xp, w, geom)
+
+
+def gemm_threads(geom: ConvGeometry, workers) -> int:
+    """Threads over which the GEMM strategies (shifted, im2col) run their chunks: ``workers``
+    (at most the CPUs) for :data:`~fftconv._runtime.threads.BLAS_THREADS_MIN_FLOPS` or more
+    (``2 * outputs * taps * C_in/G * C_out``), else 1: below that, handing chunks to another
+    thread costs more than it saves.
+
+    BLAS itself runs on one thread inside these strategies, and the threads take the chunks
+    one by one (:func:`fftconv._runtime.threads.run_shared`). OpenBLAS's own threads wait on
+    each other in lockstep: on a 2-core machine shared with other work, 3x3-9x9 layers of
+    0.005-5 GFLOP ran 0.9-60x slower on two BLAS threads than on one (2026-12-07), where
+    chunks shared this way never ran slower than 1.5x one thread under the same load.
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> small = check_geometry((1, 32, 32, 16), (3, 3, 16, 16), 2, 1, "SAME", "NHWC", 1, None, False)
+    >>> large = check_geometry((8, 64, 64, 32), (3, 3, 32, 64), 2, 1, "SAME", "NHWC", 1, None, False)
+    >>> gemm_threads(small, 2), gemm_threads(large, 2), gemm_threads(large, 1)
+    (1, 2, 1)
+    """
+    flops = 2 * geom.batch * math.prod(geom.out_spatial) * math.prod(geom.kernel) * geom.group_in * geom.out_channels
+    return min(gemm_blas_threads(flops, workers), CPUS)
 
 
 def reads_input_in_place(geom: ConvGeometry) -> bool:
@@ -294,7 +325,7 @@ def _padded_input(x, geom, dtype, contiguous=False):
     return read_padded(x, box_reads(geom, (0,) * geom.ndim, geom.used_extent), buf, geom.padding_mode)
 
 
-def _shifted(xp, w, geom):
+def _shifted(xp, w, geom, threads=1):
     spatial, c_in, c_out = xp.shape[1:-1], geom.in_channels, geom.out_channels
     flat = xp.reshape(-1, c_in)
     steps = np.cumprod((1, *spatial[:0:-1]))[::-1]  # flat rows per step along each axis
@@ -308,16 +339,27 @@ def _shifted(xp, w, geom):
     acc.fill(0)
     valid = flat.shape[0] - offsets[-1] - span
     step = max(CHUNK_BYTES // (w.itemsize * (c_out + kw * c_in)), offsets[-1], 1)
-    for r0 in range(0, valid, step):
+    reach = offsets[-1] + span
+    # with threads, one chunk per thread at a time, all of them in one chunk's memory: each of
+    # at least `reach` rows, so that the rows a chunk reads beyond its own stay under half its copy
+    shared = min(step, valid) + reach
+    if threads > 1 and shared // threads - reach >= max(offsets[-1], 1) and valid > shared // threads - reach:
+        step = shared // threads - reach
+    else:
+        threads = 1
+
+    def chunk(r0):
         r1 = min(r0 + step, valid)
         # row r of `patches` holds the kw taps along the last axis at flat row r0 + r
-        win = sliding_window_view(flat[r0:r1 + offsets[-1] + span], span + 1, axis=0)[..., ::dw]
+        win = sliding_window_view(flat[r0:r1 + reach], span + 1, axis=0)[..., ::dw]
         patches = np.ascontiguousarray(win.transpose(0, 2, 1)).reshape(-1, kw * c_in)
         out_t = acc[r0:r1].T  # Fortran-ordered view: BLAS accumulates into it in place
         for offset, tap in zip(offsets, weights):
             gemm(1.0, tap.T, patches[offset:offset + r1 - r0].T, beta=1.0, c=out_t,
                  overwrite_c=True)
-        del patches  # before the next chunk's: two never coexist
+
+    starts = range(0, valid, step)  # one chunk's patches at a time per thread
+    run_shared(lambda i: chunk(starts[i]), len(starts), threads)
     acc = acc.reshape(*xp.shape[:-1], c_out)
     out = np.empty(geom.output_shape, dtype=w.dtype)  # the sums stay in scratch; the result is new
     np.copyto(out, acc[(slice(None), *(slice(o) for o in geom.out_spatial))])
@@ -334,20 +376,29 @@ def _windows(xp, geom, lead=0):
     return np.moveaxis(view, first + nd, -1)
 
 
-def _im2col(xp, w, geom):
+def _im2col(xp, w, geom, threads=1):
     g, cg, og = geom.groups, geom.group_in, geom.group_out
     k = math.prod(geom.kernel)
     # (G, K * C_in/G, C_out/G): the weights of each group as one GEMM operand
     wg = w.reshape(k, cg, g, og).transpose(2, 0, 1, 3).reshape(g, k * cg, og)
     win = _windows(_group_major(xp, g), geom, lead=1)  # (G, N, *out, *kernel, C_in/G)
     out = np.empty(geom.output_shape, dtype=w.dtype)
-    for index, count in _row_chunks(geom, k * geom.in_channels * w.itemsize):
+    bytes_per_output = k * geom.in_channels * w.itemsize
+    # with threads, one chunk per thread at a time, all of them within the largest chunk of one
+    rows = _largest_chunk(geom, bytes_per_output) // threads // max(math.prod(geom.out_spatial[1:]), 1)
+    chunks = list(_row_chunks(geom, bytes_per_output, rows)) if threads > 1 and rows >= 1 else []
+    if len(chunks) < 2 * threads:  # too few to share: one thread, chunks of the whole budget
+        threads, chunks = 1, list(_row_chunks(geom, bytes_per_output))
+
+    def chunk(i):
+        index, count = chunks[i]
         patches = np.ascontiguousarray(win[(slice(None), *index)]).reshape(g, count, k * cg)  # copies
         res = np.matmul(patches, wg, out=scratch("results", (g, count, og), w.dtype))
         # the columns of each group into the output (not written there by the GEMM itself: with
         # a strided output, OpenBLAS's threads share cache lines and ran 10x slower)
         out[index] = (res.transpose(1, 0, 2) if g > 1 else res).reshape(out[index].shape)
-        del patches  # before the next chunk's: two never coexist
+
+    run_shared(chunk, len(chunks), threads)  # one chunk's patches at a time per thread
     return out
 
 
@@ -364,10 +415,12 @@ def _group_major(xp, groups):
     return out
 
 
-def _row_chunks(geom, bytes_per_output):
-    """Yield ``(index, n_outputs)`` chunks of (batch, first output axis) under the budget."""
+def _row_chunks(geom, bytes_per_output, rows=None):
+    """Yield ``(index, n_outputs)`` chunks of (batch, first output axis) under the budget (or of
+    ``rows`` rows of the first output axis, whole images where those hold one or more)."""
     inner = math.prod(geom.out_spatial[1:])
-    rows = CHUNK_BYTES // max(inner * bytes_per_output, 1)
+    if rows is None:
+        rows = CHUNK_BYTES // max(inner * bytes_per_output, 1)
     for n0, n1, r0, r1 in batch_row_chunks(geom.batch, geom.out_spatial[0], rows):
         yield (slice(n0, n1), slice(r0, r1)), (n1 - n0) * (r1 - r0) * inner
 

@@ -66,7 +66,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from fftconv._shapes.geometry import ConvGeometry, batch_row_chunks
 from fftconv._shapes.padding import AxisRead, read_padded
 from fftconv._runtime.scratch import scratch
-from fftconv._runtime.threads import run_pieces
+from fftconv._runtime.threads import blas_threads, run_pieces
 from fftconv._runtime.arrays import COMPLEX_TO_REAL, REAL_TO_COMPLEX, magnitude, spectrum_shape
 # the tile layout, made from shapes alone, is the planning side of this method
 from fftconv.methods.fft_layout import (CIRCULAR_MAX_ELEMENTS, TileLayout, _circular_gaps,  # noqa: F401
@@ -378,8 +378,9 @@ def mix_channels(spectra: np.ndarray, filters: np.ndarray, first: bool, workers=
             in_pieces(lambda a, b: np.multiply(spectra[a:b], product[a:b], out=mixed[a:b]),
                       len(spectra), values, workers)
         else:
-            in_pieces(lambda a, b: _mix_by_frequency(spectra[a:b], filters[a:b], mixed[a:b]),
-                      len(spectra), values, workers)
+            with blas_threads(1):  # the pieces are the threads
+                in_pieces(lambda a, b: _mix_by_frequency(spectra[a:b], filters[a:b], mixed[a:b]),
+                          len(spectra), values, workers)
         return mixed
     b, g, k, f = spectra.shape
     if k == 1:
@@ -395,7 +396,8 @@ def mix_channels(spectra: np.ndarray, filters: np.ndarray, first: bool, workers=
         _mix_by_frequency(by_freq[p:q], filters[p:q], by_freq_mixed[p:q])
         np.copyto(out[..., p:q], by_freq_mixed[p:q].transpose(1, 2, 3, 0))
 
-    in_pieces(piece, f, values, workers)
+    with blas_threads(1):  # the pieces are the threads
+        in_pieces(piece, f, values, workers)
     return out
 
 

@@ -248,8 +248,10 @@ def fft_seconds(geom: ConvGeometry, layout, itemsize: int, c, *, with_filters=Tr
     k_mix, out_mix, og_mix = k, geom.out_channels, geom.group_out
     if layout.complex_pairs:  # complex channels mixed over the full grid of frequencies
         k_mix, out_mix, og_mix, freqs = k // 2, out_mix // 2, og_mix // 2, math.prod(layout.fft_shape)
-    if k_mix == 1:
-        t += 4 * freqs * batch * out_mix / c["elementwise_flops"] / flops_scale
+    if k_mix == 1:  # a complex product per frequency: its multiply-adds, and its three complex
+        # values (two read, one written) moved at `bandwidth`: the spectra are out of cache
+        products = freqs * batch * out_mix
+        t += 4 * products / c["elementwise_flops"] / flops_scale + products * 3 * 2 * line_bytes / bw
     else:
         rate = c["cgemm_flops"] * flops_scale * batch / (batch + c["cgemm_half_m"])
         t += freqs * geom.groups * (8 * batch * k_mix * og_mix / rate + c["cgemm_call"])

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["gemm_seconds", "line_slowdown", "transform_seconds", "LINE_CACHE_BYTES", "LINE_CACHE_EXPONENT"]
+__all__ = ["gemm_seconds", "line_slowdown", "transform_seconds", "LINE_CACHE_BYTES", "LINE_CACHE_EXPONENT",
+           "TRANSFORM_CACHE_BYTES"]
 
 
 def gemm_seconds(m, k, n, c, itemsize=4, complex_=False):
@@ -50,6 +51,17 @@ def line_slowdown(length: int, itemsize: int = 4) -> float:
     return max(2 * itemsize * length / LINE_CACHE_BYTES, 1.0) ** LINE_CACHE_EXPONENT
 
 
+#: A multidimensional transform whose spectrum holds more bytes than this leaves the caches:
+#: each of its passes (one per axis) then reads and writes it at ``bandwidth``. Without this
+#: term, pricing the transforms' lines (``fft_line_overhead``) made a 4096x4096 image with a
+#: 63x63 kernel plan one 4320x4320 tile (75 MB spectrum, 441 MiB peak); CPU times side by
+#: side (2026-12-07, one thread, loaded machine): that tile 218 ms, 540x540 tiles 241 ms, the
+#: 540x4320 strips planned with it 210 ms (114 MiB peak); a 2048x2048 image, 31x31: 768x2160
+#: strips 34.8 ms, 270x270 tiles 39.5 ms; a 1536x1536 image, 45x45, whole (9.4 MB
+#: spectrum) 16.3 ms, 576x1536 strips 17.7 ms.
+TRANSFORM_CACHE_BYTES = 16 * 2**20
+
+
 def transform_seconds(shape, count, c, nonzero=None, itemsize=4) -> float:
     """Seconds for ``count`` real transforms of ``shape`` (forward or inverse), float32 rates.
 
@@ -57,7 +69,8 @@ def transform_seconds(shape, count, c, nonzero=None, itemsize=4) -> float:
     pruned as the backends do it: the last axis first over the kernel's rows
     only, then each earlier axis over what the later ones filled.  Lines too
     long for the caches are priced by :func:`line_slowdown` (``itemsize`` is
-    that of the real data).
+    that of the real data), and multidimensional transforms too large for them
+    by :data:`TRANSFORM_CACHE_BYTES`.
     """
     nonzero = [min(z, n) for z, n in zip(nonzero or shape, shape)]  # a longer kernel is folded
     flops, lines = 0.0, 0
@@ -66,4 +79,8 @@ def transform_seconds(shape, count, c, nonzero=None, itemsize=4) -> float:
         flops += rows * length * math.log2(max(length, 2)) * line_slowdown(length, itemsize)
         lines += rows
     flops *= 2.5 / 2  # a real transform is about half a complex one: 2.5 n log2 n / 2 when full
-    return count * (flops / c["fft_flops"] + lines * c["fft_line_overhead"])
+    streamed = 0.0
+    spectrum_bytes = 2 * itemsize * math.prod(shape[:-1]) * (shape[-1] // 2 + 1)
+    if len(shape) > 1 and spectrum_bytes > TRANSFORM_CACHE_BYTES:  # each pass reads and writes it
+        streamed = 2 * len(shape) * spectrum_bytes / c["bandwidth"]
+    return count * (flops / c["fft_flops"] + lines * c["fft_line_overhead"] + streamed)
