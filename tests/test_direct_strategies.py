@@ -201,6 +201,81 @@ def test_compiled_threads_follow_the_calls_workers(case, workers, rng, monkeypat
     assert_close(y, ref(x, w, **options), "float32")
 
 
+#: One-channel geometries whose windows reach into the pads on every side (and past the input:
+#: a kernel wider than a short row, pads wider than the kernel), for the loop's unpadded reads.
+UNPADDED = {
+    "1d-same": (1, (2, 37, 1), (6, 1, 1), dict(padding="SAME")),
+    "1d-dilated-wide-pads": (1, (1, 9, 1), (4, 1, 1), dict(dilations=3, padding=((7, 2),))),
+    "2d-same-3": (2, (2, 9, 21, 1), (3, 3, 1, 1), dict(padding="SAME")),
+    "2d-kernel-past-the-row": (2, (1, 5, 4, 1), (3, 7, 1, 1), dict(padding="SAME")),
+    "2d-strided-dilated": (2, (2, 17, 19, 1), (4, 3, 1, 1), dict(strides=(3, 1), dilations=(2, 3),
+                                                                  padding=((4, 1), (0, 6)))),
+    "2d-valid-rows-unread": (2, (1, 13, 16, 1), (2, 5, 1, 1), dict(strides=(4, 1), padding="VALID")),
+}
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+@pytest.mark.parametrize("case", sorted(UNPADDED) + ["1d-fir-long", "2d-wide-rows", "2d-row-kernel",
+                                                     "2d-single-channel"])
+@pytest.mark.parametrize("unpadded", [True, False], ids=["unpadded", "padded-copy"])
+def test_compiled_reads_the_unpadded_input(case, dtype, unpadded, rng, monkeypatch):
+    """The single-channel loop reading the unpadded input (the taps on pads skipped, the edge
+    columns one at a time) and reading a padded copy give the reference, keep NaN local and
+    leave the input as it was; both ways are forced whatever the edge work would choose."""
+    from fftconv.methods import _compiled
+
+    monkeypatch.setattr(_compiled, "EDGE_WORK_PER_SAMPLE", np.inf if unpadded else -1.0)
+    _compiled.reads_unpadded.cache_clear()
+    try:
+        nd, x_shape, w_shape, options = {**CASES, **UNPADDED}[case]
+        x = (rng.integers(-9, 9, x_shape) if dtype == "int32" else random(rng, x_shape)).astype(dtype)
+        w = (rng.integers(-9, 9, w_shape) if dtype == "int32" else random(rng, w_shape)).astype(dtype)
+        plan = PLANNERS[nd](x_shape, w_shape, dtype=dtype, method="direct", workers=2, **options)
+        plan = dataclasses.replace(plan, settings={**plan.settings, "direct": "compiled"})
+        assert _compiled.reads_unpadded(plan.run_geometry) is unpadded
+        before = x.copy()
+        y = plan(x, w)
+        np.testing.assert_array_equal(x, before)
+        expected = ref(x, w, **options)
+        if dtype == "int32":
+            np.testing.assert_array_equal(y, expected)
+        else:
+            assert_close(y, expected, dtype)
+        x = x.astype(float)
+        x.reshape(-1)[[0, x.size // 3, -1]] = np.nan, np.inf, np.nan
+        y = plan(x.astype(dtype if dtype != "int32" else "float64"), w)
+        reached = ref(np.isnan(x) | np.isinf(x), np.ones_like(w, dtype=float), **options) > 0
+        np.testing.assert_array_equal(~np.isfinite(y), reached)
+    finally:
+        _compiled.reads_unpadded.cache_clear()
+
+
+@needs_numba
+@pytest.mark.parametrize("case", ["2d-same-3", "1d-same", "2d-kernel-past-the-row"])
+def test_compiled_unpadded_keeps_zero_times_inf_of_the_pads(case, rng, monkeypatch):
+    """Filters holding Inf or NaN: a padding zero times such a tap is NaN in the reference, so
+    the loop that would skip the pads reads a padded copy instead. (The method is called
+    directly: the engine's overflow guard does not take infinite filters.)"""
+    from fftconv.methods import _compiled
+
+    monkeypatch.setattr(_compiled, "EDGE_WORK_PER_SAMPLE", np.inf)
+    _compiled.reads_unpadded.cache_clear()
+    try:
+        nd, x_shape, w_shape, options = UNPADDED[case]
+        x, w = random(rng, x_shape), random(rng, w_shape)
+        w.reshape(-1)[0] = np.inf
+        geom = PLANNERS[nd](x_shape, w_shape, dtype=np.float64, method="direct", **options).run_geometry
+        assert _compiled.reads_unpadded(geom)
+        with np.errstate(invalid="ignore"):
+            y = direct.execute(x, direct.prepare(w, geom, np.float64), geom, strategy="compiled")
+            expected = ref(x, w, **options)
+        np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+        np.testing.assert_array_equal(np.isinf(y), np.isinf(expected))
+    finally:
+        _compiled.reads_unpadded.cache_clear()
+
+
 # -- BLAS's threads and the GEMM strategies' chunks on fftconv's pool ---------------------------
 
 GEMM_CASES = ["2d-dense", "2d-grouped", "2d-grouped-dilated", "2d-single-channel", "1d-fir-long-threads",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping, Set
+import functools
 import math
 import operator
 import os
@@ -250,6 +251,20 @@ def check_padding_mode(padding_mode) -> str:
 def check_dtype(name: str, dtype) -> np.dtype:
     """The dtype ``name`` is computed in: float and complex kinds as they are, ints and bool as
     float64."""
+    known = _COMPUTED.get(dtype) if isinstance(dtype, np.dtype) else None
+    if known is not None:  # a dtype accepted before (every call checks its arrays' dtypes)
+        return known
+    computed = _check_dtype(name, dtype)
+    if isinstance(dtype, np.dtype):
+        _COMPUTED[dtype] = computed
+    return computed
+
+
+#: The dtypes :func:`check_dtype` accepted, with the dtype each computes in.
+_COMPUTED: dict = {}
+
+
+def _check_dtype(name: str, dtype) -> np.dtype:
     try:
         dtype = np.dtype(dtype)
     except TypeError:
@@ -312,9 +327,16 @@ def result_dtypes(input_dtype, filters_dtype, names=("input", "filters")) -> tup
     >>> result_dtypes(np.complex64, np.float16), result_dtypes(np.complex64, np.int8)
     ((dtype('complex64'), dtype('complex64')), (dtype('complex128'), dtype('complex128')))
     """
-    out = np.result_type(check_dtype(names[0], input_dtype), check_dtype(names[1], filters_dtype))
-    compute = np.dtype(np.float32) if out == np.float16 else out
-    return compute, out
+    pair = (check_dtype(names[0], input_dtype), check_dtype(names[1], filters_dtype))
+    known = _RESULTS.get(pair)
+    if known is None:
+        out = np.result_type(*pair)
+        known = _RESULTS[pair] = (np.dtype(np.float32) if out == np.float16 else out), out
+    return known
+
+
+#: :func:`result_dtypes` of each pair of compute dtypes met.
+_RESULTS: dict = {}
 
 
 def plan_dtypes(dtype) -> tuple[np.dtype, np.dtype]:
@@ -562,6 +584,7 @@ def check_options(ndim: int, *, strides, padding, dilations, groups, flip, metho
                 padding_mode=check_padding_mode(padding_mode))
 
 
+@functools.lru_cache(maxsize=1)
 def _physical_memory() -> int | None:
     """Bytes of RAM on this machine, where the OS says."""
     try:

@@ -155,9 +155,10 @@ class ConvPlan:
     def _run_checked(self, x, w, names=("input", "filters")):
         """Check both arrays against the plan (before the filters are transformed), then run."""
         _checks.check_plan_shape(names[1], w.shape, self.filters_shape)
-        self._check_input(x, w.dtype, names)
+        out_dtype = self._check_input(x, w.dtype, names)
+        self._check_complex(names[1], w.dtype, ("filters", "both"))
         _checks.check_memory(self.peak_bytes, self.output_shape)
-        return self.bind(w)(x)
+        return self._bind(w)._execute(x, out_dtype)  # what bind(w)(x) would check again, checked
 
     def _run_trusted(self, x, w, out_dtype):
         """:meth:`_run_checked` for arrays whose shapes and dtypes an identical earlier call
@@ -386,16 +387,17 @@ class BoundPlan:
                 _spectra.trim()
         return ready
 
-    def _run(self, x, method, dtype=None):
+    def _run(self, x, method, dtype=None, checked=False):
         """``method`` on a channels-last input, computed in ``dtype``; by default as the
-        dynamic-range guard says for the whole call (:meth:`_whole_call`)."""
+        dynamic-range guard says for the whole call (:meth:`_whole_call`). ``checked``: return
+        the output and the outputs' sum (:meth:`fftconv.methods.base.Method.execute_checked`)."""
         plan = self.plan
         if dtype is None:
             method, dtype = self._whole_call(x, method)
         self._record(method, dtype)
-        return METHODS[method].execute(x, self.prepared(method, dtype), plan.run_geometry,
-                                       plan.settings[method], get_backend(plan.backend),
-                                       plan.workers, np.dtype(dtype))
+        run = METHODS[method].execute_checked if checked else METHODS[method].execute
+        return run(x, self.prepared(method, dtype), plan.run_geometry, plan.settings[method],
+                   get_backend(plan.backend), plan.workers, np.dtype(dtype))
 
     def _whole_call(self, x, method) -> tuple:
         """``(method, dtype)`` for a whole input under the dynamic-range guard (where it applies):
@@ -498,8 +500,7 @@ class BoundPlan:
         if METHODS[method].local:  # IEEE arithmetic keeps NaN, Inf and zeros local: only an overflow needs more
             # an overflow here is found by the sum and redone under the guards; Inf - Inf is NaN: no warning
             with np.errstate(over="ignore", invalid="ignore"):
-                y = self._run(x, method, plan.real_dtype)
-                total = y.sum()
+                y, total = self._run(x, method, plan.real_dtype, checked=True)
             if math.isfinite(total):  # a finite sum: every output finite, none overflowed
                 return y
             self._note("non-finite or huge-value guard: such samples set aside, the outputs they reach "

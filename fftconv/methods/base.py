@@ -166,6 +166,14 @@ class Method(abc.ABC):
                 workers: int, dtype: np.dtype) -> np.ndarray:
         """Convolve a channels-last input; return a new channels-last output in ``dtype``."""
 
+    def execute_checked(self, x: np.ndarray, prepared: Any, geom: ConvGeometry, settings: Any, backend,
+                        workers: int, dtype: np.dtype) -> tuple[np.ndarray, float]:
+        """:meth:`execute`, and a number that is finite if every output is (the engine's check of
+        a local method's result): the outputs' sum, here after the call; a method may find it
+        while it computes."""
+        y = self.execute(x, prepared, geom, settings, backend, workers, dtype)
+        return y, y.sum()
+
     # -- what the guards need --------------------------------------------------------------
 
     @abc.abstractmethod

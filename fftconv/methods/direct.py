@@ -31,7 +31,8 @@ no output reads a pad):
     runs.
 ``"rows"`` (one input and one output channel, a kernel along the last axis only)
     :func:`numpy.correlate` per row: short FIR filters on a few signals, where
-    the other strategies' fixed costs dominate.
+    the other strategies' fixed costs dominate (single 1-D signals run
+    ``"compiled"`` where numba is there: its fixed cost is lower still).
 ``"lines"`` (a kernel along one axis, few channels mixed per group; only with numba)
     Compiled 1-D passes (:mod:`fftconv.methods._lines`): each output line stays
     in cache while every tap is added into it, along contiguous memory. The
@@ -98,6 +99,8 @@ def fits(strategy: str, geom: ConvGeometry) -> bool:
 
 def choose_strategy(geom: ConvGeometry) -> str:
     """Pick the direct strategy for these shapes (see the module docstring)."""
+    if geom.ndim == 1 and geom.in_channels == geom.out_channels == 1 and fits("compiled", geom):
+        return "compiled"  # FIR filters of single signals: the least fixed cost per call, 3-63 taps
     if fits("rows", geom) and geom.kernel[-1] <= ROWS_MAX_TAPS and _row_count(geom) <= ROWS_MAX_COUNT:
         return "rows"
     if fits("lines", geom) and geom.group_in * geom.group_out <= LINES_MAX_MIX:
@@ -117,6 +120,8 @@ def seconds(geom: ConvGeometry, itemsize: int, c, strategy=None) -> float:
     outputs = geom.batch * math.prod(geom.out_spatial)
     taps = math.prod(geom.kernel)
     pad_copy = 2 * geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize / c["bandwidth"]
+    if strategy == "compiled" and _compiled.reads_unpadded(geom):  # the loops read the input itself
+        pad_copy = 0
     if strategy == "taps":
         work = 3 * outputs * taps * geom.out_channels
         t = work / c["elementwise_flops"] / (4 / itemsize) + work * itemsize / bw
@@ -171,6 +176,10 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
     if strategy == "taps":  # the output, and the products of one tile in scratch (kept)
         tile = _outputs_in_chunk(geom, _taps_rows(geom, itemsize)) * geom.out_channels * itemsize
         return padded + out + tile + (0 if kept_only else final_copy)
+    if strategy == "compiled" and _compiled.reads_unpadded(geom):  # the input read where it is, or
+        # made contiguous in the compute dtype (the whole input, not its used extent), and the output
+        unpadded = 0 if input_as_is and contiguous_input else geom.batch * math.prod(geom.spatial) * itemsize
+        return unpadded + out + (0 if kept_only else final_copy)
     if strategy == "compiled":  # the output, and the copies _compiled.run_taps makes in scratch
         return padded + out + _compiled.scratch_bytes(geom, itemsize) + (0 if kept_only else final_copy)
     if strategy == "lines":  # the output, per thread one line transposed (channels mixed along the
@@ -226,9 +235,31 @@ def execute(x: np.ndarray, w: np.ndarray, geom: ConvGeometry, *, strategy=None,
     thread (:func:`fftconv._runtime.threads.blas_threads`).
     """
     strategy = strategy or choose_strategy(geom)
-    xp = _padded_input(x, geom, w.dtype, contiguous=strategy in ("shifted", "compiled", "lines"))
     if strategy == "compiled":
-        return _compiled.run_taps(xp, w, geom, workers)
+        return _run_compiled(x, w, geom, workers)[0]
+    return _run_numpy(x, w, geom, strategy, workers)
+
+
+def execute_checked(x: np.ndarray, w: np.ndarray, geom: ConvGeometry, *, strategy=None,
+                    workers=None) -> tuple[np.ndarray, float]:
+    """:func:`execute`, and a number that is finite if every output is: the outputs' sum (the
+    compiled loops sum each block of outputs while it is in cache)."""
+    strategy = strategy or choose_strategy(geom)
+    if strategy == "compiled":
+        y, total = _run_compiled(x, w, geom, workers)
+        return y, (y.sum() if total is None else total)
+    y = _run_numpy(x, w, geom, strategy, workers)
+    return y, y.sum()
+
+
+def _run_compiled(x, w, geom, workers):
+    if not _compiled.reads_unpadded(geom):  # else the loops skip the pads
+        x = _padded_input(x, geom, w.dtype, contiguous=True)
+    return _compiled.run_taps(x, w, geom, workers)
+
+
+def _run_numpy(x, w, geom, strategy, workers):
+    xp = _padded_input(x, geom, w.dtype, contiguous=strategy in ("shifted", "lines"))
     if strategy == "lines":
         return _lines.run_lines(xp, w, geom, workers)
     if strategy in ("shifted", "im2col"):
@@ -515,6 +546,9 @@ class DirectMethod(Method):
 
     def execute(self, x, prepared, geom, settings, backend, workers, dtype):
         return execute(x, prepared, geom, strategy=settings, workers=workers)
+
+    def execute_checked(self, x, prepared, geom, settings, backend, workers, dtype):
+        return execute_checked(x, prepared, geom, strategy=settings, workers=workers)
 
     def gain(self, geom, settings):
         return 1.0  # partial sums of products: at most |x| * sum|w|
