@@ -40,12 +40,16 @@ def test_nonfinite_inputs_stay_local(method, params, bad):
     assert relative_error(y[~touched], ref[~touched]) <= 1e-12
 
 
-def test_nonfinite_filters_poison_every_method_alike(method):
-    x = np.ones((1, 8, 8, 1))
-    w = np.ones((3, 3, 1, 2))
-    w[1, 1, 0, 0] = np.nan
-    y = fftconv.conv2d(x, w, method=method)
-    assert np.isnan(y[..., 0]).all() and np.isfinite(y[..., 1]).all()
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nonfinite_filters_poison_every_method_alike(method, bad, dtype):
+    """A NaN or an infinity in a filter makes its output channel non-finite, every method
+    alike (an infinity once made the overflow limit 0, and the guards divided by it)."""
+    x = np.random.default_rng(5).standard_normal((1, 8, 8, 1)).astype(dtype)
+    w = np.ones((3, 3, 1, 2), dtype)
+    w[1, 1, 0, 0] = bad
+    y = fftconv.conv2d(x, w, method=method, padding="SAME")
+    assert not np.isfinite(y[..., 0]).any() and np.isfinite(y[..., 1]).all()
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int64, bool])

@@ -496,6 +496,12 @@ class BoundPlan:
                 method = REFERENCE
             y = self._run(x, method, plan.real_dtype)
             return y if METHODS[method].integer_exact else np.rint(y, out=y)
+        if not math.isfinite(self._abs_sum):
+            # filters holding NaN or Inf: every output they reach is not finite, whatever runs
+            # (docs/numerics); the guards keep the input's non-finite samples local, not the filters'
+            self._note("non-finite filters: the outputs of their channels are not finite")
+            with np.errstate(over="ignore", invalid="ignore"):
+                return self._run(x, method, plan.real_dtype)
         limit = _guards.overflow_limit(METHODS[method].gain(geom, settings), plan.real_dtype, self._abs_sum)
         if METHODS[method].local:  # IEEE arithmetic keeps NaN, Inf and zeros local: only an overflow needs more
             # an overflow here is found by the sum and redone under the guards; Inf - Inf is NaN: no warning

@@ -270,6 +270,7 @@ def _integer_rank_one(m: np.ndarray):
     return u.astype(np.float64)[:, :, None], v.astype(np.float64)[:, None, :]
 
 
+@np.errstate(divide="ignore", invalid="ignore", over="ignore")  # zero pivots; filters holding Inf give NaN
 def _cross(m: np.ndarray, cap: int, tol: float, floor: np.ndarray):
     """Cross approximation of each matrix of the stack ``m`` ``(S, rows, cols)`` at the smallest
     rank ``r <= cap`` (one rank for the stack) whose residual is within ``tol * (A + floor)``;
@@ -283,11 +284,10 @@ def _cross(m: np.ndarray, cap: int, tol: float, floor: np.ndarray):
         i0, j0 = np.divmod(flat, cols)
         pivot = res[pick, i0, j0]
         col = res[pick, :, j0]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            row = np.where(pivot[:, None] != 0, res[pick, i0, :] / pivot[:, None], 0.0)
+        row = np.where(pivot[:, None] != 0, res[pick, i0, :] / pivot[:, None], 0.0)
+        res -= col[:, :, None] * row[:, None, :]
         us.append(col)
         vs.append(row)
-        res -= col[:, :, None] * row[:, None, :]
         u, v = np.stack(us, axis=2), np.stack(vs, axis=1)
         if np.all(np.abs(m - u @ v) <= tol * (np.abs(u) @ np.abs(v) + floor)):
             return u, v
