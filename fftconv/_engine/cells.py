@@ -651,24 +651,24 @@ def window_sums(x: np.ndarray, filters: np.ndarray, geom: ConvGeometry, mask: np
 
 
 def tap_lists(filters: np.ndarray, geom: ConvGeometry):
-    """``(offsets, taps)``: per output channel ``j``, the taps where some input channel of its
-    filter is not zero are rows ``offsets[j]:offsets[j + 1]`` of ``taps`` ``(T, 3)`` (the tap's
-    index on three axes)."""
+    """``(offsets, taps)``: per output channel ``j``, the non-zero weights of its filter are rows
+    ``offsets[j]:offsets[j + 1]`` of ``taps`` ``(T, 4)``: the tap's index on three axes, then
+    the input channel within the group."""
     lead = 3 - geom.ndim
-    nonzero = (filters != 0).any(axis=-2)  # (*kernel, C_out)
+    nonzero = filters != 0  # (*kernel, C_in / G, C_out)
     offsets, rows = [0], []
     for j in range(nonzero.shape[-1]):
         hit = np.argwhere(nonzero[..., j])
         rows.append(np.concatenate([np.zeros((len(hit), lead), np.int64), hit], axis=1))
         offsets.append(offsets[-1] + len(hit))
-    taps = np.concatenate(rows).astype(np.int64) if rows else np.zeros((0, 3), np.int64)
+    taps = np.concatenate(rows).astype(np.int64) if rows else np.zeros((0, 4), np.int64)
     return np.array(offsets, np.int64), taps
 
 
 def support_zeros(x: np.ndarray, geom: ConvGeometry, tap_list, mask: np.ndarray, stats) -> np.ndarray:
     """Of the outputs ``mask`` ``(N, *out, C_out)`` selects, those (same shape) whose filter
-    meets no non-zero sample: every non-zero sample of the window lies under a zero tap (an
-    exact 0 by the definition).  Compiled (taps outside the box of non-zero samples are not
+    meets no non-zero sample: every non-zero sample of the window lies under a zero weight of
+    its input channel (an exact 0 by the definition).  Compiled (taps outside the box of non-zero samples are not
     looked at, and a window stops at its first non-zero sample); without numba, none."""
     out = np.zeros(mask.shape, bool)
     if not mask.any():
@@ -699,9 +699,9 @@ def _support_zeros_numpy(x, geom, tap_list, mask):
         if not len(found[0]):
             continue
         g = j // geom.group_out
-        rows = taps[offsets[j]:offsets[j + 1], lead:]  # (T, nd)
+        rows = taps[offsets[j]:offsets[j + 1], lead:]  # (T, nd + 1): the tap per axis, the input channel
         hit = np.zeros(len(found[0]), bool)
-        step = max(1, NUMPY_SLAB_SAMPLES * 64 // (len(rows) * geom.group_in))  # gathered values at once
+        step = max(1, NUMPY_SLAB_SAMPLES * 64 // max(1, len(rows)))  # gathered values at once
         for start in range(0, len(found[0]), step):
             part = [f[start:start + step] for f in found]
             inside, index = np.ones((len(part[0]), len(rows)), bool), [part[0][:, None]]
@@ -709,8 +709,8 @@ def _support_zeros_numpy(x, geom, tap_list, mask):
                 src = sources[axis][part[1 + axis][:, None] * s + rows[None, :, axis] * d]
                 inside &= src >= 0
                 index.append(np.maximum(src, 0))
-            values = x[(*(i[..., None] for i in index), np.arange(g * geom.group_in, (g + 1) * geom.group_in))]
-            hit[start:start + step] = ((values != 0).any(axis=-1) & inside).any(axis=-1)
+            values = x[(*index, g * geom.group_in + rows[None, :, -1])]  # (F, T): each weight's own channel
+            hit[start:start + step] = ((values != 0) & inside).any(axis=-1)
         out[(*found, np.full(len(found[0]), j))] = ~hit
     return out
 
@@ -1038,10 +1038,7 @@ if _compiled.HAVE_NUMBA:
                 i0, i1, i2 = src0[p0], src1[p1], src2[p2]
                 if i0 < 0 or i1 < 0 or i2 < 0:
                     continue
-                for c in range(g * gin, (g + 1) * gin):
-                    if x[outs[f, 0], i0, i1, i2, c] != 0:
-                        hit = True
-                        break
-                if hit:
+                if x[outs[f, 0], i0, i1, i2, g * gin + taps[r, 3]] != 0:
+                    hit = True
                     break
             zero[f] = 0 if hit else 1

@@ -554,8 +554,8 @@ class BoundPlan:
         if lists is None:
             lists = self._prepared["tap lists"] = _cells.tap_lists(self.filters, geom)
         taps = self._prepared["support"]
-        if lists[0][-1] == math.prod(hi - lo for lo, hi in taps) * geom.out_channels:
-            return  # every channel's taps fill the bounding box: the zero windows found them all
+        if lists[0][-1] == math.prod(hi - lo for lo, hi in taps) * geom.group_in * geom.out_channels:
+            return  # every filter's weights fill the bounding box: the zero windows found them all
         small = np.abs(y) <= guard.error_bound(tiles, run_dtype)
         if zero is not None:
             small &= ~np.repeat(zero, geom.group_out, axis=-1)
