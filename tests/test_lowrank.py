@@ -380,15 +380,29 @@ def test_cancelling_terms_are_not_run_by_auto(test_always, rng):
     assert "terms cancel" in repr(bound) or "rank above" in repr(bound)
 
 
+def _traced_peak(bound, x) -> int:
+    """Bytes tracemalloc saw at the peak of ``bound(x)``, after a first call and with the
+    scratch released (so that the traced call makes every buffer it uses)."""
+    import tracemalloc
+
+    from fftconv._runtime import scratch as _workspace
+
+    bound(x)
+    _workspace.release()
+    tracemalloc.start()
+    try:
+        bound(x)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.mark.parametrize("name", ["gauss", "dog"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 def test_peak_bytes_bounds_the_traced_peak(name, dtype):
     """A bound plan's ``peak_bytes`` (the rank and the passes known) is an upper bound of what a
     call allocates, within 1.25x of it, here where the terms run fused or as passes of channels."""
-    import tracemalloc
-
     from fftconv._engine.plan import predicted_peak_bytes
-    from fftconv._runtime import scratch as _workspace
 
     cases = [((1, 800, 700, 1), 1, dict(padding="SAME")),  # one channel: fused row by row
              ((2, 300, 320, 3), 3, dict(padding="SAME", groups=3))]  # depthwise: chains of passes
@@ -399,14 +413,7 @@ def test_peak_bytes_bounds_the_traced_peak(name, dtype):
         x = np.ones(x_shape, dtype)  # in the compute dtype: read in place where the method can
         predicted = predicted_peak_bytes(plan.geometry, "lowrank", bound.plan.settings["lowrank"],
                                          np.dtype(dtype).itemsize, input_as_is=True)
-        bound(x)
-        _workspace.release()
-        tracemalloc.start()
-        try:
-            bound(x)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        peak = _traced_peak(bound, x)
         assert peak <= predicted <= 1.25 * peak, (x_shape, predicted / peak)
 
 
@@ -458,10 +465,7 @@ def test_3d_rank_one_runs_plane_by_plane(options, rng):
 @pytest.mark.parametrize("options", [dict(padding="SAME"), dict(padding="SAME", padding_mode="edge")],
                          ids=["implied-pads", "padded-copy"])
 def test_3d_peak_bytes_bounds_the_traced_peak(options):
-    import tracemalloc
-
     from fftconv._engine.plan import predicted_peak_bytes
-    from fftconv._runtime import scratch as _workspace
 
     g = _g1(9, 2.0)
     w = np.einsum("i,j,k->ijk", g, g, g).astype(np.float32)[..., None, None]
@@ -469,12 +473,5 @@ def test_3d_peak_bytes_bounds_the_traced_peak(options):
     bound = fftconv.plan_conv3d(x.shape, w.shape, method="lowrank", **options).bind(w)
     predicted = predicted_peak_bytes(bound.plan.geometry, "lowrank", bound.plan.settings["lowrank"], 4,
                                      input_as_is=True)
-    bound(x)
-    _workspace.release()
-    tracemalloc.start()
-    try:
-        bound(x)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = _traced_peak(bound, x)
     assert peak <= predicted <= 1.25 * peak, predicted / peak

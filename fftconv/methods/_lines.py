@@ -212,8 +212,8 @@ if HAVE_NUMBA:
         share one multiplication, as OpenCV's separable filters do for symmetric kernels.
         ``line``: a buffer of ``O1 * K1`` values for the row pass of a strided output."""
         o0_, o1_ = out.shape[1], out.shape[2]
-        h_, w_ = x.shape[1], x.shape[2]
-        r_, k0, k1 = us.shape[0], us.shape[1], vs.shape[1]
+        w_ = x.shape[2]
+        r_, k1 = us.shape[0], vs.shape[1]
         lz = min(left, l1_)
         cols = max(0, min(w_, l1_ - lz))  # the input's columns in the used extent, from tmp[left]
         for t in range(r_):
@@ -227,30 +227,7 @@ if HAVE_NUMBA:
             base = o * s0 - top
             row = out[p, o]
             for t in range(r_):
-                u, sym0 = us[t], syms0[t]
-                n0 = k0 // 2 if sym0 != 0 else k0
-                acc = tmps[t, lz:lz + cols]
-                first_tap = True
-                for k in range(n0):
-                    ra, rb = base + k * d0, base + (k0 - 1 - k) * d0
-                    a_in, b_in = 0 <= ra < h_, sym0 != 0 and 0 <= rb < h_
-                    if a_in and b_in:
-                        _pair(acc, x[p, ra, :cols], x[p, rb, :cols], u[k], sym0, first_tap)
-                    elif a_in:
-                        _pair(acc, x[p, ra, :cols], x[p, ra, :cols], u[k], 0, first_tap)
-                    elif b_in:
-                        _pair(acc, x[p, rb, :cols], x[p, rb, :cols], u[k] if sym0 > 0 else -u[k], 0, first_tap)
-                    else:
-                        continue
-                    first_tap = False
-                if n0 < k0 and k0 % 2:  # the middle tap of an odd (anti)symmetric factor
-                    r = base + n0 * d0
-                    if 0 <= r < h_:
-                        _pair(acc, x[p, r, :cols], x[p, r, :cols], u[n0], 0, first_tap)
-                        first_tap = False
-                if first_tap:  # every row of the window a row of zeros
-                    for q in range(cols):
-                        acc[q] = 0
+                _plane_sum(x[p], us[t], tmps[t, lz:], base, d0, syms0[t], 0, cols)
             for t in range(r_):
                 v, sym1, tmp = vs[t], syms1[t], tmps[t]
                 n1 = k1 // 2 if sym1 != 0 else k1

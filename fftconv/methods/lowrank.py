@@ -330,14 +330,19 @@ def decompose(w: np.ndarray, geom: ConvGeometry, axes, cap: int, eps: float) -> 
             found = _cross(cur, cap, RHO * eps, stage_floor)
         if found is None:
             return None
-        u, v = found
-        r = u.shape[2]
-        cores.append(u.reshape(s, prev, taps[j], r))
-        ranks.append(r)
-        prev = r
-        cur = v.reshape(s, r * taps[j + 1], -1)
+        prev, cur = _stage(cores, ranks, *found, prev, taps, j)
     cores.append(cur.reshape(s, prev, taps[-1], t.shape[-1]))
     return _checked(t, cores, ranks, floor, eps, geom.groups, integer)
+
+
+def _stage(cores: list, ranks: list, u: np.ndarray, v: np.ndarray, prev: int, taps, j: int):
+    """Stage ``j`` of a factorisation along the axes: ``u`` ``(S, prev * taps[j], r)`` becomes
+    core ``j`` and ``r`` its rank; returns ``(r, rest)``, ``rest`` the remainder ``v`` with the
+    next axis's taps as rows, ``(S, r * taps[j + 1], -1)``."""
+    s, r = u.shape[0], u.shape[2]
+    cores.append(u.reshape(s, prev, taps[j], r))
+    ranks.append(r)
+    return r, v.reshape(s, r * taps[j + 1], -1)
 
 
 def exact_factors(w: np.ndarray, geom: ConvGeometry, axes) -> Factors:
@@ -347,12 +352,8 @@ def exact_factors(w: np.ndarray, geom: ConvGeometry, axes) -> Factors:
     s, taps = t.shape[0], t.shape[1:-1]
     cur, cores, ranks, prev = t.reshape(s, taps[0], -1), [], [], 1
     for j in range(len(axes) - 1):
-        u, v = _cross(cur, 0, 0.0, 0.0) if min(cur.shape[1:]) == 1 else _identity(cur)
-        r = u.shape[2]
-        cores.append(u.reshape(s, prev, taps[j], r))
-        ranks.append(r)
-        prev = r
-        cur = v.reshape(s, r * taps[j + 1], -1)
+        found = _cross(cur, 0, 0.0, 0.0) if min(cur.shape[1:]) == 1 else _identity(cur)
+        prev, cur = _stage(cores, ranks, *found, prev, taps, j)
     cores.append(cur.reshape(s, prev, taps[-1], t.shape[-1]))
     return _checked(t, cores, ranks, _floor(t, geom.groups), np.finfo(np.float64).eps, geom.groups,
                     bool(np.all(t == np.round(t))), check=False)
