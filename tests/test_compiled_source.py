@@ -31,7 +31,8 @@ def test_generated_loops_are_the_generators_output(generator):
 
 
 def test_pass_lengths_priced_are_the_generated_ones(generator):
-    assert (_compiled.SINGLE_TAPS, _compiled.CHANNEL_TAPS) == (generator.SINGLE_TAPS, generator.CHANNEL_TAPS)
+    assert (_compiled.SINGLE_TAPS, _compiled.CHANNEL_TAPS, _compiled.CHANNEL_BLOCK) == (
+        generator.SINGLE_TAPS, generator.CHANNEL_TAPS, generator.CHANNEL_BLOCK)
 
 
 def test_a_changed_block_is_caught(generator):

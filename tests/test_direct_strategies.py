@@ -276,6 +276,82 @@ def test_compiled_unpadded_keeps_zero_times_inf_of_the_pads(case, rng, monkeypat
         _compiled.reads_unpadded.cache_clear()
 
 
+#: Channels-last geometries (16 channels and more, after a multiplier) for the register blocks of the
+#: loop along the channels: every stride/dilation pairing it blocks (unit step 1 or 2, phases of a
+#: dilation) and one it does not (stride 3), windows past the input on every side, sizes odd,
+#: even and prime, a channel count no vector width divides, a channel multiplier, padding modes.
+CHANNEL_CASES = {
+    "same-3": (2, (2, 9, 13, 16), (3, 3, 1, 16), dict(padding="SAME")),
+    "valid-7-prime": (2, (1, 13, 17, 19), (7, 7, 1, 19), dict()),
+    "same-15-past-the-row": (2, (1, 11, 10, 16), (15, 15, 1, 16), dict(padding="SAME")),
+    "stride-2-same-5": (2, (2, 12, 23, 17), (5, 5, 1, 17), dict(strides=2, padding="SAME")),
+    "stride-2-explicit-9": (2, (1, 16, 18, 16), (9, 9, 1, 16), dict(strides=2, padding=((0, 3), (5, 1)))),
+    "dilation-2-same": (2, (1, 14, 19, 16), (3, 5, 1, 16), dict(dilations=2, padding="SAME")),
+    "stride-2-dilation-2": (2, (1, 15, 20, 16), (3, 3, 1, 16), dict(strides=2, dilations=2, padding="SAME")),
+    "stride-4-dilation-2": (2, (1, 15, 29, 16), (3, 4, 1, 16), dict(strides=4, dilations=2, padding="SAME")),
+    "stride-3-unblocked": (2, (1, 14, 25, 16), (4, 4, 1, 16), dict(strides=(2, 3), padding="SAME")),
+    "wide-kernel-row-of-11": (2, (1, 6, 40, 24), (2, 11, 1, 24), dict(padding="SAME")),
+    "multiplier-2": (2, (1, 11, 12, 8), (5, 3, 1, 16), dict(strides=(1, 2), padding="SAME")),
+    "reflect-7": (2, (1, 12, 11, 16), (7, 7, 1, 16), dict(padding="SAME", padding_mode="reflect")),
+    "1d-stride-2": (1, (2, 41, 16), (6, 1, 16), dict(strides=2, padding="SAME")),
+}
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+@pytest.mark.parametrize("case", sorted(CHANNEL_CASES))
+@pytest.mark.parametrize("unpadded", [True, False], ids=["unpadded", "padded-copy"])
+def test_channel_loop_blocks_match_the_reference(case, dtype, unpadded, rng, monkeypatch):
+    """The loop along the channels (register blocks of outputs, the others one at a time),
+    reading the unpadded input (the taps on pads skipped) or a padded copy: the reference,
+    exact integers, the input left as it was, NaN and Inf local."""
+    from fftconv.methods import _compiled
+
+    if not unpadded:
+        monkeypatch.setattr(_compiled, "reads_unpadded", lambda geom: False)
+    nd, x_shape, w_shape, options = CHANNEL_CASES[case]
+    x = (rng.integers(-9, 9, x_shape) if dtype == "int32" else random(rng, x_shape)).astype(dtype)
+    w = (rng.integers(-9, 9, w_shape) if dtype == "int32" else random(rng, w_shape)).astype(dtype)
+    plan = PLANNERS[nd](x_shape, w_shape, dtype=dtype, method="direct", groups=x_shape[-1], workers=2, **options)
+    plan = dataclasses.replace(plan, settings={**plan.settings, "direct": "compiled"})
+    geom = plan.run_geometry
+    assert geom.groups * geom.group_out >= _compiled.CHANNELS_LAST_MIN
+    constant = geom.padding_mode == "constant" and geom.group_out == 1
+    assert _compiled.reads_unpadded(geom) is (unpadded and constant)
+    before = x.copy()
+    y = plan(x, w)
+    np.testing.assert_array_equal(x, before)
+    expected = ref(x, w, **options)
+    if dtype == "int32":
+        np.testing.assert_array_equal(y, expected)
+    else:
+        assert_close(y, expected, dtype)
+    x = x.astype(float)
+    x.reshape(-1)[[0, x.size // 3, x.size // 2 + 5, -1]] = np.nan, np.inf, -np.inf, np.nan
+    y = plan(x.astype(dtype if dtype != "int32" else "float64"), w)
+    reached = ref(~np.isfinite(x), np.ones_like(w, dtype=float), **options) > 0
+    np.testing.assert_array_equal(~np.isfinite(y), reached)
+
+
+@needs_numba
+def test_channel_loop_unpadded_keeps_zero_times_inf_of_the_pads(rng):
+    """Filters holding Inf, 16 channels: a padding zero times that tap is NaN in the reference, so
+    the loop reads a padded copy rather than skip the pads."""
+    from fftconv.methods import _compiled
+
+    nd, x_shape, w_shape, options = CHANNEL_CASES["stride-2-same-5"]
+    x, w = random(rng, x_shape), random(rng, w_shape)
+    w[0, 0, 0, 3] = np.inf
+    geom = PLANNERS[nd](x_shape, w_shape, dtype=np.float64, method="direct", groups=x_shape[-1],
+                        **options).run_geometry
+    assert _compiled.reads_unpadded(geom)
+    with np.errstate(invalid="ignore"):
+        y = direct.execute(x, direct.prepare(w, geom, np.float64), geom, strategy="compiled")
+        expected = ref(x, w, **options)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+    np.testing.assert_array_equal(np.isinf(y), np.isinf(expected))
+
+
 # -- BLAS's threads and the GEMM strategies' chunks on fftconv's pool ---------------------------
 
 GEMM_CASES = ["2d-dense", "2d-grouped", "2d-grouped-dilated", "2d-single-channel", "1d-fir-long-threads",

@@ -40,6 +40,13 @@ SINGLE_TAPS = 9
 #: Taps of one kernel row per pass of ``_channel_rows``.
 CHANNEL_TAPS = 8
 
+#: Outputs of one register block of ``_channel_rows`` (consecutive along the row, or one
+#: dilation apart): each input column a pass reads is loaded once and serves every output of
+#: the block that reads it. numba's compiler (LLVM) checks at run time that the block's
+#: stores do not overlap its loads before it runs the vector loop; with more outputs per block
+#: the checks needed pass its limit and the loop stays scalar (2026-12-07, numba 0.68).
+CHANNEL_BLOCK = 4
+
 #: Lines of the generated code are wrapped at this width (the project's line length).
 WIDTH = 110
 
@@ -147,40 +154,111 @@ def single_rows() -> list[str]:
 
 
 def channel_rows() -> list[str]:
-    """The source lines of ``_channel_rows``: the output row zeroed, then for each pass
-    length ``s`` (8 down to 1) ``s`` taps of one kernel row added into each output
-    position, the channels innermost."""
+    """The source lines of ``_channel_rows``.
+
+    Per output row: the row zeroed; then per kernel row that reads an input row (the others
+    read zero padding and are skipped), in passes of up to :data:`CHANNEL_TAPS` taps of that
+    row, the outputs whose windows lie inside the input's columns in blocks of
+    :data:`CHANNEL_BLOCK`, and every other output alone, over its taps on input columns. A
+    block's loop runs along the channels: per channel vector, the block's outputs are loaded
+    into registers, each input column of the pass is loaded once and multiplied into every
+    output of the block that reads it (with column unit step ``S`` = 1 or 2 between
+    consecutive outputs: :func:`_block`), and the outputs stored. Last, the row's outputs are
+    summed (:func:`_total`) while in cache."""
     lines = [
         "    @numba.njit(nogil=True, cache=True, fastmath=_CONTRACT)",
-        "    def _channel_rows(xp, wts, out, sh, sw, dh, dw, first, last):  # pragma: no cover - compiled",
-        '        """``out[n, r, o, c] = sum_ij xp[n, r*sh + i*dh, o*sw + j*dw, c] * wts[i, j, c]`` for the',
-        "        rows ``first <= n * OH + r < last``: the row zeroed, then per pass up to "
-        f"{_number(CHANNEL_TAPS)} taps of",
-        '        one kernel row added into one output position, the channels innermost."""',
+        "    def _channel_rows(xp, wts, out, sh, sw, dh, dw, top, left, unit, ostep, o_lo, o_hi,  # pragma: no cover",
+        "                      first, last):",
+        '        """``out[n, r, o, c] = sum_ij xp[n, r*sh + i*dh - top, o*sw + j*dw - left, c] * wts[i, j, c]``',
+        "        over the taps that land inside ``xp``, for the rows ``first <= n * OH + r < last``: the",
+        f"        outputs ``o_lo <= o < o_hi`` (whose windows lie inside the columns) in blocks of {CHANNEL_BLOCK}, the",
+        f"        outputs ``o, o + ostep, ...`` with column unit step ``unit`` (1 or 2; 0: no blocks), taps in",
+        f"        passes of up to {_number(CHANNEL_TAPS)} of one kernel row, the channels innermost; every other output",
+        "        alone. Returns the sum of the outputs (by :func:`_total`, each row while in cache).\"\"\"",
         "        oh_, ow_, c_ = out.shape[1:]",
+        "        h_, w_ = xp.shape[1], xp.shape[2]",
         "        kh_, kw_ = wts.shape[0], wts.shape[1]",
+        "        total = 0.0",
         "        for task in range(first, last):",
         "            n = task // oh_",
         "            r = task - n * oh_",
         "            out[n, r] = 0",
         "            for i in range(kh_):",
-        "                y = r * sh + i * dh",
-        "                j = 0",
-        "                while j < kw_:",
-        f"                    s = min(kw_ - j, {CHANNEL_TAPS})",
+        "                y = r * sh + i * dh - top",
+        "                if y < 0 or y >= h_:  # a row of zero padding",
+        "                    continue",
+        "                for p in range(ostep if unit else 0):  # the blocks, per phase of the outputs",
+        "                    ob = o_lo + p",
+        f"                    while ob + {CHANNEL_BLOCK - 1} * ostep < o_hi:",
+        "                        j = 0",
+        "                        while j < kw_:",
+        f"                            s = min(kw_ - j, {CHANNEL_TAPS})",
+        "                            xb = ob * sw + j * dw - left",
     ]
+    body = " " * 28
+    first = True
+    for unit in (1, 2):
+        for s in range(CHANNEL_TAPS, 0, -1):
+            lines.append(f"{body}{'if' if first else 'elif'} unit == {unit} and s == {s}:")
+            first = False
+            lines += _block(body + "    ", unit, s)
+    lines += [
+        "                            j += s",
+        f"                        ob += {CHANNEL_BLOCK} * ostep",
+        "                for o in range(ow_):  # the outputs outside the blocks, one at a time",
+        "                    if unit and o_lo <= o < o_hi:",
+        "                        p = (o - o_lo) % ostep",
+        f"                        if (o - o_lo - p) // ostep < (o_hi - o_lo - p + ostep - 1) // ostep // {CHANNEL_BLOCK} * {CHANNEL_BLOCK}:",
+        "                            continue  # in a block",
+        "                    b = o * sw - left",
+        "                    j = min(max(-(b // dw), 0), kw_)  # the kernel columns whose input",
+        "                    j1 = min(max(-((b - w_) // dw), j), kw_)  # column is in [0, W)",
+        "                    while j < j1:",
+        f"                        s = min(j1 - j, {CHANNEL_TAPS})",
+        "                        xb = b + j * dw",
+    ]
+    body = " " * 24
     for s in range(CHANNEL_TAPS, 0, -1):
-        lines += [
-            f"                    {'if' if s == CHANNEL_TAPS else 'elif'} s == {s}:",
-            "                        for o in range(ow_):",
-            "                            b = o * sw + j * dw",
-            "                            for c in range(c_):",
-        ]
-        column = ["b", "b + dw"] + [f"b + {k} * dw" for k in range(2, s)]
+        lines += [f"{body}{'if' if s == CHANNEL_TAPS else 'elif'} s == {s}:",
+                  f"{body}    for c in range(c_):"]
+        column = ["xb", "xb + dw"] + [f"xb + {k} * dw" for k in range(2, s)]
         products = [f"xp[n, y, {column[k]}, c] * wts[i, {_index('j', k)}, c]" for k in range(s)]
-        lines += wrapped(" " * 32, "out[n, r, o, c]", ["out[n, r, o, c]"] + products)
-    lines.append("                    j += s")
+        lines += wrapped(body + " " * 8, "out[n, r, o, c]", ["out[n, r, o, c]"] + products)
+    lines += [
+        "                        j += s",
+        "            total += _total(out[n, r].reshape(-1))",
+        "        return total",
+    ]
     return lines
+
+
+def _block(indent: str, unit: int, s: int) -> list[str]:
+    """One pass of ``s`` taps over a block of :data:`CHANNEL_BLOCK` outputs: along the
+    channels, the outputs ``ob + k * ostep`` loaded into ``a0, a1, ...``, the taps' weights
+    into ``w0, w1, ...``; the input column ``u`` (in steps of ``dw`` from the block's first
+    tap, ``x{u}``) loaded once and added, times the weight of its tap, into every output
+    ``k`` that reads it (tap ``q = u - k * unit``), in the order of the taps of each output;
+    the outputs stored."""
+    lines = [f"{indent}for c in range(c_):"]
+    inner = indent + "    "
+    for q in range(s):
+        lines.append(f"{inner}w{q} = wts[i, {_index('j', q)}, c]")
+    for k in range(CHANNEL_BLOCK):
+        lines.append(f"{inner}a{k} = out[n, r, {_step('ob', k, 'ostep')}, c]")
+    for u in range((CHANNEL_BLOCK - 1) * unit + s):
+        lines.append(f"{inner}x{u} = xp[n, y, {_step('xb', u, 'dw')}, c]")
+        for k in range(CHANNEL_BLOCK):
+            q = u - k * unit
+            if 0 <= q < s:
+                lines.append(f"{inner}a{k} = a{k} + x{u} * w{q}")
+    for k in range(CHANNEL_BLOCK):
+        lines.append(f"{inner}out[n, r, {_step('ob', k, 'ostep')}, c] = a{k}")
+    return lines
+
+
+def _step(base: str, k: int, step: str) -> str:
+    """``base``, ``base + step``, ``base + 2 * step``, ..."""
+    return base if k == 0 else f"{base} + {step}" if k == 1 else f"{base} + {k} * {step}"
 
 
 def _number(k: int) -> str:

@@ -68,8 +68,14 @@ DEFAULT_CONSTANTS = {
     # FFT near 25-31 taps, as measured, instead of 63. Alone, the single-channel loop ran 10-28
     # GMAC/s per core, the loop along channels 6-11
     "compiled_flops": 9.5e10,
-    # the loop along the channels of a depthwise layer (16 channels and more)
-    "compiled_channel_flops": 2.46e10,
+    # the loop along the channels of a depthwise layer (16 channels and more): refitted on
+    # 2026-12-07 (issue 27, register blocks of 4 outputs, the pads skipped) the same way, on 20
+    # depthwise shapes (4x56x56x128 SAME 3x3-15x15 at strides 1 and 2, 8x56x56x96 7x7 VALID,
+    # 8x28x28x256 5x5, 16x14x14x512 3x3, 1x112x112x32 3x3, 8x56x56x64 21x21, 32 channels at 15x15
+    # and 31x31; 2 threads, loaded 2-core machine; /tmp script, not shipped): the old figure
+    # overpredicted the new loop 2.5x (geometric mean; 3.4-4.1x at stride 1, 0.9-2.1x at stride 2,
+    # where the FFT model is the more pessimistic). The loop itself ran 8-13 GMAC/s per core
+    "compiled_channel_flops": 6.2e10,
     # the compiled 1-D passes (the direct method's "lines" strategy, numba), in the same frame: set
     # from side-by-side timings against the FFT method (see fftconv.methods._lines)
     "lines_flops": 8.0e10,

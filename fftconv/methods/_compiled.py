@@ -106,8 +106,9 @@ MIN_PIECE_WORK = 2**18
 ROW_BLOCK = 2048
 
 #: Taps per pass of :func:`_single_rows` and of :func:`_channel_rows` (one kernel row's):
-#: the longest pass each loop has a branch for (``tools/gen_compiled.py`` writes them).
-SINGLE_TAPS, CHANNEL_TAPS = 9, 8
+#: the longest pass each loop has a branch for (``tools/gen_compiled.py`` writes them); and the
+#: outputs of one register block of :func:`_channel_rows`.
+SINGLE_TAPS, CHANNEL_TAPS, CHANNEL_BLOCK = 9, 8, 4
 
 #: From this many channels (after a channel multiplier's repeat) the loop runs along the
 #: channels of the channels-last arrays; with fewer, each channel is made an image of its own.
@@ -354,90 +355,765 @@ if HAVE_NUMBA:
         return total
 
     @numba.njit(nogil=True, cache=True, fastmath=_CONTRACT)
-    def _channel_rows(xp, wts, out, sh, sw, dh, dw, first, last):  # pragma: no cover - compiled
-        """``out[n, r, o, c] = sum_ij xp[n, r*sh + i*dh, o*sw + j*dw, c] * wts[i, j, c]`` for the
-        rows ``first <= n * OH + r < last``: the row zeroed, then per pass up to eight taps of
-        one kernel row added into one output position, the channels innermost."""
+    def _channel_rows(xp, wts, out, sh, sw, dh, dw, top, left, unit, ostep, o_lo, o_hi,  # pragma: no cover
+                      first, last):
+        """``out[n, r, o, c] = sum_ij xp[n, r*sh + i*dh - top, o*sw + j*dw - left, c] * wts[i, j, c]``
+        over the taps that land inside ``xp``, for the rows ``first <= n * OH + r < last``: the
+        outputs ``o_lo <= o < o_hi`` (whose windows lie inside the columns) in blocks of 4, the
+        outputs ``o, o + ostep, ...`` with column unit step ``unit`` (1 or 2; 0: no blocks), taps in
+        passes of up to eight of one kernel row, the channels innermost; every other output
+        alone. Returns the sum of the outputs (by :func:`_total`, each row while in cache)."""
         oh_, ow_, c_ = out.shape[1:]
+        h_, w_ = xp.shape[1], xp.shape[2]
         kh_, kw_ = wts.shape[0], wts.shape[1]
+        total = 0.0
         for task in range(first, last):
             n = task // oh_
             r = task - n * oh_
             out[n, r] = 0
             for i in range(kh_):
-                y = r * sh + i * dh
-                j = 0
-                while j < kw_:
-                    s = min(kw_ - j, 8)
-                    if s == 8:
-                        for o in range(ow_):
-                            b = o * sw + j * dw
+                y = r * sh + i * dh - top
+                if y < 0 or y >= h_:  # a row of zero padding
+                    continue
+                for p in range(ostep if unit else 0):  # the blocks, per phase of the outputs
+                    ob = o_lo + p
+                    while ob + 3 * ostep < o_hi:
+                        j = 0
+                        while j < kw_:
+                            s = min(kw_ - j, 8)
+                            xb = ob * sw + j * dw - left
+                            if unit == 1 and s == 8:
+                                for c in range(c_):
+                                    w0 = wts[i, j, c]
+                                    w1 = wts[i, j + 1, c]
+                                    w2 = wts[i, j + 2, c]
+                                    w3 = wts[i, j + 3, c]
+                                    w4 = wts[i, j + 4, c]
+                                    w5 = wts[i, j + 5, c]
+                                    w6 = wts[i, j + 6, c]
+                                    w7 = wts[i, j + 7, c]
+                                    a0 = out[n, r, ob, c]
+                                    a1 = out[n, r, ob + ostep, c]
+                                    a2 = out[n, r, ob + 2 * ostep, c]
+                                    a3 = out[n, r, ob + 3 * ostep, c]
+                                    x0 = xp[n, y, xb, c]
+                                    a0 = a0 + x0 * w0
+                                    x1 = xp[n, y, xb + dw, c]
+                                    a0 = a0 + x1 * w1
+                                    a1 = a1 + x1 * w0
+                                    x2 = xp[n, y, xb + 2 * dw, c]
+                                    a0 = a0 + x2 * w2
+                                    a1 = a1 + x2 * w1
+                                    a2 = a2 + x2 * w0
+                                    x3 = xp[n, y, xb + 3 * dw, c]
+                                    a0 = a0 + x3 * w3
+                                    a1 = a1 + x3 * w2
+                                    a2 = a2 + x3 * w1
+                                    a3 = a3 + x3 * w0
+                                    x4 = xp[n, y, xb + 4 * dw, c]
+                                    a0 = a0 + x4 * w4
+                                    a1 = a1 + x4 * w3
+                                    a2 = a2 + x4 * w2
+                                    a3 = a3 + x4 * w1
+                                    x5 = xp[n, y, xb + 5 * dw, c]
+                                    a0 = a0 + x5 * w5
+                                    a1 = a1 + x5 * w4
+                                    a2 = a2 + x5 * w3
+                                    a3 = a3 + x5 * w2
+                                    x6 = xp[n, y, xb + 6 * dw, c]
+                                    a0 = a0 + x6 * w6
+                                    a1 = a1 + x6 * w5
+                                    a2 = a2 + x6 * w4
+                                    a3 = a3 + x6 * w3
+                                    x7 = xp[n, y, xb + 7 * dw, c]
+                                    a0 = a0 + x7 * w7
+                                    a1 = a1 + x7 * w6
+                                    a2 = a2 + x7 * w5
+                                    a3 = a3 + x7 * w4
+                                    x8 = xp[n, y, xb + 8 * dw, c]
+                                    a1 = a1 + x8 * w7
+                                    a2 = a2 + x8 * w6
+                                    a3 = a3 + x8 * w5
+                                    x9 = xp[n, y, xb + 9 * dw, c]
+                                    a2 = a2 + x9 * w7
+                                    a3 = a3 + x9 * w6
+                                    x10 = xp[n, y, xb + 10 * dw, c]
+                                    a3 = a3 + x10 * w7
+                                    out[n, r, ob, c] = a0
+                                    out[n, r, ob + ostep, c] = a1
+                                    out[n, r, ob + 2 * ostep, c] = a2
+                                    out[n, r, ob + 3 * ostep, c] = a3
+                            elif unit == 1 and s == 7:
+                                for c in range(c_):
+                                    w0 = wts[i, j, c]
+                                    w1 = wts[i, j + 1, c]
+                                    w2 = wts[i, j + 2, c]
+                                    w3 = wts[i, j + 3, c]
+                                    w4 = wts[i, j + 4, c]
+                                    w5 = wts[i, j + 5, c]
+                                    w6 = wts[i, j + 6, c]
+                                    a0 = out[n, r, ob, c]
+                                    a1 = out[n, r, ob + ostep, c]
+                                    a2 = out[n, r, ob + 2 * ostep, c]
+                                    a3 = out[n, r, ob + 3 * ostep, c]
+                                    x0 = xp[n, y, xb, c]
+                                    a0 = a0 + x0 * w0
+                                    x1 = xp[n, y, xb + dw, c]
+                                    a0 = a0 + x1 * w1
+                                    a1 = a1 + x1 * w0
+                                    x2 = xp[n, y, xb + 2 * dw, c]
+                                    a0 = a0 + x2 * w2
+                                    a1 = a1 + x2 * w1
+                                    a2 = a2 + x2 * w0
+                                    x3 = xp[n, y, xb + 3 * dw, c]
+                                    a0 = a0 + x3 * w3
+                                    a1 = a1 + x3 * w2
+                                    a2 = a2 + x3 * w1
+                                    a3 = a3 + x3 * w0
+                                    x4 = xp[n, y, xb + 4 * dw, c]
+                                    a0 = a0 + x4 * w4
+                                    a1 = a1 + x4 * w3
+                                    a2 = a2 + x4 * w2
+                                    a3 = a3 + x4 * w1
+                                    x5 = xp[n, y, xb + 5 * dw, c]
+                                    a0 = a0 + x5 * w5
+                                    a1 = a1 + x5 * w4
+                                    a2 = a2 + x5 * w3
+                                    a3 = a3 + x5 * w2
+                                    x6 = xp[n, y, xb + 6 * dw, c]
+                                    a0 = a0 + x6 * w6
+                                    a1 = a1 + x6 * w5
+                                    a2 = a2 + x6 * w4
+                                    a3 = a3 + x6 * w3
+                                    x7 = xp[n, y, xb + 7 * dw, c]
+                                    a1 = a1 + x7 * w6
+                                    a2 = a2 + x7 * w5
+                                    a3 = a3 + x7 * w4
+                                    x8 = xp[n, y, xb + 8 * dw, c]
+                                    a2 = a2 + x8 * w6
+                                    a3 = a3 + x8 * w5
+                                    x9 = xp[n, y, xb + 9 * dw, c]
+                                    a3 = a3 + x9 * w6
+                                    out[n, r, ob, c] = a0
+                                    out[n, r, ob + ostep, c] = a1
+                                    out[n, r, ob + 2 * ostep, c] = a2
+                                    out[n, r, ob + 3 * ostep, c] = a3
+                            elif unit == 1 and s == 6:
+                                for c in range(c_):
+                                    w0 = wts[i, j, c]
+                                    w1 = wts[i, j + 1, c]
+                                    w2 = wts[i, j + 2, c]
+                                    w3 = wts[i, j + 3, c]
+                                    w4 = wts[i, j + 4, c]
+                                    w5 = wts[i, j + 5, c]
+                                    a0 = out[n, r, ob, c]
+                                    a1 = out[n, r, ob + ostep, c]
+                                    a2 = out[n, r, ob + 2 * ostep, c]
+                                    a3 = out[n, r, ob + 3 * ostep, c]
+                                    x0 = xp[n, y, xb, c]
+                                    a0 = a0 + x0 * w0
+                                    x1 = xp[n, y, xb + dw, c]
+                                    a0 = a0 + x1 * w1
+                                    a1 = a1 + x1 * w0
+                                    x2 = xp[n, y, xb + 2 * dw, c]
+                                    a0 = a0 + x2 * w2
+                                    a1 = a1 + x2 * w1
+                                    a2 = a2 + x2 * w0
+                                    x3 = xp[n, y, xb + 3 * dw, c]
+                                    a0 = a0 + x3 * w3
+                                    a1 = a1 + x3 * w2
+                                    a2 = a2 + x3 * w1
+                                    a3 = a3 + x3 * w0
+                                    x4 = xp[n, y, xb + 4 * dw, c]
+                                    a0 = a0 + x4 * w4
+                                    a1 = a1 + x4 * w3
+                                    a2 = a2 + x4 * w2
+                                    a3 = a3 + x4 * w1
+                                    x5 = xp[n, y, xb + 5 * dw, c]
+                                    a0 = a0 + x5 * w5
+                                    a1 = a1 + x5 * w4
+                                    a2 = a2 + x5 * w3
+                                    a3 = a3 + x5 * w2
+                                    x6 = xp[n, y, xb + 6 * dw, c]
+                                    a1 = a1 + x6 * w5
+                                    a2 = a2 + x6 * w4
+                                    a3 = a3 + x6 * w3
+                                    x7 = xp[n, y, xb + 7 * dw, c]
+                                    a2 = a2 + x7 * w5
+                                    a3 = a3 + x7 * w4
+                                    x8 = xp[n, y, xb + 8 * dw, c]
+                                    a3 = a3 + x8 * w5
+                                    out[n, r, ob, c] = a0
+                                    out[n, r, ob + ostep, c] = a1
+                                    out[n, r, ob + 2 * ostep, c] = a2
+                                    out[n, r, ob + 3 * ostep, c] = a3
+                            elif unit == 1 and s == 5:
+                                for c in range(c_):
+                                    w0 = wts[i, j, c]
+                                    w1 = wts[i, j + 1, c]
+                                    w2 = wts[i, j + 2, c]
+                                    w3 = wts[i, j + 3, c]
+                                    w4 = wts[i, j + 4, c]
+                                    a0 = out[n, r, ob, c]
+                                    a1 = out[n, r, ob + ostep, c]
+                                    a2 = out[n, r, ob + 2 * ostep, c]
+                                    a3 = out[n, r, ob + 3 * ostep, c]
+                                    x0 = xp[n, y, xb, c]
+                                    a0 = a0 + x0 * w0
+                                    x1 = xp[n, y, xb + dw, c]
+                                    a0 = a0 + x1 * w1
+                                    a1 = a1 + x1 * w0
+                                    x2 = xp[n, y, xb + 2 * dw, c]
+                                    a0 = a0 + x2 * w2
+                                    a1 = a1 + x2 * w1
+                                    a2 = a2 + x2 * w0
+                                    x3 = xp[n, y, xb + 3 * dw, c]
+                                    a0 = a0 + x3 * w3
+                                    a1 = a1 + x3 * w2
+                                    a2 = a2 + x3 * w1
+                                    a3 = a3 + x3 * w0
+                                    x4 = xp[n, y, xb + 4 * dw, c]
+                                    a0 = a0 + x4 * w4
+                                    a1 = a1 + x4 * w3
+                                    a2 = a2 + x4 * w2
+                                    a3 = a3 + x4 * w1
+                                    x5 = xp[n, y, xb + 5 * dw, c]
+                                    a1 = a1 + x5 * w4
+                                    a2 = a2 + x5 * w3
+                                    a3 = a3 + x5 * w2
+                                    x6 = xp[n, y, xb + 6 * dw, c]
+                                    a2 = a2 + x6 * w4
+                                    a3 = a3 + x6 * w3
+                                    x7 = xp[n, y, xb + 7 * dw, c]
+                                    a3 = a3 + x7 * w4
+                                    out[n, r, ob, c] = a0
+                                    out[n, r, ob + ostep, c] = a1
+                                    out[n, r, ob + 2 * ostep, c] = a2
+                                    out[n, r, ob + 3 * ostep, c] = a3
+                            elif unit == 1 and s == 4:
+                                for c in range(c_):
+                                    w0 = wts[i, j, c]
+                                    w1 = wts[i, j + 1, c]
+                                    w2 = wts[i, j + 2, c]
+                                    w3 = wts[i, j + 3, c]
+                                    a0 = out[n, r, ob, c]
+                                    a1 = out[n, r, ob + ostep, c]
+                                    a2 = out[n, r, ob + 2 * ostep, c]
+                                    a3 = out[n, r, ob + 3 * ostep, c]
+                                    x0 = xp[n, y, xb, c]
+                                    a0 = a0 + x0 * w0
+                                    x1 = xp[n, y, xb + dw, c]
+                                    a0 = a0 + x1 * w1
+                                    a1 = a1 + x1 * w0
+                                    x2 = xp[n, y, xb + 2 * dw, c]
+                                    a0 = a0 + x2 * w2
+                                    a1 = a1 + x2 * w1
+                                    a2 = a2 + x2 * w0
+                                    x3 = xp[n, y, xb + 3 * dw, c]
+                                    a0 = a0 + x3 * w3
+                                    a1 = a1 + x3 * w2
+                                    a2 = a2 + x3 * w1
+                                    a3 = a3 + x3 * w0
+                                    x4 = xp[n, y, xb + 4 * dw, c]
+                                    a1 = a1 + x4 * w3
+                                    a2 = a2 + x4 * w2
+                                    a3 = a3 + x4 * w1
+                                    x5 = xp[n, y, xb + 5 * dw, c]
+                                    a2 = a2 + x5 * w3
+                                    a3 = a3 + x5 * w2
+                                    x6 = xp[n, y, xb + 6 * dw, c]
+                                    a3 = a3 + x6 * w3
+                                    out[n, r, ob, c] = a0
+                                    out[n, r, ob + ostep, c] = a1
+                                    out[n, r, ob + 2 * ostep, c] = a2
+                                    out[n, r, ob + 3 * ostep, c] = a3
+                            elif unit == 1 and s == 3:
+                                for c in range(c_):
+                                    w0 = wts[i, j, c]
+                                    w1 = wts[i, j + 1, c]
+                                    w2 = wts[i, j + 2, c]
+                                    a0 = out[n, r, ob, c]
+                                    a1 = out[n, r, ob + ostep, c]
+                                    a2 = out[n, r, ob + 2 * ostep, c]
+                                    a3 = out[n, r, ob + 3 * ostep, c]
+                                    x0 = xp[n, y, xb, c]
+                                    a0 = a0 + x0 * w0
+                                    x1 = xp[n, y, xb + dw, c]
+                                    a0 = a0 + x1 * w1
+                                    a1 = a1 + x1 * w0
+                                    x2 = xp[n, y, xb + 2 * dw, c]
+                                    a0 = a0 + x2 * w2
+                                    a1 = a1 + x2 * w1
+                                    a2 = a2 + x2 * w0
+                                    x3 = xp[n, y, xb + 3 * dw, c]
+                                    a1 = a1 + x3 * w2
+                                    a2 = a2 + x3 * w1
+                                    a3 = a3 + x3 * w0
+                                    x4 = xp[n, y, xb + 4 * dw, c]
+                                    a2 = a2 + x4 * w2
+                                    a3 = a3 + x4 * w1
+                                    x5 = xp[n, y, xb + 5 * dw, c]
+                                    a3 = a3 + x5 * w2
+                                    out[n, r, ob, c] = a0
+                                    out[n, r, ob + ostep, c] = a1
+                                    out[n, r, ob + 2 * ostep, c] = a2
+                                    out[n, r, ob + 3 * ostep, c] = a3
+                            elif unit == 1 and s == 2:
+                                for c in range(c_):
+                                    w0 = wts[i, j, c]
+                                    w1 = wts[i, j + 1, c]
+                                    a0 = out[n, r, ob, c]
+                                    a1 = out[n, r, ob + ostep, c]
+                                    a2 = out[n, r, ob + 2 * ostep, c]
+                                    a3 = out[n, r, ob + 3 * ostep, c]
+                                    x0 = xp[n, y, xb, c]
+                                    a0 = a0 + x0 * w0
+                                    x1 = xp[n, y, xb + dw, c]
+                                    a0 = a0 + x1 * w1
+                                    a1 = a1 + x1 * w0
+                                    x2 = xp[n, y, xb + 2 * dw, c]
+                                    a1 = a1 + x2 * w1
+                                    a2 = a2 + x2 * w0
+                                    x3 = xp[n, y, xb + 3 * dw, c]
+                                    a2 = a2 + x3 * w1
+                                    a3 = a3 + x3 * w0
+                                    x4 = xp[n, y, xb + 4 * dw, c]
+                                    a3 = a3 + x4 * w1
+                                    out[n, r, ob, c] = a0
+                                    out[n, r, ob + ostep, c] = a1
+                                    out[n, r, ob + 2 * ostep, c] = a2
+                                    out[n, r, ob + 3 * ostep, c] = a3
+                            elif unit == 1 and s == 1:
+                                for c in range(c_):
+                                    w0 = wts[i, j, c]
+                                    a0 = out[n, r, ob, c]
+                                    a1 = out[n, r, ob + ostep, c]
+                                    a2 = out[n, r, ob + 2 * ostep, c]
+                                    a3 = out[n, r, ob + 3 * ostep, c]
+                                    x0 = xp[n, y, xb, c]
+                                    a0 = a0 + x0 * w0
+                                    x1 = xp[n, y, xb + dw, c]
+                                    a1 = a1 + x1 * w0
+                                    x2 = xp[n, y, xb + 2 * dw, c]
+                                    a2 = a2 + x2 * w0
+                                    x3 = xp[n, y, xb + 3 * dw, c]
+                                    a3 = a3 + x3 * w0
+                                    out[n, r, ob, c] = a0
+                                    out[n, r, ob + ostep, c] = a1
+                                    out[n, r, ob + 2 * ostep, c] = a2
+                                    out[n, r, ob + 3 * ostep, c] = a3
+                            elif unit == 2 and s == 8:
+                                for c in range(c_):
+                                    w0 = wts[i, j, c]
+                                    w1 = wts[i, j + 1, c]
+                                    w2 = wts[i, j + 2, c]
+                                    w3 = wts[i, j + 3, c]
+                                    w4 = wts[i, j + 4, c]
+                                    w5 = wts[i, j + 5, c]
+                                    w6 = wts[i, j + 6, c]
+                                    w7 = wts[i, j + 7, c]
+                                    a0 = out[n, r, ob, c]
+                                    a1 = out[n, r, ob + ostep, c]
+                                    a2 = out[n, r, ob + 2 * ostep, c]
+                                    a3 = out[n, r, ob + 3 * ostep, c]
+                                    x0 = xp[n, y, xb, c]
+                                    a0 = a0 + x0 * w0
+                                    x1 = xp[n, y, xb + dw, c]
+                                    a0 = a0 + x1 * w1
+                                    x2 = xp[n, y, xb + 2 * dw, c]
+                                    a0 = a0 + x2 * w2
+                                    a1 = a1 + x2 * w0
+                                    x3 = xp[n, y, xb + 3 * dw, c]
+                                    a0 = a0 + x3 * w3
+                                    a1 = a1 + x3 * w1
+                                    x4 = xp[n, y, xb + 4 * dw, c]
+                                    a0 = a0 + x4 * w4
+                                    a1 = a1 + x4 * w2
+                                    a2 = a2 + x4 * w0
+                                    x5 = xp[n, y, xb + 5 * dw, c]
+                                    a0 = a0 + x5 * w5
+                                    a1 = a1 + x5 * w3
+                                    a2 = a2 + x5 * w1
+                                    x6 = xp[n, y, xb + 6 * dw, c]
+                                    a0 = a0 + x6 * w6
+                                    a1 = a1 + x6 * w4
+                                    a2 = a2 + x6 * w2
+                                    a3 = a3 + x6 * w0
+                                    x7 = xp[n, y, xb + 7 * dw, c]
+                                    a0 = a0 + x7 * w7
+                                    a1 = a1 + x7 * w5
+                                    a2 = a2 + x7 * w3
+                                    a3 = a3 + x7 * w1
+                                    x8 = xp[n, y, xb + 8 * dw, c]
+                                    a1 = a1 + x8 * w6
+                                    a2 = a2 + x8 * w4
+                                    a3 = a3 + x8 * w2
+                                    x9 = xp[n, y, xb + 9 * dw, c]
+                                    a1 = a1 + x9 * w7
+                                    a2 = a2 + x9 * w5
+                                    a3 = a3 + x9 * w3
+                                    x10 = xp[n, y, xb + 10 * dw, c]
+                                    a2 = a2 + x10 * w6
+                                    a3 = a3 + x10 * w4
+                                    x11 = xp[n, y, xb + 11 * dw, c]
+                                    a2 = a2 + x11 * w7
+                                    a3 = a3 + x11 * w5
+                                    x12 = xp[n, y, xb + 12 * dw, c]
+                                    a3 = a3 + x12 * w6
+                                    x13 = xp[n, y, xb + 13 * dw, c]
+                                    a3 = a3 + x13 * w7
+                                    out[n, r, ob, c] = a0
+                                    out[n, r, ob + ostep, c] = a1
+                                    out[n, r, ob + 2 * ostep, c] = a2
+                                    out[n, r, ob + 3 * ostep, c] = a3
+                            elif unit == 2 and s == 7:
+                                for c in range(c_):
+                                    w0 = wts[i, j, c]
+                                    w1 = wts[i, j + 1, c]
+                                    w2 = wts[i, j + 2, c]
+                                    w3 = wts[i, j + 3, c]
+                                    w4 = wts[i, j + 4, c]
+                                    w5 = wts[i, j + 5, c]
+                                    w6 = wts[i, j + 6, c]
+                                    a0 = out[n, r, ob, c]
+                                    a1 = out[n, r, ob + ostep, c]
+                                    a2 = out[n, r, ob + 2 * ostep, c]
+                                    a3 = out[n, r, ob + 3 * ostep, c]
+                                    x0 = xp[n, y, xb, c]
+                                    a0 = a0 + x0 * w0
+                                    x1 = xp[n, y, xb + dw, c]
+                                    a0 = a0 + x1 * w1
+                                    x2 = xp[n, y, xb + 2 * dw, c]
+                                    a0 = a0 + x2 * w2
+                                    a1 = a1 + x2 * w0
+                                    x3 = xp[n, y, xb + 3 * dw, c]
+                                    a0 = a0 + x3 * w3
+                                    a1 = a1 + x3 * w1
+                                    x4 = xp[n, y, xb + 4 * dw, c]
+                                    a0 = a0 + x4 * w4
+                                    a1 = a1 + x4 * w2
+                                    a2 = a2 + x4 * w0
+                                    x5 = xp[n, y, xb + 5 * dw, c]
+                                    a0 = a0 + x5 * w5
+                                    a1 = a1 + x5 * w3
+                                    a2 = a2 + x5 * w1
+                                    x6 = xp[n, y, xb + 6 * dw, c]
+                                    a0 = a0 + x6 * w6
+                                    a1 = a1 + x6 * w4
+                                    a2 = a2 + x6 * w2
+                                    a3 = a3 + x6 * w0
+                                    x7 = xp[n, y, xb + 7 * dw, c]
+                                    a1 = a1 + x7 * w5
+                                    a2 = a2 + x7 * w3
+                                    a3 = a3 + x7 * w1
+                                    x8 = xp[n, y, xb + 8 * dw, c]
+                                    a1 = a1 + x8 * w6
+                                    a2 = a2 + x8 * w4
+                                    a3 = a3 + x8 * w2
+                                    x9 = xp[n, y, xb + 9 * dw, c]
+                                    a2 = a2 + x9 * w5
+                                    a3 = a3 + x9 * w3
+                                    x10 = xp[n, y, xb + 10 * dw, c]
+                                    a2 = a2 + x10 * w6
+                                    a3 = a3 + x10 * w4
+                                    x11 = xp[n, y, xb + 11 * dw, c]
+                                    a3 = a3 + x11 * w5
+                                    x12 = xp[n, y, xb + 12 * dw, c]
+                                    a3 = a3 + x12 * w6
+                                    out[n, r, ob, c] = a0
+                                    out[n, r, ob + ostep, c] = a1
+                                    out[n, r, ob + 2 * ostep, c] = a2
+                                    out[n, r, ob + 3 * ostep, c] = a3
+                            elif unit == 2 and s == 6:
+                                for c in range(c_):
+                                    w0 = wts[i, j, c]
+                                    w1 = wts[i, j + 1, c]
+                                    w2 = wts[i, j + 2, c]
+                                    w3 = wts[i, j + 3, c]
+                                    w4 = wts[i, j + 4, c]
+                                    w5 = wts[i, j + 5, c]
+                                    a0 = out[n, r, ob, c]
+                                    a1 = out[n, r, ob + ostep, c]
+                                    a2 = out[n, r, ob + 2 * ostep, c]
+                                    a3 = out[n, r, ob + 3 * ostep, c]
+                                    x0 = xp[n, y, xb, c]
+                                    a0 = a0 + x0 * w0
+                                    x1 = xp[n, y, xb + dw, c]
+                                    a0 = a0 + x1 * w1
+                                    x2 = xp[n, y, xb + 2 * dw, c]
+                                    a0 = a0 + x2 * w2
+                                    a1 = a1 + x2 * w0
+                                    x3 = xp[n, y, xb + 3 * dw, c]
+                                    a0 = a0 + x3 * w3
+                                    a1 = a1 + x3 * w1
+                                    x4 = xp[n, y, xb + 4 * dw, c]
+                                    a0 = a0 + x4 * w4
+                                    a1 = a1 + x4 * w2
+                                    a2 = a2 + x4 * w0
+                                    x5 = xp[n, y, xb + 5 * dw, c]
+                                    a0 = a0 + x5 * w5
+                                    a1 = a1 + x5 * w3
+                                    a2 = a2 + x5 * w1
+                                    x6 = xp[n, y, xb + 6 * dw, c]
+                                    a1 = a1 + x6 * w4
+                                    a2 = a2 + x6 * w2
+                                    a3 = a3 + x6 * w0
+                                    x7 = xp[n, y, xb + 7 * dw, c]
+                                    a1 = a1 + x7 * w5
+                                    a2 = a2 + x7 * w3
+                                    a3 = a3 + x7 * w1
+                                    x8 = xp[n, y, xb + 8 * dw, c]
+                                    a2 = a2 + x8 * w4
+                                    a3 = a3 + x8 * w2
+                                    x9 = xp[n, y, xb + 9 * dw, c]
+                                    a2 = a2 + x9 * w5
+                                    a3 = a3 + x9 * w3
+                                    x10 = xp[n, y, xb + 10 * dw, c]
+                                    a3 = a3 + x10 * w4
+                                    x11 = xp[n, y, xb + 11 * dw, c]
+                                    a3 = a3 + x11 * w5
+                                    out[n, r, ob, c] = a0
+                                    out[n, r, ob + ostep, c] = a1
+                                    out[n, r, ob + 2 * ostep, c] = a2
+                                    out[n, r, ob + 3 * ostep, c] = a3
+                            elif unit == 2 and s == 5:
+                                for c in range(c_):
+                                    w0 = wts[i, j, c]
+                                    w1 = wts[i, j + 1, c]
+                                    w2 = wts[i, j + 2, c]
+                                    w3 = wts[i, j + 3, c]
+                                    w4 = wts[i, j + 4, c]
+                                    a0 = out[n, r, ob, c]
+                                    a1 = out[n, r, ob + ostep, c]
+                                    a2 = out[n, r, ob + 2 * ostep, c]
+                                    a3 = out[n, r, ob + 3 * ostep, c]
+                                    x0 = xp[n, y, xb, c]
+                                    a0 = a0 + x0 * w0
+                                    x1 = xp[n, y, xb + dw, c]
+                                    a0 = a0 + x1 * w1
+                                    x2 = xp[n, y, xb + 2 * dw, c]
+                                    a0 = a0 + x2 * w2
+                                    a1 = a1 + x2 * w0
+                                    x3 = xp[n, y, xb + 3 * dw, c]
+                                    a0 = a0 + x3 * w3
+                                    a1 = a1 + x3 * w1
+                                    x4 = xp[n, y, xb + 4 * dw, c]
+                                    a0 = a0 + x4 * w4
+                                    a1 = a1 + x4 * w2
+                                    a2 = a2 + x4 * w0
+                                    x5 = xp[n, y, xb + 5 * dw, c]
+                                    a1 = a1 + x5 * w3
+                                    a2 = a2 + x5 * w1
+                                    x6 = xp[n, y, xb + 6 * dw, c]
+                                    a1 = a1 + x6 * w4
+                                    a2 = a2 + x6 * w2
+                                    a3 = a3 + x6 * w0
+                                    x7 = xp[n, y, xb + 7 * dw, c]
+                                    a2 = a2 + x7 * w3
+                                    a3 = a3 + x7 * w1
+                                    x8 = xp[n, y, xb + 8 * dw, c]
+                                    a2 = a2 + x8 * w4
+                                    a3 = a3 + x8 * w2
+                                    x9 = xp[n, y, xb + 9 * dw, c]
+                                    a3 = a3 + x9 * w3
+                                    x10 = xp[n, y, xb + 10 * dw, c]
+                                    a3 = a3 + x10 * w4
+                                    out[n, r, ob, c] = a0
+                                    out[n, r, ob + ostep, c] = a1
+                                    out[n, r, ob + 2 * ostep, c] = a2
+                                    out[n, r, ob + 3 * ostep, c] = a3
+                            elif unit == 2 and s == 4:
+                                for c in range(c_):
+                                    w0 = wts[i, j, c]
+                                    w1 = wts[i, j + 1, c]
+                                    w2 = wts[i, j + 2, c]
+                                    w3 = wts[i, j + 3, c]
+                                    a0 = out[n, r, ob, c]
+                                    a1 = out[n, r, ob + ostep, c]
+                                    a2 = out[n, r, ob + 2 * ostep, c]
+                                    a3 = out[n, r, ob + 3 * ostep, c]
+                                    x0 = xp[n, y, xb, c]
+                                    a0 = a0 + x0 * w0
+                                    x1 = xp[n, y, xb + dw, c]
+                                    a0 = a0 + x1 * w1
+                                    x2 = xp[n, y, xb + 2 * dw, c]
+                                    a0 = a0 + x2 * w2
+                                    a1 = a1 + x2 * w0
+                                    x3 = xp[n, y, xb + 3 * dw, c]
+                                    a0 = a0 + x3 * w3
+                                    a1 = a1 + x3 * w1
+                                    x4 = xp[n, y, xb + 4 * dw, c]
+                                    a1 = a1 + x4 * w2
+                                    a2 = a2 + x4 * w0
+                                    x5 = xp[n, y, xb + 5 * dw, c]
+                                    a1 = a1 + x5 * w3
+                                    a2 = a2 + x5 * w1
+                                    x6 = xp[n, y, xb + 6 * dw, c]
+                                    a2 = a2 + x6 * w2
+                                    a3 = a3 + x6 * w0
+                                    x7 = xp[n, y, xb + 7 * dw, c]
+                                    a2 = a2 + x7 * w3
+                                    a3 = a3 + x7 * w1
+                                    x8 = xp[n, y, xb + 8 * dw, c]
+                                    a3 = a3 + x8 * w2
+                                    x9 = xp[n, y, xb + 9 * dw, c]
+                                    a3 = a3 + x9 * w3
+                                    out[n, r, ob, c] = a0
+                                    out[n, r, ob + ostep, c] = a1
+                                    out[n, r, ob + 2 * ostep, c] = a2
+                                    out[n, r, ob + 3 * ostep, c] = a3
+                            elif unit == 2 and s == 3:
+                                for c in range(c_):
+                                    w0 = wts[i, j, c]
+                                    w1 = wts[i, j + 1, c]
+                                    w2 = wts[i, j + 2, c]
+                                    a0 = out[n, r, ob, c]
+                                    a1 = out[n, r, ob + ostep, c]
+                                    a2 = out[n, r, ob + 2 * ostep, c]
+                                    a3 = out[n, r, ob + 3 * ostep, c]
+                                    x0 = xp[n, y, xb, c]
+                                    a0 = a0 + x0 * w0
+                                    x1 = xp[n, y, xb + dw, c]
+                                    a0 = a0 + x1 * w1
+                                    x2 = xp[n, y, xb + 2 * dw, c]
+                                    a0 = a0 + x2 * w2
+                                    a1 = a1 + x2 * w0
+                                    x3 = xp[n, y, xb + 3 * dw, c]
+                                    a1 = a1 + x3 * w1
+                                    x4 = xp[n, y, xb + 4 * dw, c]
+                                    a1 = a1 + x4 * w2
+                                    a2 = a2 + x4 * w0
+                                    x5 = xp[n, y, xb + 5 * dw, c]
+                                    a2 = a2 + x5 * w1
+                                    x6 = xp[n, y, xb + 6 * dw, c]
+                                    a2 = a2 + x6 * w2
+                                    a3 = a3 + x6 * w0
+                                    x7 = xp[n, y, xb + 7 * dw, c]
+                                    a3 = a3 + x7 * w1
+                                    x8 = xp[n, y, xb + 8 * dw, c]
+                                    a3 = a3 + x8 * w2
+                                    out[n, r, ob, c] = a0
+                                    out[n, r, ob + ostep, c] = a1
+                                    out[n, r, ob + 2 * ostep, c] = a2
+                                    out[n, r, ob + 3 * ostep, c] = a3
+                            elif unit == 2 and s == 2:
+                                for c in range(c_):
+                                    w0 = wts[i, j, c]
+                                    w1 = wts[i, j + 1, c]
+                                    a0 = out[n, r, ob, c]
+                                    a1 = out[n, r, ob + ostep, c]
+                                    a2 = out[n, r, ob + 2 * ostep, c]
+                                    a3 = out[n, r, ob + 3 * ostep, c]
+                                    x0 = xp[n, y, xb, c]
+                                    a0 = a0 + x0 * w0
+                                    x1 = xp[n, y, xb + dw, c]
+                                    a0 = a0 + x1 * w1
+                                    x2 = xp[n, y, xb + 2 * dw, c]
+                                    a1 = a1 + x2 * w0
+                                    x3 = xp[n, y, xb + 3 * dw, c]
+                                    a1 = a1 + x3 * w1
+                                    x4 = xp[n, y, xb + 4 * dw, c]
+                                    a2 = a2 + x4 * w0
+                                    x5 = xp[n, y, xb + 5 * dw, c]
+                                    a2 = a2 + x5 * w1
+                                    x6 = xp[n, y, xb + 6 * dw, c]
+                                    a3 = a3 + x6 * w0
+                                    x7 = xp[n, y, xb + 7 * dw, c]
+                                    a3 = a3 + x7 * w1
+                                    out[n, r, ob, c] = a0
+                                    out[n, r, ob + ostep, c] = a1
+                                    out[n, r, ob + 2 * ostep, c] = a2
+                                    out[n, r, ob + 3 * ostep, c] = a3
+                            elif unit == 2 and s == 1:
+                                for c in range(c_):
+                                    w0 = wts[i, j, c]
+                                    a0 = out[n, r, ob, c]
+                                    a1 = out[n, r, ob + ostep, c]
+                                    a2 = out[n, r, ob + 2 * ostep, c]
+                                    a3 = out[n, r, ob + 3 * ostep, c]
+                                    x0 = xp[n, y, xb, c]
+                                    a0 = a0 + x0 * w0
+                                    x1 = xp[n, y, xb + dw, c]
+                                    x2 = xp[n, y, xb + 2 * dw, c]
+                                    a1 = a1 + x2 * w0
+                                    x3 = xp[n, y, xb + 3 * dw, c]
+                                    x4 = xp[n, y, xb + 4 * dw, c]
+                                    a2 = a2 + x4 * w0
+                                    x5 = xp[n, y, xb + 5 * dw, c]
+                                    x6 = xp[n, y, xb + 6 * dw, c]
+                                    a3 = a3 + x6 * w0
+                                    out[n, r, ob, c] = a0
+                                    out[n, r, ob + ostep, c] = a1
+                                    out[n, r, ob + 2 * ostep, c] = a2
+                                    out[n, r, ob + 3 * ostep, c] = a3
+                            j += s
+                        ob += 4 * ostep
+                for o in range(ow_):  # the outputs outside the blocks, one at a time
+                    if unit and o_lo <= o < o_hi:
+                        p = (o - o_lo) % ostep
+                        if (o - o_lo - p) // ostep < (o_hi - o_lo - p + ostep - 1) // ostep // 4 * 4:
+                            continue  # in a block
+                    b = o * sw - left
+                    j = min(max(-(b // dw), 0), kw_)  # the kernel columns whose input
+                    j1 = min(max(-((b - w_) // dw), j), kw_)  # column is in [0, W)
+                    while j < j1:
+                        s = min(j1 - j, 8)
+                        xb = b + j * dw
+                        if s == 8:
                             for c in range(c_):
-                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
-                                                   + xp[n, y, b + dw, c] * wts[i, j + 1, c]
-                                                   + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
-                                                   + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
-                                                   + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c]
-                                                   + xp[n, y, b + 5 * dw, c] * wts[i, j + 5, c]
-                                                   + xp[n, y, b + 6 * dw, c] * wts[i, j + 6, c]
-                                                   + xp[n, y, b + 7 * dw, c] * wts[i, j + 7, c])
-                    elif s == 7:
-                        for o in range(ow_):
-                            b = o * sw + j * dw
+                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, xb, c] * wts[i, j, c]
+                                                   + xp[n, y, xb + dw, c] * wts[i, j + 1, c]
+                                                   + xp[n, y, xb + 2 * dw, c] * wts[i, j + 2, c]
+                                                   + xp[n, y, xb + 3 * dw, c] * wts[i, j + 3, c]
+                                                   + xp[n, y, xb + 4 * dw, c] * wts[i, j + 4, c]
+                                                   + xp[n, y, xb + 5 * dw, c] * wts[i, j + 5, c]
+                                                   + xp[n, y, xb + 6 * dw, c] * wts[i, j + 6, c]
+                                                   + xp[n, y, xb + 7 * dw, c] * wts[i, j + 7, c])
+                        elif s == 7:
                             for c in range(c_):
-                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
-                                                   + xp[n, y, b + dw, c] * wts[i, j + 1, c]
-                                                   + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
-                                                   + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
-                                                   + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c]
-                                                   + xp[n, y, b + 5 * dw, c] * wts[i, j + 5, c]
-                                                   + xp[n, y, b + 6 * dw, c] * wts[i, j + 6, c])
-                    elif s == 6:
-                        for o in range(ow_):
-                            b = o * sw + j * dw
+                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, xb, c] * wts[i, j, c]
+                                                   + xp[n, y, xb + dw, c] * wts[i, j + 1, c]
+                                                   + xp[n, y, xb + 2 * dw, c] * wts[i, j + 2, c]
+                                                   + xp[n, y, xb + 3 * dw, c] * wts[i, j + 3, c]
+                                                   + xp[n, y, xb + 4 * dw, c] * wts[i, j + 4, c]
+                                                   + xp[n, y, xb + 5 * dw, c] * wts[i, j + 5, c]
+                                                   + xp[n, y, xb + 6 * dw, c] * wts[i, j + 6, c])
+                        elif s == 6:
                             for c in range(c_):
-                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
-                                                   + xp[n, y, b + dw, c] * wts[i, j + 1, c]
-                                                   + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
-                                                   + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
-                                                   + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c]
-                                                   + xp[n, y, b + 5 * dw, c] * wts[i, j + 5, c])
-                    elif s == 5:
-                        for o in range(ow_):
-                            b = o * sw + j * dw
+                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, xb, c] * wts[i, j, c]
+                                                   + xp[n, y, xb + dw, c] * wts[i, j + 1, c]
+                                                   + xp[n, y, xb + 2 * dw, c] * wts[i, j + 2, c]
+                                                   + xp[n, y, xb + 3 * dw, c] * wts[i, j + 3, c]
+                                                   + xp[n, y, xb + 4 * dw, c] * wts[i, j + 4, c]
+                                                   + xp[n, y, xb + 5 * dw, c] * wts[i, j + 5, c])
+                        elif s == 5:
                             for c in range(c_):
-                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
-                                                   + xp[n, y, b + dw, c] * wts[i, j + 1, c]
-                                                   + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
-                                                   + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
-                                                   + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c])
-                    elif s == 4:
-                        for o in range(ow_):
-                            b = o * sw + j * dw
+                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, xb, c] * wts[i, j, c]
+                                                   + xp[n, y, xb + dw, c] * wts[i, j + 1, c]
+                                                   + xp[n, y, xb + 2 * dw, c] * wts[i, j + 2, c]
+                                                   + xp[n, y, xb + 3 * dw, c] * wts[i, j + 3, c]
+                                                   + xp[n, y, xb + 4 * dw, c] * wts[i, j + 4, c])
+                        elif s == 4:
                             for c in range(c_):
-                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
-                                                   + xp[n, y, b + dw, c] * wts[i, j + 1, c]
-                                                   + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
-                                                   + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c])
-                    elif s == 3:
-                        for o in range(ow_):
-                            b = o * sw + j * dw
+                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, xb, c] * wts[i, j, c]
+                                                   + xp[n, y, xb + dw, c] * wts[i, j + 1, c]
+                                                   + xp[n, y, xb + 2 * dw, c] * wts[i, j + 2, c]
+                                                   + xp[n, y, xb + 3 * dw, c] * wts[i, j + 3, c])
+                        elif s == 3:
                             for c in range(c_):
-                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
-                                                   + xp[n, y, b + dw, c] * wts[i, j + 1, c]
-                                                   + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c])
-                    elif s == 2:
-                        for o in range(ow_):
-                            b = o * sw + j * dw
+                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, xb, c] * wts[i, j, c]
+                                                   + xp[n, y, xb + dw, c] * wts[i, j + 1, c]
+                                                   + xp[n, y, xb + 2 * dw, c] * wts[i, j + 2, c])
+                        elif s == 2:
                             for c in range(c_):
-                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
-                                                   + xp[n, y, b + dw, c] * wts[i, j + 1, c])
-                    elif s == 1:
-                        for o in range(ow_):
-                            b = o * sw + j * dw
+                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, xb, c] * wts[i, j, c]
+                                                   + xp[n, y, xb + dw, c] * wts[i, j + 1, c])
+                        elif s == 1:
                             for c in range(c_):
-                                out[n, r, o, c] = out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
-                    j += s
+                                out[n, r, o, c] = out[n, r, o, c] + xp[n, y, xb, c] * wts[i, j, c]
+                        j += s
+            total += _total(out[n, r].reshape(-1))
+        return total
     # END GENERATED
 
     def _load_target() -> None:
@@ -502,8 +1178,11 @@ def reads_unpadded(geom) -> bool:
     stride, zero padding, and the outputs beside a column pad few enough (see
     :data:`EDGE_WORK_PER_SAMPLE`). The windows' taps on padding are then skipped, and no padded
     copy is made."""
-    if (geom.ndim > 2 or geom.groups * geom.group_out != 1 or geom.strides[-1] != 1
-            or geom.padding_mode != "constant"):
+    if geom.ndim > 2 or geom.group_in != 1 or geom.padding_mode != "constant":
+        return False
+    if geom.groups * geom.group_out >= CHANNELS_LAST_MIN:  # the loop along the channels skips the
+        return geom.group_out == 1  # pads itself (a channel multiplier first repeats a padded copy)
+    if geom.groups * geom.group_out != 1 or geom.strides[-1] != 1:
         return False
     inner_lo, inner_hi = _unpadded_layout(geom)[3:5]
     edges = inner_lo + geom.out_spatial[-1] - inner_hi
@@ -546,24 +1225,28 @@ def run_taps(x: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
     finite outputs overflows), else None.
     """
     result = np.empty(geom.output_shape, dtype=w.dtype)  # returned as it is: it owns its memory
-    if reads_unpadded(geom) and not np.isfinite(w).all():
+    unpadded = reads_unpadded(geom)
+    if unpadded and not np.isfinite(w).all():
         # a NaN or Inf tap times a padding zero is NaN, as in a padded copy: so read from one
         # (outside the memory model, made for finite filters)
-        buf = scratch("padded", (geom.batch, *geom.used_extent, 1), w.dtype)
+        buf = scratch("padded", (geom.batch, *geom.used_extent, geom.in_channels), w.dtype)
         x = read_padded(x, box_reads(geom, (0,) * geom.ndim, geom.used_extent), buf)
-    elif reads_unpadded(geom):
+        unpadded = False
+    g, m = geom.groups, geom.group_out
+    channels = g * m
+    if unpadded and channels < CHANNELS_LAST_MIN:
         layout = _unpadded_layout(geom)
         offsets, tap_lo, tap_hi = layout[:3]
         xf = np.ascontiguousarray(x, dtype=w.dtype).reshape(-1)  # read as it is where it can be
         planes3 = result.reshape(geom.batch, len(tap_lo), -1)
         wts = w.reshape(1, -1)
         return result, _run_rows(xf, offsets, wts, planes3, layout[-2:], layout[1:-2], workers)
-    g, m = geom.groups, geom.group_out
-    channels = g * m
     xp = x
     strides, dilations, kernel = tuple(geom.strides), tuple(geom.dilations), tuple(geom.kernel)
+    pads = geom.pads if unpadded else ((0, 0),) * geom.ndim
     if geom.ndim == 1:  # a row of height one
         xp, strides, dilations, kernel = xp[:, None], (1, *strides), (1, *dilations), (1, *kernel)
+        pads = ((0, 0), *pads)
     out = result.reshape(geom.batch, -1, geom.out_spatial[-1], channels)
     if m > 1:  # each input channel repeated for its M outputs
         rep = scratch("repeated", (*xp.shape[:-1], g, m), w.dtype)
@@ -575,13 +1258,8 @@ def run_taps(x: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
     ty, tx = rows_of_taps * dh, cols_of_taps * dw  # each tap's offsets, in the filters' order
     weights = np.ascontiguousarray(w.reshape(-1, channels))  # (taps, C), in the taps' order
     if channels >= CHANNELS_LAST_MIN:
-        work = math.prod(result.shape) * len(ty)
-        rows = out.shape[0] * out.shape[1]
-        pieces = min(workers or 1, rows, max(work // MIN_PIECE_WORK, 1))
-        bounds = [rows * i // pieces for i in range(pieces + 1)]
         wts = weights.reshape(*kernel, channels)
-        run_pieces(lambda i: _channel_rows(xp, wts, out, sh, sw, dh, dw, bounds[i], bounds[i + 1]), pieces)
-        return result, None
+        return result, _run_channels(xp, wts, out, (sh, sw), (dh, dw), pads, workers)
     # channels apart: (N * C, H, phases, W / phases), each column phase of a stride contiguous
     n, h, width = xp.shape[:3]
     span = -(-width // sw)
@@ -604,6 +1282,52 @@ def run_taps(x: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
     if channels > 1:
         np.copyto(out, planes.transpose(0, 2, 3, 1))
     return result, total
+
+
+def channel_blocks(width: int, out_width: int, kw: int, sw: int, dw: int, left: int) -> tuple:
+    """How :func:`_channel_rows` blocks an output row: ``(unit, ostep, o_lo, o_hi)``.
+
+    The outputs ``o_lo <= o < o_hi`` read only input columns (``0 <= o * sw + j * dw - left
+    < width`` for every tap ``j``); they run in register blocks of :data:`CHANNEL_BLOCK`
+    outputs ``ostep`` apart, whose input columns are ``unit`` (1 or 2) dilation steps apart
+    from one output to the next: a stride that is a multiple of the dilation (``unit = sw /
+    dw``, ``ostep = 1``), or stride 1 with a dilation (``ostep = dw``: each phase of the
+    outputs reads its own columns). Other strides (``unit = 0``), and every output outside
+    ``[o_lo, o_hi)``, run alone.
+
+    Examples
+    --------
+    >>> channel_blocks(56, 50, 7, 1, 1, 0)  # VALID 7x7
+    (1, 1, 0, 50)
+    >>> channel_blocks(56, 28, 3, 2, 1, 0)  # SAME 3x3 at stride 2: the last output reads a pad
+    (2, 1, 0, 27)
+    >>> channel_blocks(20, 20, 3, 1, 2, 2)  # dilation 2: two phases of outputs
+    (1, 2, 2, 18)
+    """
+    if sw % dw == 0 and sw // dw in (1, 2):
+        unit, ostep = sw // dw, 1
+    elif sw == 1:
+        unit, ostep = 1, dw
+    else:
+        unit, ostep = 0, 1
+    o_lo = min(-(-left // sw), out_width)
+    o_hi = max(min((width - 1 + left - (kw - 1) * dw) // sw + 1, out_width), o_lo)
+    return unit, ostep, o_lo, o_hi
+
+
+def _run_channels(xp, wts, out, strides, dilations, pads, workers):
+    """:func:`_channel_rows` over the rows of ``out`` ``(N, OH, OW, C)``, split into ``workers``
+    pieces (ranges of rows); the outputs' sum. ``xp`` is read with ``pads`` of zeros around it."""
+    (sh, sw), (dh, dw), ((top, _), (left, _)) = strides, dilations, pads
+    work = out.size * wts.shape[0] * wts.shape[1]
+    rows = out.shape[0] * out.shape[1]
+    pieces = min(workers or 1, rows, max(work // MIN_PIECE_WORK, 1))
+    bounds = [rows * i // pieces for i in range(pieces + 1)]
+    blocks = channel_blocks(xp.shape[2], out.shape[2], wts.shape[1], sw, dw, left)
+    totals = [0.0] * pieces
+    run_pieces(lambda i: totals.__setitem__(i, _channel_rows(xp, wts, out, sh, sw, dh, dw, top, left, *blocks,
+                                                             bounds[i], bounds[i + 1])), pieces)
+    return sum(totals)
 
 
 def _run_rows(xf, offsets, wts, planes3, steps, edges, workers):
