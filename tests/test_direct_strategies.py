@@ -184,13 +184,16 @@ def test_compiled_keeps_nonfinite_values_local(case, rng):
 @pytest.mark.parametrize("case", ["1d-fir-long-threads", "2d-depthwise-channels-last", "2d-wide-rows"])
 @pytest.mark.parametrize("workers", [1, 2])
 def test_compiled_threads_follow_the_calls_workers(case, workers, rng, monkeypatch):
-    """The loops run in ``workers`` pieces (rows, or a single row's columns), with equal results."""
+    """The loops run on ``workers`` threads (fixed pieces: rows, or a single row's columns; or
+    ranges of rows taken one by one along the channels), with equal results."""
     from fftconv.methods import _compiled
 
     counts = []
-    real = _compiled.run_pieces
+    real, shared = _compiled.run_pieces, _compiled.run_shared
     monkeypatch.setattr(_compiled, "MIN_PIECE_WORK", 1)
     monkeypatch.setattr(_compiled, "run_pieces", lambda piece, count: (counts.append(count), real(piece, count)))
+    monkeypatch.setattr(_compiled, "run_shared", lambda piece, count, threads: (
+        counts.append(min(count, threads)), shared(piece, count, threads)))
     nd, x_shape, w_shape, options = CASES[case]
     x, w = random(rng, x_shape, "float32"), random(rng, w_shape, "float32")
     planner = {1: fftconv.plan_conv1d, 2: fftconv.plan_conv2d}[nd]

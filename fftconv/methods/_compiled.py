@@ -29,9 +29,33 @@ one pass over the whole output per kernel tap). Two loops, 1-D and 2-D alike
     1024^2 image). Elsewhere the loop reads a padded copy
     (:func:`fftconv._shapes.padding.read_padded`).
 :func:`_channel_rows` (:data:`CHANNELS_LAST_MIN` channels or more)
-    Passes of up to eight taps of one kernel row, the innermost loop along the
-    channels of one output position (the weights of a tap are a vector too:
-    two loads per multiply-add, so about half the rate of the row loop).
+    The innermost loop runs along the channels of the channels-last arrays
+    (contiguous), in register blocks of :data:`CHANNEL_BLOCK` outputs of one
+    row: per pass of up to eight taps of one kernel row and per vector of
+    channels, the block's outputs and the taps' weights are loaded into
+    registers, each input column the pass reads is loaded once and
+    multiplied into every output of the block that reads it (at stride 1, a
+    column serves up to four outputs), and the outputs are stored. A 7-tap
+    pass over a block is 28 fused multiply-adds for 10 input loads, 7 weight
+    loads and 4 loads and stores of the outputs (on the development machine,
+    ``zmm`` vectors of 16 channels); the loop it replaced loaded an input and
+    a weight per multiply-add. Strides that are one or two dilation steps
+    (stride 1 or 2 without dilation, stride = dilation, ...) block consecutive
+    outputs; stride 1 with a dilation ``d`` blocks every ``d``-th output (each
+    phase of the outputs reads its own columns). The loop reads the unpadded
+    input for zero padding without a channel multiplier (:func:`reads_unpadded`):
+    kernel rows on row pads are skipped, and the outputs whose windows reach a
+    column pad run one at a time over their taps on input columns, like the
+    outputs outside the blocks (a row's remainder, other strides), with the
+    previous loop's body (an input and a weight loaded per multiply-add). Each
+    row's outputs are summed while in cache for the engine's finite check.
+    LLVM checks at run time that a block's stores do not overlap its loads
+    before the vector loop; with more than four outputs per block those
+    checks pass its limit and the loop stays scalar. On the development
+    machine (2026-12-07, loaded) the loop ran 13-18 GMAC/s on one core at
+    stride 1 (7x7-15x15), about 40% of the ``zmm`` fused multiply-add peak
+    (two 256-bit FMA pipes: 16 float32 multiply-adds per cycle); torch's
+    depthwise kernel (oneDNN) ran 21-32 GMAC/s there.
 
 The two loops are written out by ``tools/gen_compiled.py`` in a checkout of the
 repository (numba does not unroll a pass of several taps by itself, so each pass length is
@@ -72,9 +96,9 @@ summand is.
 
 **No compilation on a first call.** The loops are compiled with
 ``cache=True``: the first process that calls one compiles it for its dtype
-(7 s for :func:`_single_rows`, 3.4 s for :func:`_channel_rows`, float32, on
+(7 s for :func:`_single_rows`, 13 s for :func:`_channel_rows`, float32, on
 the loaded development machine, 2026-12-07: each holds a vector loop per
-number of taps in a pass) and numba stores the machine code beside this file
+number of taps in a pass, and the channel loop one per block kind too) and numba stores the machine code beside this file
 (``fftconv/methods/__pycache__/*.nbi, *.nbc``, in a source checkout and in an
 installed package alike), or, where that folder is not writable, in
 ``$NUMBA_CACHE_DIR`` or numba's user-wide cache folder; later processes load
@@ -95,11 +119,16 @@ import numpy as np
 from fftconv._runtime.scratch import scratch
 from fftconv._shapes.padding import box_reads, read_padded
 from fftconv._runtime.switches import DISABLED
-from fftconv._runtime.threads import run_pieces
+from fftconv._runtime.threads import run_pieces, run_shared
 
 #: Multiply-adds below which the loops run on the calling thread alone: handing rows to
 #: another thread costs tens of microseconds.
 MIN_PIECE_WORK = 2**18
+
+#: With more than one thread, the loop along the channels cuts its rows into this many ranges per
+#: thread, taken one by one (:func:`fftconv._runtime.threads.run_shared`): on a machine shared
+#: with other work, fixed halves waited on the slower core.
+SHARES_PER_THREAD = 4
 
 #: Outputs of one row block of :func:`_single_rows`: the block and the input it reads stay
 #: in the L1 and L2 caches while every tap is added into it.
@@ -1316,17 +1345,20 @@ def channel_blocks(width: int, out_width: int, kw: int, sw: int, dw: int, left: 
 
 
 def _run_channels(xp, wts, out, strides, dilations, pads, workers):
-    """:func:`_channel_rows` over the rows of ``out`` ``(N, OH, OW, C)``, split into ``workers``
-    pieces (ranges of rows); the outputs' sum. ``xp`` is read with ``pads`` of zeros around it."""
+    """:func:`_channel_rows` over the rows of ``out`` ``(N, OH, OW, C)`` on up to ``workers``
+    threads, each taking the next of :data:`SHARES_PER_THREAD` ranges of rows per thread as it
+    finishes one (a thread slowed by other work on its core takes fewer); the outputs' sum.
+    ``xp`` is read with ``pads`` of zeros around it."""
     (sh, sw), (dh, dw), ((top, _), (left, _)) = strides, dilations, pads
     work = out.size * wts.shape[0] * wts.shape[1]
     rows = out.shape[0] * out.shape[1]
-    pieces = min(workers or 1, rows, max(work // MIN_PIECE_WORK, 1))
+    threads = min(workers or 1, rows, max(work // MIN_PIECE_WORK, 1))
+    pieces = min(rows, threads * SHARES_PER_THREAD) if threads > 1 else 1
     bounds = [rows * i // pieces for i in range(pieces + 1)]
     blocks = channel_blocks(xp.shape[2], out.shape[2], wts.shape[1], sw, dw, left)
     totals = [0.0] * pieces
-    run_pieces(lambda i: totals.__setitem__(i, _channel_rows(xp, wts, out, sh, sw, dh, dw, top, left, *blocks,
-                                                             bounds[i], bounds[i + 1])), pieces)
+    run_shared(lambda i: totals.__setitem__(i, _channel_rows(xp, wts, out, sh, sw, dh, dw, top, left, *blocks,
+                                                             bounds[i], bounds[i + 1])), pieces, threads)
     return sum(totals)
 
 

@@ -25,10 +25,11 @@ no output reads a pad):
     No contraction is left, so each tap is an elementwise multiply-add over a
     strided view.
 ``"compiled"`` (the same shapes, 1-D and 2-D; only with numba, not disabled)
-    The taps' loops compiled (:mod:`fftconv.methods._compiled`): eight taps
+    The taps' loops compiled (:mod:`fftconv.methods._compiled`): nine taps
     added per pass over a block of an output row held in cache, in vector
-    code along the row (or the channels). Preferred to ``"taps"`` wherever it
-    runs.
+    code along the row; or, with 16 channels and more, along the channels, in
+    register blocks of four outputs that share each input column they read.
+    Preferred to ``"taps"`` wherever it runs.
 ``"rows"`` (one input and one output channel, a kernel along the last axis only)
     :func:`numpy.correlate` per row: short FIR filters on a few signals, where
     the other strategies' fixed costs dominate (single 1-D signals run
@@ -178,7 +179,8 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
         return padded + out + tile + (0 if kept_only else final_copy)
     if strategy == "compiled" and _compiled.reads_unpadded(geom):  # the input read where it is, or
         # made contiguous in the compute dtype (the whole input, not its used extent), and the output
-        unpadded = 0 if input_as_is and contiguous_input else geom.batch * math.prod(geom.spatial) * itemsize
+        unpadded = 0 if input_as_is and contiguous_input else (geom.batch * math.prod(geom.spatial)
+                                                                * geom.in_channels * itemsize)
         return unpadded + out + (0 if kept_only else final_copy)
     if strategy == "compiled":  # the output, and the copies _compiled.run_taps makes in scratch
         return padded + out + _compiled.scratch_bytes(geom, itemsize) + (0 if kept_only else final_copy)
