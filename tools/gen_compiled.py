@@ -154,27 +154,47 @@ def single_rows() -> list[str]:
 
 
 def channel_rows() -> list[str]:
-    """The source lines of ``_channel_rows``.
+    """The source lines of ``_channel_taps`` and ``_channel_rows``.
 
     Per output row: the row zeroed; then per kernel row that reads an input row (the others
-    read zero padding and are skipped), in passes of up to :data:`CHANNEL_TAPS` taps of that
-    row, the outputs whose windows lie inside the input's columns in blocks of
-    :data:`CHANNEL_BLOCK`, and every other output alone, over its taps on input columns. A
-    block's loop runs along the channels: per channel vector, the block's outputs are loaded
-    into registers, each input column of the pass is loaded once and multiplied into every
-    output of the block that reads it (with column unit step ``S`` = 1 or 2 between
-    consecutive outputs: :func:`_block`), and the outputs stored. Last, the row's outputs are
-    summed (:func:`_total`) while in cache."""
+    read zero padding and are skipped), the outputs in blocks of :data:`CHANNEL_BLOCK`
+    (``ostep`` apart; with ``unit = 0``, or for the last few of a row, alone). Each output's
+    taps on input columns are added in the filters' order: a block's taps that every output of
+    the block reads on input columns in passes of up to :data:`CHANNEL_TAPS` over the block
+    (:func:`_block`), the taps before and after them (on pads for some of the outputs) by
+    ``_channel_taps``, one output at a time. A block's loop runs along the channels: per
+    channel vector, the block's outputs are loaded into registers, each input column of the
+    pass is loaded once and multiplied into every output of the block that reads it (column
+    unit step ``unit`` = 1 or 2 between consecutive outputs), and the outputs stored. Last, the
+    row's outputs are summed (:func:`_total`) while in cache."""
     lines = [
         "    @numba.njit(nogil=True, cache=True, fastmath=_CONTRACT)",
-        "    def _channel_rows(xp, wts, out, sh, sw, dh, dw, top, left, unit, ostep, o_lo, o_hi,  # pragma: no cover",
-        "                      first, last):",
+        "    def _channel_taps(xp, wts, out, n, r, o, y, i, j, j1, xb, dw):  # pragma: no cover - compiled",
+        '        """``out[n, r, o, c] += sum_j xp[n, y, xb + j * dw, c] * wts[i, j, c]`` for the taps',
+        f"        ``j <= t < j1`` of kernel row ``i``, in passes of up to {_number(CHANNEL_TAPS)}, the channels innermost.\"\"\"",
+        "        while j < j1:",
+        f"            s = min(j1 - j, {CHANNEL_TAPS})",
+        "            b = xb + j * dw",
+    ]
+    body = " " * 12
+    for s in range(CHANNEL_TAPS, 0, -1):
+        lines += [f"{body}{'if' if s == CHANNEL_TAPS else 'elif'} s == {s}:",
+                  f"{body}    for c in range(out.shape[3]):"]
+        column = ["b", "b + dw"] + [f"b + {k} * dw" for k in range(2, s)]
+        products = [f"xp[n, y, {column[k]}, c] * wts[i, {_index('j', k)}, c]" for k in range(s)]
+        lines += wrapped(body + " " * 8, "out[n, r, o, c]", ["out[n, r, o, c]"] + products)
+    lines += [
+        "            j += s",
+        "",
+        "    @numba.njit(nogil=True, cache=True, fastmath=_CONTRACT)",
+        "    def _channel_rows(xp, wts, out, sh, sw, dh, dw, top, left, unit, ostep, first, last):  # pragma: no cover",
         '        """``out[n, r, o, c] = sum_ij xp[n, r*sh + i*dh - top, o*sw + j*dw - left, c] * wts[i, j, c]``',
         "        over the taps that land inside ``xp``, for the rows ``first <= n * OH + r < last``: the",
-        f"        outputs ``o_lo <= o < o_hi`` (whose windows lie inside the columns) in blocks of {CHANNEL_BLOCK}, the",
-        f"        outputs ``o, o + ostep, ...`` with column unit step ``unit`` (1 or 2; 0: no blocks), taps in",
-        f"        passes of up to {_number(CHANNEL_TAPS)} of one kernel row, the channels innermost; every other output",
-        "        alone. Returns the sum of the outputs (by :func:`_total`, each row while in cache).\"\"\"",
+        f"        outputs in blocks of {CHANNEL_BLOCK}, ``ostep`` apart, whose input columns are ``unit`` dilation steps",
+        "        apart from one output to the next (1 or 2; 0: every output alone), the taps that all of a",
+        f"        block's outputs read on input columns in passes of up to {_number(CHANNEL_TAPS)} over the block, the",
+        "        others one output at a time; the channels innermost. Returns the sum of the outputs (by",
+        '        :func:`_total`, each row while in cache)."""',
         "        oh_, ow_, c_ = out.shape[1:]",
         "        h_, w_ = xp.shape[1], xp.shape[2]",
         "        kh_, kw_ = wts.shape[0], wts.shape[1]",
@@ -187,12 +207,25 @@ def channel_rows() -> list[str]:
         "                y = r * sh + i * dh - top",
         "                if y < 0 or y >= h_:  # a row of zero padding",
         "                    continue",
-        "                for p in range(ostep if unit else 0):  # the blocks, per phase of the outputs",
-        "                    ob = o_lo + p",
-        f"                    while ob + {CHANNEL_BLOCK - 1} * ostep < o_hi:",
-        "                        j = 0",
-        "                        while j < kw_:",
-        f"                            s = min(kw_ - j, {CHANNEL_TAPS})",
+        "                for p in range(ostep):  # per phase of the outputs",
+        "                    ob = p",
+        "                    while ob < ow_:",
+        f"                        size = min({CHANNEL_BLOCK}, (ow_ - 1 - ob) // ostep + 1) if unit else 1",
+        "                        ja = jb = kw_  # the taps every output of the block reads on input columns",
+        f"                        if size == {CHANNEL_BLOCK}:",
+        "                            ja = min(max(-((ob * sw - left) // dw), 0), kw_)",
+        f"                            jb = min(max(-(((ob + {CHANNEL_BLOCK - 1} * ostep) * sw - left - w_) // dw), ja), kw_)",
+        "                            if jb == ja:  # none: each output alone",
+        "                                ja = jb = kw_",
+        "                        for k in range(size if ja > 0 else 0):  # the taps before them, one output",
+        "                            b = (ob + k * ostep) * sw - left  # at a time",
+        "                            j0 = min(max(-(b // dw), 0), kw_)  # the output's taps on input columns",
+        "                            j1 = min(max(-((b - w_) // dw), j0), min(ja, kw_))",
+        "                            if j1 > j0:",
+        "                                _channel_taps(xp, wts, out, n, r, ob + k * ostep, y, i, j0, j1, b, dw)",
+        "                        j = ja",
+        "                        while j < jb:",
+        f"                            s = min(jb - j, {CHANNEL_TAPS})",
         "                            xb = ob * sw + j * dw - left",
     ]
     body = " " * 28
@@ -204,28 +237,12 @@ def channel_rows() -> list[str]:
             lines += _block(body + "    ", unit, s)
     lines += [
         "                            j += s",
-        f"                        ob += {CHANNEL_BLOCK} * ostep",
-        "                for o in range(ow_):  # the outputs outside the blocks, one at a time",
-        "                    if unit and o_lo <= o < o_hi:",
-        "                        p = (o - o_lo) % ostep",
-        f"                        if (o - o_lo - p) // ostep < (o_hi - o_lo - p + ostep - 1) // ostep // {CHANNEL_BLOCK} * {CHANNEL_BLOCK}:",
-        "                            continue  # in a block",
-        "                    b = o * sw - left",
-        "                    j = min(max(-(b // dw), 0), kw_)  # the kernel columns whose input",
-        "                    j1 = min(max(-((b - w_) // dw), j), kw_)  # column is in [0, W)",
-        "                    while j < j1:",
-        f"                        s = min(j1 - j, {CHANNEL_TAPS})",
-        "                        xb = b + j * dw",
-    ]
-    body = " " * 24
-    for s in range(CHANNEL_TAPS, 0, -1):
-        lines += [f"{body}{'if' if s == CHANNEL_TAPS else 'elif'} s == {s}:",
-                  f"{body}    for c in range(c_):"]
-        column = ["xb", "xb + dw"] + [f"xb + {k} * dw" for k in range(2, s)]
-        products = [f"xp[n, y, {column[k]}, c] * wts[i, {_index('j', k)}, c]" for k in range(s)]
-        lines += wrapped(body + " " * 8, "out[n, r, o, c]", ["out[n, r, o, c]"] + products)
-    lines += [
-        "                        j += s",
+        "                        for k in range(size if ja < jb < kw_ else 0):  # the taps after them",
+        "                            b = (ob + k * ostep) * sw - left",
+        "                            j1 = min(max(-((b - w_) // dw), 0), kw_)",
+        "                            if j1 > jb:",
+        "                                _channel_taps(xp, wts, out, n, r, ob + k * ostep, y, i, jb, j1, b, dw)",
+        "                        ob += size * ostep",
         "            total += _total(out[n, r].reshape(-1))",
         "        return total",
     ]

@@ -384,14 +384,75 @@ if HAVE_NUMBA:
         return total
 
     @numba.njit(nogil=True, cache=True, fastmath=_CONTRACT)
-    def _channel_rows(xp, wts, out, sh, sw, dh, dw, top, left, unit, ostep, o_lo, o_hi,  # pragma: no cover
-                      first, last):
+    def _channel_taps(xp, wts, out, n, r, o, y, i, j, j1, xb, dw):  # pragma: no cover - compiled
+        """``out[n, r, o, c] += sum_j xp[n, y, xb + j * dw, c] * wts[i, j, c]`` for the taps
+        ``j <= t < j1`` of kernel row ``i``, in passes of up to eight, the channels innermost."""
+        while j < j1:
+            s = min(j1 - j, 8)
+            b = xb + j * dw
+            if s == 8:
+                for c in range(out.shape[3]):
+                    out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                       + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
+                                       + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c]
+                                       + xp[n, y, b + 5 * dw, c] * wts[i, j + 5, c]
+                                       + xp[n, y, b + 6 * dw, c] * wts[i, j + 6, c]
+                                       + xp[n, y, b + 7 * dw, c] * wts[i, j + 7, c])
+            elif s == 7:
+                for c in range(out.shape[3]):
+                    out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                       + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
+                                       + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c]
+                                       + xp[n, y, b + 5 * dw, c] * wts[i, j + 5, c]
+                                       + xp[n, y, b + 6 * dw, c] * wts[i, j + 6, c])
+            elif s == 6:
+                for c in range(out.shape[3]):
+                    out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                       + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
+                                       + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c]
+                                       + xp[n, y, b + 5 * dw, c] * wts[i, j + 5, c])
+            elif s == 5:
+                for c in range(out.shape[3]):
+                    out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                       + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c]
+                                       + xp[n, y, b + 4 * dw, c] * wts[i, j + 4, c])
+            elif s == 4:
+                for c in range(out.shape[3]):
+                    out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c]
+                                       + xp[n, y, b + 3 * dw, c] * wts[i, j + 3, c])
+            elif s == 3:
+                for c in range(out.shape[3]):
+                    out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c]
+                                       + xp[n, y, b + 2 * dw, c] * wts[i, j + 2, c])
+            elif s == 2:
+                for c in range(out.shape[3]):
+                    out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+                                       + xp[n, y, b + dw, c] * wts[i, j + 1, c])
+            elif s == 1:
+                for c in range(out.shape[3]):
+                    out[n, r, o, c] = out[n, r, o, c] + xp[n, y, b, c] * wts[i, j, c]
+            j += s
+
+    @numba.njit(nogil=True, cache=True, fastmath=_CONTRACT)
+    def _channel_rows(xp, wts, out, sh, sw, dh, dw, top, left, unit, ostep, first, last):  # pragma: no cover
         """``out[n, r, o, c] = sum_ij xp[n, r*sh + i*dh - top, o*sw + j*dw - left, c] * wts[i, j, c]``
         over the taps that land inside ``xp``, for the rows ``first <= n * OH + r < last``: the
-        outputs ``o_lo <= o < o_hi`` (whose windows lie inside the columns) in blocks of 4, the
-        outputs ``o, o + ostep, ...`` with column unit step ``unit`` (1 or 2; 0: no blocks), taps in
-        passes of up to eight of one kernel row, the channels innermost; every other output
-        alone. Returns the sum of the outputs (by :func:`_total`, each row while in cache)."""
+        outputs in blocks of 4, ``ostep`` apart, whose input columns are ``unit`` dilation steps
+        apart from one output to the next (1 or 2; 0: every output alone), the taps that all of a
+        block's outputs read on input columns in passes of up to eight over the block, the
+        others one output at a time; the channels innermost. Returns the sum of the outputs (by
+        :func:`_total`, each row while in cache)."""
         oh_, ow_, c_ = out.shape[1:]
         h_, w_ = xp.shape[1], xp.shape[2]
         kh_, kw_ = wts.shape[0], wts.shape[1]
@@ -404,12 +465,25 @@ if HAVE_NUMBA:
                 y = r * sh + i * dh - top
                 if y < 0 or y >= h_:  # a row of zero padding
                     continue
-                for p in range(ostep if unit else 0):  # the blocks, per phase of the outputs
-                    ob = o_lo + p
-                    while ob + 3 * ostep < o_hi:
-                        j = 0
-                        while j < kw_:
-                            s = min(kw_ - j, 8)
+                for p in range(ostep):  # per phase of the outputs
+                    ob = p
+                    while ob < ow_:
+                        size = min(4, (ow_ - 1 - ob) // ostep + 1) if unit else 1
+                        ja = jb = kw_  # the taps every output of the block reads on input columns
+                        if size == 4:
+                            ja = min(max(-((ob * sw - left) // dw), 0), kw_)
+                            jb = min(max(-(((ob + 3 * ostep) * sw - left - w_) // dw), ja), kw_)
+                            if jb == ja:  # none: each output alone
+                                ja = jb = kw_
+                        for k in range(size if ja > 0 else 0):  # the taps before them, one output
+                            b = (ob + k * ostep) * sw - left  # at a time
+                            j0 = min(max(-(b // dw), 0), kw_)  # the output's taps on input columns
+                            j1 = min(max(-((b - w_) // dw), j0), min(ja, kw_))
+                            if j1 > j0:
+                                _channel_taps(xp, wts, out, n, r, ob + k * ostep, y, i, j0, j1, b, dw)
+                        j = ja
+                        while j < jb:
+                            s = min(jb - j, 8)
                             xb = ob * sw + j * dw - left
                             if unit == 1 and s == 8:
                                 for c in range(c_):
@@ -1076,71 +1150,12 @@ if HAVE_NUMBA:
                                     out[n, r, ob + 2 * ostep, c] = a2
                                     out[n, r, ob + 3 * ostep, c] = a3
                             j += s
-                        ob += 4 * ostep
-                for o in range(ow_):  # the outputs outside the blocks, one at a time
-                    if unit and o_lo <= o < o_hi:
-                        p = (o - o_lo) % ostep
-                        if (o - o_lo - p) // ostep < (o_hi - o_lo - p + ostep - 1) // ostep // 4 * 4:
-                            continue  # in a block
-                    b = o * sw - left
-                    j = min(max(-(b // dw), 0), kw_)  # the kernel columns whose input
-                    j1 = min(max(-((b - w_) // dw), j), kw_)  # column is in [0, W)
-                    while j < j1:
-                        s = min(j1 - j, 8)
-                        xb = b + j * dw
-                        if s == 8:
-                            for c in range(c_):
-                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, xb, c] * wts[i, j, c]
-                                                   + xp[n, y, xb + dw, c] * wts[i, j + 1, c]
-                                                   + xp[n, y, xb + 2 * dw, c] * wts[i, j + 2, c]
-                                                   + xp[n, y, xb + 3 * dw, c] * wts[i, j + 3, c]
-                                                   + xp[n, y, xb + 4 * dw, c] * wts[i, j + 4, c]
-                                                   + xp[n, y, xb + 5 * dw, c] * wts[i, j + 5, c]
-                                                   + xp[n, y, xb + 6 * dw, c] * wts[i, j + 6, c]
-                                                   + xp[n, y, xb + 7 * dw, c] * wts[i, j + 7, c])
-                        elif s == 7:
-                            for c in range(c_):
-                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, xb, c] * wts[i, j, c]
-                                                   + xp[n, y, xb + dw, c] * wts[i, j + 1, c]
-                                                   + xp[n, y, xb + 2 * dw, c] * wts[i, j + 2, c]
-                                                   + xp[n, y, xb + 3 * dw, c] * wts[i, j + 3, c]
-                                                   + xp[n, y, xb + 4 * dw, c] * wts[i, j + 4, c]
-                                                   + xp[n, y, xb + 5 * dw, c] * wts[i, j + 5, c]
-                                                   + xp[n, y, xb + 6 * dw, c] * wts[i, j + 6, c])
-                        elif s == 6:
-                            for c in range(c_):
-                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, xb, c] * wts[i, j, c]
-                                                   + xp[n, y, xb + dw, c] * wts[i, j + 1, c]
-                                                   + xp[n, y, xb + 2 * dw, c] * wts[i, j + 2, c]
-                                                   + xp[n, y, xb + 3 * dw, c] * wts[i, j + 3, c]
-                                                   + xp[n, y, xb + 4 * dw, c] * wts[i, j + 4, c]
-                                                   + xp[n, y, xb + 5 * dw, c] * wts[i, j + 5, c])
-                        elif s == 5:
-                            for c in range(c_):
-                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, xb, c] * wts[i, j, c]
-                                                   + xp[n, y, xb + dw, c] * wts[i, j + 1, c]
-                                                   + xp[n, y, xb + 2 * dw, c] * wts[i, j + 2, c]
-                                                   + xp[n, y, xb + 3 * dw, c] * wts[i, j + 3, c]
-                                                   + xp[n, y, xb + 4 * dw, c] * wts[i, j + 4, c])
-                        elif s == 4:
-                            for c in range(c_):
-                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, xb, c] * wts[i, j, c]
-                                                   + xp[n, y, xb + dw, c] * wts[i, j + 1, c]
-                                                   + xp[n, y, xb + 2 * dw, c] * wts[i, j + 2, c]
-                                                   + xp[n, y, xb + 3 * dw, c] * wts[i, j + 3, c])
-                        elif s == 3:
-                            for c in range(c_):
-                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, xb, c] * wts[i, j, c]
-                                                   + xp[n, y, xb + dw, c] * wts[i, j + 1, c]
-                                                   + xp[n, y, xb + 2 * dw, c] * wts[i, j + 2, c])
-                        elif s == 2:
-                            for c in range(c_):
-                                out[n, r, o, c] = (out[n, r, o, c] + xp[n, y, xb, c] * wts[i, j, c]
-                                                   + xp[n, y, xb + dw, c] * wts[i, j + 1, c])
-                        elif s == 1:
-                            for c in range(c_):
-                                out[n, r, o, c] = out[n, r, o, c] + xp[n, y, xb, c] * wts[i, j, c]
-                        j += s
+                        for k in range(size if ja < jb < kw_ else 0):  # the taps after them
+                            b = (ob + k * ostep) * sw - left
+                            j1 = min(max(-((b - w_) // dw), 0), kw_)
+                            if j1 > jb:
+                                _channel_taps(xp, wts, out, n, r, ob + k * ostep, y, i, jb, j1, b, dw)
+                        ob += size * ostep
             total += _total(out[n, r].reshape(-1))
         return total
     # END GENERATED
@@ -1313,35 +1328,25 @@ def run_taps(x: np.ndarray, w: np.ndarray, geom, workers=None) -> np.ndarray:
     return result, total
 
 
-def channel_blocks(width: int, out_width: int, kw: int, sw: int, dw: int, left: int) -> tuple:
-    """How :func:`_channel_rows` blocks an output row: ``(unit, ostep, o_lo, o_hi)``.
+def channel_blocks(sw: int, dw: int) -> tuple:
+    """How :func:`_channel_rows` blocks an output row: ``(unit, ostep)``.
 
-    The outputs ``o_lo <= o < o_hi`` read only input columns (``0 <= o * sw + j * dw - left
-    < width`` for every tap ``j``); they run in register blocks of :data:`CHANNEL_BLOCK`
-    outputs ``ostep`` apart, whose input columns are ``unit`` (1 or 2) dilation steps apart
-    from one output to the next: a stride that is a multiple of the dilation (``unit = sw /
-    dw``, ``ostep = 1``), or stride 1 with a dilation (``ostep = dw``: each phase of the
-    outputs reads its own columns). Other strides (``unit = 0``), and every output outside
-    ``[o_lo, o_hi)``, run alone.
+    Register blocks of :data:`CHANNEL_BLOCK` outputs ``ostep`` apart, whose input columns are
+    ``unit`` (1 or 2) dilation steps apart from one output to the next: a stride that is one or
+    two dilation steps (``unit = sw / dw``, ``ostep = 1``), or stride 1 with a dilation
+    (``ostep = dw``: each phase of the outputs reads its own columns). Other strides (``unit =
+    0``) run every output alone.
 
     Examples
     --------
-    >>> channel_blocks(56, 50, 7, 1, 1, 0)  # VALID 7x7
-    (1, 1, 0, 50)
-    >>> channel_blocks(56, 28, 3, 2, 1, 0)  # SAME 3x3 at stride 2: the last output reads a pad
-    (2, 1, 0, 27)
-    >>> channel_blocks(20, 20, 3, 1, 2, 2)  # dilation 2: two phases of outputs
-    (1, 2, 2, 18)
+    >>> channel_blocks(1, 1), channel_blocks(2, 1), channel_blocks(1, 3), channel_blocks(3, 1)
+    ((1, 1), (2, 1), (1, 3), (0, 1))
     """
     if sw % dw == 0 and sw // dw in (1, 2):
-        unit, ostep = sw // dw, 1
-    elif sw == 1:
-        unit, ostep = 1, dw
-    else:
-        unit, ostep = 0, 1
-    o_lo = min(-(-left // sw), out_width)
-    o_hi = max(min((width - 1 + left - (kw - 1) * dw) // sw + 1, out_width), o_lo)
-    return unit, ostep, o_lo, o_hi
+        return sw // dw, 1
+    if sw == 1:
+        return 1, dw
+    return 0, 1
 
 
 def _run_channels(xp, wts, out, strides, dilations, pads, workers):
@@ -1355,7 +1360,7 @@ def _run_channels(xp, wts, out, strides, dilations, pads, workers):
     threads = min(workers or 1, rows, max(work // MIN_PIECE_WORK, 1))
     pieces = min(rows, threads * SHARES_PER_THREAD) if threads > 1 else 1
     bounds = [rows * i // pieces for i in range(pieces + 1)]
-    blocks = channel_blocks(xp.shape[2], out.shape[2], wts.shape[1], sw, dw, left)
+    blocks = channel_blocks(sw, dw)
     totals = [0.0] * pieces
     run_shared(lambda i: totals.__setitem__(i, _channel_rows(xp, wts, out, sh, sw, dh, dw, top, left, *blocks,
                                                              bounds[i], bounds[i + 1])), pieces, threads)
