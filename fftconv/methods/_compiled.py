@@ -44,11 +44,13 @@ one pass over the whole output per kernel tap). Two loops, 1-D and 2-D alike
     outputs; stride 1 with a dilation ``d`` blocks every ``d``-th output (each
     phase of the outputs reads its own columns). The loop reads the unpadded
     input for zero padding without a channel multiplier (:func:`reads_unpadded`):
-    kernel rows on row pads are skipped, and the outputs whose windows reach a
-    column pad run one at a time over their taps on input columns, like the
-    outputs outside the blocks (a row's remainder, other strides), with the
-    previous loop's body (an input and a weight loaded per multiply-add). Each
-    row's outputs are summed while in cache for the engine's finite check.
+    kernel rows on row pads are skipped; in a block beside a column pad, the
+    taps that all its outputs read on input columns run in the block, and the
+    taps before and after them (on the pad for some outputs) one output at a
+    time, in the filters' order, like every tap of the outputs outside the
+    blocks (a row's last few, other strides), with the previous loop's body
+    (an input and a weight loaded per multiply-add). Each row's outputs are
+    summed while in cache for the engine's finite check.
     LLVM checks at run time that a block's stores do not overlap its loads
     before the vector loop; with more than four outputs per block those
     checks pass its limit and the loop stays scalar. On the development
