@@ -69,13 +69,16 @@ DEFAULT_CONSTANTS = {
     # GMAC/s per core, the loop along channels 6-11
     "compiled_flops": 9.5e10,
     # the loop along the channels of a depthwise layer (16 channels and more): refitted on
-    # 2026-12-07 (issue 27, register blocks of 4 outputs, the pads skipped) the same way, on 20
-    # depthwise shapes (4x56x56x128 SAME 3x3-15x15 at strides 1 and 2, 8x56x56x96 7x7 VALID,
-    # 8x28x28x256 5x5, 16x14x14x512 3x3, 1x112x112x32 3x3, 8x56x56x64 21x21, 32 channels at 15x15
-    # and 31x31; 2 threads, loaded 2-core machine; /tmp script, not shipped): the old figure
-    # overpredicted the new loop 2.5x (geometric mean; 3.4-4.1x at stride 1, 0.9-2.1x at stride 2,
-    # where the FFT model is the more pessimistic). The loop itself ran 8-13 GMAC/s per core
-    "compiled_channel_flops": 6.2e10,
+    # 2026-12-07 (issue 27: register blocks of 4 outputs, the pads skipped) the same way, from
+    # side-by-side direct/FFT timings of 20 depthwise shapes (4x56x56x128 SAME 3x3-15x15 at
+    # strides 1 and 2, 8x56x56x96 7x7 VALID, 8x28x28x256 5x5, 16x14x14x512 3x3, 1x112x112x32
+    # 3x3, 8x56x56x64 21x21, 32 channels at 15x15 and 31x31; 2 threads, loaded 2-core machine),
+    # with a fixed cost per pass and a stride factor (fftconv.methods._compiled.CHANNEL_PASS_COST,
+    # CHANNEL_STRIDE_EXPONENT): RMS log error 0.38 on the 14 stride-1 shapes (worst: 8x28x28x256
+    # 5x5 predicted 1.9x slow, 1x112x112x32 3x3 2.3x fast). The old figure (2.46e10, no pass
+    # cost) overpredicted the new loop 3.4x at stride 1. The loop itself ran 10-21 GMAC/s per
+    # core (CPU time, one thread), torch's depthwise kernel 19-33
+    "compiled_channel_flops": 1.02e11,
     # the compiled 1-D passes (the direct method's "lines" strategy, numba), in the same frame: set
     # from side-by-side timings against the FFT method (see fftconv.methods._lines)
     "lines_flops": 8.0e10,

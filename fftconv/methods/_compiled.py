@@ -1175,23 +1175,42 @@ if HAVE_NUMBA:
     _load_target()
 
 
+#: Pricing of the loop along the channels (:func:`seconds`), fitted with
+#: ``compiled_channel_flops`` on 2026-12-07 to side-by-side direct/FFT timings of 20 depthwise
+#: shapes (see :data:`fftconv._engine.constants.DEFAULT_CONSTANTS`): the fixed cost of one pass
+#: over a block, per output position, in multiply-adds (LLVM's run-time overlap checks and the
+#: loop's set-up: with 32 channels, two vectors of 16, they weigh as much as 5 more channels'
+#: work); and the exponent of the column stride by which a strided layer costs more per
+#: multiply-add, in the FFT model's frame: the loop itself ran 1.1-1.45x slower per multiply-add
+#: at stride 2 (measured alone), six stride-2 shapes of 128 channels fitted 1.6 (3.0x; there
+#: the direct method wins by 5x and more), and 1.3 (2.5x) puts depthwise 21x21 on 64 channels
+#: (direct 1.65x faster, one thread) and 31x31 on 32 channels (the FFT 1.9x faster) at stride 2
+#: on the side measured.
+CHANNEL_PASS_COST, CHANNEL_STRIDE_EXPONENT = 175, 1.3
+
+
 def seconds(geom, itemsize: int, c) -> float:
     """Predicted seconds of :func:`run_taps` (the padded copy and the call's fixed cost aside).
 
     The multiply-adds, plus two per output and pass (the load and store
     of the output block, in cache), at ``compiled_flops / 2`` per second, or
     ``compiled_channel_flops / 2`` for the loop along the channels (float32; float64 at half
-    the rate), plus the copies :func:`scratch_bytes` counts at ``bandwidth``.
+    the rate; there also :data:`CHANNEL_PASS_COST` per output position and pass, and the whole
+    times the column stride to the power :data:`CHANNEL_STRIDE_EXPONENT`), plus the copies
+    :func:`scratch_bytes` counts at ``bandwidth``.
     """
     channels = geom.groups * geom.group_out
-    outputs = geom.batch * math.prod(geom.out_spatial) * channels
+    positions = geom.batch * math.prod(geom.out_spatial)
+    outputs = positions * channels
     taps = math.prod(geom.kernel)
     if channels >= CHANNELS_LAST_MIN:  # passes of up to eight taps of one kernel row
         passes = math.prod(geom.kernel[:-1]) * -(-geom.kernel[-1] // CHANNEL_TAPS)
-        rate = c["compiled_channel_flops"]
+        work = (outputs * (taps + 2 * passes) + positions * passes * CHANNEL_PASS_COST) * geom.strides[-1] ** (
+            CHANNEL_STRIDE_EXPONENT)
+        t = 2 * work / c["compiled_channel_flops"] / (4 / itemsize)
     else:  # passes of up to nine taps
-        passes, rate = -(-taps // SINGLE_TAPS), c["compiled_flops"]
-    t = 2 * outputs * (taps + 2 * passes) / rate / (4 / itemsize)
+        passes = -(-taps // SINGLE_TAPS)
+        t = 2 * outputs * (taps + 2 * passes) / c["compiled_flops"] / (4 / itemsize)
     return t + 2 * scratch_bytes(geom, itemsize) / c["bandwidth"]
 
 
