@@ -20,8 +20,8 @@ Four tables, float32 unless said (issue 19's targets):
     groups: ``auto`` against the faster method (target <= 1.25x) and against
     the ungrouped layer (target: G groups <= 2 / sqrt(G) of its time).
 ``depthwise``
-    4x56x56x128, SAME, kernels 3..15: torch (``groups=C``) against ``auto``.
-    Target: torch / auto >= 0.67.
+    4x56x56x128, SAME, kernels 3..15, strides 1 and 2: torch (``groups=C``)
+    against ``auto``. Target: torch / auto >= 0.67.
 ``fir``
     One-channel signals of 2000 and 1e5 samples (``--full``: 1e6 too), 3 and
     15 taps, float64 and float32: ``conv1d`` against ``np.convolve(x, w,
@@ -138,8 +138,8 @@ def grouped(args, torch):
 def depthwise(args, torch):
     n, size, c, kernels = DEPTHWISE
     rows = []
-    for k in kernels[::2] if args.quick else kernels:
-        wl = Workload(f"dw{k}", n, size, c, c, k, groups=c, padding="SAME")
+    for k, stride in itertools.product(kernels[::2] if args.quick else kernels, (1, 2)):
+        wl = Workload(f"dw{k}", n, size, c, c, k, stride=stride, groups=c, padding="SAME")
         t, chosen = time_layer(wl, args, torch)
         rows.append({"layer": wl.describe(), "plan": chosen, **t,
                      "torch/auto": _timing.ratio(t.get("torch", math.nan), t["auto"])})
