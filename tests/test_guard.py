@@ -347,6 +347,7 @@ def test_faint_column_beside_zeros_inside_the_input():
     y = bound(x)
     assert np.abs(y[0, :, 34, 0] - 1 / 31).max() <= 100 * np.finfo(np.float32).eps
     assert bound.last_run["coverage outputs"] > 0, bound.last_run
+    assert "beside cells of zeros" in bound.explain(x)
 
 
 def test_disc_corner_output_beside_explicit_pads():

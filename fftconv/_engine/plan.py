@@ -965,6 +965,19 @@ class BoundPlan:
         if any(rims):
             lines.append(f"rims       {rims} outputs per axis read a few samples beside wide pads: each is "
                          f"checked against |y| after the run, a band with one that fails computed again")
+        thin = _coverage.thin_windows(stats, geom)
+        if thin is not None and thin.any():
+            classes = [c for c, _ in _coverage.window_classes(geom)]
+            count = int(thin.any(axis=(0, -1))[np.ix_(*classes)].sum())
+            lines.append(f"zeros      {count} output positions meet non-zero cells beside cells of zeros without "
+                         f"holding one whole: vouched for by their cells' faintest non-zero sample, or "
+                         f"checked against |y|")
+        fractions = self._tap_fractions()
+        if fractions is not None:
+            least = float(fractions[1].min())
+            lines.append(f"pads       at least {least:.3g} of each filter's sum |w| lands on input samples; "
+                         f"outputs below {verdict.worst / verdict.limit / _guards.FULL_TAPS:.3g} are checked "
+                         f"against |y|")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
