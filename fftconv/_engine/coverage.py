@@ -34,6 +34,12 @@ __all__ = ["partial_windows", "window_reads", "window_classes", "thin_windows", 
            "class_points", "nonzero_counts", "thin_floor"]
 
 
+def _out_axes(geom: ConvGeometry):
+    """``(strides, outputs)`` per axis of the grid (three: leading axes of length one)."""
+    lead = 3 - geom.ndim
+    return [1] * lead + list(geom.strides), [1] * lead + list(geom.out_spatial)
+
+
 @functools.lru_cache(maxsize=64)
 def partial_windows(geom: ConvGeometry) -> tuple:
     """Per axis of the grid (three), ``(out,)`` bool: True where an output's window holds,
@@ -57,9 +63,7 @@ def partial_windows(geom: ConvGeometry) -> tuple:
     """
     grid = cell_grid(geom)
     kernel, _, _, _, _ = axes3(geom)
-    lead = 3 - geom.ndim
-    strides = [1] * lead + list(geom.strides)
-    outs = [1] * lead + list(geom.out_spatial)
+    strides, outs = _out_axes(geom)
     found = []
     for axis in range(3):
         d, b, count = grid.residues[axis], grid.members[axis], grid.counts[axis]
@@ -91,9 +95,7 @@ def window_reads(geom: ConvGeometry) -> tuple:
     fall on input samples (not on zero pads); their product over the axes is what the
     direct sums of :func:`window_sums` read for that output (per channel pair)."""
     kernel, dil, _, _, _ = axes3(geom)
-    lead = 3 - geom.ndim
-    strides = [1] * lead + list(geom.strides)
-    outs = [1] * lead + list(geom.out_spatial)
+    strides, outs = _out_axes(geom)
     grid = cell_grid(geom)
     found = []
     for axis in range(3):
@@ -124,9 +126,7 @@ def window_classes(geom: ConvGeometry) -> tuple:
     """
     grid = cell_grid(geom)
     kernel, _, _, _, _ = axes3(geom)
-    lead = 3 - geom.ndim
-    strides = [1] * lead + list(geom.strides)
-    outs = [1] * lead + list(geom.out_spatial)
+    strides, outs = _out_axes(geom)
     found = []
     for axis in range(3):
         d, b, count, k = grid.residues[axis], grid.members[axis], grid.counts[axis], kernel[axis]
@@ -241,9 +241,7 @@ def tap_fractions(filters: np.ndarray, geom: ConvGeometry):
     if geom.padding_mode != "constant" or not any(lo or hi for lo, hi in geom.pads):
         return None
     kernel, dil, _, sizes, pads = axes3(geom)
-    lead = 3 - geom.ndim
-    strides = [1] * lead + list(geom.strides)
-    outs = [1] * lead + list(geom.out_spatial)
+    strides, outs = _out_axes(geom)
     classes, ranges = [], []
     for k, d, n, (p, _), s, o in zip(kernel, dil, sizes, pads, strides, outs):
         start = np.arange(o) * s
@@ -304,10 +302,9 @@ def nonzero_counts(x: np.ndarray, geom: ConvGeometry, points):
     """
     if geom.padding_mode != "constant" or any(d != 1 for d in geom.dilations):
         return None
-    lead = 3 - geom.ndim
     table = nonzero_table(x, geom)
     kernel, _, _, sizes, pads = axes3(geom)
-    strides = [1] * lead + list(geom.strides)
+    strides, _ = _out_axes(geom)
     bounds = []
     for p, k, n, (lo, _), s in zip(points, kernel, sizes, pads, strides):
         start = np.asarray(p, np.int64) * s - lo  # the window's first input index (may be a pad)
