@@ -37,10 +37,12 @@ _OPENCV_MODES = {"reflect": "symmetric", "reflect_101": "reflect", "reflect101":
                  "default": "reflect", "replicate": "edge", "wrap": "wrap", "constant": "constant"}
 
 
-def check_plan_shape(name, shape, expected) -> None:
-    """Raise ``ValueError`` unless an array named ``name`` has the ``expected`` shape a plan was made for."""
-    if tuple(shape) != tuple(expected):
-        raise ValueError(f"`{name}` has shape {tuple(shape)} but this plan was made for {tuple(expected)}; "
+def check_plan_shape(name, shape, expected, also=None) -> None:
+    """Raise ``ValueError`` unless an array named ``name`` has the ``expected`` shape a plan was made
+    for (or the shape ``also``, where the plan accepts a second form of the same array)."""
+    if tuple(shape) != tuple(expected) and (also is None or tuple(shape) != tuple(also)):
+        made = f"{tuple(expected)}" if also is None else f"{tuple(also)} (or its grouped form {tuple(expected)})"
+        raise ValueError(f"`{name}` has shape {tuple(shape)} but this plan was made for {made}; "
                          f"make a new plan for other shapes")
 
 

@@ -71,6 +71,10 @@ class ConvPlan:
         (:mod:`fftconv._engine.complex`); the method, its settings, the estimates and
         ``peak_bytes`` are those of that real convolution,
         :attr:`run_geometry`. None for real ones.
+    depthwise_shape : tuple of int or None
+        For plans of :func:`fftconv.plan_depthwise_conv2d`, TensorFlow's depthwise filter
+        shape ``(kh, kw, C, M)``: filters of that shape are accepted as well as of
+        ``filters_shape``, ``(kh, kw, 1, C * M)`` (the same array, reshaped). None otherwise.
     """
 
     geometry: ConvGeometry
@@ -86,6 +90,7 @@ class ConvPlan:
     measured: dict | None = None
     calibration: str = ""
     embedding: str | None = None
+    depthwise_shape: tuple | None = None
 
     @property
     def ndim(self) -> int:
@@ -153,9 +158,17 @@ class ConvPlan:
         w = _checks.as_array("filters", filters)
         return self._run_checked(x, w)
 
+    def _filters_of(self, w, name="filters"):
+        """``w`` checked against the planned filter shape (a depthwise plan's ``(kh, kw, C, M)``
+        filters reshaped to ``(kh, kw, 1, C * M)``)."""
+        if self.depthwise_shape is not None and tuple(w.shape) == tuple(self.depthwise_shape):
+            return w.reshape(self.filters_shape)
+        _checks.check_plan_shape(name, w.shape, self.filters_shape, also=self.depthwise_shape)
+        return w
+
     def _run_checked(self, x, w, names=("input", "filters")):
         """Check both arrays against the plan (before the filters are transformed), then run."""
-        _checks.check_plan_shape(names[1], w.shape, self.filters_shape)
+        w = self._filters_of(w, names[1])
         out_dtype = self._check_input(x, w.dtype, names)
         self._check_complex(names[1], w.dtype, ("filters", "both"))
         _checks.check_memory(self.peak_bytes, self.output_shape)
@@ -169,8 +182,7 @@ class ConvPlan:
 
     def bind(self, filters) -> "BoundPlan":
         """Prepare ``filters`` once (for the FFT method, their spectrum) for many inputs."""
-        w = _checks.as_array("filters", filters)
-        _checks.check_plan_shape("filters", w.shape, self.filters_shape)
+        w = self._filters_of(_checks.as_array("filters", filters))
         self._check_complex("filters", w.dtype, ("filters", "both"))
         return self._bind(w)
 
