@@ -344,6 +344,9 @@ BAD_INPUTS = [
      r"`dilations` must be an int or a sequence"),
     ("padding-too-large-for-any-array", lambda: conv2d(X, W, padding=10**12), ValueError,
      r"`padding` 1000000000000 with `input` spatial sizes \(6, 6\) makes an output of .* elements"),
+    ("dilations-too-large-for-any-array", lambda: conv2d(X, W, padding="SAME", dilations=10**12), ValueError,
+     r"`padding` 'SAME' with `input` spatial sizes \(6, 6\) and `dilations` \(1000000000000, 1000000000000\) "
+     r"\(a dilated kernel of"),
     ("plan-padding-too-large", lambda: _plan(padding=10**12), ValueError,
      r"`padding` 1000000000000 with `input_shape` spatial sizes"),
     ("padding-too-large-for-memory", lambda: conv2d(X, W, padding=10**6), ValueError,

@@ -454,8 +454,10 @@ def _check_sizes(geom: ConvGeometry, padding, names) -> None:
     padded = geom.batch * math.prod(geom.used_extent) * geom.in_channels
     out = math.prod(geom.output_shape)
     if max(padded, out) > MAX_ELEMENTS:
+        dilated = "" if all(d == 1 for d in geom.dilations) else \
+            f" and `dilations` {geom.dilations} (a dilated kernel of {geom.eff_kernel})"
         raise ValueError(
-            f"`padding` {padding!r} with `{names[0]}` spatial sizes {geom.spatial} makes an output of "
+            f"`padding` {padding!r} with `{names[0]}` spatial sizes {geom.spatial}{dilated} makes an output of "
             f"{out:.3g} elements and a padded input of {padded:.3g}; at most {MAX_ELEMENTS:.3g} "
             f"elements fit in an array")
 
