@@ -4,12 +4,16 @@ Found by a fresh-context differential review after the rim check landed.  Each i
 the day the guard catches it, the test fails and its marker must go.  Reproducers with
 sweeps over contrast and dtype were kept with the review's notes.
 
-- Faint samples beside exact zeros *inside* the input (a mask, a zero frame): the window's
-  non-zero samples are a few faint ones, and every cell they share also holds bright ones
-  (the rim check covers zero pads only).
-- Filter weight concentrated on faint structure finer than a cell (a Bayer-like mosaic and a
-  comb filter): the faintest level the guard sees is a cell's mean.
-- An output near the rim whose filter's non-zero taps (a disc) reach only a few samples.
+- Filter weight concentrated on faint structure finer than a cell: a Bayer-like mosaic under a
+  comb filter; and, far more common (a fresh review hit it in 13-18 of 30 random cases), a
+  filter whose weight rests on far fewer taps than its array (a small box stored zero-padded in
+  a large array, as a filter bank of mixed sizes stores it; a narrow Gaussian in a large
+  stamp) over a faint region of about two cells or less.  The cells are sized from the
+  filter's array, so the faintest level the guard sees is a cell's mean that the faint region
+  shares with bright samples.
+
+(The review's other families, faint samples beside zeros inside the input and a disc's corner
+beside explicit pads, are caught now: ``tests/test_guard.py``.)
 """
 
 import numpy as np
@@ -23,18 +27,6 @@ HOLE = pytest.mark.xfail(strict=True, reason="issue 23: the guard misses this fa
 def _eps_d(x, w, **options):
     """``eps * D`` per output (float64 inputs' |x| and |w|, the direct sums of magnitudes)."""
     return fftconv.conv2d(np.abs(x).astype(np.float64), np.abs(w).astype(np.float64), method="direct", **options)
-
-
-@HOLE
-def test_faint_column_beside_zeros_inside_the_input():
-    rng = np.random.default_rng(1)
-    x = np.zeros((1, 128, 128, 1))
-    x[:, :, 64:] = 1e4 * (rng.random((1, 128, 64, 1)) + 0.5)
-    x[:, :, 64] = 1.0
-    x = x.astype(np.float32)
-    w = np.full((31, 31, 1, 1), 1 / 31**2, np.float32)
-    y = fftconv.conv2d(x, w)  # VALID: column 34's windows hold zeros and the faint column only
-    assert np.abs(y[0, :, 34, 0] - 1 / 31).max() <= 100 * np.finfo(np.float32).eps
 
 
 @HOLE
@@ -52,16 +44,29 @@ def test_comb_filter_on_a_mosaic_of_faint_sites():
 
 
 @HOLE
-def test_disc_corner_output_beside_explicit_pads():
+@pytest.mark.parametrize("dtype,bright", [(np.float32, 1e6), (np.float64, 1e12)])
+def test_small_box_stored_in_a_large_array_over_a_dark_patch(dtype, bright):
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((1, 82, 86, 1)) * 3.7e4
-    x[:, :, -1] /= 3.7e4  # a faint last column
-    g = np.indices((37, 41))
-    w = ((((g[0] - 18) / 18.5) ** 2 + ((g[1] - 20) / 20.5) ** 2 <= 1) * 1.0)[..., None, None]
-    pads = [[29, 30], [26, 35]]
-    y = fftconv.conv2d(x, w, padding=pads)[0, -1, -1, 0]
-    xe = np.pad(x[0, :, :, 0].astype(np.longdouble), pads)
-    exact = np.sum(xe[-37:, -41:] * w[:, :, 0, 0])
-    direct = fftconv.conv2d(x, w, padding=pads, method="direct")[0, -1, -1, 0]
-    scale = _eps_d(x, w, padding=pads)[0, -1, -1, 0] * np.finfo(np.float64).eps
-    assert abs(y - exact) <= 100 * max(abs(direct - exact), scale)
+    x = (rng.random((1, 100, 100, 1)) + 0.5) * bright
+    x[:, 45:54, 45:54] = 1.0  # a 9x9 dark patch
+    w = np.zeros((31, 31, 1, 1))
+    w[13:18, 13:18] = 1 / 25  # a 5x5 box, zero-padded to 31x31
+    x, w = x.astype(dtype), w.astype(dtype)
+    y = fftconv.conv2d(x, w, padding="SAME")[0, 49, 49, 0]
+    assert abs(y - 1.0) <= 100 * np.finfo(dtype).eps * 2  # exact: 1.0 (the window reads the patch only)
+
+
+@HOLE
+def test_narrow_gaussian_in_a_large_stamp_over_a_dark_patch():
+    rng = np.random.default_rng(0)
+    x = (rng.random((1, 106, 106, 1)) + 0.5) * 1e6
+    x[:, 3:13, 42:52] = rng.random((1, 10, 10, 1)) + 0.5  # a 10x10 dark patch, values 0.5-1.5
+    g = np.arange(33) - 16.0
+    w = np.exp(-(g[:, None] ** 2 + g[None, :] ** 2) / 2)
+    w = (w / w.sum())[..., None, None]
+    x, w = x.astype(np.float32), w.astype(np.float32)
+    y = fftconv.conv2d(x, w, padding="SAME")
+    exact = fftconv.conv2d(x.astype(np.float64), w.astype(np.float64), padding="SAME", method="direct")
+    patch = (0, slice(5, 11), slice(44, 50), 0)  # outputs whose weight lies on the patch
+    scale = _eps_d(x, w, padding="SAME")[patch] * np.finfo(np.float32).eps
+    assert (np.abs(y[patch] - exact[patch]) <= 100 * np.maximum(scale, np.abs(exact[patch]) * 1e-7)).all()
