@@ -459,18 +459,28 @@ def seconds(geom, itemsize: int, c) -> float:
     The multiply-adds, plus two per output and pass (the load and store
     of the output block, in cache), at ``compiled_flops / 2`` per second, or
     ``compiled_channel_flops / 2`` for the loop along the channels (float32; float64 at half
-    the rate), plus the copies :func:`scratch_bytes` counts at ``bandwidth``.
+    the rate), plus the copies :func:`scratch_bytes` counts at ``bandwidth``. The row loop
+    also pays ``compiled_pass_overhead`` per pass over each block of an output row (the
+    pass's set-up and the vector loop's remainder: what makes narrow output rows, such as a
+    stride's, slow per multiply-add), and its column phases of a stride ``s`` read the input
+    ``s`` times (each phase's copy reads every cache line of it).
     """
     channels = geom.groups * geom.group_out
     outputs = geom.batch * math.prod(geom.out_spatial) * channels
     taps = math.prod(geom.kernel)
+    fixed = 0.0
     if channels >= CHANNELS_LAST_MIN:  # passes of up to eight taps of one kernel row
         passes = math.prod(geom.kernel[:-1]) * -(-geom.kernel[-1] // CHANNEL_TAPS)
         rate = c["compiled_channel_flops"]
-    else:  # passes of up to nine taps
+    else:  # passes of up to nine taps, over each block of ROW_BLOCK outputs of each row
         passes, rate = -(-taps // SINGLE_TAPS), c["compiled_flops"]
+        blocks = outputs // geom.out_spatial[-1] * -(-geom.out_spatial[-1] // ROW_BLOCK)
+        fixed = blocks * passes * c["compiled_pass_overhead"]
+        if geom.strides[-1] > 1:  # the phases' further reads of the input
+            fixed += ((geom.strides[-1] - 1) * geom.batch * channels * math.prod(geom.used_extent)
+                      * itemsize / c["bandwidth"])
     t = 2 * outputs * (taps + 2 * passes) / rate / (4 / itemsize)
-    return t + 2 * scratch_bytes(geom, itemsize) / c["bandwidth"]
+    return t + fixed + 2 * scratch_bytes(geom, itemsize) / c["bandwidth"]
 
 
 def scratch_bytes(geom, itemsize: int) -> int:
