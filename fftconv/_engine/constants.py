@@ -71,14 +71,19 @@ DEFAULT_CONSTANTS = {
     # 128^2-2048^2, kernels 9-61, strides 1-3: RMS log error 0.25 against 0.38 for the previous
     # model, which was 1.2x pessimistic at stride 1 (1.5x from 1024^2) and 1.1-1.2x optimistic at
     # strides 2-3 (up to 3x at 128^2 with kernels of 41 and more). Alone, the single-channel loop
-    # ran 10-30 multiply-adds per ns per core (see compiled_pass_overhead), the channel loop 6-11
+    # ran 10-30 multiply-adds per ns per core (see compiled_pass_overhead), the channel loop 6-11.
+    # Checked on the 1424 layers of a plan sweep (depthwise layers of 1-8 channels and with
+    # multipliers, images of 256^2-4096^2 to 1 or 4 outputs): of the 104 whose plan changed, 100
+    # timed side by side (2 workers, shared machine, minimum of 5-15 interleaved runs): the
+    # previous plans' regret geometric mean 1.40 (maximum 4.35), these 1.03 (1.57)
     "compiled_flops": 1.6e11,
     # seconds per pass of the compiled row loop over one block of an output row (up to nine taps
     # over up to 2048 outputs): its set-up and the vector loop's remainder. Timed alone on one
     # thread, the loop ran 10 multiply-adds per ns on rows of 64 outputs, 15 on 128, 20 on 256,
-    # 25 on 512 and 30 on 2048, within 10-15% whatever the stride (a stride's rows are narrower: a 256^2 image
-    # at stride 2 runs 128-wide rows): about 40 ns per pass and row alone, 27 ns in the fit above
-    "compiled_pass_overhead": 2.7e-8,
+    # 25 on 512 and 30 on 2048, within 10-15% whatever the stride (a stride's rows are narrower:
+    # a 256^2 image at stride 2 runs 128-wide rows): about 40 ns per pass and row alone; 24-28 ns
+    # in the fit above
+    "compiled_pass_overhead": 2.4e-8,
     # the loop along the channels of a depthwise layer (16 channels and more)
     "compiled_channel_flops": 2.46e10,
     # the compiled 1-D passes (the direct method's "lines" strategy, numba), in the same frame: set
