@@ -73,9 +73,9 @@ DEFAULT_CONSTANTS = {
     # strides 2-3 (up to 3x at 128^2 with kernels of 41 and more). Alone, the single-channel loop
     # ran 10-30 multiply-adds per ns per core (see compiled_pass_overhead), the channel loop 6-11.
     # Checked on the 1424 layers of a plan sweep (depthwise layers of 1-8 channels and with
-    # multipliers, images of 256^2-4096^2 to 1 or 4 outputs): of the 104 whose plan changed, 100
-    # timed side by side (2 workers, shared machine, minimum of 5-15 interleaved runs): the
-    # previous plans' regret geometric mean 1.40 (maximum 4.35), these 1.03 (1.57)
+    # multipliers, images of 256^2-4096^2 to 1 or 4 outputs), the 98 whose plan changed timed
+    # side by side (2 workers, shared machine, minimum of 5-15 interleaved runs): the previous
+    # plans' regret geometric mean 1.53 (maximum 4.21), these 1.01 (1.27; 86 of 98 the faster)
     "compiled_flops": 1.6e11,
     # seconds per pass of the compiled row loop over one block of an output row (up to nine taps
     # over up to 2048 outputs): its set-up and the vector loop's remainder. Timed alone on one
