@@ -49,8 +49,8 @@ from fftconv._shapes.padding import box_reads, read_padded, source_index
 from fftconv.methods import _compiled
 
 __all__ = ["CellGrid", "cell_grid", "cell_stats", "region_stats", "zero_windows", "stats_bytes",
-           "window_sums", "nonzero_box", "support", "tap_lists", "support_zeros", "window_any",
-           "may_have_zero_windows", "partial_windows", "window_reads", "MAX_CELL_FRACTION", "ENERGY_FLOOR"]
+           "window_sums", "nonzero_box", "nonzero_table", "nonzero_floor", "support", "tap_lists", "support_zeros", "window_any",
+           "may_have_zero_windows", "MAX_CELL_FRACTION", "ENERGY_FLOOR"]
 
 #: Cells are grown (up to half a window) until there are at most this fraction of the used
 #: extent's points, so that the work on them stays small beside the pass over the input.
@@ -116,7 +116,7 @@ class CellGrid:
         return (lo // d) // b, np.maximum((np.maximum(hi, lo + 1) - 1) // d // b + 1, (lo // d) // b + 1)
 
 
-def _axes3(geom: ConvGeometry):
+def axes3(geom: ConvGeometry):
     """``(kernel, dilations, used extents, input sizes, pads)`` per axis, with leading unit axes
     up to three."""
     lead = 3 - geom.ndim
@@ -139,7 +139,7 @@ def cell_grid(geom: ConvGeometry) -> CellGrid:
     >>> grid.members[-1], grid.shape[-1]
     (5, 24)
     """
-    kernel, dil, used, sizes, pads = _axes3(geom)
+    kernel, dil, used, sizes, pads = axes3(geom)
     caps = [max(1, (k + 1) // 2) for k in kernel]
     members = [min(cap, max(1, k // 4)) for k, cap in zip(kernel, caps)]
     budget = max(256, math.prod(used) * MAX_CELL_FRACTION)
@@ -169,77 +169,6 @@ def cell_grid(geom: ConvGeometry) -> CellGrid:
     extra = np.flatnonzero(outside & (last >= 0)).astype(np.int64)
     return CellGrid(tuple(members), tuple(dil), tuple(counts), tuple(positions), tuple(sources),
                     tuple(cell_of), run, extra)
-
-
-@functools.lru_cache(maxsize=64)
-def partial_windows(geom: ConvGeometry) -> tuple:
-    """Per axis of the grid (three), ``(out,)`` bool: True where an output's window holds,
-    along that axis, not every input sample of any one cell: where it holds only part of
-    each cell it meets (a window that reaches the input by a few samples, beside wide pads).
-
-    The guard judges a window by the faintest cell under it.  A window that holds all the
-    input samples of some cell is judged by samples of its own; one that holds none whole
-    may be far fainter than every cell it shares with its neighbours, so these outputs (a
-    band along the rims, where pads are wider than a cell) are checked one by one.
-
-    Examples
-    --------
-    >>> from fftconv._checks import check_geometry
-    >>> g = check_geometry((1, 20, 1), (11, 1, 1), 1, 1, [(10, 10)], "NWC", 1, None, False)
-    >>> cell_grid(g).members[-1], partial_windows(g)[-1].nonzero()[0].tolist()  # of 30 outputs
-    (2, [0, 29])
-    >>> g = check_geometry((1, 20, 1), (11, 1, 1), 1, 1, "SAME", "NWC", 1, None, False)
-    >>> partial_windows(g)[-1].any()
-    np.False_
-    """
-    grid = cell_grid(geom)
-    kernel, _, _, _, _ = _axes3(geom)
-    lead = 3 - geom.ndim
-    strides = [1] * lead + list(geom.strides)
-    outs = [1] * lead + list(geom.out_spatial)
-    found = []
-    for axis in range(3):
-        d, b, count = grid.residues[axis], grid.members[axis], grid.counts[axis]
-        holds = np.concatenate([grid.sources[axis] >= 0, [False]])
-        pos = grid.positions[axis].reshape(d, count, b)  # -1 past the used extent
-        inside = holds[pos]  # [r, c, i]: member i of cell (r, c) holds an input sample
-        member = np.arange(count)[:, None] * b + np.arange(b)[None, :]  # member index within the residue
-        first = np.where(inside, member, np.iinfo(np.int64).max).min(axis=-1)  # (d, count)
-        last = np.where(inside, member, -1).max(axis=-1)
-        start = np.arange(outs[axis]) * strides[axis]  # the window's first padded position
-        r, m0 = start % d, start // d  # its residue, and its members [m0, m0 + k) there
-        part = np.ones(outs[axis], bool)
-        for residue in range(d):
-            mine = r == residue
-            cells = first[residue] < np.iinfo(np.int64).max  # cells holding input samples
-            lo, hi = first[residue][cells], last[residue][cells]
-            c = np.searchsorted(lo, m0[mine])  # the first such cell starting in the window
-            ok = c < len(lo)
-            ok[ok] = hi[c[ok]] < m0[mine][ok] + kernel[axis]
-            part[mine] = ~ok
-        part.flags.writeable = False
-        found.append(part)
-    return tuple(found)
-
-
-@functools.lru_cache(maxsize=64)
-def window_reads(geom: ConvGeometry) -> tuple:
-    """Per axis of the grid (three), ``(out,)`` int64: the taps of each output's window that
-    fall on input samples (not on zero pads); their product over the axes is what the
-    direct sums of :func:`window_sums` read for that output (per channel pair)."""
-    kernel, dil, _, _, _ = _axes3(geom)
-    lead = 3 - geom.ndim
-    strides = [1] * lead + list(geom.strides)
-    outs = [1] * lead + list(geom.out_spatial)
-    grid = cell_grid(geom)
-    found = []
-    for axis in range(3):
-        holds = np.concatenate([(grid.sources[axis] >= 0).astype(np.int64), np.zeros(1, np.int64)])
-        taps = np.arange(outs[axis])[:, None] * strides[axis] + np.arange(kernel[axis])[None, :] * dil[axis]
-        reads = holds[np.minimum(taps, len(holds) - 1)].sum(axis=1)
-        reads.flags.writeable = False
-        found.append(reads)
-    return tuple(found)
 
 
 def _compiled_dtype(x: np.ndarray) -> np.ndarray:
@@ -495,7 +424,7 @@ def zero_windows(x: np.ndarray, geom: ConvGeometry, taps=None) -> np.ndarray:
     if _compiled.HAVE_NUMBA and x.size:
         x = _compiled_dtype(x)
         grid = cell_grid(geom)
-        _, dil, _, _, _ = _axes3(geom)
+        _, dil, _, _, _ = axes3(geom)
         strides = [1] * lead + list(geom.strides)
         outs = [1] * lead + list(geom.out_spatial)
         zero = np.empty((x.shape[0], *outs, geom.groups), np.uint8)
@@ -636,7 +565,7 @@ def window_sums(x: np.ndarray, filters: np.ndarray, geom: ConvGeometry, mask: np
     """
     found, outs, box = _selected(mask, geom, stats)
     lead, count = 3 - geom.ndim, len(outs)
-    kernel, dil, _, _, _ = _axes3(geom)
+    kernel, dil, _, _, _ = axes3(geom)
     strides = [1] * lead + list(geom.strides)
     grid = cell_grid(geom)
     w = np.ascontiguousarray(filters, np.float64).reshape(*kernel, geom.group_in, -1)
@@ -677,7 +606,7 @@ def support_zeros(x: np.ndarray, geom: ConvGeometry, tap_list, mask: np.ndarray,
         return _support_zeros_numpy(x, geom, tap_list, mask)
     found, outs, box = _selected(mask, geom, stats)
     lead = 3 - geom.ndim
-    _, dil, _, _, _ = _axes3(geom)
+    _, dil, _, _, _ = axes3(geom)
     strides = [1] * lead + list(geom.strides)
     grid = cell_grid(geom)
     zero = np.zeros(len(outs), np.uint8)
@@ -713,6 +642,55 @@ def _support_zeros_numpy(x, geom, tap_list, mask):
             hit[start:start + step] = ((values != 0) & inside).any(axis=-1)
         out[(*found, np.full(len(found[0]), j))] = ~hit
     return out
+
+
+def nonzero_table(x: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """``(N, S0 + 1, S1 + 1, S2 + 1, G)`` int: the summed-area table of the input's non-zero
+    values per channel group (three spatial axes, leading ones of length one added): entry
+    ``[n, i, j, k, g]`` counts the non-zero values of group ``g`` at input positions below
+    ``(i, j, k)``.  One compiled pass; without numba, numpy's cumulative sums.
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> g = check_geometry((1, 5, 1), (3, 1, 1), 1, 1, "SAME", "NWC", 1, None, False)
+    >>> nonzero_table(np.array([0, 2.0, 0, 0, -1]).reshape(1, 5, 1), g)[0, 1, 1, :, 0].tolist()
+    [0, 0, 1, 1, 1, 2]
+    """
+    x5 = _x5(x)
+    groups = geom.groups
+    kind = np.int32 if x.size < 2**31 else np.int64
+    table = np.zeros((x5.shape[0], *(n + 1 for n in x5.shape[1:4]), groups), kind)
+    if _compiled.HAVE_NUMBA and x.size:
+        _table_loop(_x5(_compiled_dtype(x)), groups, table)
+        return table
+    counts = np.count_nonzero(x5.reshape(*x5.shape[:4], groups, -1), axis=-1).astype(kind)
+    table[:, 1:, 1:, 1:] = counts.cumsum(axis=1, dtype=kind).cumsum(axis=2, dtype=kind).cumsum(axis=3, dtype=kind)
+    return table
+
+
+def nonzero_floor(x: np.ndarray, geom: ConvGeometry):
+    """``(N, *grid.shape, G)`` float64: per cell of :func:`cell_grid` and channel group, the
+    smallest magnitude among its non-zero samples (infinite for a cell of zeros), for zero
+    pads (``padding_mode="constant"``) and with numba; None otherwise.  One compiled pass
+    over the input.
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> g = check_geometry((1, 8, 1), (4, 1, 1), 1, 1, "VALID", "NWC", 1, None, False)
+    >>> floor = nonzero_floor(np.array([0, 0, 3, -4, 0, 0, 0, 0.5]).reshape(1, 8, 1), g)
+    >>> floor is None or floor.ravel().tolist() == [np.inf, np.inf, 3.0, 4.0, np.inf, np.inf, np.inf, 0.5]
+    True
+    """
+    if not (_compiled.HAVE_NUMBA and geom.padding_mode == "constant"):
+        return None
+    grid = cell_grid(geom)
+    _, _, used, _, pads = axes3(geom)
+    floor = np.full((x.shape[0], *grid.shape, geom.groups), np.inf)
+    _floor_loop(_x5(_compiled_dtype(x)), np.array([p[0] for p in pads], np.int64), np.array(used, np.int64),
+                grid.cell_of[0], grid.cell_of[1], grid.cell_of[2], geom.group_in, floor)
+    return floor
 
 
 # -- compiled loops ---------------------------------------------------------------------------------
@@ -1042,3 +1020,42 @@ if _compiled.HAVE_NUMBA:
                     hit = True
                     break
             zero[f] = 0 if hit else 1
+
+    @numba.njit(nogil=True, cache=True)
+    def _table_loop(x, groups, table):  # pragma: no cover - compiled
+        """:func:`nonzero_table`: each row's running count plus the table's rows above it."""
+        per = x.shape[4] // groups
+        for n in range(x.shape[0]):
+            for i in range(x.shape[1]):
+                for j in range(x.shape[2]):
+                    for g in range(groups):
+                        run = 0
+                        for k in range(x.shape[3]):
+                            for c in range(g * per, (g + 1) * per):
+                                if x[n, i, j, k, c] != 0:
+                                    run += 1
+                            table[n, i + 1, j + 1, k + 1, g] = run + table[n, i, j + 1, k + 1, g] + \
+                                table[n, i + 1, j, k + 1, g] - table[n, i, j, k + 1, g]
+
+    @numba.njit(nogil=True, cache=True)
+    def _floor_loop(x, lo, used, cell0, cell1, cell2, per, floor):  # pragma: no cover - compiled
+        """:func:`nonzero_floor`: input sample ``i`` lies at padded position ``i + lo``."""
+        for n in range(x.shape[0]):
+            for i0 in range(x.shape[1]):
+                p0 = i0 + lo[0]
+                if p0 >= used[0]:
+                    break
+                for i1 in range(x.shape[2]):
+                    p1 = i1 + lo[1]
+                    if p1 >= used[1]:
+                        break
+                    k0, k1 = cell0[p0], cell1[p1]
+                    for i2 in range(x.shape[3]):
+                        p2 = i2 + lo[2]
+                        if p2 >= used[2]:
+                            break
+                        k2 = cell2[p2]
+                        for c in range(x.shape[4]):
+                            v = abs(np.float64(x[n, i0, i1, i2, c]))
+                            if v != 0 and v < floor[n, k0, k1, k2, c // per]:
+                                floor[n, k0, k1, k2, c // per] = v

@@ -283,6 +283,9 @@ class RangeGuard:
             concentration = np.where(l1 > 0, np.minimum(1.0, (l1 / np.where(l2 > 0, l2, 1)) ** 2 / FULL_TAPS), 1.0)
             spread = np.where(l1 > 0, np.asarray(rounding.gains, np.float64) / (l1 * concentration), 0.0)
         self.spread = spread.reshape(geom.groups, geom.group_out).max(axis=1)  # per group
+        with np.errstate(divide="ignore", invalid="ignore"):
+            reach = np.where(l1 > 0, np.asarray(rounding.gains, np.float64) / np.where(l1 > 0, l1, 1), 0.0)
+        self.reach = reach.reshape(geom.groups, geom.group_out).max(axis=1)  # gain over sum |w|, per group
         self.gains = np.asarray(rounding.gains, np.float64)
         self.points = float(rounding.points)
 
@@ -322,6 +325,24 @@ class RangeGuard:
             tile = np.searchsorted(self.tiles[axis][3], positions, side="right")  # out_hi of each tile
             out = np.take(out, tile, axis=axis + 1)
         return out
+
+    def floor_ratio(self, tiles, least) -> np.ndarray:
+        """The ratio of :class:`Verdict` for windows whose every non-zero sample is at least
+        ``least`` ``(N, ..., G)`` (three axes): the worst tile's transform error over ``sum
+        |w|`` times ``least``, a lower bound of the contract's scale ``D'`` (no
+        concentration is assumed: every weight meets a sample of ``least`` or more)."""
+        worst = self._transform_error(tiles).max(axis=(1, 2, 3))[:, None, None, None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(worst > 0, worst * self.reach / least, 0.0)
+
+    def bound_points(self, tiles, dtype, points) -> np.ndarray:
+        """:meth:`error_bound` at the outputs ``points`` only (per axis of the grid, three,
+        ``(P,)`` positions): ``(N, P, C_out)``."""
+        per_group = self._transform_error(tiles, precision(dtype))
+        tile = [np.searchsorted(self.tiles[axis][3], positions, side="right")  # out_hi of each tile
+                for axis, positions in enumerate(points)]
+        out = per_group[:, tile[0], tile[1], tile[2], :]
+        return np.repeat(out, self.geom.group_out, axis=-1) * self.gains
 
     def _verdict(self, ratio, dtype) -> Verdict:
         eps = precision(dtype)

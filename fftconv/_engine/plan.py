@@ -12,6 +12,7 @@ import numpy as np
 from fftconv import _checks
 from fftconv._engine import cells as _cells
 from fftconv._engine import complex as _complex
+from fftconv._engine import coverage as _coverage
 from fftconv._engine import constants as _constants
 from fftconv._engine import guards as _guards
 from fftconv._engine import spectra as _spectra
@@ -582,7 +583,7 @@ class BoundPlan:
         self._detail(tiles=int(levels.size), **{"worst ratio": float(f"{verdict.worst:.4g}")})
         if (levels == 0).all():
             y = self._run(x, method, dtype)
-            return y, tiles, dtype, self._rim_suspects(x, y, method, tiles, dtype, guard)
+            return y, tiles, dtype, self._window_suspects(x, y, method, stats, tiles, dtype, guard, verdict)
         tiles_wide = (levels >= 1).any(axis=(0, -1))  # per tile position: any image or group
         run_dtype = dtype if dtype == wide or not (levels == 1).any() else wide
         if run_dtype != dtype and float(tiles_wide.mean()) > BOX_FRACTION:
@@ -610,10 +611,124 @@ class BoundPlan:
             bad = fine.ratio > limit  # (N, *blocks, G)
             if bad.any():
                 suspects = _guards.expand(bad, blocks, plan.run_geometry.out_spatial)
-        rim = self._rim_suspects(x, y, method, tiles, run_dtype, guard)
+        rim = self._window_suspects(x, y, method, stats, tiles, run_dtype, guard, verdict)
         if rim is not None:
             suspects = rim if suspects is None else suspects | rim
         return y, tiles, run_dtype, suspects
+
+    def _window_suspects(self, x, y, method, stats, tiles, run_dtype, guard, verdict):
+        """The outputs ``(N, *out, G)`` (None for none) whose windows the cell statistics cannot
+        vouch for (:mod:`~fftconv._engine.coverage`) and whose ``|y|`` does not show the
+        accuracy: the rim bands (:meth:`_rim_suspects`), then the windows that hold no
+        non-zero cell whole and those whose filter weighs input samples too little
+        (:meth:`_coverage_suspects`)."""
+        rim = self._rim_suspects(x, y, method, tiles, run_dtype, guard)
+        more = self._coverage_suspects(x, y, stats, tiles, run_dtype, guard, verdict)
+        if more is None:
+            return rim
+        self._detail(**{"coverage outputs": int(np.count_nonzero(more)) * self.plan.run_geometry.group_out})
+        return more if rim is None else rim | more
+
+    def _coverage_suspects(self, x, y, stats, tiles, run_dtype, guard, verdict):
+        """Of the outputs whose window holds no non-zero cell whole beside cells of zeros
+        (:func:`~fftconv._engine.coverage.thin_windows`) and whose cells' faintest non-zero
+        sample does not vouch for them (:meth:`~fftconv._engine.guards.RangeGuard.floor_ratio`),
+        or whose filter puts less of its
+        weight on input samples than the tiles' worst ratio leaves room for, beyond the
+        concentration the error model already allows for
+        (:func:`~fftconv._engine.coverage.tap_fractions`: ``share * FULL_TAPS < worst /
+        limit``), those
+        ``(N, *out, G)`` (None for none) whose ``|y|`` does not show the accuracy.  The rim
+        bands are left to :meth:`_rim_suspects`."""
+        geom = self.plan.run_geometry
+        looks = []
+        limit = verdict.limit if run_dtype == self.plan.real_dtype else verdict.wide_limit
+        thin = _coverage.thin_windows(stats, geom)
+        if thin is not None and thin.any():
+            floor = _cells.nonzero_floor(x, geom)
+            if floor is not None:  # vouched for where even their faintest non-zero sample suffices
+                thin &= guard.floor_ratio(tiles, _coverage.thin_floor(floor, geom)) > limit
+            if thin.any():
+                looks.append((tuple(c for c, _ in _coverage.window_classes(geom)), thin.any(axis=(0, -1)), True))
+        fractions = self._tap_fractions()
+        if fractions is not None:
+            low = fractions[1] * _guards.FULL_TAPS < (verdict.worst / limit if limit > 0 else 1.0)
+            if low.any():
+                looks.append((fractions[0], low, False))
+        if not looks:
+            return None
+        lead = 3 - geom.ndim
+        partial = _coverage.partial_windows(geom)
+        found = None
+        for classes, chosen, thin_look in looks:
+            points = _coverage.class_points(chosen, classes)
+            fresh = ~(partial[0][points[0]] | partial[1][points[1]] | partial[2][points[2]])
+            points = tuple(p[fresh] for p in points)  # (the rim bands are checked already)
+            if not points[0].size:
+                continue
+            share = self._share(points, x if thin_look else None)
+            unshown = self._unshown_points(y, points, tiles, run_dtype, guard, share)
+            if unshown is None:
+                continue
+            if found is None:
+                found = np.zeros((y.shape[0], *([1] * lead), *geom.out_spatial, geom.groups), bool)
+            n, p, g = np.nonzero(unshown)
+            found[n, points[0][p], points[1][p], points[2][p], g] = True
+        return None if found is None else found.reshape(y.shape[0], *geom.out_spatial, geom.groups)
+
+    def _tap_fractions(self):
+        """:func:`~fftconv._engine.coverage.tap_fractions` of the plan's filters (kept)."""
+        if "tap fractions" not in self._prepared:
+            self._prepared["tap fractions"] = _coverage.tap_fractions(self.filters, self.plan.run_geometry)
+        return self._prepared["tap fractions"]
+
+    def _share(self, points, x=None):
+        """At the outputs ``points`` (per axis of the grid, ``(P,)``), an upper bound, broadcastable
+        to ``(N, P, G)``, of the share of the filters' ``sum |w|`` that lies on non-zero samples:
+        the share on input samples (zero pads are structure, :doc:`numerics`), and given the
+        input ``x``, ``max |w| / sum |w|`` times the window's non-zero samples
+        (:func:`~fftconv._engine.coverage.nonzero_counts`)."""
+        geom = self.plan.run_geometry
+        fractions = self._tap_fractions()
+        share = np.ones((1, len(points[0]), 1))
+        if fractions is not None:
+            classes, table = fractions
+            share = share * table[classes[0][points[0]], classes[1][points[1]], classes[2][points[2]]][None, :, None]
+        counts = None if x is None else _coverage.nonzero_counts(x, geom, points)
+        if counts is not None:
+            if "peak share" not in self._prepared:
+                flat = np.abs(self.filters.astype(np.float64)).reshape(-1, geom.out_channels)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    peak = np.where(flat.sum(axis=0) > 0, flat.max(axis=0) / flat.sum(axis=0), 0.0)
+                self._prepared["peak share"] = peak.reshape(geom.groups, geom.group_out).max(axis=1)
+            share = np.minimum(share, counts * self._prepared["peak share"])
+        return share
+
+    def _unshown_points(self, y, points, tiles, dtype, guard, share):
+        """Of the outputs at ``points`` (per axis of the grid, ``(P,)`` positions), those
+        ``(N, P, G)`` whose ``|y|`` does not show that the transforms' error bound (in
+        ``dtype``) is within the contract, or None for none.
+
+        The contract's scale at an output is ``D' = D sum|w| / W`` (:doc:`numerics`: zeros
+        count at the magnitude of the window's non-zero samples), ``W`` the filter's weight on
+        them and ``D >= |y| - bound``; with ``share >= W / sum|w|`` (:meth:`_share`,
+        broadcastable to ``(N, P, G)``), ``|y| >= bound (1 + share / room)`` shows
+        ``bound <= room D'``."""
+        geom = self.plan.run_geometry
+        y3 = y.reshape(y.shape[0], *([1] * (3 - geom.ndim)), *y.shape[1:])
+        values = y3[:, points[0], points[1], points[2], :]  # (N, P, C_out)
+        slack = 1 + np.repeat(np.broadcast_to(share, (*values.shape[:2], geom.groups)), geom.group_out, axis=-1) / \
+            self._room(dtype, guard)
+        shown = (np.abs(values) >= guard.bound_points(tiles, dtype, points) * slack) | (slack == 1)
+        # (a share of 0: the window holds no non-zero sample, an exact zero set by the zero guard)
+        unshown = ~shown.reshape(*shown.shape[:-1], geom.groups, geom.group_out).all(axis=-1)
+        return unshown if unshown.any() else None
+
+    def _room(self, dtype, guard) -> float:
+        """The contract's error scale less what transforms in ``dtype`` add locally, in units of
+        ``sum |x| |w|``: an output is shown accurate where ``|y| >= bound * (1 + 1 / room)``."""
+        return _guards.ACCURACY_FACTOR * _guards.precision(self.plan.real_dtype) - \
+            _guards.KAPPA_LOCAL * guard.log * _guards.precision(dtype)
 
     def _rim_suspects(self, x, y, method, tiles, run_dtype, guard):
         """The outputs ``(N, *out, G)`` (None for none) whose window holds no whole cell of input
@@ -624,7 +739,7 @@ class BoundPlan:
         method (the reference: nothing is left to check) or, in a float32 call where that is
         cheaper, with float64 transforms."""
         geom = self.plan.run_geometry
-        partial = _cells.partial_windows(geom)
+        partial = _coverage.partial_windows(geom)
         if not any(p.any() for p in partial):
             return None
         lead, wide = 3 - geom.ndim, np.dtype(np.float64)
@@ -659,16 +774,19 @@ class BoundPlan:
     def _unshown(self, y, rows, axis, tiles, dtype, guard):
         """Of the outputs at ``rows`` of grid axis ``axis`` (every position along the other
         axes), those ``(N, ..., G)`` whose ``|y|`` does not show that the transforms' error
-        bound (in ``dtype``) is within the contract, or None for none: ``sum |x| |w| >= |y| -
-        bound`` (see :meth:`_settle`)."""
+        bound (in ``dtype``) is within the contract, or None for none (the test of
+        :meth:`_unshown_points`, with the filters' share on input samples)."""
         geom = self.plan.run_geometry
         lead = 3 - geom.ndim
         y3 = y.reshape(y.shape[0], *([1] * lead), *y.shape[1:])
         index = [rows if a == axis else np.arange(y3.shape[1 + a]) for a in range(3)]
-        room = _guards.ACCURACY_FACTOR * _guards.precision(self.plan.real_dtype) - \
-            _guards.KAPPA_LOCAL * guard.log * _guards.precision(dtype)
         band = np.take(y3, rows, axis=axis + 1)
-        shown = np.abs(band) >= guard.bound_at(tiles, dtype, index) * (1 + 1 / room)
+        share = 1.0
+        fractions = self._tap_fractions()
+        if fractions is not None:  # (zero pads are structure: they count at the window's samples)
+            classes, table = fractions
+            share = table[np.ix_(*(c[i] for c, i in zip(classes, index)))][None, ..., None]
+        shown = np.abs(band) >= guard.bound_at(tiles, dtype, index) * (1 + share / self._room(dtype, guard))
         unshown = ~shown.reshape(*shown.shape[:-1], geom.groups, geom.group_out).all(axis=-1)
         return unshown if unshown.any() else None
 
@@ -680,16 +798,14 @@ class BoundPlan:
         plan = self.plan
         geom, dtype = plan.run_geometry, plan.real_dtype
         bound = guard.error_bound(tiles, run_dtype)  # (N, *out, C_out), absolute
-        room = _guards.ACCURACY_FACTOR * _guards.precision(dtype) - \
-            _guards.KAPPA_LOCAL * guard.log * _guards.precision(run_dtype)
-        shown = np.abs(y) >= bound * (1 + 1 / room)  # sum|x||w| >= |y| - bound suffices
+        shown = np.abs(y) >= bound * (1 + 1 / self._room(run_dtype, guard))  # sum|x||w| >= |y| - bound suffices
         shown = shown.reshape(*suspects.shape, geom.group_out).all(axis=-1)
         redo = suspects & ~shown
         count = int(np.count_nonzero(redo))
         if not count:
             return y
         wide = np.dtype(np.float64)
-        if run_dtype != wide and _sum_reads(geom, redo) * geom.group_in * geom.group_out * SUM_SECONDS > \
+        if run_dtype != wide and _sum_reads(geom, redo, stats) * geom.group_in * geom.group_out * SUM_SECONDS > \
                 WIDE_COST * plan.estimates.get(plan.method, 0.0):
             # cheaper to run every transform in float64 than to sum these outputs directly
             self._note(f"dynamic-range guard: float64 transforms ({count * geom.group_out} outputs beyond "
@@ -845,10 +961,23 @@ class BoundPlan:
         lines.append(f"tiles      {levels.size} (images x tiles x groups): {counts[0]} in {plan.real_dtype}, "
                      f"{counts[1]} need float64 transforms, {counts[2]} looked at output by output "
                      f"({REFERENCE} sums where the bound cannot vouch)")
-        rims = [int(p.sum()) for p in _cells.partial_windows(geom)[3 - geom.ndim:]]
+        rims = [int(p.sum()) for p in _coverage.partial_windows(geom)[3 - geom.ndim:]]
         if any(rims):
             lines.append(f"rims       {rims} outputs per axis read a few samples beside wide pads: each is "
                          f"checked against |y| after the run, a band with one that fails computed again")
+        thin = _coverage.thin_windows(stats, geom)
+        if thin is not None and thin.any():
+            classes = [c for c, _ in _coverage.window_classes(geom)]
+            count = int(thin.any(axis=(0, -1))[np.ix_(*classes)].sum())
+            lines.append(f"zeros      {count} output positions meet non-zero cells beside cells of zeros without "
+                         f"holding one whole: vouched for by their cells' faintest non-zero sample, or "
+                         f"checked against |y|")
+        fractions = self._tap_fractions()
+        if fractions is not None:
+            least = float(fractions[1].min())
+            lines.append(f"pads       at least {least:.3g} of each filter's sum |w| lands on input samples; "
+                         f"outputs below {verdict.worst / verdict.limit / _guards.FULL_TAPS:.3g} are checked "
+                         f"against |y|")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -880,15 +1009,24 @@ def _permuted(geom, order):
                                out_spatial=pick(geom.out_spatial))
 
 
-def _sum_reads(geom, outputs) -> int:
+def _sum_reads(geom, outputs, stats) -> int:
     """Input samples (per channel pair) that the direct sums of ``outputs`` ``(N, *out, G)``
-    read: their windows' taps on input samples, not on zero pads."""
+    read: their windows' taps on input samples, not on zero pads, and with the compiled
+    sums (:func:`~fftconv._engine.cells.window_sums`), only those in the box of the non-zero
+    samples."""
     lead = 3 - geom.ndim
-    reads = _cells.window_reads(geom)[lead:]
+    if _cells.compiled() and geom.padding_mode == "constant":
+        box = _cells.nonzero_box(stats, geom)[lead:]
+        reads = []
+        for (lo, hi), o, s, d, k in zip(box, geom.out_spatial, geom.strides, geom.dilations, geom.kernel):
+            start = np.arange(o) * s
+            reads.append(np.clip(-((start - hi) // d), 0, k) - np.clip(-((start - lo) // d), 0, k))
+    else:
+        reads = _coverage.window_reads(geom)[lead:]
     found = np.nonzero(outputs)
     per = np.ones(len(found[0]), np.int64)
     for axis, r in enumerate(reads):
-        per *= r[found[1 + axis]]
+        per *= np.maximum(r[found[1 + axis]], 0)
     return int(per.sum())
 
 
