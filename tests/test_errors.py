@@ -329,6 +329,10 @@ BAD_INPUTS = [
      ValueError, r"`filter_shape` shape\[-2\] must equal the 4 input channels"),
     ("plan-depthwise-bad-input-shape", lambda: fftconv.plan_depthwise_conv2d((6, 6, 4), (3, 3, 4, 1)),
      ValueError, r"`input_shape` must be 4-D NHWC"),
+    ("plan-depthwise-other-filters", lambda: fftconv.plan_depthwise_conv2d(X.shape, (3, 3, 4, 2)).bind(
+        np.ones((3, 3, 4, 1))), ValueError,
+     r"`filters` has shape \(3, 3, 4, 1\) but this plan was made for \(3, 3, 4, 2\) \(or its grouped form "
+     r"\(3, 3, 1, 8\)\)"),
     # -- 0-d arrays, huge padding ------------------------------------------------------------------
     ("strides-0d-array", lambda: conv2d(X, W, strides=np.array(0)), ValueError, STRIDES_ACCEPTED),
     ("strides-0d-float-array", lambda: conv2d(X, W, strides=np.array(1.5)), TypeError,
@@ -340,6 +344,9 @@ BAD_INPUTS = [
      r"`dilations` must be an int or a sequence"),
     ("padding-too-large-for-any-array", lambda: conv2d(X, W, padding=10**12), ValueError,
      r"`padding` 1000000000000 with `input` spatial sizes \(6, 6\) makes an output of .* elements"),
+    ("dilations-too-large-for-any-array", lambda: conv2d(X, W, padding="SAME", dilations=10**12), ValueError,
+     r"`padding` 'SAME' with `input` spatial sizes \(6, 6\) and `dilations` \(1000000000000, 1000000000000\) "
+     r"\(a dilated kernel of"),
     ("plan-padding-too-large", lambda: _plan(padding=10**12), ValueError,
      r"`padding` 1000000000000 with `input_shape` spatial sizes"),
     ("padding-too-large-for-memory", lambda: conv2d(X, W, padding=10**6), ValueError,

@@ -145,6 +145,7 @@ def test_every_entry_point_follows_the_mode(entry, mode):
     elif entry == "plan-depthwise":
         plan = fftconv.plan_depthwise_conv2d(x.shape, wd.shape, dtype="float64", **options)
         got = plan(x, wd.reshape(plan.filters_shape))
+        assert np.array_equal(plan(x, wd), got) and np.array_equal(plan.bind(wd)(x), got)  # TF's shape too
         expected = ref(x, wd.reshape(5, 4, 1, 4), (1, 2), ((3, 6), (2, 1)), padding_mode=mode)
     elif entry == "bound":
         got = fftconv.plan_conv2d(x.shape, w.shape, dtype="float64", **options).bind(w)(x)

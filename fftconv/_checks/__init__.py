@@ -37,10 +37,12 @@ _OPENCV_MODES = {"reflect": "symmetric", "reflect_101": "reflect", "reflect101":
                  "default": "reflect", "replicate": "edge", "wrap": "wrap", "constant": "constant"}
 
 
-def check_plan_shape(name, shape, expected) -> None:
-    """Raise ``ValueError`` unless an array named ``name`` has the ``expected`` shape a plan was made for."""
-    if tuple(shape) != tuple(expected):
-        raise ValueError(f"`{name}` has shape {tuple(shape)} but this plan was made for {tuple(expected)}; "
+def check_plan_shape(name, shape, expected, also=None) -> None:
+    """Raise ``ValueError`` unless an array named ``name`` has the ``expected`` shape a plan was made
+    for (or the shape ``also``, where the plan accepts a second form of the same array)."""
+    if tuple(shape) != tuple(expected) and (also is None or tuple(shape) != tuple(also)):
+        made = f"{tuple(expected)}" if also is None else f"{tuple(also)} (or its grouped form {tuple(expected)})"
+        raise ValueError(f"`{name}` has shape {tuple(shape)} but this plan was made for {made}; "
                          f"make a new plan for other shapes")
 
 
@@ -452,8 +454,10 @@ def _check_sizes(geom: ConvGeometry, padding, names) -> None:
     padded = geom.batch * math.prod(geom.used_extent) * geom.in_channels
     out = math.prod(geom.output_shape)
     if max(padded, out) > MAX_ELEMENTS:
+        dilated = "" if all(d == 1 for d in geom.dilations) else \
+            f" and `dilations` {geom.dilations} (a dilated kernel of {geom.eff_kernel})"
         raise ValueError(
-            f"`padding` {padding!r} with `{names[0]}` spatial sizes {geom.spatial} makes an output of "
+            f"`padding` {padding!r} with `{names[0]}` spatial sizes {geom.spatial}{dilated} makes an output of "
             f"{out:.3g} elements and a padded input of {padded:.3g}; at most {MAX_ELEMENTS:.3g} "
             f"elements fit in an array")
 

@@ -202,14 +202,17 @@ def _per_class(values, geom: ConvGeometry, first: int, reduce):
     return reduce(values, [(k[:, 0], k[:, 1]) for k in keys]), [i.reshape(-1) for i in index]
 
 
-def _box_min(values: np.ndarray, ranges) -> np.ndarray:
-    """Minima of ``values`` ``(N, n0, n1, n2, G)`` over boxes: per product of the per-axis
-    ``(lo, hi)`` ranges (``lo < hi``), ``(N, r0, r1, r2, G)``."""
+def _box_reduce(values: np.ndarray, ranges, ufunc=np.minimum) -> np.ndarray:
+    """``ufunc``'s reduction (minima by default) of ``values`` ``(N, n0, n1, n2, G)`` over boxes:
+    per product of the per-axis ``(lo, hi)`` ranges (an empty range reads one value),
+    ``(N, r0, r1, r2, G)``."""
     out = values
     for axis, (lo, hi) in enumerate(ranges):
+        n = out.shape[axis + 1]
         padded = np.concatenate([out, np.take(out, [0], axis=axis + 1)], axis=axis + 1)  # hi may be n
-        pairs = np.stack([lo, np.maximum(hi, lo + 1)], axis=1).reshape(-1)
-        out = np.take(np.minimum.reduceat(padded, pairs, axis=axis + 1), np.arange(0, len(pairs), 2), axis=axis + 1)
+        first = np.minimum(lo, n - 1)  # (an empty range's value is not read)
+        pairs = np.stack([first, np.clip(hi, first + 1, n)], axis=1).reshape(-1)
+        out = np.take(ufunc.reduceat(padded, pairs, axis=axis + 1), np.arange(0, len(pairs), 2), axis=axis + 1)
     return out
 
 
@@ -219,24 +222,27 @@ def thin_floor(floor: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     (:func:`fftconv._engine.cells.nonzero_floor`): a lower bound of every non-zero sample a
     window holds, so that ``sum |w|`` times it bounds the contract's scale ``D'`` of the
     output from below (:doc:`numerics`)."""
-    least, index = _per_class(floor, geom, 2, _box_min)
+    least, index = _per_class(floor, geom, 2, _box_reduce)
     return least[:, *np.ix_(*index), :]
 
 
 def tap_fractions(filters: np.ndarray, geom: ConvGeometry):
-    """``(classes, fraction)``, or None where every tap of every window lands on an input
+    """``(classes, share, taps)``, or None where every tap of every window lands on an input
     sample (no zero pads): per axis of the grid (three), ``(out,)`` int64, each output's class
-    by the taps of its window that land on input samples, and ``fraction`` ``(n0, n1, n2)``,
-    per product of classes, the least share over output channels of a filter's ``sum |w|``
-    that lands on input samples (1 for a filter of zeros).
+    by the taps of its window that land on input samples; per product of classes ``(n0, n1,
+    n2)``, ``share``, the least over output channels of the part of a filter's ``sum |w|``
+    on those taps (1 for a filter of zeros), and ``taps``, the least over output channels of
+    that weight over its largest tap there: how many taps carry it (infinite where it is 0).
 
     Examples
     --------
     >>> from fftconv._checks import check_geometry
     >>> g = check_geometry((1, 6, 1), (3, 1, 1), 1, 1, "SAME", "NWC", 1, None, False)
-    >>> classes, fraction = tap_fractions(np.array([1.0, 2.0, 1.0]).reshape(3, 1, 1), g)
-    >>> fraction[0, 0, classes[-1]].tolist()   # the first and last windows miss a weight of 1 in 4
+    >>> classes, share, taps = tap_fractions(np.array([1.0, 2.0, 1.0]).reshape(3, 1, 1), g)
+    >>> share[0, 0, classes[-1]].tolist()   # the first and last windows miss a weight of 1 in 4
     [0.75, 1.0, 1.0, 1.0, 1.0, 0.75]
+    >>> taps[0, 0, classes[-1]].tolist()
+    [1.5, 2.0, 2.0, 2.0, 2.0, 1.5]
     """
     if geom.padding_mode != "constant" or not any(lo or hi for lo, hi in geom.pads):
         return None
@@ -255,9 +261,14 @@ def tap_fractions(filters: np.ndarray, geom: ConvGeometry):
     prefix[0, 1:, 1:, 1:] = weight.cumsum(axis=0).cumsum(axis=1).cumsum(axis=2)
     total = prefix[0, -1, -1, -1]
     on_input = _box_counts(prefix, ranges)[0]
+    largest = _box_reduce(weight[None], ranges, np.maximum)[0]
+    e0, e1, e2 = ((hi <= lo) for lo, hi in ranges)  # windows with no tap on input samples
+    empty = e0[:, None, None] | e1[None, :, None] | e2[None, None, :]
+    largest = np.where(empty[..., None], 0.0, largest)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(total > 0, on_input / np.where(total > 0, total, 1.0), 1.0)
-    return tuple(classes), np.clip(share, 0.0, 1.0).min(axis=-1)
+        taps = np.where(largest > 0, on_input / np.where(largest > 0, largest, 1.0), np.inf)
+    return tuple(classes), np.clip(share, 0.0, 1.0).min(axis=-1), taps.min(axis=-1)
 
 
 def class_points(chosen: np.ndarray, classes) -> tuple:

@@ -71,6 +71,10 @@ class ConvPlan:
         (:mod:`fftconv._engine.complex`); the method, its settings, the estimates and
         ``peak_bytes`` are those of that real convolution,
         :attr:`run_geometry`. None for real ones.
+    depthwise_shape : tuple of int or None
+        For plans of :func:`fftconv.plan_depthwise_conv2d`, TensorFlow's depthwise filter
+        shape ``(kh, kw, C, M)``: filters of that shape are accepted as well as of
+        ``filters_shape``, ``(kh, kw, 1, C * M)`` (the same array, reshaped). None otherwise.
     """
 
     geometry: ConvGeometry
@@ -86,6 +90,7 @@ class ConvPlan:
     measured: dict | None = None
     calibration: str = ""
     embedding: str | None = None
+    depthwise_shape: tuple | None = None
 
     @property
     def ndim(self) -> int:
@@ -153,9 +158,17 @@ class ConvPlan:
         w = _checks.as_array("filters", filters)
         return self._run_checked(x, w)
 
+    def _filters_of(self, w, name="filters"):
+        """``w`` checked against the planned filter shape (a depthwise plan's ``(kh, kw, C, M)``
+        filters reshaped to ``(kh, kw, 1, C * M)``)."""
+        if self.depthwise_shape is not None and tuple(w.shape) == tuple(self.depthwise_shape):
+            return w.reshape(self.filters_shape)
+        _checks.check_plan_shape(name, w.shape, self.filters_shape, also=self.depthwise_shape)
+        return w
+
     def _run_checked(self, x, w, names=("input", "filters")):
         """Check both arrays against the plan (before the filters are transformed), then run."""
-        _checks.check_plan_shape(names[1], w.shape, self.filters_shape)
+        w = self._filters_of(w, names[1])
         out_dtype = self._check_input(x, w.dtype, names)
         self._check_complex(names[1], w.dtype, ("filters", "both"))
         _checks.check_memory(self.peak_bytes, self.output_shape)
@@ -169,8 +182,7 @@ class ConvPlan:
 
     def bind(self, filters) -> "BoundPlan":
         """Prepare ``filters`` once (for the FFT method, their spectrum) for many inputs."""
-        w = _checks.as_array("filters", filters)
-        _checks.check_plan_shape("filters", w.shape, self.filters_shape)
+        w = self._filters_of(_checks.as_array("filters", filters))
         self._check_complex("filters", w.dtype, ("filters", "both"))
         return self._bind(w)
 
@@ -633,13 +645,13 @@ class BoundPlan:
         """Of the outputs whose window holds no non-zero cell whole beside cells of zeros
         (:func:`~fftconv._engine.coverage.thin_windows`) and whose cells' faintest non-zero
         sample does not vouch for them (:meth:`~fftconv._engine.guards.RangeGuard.floor_ratio`),
-        or whose filter puts less of its
-        weight on input samples than the tiles' worst ratio leaves room for, beyond the
-        concentration the error model already allows for
-        (:func:`~fftconv._engine.coverage.tap_fractions`: ``share * FULL_TAPS < worst /
-        limit``), those
-        ``(N, *out, G)`` (None for none) whose ``|y|`` does not show the accuracy.  The rim
-        bands are left to :meth:`_rim_suspects`."""
+        or whose filter puts less of its weight on input samples than the tiles' worst ratio
+        leaves room for, beyond the concentration the error model already allows for, and on
+        fewer than ``FULL_TAPS`` taps' worth (:func:`~fftconv._engine.coverage.tap_fractions`:
+        ``share * FULL_TAPS < worst / limit`` and ``taps < FULL_TAPS``; weight spread over more
+        taps reads as many samples as the windows the cells judge), those ``(N, *out, G)``
+        (None for none) whose ``|y|`` does not show the accuracy.  The rim bands are left to
+        :meth:`_rim_suspects`."""
         geom = self.plan.run_geometry
         looks = []
         limit = verdict.limit if run_dtype == self.plan.real_dtype else verdict.wide_limit
@@ -652,7 +664,8 @@ class BoundPlan:
                 looks.append((tuple(c for c, _ in _coverage.window_classes(geom)), thin.any(axis=(0, -1)), True))
         fractions = self._tap_fractions()
         if fractions is not None:
-            low = fractions[1] * _guards.FULL_TAPS < (verdict.worst / limit if limit > 0 else 1.0)
+            low = (fractions[1] * _guards.FULL_TAPS < (verdict.worst / limit if limit > 0 else 1.0)) & \
+                (fractions[2] < _guards.FULL_TAPS)
             if low.any():
                 looks.append((fractions[0], low, False))
         if not looks:
@@ -692,7 +705,7 @@ class BoundPlan:
         fractions = self._tap_fractions()
         share = np.ones((1, len(points[0]), 1))
         if fractions is not None:
-            classes, table = fractions
+            classes, table = fractions[:2]
             share = share * table[classes[0][points[0]], classes[1][points[1]], classes[2][points[2]]][None, :, None]
         counts = None if x is None else _coverage.nonzero_counts(x, geom, points)
         if counts is not None:
@@ -784,7 +797,7 @@ class BoundPlan:
         share = 1.0
         fractions = self._tap_fractions()
         if fractions is not None:  # (zero pads are structure: they count at the window's samples)
-            classes, table = fractions
+            classes, table = fractions[:2]
             share = table[np.ix_(*(c[i] for c, i in zip(classes, index)))][None, ..., None]
         shown = np.abs(band) >= guard.bound_at(tiles, dtype, index) * (1 + share / self._room(dtype, guard))
         unshown = ~shown.reshape(*shown.shape[:-1], geom.groups, geom.group_out).all(axis=-1)

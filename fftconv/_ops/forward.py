@@ -61,6 +61,8 @@ fill_value : number
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections import OrderedDict
 
 import numpy as np
@@ -182,22 +184,27 @@ def plan_depthwise_conv2d(input_shape, filter_shape, strides=1, padding="VALID",
     """Plan a depthwise convolution with TF's ``(kh, kw, C, M)`` filter.
 
     The plan's ``filters_shape`` is the equivalent grouped one,
-    ``(kh, kw, 1, C * M)``: reshape the depthwise filter to it, or use
-    :func:`depthwise_conv2d`.
+    ``(kh, kw, 1, C * M)``; the plan, and :meth:`~fftconv.ConvPlan.bind`, take
+    filters of either shape (``depthwise_shape`` is the first).
 
     Examples
     --------
     >>> import fftconv
-    >>> fftconv.plan_depthwise_conv2d((1, 64, 64, 8), (31, 31, 8, 1)).filters_shape
-    (31, 31, 1, 8)
+    >>> plan = fftconv.plan_depthwise_conv2d((1, 64, 64, 8), (31, 31, 8, 2))
+    >>> plan.filters_shape, plan.depthwise_shape
+    ((31, 31, 1, 16), (31, 31, 8, 2))
+    >>> w = np.ones((31, 31, 8, 2), np.float32)
+    >>> plan.bind(w)(np.ones((1, 64, 64, 8), np.float32)).shape
+    (1, 34, 34, 16)
     """
     names = ("input_shape", "filter_shape")
     hwio = _checks.check_depthwise_filter(filter_shape, name=names[1])
     channels = _checks.input_channels(input_shape, data_format, 2, name=names[0])
     _checks.check_depthwise_channels(channels, filter_shape, names)
-    return plan_from_shapes(2, input_shape, hwio, strides, padding, data_format, dilations, channels,
-                        flip, dtype, method, workers, measure, backend, names=names,
-                        padding_mode=padding_mode)
+    plan = plan_from_shapes(2, input_shape, hwio, strides, padding, data_format, dilations, channels,
+                            flip, dtype, method, workers, measure, backend, names=names,
+                            padding_mode=padding_mode)
+    return dataclasses.replace(plan, depthwise_shape=tuple(int(v) for v in filter_shape))
 
 
 # -- running -----------------------------------------------------------------------
