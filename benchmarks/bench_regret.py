@@ -33,17 +33,28 @@ images with large kernels, whose regret is then taken against the FFT method.
 
 Targets (SPEC): geometric mean <= 1.10 and max <= 1.5. Noise alone pushes
 the regret above 1 (the minimum of two noisy medians is biased low), so use
-enough repeats on a quiet machine. Results: ``benchmarks/results/regret.json``.
+enough repeats on a quiet machine. Each point's row says what its regret is
+(``fftconv bench``'s verdicts): ``noise`` where auto's fastest round was no
+slower than the faster method's slowest, ``mis-pick`` where the method auto
+ran lost every round to the other, ``overhead`` where auto ran the faster
+method and lost every round to it; and ``busy`` where the load average says
+other work competed for the cores (a warning then ends the run: on a shared
+2-core machine, 2-thread calls of a millisecond waited for a descheduled
+thread, and medians of 3 varied 2-10x). Results:
+``benchmarks/results/regret.json``.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import sys
 
 import _timing  # first: pins the thread count before numpy loads
 import _peers
 import fftconv
 import numpy as np
+from fftconv import cli as _cli
 
 from dataclasses import asdict, dataclass
 
@@ -56,7 +67,8 @@ SIZES = (32, 48, 64, 96, 128, 192, 256)
 TARGET_GMEAN, TARGET_MAX = 1.10, 1.5
 COLUMNS = [("i", "#", ""), ("shape", "input * filters", ""), ("method", "plan", ""),
            ("auto", "auto ms", "ms"), ("direct", "direct", "ms"), ("fft", "fft", "ms"),
-           ("faster", "faster", ""), ("regret", "regret", "")]
+           ("faster", "faster", ""), ("regret", "regret", ""), ("verdict", "verdict", ""),
+           ("busy", "load", "")]
 
 
 @dataclass(frozen=True)
@@ -219,16 +231,23 @@ def measure(wl: Workload, args) -> tuple[dict, dict]:
     x, w = wl.inputs()
     op = getattr(wl, "op", "conv2d")
     plan = getattr(fftconv, f"plan_{op}")(x.shape, w.shape, dtype=x.dtype, **wl.conv_kwargs(args.threads))
+    load_before = _cli.load_average()
     timings = _timing.time_interleaved(candidates(wl, x, w, args.threads), args.reps, args.max_seconds,
                                        desc=wl.name)
+    load = (load_before, _cli.load_average())
+    busy = _cli.machine_busy(*load, args.threads, os.cpu_count() or 1)
     t = {name: timing.median for name, timing in timings.items()}
     faster = "direct" if t["direct"] < t["fft"] else "fft"
     regret = _timing.ratio(t["auto"], _timing.fastest(t["direct"], t["fft"]))
+    rounds = {name: timing.times for name, timing in timings.items() if timing.times}
+    timed = [m for m in ("direct", "fft") if m in rounds]
+    verdict = _cli._verdict(plan.method, rounds, timed) if "auto" in rounds and timed else ""
     row = {"i": wl.name, "shape": wl.describe(), "method": plan.method, **t,
-           "faster": faster if plan.method == faster else f"{faster} !", "regret": regret}
+           "faster": faster if plan.method == faster else f"{faster} !", "regret": regret,
+           "verdict": verdict, "busy": "busy" if busy else ""}
     record = {"workload": wl.as_dict(), "method": plan.method, "estimates": plan.estimates,
-              "measured_faster": faster, "regret": regret,
-              "timings": {name: timing.as_dict() for name, timing in timings.items()}}
+              "measured_faster": faster, "regret": regret, "verdict": verdict, "load": load,
+              "busy": busy, "timings": {name: timing.as_dict() for name, timing in timings.items()}}
     return row, record
 
 
@@ -248,7 +267,8 @@ def main(argv=None):
         row, record = measure(wl, args)
         rows.append(row)
         records.append(record)
-        print(f"{row['i']:5s} {row['shape']:48s} {row['method']:7s} regret {row['regret']:.2f}", flush=True)
+        print(f"{row['i']:5s} {row['shape']:48s} {row['method']:7s} regret {row['regret']:.2f} "
+              f"{row['verdict']} {row['busy']}", flush=True)
     _timing.print_table(rows, COLUMNS, f"Planner regret, median ms ({args.reps} repeats, "
                                        f"{args.threads} threads; '!': the plan chose the slower)")
     s = summary([r["regret"] for r in rows])
@@ -257,9 +277,20 @@ def main(argv=None):
           f"(target <= {TARGET_GMEAN}: {'ok' if s['gmean_ok'] else 'MISS'}), "
           f"max {s['max']:.3f} (target <= {TARGET_MAX}: {'ok' if s['max_ok'] else 'MISS'}); "
           f"{s['above_1.5']} above {TARGET_MAX}; plan picked the slower method at {wrong}")
+    above = [r for r in rows if r["regret"] > TARGET_MAX]
+    if above:
+        kinds = {v: sum(r["verdict"] == v for r in above) for v in ("mis-pick", "overhead", "noise")}
+        print("above " + f"{TARGET_MAX}: " + ", ".join(f"{n} {v}" for v, n in kinds.items()))
+    busy = [r for r, rec in zip(rows, records) if rec["busy"]]
+    if busy:
+        loads = [v for rec in records for v in rec["load"] if v is not None]
+        print(f"warning: the machine was busy at {len(busy)} of {len(rows)} points (load average up to "
+              f"{max(loads):.1f} with {args.threads} thread(s) timed on {os.cpu_count()} core(s)): their "
+              f"regret may be noise; rerun on a quieter machine or with more --reps.", file=sys.stderr)
     path = _timing.write_json("regret", {"reps": args.reps, "quick": args.quick, "seed": args.seed,
                                          "grid": args.grid,
-                                         "summary": {**s, "wrong_choices": wrong},
+                                         "summary": {**s, "wrong_choices": wrong,
+                                                     "busy_points": len(busy)},
                                          "results": records}, args.out, args.threads)
     print(f"wrote {path}")
 

@@ -1,6 +1,8 @@
 """The planner, on shapes alone: decisions at clear cases, monotonic as kernels grow,
 tile layouts within bounds, and the public calls for every backend."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -122,3 +124,35 @@ def test_depthwise_layers_of_many_small_images_plan_the_direct_method(n, channel
     2-4x faster than the FFT method, whose many small transforms the model now prices."""
     assert fftconv.plan_conv2d((n, 56 if k == 7 else 28, 56 if k == 7 else 28, channels),
                                (k, k, 1, channels), groups=channels).method == "direct"
+
+
+def test_narrow_output_rows_cost_more_per_multiply_add():
+    """The compiled row loop pays for each pass over a block of an output row
+    (``compiled_pass_overhead``): a stride's narrower rows run fewer multiply-adds per ns. Timed
+    alone on one thread (2026-12-07), 10 per ns on rows of 64 outputs, 20 on 256, 30 on 2048."""
+    from fftconv._checks import check_geometry
+    from fftconv._engine.constants import DEFAULT_CONSTANTS
+    from fftconv.methods import _compiled
+
+    def per_mac(n, k, stride):
+        geom = check_geometry((1, n, n, 1), (k, k, 1, 1), 2, stride, "SAME", "NHWC", 1, None, False)
+        return _compiled.seconds(geom, 4, DEFAULT_CONSTANTS) / (math.prod(geom.out_spatial) * k * k)
+
+    assert per_mac(128, 41, 1) > 1.2 * per_mac(1024, 41, 1)
+    assert per_mac(256, 41, 2) > 1.2 * per_mac(512, 41, 1)
+    assert per_mac(2048, 41, 1) < 1.1 * per_mac(4096, 41, 1)  # wide rows: the multiply-adds dominate
+
+
+@pytest.mark.skipif("compiled" not in direct_method.STRATEGIES or "ducc0" not in available_backends(),
+                    reason="numba or ducc0 is not installed, or FFTCONV_DISABLE turns it off")
+@pytest.mark.parametrize("size, k, stride, outputs, expected", [
+    (256, 41, 2, 1, "fft"), (2048, 15, 1, 1, "direct"), (1024, 15, 1, 1, "direct"), (2048, 11, 1, 4, "fft")])
+def test_single_channel_images_at_strides_plan_the_faster_method(size, k, stride, outputs, expected):
+    """Measured side by side on ducc0 (2026-12-07, 2 workers, shared machine; direct over FFT
+    time): 256^2 with 41x41 at stride 2 1.2-1.5; 2048^2 with 15x15 0.69-0.90 and 1024^2 0.68-0.82;
+    2048^2 with 11x11 to 4 outputs 1.14-1.76 (the copies to and from the channel-major layout:
+    ``TRANSPOSE_COST``). The model without its pass term planned the first three the other way;
+    with it but without the copies' cost, the fourth."""
+    plan = fftconv.plan_conv2d((1, size, size, 1), (k, k, 1, outputs), strides=stride, padding="SAME",
+                               backend="ducc0")
+    assert plan.method == expected

@@ -63,11 +63,27 @@ DEFAULT_CONSTANTS = {
     # measured direct/FFT ratio, side by side, on 8 shapes (1024^2 and 512^2 images, 7x7-15x15;
     # depthwise 4x56x56x128 7x7/15x15, 1x64x64x32 31x31, 8x28x28x256 5x5; loaded 2-core machine),
     # RMS log error 0.42 (depthwise worst: 7x7 predicted 2x slow, 31x31 on 32 channels 2.3x fast).
-    # That fit gave compiled_flops 1.49e11 (the FFT model is optimistic on 1024^2 images, 2-3x);
-    # lowered to 9.5e10, the geometric middle, so that 256^2 images at stride 2 cross over to the
-    # FFT near 25-31 taps, as measured, instead of 63. Alone, the single-channel loop ran 10-28
-    # GMAC/s per core, the loop along channels 6-11
-    "compiled_flops": 9.5e10,
+    # That fit gave compiled_flops 1.49e11 (the FFT model is optimistic on 1024^2 images, 2-3x),
+    # then lowered to 9.5e10 so that 256^2 images at stride 2 crossed over to the FFT near 25-31
+    # taps, as measured: a stand-in for the pass term below, which the model lacked. Refitted on
+    # 2026-12-07 (issue 25) with that term, the same way (conv2d's direct and FFT methods side by
+    # side, 2 workers, two runs on a shared machine, load 1-2) on 252 single-channel SAME images,
+    # 128^2-2048^2, kernels 9-61, strides 1-3: RMS log error 0.25 against 0.38 for the previous
+    # model, which was 1.2x pessimistic at stride 1 (1.5x from 1024^2) and 1.1-1.2x optimistic at
+    # strides 2-3 (up to 3x at 128^2 with kernels of 41 and more). Alone, the single-channel loop
+    # ran 10-30 multiply-adds per ns per core (see compiled_pass_overhead), the channel loop 6-11.
+    # Checked on the 1424 layers of a plan sweep (depthwise layers of 1-8 channels and with
+    # multipliers, images of 256^2-4096^2 to 1 or 4 outputs), the 98 whose plan changed timed
+    # side by side (2 workers, shared machine, minimum of 5-15 interleaved runs): the previous
+    # plans' regret geometric mean 1.53 (maximum 4.21), these 1.01 (1.27; 86 of 98 the faster)
+    "compiled_flops": 1.6e11,
+    # seconds per pass of the compiled row loop over one block of an output row (up to nine taps
+    # over up to 2048 outputs): its set-up and the vector loop's remainder. Timed alone on one
+    # thread, the loop ran 10 multiply-adds per ns on rows of 64 outputs, 15 on 128, 20 on 256,
+    # 25 on 512 and 30 on 2048, within 10-15% whatever the stride (a stride's rows are narrower:
+    # a 256^2 image at stride 2 runs 128-wide rows): about 40 ns per pass and row alone; 24-28 ns
+    # in the fit above
+    "compiled_pass_overhead": 2.4e-8,
     # the loop along the channels of a depthwise layer (16 channels and more): refitted on
     # 2026-12-07 (issue 27: register blocks of 4 outputs, the pads skipped) the same way, from
     # side-by-side direct/FFT timings of 20 depthwise shapes (4x56x56x128 SAME 3x3-15x15 at

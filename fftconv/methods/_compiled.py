@@ -1197,21 +1197,46 @@ def seconds(geom, itemsize: int, c) -> float:
     ``compiled_channel_flops / 2`` for the loop along the channels (float32; float64 at half
     the rate; there also :data:`CHANNEL_PASS_COST` per output position and pass, and the whole
     times the column stride to the power :data:`CHANNEL_STRIDE_EXPONENT`), plus the copies
-    :func:`scratch_bytes` counts at ``bandwidth``.
+    :func:`scratch_bytes` counts at ``bandwidth``. The row loop
+    also pays ``compiled_pass_overhead`` per pass over each block of an output row (the
+    pass's set-up and the vector loop's remainder: what makes narrow output rows, such as a
+    stride's, slow per multiply-add); its column phases of a stride ``s`` read the input
+    ``s`` times (each phase's copy reads every cache line of it), and its copies to and from
+    the channel-major layout of several channels take :data:`TRANSPOSE_COST` times a plain
+    copy.
     """
     channels = geom.groups * geom.group_out
     positions = geom.batch * math.prod(geom.out_spatial)
     outputs = positions * channels
     taps = math.prod(geom.kernel)
+    fixed = 0.0
     if channels >= CHANNELS_LAST_MIN:  # passes of up to eight taps of one kernel row
         passes = math.prod(geom.kernel[:-1]) * -(-geom.kernel[-1] // CHANNEL_TAPS)
         work = (outputs * (taps + 2 * passes) + positions * passes * CHANNEL_PASS_COST) * geom.strides[-1] ** (
             CHANNEL_STRIDE_EXPONENT)
         t = 2 * work / c["compiled_channel_flops"] / (4 / itemsize)
-    else:  # passes of up to nine taps
+    else:  # passes of up to nine taps, over each block of ROW_BLOCK outputs of each row
         passes = -(-taps // SINGLE_TAPS)
+        blocks = outputs // geom.out_spatial[-1] * -(-geom.out_spatial[-1] // ROW_BLOCK)
+        fixed = blocks * passes * c["compiled_pass_overhead"]
+        if geom.strides[-1] > 1:  # the phases' further reads of the input
+            fixed += ((geom.strides[-1] - 1) * geom.batch * channels * math.prod(geom.used_extent)
+                      * itemsize / c["bandwidth"])
         t = 2 * outputs * (taps + 2 * passes) / c["compiled_flops"] / (4 / itemsize)
-    return t + 2 * scratch_bytes(geom, itemsize) / c["bandwidth"]
+    copies = 2 * scratch_bytes(geom, itemsize) / c["bandwidth"]
+    if 1 < channels < CHANNELS_LAST_MIN:
+        copies *= TRANSPOSE_COST
+    return t + fixed + copies
+
+
+#: How many times a plain copy of the same bytes :func:`run_taps`' copies to and from the
+#: channel-major layout take (a channel multiplier's repeat, the transpose into the column
+#: phases, the transpose back to channels-last): numpy's inner loop runs along 2 to 15
+#: channels. Timed on one thread (2026-12-07, numpy 2.4, images of 256^2-2048^2 with 2-8
+#: channels) against a contiguous copy of the same array: the repeat and the copy back
+#: 1.1-30x, the transpose into phases 1.1-5x; a 2048^2 image with 11x11 filters to 4 outputs
+#: spent 45 ms of its 156 in them, where ``bandwidth`` alone priced them at 7 ms.
+TRANSPOSE_COST = 4
 
 
 def scratch_bytes(geom, itemsize: int) -> int:
