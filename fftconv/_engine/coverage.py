@@ -194,12 +194,20 @@ def thin_windows(stats, geom: ConvGeometry):
     return (met > 0) & (held == 0)
 
 
-def _per_class(values, geom: ConvGeometry, first: int, reduce):
-    """``reduce(values, ranges)`` over the distinct cell ranges (columns ``first``, ``first + 1``
-    of :func:`window_classes`' cells) per axis, and per axis the index of each class's range."""
+@functools.lru_cache(maxsize=64)
+def _class_ranges(geom: ConvGeometry, first: int):
+    """Per axis, the distinct cell ranges (columns ``first``, ``first + 1`` of
+    :func:`window_classes`' cells) and the index of each class's range among them."""
     keys, index = zip(*(np.unique(c[:, first:first + 2], axis=0, return_inverse=True)
                         for _, c in window_classes(geom)))
-    return reduce(values, [(k[:, 0], k[:, 1]) for k in keys]), [i.reshape(-1) for i in index]
+    return [(k[:, 0], k[:, 1]) for k in keys], [i.reshape(-1) for i in index]
+
+
+def _per_class(values, geom: ConvGeometry, first: int, reduce):
+    """``reduce(values, ranges)`` over the distinct cell ranges of :func:`_class_ranges`, and
+    per axis the index of each class's range."""
+    ranges, index = _class_ranges(geom, first)
+    return reduce(values, ranges), index
 
 
 def _box_reduce(values: np.ndarray, ranges, ufunc=np.minimum) -> np.ndarray:

@@ -810,10 +810,19 @@ class BoundPlan:
         again by the reference method's sums otherwise (in float64, from the window alone)."""
         plan = self.plan
         geom, dtype = plan.run_geometry, plan.real_dtype
-        bound = guard.error_bound(tiles, run_dtype)  # (N, *out, C_out), absolute
-        shown = np.abs(y) >= bound * (1 + 1 / self._room(run_dtype, guard))  # sum|x||w| >= |y| - bound suffices
-        shown = shown.reshape(*suspects.shape, geom.group_out).all(axis=-1)
-        redo = suspects & ~shown
+        found = np.nonzero(suspects)  # looked at where they are only: (n, *out, g) of each
+        lead, count = 3 - geom.ndim, len(found[0])
+        if not count:
+            return y
+        points = [np.zeros(count, np.int64)] * lead + list(found[1:-1])
+        y3 = y.reshape(y.shape[0], *([1] * lead), *y.shape[1:])
+        pick = (np.arange(count), found[-1])
+        values = y3[found[0], points[0], points[1], points[2], :].reshape(count, geom.groups, -1)[pick]
+        bound = guard.bound_points(tiles, run_dtype, points)[found[0], np.arange(count)]  # (F, C_out), absolute
+        bound = bound.reshape(count, geom.groups, -1)[pick]
+        shown = (np.abs(values) >= bound * (1 + 1 / self._room(run_dtype, guard))).all(axis=-1)  # sum|x||w| >= |y| - bound
+        redo = np.zeros_like(suspects)
+        redo[found] = ~shown
         count = int(np.count_nonzero(redo))
         if not count:
             return y
