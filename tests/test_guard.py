@@ -274,12 +274,18 @@ def rim_case(seed):
 RIM_SEEDS = [13, 45, 50, 76, 197, 236, 243, 595, 673, 744, 1234]
 
 
+def ratio_under_auto(nd, x, w, pad, forced=False):
+    """:func:`worst_ratio` of ``auto``'s result with ``padding=pad``: the method the planner picks,
+    or with ``forced`` the FFT method under the guards."""
+    plan = guarded_fft(x.shape, w.shape, x.dtype, padding=pad) if forced else \
+        PLANNERS[nd](x.shape, w.shape, dtype=x.dtype, padding=pad)
+    direct = PLANNERS[nd](x.shape, w.shape, dtype=x.dtype, padding=pad, method="direct")(x, w)
+    return worst_ratio(plan(x, w), x, w, direct, padding=pad)
+
+
 @pytest.mark.parametrize("seed", RIM_SEEDS)
 def test_faint_edges_beside_wide_pads_keep_the_contract(seed):
-    nd, x, w, pad = rim_case(seed)
-    y = PLANNERS[nd](x.shape, w.shape, dtype=x.dtype, padding=pad)(x, w)
-    direct = PLANNERS[nd](x.shape, w.shape, dtype=x.dtype, padding=pad, method="direct")(x, w)
-    assert worst_ratio(y, x, w, direct, padding=pad) <= FACTOR
+    assert ratio_under_auto(*rim_case(seed)) <= FACTOR
 
 
 def _disc(shape):
@@ -322,16 +328,16 @@ def zero_case(seed):
 
 
 #: Seeds of :func:`zero_case` on which the guard before the coverage checks gave errors of 7e4 to
-#: 3e11 times the direct method's (5 of 1,500 seeds failed then; none now).
+#: 3e11 times the direct method's with the planner's method (5 of 1,500 seeds failed then; none
+#: now); with the FFT method forced under the guards, 276 of 1,000 seeds failed then, 6 now
+#: (discs: the known gap of docs/numerics).
 ZERO_SEEDS = [4, 50, 304, 338, 373]
 
 
+@pytest.mark.parametrize("forced", [False, True], ids=["planned", "fft-forced"])
 @pytest.mark.parametrize("seed", ZERO_SEEDS)
-def test_faint_samples_beside_zeros_inside_the_input_keep_the_contract(seed):
-    nd, x, w, pad = zero_case(seed)
-    y = PLANNERS[nd](x.shape, w.shape, dtype=x.dtype, padding=pad)(x, w)
-    direct = PLANNERS[nd](x.shape, w.shape, dtype=x.dtype, padding=pad, method="direct")(x, w)
-    assert worst_ratio(y, x, w, direct, padding=pad) <= FACTOR
+def test_faint_samples_beside_zeros_inside_the_input_keep_the_contract(seed, forced):
+    assert ratio_under_auto(*zero_case(seed), forced=forced) <= FACTOR
 
 
 def test_faint_column_beside_zeros_inside_the_input():
