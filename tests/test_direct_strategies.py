@@ -206,6 +206,34 @@ def test_compiled_threads_follow_the_calls_workers(case, workers, rng, monkeypat
 
 #: One-channel geometries whose windows reach into the pads on every side (and past the input:
 #: a kernel wider than a short row, pads wider than the kernel), for the loop's unpadded reads.
+def _compiled_case(nd, x_shape, w_shape, options, dtype, rng, **plan_options):
+    """``(plan, x, w)``: a direct plan forced onto the compiled loops, and random data of
+    ``dtype`` (small integers for int32)."""
+    x = (rng.integers(-9, 9, x_shape) if dtype == "int32" else random(rng, x_shape)).astype(dtype)
+    w = (rng.integers(-9, 9, w_shape) if dtype == "int32" else random(rng, w_shape)).astype(dtype)
+    plan = PLANNERS[nd](x_shape, w_shape, dtype=dtype, method="direct", workers=2, **plan_options, **options)
+    return dataclasses.replace(plan, settings={**plan.settings, "direct": "compiled"}), x, w
+
+
+def _check_compiled_case(plan, x, w, options, dtype, where, values):
+    """The plan's output is the reference (exactly for int32) and leaves ``x`` as it was; with
+    the non-finite ``values`` put at the flat positions ``where``, exactly the outputs whose
+    windows reach them are not finite."""
+    before = x.copy()
+    y = plan(x, w)
+    np.testing.assert_array_equal(x, before)
+    expected = ref(x, w, **options)
+    if dtype == "int32":
+        np.testing.assert_array_equal(y, expected)
+    else:
+        assert_close(y, expected, dtype)
+    x = x.astype(float)
+    x.reshape(-1)[where] = values
+    y = plan(x.astype(dtype if dtype != "int32" else "float64"), w)
+    reached = ref(~np.isfinite(x), np.ones_like(w, dtype=float), **options) > 0
+    np.testing.assert_array_equal(~np.isfinite(y), reached)
+
+
 UNPADDED = {
     "1d-same": (1, (2, 37, 1), (6, 1, 1), dict(padding="SAME")),
     "1d-dilated-wide-pads": (1, (1, 9, 1), (4, 1, 1), dict(dilations=3, padding=((7, 2),))),
@@ -232,24 +260,9 @@ def test_compiled_reads_the_unpadded_input(case, dtype, unpadded, rng, monkeypat
     _compiled.reads_unpadded.cache_clear()
     try:
         nd, x_shape, w_shape, options = {**CASES, **UNPADDED}[case]
-        x = (rng.integers(-9, 9, x_shape) if dtype == "int32" else random(rng, x_shape)).astype(dtype)
-        w = (rng.integers(-9, 9, w_shape) if dtype == "int32" else random(rng, w_shape)).astype(dtype)
-        plan = PLANNERS[nd](x_shape, w_shape, dtype=dtype, method="direct", workers=2, **options)
-        plan = dataclasses.replace(plan, settings={**plan.settings, "direct": "compiled"})
+        plan, x, w = _compiled_case(nd, x_shape, w_shape, options, dtype, rng)
         assert _compiled.reads_unpadded(plan.run_geometry) is unpadded
-        before = x.copy()
-        y = plan(x, w)
-        np.testing.assert_array_equal(x, before)
-        expected = ref(x, w, **options)
-        if dtype == "int32":
-            np.testing.assert_array_equal(y, expected)
-        else:
-            assert_close(y, expected, dtype)
-        x = x.astype(float)
-        x.reshape(-1)[[0, x.size // 3, -1]] = np.nan, np.inf, np.nan
-        y = plan(x.astype(dtype if dtype != "int32" else "float64"), w)
-        reached = ref(np.isnan(x) | np.isinf(x), np.ones_like(w, dtype=float), **options) > 0
-        np.testing.assert_array_equal(~np.isfinite(y), reached)
+        _check_compiled_case(plan, x, w, options, dtype, [0, x.size // 3, -1], [np.nan, np.inf, np.nan])
     finally:
         _compiled.reads_unpadded.cache_clear()
 
@@ -313,27 +326,13 @@ def test_channel_loop_blocks_match_the_reference(case, dtype, unpadded, rng, mon
     if not unpadded:
         monkeypatch.setattr(_compiled, "reads_unpadded", lambda geom: False)
     nd, x_shape, w_shape, options = CHANNEL_CASES[case]
-    x = (rng.integers(-9, 9, x_shape) if dtype == "int32" else random(rng, x_shape)).astype(dtype)
-    w = (rng.integers(-9, 9, w_shape) if dtype == "int32" else random(rng, w_shape)).astype(dtype)
-    plan = PLANNERS[nd](x_shape, w_shape, dtype=dtype, method="direct", groups=x_shape[-1], workers=2, **options)
-    plan = dataclasses.replace(plan, settings={**plan.settings, "direct": "compiled"})
+    plan, x, w = _compiled_case(nd, x_shape, w_shape, options, dtype, rng, groups=x_shape[-1])
     geom = plan.run_geometry
     assert geom.groups * geom.group_out >= _compiled.CHANNELS_LAST_MIN
     constant = geom.padding_mode == "constant" and geom.group_out == 1
     assert _compiled.reads_unpadded(geom) is (unpadded and constant)
-    before = x.copy()
-    y = plan(x, w)
-    np.testing.assert_array_equal(x, before)
-    expected = ref(x, w, **options)
-    if dtype == "int32":
-        np.testing.assert_array_equal(y, expected)
-    else:
-        assert_close(y, expected, dtype)
-    x = x.astype(float)
-    x.reshape(-1)[[0, x.size // 3, x.size // 2 + 5, -1]] = np.nan, np.inf, -np.inf, np.nan
-    y = plan(x.astype(dtype if dtype != "int32" else "float64"), w)
-    reached = ref(~np.isfinite(x), np.ones_like(w, dtype=float), **options) > 0
-    np.testing.assert_array_equal(~np.isfinite(y), reached)
+    _check_compiled_case(plan, x, w, options, dtype, [0, x.size // 3, x.size // 2 + 5, -1],
+                         [np.nan, np.inf, -np.inf, np.nan])
 
 
 @needs_numba
