@@ -730,10 +730,9 @@ class BoundPlan:
         geom = self.plan.run_geometry
         y3 = y.reshape(y.shape[0], *([1] * (3 - geom.ndim)), *y.shape[1:])
         values = y3[:, points[0], points[1], points[2], :]  # (N, P, C_out)
-        slack = 1 + np.repeat(np.broadcast_to(share, (*values.shape[:2], geom.groups)), geom.group_out, axis=-1) / \
-            self._room(dtype, guard)
-        shown = (np.abs(values) >= guard.bound_points(tiles, dtype, points) * slack) | (slack == 1)
-        # (a share of 0: the window holds no non-zero sample, an exact zero set by the zero guard)
+        share = np.repeat(np.broadcast_to(share, (*values.shape[:2], geom.groups)), geom.group_out, axis=-1)
+        shown = (np.abs(values) >= guard.bound_points(tiles, dtype, points) * (1 + share / self._room(dtype, guard))) \
+            | (share == 0)  # (no non-zero sample under the window: an exact zero, set by the zero guard)
         unshown = ~shown.reshape(*shown.shape[:-1], geom.groups, geom.group_out).all(axis=-1)
         return unshown if unshown.any() else None
 
