@@ -340,6 +340,26 @@ def test_faint_samples_beside_zeros_inside_the_input_keep_the_contract(seed, for
     assert ratio_under_auto(*zero_case(seed), forced=forced) <= FACTOR
 
 
+@pytest.mark.parametrize("seed", ZERO_SEEDS)
+def test_the_checks_beside_zeros_keep_the_invariants(seed):
+    """The outputs the coverage checks sum again (FFT forced under the guards): the input is left
+    as it was, each result owns its memory, and a NaN among the bright samples reaches exactly
+    the outputs whose windows hold it."""
+    from conftest import assert_results_owned
+
+    nd, x, w, pad = zero_case(seed)
+    bound = guarded_fft(x.shape, w.shape, x.dtype, padding=pad).bind(w)
+    before = x.copy()
+    assert_results_owned(bound, x[:, ::-1].copy(), x)
+    np.testing.assert_array_equal(x, before)
+    assert bound.last_run.get("coverage outputs", 0) > 0, bound.last_run  # (the path under test ran)
+    bright = np.flatnonzero(np.abs(x) == np.abs(x).max())[0]
+    poisoned = x.copy()
+    poisoned.reshape(-1)[bright] = np.nan
+    reached = reference_conv(np.isnan(poisoned).astype(np.float64), np.ones(w.shape), padding=pad) > 0
+    np.testing.assert_array_equal(~np.isfinite(bound(poisoned)), reached)
+
+
 def test_faint_column_beside_zeros_inside_the_input():
     """The fresh review's family A: column 34's VALID windows hold zeros and the faint column 64
     only, which shares its cells with samples 1e4 times brighter."""
