@@ -105,6 +105,12 @@ DEFAULT_CONSTANTS = {
     # model's figure (measured on 14 grouped layers, 2026-11-30, against the FFT method side by
     # side: 2.3x at 4 outputs per group, 1.3-2x at 8, 1.0x from 16; not fitted by calibrate's grid)
     "grouped_thin_n": 5.0,
+    # the Winograd method (fftconv.methods.winograd.seconds): values its compiled input and output
+    # transforms read and write per second, and its 16 GEMMs' time over the GEMM model's figure
+    # for their shapes. Set on 2026-12-07 (issue 27) from side-by-side timings (see the method's
+    # module); not in calibrate's grid
+    "winograd_transform_rate": 2.0e9,
+    "winograd_gemm_factor": 1.0,
     # fixed seconds per call, per method (fitted). Measured on 2026-11-30 on tiny problems
     # (repeated calls, 8x8 images and 64-sample signals, SAME): the direct method 60-110 us for
     # 1-D signals ("rows") and 230-320 us in 2-D (the padded copy, per-tap numpy calls); the FFT

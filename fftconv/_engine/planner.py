@@ -97,6 +97,9 @@ def _plan(geom, data_format, dtype, requested, workers, reuse_filters, backend, 
                                          backend_speed=_constants.backend_ratios().get(backend, 1.0),
                                          complex_pairs=embedding == "both")
     chosen = min(estimates, key=estimates.get) if requested == "auto" else requested
+    reason = None if requested == "auto" else METHODS[chosen].unsupported(run)
+    if reason is not None:
+        raise ValueError(f"method={requested!r} cannot run this convolution: {reason}")
     peak = predicted_peak_bytes(geom, chosen, settings[chosen], itemsize, backend=get_backend(backend),
                                 copy_out=data_format.startswith("NC"), embedding=embedding,
                                 input_as_is=input_as_is)

@@ -18,6 +18,7 @@ from fftconv.methods.base import Method
 from fftconv.methods.direct import DirectMethod
 from fftconv.methods.fft import FFTMethod
 from fftconv.methods.lowrank import LowRankMethod
+from fftconv.methods.winograd import WinogradMethod
 
 #: Every registered method by name, in registration order.
 METHODS: dict[str, Method] = {}
@@ -33,7 +34,7 @@ def register(method: Method) -> Method:
     --------
     >>> from fftconv.methods import METHODS
     >>> list(METHODS)
-    ['direct', 'fft', 'lowrank']
+    ['direct', 'fft', 'lowrank', 'winograd']
     """
     if not isinstance(method, Method):
         raise TypeError(f"`method` must be an instance of fftconv.methods.base.Method; got {type(method).__name__}")
@@ -53,5 +54,6 @@ def unregister(name: str) -> None:
 register(DirectMethod())
 register(FFTMethod())
 register(LowRankMethod())
+register(WinogradMethod())
 
-__all__ = ["METHODS", "REFERENCE", "Method", "register", "unregister", "DirectMethod", "FFTMethod", "LowRankMethod"]
+__all__ = ["METHODS", "REFERENCE", "Method", "register", "unregister", "DirectMethod", "FFTMethod", "LowRankMethod", "WinogradMethod"]

@@ -190,6 +190,12 @@ class Method(abc.ABC):
         whole used extent (:func:`whole_extent`)."""
         return None if self.local else whole_extent(geom, filters)
 
+    def unsupported(self, geom: ConvGeometry) -> str | None:
+        """Why the method cannot run ``geom`` at all (None where it can): asked by name for
+        such shapes, planning raises ValueError with this reason. A method that prices such
+        shapes ``inf`` under ``auto`` says so here."""
+        return None
+
     def integer_result_exact(self, x: np.ndarray, filters: np.ndarray, geom: ConvGeometry,
                              settings: Any) -> bool:
         """Whether rounding this method's result of integer data gives the exact sums."""

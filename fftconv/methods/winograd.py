@@ -1,0 +1,427 @@
+"""The Winograd method: F(2x2, 3x3) minimal filtering for dense 2-D layers with small kernels.
+
+Each output tile of 2x2 positions reads a 4x4 tile of the padded input ``d``
+(tiles overlap by two rows and columns). With the transform matrices of Lavin
+and Gray (2016)::
+
+    B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
+    G   = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
+    A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
+
+the tile's outputs are ``Y_j = A^T [sum_k (G w_kj G^T) * (B^T d_k B)] A``: the
+16 elementwise products of a tile, summed over the input channels ``k``, are
+16 matrix products ``(tiles, C_in) @ (C_in, C_out)``, one per point of the
+4x4 transform, for 16 multiply-adds per 2x2 outputs and channel pair where the
+direct method needs 36 (2.25x fewer).
+
+**Running.** :meth:`WinogradMethod.prepare` transforms the filters once
+(``U = G w G^T``, in float64, rounded once to the compute dtype; a bound plan
+keeps it). :func:`execute` reads the padded input's used extent once through
+:func:`fftconv._shapes.padding.read_padded` (every padding mode) into a buffer
+whose extra last rows and columns, which only the dropped outputs of the
+partial last tiles read, are zeros; then, chunk by chunk of tiles (each chunk's
+transforms about the L2 cache), the input transform (compiled where numba is
+installed, else numpy over strided views), one batched GEMM
+(:func:`numpy.matmul` on ``(16, tiles, C_in) @ (16, C_in, C_out)``, BLAS on one
+thread), and the output transform, which writes only the wanted outputs.
+Chunks are shared by ``workers`` threads (:func:`fftconv._runtime.threads.run_shared`)
+on layers large enough, as the direct method's GEMM strategies do.
+
+**Where it runs.** 2-D, groups 1, stride 1, dilation 1, kernels of at most 3x3
+taps (a smaller kernel is a 3x3 one with zero taps after it: the fold of taps
+that read only pads, :mod:`fftconv._shapes.fold`, can shrink a 3x3 kernel on a
+tiny input). Elsewhere :meth:`WinogradMethod.plan` prices it ``inf`` and
+``method="winograd"`` raises ValueError naming what it cannot run.
+
+**Accuracy.** The method is not local: the transforms mix a tile's 16 inputs,
+so a NaN spreads over its tile's outputs, and an output's rounding error
+follows the largest magnitudes of its tile rather than its own window's
+products. Under ``method="auto"`` it runs beneath the dynamic-range guard like
+the FFT: :meth:`WinogradMethod.rounding` hands the guard its tiles and gains,
+from the bound derived in :doc:`numerics` ("Winograd tiles").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from fftconv._checks import CPUS
+from fftconv._runtime.scratch import scratch
+from fftconv._runtime.threads import blas_threads, gemm_blas_threads, run_shared
+from fftconv._shapes.geometry import ConvGeometry
+from fftconv._shapes.padding import box_reads, read_padded
+from fftconv.methods import _compiled
+from fftconv.methods.base import Method, Rounding
+from fftconv.methods.pricing import gemm_seconds
+
+__all__ = ["WinogradMethod", "WinogradSettings", "fits", "unsupported", "execute", "transform_filters",
+           "error_gains", "B_T", "G", "A_T"]
+
+#: The transforms of F(2x2, 3x3) (see the module docstring): input, filter, output.
+B_T = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
+G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=np.float64)
+A_T = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=np.float64)
+
+#: Outputs per tile along each axis (m), taps (r), and points per transform along each axis (m + r - 1).
+M, R, ALPHA = 2, 3, 4
+POINTS = ALPHA * ALPHA
+
+#: Bytes of one chunk's transformed inputs and products (``16 * tiles * (C_in + C_out)``):
+#: about the L2 cache, so that the GEMM reads its operands back from cache.
+CHUNK_BYTES = 2**20
+#: Tiles per chunk at least (the GEMMs' row count: fewer run far below BLAS's peak rate).
+MIN_CHUNK_TILES = 64
+
+#: Tile positions of the guard's tiles, per axis: a guard tile groups this many Winograd tiles
+#: along each axis (the cell statistics are coarser than one 4x4 tile anyway).
+GUARD_TILES = 8
+
+
+@dataclass(frozen=True)
+class WinogradSettings:
+    """The tiling of one geometry: Winograd tiles per axis and per chunk of the GEMMs."""
+
+    tiles: tuple  # (rows, cols) of 2x2 output tiles per image
+    chunk: int  # tiles per chunk
+
+
+def unsupported(geom: ConvGeometry) -> str | None:
+    """Why the method cannot run ``geom`` (None where it can).
+
+    Examples
+    --------
+    >>> from fftconv._checks import check_geometry
+    >>> g = check_geometry((1, 9, 9, 4), (3, 3, 4, 8), 2, 2, "SAME", "NHWC", 1, None, False)
+    >>> unsupported(g)
+    'it needs strides of 1; got strides=(2, 2)'
+    """
+    if geom.ndim != 2:
+        return f"it runs 2-D convolutions only; got a {geom.ndim}-D one"
+    if any(k > R for k in geom.kernel):
+        return f"it runs kernels of at most 3x3 taps; got a kernel of {'x'.join(map(str, geom.kernel))} taps"
+    if any(s != 1 for s in geom.strides):
+        return f"it needs strides of 1; got strides={tuple(geom.strides)}"
+    if any(d != 1 and k > 1 for d, k in zip(geom.dilations, geom.kernel)):
+        return f"it needs dilations of 1; got dilations={tuple(geom.dilations)}"
+    if geom.groups != 1:
+        return f"it needs groups=1; got groups={geom.groups}"
+    return None
+
+
+def fits(geom: ConvGeometry) -> bool:
+    """Whether the method can run ``geom`` (:func:`unsupported` finds no reason against)."""
+    return unsupported(geom) is None
+
+
+def _tiles(geom: ConvGeometry) -> tuple:
+    return tuple(-(-o // M) for o in geom.out_spatial)
+
+
+def make_settings(geom: ConvGeometry, itemsize: int = 4, chunk: int | None = None) -> WinogradSettings:
+    tiles = _tiles(geom)
+    total = geom.batch * math.prod(tiles)
+    if chunk is None:
+        per_tile = POINTS * (geom.in_channels + geom.out_channels) * itemsize
+        chunk = max(MIN_CHUNK_TILES, CHUNK_BYTES // max(per_tile, 1))
+    return WinogradSettings(tiles, int(max(1, min(chunk, max(total, 1)))))
+
+
+def transform_filters(w: np.ndarray, dtype) -> np.ndarray:
+    """``(16, C_in, C_out)``: ``G w G^T`` of each filter (``w`` real, ``(kh, kw, C_in, C_out)``
+    with ``kh, kw <= 3``, flipped already), in float64 then rounded once to ``dtype``."""
+    w3 = np.zeros((R, R, *w.shape[2:]), dtype=np.float64)
+    w3[:w.shape[0], :w.shape[1]] = w
+    u = np.einsum("ai,ijkl,bj->abkl", G, w3, G, optimize=True)
+    return np.ascontiguousarray(u.reshape(POINTS, *w.shape[2:]), dtype=dtype)
+
+
+# -- the transforms of the data ----------------------------------------------------------------
+
+if _compiled.HAVE_NUMBA:
+    import numba
+
+    @numba.njit(nogil=True, cache=True)
+    def _input_tiles(xb, v, t0, t1, th, tw):  # pragma: no cover - compiled
+        """``v[p, t - t0, c]`` = point ``p`` of ``B^T d B`` for tiles ``t0 <= t < t1`` of ``xb``
+        ``(N, 2 th + 2, 2 tw + 2, C)``; tiles in (image, row, column) order."""
+        cin = xb.shape[3]
+        per_image = th * tw
+        for t in range(t0, t1):
+            n = t // per_image
+            r = t - n * per_image
+            i = 2 * (r // tw)
+            j = 2 * (r - (r // tw) * tw)
+            q = t - t0
+            for c in range(cin):
+                d00 = xb[n, i, j, c]; d01 = xb[n, i, j + 1, c]; d02 = xb[n, i, j + 2, c]; d03 = xb[n, i, j + 3, c]
+                d10 = xb[n, i + 1, j, c]; d11 = xb[n, i + 1, j + 1, c]
+                d12 = xb[n, i + 1, j + 2, c]; d13 = xb[n, i + 1, j + 3, c]
+                d20 = xb[n, i + 2, j, c]; d21 = xb[n, i + 2, j + 1, c]
+                d22 = xb[n, i + 2, j + 2, c]; d23 = xb[n, i + 2, j + 3, c]
+                d30 = xb[n, i + 3, j, c]; d31 = xb[n, i + 3, j + 1, c]
+                d32 = xb[n, i + 3, j + 2, c]; d33 = xb[n, i + 3, j + 3, c]
+                # rows: B^T d
+                a0 = d00 - d20; a1 = d01 - d21; a2 = d02 - d22; a3 = d03 - d23
+                b0 = d10 + d20; b1 = d11 + d21; b2 = d12 + d22; b3 = d13 + d23
+                e0 = d20 - d10; e1 = d21 - d11; e2 = d22 - d12; e3 = d23 - d13
+                f0 = d10 - d30; f1 = d11 - d31; f2 = d12 - d32; f3 = d13 - d33
+                # columns: (B^T d) B
+                v[0, q, c] = a0 - a2; v[1, q, c] = a1 + a2; v[2, q, c] = a2 - a1; v[3, q, c] = a1 - a3
+                v[4, q, c] = b0 - b2; v[5, q, c] = b1 + b2; v[6, q, c] = b2 - b1; v[7, q, c] = b1 - b3
+                v[8, q, c] = e0 - e2; v[9, q, c] = e1 + e2; v[10, q, c] = e2 - e1; v[11, q, c] = e1 - e3
+                v[12, q, c] = f0 - f2; v[13, q, c] = f1 + f2; v[14, q, c] = f2 - f1; v[15, q, c] = f1 - f3
+
+    @numba.njit(nogil=True, cache=True)
+    def _output_tiles(m, y, t0, t1, th, tw):  # pragma: no cover - compiled
+        """The outputs ``A^T m A`` of tiles ``t0 <= t < t1`` into ``y`` ``(N, H, W, C_out)``, the
+        positions beyond ``H`` or ``W`` dropped."""
+        cout = y.shape[3]
+        h, w = y.shape[1], y.shape[2]
+        per_image = th * tw
+        for t in range(t0, t1):
+            n = t // per_image
+            r = t - n * per_image
+            i = 2 * (r // tw)
+            j = 2 * (r - (r // tw) * tw)
+            q = t - t0
+            down, right = i + 1 < h, j + 1 < w
+            for c in range(cout):
+                # rows: A^T m (2 x 4)
+                s0 = m[0, q, c] + m[4, q, c] + m[8, q, c]
+                s1 = m[1, q, c] + m[5, q, c] + m[9, q, c]
+                s2 = m[2, q, c] + m[6, q, c] + m[10, q, c]
+                s3 = m[3, q, c] + m[7, q, c] + m[11, q, c]
+                u0 = m[4, q, c] - m[8, q, c] - m[12, q, c]
+                u1 = m[5, q, c] - m[9, q, c] - m[13, q, c]
+                u2 = m[6, q, c] - m[10, q, c] - m[14, q, c]
+                u3 = m[7, q, c] - m[11, q, c] - m[15, q, c]
+                y[n, i, j, c] = s0 + s1 + s2
+                if right:
+                    y[n, i, j + 1, c] = s1 - s2 - s3
+                if down:
+                    y[n, i + 1, j, c] = u0 + u1 + u2
+                    if right:
+                        y[n, i + 1, j + 1, c] = u1 - u2 - u3
+
+
+def _tile_view(xb, th, tw):
+    """``(N, th, tw, 4, 4, C)``: the overlapping 4x4 input tiles of ``xb`` (a view)."""
+    n, _, _, c = xb.shape
+    s = xb.strides
+    return np.lib.stride_tricks.as_strided(xb, (n, th, tw, ALPHA, ALPHA, c),
+                                           (s[0], 2 * s[1], 2 * s[2], s[1], s[2], s[3]), writeable=False)
+
+
+def _input_numpy(xb, v, t0, t1, th, tw):
+    """:func:`_input_tiles` in numpy: the tiles gathered, then ``B^T d B`` along each axis."""
+    d = _tile_view(xb, th, tw).reshape(-1, ALPHA, ALPHA, xb.shape[3])[t0:t1]  # (T, 4, 4, C)
+    rows = np.stack([d[:, 0] - d[:, 2], d[:, 1] + d[:, 2], d[:, 2] - d[:, 1], d[:, 1] - d[:, 3]], axis=1)
+    cols = [rows[:, :, 0] - rows[:, :, 2], rows[:, :, 1] + rows[:, :, 2], rows[:, :, 2] - rows[:, :, 1],
+            rows[:, :, 1] - rows[:, :, 3]]
+    out = v.reshape(ALPHA, ALPHA, t1 - t0, xb.shape[3])
+    for b, col in enumerate(cols):  # col: (T, 4 rows, C)
+        np.copyto(out[:, b], col.transpose(1, 0, 2))
+
+
+def _output_numpy(m, y, t0, t1, th, tw):
+    """:func:`_output_tiles` in numpy."""
+    mm = m.reshape(ALPHA, ALPHA, t1 - t0, m.shape[-1])
+    rows = (mm[0] + mm[1] + mm[2], mm[1] - mm[2] - mm[3])  # each (4 cols, T, C)
+    tiles = np.stack([np.stack([r[0] + r[1] + r[2], r[1] - r[2] - r[3]], axis=0) for r in rows],
+                     axis=0)  # (2, 2, T, C)
+    h, w = y.shape[1:3]
+    t = np.arange(t0, t1)
+    img, rest = np.divmod(t, th * tw)
+    i, j = np.divmod(rest, tw)
+    for a in range(M):
+        for b in range(M):
+            rr, cc = 2 * i + a, 2 * j + b
+            keep = (rr < h) & (cc < w)
+            y[img[keep], rr[keep], cc[keep]] = tiles[a, b][keep]
+
+
+def _transforms():
+    if _compiled.HAVE_NUMBA:
+        return _input_tiles, _output_tiles
+    return _input_numpy, _output_numpy
+
+
+# -- running -------------------------------------------------------------------------------------
+
+def _padded_tiles(x, geom, tiles, dtype):
+    """The padded input's used extent (read by :func:`read_padded`, every padding mode) in a
+    buffer of ``2 * tiles + 2`` rows and columns, the rows and columns beyond it zeros."""
+    n, c = geom.batch, geom.in_channels
+    rows, cols = (M * t + 2 for t in tiles)
+    buf = scratch("winograd input", (n, rows, cols, c), dtype)
+    uh, uw = geom.used_extent
+    buf[:, uh:] = 0
+    buf[:, :uh, uw:] = 0
+    read_padded(x, box_reads(geom, (0, 0), geom.used_extent), buf[:, :uh, :uw], geom.padding_mode)
+    return buf
+
+
+def threads_for(geom: ConvGeometry, workers) -> int:
+    """Threads over which the chunks run: as the direct method's GEMM strategies decide."""
+    flops = 2 * geom.batch * math.prod(geom.out_spatial) * math.prod(geom.kernel) * geom.in_channels \
+        * geom.out_channels
+    return min(gemm_blas_threads(flops, workers), CPUS)
+
+
+def execute(x: np.ndarray, u: np.ndarray, geom: ConvGeometry, settings: WinogradSettings,
+            workers=None) -> np.ndarray:
+    """Convolve a channels-last input with the transformed filters ``u`` (:func:`transform_filters`);
+    return a new channels-last output in ``u``'s dtype."""
+    dtype = u.dtype
+    th, tw = settings.tiles
+    xb = _padded_tiles(x, geom, settings.tiles, dtype)
+    y = np.empty(geom.output_shape, dtype=dtype)
+    total, chunk = geom.batch * th * tw, settings.chunk
+    starts = range(0, total, chunk)
+    forward, backward = _transforms()
+    c_in, c_out = geom.in_channels, geom.out_channels
+
+    def piece(k):
+        t0 = starts[k]
+        t1 = min(t0 + chunk, total)
+        v = scratch("winograd points", (POINTS, t1 - t0, c_in), dtype)
+        forward(xb, v, t0, t1, th, tw)
+        m = np.matmul(v, u, out=scratch("winograd products", (POINTS, t1 - t0, c_out), dtype))
+        backward(m, y, t0, t1, th, tw)
+
+    threads = threads_for(geom, workers) if len(starts) >= 2 else 1
+    with blas_threads(1):
+        run_shared(piece, len(starts), threads)
+    return y
+
+
+# -- pricing and memory --------------------------------------------------------------------------
+
+def seconds(geom: ConvGeometry, settings: WinogradSettings, itemsize: int, c) -> float:
+    """Predicted seconds: the 16 GEMMs of every chunk at the GEMM model's rate, the transforms at
+    ``winograd_transform_rate`` values per second (input and output values of the transforms,
+    float32; float64 at half), the padded copy at ``bandwidth``, and ``call_overhead``."""
+    th, tw = settings.tiles
+    total = geom.batch * th * tw
+    chunks = -(-total // settings.chunk)
+    gemm = POINTS * chunks * gemm_seconds(min(settings.chunk, total), geom.in_channels, geom.out_channels,
+                                          c, itemsize)
+    values = POINTS * total * (geom.in_channels + geom.out_channels)
+    transforms = values / c["winograd_transform_rate"] * (itemsize / 4)
+    padded = 2 * geom.batch * (M * th + 2) * (M * tw + 2) * geom.in_channels * itemsize / c["bandwidth"]
+    return c["winograd_gemm_factor"] * gemm + transforms + padded + c["call_overhead"]
+
+
+def peak_bytes(geom: ConvGeometry, settings: WinogradSettings, itemsize: int, final_copy: int = 0,
+               kept_only: bool = False) -> int:
+    """The padded tiles' buffer, the transformed filters, the output, and per thread one chunk's
+    transformed inputs and products (all but the output and filters kept in scratch)."""
+    th, tw = settings.tiles
+    padded = geom.batch * (M * th + 2) * (M * tw + 2) * geom.in_channels * itemsize
+    filters = POINTS * geom.in_channels * geom.out_channels * itemsize
+    chunk = POINTS * settings.chunk * (geom.in_channels + geom.out_channels) * itemsize * CPUS
+    out = math.prod(geom.output_shape) * itemsize
+    return padded + filters + chunk + out + (0 if kept_only else final_copy)
+
+
+# -- accuracy -------------------------------------------------------------------------------------
+
+#: Bound of ``|B^T d B|`` over the tile's largest ``|d|``: every row of ``|B^T|`` sums to 2.
+INPUT_GROWTH = 4.0
+#: Rounding steps an output's value passes through along one path (first order, each adding at
+#: most one unit roundoff ``eps / 2`` of what it carries): four in the input transform, four in
+#: the filters' (done in float64 and rounded once: one), one product, four in the output
+#: transform; the sum over the channels is counted as the direct method's own (see
+#: :doc:`numerics`). Taken with margin as the constant of the guard's gains.
+DEPTH = 13.0
+
+
+def error_gains(u: np.ndarray) -> np.ndarray:
+    """Per output channel ``j``: ``max`` over the tile's four outputs of
+    ``sum_k |A^T| |U_kj| |A|`` (``U`` the transformed filters ``(16, C_in, C_out)``), times
+    :data:`INPUT_GROWTH`: ``peak * error_gains`` bounds ``|A^T| (sum_k |U_kj| * |B^T d_k B|) |A|``
+    at every output of a tile whose inputs are at most ``peak``."""
+    a = np.abs(A_T)
+    mags = np.abs(u.astype(np.float64)).sum(axis=1).reshape(ALPHA, ALPHA, -1)  # sum over k
+    per_output = np.einsum("ap,pqj,bq->abj", a, mags, a)  # (2, 2, C_out)
+    return INPUT_GROWTH * per_output.reshape(M * M, -1).max(axis=0)
+
+
+def rounding(geom: ConvGeometry, settings: WinogradSettings, u: np.ndarray) -> Rounding:
+    """Tiles of :data:`GUARD_TILES` Winograd tiles per axis (each reading its outputs' rows and
+    columns and the two after them) and gains such that the guard's bound (``eps * sqrt(log2 P) *
+    gain * (KAPPA_RMS * rms + KAPPA_PEAK * peak)``, :mod:`fftconv._engine.guards`) is at least
+    ``DEPTH / 2 * eps * peak * error_gains``: the peak term alone covers it (:doc:`numerics`)."""
+    from_peak = 0.5 * math.sqrt(math.log2(POINTS))  # KAPPA_PEAK * sqrt(log2 16), the guard's model
+    tiles = []
+    for o, used in zip(geom.out_spatial, geom.used_extent):
+        first = np.arange(0, max(o, 1), M * GUARD_TILES)
+        last = np.minimum(first + M * GUARD_TILES, o)
+        tiles.append((first, np.minimum(last + R - 1, used), first, last))
+    gains = (DEPTH / 2) * error_gains(u) / from_peak
+    return Rounding(POINTS, tuple(tiles), gains)
+
+
+# -- the method, as the engine sees it -------------------------------------------------------
+
+class WinogradMethod(Method):
+    """F(2x2, 3x3) Winograd tiles with batched GEMMs (see the module)."""
+
+    name = "winograd"
+    costly_prepare = True  # the filters transformed (16 / 9 of their size)
+    local = False  # a tile's transforms mix its inputs: NaN and rounding spread over the tile
+    integer_exact = False  # rounded to integers only where integer_result_exact says so
+
+    def plan(self, geom, itemsize, constants, *, reuse_filters=False, backend_speed=1.0, complex_pairs=False):
+        if not fits(geom):
+            return math.inf, None
+        settings = make_settings(geom, itemsize)
+        if geom.is_empty:
+            return constants["call_overhead"], settings
+        t = seconds(geom, settings, itemsize, constants)
+        if not reuse_filters:
+            t += 2 * POINTS * geom.in_channels * geom.out_channels * itemsize / constants["bandwidth"]
+        return t, settings
+
+    def unsupported(self, geom):
+        return unsupported(geom)
+
+    def settings(self, geom, options=None):
+        if not fits(geom):
+            return None
+        return make_settings(geom, chunk=(options or {}).get("chunk"))
+
+    def seconds(self, geom, settings, itemsize, constants):
+        return math.inf if settings is None else seconds(geom, settings, itemsize, constants)
+
+    def peak_bytes(self, geom, settings, itemsize, *, backend=None, final_copy=0, input_as_is=False,
+                   contiguous_input=True, kept_only=False):
+        if settings is None:
+            return 0
+        return peak_bytes(geom, settings, itemsize, final_copy, kept_only)
+
+    def describe(self, settings):
+        if settings is None:
+            return "winograd   (cannot run these shapes)"
+        return f"winograd   F(2x2,3x3), {settings.tiles} tiles per image, {settings.chunk} per GEMM"
+
+    def prepare(self, filters, geom, settings, backend, workers):
+        return transform_filters(filters, filters.dtype)
+
+    def execute(self, x, prepared, geom, settings, backend, workers, dtype):
+        if geom.is_empty:
+            return np.zeros(geom.output_shape, dtype=dtype)
+        return execute(x, prepared, geom, settings, workers)
+
+    def gain(self, geom, settings):
+        # |B^T d B| <= 4 max|d|; |G w G^T| <= sum|w| per point; the output transform adds 3x3 points
+        return INPUT_GROWTH * 9.0
+
+    def rounding(self, geom, settings, filters, prepared):
+        return rounding(geom, settings, prepared)
+
+    def integer_result_exact(self, x, filters, geom, settings):
+        return False  # the guards' exact integer path runs instead
