@@ -145,7 +145,7 @@ if _compiled.HAVE_NUMBA:
 
     @numba.njit(nogil=True, cache=True)
     def _input_tiles(xb, v, t0, t1, th, tw):  # pragma: no cover - compiled
-        """``v[p, t - t0, c]`` = point ``p`` of ``B^T d B`` for tiles ``t0 <= t < t1`` of ``xb``
+        """``v[t - t0, p, c]`` = point ``p`` of ``B^T d B`` for tiles ``t0 <= t < t1`` of ``xb``
         ``(N, 2 th + 2, 2 tw + 2, C)``; tiles in (image, row, column) order."""
         cin = xb.shape[3]
         per_image = th * tw
@@ -169,10 +169,10 @@ if _compiled.HAVE_NUMBA:
                 e0 = d20 - d10; e1 = d21 - d11; e2 = d22 - d12; e3 = d23 - d13
                 f0 = d10 - d30; f1 = d11 - d31; f2 = d12 - d32; f3 = d13 - d33
                 # columns: (B^T d) B
-                v[0, q, c] = a0 - a2; v[1, q, c] = a1 + a2; v[2, q, c] = a2 - a1; v[3, q, c] = a1 - a3
-                v[4, q, c] = b0 - b2; v[5, q, c] = b1 + b2; v[6, q, c] = b2 - b1; v[7, q, c] = b1 - b3
-                v[8, q, c] = e0 - e2; v[9, q, c] = e1 + e2; v[10, q, c] = e2 - e1; v[11, q, c] = e1 - e3
-                v[12, q, c] = f0 - f2; v[13, q, c] = f1 + f2; v[14, q, c] = f2 - f1; v[15, q, c] = f1 - f3
+                v[q, 0, c] = a0 - a2; v[q, 1, c] = a1 + a2; v[q, 2, c] = a2 - a1; v[q, 3, c] = a1 - a3
+                v[q, 4, c] = b0 - b2; v[q, 5, c] = b1 + b2; v[q, 6, c] = b2 - b1; v[q, 7, c] = b1 - b3
+                v[q, 8, c] = e0 - e2; v[q, 9, c] = e1 + e2; v[q, 10, c] = e2 - e1; v[q, 11, c] = e1 - e3
+                v[q, 12, c] = f0 - f2; v[q, 13, c] = f1 + f2; v[q, 14, c] = f2 - f1; v[q, 15, c] = f1 - f3
 
     @numba.njit(nogil=True, cache=True)
     def _output_tiles(m, y, t0, t1, th, tw):  # pragma: no cover - compiled
@@ -190,14 +190,14 @@ if _compiled.HAVE_NUMBA:
             down, right = i + 1 < h, j + 1 < w
             for c in range(cout):
                 # rows: A^T m (2 x 4)
-                s0 = m[0, q, c] + m[4, q, c] + m[8, q, c]
-                s1 = m[1, q, c] + m[5, q, c] + m[9, q, c]
-                s2 = m[2, q, c] + m[6, q, c] + m[10, q, c]
-                s3 = m[3, q, c] + m[7, q, c] + m[11, q, c]
-                u0 = m[4, q, c] - m[8, q, c] - m[12, q, c]
-                u1 = m[5, q, c] - m[9, q, c] - m[13, q, c]
-                u2 = m[6, q, c] - m[10, q, c] - m[14, q, c]
-                u3 = m[7, q, c] - m[11, q, c] - m[15, q, c]
+                s0 = m[q, 0, c] + m[q, 4, c] + m[q, 8, c]
+                s1 = m[q, 1, c] + m[q, 5, c] + m[q, 9, c]
+                s2 = m[q, 2, c] + m[q, 6, c] + m[q, 10, c]
+                s3 = m[q, 3, c] + m[q, 7, c] + m[q, 11, c]
+                u0 = m[q, 4, c] - m[q, 8, c] - m[q, 12, c]
+                u1 = m[q, 5, c] - m[q, 9, c] - m[q, 13, c]
+                u2 = m[q, 6, c] - m[q, 10, c] - m[q, 14, c]
+                u3 = m[q, 7, c] - m[q, 11, c] - m[q, 15, c]
                 y[n, i, j, c] = s0 + s1 + s2
                 if right:
                     y[n, i, j + 1, c] = s1 - s2 - s3
@@ -218,29 +218,28 @@ def _tile_view(xb, th, tw):
 def _input_numpy(xb, v, t0, t1, th, tw):
     """:func:`_input_tiles` in numpy: the tiles gathered, then ``B^T d B`` along each axis."""
     d = _tile_view(xb, th, tw).reshape(-1, ALPHA, ALPHA, xb.shape[3])[t0:t1]  # (T, 4, 4, C)
-    rows = np.stack([d[:, 0] - d[:, 2], d[:, 1] + d[:, 2], d[:, 2] - d[:, 1], d[:, 1] - d[:, 3]], axis=1)
-    cols = [rows[:, :, 0] - rows[:, :, 2], rows[:, :, 1] + rows[:, :, 2], rows[:, :, 2] - rows[:, :, 1],
-            rows[:, :, 1] - rows[:, :, 3]]
-    out = v.reshape(ALPHA, ALPHA, t1 - t0, xb.shape[3])
-    for b, col in enumerate(cols):  # col: (T, 4 rows, C)
-        np.copyto(out[:, b], col.transpose(1, 0, 2))
+    rows = (d[:, 0] - d[:, 2], d[:, 1] + d[:, 2], d[:, 2] - d[:, 1], d[:, 1] - d[:, 3])  # each (T, 4, C)
+    out = v.reshape(t1 - t0, ALPHA, ALPHA, xb.shape[3])
+    for a, r in enumerate(rows):
+        np.subtract(r[:, 0], r[:, 2], out=out[:, a, 0])
+        np.add(r[:, 1], r[:, 2], out=out[:, a, 1])
+        np.subtract(r[:, 2], r[:, 1], out=out[:, a, 2])
+        np.subtract(r[:, 1], r[:, 3], out=out[:, a, 3])
 
 
 def _output_numpy(m, y, t0, t1, th, tw):
     """:func:`_output_tiles` in numpy."""
-    mm = m.reshape(ALPHA, ALPHA, t1 - t0, m.shape[-1])
-    rows = (mm[0] + mm[1] + mm[2], mm[1] - mm[2] - mm[3])  # each (4 cols, T, C)
-    tiles = np.stack([np.stack([r[0] + r[1] + r[2], r[1] - r[2] - r[3]], axis=0) for r in rows],
-                     axis=0)  # (2, 2, T, C)
+    mm = m.reshape(t1 - t0, ALPHA, ALPHA, m.shape[-1])
+    rows = (mm[:, 0] + mm[:, 1] + mm[:, 2], mm[:, 1] - mm[:, 2] - mm[:, 3])  # each (T, 4, C)
     h, w = y.shape[1:3]
     t = np.arange(t0, t1)
     img, rest = np.divmod(t, th * tw)
     i, j = np.divmod(rest, tw)
-    for a in range(M):
-        for b in range(M):
+    for a, r in enumerate(rows):
+        for b, col in enumerate((r[:, 0] + r[:, 1] + r[:, 2], r[:, 1] - r[:, 2] - r[:, 3])):
             rr, cc = 2 * i + a, 2 * j + b
             keep = (rr < h) & (cc < w)
-            y[img[keep], rr[keep], cc[keep]] = tiles[a, b][keep]
+            y[img[keep], rr[keep], cc[keep]] = col[keep]
 
 
 def _transforms():
@@ -280,19 +279,25 @@ def execute(x: np.ndarray, u: np.ndarray, geom: ConvGeometry, settings: Winograd
     xb = _padded_tiles(x, geom, settings.tiles, dtype)
     y = np.empty(geom.output_shape, dtype=dtype)
     total, chunk = geom.batch * th * tw, settings.chunk
+    threads = threads_for(geom, workers)
+    if threads > 1:  # at least two chunks per thread where that leaves them MIN_CHUNK_TILES or more
+        chunk = max(min(chunk, -(-total // (2 * threads))), min(MIN_CHUNK_TILES, chunk))
     starts = range(0, total, chunk)
+    threads = threads if len(starts) >= 2 else 1
     forward, backward = _transforms()
     c_in, c_out = geom.in_channels, geom.out_channels
 
     def piece(k):
         t0 = starts[k]
         t1 = min(t0 + chunk, total)
-        v = scratch("winograd points", (POINTS, t1 - t0, c_in), dtype)
+        # (tiles, 16, C): each tile's points together (16 planes of one chunk apart would alias
+        # in the L1 cache); the GEMMs read them as (16, tiles, C) with a row step of 16 C
+        v = scratch("winograd points", (t1 - t0, POINTS, c_in), dtype)
         forward(xb, v, t0, t1, th, tw)
-        m = np.matmul(v, u, out=scratch("winograd products", (POINTS, t1 - t0, c_out), dtype))
+        m = scratch("winograd products", (t1 - t0, POINTS, c_out), dtype)
+        np.matmul(v.transpose(1, 0, 2), u, out=m.transpose(1, 0, 2))
         backward(m, y, t0, t1, th, tw)
 
-    threads = threads_for(geom, workers) if len(starts) >= 2 else 1
     with blas_threads(1):
         run_shared(piece, len(starts), threads)
     return y
