@@ -107,10 +107,14 @@ DEFAULT_CONSTANTS = {
     "grouped_thin_n": 5.0,
     # the Winograd method (fftconv.methods.winograd.seconds): values its compiled input and output
     # transforms read and write per second, and its 16 GEMMs' time over the GEMM model's figure
-    # for their shapes. Set on 2026-12-07 (issue 27) from side-by-side timings (see the method's
-    # module); not in calibrate's grid
-    "winograd_transform_rate": 2.0e9,
-    "winograd_gemm_factor": 1.0,
+    # for their shapes. Fitted on 2026-12-07 (issue 27) to side-by-side timings of the Winograd
+    # and direct methods (bound plans, 2 workers, minimum of reps, median of 5 interleaved rounds;
+    # shared 2-core machine, load 1-3) on 18 dense 3x3 SAME layers (batch 1-16, 7-112 pixels,
+    # 16-256 channels), as the ratio of the two methods' predictions to the measured ratio: RMS
+    # log error 0.14 (worst: 1x14x14x128 predicted 1.33x slow, 4x28x28x32 1.22x slow); the
+    # measured ratios winograd/direct were 0.53-0.96. Not in calibrate's grid
+    "winograd_transform_rate": 5.4e9,
+    "winograd_gemm_factor": 0.9,
     # fixed seconds per call, per method (fitted). Measured on 2026-11-30 on tiny problems
     # (repeated calls, 8x8 images and 64-sample signals, SAME): the direct method 60-110 us for
     # 1-D signals ("rows") and 230-320 us in 2-D (the padded copy, per-tap numpy calls); the FFT
