@@ -32,7 +32,7 @@ from fftconv._runtime.threads import resolve_workers
 from fftconv._shapes.fold import fold
 from fftconv.backends import DEFAULT_BACKEND, available_backends, get_backend
 from fftconv.methods import METHODS
-from fftconv.methods.base import SubPlanner, set_subplanner
+from fftconv.methods.base import MethodCannotRun, SubPlanner, set_subplanner
 
 __all__ = ["plan", "check_and_plan", "check_method", "method_names", "clear"]
 
@@ -99,7 +99,7 @@ def _plan(geom, data_format, dtype, requested, workers, reuse_filters, backend, 
     chosen = min(estimates, key=estimates.get) if requested == "auto" else requested
     reason = None if requested == "auto" else METHODS[chosen].unsupported(run)
     if reason is not None:
-        raise ValueError(f"method={requested!r} cannot run this convolution: {reason}")
+        raise MethodCannotRun(f"method={requested!r} cannot run this convolution: {reason}")
     peak = predicted_peak_bytes(geom, chosen, settings[chosen], itemsize, backend=get_backend(backend),
                                 copy_out=data_format.startswith("NC"), embedding=embedding,
                                 input_as_is=input_as_is)

@@ -35,7 +35,12 @@ import numpy as np
 
 from fftconv._shapes.geometry import ConvGeometry
 
-__all__ = ["Method", "Rounding", "SubPlanner", "subplanner", "set_subplanner"]
+__all__ = ["Method", "MethodCannotRun", "Rounding", "SubPlanner", "subplanner", "set_subplanner"]
+
+
+class MethodCannotRun(ValueError):
+    """Raised when a method asked for by name cannot run a convolution's shapes
+    (:meth:`Method.unsupported` says why)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,7 +197,7 @@ class Method(abc.ABC):
 
     def unsupported(self, geom: ConvGeometry) -> str | None:
         """Why the method cannot run ``geom`` at all (None where it can): asked by name for
-        such shapes, planning raises ValueError with this reason. A method that prices such
+        such shapes, planning raises :class:`MethodCannotRun` (a ValueError) with this reason. A method that prices such
         shapes ``inf`` under ``auto`` says so here."""
         return None
 
