@@ -378,6 +378,8 @@ class WinogradMethod(Method):
         if not fits(geom):
             return math.inf, None
         settings = make_settings(geom, itemsize)
+        if geom.kernel != (R, R):  # smaller kernels run by name only: a fraction of the direct GEMM's work
+            return math.inf, settings
         if geom.is_empty:
             return constants["call_overhead"], settings
         t = seconds(geom, settings, itemsize, constants)
