@@ -29,6 +29,7 @@ from fftconv._engine.constants import (BACKEND_MARGIN, DEFAULT_CONSTANTS, ENV_VA
                          validate_backend_ratios, validate_constants)
 from fftconv.backends import BACKENDS, REFERENCE_BACKEND, available_backends
 from fftconv.methods import METHODS
+from fftconv.methods.base import MethodCannotRun
 
 __all__ = ["calibrate", "calibrate_backends", "fit_constants", "measure_point", "best_seconds",
            "clear_cache", "GRID", "BACKEND_MIN_KERNEL", "BACKEND_MARGIN", "ENV_VAR", "IGNORE",
@@ -144,7 +145,10 @@ def calibrate(*, repeats=5, save=True, progress=True, path=None) -> dict:
     points, fft_seconds = [], {}
     for case, method, variant in tqdm(jobs, desc="calibrating", disable=not progress):
         options = {"fft_shape": _half_tiles(case, method)} if variant else None
-        geom, setting, seconds = measure_point(*case, method, options=options, repeats=repeats)
+        try:
+            geom, setting, seconds = measure_point(*case, method, options=options, repeats=repeats)
+        except MethodCannotRun:  # a method that runs some shapes only (winograd: dense 3x3, stride 1)
+            continue
         points.append((geom, method, setting, 4, seconds))
         if METHODS[method].uses_backend and not variant and min(case[1][:2]) >= BACKEND_MIN_KERNEL:
             fft_seconds[case] = seconds  # the transform method on the reference backend

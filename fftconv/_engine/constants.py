@@ -112,7 +112,8 @@ DEFAULT_CONSTANTS = {
     # shared 2-core machine, load 1-3) on 18 dense 3x3 SAME layers (batch 1-16, 7-112 pixels,
     # 16-256 channels), as the ratio of the two methods' predictions to the measured ratio: RMS
     # log error 0.14 (worst: 1x14x14x128 predicted 1.33x slow, 4x28x28x32 1.22x slow); the
-    # measured ratios winograd/direct were 0.53-0.96. Not in calibrate's grid
+    # measured ratios winograd/direct were 0.53-0.96. `fftconv calibrate` refits them on its grid's two
+    # dense 3x3 stride-1 layers
     "winograd_transform_rate": 5.4e9,
     "winograd_gemm_factor": 0.9,
     # fixed seconds per call, per method (fitted). Measured on 2026-11-30 on tiny problems

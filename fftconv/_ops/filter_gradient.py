@@ -43,6 +43,7 @@ import numpy as np
 
 from fftconv._engine import planner
 from fftconv.methods import METHODS, REFERENCE
+from fftconv.methods.base import MethodCannotRun
 from fftconv import _checks
 from fftconv._engine import guards as _guards
 from fftconv._shapes.adjoint import filter_gradient_geometry, tap_grid, unread_rows
@@ -403,8 +404,16 @@ def cached_filter_gradient_plan(forward, data_format, dtype, method, workers, ba
         if name == REFERENCE:
             continue
         shapes = [(gamma, False)] + ([(per_image_geometry(gamma, f), True)] if f.batch > 1 else [])
-        plans = [(planner.plan(g, dtype=dtype, method=name, workers=workers, backend=backend), apart)
-                 for g, apart in shapes]
+        plans = []
+        for g, apart in shapes:
+            try:
+                plans.append((planner.plan(g, dtype=dtype, method=name, workers=workers, backend=backend), apart))
+            except MethodCannotRun:  # a method that runs some shapes only (winograd): not a candidate here
+                if method == name:
+                    raise
+        if not plans:
+            estimates[name] = math.inf
+            continue
         correlations[name] = min(plans, key=lambda c: c[0].estimates[name])
         estimates[name] = correlations[name][0].estimates[name]
     chosen = min(estimates, key=estimates.get) if method == "auto" else method

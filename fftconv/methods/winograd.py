@@ -90,6 +90,7 @@ def unsupported(geom: ConvGeometry) -> str | None:
     Examples
     --------
     >>> from fftconv._checks import check_geometry
+    >>> from fftconv.methods.winograd import unsupported
     >>> g = check_geometry((1, 9, 9, 4), (3, 3, 4, 8), 2, 2, "SAME", "NHWC", 1, None, False)
     >>> unsupported(g)
     'it needs strides of 1; got strides=(2, 2)'
