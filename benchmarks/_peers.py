@@ -155,13 +155,20 @@ def explicit_pads(wl: Workload) -> tuple:
 
 def fftconv_candidates(fftconv, wl: Workload, x, w, threads: int,
                        methods=("auto", "direct", "fft")) -> list:
-    """``fftconv.conv2d(x, w, method=m)`` for each method; direct/fft carry the plan's prediction."""
+    """``fftconv.conv2d(x, w, method=m)`` for each method that can run the layer (a method that
+    runs some shapes only, such as winograd, is left out elsewhere); methods carry the plan's
+    prediction."""
     kwargs = wl.conv_kwargs(threads)
     candidates = []
     for method in methods:
         predicted = None
         if method != "auto":
-            plan = fftconv.plan_conv2d(x.shape, w.shape, dtype=x.dtype, method=method, **kwargs)
+            try:
+                plan = fftconv.plan_conv2d(x.shape, w.shape, dtype=x.dtype, method=method, **kwargs)
+            except ValueError as error:  # fftconv.methods.base.MethodCannotRun
+                if "cannot run this convolution" not in str(error):
+                    raise
+                continue
             predicted = plan.estimates.get(method)
         fn = functools.partial(fftconv.conv2d, x, w, method=method, **kwargs)
         candidates.append(Candidate(method, fn, predicted))

@@ -18,7 +18,8 @@ shapes where the FFT method wins by far.
 At each point ``fftconv.conv2d(method=m)`` for m in auto, direct and fft is
 timed side by side (interleaved, median of ``--reps`` after a warm-up). The
 ``auto`` call is a real ``conv2d`` call, so it includes the plan-cache
-lookup. Regret = time(auto) / min(time(direct), time(fft)).
+lookup. Regret = time(auto) / min(time(direct), time(fft)) (and winograd's time on the
+2-D layers it runs: dense 3x3 at stride 1).
 
 ``--grid heldout`` draws (``--seed``, 101 by default) a grid of every kind
 ``auto`` meets, in turn: dense 2-D layers with kernels 3-25 (stride 1),
@@ -65,8 +66,11 @@ BATCHES = (1, 2, 4, 8)
 CHANNELS = (1, 3, 4, 8, 16, 32, 64)
 SIZES = (32, 48, 64, 96, 128, 192, 256)
 TARGET_GMEAN, TARGET_MAX = 1.10, 1.5
+#: The methods timed on 2-D layers beside auto (the Winograd method where it runs: dense 3x3 at
+#: stride 1); regret is taken against the fastest of them.
+TIMED_2D = ("auto", "direct", "fft", "winograd")
 COLUMNS = [("i", "#", ""), ("shape", "input * filters", ""), ("method", "plan", ""),
-           ("auto", "auto ms", "ms"), ("direct", "direct", "ms"), ("fft", "fft", "ms"),
+           ("auto", "auto ms", "ms"), ("direct", "direct", "ms"), ("fft", "fft", "ms"), ("winograd", "winograd", "ms"),
            ("faster", "faster", ""), ("regret", "regret", ""), ("verdict", "verdict", ""),
            ("busy", "load", "")]
 
@@ -161,8 +165,8 @@ def candidates(wl, x, w, threads: int) -> list:
     """``conv1d``/``conv2d(x, w, method=m)`` for auto, direct and fft; direct/fft carry the plan's
     prediction (for ``--max-seconds``)."""
     op = getattr(wl, "op", "conv2d")
-    if op == "conv2d":
-        return _peers.fftconv_candidates(fftconv, wl, x, w, threads)
+    if op == "conv2d":  # winograd too, where it runs (dense 3x3, stride 1)
+        return _peers.fftconv_candidates(fftconv, wl, x, w, threads, TIMED_2D)
     found = []
     for method in ("auto", "direct", "fft"):
         predicted = None
@@ -237,10 +241,11 @@ def measure(wl: Workload, args) -> tuple[dict, dict]:
     load = (load_before, _cli.load_average())
     busy = _cli.machine_busy(*load, args.threads, os.cpu_count() or 1)
     t = {name: timing.median for name, timing in timings.items()}
-    faster = "direct" if t["direct"] < t["fft"] else "fft"
-    regret = _timing.ratio(t["auto"], _timing.fastest(t["direct"], t["fft"]))
+    methods = [m for m in TIMED_2D[1:] if m in t]
+    faster = min(methods, key=lambda m: t[m] if t[m] == t[m] else math.inf)
+    regret = _timing.ratio(t["auto"], _timing.fastest(*(t[m] for m in methods)))
     rounds = {name: timing.times for name, timing in timings.items() if timing.times}
-    timed = [m for m in ("direct", "fft") if m in rounds]
+    timed = [m for m in methods if m in rounds]
     verdict = _cli._verdict(plan.method, rounds, timed) if "auto" in rounds and timed else ""
     row = {"i": wl.name, "shape": wl.describe(), "method": plan.method, **t,
            "faster": faster if plan.method == faster else f"{faster} !", "regret": regret,

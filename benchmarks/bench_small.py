@@ -12,6 +12,8 @@ Four tables, float32 unless said (issue 19's targets):
 ``dense``
     3x3 and 5x5 layers (SAME, strides 1 and 2): torch against fftconv ``auto``
     and each registered method. Target: torch / auto >= 0.67 on every layer.
+``heldout``
+    The same for a few dense layers no cost-model constant was fitted on.
     ``--full`` runs the grid batch {1, 4, 16} x channels {16, 64, 256} x
     size {7, 14, 28, 56, 112} x stride {1, 2} x kernel {3, 5} (skipping layers
     above ``--max-macs``).
@@ -51,12 +53,18 @@ import numpy as np
 import fftconv
 from _peers import Workload
 
-PARTS = ("dense", "grouped", "depthwise", "fir")
+PARTS = ("dense", "heldout", "grouped", "depthwise", "fir")
 
 DENSE = [  # (batch, size, C_in, C_out, kernel, stride)
     (1, 112, 64, 64, 3, 1), (8, 56, 64, 64, 3, 1), (16, 28, 128, 128, 3, 1), (4, 14, 256, 256, 3, 1),
     (16, 7, 256, 256, 3, 1), (8, 56, 64, 128, 3, 2), (1, 112, 16, 32, 3, 2),
     (4, 56, 32, 32, 5, 1), (8, 28, 64, 64, 5, 1), (1, 14, 128, 128, 5, 1), (4, 56, 32, 64, 5, 2),
+]
+#: Dense layers that no constant was fitted on (issue 27's held-out check): 3x3 at stride 1 where
+#: the Winograd method runs, and a stride-2 and a 5x5 layer where it does not.
+HELD_OUT = [  # (batch, size, C_in, C_out, kernel, stride)
+    (2, 96, 48, 48, 3, 1), (12, 20, 160, 160, 3, 1), (3, 40, 96, 192, 3, 1), (6, 10, 224, 224, 3, 1),
+    (1, 80, 24, 40, 3, 1), (4, 48, 96, 96, 3, 2), (2, 40, 64, 64, 5, 1),
 ]
 GROUPED = [  # (batch, size, channels, kernel, groups...)
     (4, 56, 64, 5, (1, 2, 4, 16)), (8, 28, 128, 3, (1, 4, 32)),
@@ -91,8 +99,10 @@ def time_layer(wl: Workload, args, torch, extra=()):
     return {name: t.median for name, t in timings.items()}, chosen
 
 
-def dense(args, torch):
-    if args.full:
+def dense(args, torch, grid=None, title="Dense 3x3/5x5 layers"):
+    if grid is not None:
+        pass
+    elif args.full:
         grid = [(n, s, c, c, k, st) for k in (3, 5) for st in (1, 2) for n in (1, 4, 16)
                 for c in (16, 64, 256) for s in (7, 14, 28, 56, 112)]
     else:
@@ -108,10 +118,15 @@ def dense(args, torch):
     cols = [("layer", "layer", ""), ("plan", "plan", ""), ("torch", "torch", "ms"), ("auto", "auto", "ms")]
     cols += [(m, m, "ms") for m in methods()[1:]] + [("torch/auto", "torch/auto", "")]
     ratios = [r["torch/auto"] for r in rows]
-    _timing.print_table(rows, cols, "Dense 3x3/5x5 layers, median ms (target torch/auto >= 0.67)")
+    _timing.print_table(rows, cols, f"{title}, median ms (target torch/auto >= 0.67)")
     print(f"torch/auto: min {min(ratios, default=math.nan):.2f}, geomean {_timing.geometric_mean(ratios):.2f}, "
           f"below 0.67 at {sum(r < 1 / 1.5 for r in ratios)} of {len(ratios)}")
     return rows
+
+
+def heldout(args, torch):
+    """Dense layers outside the grid the constants were set on (see :data:`HELD_OUT`)."""
+    return dense(args, torch, HELD_OUT, "Held-out dense layers")
 
 
 def grouped(args, torch):
