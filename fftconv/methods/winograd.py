@@ -322,7 +322,8 @@ def execute(x: np.ndarray, u: np.ndarray, geom: ConvGeometry, settings: Winograd
 def seconds(geom: ConvGeometry, settings: WinogradSettings, itemsize: int, c) -> float:
     """Predicted seconds: the 16 GEMMs of every chunk at the GEMM model's rate, the transforms at
     ``winograd_transform_rate`` values per second (input and output values of the transforms,
-    float32; float64 at half), the padded copy at ``bandwidth``, and ``call_overhead``."""
+    float32; float64 at half), the padded copy and the guard's statistics at ``bandwidth``, and
+    ``fft_call_overhead`` (a call under the guards, as the FFT's)."""
     th, tw = settings.tiles
     total = geom.batch * th * tw
     chunks = -(-total // settings.chunk)
@@ -331,7 +332,11 @@ def seconds(geom: ConvGeometry, settings: WinogradSettings, itemsize: int, c) ->
     values = POINTS * total * (geom.in_channels + geom.out_channels)
     transforms = values / c["winograd_transform_rate"] * (itemsize / 4)
     padded = 2 * geom.batch * (M * th + 2) * (M * tw + 2) * geom.in_channels * itemsize / c["bandwidth"]
-    return c["winograd_gemm_factor"] * gemm + transforms + padded + c["call_overhead"]
+    # the dynamic-range guard under auto: the FFT's fixed cost per call (which counts its guards),
+    # and its statistics of the input, about four copies' worth (0.1-0.8 ms measured, 1-11% of
+    # the calls of 2x192x192x16 to 16x7x7x256 layers, tiles of 2x2 Winograd tiles)
+    guard = 4 * geom.batch * math.prod(geom.spatial) * geom.in_channels * itemsize / c["bandwidth"]
+    return c["winograd_gemm_factor"] * gemm + transforms + padded + guard + c["fft_call_overhead"]
 
 
 def peak_bytes(geom: ConvGeometry, settings: WinogradSettings, itemsize: int, final_copy: int = 0,
@@ -369,15 +374,22 @@ def channel_gains(u: np.ndarray) -> np.ndarray:
     return INPUT_GROWTH * per_output.reshape(M * M, *u.shape[1:]).max(axis=0)
 
 
+#: Winograd tiles per guard tile along each axis: the guard's statistics of a block of
+#: ``GUARD_GROUP**2`` tiles (their energy and peak, which bound each tile's) cost a quarter of
+#: those of every tile (on 2x192x192x16 the guard took 17% of the call tile by tile).
+GUARD_GROUP = 2
+
+
 def rounding(geom: ConvGeometry, settings: WinogradSettings, u: np.ndarray) -> Rounding:
-    """The guard's view of the method: one tile per Winograd tile (it reads 4x4 padded positions
-    and writes 2x2 outputs), ``points = 16``, and gains ``KAPPA_WINOGRAD * sqrt(sum_k
-    channel_gains[k, j]**2)``: the channels' worst-case factors combined as the FFT's spectra
-    are (:doc:`numerics`, "Winograd tiles")."""
-    tiles = []
+    """The guard's view of the method: tiles of :data:`GUARD_GROUP` Winograd tiles per axis (each
+    Winograd tile reads 4x4 padded positions and writes 2x2 outputs), ``points = 16`` (the energy
+    of a guard tile over 16 bounds every Winograd tile's in it), and gains ``KAPPA_WINOGRAD *
+    sqrt(sum_k channel_gains[k, j]**2)``: the channels' worst-case factors combined as the FFT's
+    spectra are (:doc:`numerics`, "Winograd tiles")."""
+    tiles, step = [], M * GUARD_GROUP
     for o, used in zip(geom.out_spatial, geom.used_extent):
-        first = np.arange(0, max(o, 1), M)
-        tiles.append((first, np.minimum(first + ALPHA, used), first, np.minimum(first + M, o)))
+        first = np.arange(0, max(o, 1), step)
+        tiles.append((first, np.minimum(first + step + R - 1, used), first, np.minimum(first + step, o)))
     gains = KAPPA_WINOGRAD * np.sqrt(np.square(channel_gains(u)).sum(axis=0))
     return Rounding(POINTS, tuple(tiles), gains)
 
