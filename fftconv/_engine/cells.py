@@ -49,12 +49,22 @@ from fftconv._shapes.padding import box_reads, read_padded, source_index
 from fftconv.methods import _compiled
 
 __all__ = ["CellGrid", "cell_grid", "cell_stats", "region_stats", "zero_windows", "stats_bytes",
-           "window_sums", "nonzero_box", "nonzero_table", "nonzero_floor", "support", "tap_lists", "support_zeros", "window_any",
+           "window_sums", "nonzero_box", "reach", "nonzero_table", "nonzero_floor", "support", "tap_lists", "support_zeros", "window_any",
            "may_have_zero_windows", "MAX_CELL_FRACTION", "ENERGY_FLOOR"]
 
 #: Cells are grown (up to half a window) until there are at most this fraction of the used
 #: extent's points, so that the work on them stays small beside the pass over the input.
 MAX_CELL_FRACTION = 1 / 64
+#: Filters whose weight rests on few of their taps (:func:`reach`) get cells of at most half
+#: those taps, but never more cells than this fraction of the used points.
+FINEST_CELL_FRACTION = 1 / 8
+#: A reach above this fraction of the kernel counts as the whole kernel.
+NARROW_REACH = 3 / 4
+#: ... and never fewer cells than this (a grid of this size is a few hundred kilobytes).
+FINEST_CELLS = 2**14
+#: :func:`reach` leaves out the taps at the kernel's ends that hold at most this share of
+#: the filters' weight.
+REACH_SHARE = 1 / 64
 #: Passes over fewer input samples than this run on one thread.
 MIN_PIECE_SAMPLES = 2**18
 
@@ -127,9 +137,16 @@ def axes3(geom: ConvGeometry):
 
 @functools.lru_cache(maxsize=64)
 def cell_grid(geom: ConvGeometry) -> CellGrid:
-    """The cells of ``geom``: ``b = max(1, k // 4)`` per axis, grown up to ``(k + 1) // 2``
+    """The cells of ``geom``: ``b = max(1, t // 4)`` per axis, grown up to ``(t + 1) // 2``
     while the grid holds more than :data:`MAX_CELL_FRACTION` of the used points (and more
     than 256 cells).
+
+    ``t`` is the kernel's size ``k``, or, where the geometry knows which taps carry the
+    filters' weight (``geom.reach``, :func:`reach`), that count: a small filter stored in a
+    large array, or a narrow Gaussian in a wide stamp, gets cells small enough that a faint
+    region under its weight holds a whole cell.  Such a grid is grown past ``(t + 1) // 2``
+    (up to ``(k + 1) // 2``) only while it holds more than :data:`FINEST_CELL_FRACTION` of the
+    used points.
 
     Examples
     --------
@@ -140,15 +157,20 @@ def cell_grid(geom: ConvGeometry) -> CellGrid:
     (5, 24)
     """
     kernel, dil, used, sizes, pads = axes3(geom)
-    caps = [max(1, (k + 1) // 2) for k in kernel]
-    members = [min(cap, max(1, k // 4)) for k, cap in zip(kernel, caps)]
-    budget = max(256, math.prod(used) * MAX_CELL_FRACTION)
-    while math.prod(-(-u // b) for u, b in zip(used, members)) > budget:
-        growable = [a for a in range(3) if members[a] < caps[a]]
-        if not growable:
-            break
-        a = max(growable, key=lambda a: used[a] / members[a])
-        members[a] = min(caps[a], 2 * members[a])
+    taps = kernel if geom.reach is None else [1] * (3 - geom.ndim) + [min(r, k) for r, k in
+                                                                      zip(geom.reach, geom.kernel)]
+    members = [max(1, t // 4) for t in taps]
+    cells = lambda: math.prod(-(-u // b) for u, b in zip(used, members))  # noqa: E731
+    # grown to the budget while every window of the weight-carrying taps holds a whole cell, then,
+    # should that leave the grid finer than FINEST_CELL_FRACTION, while every whole window does
+    for caps, budget in (([max(1, (t + 1) // 2) for t in taps], max(256, math.prod(used) * MAX_CELL_FRACTION)),
+                         ([max(1, (k + 1) // 2) for k in kernel], max(FINEST_CELLS, math.prod(used) * FINEST_CELL_FRACTION))):
+        while cells() > budget:
+            growable = [a for a in range(3) if members[a] < caps[a]]
+            if not growable:
+                break
+            a = max(growable, key=lambda a: used[a] / members[a])
+            members[a] = min(caps[a], 2 * members[a])
     counts, positions, sources, cell_of = [], [], [], []
     for u, d, b, n, (lo, hi) in zip(used, dil, members, sizes, pads):
         count = max(1, -(-(-(-u // d)) // b))
@@ -492,6 +514,46 @@ def _window_sums(a: np.ndarray, axis: int, k: int, d: int, s: int, out: int) -> 
     return np.moveaxis(sums, 0, axis)
 
 
+def reach(filters: np.ndarray, ndim: int) -> tuple | None:
+    """Per spatial axis, how many consecutive taps carry the weight of ``filters`` ``(*kernel,
+    C_in / G, C_out)``: the fewest whose complement, at the kernel's two ends, holds at most
+    :data:`REACH_SHARE` of ``sum |w|`` summed over the other axes and the channels, where that
+    is at most :data:`NARROW_REACH` of the kernel (the kernel's size otherwise).  None where
+    it is the whole kernel along every axis, or for filters of zeros or not finite.
+
+    Examples
+    --------
+    >>> w = np.zeros((31, 31, 1, 1)); w[13:18, 13:18] = 1 / 25  # a 5x5 box stored in 31x31
+    >>> reach(w, 2)
+    (5, 5)
+    >>> g = np.exp(-(np.arange(33) - 16.0) ** 2 / 2)  # a Gaussian of sigma 1 in 33 taps
+    >>> reach(np.outer(g, g)[..., None, None], 2)
+    (5, 5)
+    >>> reach(np.ones((3, 3, 1, 1)), 2) is None
+    True
+    """
+    kernel = filters.shape[:ndim]
+    flat = np.abs(filters.reshape(*kernel, -1), dtype=np.float64)
+    out = []
+    for axis in range(ndim):
+        profile = flat.sum(axis=tuple(a for a in range(ndim + 1) if a != axis))
+        total = float(profile.sum())
+        if not (total > 0 and math.isfinite(total)):
+            return None
+        # the shortest run [i, j) with profile outside it <= share: for each start, the first end
+        outside = REACH_SHARE * total
+        before = np.concatenate([[0.0], np.cumsum(profile)])  # before[i]: weight of taps < i
+        need = before[:-1] + total - outside  # weight the run must reach by its end
+        ends = np.searchsorted(before, need * (1 - 1e-12), side="left")
+        valid = (before[:-1] <= outside) & (ends <= len(profile))
+        starts = np.flatnonzero(valid)
+        out.append(int(max(1, (np.maximum(ends[starts], starts + 1) - starts).min())) if starts.size
+                   else len(profile))
+    # a reach near the whole kernel (a disc's thin ends, a wide Gaussian) keeps the kernel's cells
+    out = [r if r <= NARROW_REACH * k else k for r, k in zip(out, kernel)]
+    return None if tuple(out) == tuple(kernel) else tuple(out)
+
+
 def support(filters: np.ndarray, ndim: int) -> list:
     """Per spatial axis, ``(lo, hi)``: the range of taps where some channel of ``filters``
     ``(*kernel, C_in / G, C_out)`` is not zero (``(0, 0)`` for filters of zeros).
@@ -536,12 +598,11 @@ def nonzero_box(stats, geom: ConvGeometry):
     return box
 
 
-def _selected(mask: np.ndarray, geom: ConvGeometry, stats):
-    """The outputs ``mask`` ``(N, *out, G)`` selects, for the compiled loops: ``(found, outs,
-    box)``, ``found`` as :func:`numpy.nonzero` gives them, ``outs`` ``(F, 5)`` their ``(n, o0,
-    o1, o2, g)`` on three axes, and ``box`` the padded positions worth reading per axis (the
-    box of the non-zero samples under zero pads, :func:`nonzero_box`; every one otherwise)."""
-    found = np.nonzero(mask)
+def _selected(found, geom: ConvGeometry, stats):
+    """The outputs ``found`` (indices into ``(N, *out, G)`` as :func:`numpy.nonzero` gives them),
+    for the compiled loops: ``(outs, box)``, ``outs`` ``(F, 5)`` their ``(n, o0, o1, o2, g)`` on
+    three axes, and ``box`` the padded positions worth reading per axis (the box of the
+    non-zero samples under zero pads, :func:`nonzero_box`; every one otherwise)."""
     lead = 3 - geom.ndim
     outs = np.zeros((len(found[0]), 5), np.int64)
     outs[:, 0] = found[0]
@@ -550,20 +611,20 @@ def _selected(mask: np.ndarray, geom: ConvGeometry, stats):
     outs[:, 4] = found[-1]
     box = nonzero_box(stats, geom) if geom.padding_mode == "constant" else \
         np.array([[0, len(s)] for s in cell_grid(geom).sources], np.int64)
-    return found, outs, box
+    return outs, box
 
 
-def window_sums(x: np.ndarray, filters: np.ndarray, geom: ConvGeometry, mask: np.ndarray, stats,
-                workers: int = 1):
-    """``(indices, sums)``: the outputs that ``mask`` ``(N, *out, G)`` selects (``indices`` as
-    :func:`numpy.nonzero` gives them) and ``(F, C_out / G)`` float64, each output's sum over its
-    window of ``x * w`` (the direct method's sums, in float64).
+def window_sums(x: np.ndarray, filters: np.ndarray, geom: ConvGeometry, found, stats,
+                workers: int = 1) -> np.ndarray:
+    """``(F, C_out / G)`` float64: for each of the outputs ``found`` (``F`` indices into ``(N,
+    *out, G)``, as :func:`numpy.nonzero` gives them), its sum over its window of ``x * w`` (the
+    direct method's sums, in float64).
 
     Compiled: taps are clipped to the box of the non-zero samples (:func:`nonzero_box`), so
     an output whose window barely reaches the data costs what it reads.  Without numba,
     :func:`fftconv._engine.guards.direct_outputs`' gather does the same in numpy.
     """
-    found, outs, box = _selected(mask, geom, stats)
+    outs, box = _selected(found, geom, stats)
     lead, count = 3 - geom.ndim, len(outs)
     kernel, dil, _, _, _ = axes3(geom)
     strides = [1] * lead + list(geom.strides)
@@ -576,7 +637,7 @@ def window_sums(x: np.ndarray, filters: np.ndarray, geom: ConvGeometry, mask: np
     pieces = max(1, min(workers, count // 64))
     bounds = [count * i // pieces for i in range(pieces + 1)]
     run_pieces(lambda i: _sums_loop(*args, bounds[i], bounds[i + 1]), pieces)
-    return found, sums
+    return sums
 
 
 def tap_lists(filters: np.ndarray, geom: ConvGeometry):
@@ -604,7 +665,8 @@ def support_zeros(x: np.ndarray, geom: ConvGeometry, tap_list, mask: np.ndarray,
         return out
     if not _compiled.HAVE_NUMBA:
         return _support_zeros_numpy(x, geom, tap_list, mask)
-    found, outs, box = _selected(mask, geom, stats)
+    found = np.nonzero(mask)
+    outs, box = _selected(found, geom, stats)
     lead = 3 - geom.ndim
     _, dil, _, _, _ = axes3(geom)
     strides = [1] * lead + list(geom.strides)
