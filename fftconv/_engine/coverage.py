@@ -328,8 +328,13 @@ def nonzero_counts(x: np.ndarray, geom: ConvGeometry, points):
     for p, k, n, (lo, _), s in zip(points, kernel, sizes, pads, strides):
         start = np.asarray(p, np.int64) * s - lo  # the window's first input index (may be a pad)
         bounds.append((np.clip(start, 0, n), np.clip(start + k, 0, n)))
-    total = 0
-    for corner in itertools.product((0, 1), repeat=3):
-        sign = -1 if (3 - sum(corner)) % 2 else 1
-        total = total + sign * table[:, bounds[0][corner[0]], bounds[1][corner[1]], bounds[2][corner[2]], :]
-    return total.astype(np.int64, copy=False)
+    flat = table.reshape(table.shape[0], -1, table.shape[-1])  # (one gather per corner, on flat indices)
+    s1, s2 = table.shape[2], table.shape[3]
+    rows = [[b * s1 for b in bounds[0]], bounds[1]]
+    total = np.zeros((table.shape[0], len(points[0]), table.shape[-1]), np.int64)
+    for c0, c1 in itertools.product((0, 1), repeat=2):
+        plane = (rows[0][c0] + rows[1][c1]) * s2
+        sign = 1 if (c0 + c1) % 2 == 0 else -1  # the corner (1, 1, 1) counts +1
+        total += sign * flat[:, plane + bounds[2][1], :]
+        total -= sign * flat[:, plane + bounds[2][0], :]
+    return total
