@@ -516,10 +516,12 @@ def _window_sums(a: np.ndarray, axis: int, k: int, d: int, s: int, out: int) -> 
 
 def reach(filters: np.ndarray, ndim: int) -> tuple | None:
     """Per spatial axis, how many consecutive taps carry the weight of ``filters`` ``(*kernel,
-    C_in / G, C_out)``: the fewest whose complement, at the kernel's two ends, holds at most
-    :data:`REACH_SHARE` of ``sum |w|`` summed over the other axes and the channels, where that
-    is at most :data:`NARROW_REACH` of the kernel (the kernel's size otherwise).  None where
-    it is the whole kernel along every axis, or for filters of zeros or not finite.
+    C_in / G, C_out)``: for each output channel, the fewest whose complement, at the kernel's
+    two ends, holds at most :data:`REACH_SHARE` of that channel's ``sum |w|`` (summed over the
+    other axes and the input channels); the least over the channels, where that is at most
+    :data:`NARROW_REACH` of the kernel (the kernel's size otherwise).  A bank of mixed sizes
+    reaches as far as its smallest filter.  None where that is the whole kernel along every
+    axis, or for filters of zeros or not finite.
 
     Examples
     --------
@@ -529,26 +531,36 @@ def reach(filters: np.ndarray, ndim: int) -> tuple | None:
     >>> g = np.exp(-(np.arange(33) - 16.0) ** 2 / 2)  # a Gaussian of sigma 1 in 33 taps
     >>> reach(np.outer(g, g)[..., None, None], 2)
     (5, 5)
+    >>> bank = np.ones((31, 31, 1, 2)); bank[..., 1] = w[..., 0]  # a 31x31 box and the 5x5 one
+    >>> reach(bank, 2)
+    (5, 5)
     >>> reach(np.ones((3, 3, 1, 1)), 2) is None
     True
     """
     kernel = filters.shape[:ndim]
-    flat = np.abs(filters.reshape(*kernel, -1), dtype=np.float64)
+    flat = np.abs(filters.reshape(*kernel, -1, filters.shape[-1]), dtype=np.float64)
+    if not np.isfinite(flat).all():
+        return None
     out = []
     for axis in range(ndim):
-        profile = flat.sum(axis=tuple(a for a in range(ndim + 1) if a != axis))
-        total = float(profile.sum())
-        if not (total > 0 and math.isfinite(total)):
+        profiles = flat.sum(axis=tuple(a for a in range(ndim + 1) if a != axis))  # (k, C_out)
+        totals = profiles.sum(axis=0)
+        profiles = profiles[:, totals > 0]
+        if not profiles.size:
             return None
-        # the shortest run [i, j) with profile outside it <= share: for each start, the first end
-        outside = REACH_SHARE * total
-        before = np.concatenate([[0.0], np.cumsum(profile)])  # before[i]: weight of taps < i
-        need = before[:-1] + total - outside  # weight the run must reach by its end
-        ends = np.searchsorted(before, need * (1 - 1e-12), side="left")
-        valid = (before[:-1] <= outside) & (ends <= len(profile))
-        starts = np.flatnonzero(valid)
-        out.append(int(max(1, (np.maximum(ends[starts], starts + 1) - starts).min())) if starts.size
-                   else len(profile))
+        totals = totals[totals > 0]
+        # per channel, the shortest run [i, j) with weight outside it <= share: for each start
+        # whose weight before it is within the share, the first end that leaves the rest within
+        outside = REACH_SHARE * totals
+        before = np.concatenate([np.zeros((1, len(totals))), np.cumsum(profiles, axis=0)])  # (k + 1, C)
+        shortest = len(profiles)
+        for c in range(len(totals)):
+            need = (before[:-1, c] + totals[c] - outside[c]) * (1 - 1e-12)
+            ends = np.searchsorted(before[:, c], need, side="left")
+            starts = np.flatnonzero(before[:-1, c] <= outside[c])
+            if starts.size:
+                shortest = min(shortest, int(max(1, (np.maximum(ends[starts], starts + 1) - starts).min())))
+        out.append(shortest)
     # a reach near the whole kernel (a disc's thin ends, a wide Gaussian) keeps the kernel's cells
     out = [r if r <= NARROW_REACH * k else k for r, k in zip(out, kernel)]
     return None if tuple(out) == tuple(kernel) else tuple(out)

@@ -510,7 +510,7 @@ class BoundPlan:
         exact zeros exact, and, for ``auto``, every output within the accuracy contract."""
         plan = self.plan
         self._state.clear()  # this call's record starts afresh
-        method, geom, settings = plan.method, self._cells_geometry, plan.settings[plan.method]
+        method, geom, settings = plan.method, plan.run_geometry, plan.settings[plan.method]
         if _guards.is_integer(x.dtype) and _guards.is_integer(self.filters_dtype):
             chosen = METHODS[method]
             if not chosen.integer_exact and not chosen.integer_result_exact(x, self.filters, geom, settings):
@@ -537,6 +537,7 @@ class BoundPlan:
             return _guards.run_guarded(lambda a, dtype=None: self._run(a, method, dtype), x,
                                        geom, limit, plan.real_dtype, local=True, result=y)
         # one pass of cell statistics serves the non-finite, huge-value, zero and dynamic-range checks
+        geom = self._cells_geometry  # (the cells sized from the filters' reach)
         stats = _cells.cell_stats(x, geom, plan.workers)
         peak = float(stats[0].max(initial=0.0))
         if not (_finite_stats(stats) and peak <= limit):
