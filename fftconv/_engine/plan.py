@@ -1106,7 +1106,10 @@ def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: in
     The models mirror the allocations buffer by buffer and phase by phase;
     :data:`PEAK_MARGIN` covers the small temporaries they leave out.  Methods
     that are not local add the guards' cell statistics
-    (:func:`fftconv._engine.cells.stats_bytes`).  The guards' work on
+    (:func:`fftconv._engine.cells.stats_bytes`), with cells sized from the kernel:
+    filters whose weight rests on a few of their taps get finer cells once bound
+    (:func:`fftconv._engine.cells.reach`; at most 24 bytes per eight used points
+    and channel group), not counted.  The guards' work on
     non-finite or huge inputs, on inputs with regions of zeros and on inputs
     the dynamic-range guard flags is not counted.
     """
