@@ -49,7 +49,7 @@ from fftconv._shapes.padding import box_reads, read_padded, source_index
 from fftconv.methods import _compiled
 
 __all__ = ["CellGrid", "cell_grid", "cell_stats", "region_stats", "zero_windows", "stats_bytes",
-           "window_sums", "nonzero_box", "reach", "nonzero_table", "nonzero_floor", "support", "tap_lists", "support_zeros", "window_any",
+           "window_sums", "nonzero_box", "reach", "box_reduce", "nonzero_table", "nonzero_floor", "support", "tap_lists", "support_zeros", "window_any",
            "may_have_zero_windows", "MAX_CELL_FRACTION", "ENERGY_FLOOR"]
 
 #: Cells are grown (up to half a window) until there are at most this fraction of the used
@@ -512,6 +512,20 @@ def _window_sums(a: np.ndarray, axis: int, k: int, d: int, s: int, out: int) -> 
     first, phase = np.divmod(start, d)
     sums = c[first + k, phase] - c[first, phase]
     return np.moveaxis(sums, 0, axis)
+
+
+def box_reduce(values: np.ndarray, ranges, ufunc=np.minimum) -> np.ndarray:
+    """``ufunc``'s reduction (minima by default) of ``values`` ``(N, n0, n1, n2, G)`` over boxes:
+    per product of the per-axis ``(lo, hi)`` ranges (an empty range reads one value),
+    ``(N, r0, r1, r2, G)``."""
+    out = values
+    for axis, (lo, hi) in enumerate(ranges):
+        n = out.shape[axis + 1]
+        padded = np.concatenate([out, np.take(out, [0], axis=axis + 1)], axis=axis + 1)  # hi may be n
+        first = np.minimum(lo, n - 1)  # (an empty range's value is not read)
+        pairs = np.stack([first, np.clip(hi, first + 1, n)], axis=1).reshape(-1)
+        out = np.take(ufunc.reduceat(padded, pairs, axis=axis + 1), np.arange(0, len(pairs), 2), axis=axis + 1)
+    return out
 
 
 def reach(filters: np.ndarray, ndim: int) -> tuple | None:

@@ -27,7 +27,7 @@ import itertools
 
 import numpy as np
 
-from fftconv._engine.cells import axes3, cell_grid, nonzero_table, sizes
+from fftconv._engine.cells import axes3, box_reduce, cell_grid, nonzero_table, sizes
 from fftconv._shapes.geometry import ConvGeometry
 
 __all__ = ["partial_windows", "window_reads", "window_classes", "thin_windows", "tap_fractions",
@@ -210,27 +210,13 @@ def _per_class(values, geom: ConvGeometry, first: int, reduce):
     return reduce(values, ranges), index
 
 
-def _box_reduce(values: np.ndarray, ranges, ufunc=np.minimum) -> np.ndarray:
-    """``ufunc``'s reduction (minima by default) of ``values`` ``(N, n0, n1, n2, G)`` over boxes:
-    per product of the per-axis ``(lo, hi)`` ranges (an empty range reads one value),
-    ``(N, r0, r1, r2, G)``."""
-    out = values
-    for axis, (lo, hi) in enumerate(ranges):
-        n = out.shape[axis + 1]
-        padded = np.concatenate([out, np.take(out, [0], axis=axis + 1)], axis=axis + 1)  # hi may be n
-        first = np.minimum(lo, n - 1)  # (an empty range's value is not read)
-        pairs = np.stack([first, np.clip(hi, first + 1, n)], axis=1).reshape(-1)
-        out = np.take(ufunc.reduceat(padded, pairs, axis=axis + 1), np.arange(0, len(pairs), 2), axis=axis + 1)
-    return out
-
-
 def thin_floor(floor: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     """``(N, n0, n1, n2, G)``: per product of :func:`window_classes`, the smallest non-zero
     magnitude in the cells the windows meet, from the cells' ``floor``
     (:func:`fftconv._engine.cells.nonzero_floor`): a lower bound of every non-zero sample a
     window holds, so that ``sum |w|`` times it bounds the contract's scale ``D'`` of the
     output from below (:doc:`numerics`)."""
-    least, index = _per_class(floor, geom, 2, _box_reduce)
+    least, index = _per_class(floor, geom, 2, box_reduce)
     return least[:, *np.ix_(*index), :]
 
 
@@ -269,7 +255,7 @@ def tap_fractions(filters: np.ndarray, geom: ConvGeometry):
     prefix[0, 1:, 1:, 1:] = weight.cumsum(axis=0).cumsum(axis=1).cumsum(axis=2)
     total = prefix[0, -1, -1, -1]
     on_input = _box_counts(prefix, ranges)[0]
-    largest = _box_reduce(weight[None], ranges, np.maximum)[0]
+    largest = box_reduce(weight[None], ranges, np.maximum)[0]
     e0, e1, e2 = ((hi <= lo) for lo, hi in ranges)  # windows with no tap on input samples
     empty = e0[:, None, None] | e1[None, :, None] | e2[None, None, :]
     largest = np.where(empty[..., None], 0.0, largest)
