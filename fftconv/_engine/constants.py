@@ -111,12 +111,6 @@ DEFAULT_CONSTANTS = {
     # method 280-590 us. Within the fit's spread of these figures, so the fitted values stand.
     "call_overhead": 2.428e-4,  # fixed seconds per call of the direct method
     "fft_call_overhead": 3.156e-4,  # fixed seconds per call of the FFT method (1.3x: tiles, guards)
-    # fixed seconds per call that auto's accuracy guard adds to a method that is not local (its
-    # per-tile bound and the checks of windows beside zeros and pads, on data that needs none):
-    # measured, not fitted (calibrate times methods as forced, without it), 2026-12-07, auto minus
-    # method="fft" on the same bound plan, interleaved, medians of 400 calls, 2 threads, loaded
-    # machine: 74-112 us on five small calls (32^2 7x7 to 4x32^2x8 11x11, 1-D 4096 65 taps)
-    "guard_call_overhead": 8.0e-5,
 }
 
 #: The FFT method's time on each backend over its time on scipy's (the backend the

@@ -96,9 +96,6 @@ def _plan(geom, data_format, dtype, requested, workers, reuse_filters, backend, 
                                          reuse_filters=reuse_filters,
                                          backend_speed=_constants.backend_ratios().get(backend, 1.0),
                                          complex_pairs=embedding == "both")
-    if requested == "auto":  # auto's accuracy guard checks every call of a method that is not local
-        guard = _constants.load_constants().get("guard_call_overhead", 0.0)
-        estimates = {name: t + (0.0 if METHODS[name].local else guard) for name, t in estimates.items()}
     chosen = min(estimates, key=estimates.get) if requested == "auto" else requested
     peak = predicted_peak_bytes(geom, chosen, settings[chosen], itemsize, backend=get_backend(backend),
                                 copy_out=data_format.startswith("NC"), embedding=embedding,
