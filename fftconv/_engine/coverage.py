@@ -90,6 +90,12 @@ def partial_windows(geom: ConvGeometry) -> tuple:
 
 
 @functools.lru_cache(maxsize=64)
+def has_partial_windows(geom: ConvGeometry) -> bool:
+    """Whether some output's window holds no whole cell along some axis (:func:`partial_windows`)."""
+    return any(p.any() for p in partial_windows(geom))
+
+
+@functools.lru_cache(maxsize=64)
 def window_reads(geom: ConvGeometry) -> tuple:
     """Per axis of the grid (three), ``(out,)`` int64: the taps of each output's window that
     fall on input samples (not on zero pads); their product over the axes is what the

@@ -238,13 +238,13 @@ class Verdict:
     limit: float
     wide_limit: float
 
-    @property
+    @functools.cached_property
     def levels(self) -> np.ndarray:
         """Per tile: 0 where transforms in the call's precision are accurate enough, 1 where
         float64 transforms are needed, 2 where neither is (the reference method)."""
         return np.where(self.ratio <= self.limit, 0, np.where(self.ratio <= self.wide_limit, 1, 2))
 
-    @property
+    @functools.cached_property
     def worst(self) -> float:
         return float(self.ratio.max(initial=0.0))
 

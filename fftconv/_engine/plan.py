@@ -602,11 +602,11 @@ class BoundPlan:
         dtype, wide = plan.real_dtype, np.dtype(np.float64)
         tiles = guard.tile_stats(stats)
         verdict = guard.assess(tiles, dtype)
-        levels = verdict.levels
-        self._detail(tiles=int(levels.size), **{"worst ratio": float(f"{verdict.worst:.4g}")})
-        if (levels == 0).all():
+        self._detail(tiles=int(verdict.ratio.size), **{"worst ratio": float(f"{verdict.worst:.4g}")})
+        if verdict.worst <= verdict.limit:  # every tile fine in the call's precision
             y = self._run(x, method, dtype)
             return y, tiles, dtype, self._window_suspects(x, y, method, stats, tiles, dtype, guard, verdict)
+        levels = verdict.levels
         tiles_wide = (levels >= 1).any(axis=(0, -1))  # per tile position: any image or group
         run_dtype = dtype if dtype == wide or not (levels == 1).any() else wide
         if run_dtype != dtype and float(tiles_wide.mean()) > BOX_FRACTION:
@@ -762,9 +762,9 @@ class BoundPlan:
         method (the reference: nothing is left to check) or, in a float32 call where that is
         cheaper, with float64 transforms."""
         geom = self._cells_geometry
-        partial = _coverage.partial_windows(geom)
-        if not any(p.any() for p in partial):
+        if not _coverage.has_partial_windows(geom):
             return None
+        partial = _coverage.partial_windows(geom)
         lead, wide = 3 - geom.ndim, np.dtype(np.float64)
         found = None
         for axis in range(lead, 3):
