@@ -407,6 +407,47 @@ def test_filters_whose_weight_rests_on_few_taps_keep_the_contract(seed, forced):
     assert ratio_under_auto(*stamp_case(seed), forced=forced) <= FACTOR
 
 
+def lattice_case(seed):
+    """A bright image (1-D or 2-D) whose samples on one lattice (every second or third sample
+    per axis, at some phase; everywhere or in a patch) are faint, under a comb: non-zero taps
+    2-3 samples apart, 3-11 of them per axis, from a random first tap; SAME, VALID or explicit
+    pads."""
+    rng = np.random.default_rng(seed)
+    nd = int(rng.integers(1, 3))
+    step = tuple(int(v) for v in rng.integers(2, 4, nd))
+    n = tuple(int(v) for v in rng.integers(3, 12, nd))
+    first = tuple(int(v) for v in rng.integers(0, 4, nd))
+    k = tuple(f + (nn - 1) * s + 1 + int(rng.integers(0, 3)) for f, nn, s in zip(first, n, step))
+    w = np.zeros(k)
+    w[tuple(slice(f, f + (nn - 1) * s + 1, s) for f, nn, s in zip(first, n, step))] = rng.random(n) + 0.5
+    sp = tuple(int(max(kk + 4, v)) for kk, v in zip(k, rng.integers(30, 300 if nd == 1 else 90, nd)))
+    dtype = np.float32 if rng.random() < 0.6 else np.float64
+    r = rng.random()
+    pad = "SAME" if r < 0.4 else "VALID" if r < 0.6 else \
+        [(int(rng.integers(0, kk)), int(rng.integers(0, kk))) for kk in k]
+    contrast = 10.0 ** int(rng.integers(2, 8 if dtype == np.float32 else 14))
+    x = (rng.random((1, *sp, 1)) + 0.5) * contrast
+    phase = tuple(int(rng.integers(0, s)) for s in step)
+    region = tuple(slice(p, None, s) for p, s in zip(phase, step))
+    if rng.random() < 0.5:  # a faint patch of the lattice only
+        at = [int(rng.integers(0, nn)) for nn in sp]
+        size = [int(rng.integers(nn * s, 3 * nn * s)) for nn, s in zip(n, step)]
+        region = tuple(slice(a + p, a + p + sz, s) for a, p, sz, s in zip(at, phase, size, step))
+    x[(0, *region)] /= contrast
+    return nd, x.astype(dtype), w[..., None, None].astype(dtype), pad
+
+
+#: Seeds of :func:`lattice_case` on which the guard with cells of consecutive samples gave errors
+#: of 1e2 to 2e13 times the direct method's (FFT forced under the guards: 203 of 300 seeds failed
+#: then; none now).
+LATTICE_SEEDS = [0, 9, 15, 21, 44, 66]
+
+
+@pytest.mark.parametrize("seed", LATTICE_SEEDS)
+def test_combs_over_faint_lattices_keep_the_contract(seed):
+    assert ratio_under_auto(*lattice_case(seed), forced=True) <= FACTOR
+
+
 def _eps_d(x, w, **options):
     """``eps * D`` per output, without the ``eps``: the direct sums of ``|x|`` and ``|w|``."""
     return reference_conv(np.abs(x).astype(np.float64), np.abs(w).astype(np.float64), **options)
@@ -456,6 +497,23 @@ def test_narrow_gaussian_in_a_large_stamp_over_a_dark_patch():
     assert (np.abs(y[patch] - exact[patch]) <= FACTOR * np.maximum(scale, np.abs(exact[patch]) * 1e-7)).all()
 
 
+def test_comb_filter_on_a_mosaic_of_faint_sites():
+    """Taps on every other sample over faint sites on every other sample (a Bayer-like mosaic):
+    cells of consecutive samples mixed the faint sites with bright ones; cells by residue class
+    of the filters' lattice hold the faint sites alone."""
+    rng = np.random.default_rng(0)
+    x = (rng.random((1, 96, 96, 1)) + 0.5) * 1e6
+    x[:, ::2, ::2] /= 1e6  # faint sites
+    w = np.zeros((31, 31, 1, 1))
+    w[::2, ::2] = rng.random((16, 16, 1, 1)) + 0.5  # taps on the faint sites only
+    y = fftconv.conv2d(x, w)
+    exact = fftconv.conv2d(x, w, method="direct")
+    faint = (slice(None), slice(0, None, 2), slice(0, None, 2))
+    scale = _eps_d(x, w)[faint]
+    assert (np.abs(y[faint] - exact[faint]) <= FACTOR * np.finfo(np.float64).eps * scale
+            + np.abs(exact[faint]) * 1e-15).all()
+
+
 def test_cells_are_sized_from_the_taps_that_carry_the_weight():
     """A filter's reach (its weight-carrying taps) sizes the cells: at most half the reach, so
     that a faint region under the weight holds a whole cell; a grid never finer than one cell
@@ -465,13 +523,17 @@ def test_cells_are_sized_from_the_taps_that_carry_the_weight():
 
     w = np.zeros((31, 31, 1, 1))
     w[13:18, 13:18] = 1.0
-    assert cells.reach(w, 2) == (5, 5)
+    assert cells.reach(w, 2) == ((13, 1, 5, 5),) * 2
     g = check_geometry((1, 100, 100, 1), (31, 31, 1, 1), 2, 1, "SAME", "NHWC", 1, None, False)
     narrow = dataclasses.replace(g, reach=cells.reach(w, 2))
     assert cells.cell_grid(g).members[1:] == (14, 7)
     assert cells.cell_grid(narrow).members[1:] == (3, 3)  # (5 + 1) // 2
+    comb = np.zeros((31, 31, 1, 1))
+    comb[::2, ::2] = 1.0
+    grid = cells.cell_grid(dataclasses.replace(g, reach=cells.reach(comb, 2)))
+    assert grid.residues[1:] == (2, 2)  # the comb's lattice: its taps read one residue class
     big = check_geometry((1, 2000, 2000, 1), (31, 31, 1, 1), 2, 1, "SAME", "NHWC", 1, None, False)
-    grid = cells.cell_grid(dataclasses.replace(big, reach=(1, 1)))
+    grid = cells.cell_grid(dataclasses.replace(big, reach=((15, 1, 1, 1),) * 2))
     assert np.prod(grid.shape) <= np.prod(big.used_extent) / 8
 
 
@@ -479,7 +541,7 @@ def test_bound_plans_size_their_cells_from_their_filters_reach():
     w = np.zeros((21, 21, 1, 1), np.float32)
     w[8:13, 8:13] = 1.0
     bound = fftconv.plan_conv2d((1, 64, 64, 1), w.shape, padding="SAME").bind(w)
-    assert bound._cells_geometry.reach == (5, 5)
+    assert bound._cells_geometry.reach == ((8, 1, 5, 5),) * 2
     assert "cells      (3, 3) samples per axis" in bound.explain(np.ones((1, 64, 64, 1), np.float32))
 
 

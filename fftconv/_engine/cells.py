@@ -49,7 +49,7 @@ from fftconv._shapes.padding import box_reads, read_padded, source_index
 from fftconv.methods import _compiled
 
 __all__ = ["CellGrid", "cell_grid", "cell_stats", "region_stats", "zero_windows", "stats_bytes",
-           "window_sums", "nonzero_box", "reach", "box_reduce", "nonzero_table", "nonzero_floor", "support", "tap_lists", "support_zeros", "window_any",
+           "window_sums", "nonzero_box", "reach", "lattice3", "box_reduce", "nonzero_table", "nonzero_floor", "support", "tap_lists", "support_zeros", "window_any",
            "may_have_zero_windows", "MAX_CELL_FRACTION", "ENERGY_FLOOR"]
 
 #: Cells are grown (up to half a window) until there are at most this fraction of the used
@@ -85,7 +85,8 @@ class CellGrid:
     members : tuple of int
         ``b`` per axis: samples of one residue class per cell.
     residues : tuple of int
-        ``d`` per axis (the dilation).
+        ``d`` per axis: the dilation, times the step of the filters' lattice of non-zero taps
+        where the geometry knows it (``geom.reach``).
     counts : tuple of int
         Cells per residue class, per axis; the grid has ``d * count`` cells along an
         axis, residue-major (cell ``r * count + c``).
@@ -141,12 +142,14 @@ def cell_grid(geom: ConvGeometry) -> CellGrid:
     while the grid holds more than :data:`MAX_CELL_FRACTION` of the used points (and more
     than 256 cells).
 
-    ``t`` is the kernel's size ``k``, or, where the geometry knows which taps carry the
-    filters' weight (``geom.reach``, :func:`reach`), that count: a small filter stored in a
-    large array, or a narrow Gaussian in a wide stamp, gets cells small enough that a faint
-    region under its weight holds a whole cell.  Such a grid is grown past ``(t + 1) // 2``
-    (up to ``(k + 1) // 2``) only while it holds more than :data:`FINEST_CELL_FRACTION` of the
-    used points.
+    ``t`` is the kernel's size ``k``, or, where the geometry knows where the filters' weight
+    lies (``geom.reach``, :func:`reach`), the count of taps that carry it, and the cells
+    follow the lattice of the non-zero taps (residues modulo ``d * step``): a small filter
+    stored in a large array, a narrow Gaussian in a wide stamp, or a comb whose taps are
+    ``step`` apart, gets cells small enough (or far enough apart) that a faint region under its
+    weight holds a whole cell.  Such a grid is grown past ``(t + 1) // 2`` (up to half the
+    lattice's taps) only while it holds more than :data:`FINEST_CELL_FRACTION` of the used
+    points and more than :data:`FINEST_CELLS` cells.
 
     Examples
     --------
@@ -156,21 +159,10 @@ def cell_grid(geom: ConvGeometry) -> CellGrid:
     >>> grid.members[-1], grid.shape[-1]
     (5, 24)
     """
-    kernel, dil, used, sizes, pads = axes3(geom)
-    taps = kernel if geom.reach is None else [1] * (3 - geom.ndim) + [min(r, k) for r, k in
-                                                                      zip(geom.reach, geom.kernel)]
-    members = [max(1, t // 4) for t in taps]
-    cells = lambda: math.prod(-(-u // b) for u, b in zip(used, members))  # noqa: E731
-    # grown to the budget while every window of the weight-carrying taps holds a whole cell, then,
-    # should that leave the grid finer than FINEST_CELL_FRACTION, while every whole window does
-    for caps, budget in (([max(1, (t + 1) // 2) for t in taps], max(256, math.prod(used) * MAX_CELL_FRACTION)),
-                         ([max(1, (k + 1) // 2) for k in kernel], max(FINEST_CELLS, math.prod(used) * FINEST_CELL_FRACTION))):
-        while cells() > budget:
-            growable = [a for a in range(3) if members[a] < caps[a]]
-            if not growable:
-                break
-            a = max(growable, key=lambda a: used[a] / members[a])
-            members[a] = min(caps[a], 2 * members[a])
+    _, dil, used, sizes, pads = axes3(geom)
+    lattice = lattice3(geom)
+    dil = [d * step for d, (_, step, _, _) in zip(dil, lattice)]  # the weight's samples are d * step apart
+    members = _members(used, lattice)
     counts, positions, sources, cell_of = [], [], [], []
     for u, d, b, n, (lo, hi) in zip(used, dil, members, sizes, pads):
         count = max(1, -(-(-(-u // d)) // b))
@@ -529,25 +521,29 @@ def box_reduce(values: np.ndarray, ranges, ufunc=np.minimum) -> np.ndarray:
 
 
 def reach(filters: np.ndarray, ndim: int) -> tuple | None:
-    """Per spatial axis, how many consecutive taps carry the weight of ``filters`` ``(*kernel,
-    C_in / G, C_out)``: for each output channel, the fewest whose complement, at the kernel's
-    two ends, holds at most :data:`REACH_SHARE` of that channel's ``sum |w|`` (summed over the
-    other axes and the input channels); the least over the channels, where that is at most
-    :data:`NARROW_REACH` of the kernel (the kernel's size otherwise).  A bank of mixed sizes
-    reaches as far as its smallest filter.  None where that is the whole kernel along every
-    axis, or for filters of zeros or not finite.
+    """Per spatial axis, where the weight of ``filters`` ``(*kernel, C_in / G, C_out)`` lies:
+    ``(first, step, taps, carrying)``, the non-zero taps (of any channel) lying on the lattice
+    ``first + j * step``, ``j < taps``, and ``carrying`` the fewest consecutive lattice taps
+    whose complement at the two ends holds at most :data:`REACH_SHARE` of an output channel's
+    ``sum |w|`` (summed over the other axes and the input channels), least over the output
+    channels (a bank of mixed sizes reaches as far as its smallest filter), or ``taps`` where
+    that is more than :data:`NARROW_REACH` of them.  None where every axis is the whole kernel
+    (``(0, 1, k, k)``), or for filters of zeros or not finite.
 
     Examples
     --------
     >>> w = np.zeros((31, 31, 1, 1)); w[13:18, 13:18] = 1 / 25  # a 5x5 box stored in 31x31
     >>> reach(w, 2)
-    (5, 5)
+    ((13, 1, 5, 5), (13, 1, 5, 5))
     >>> g = np.exp(-(np.arange(33) - 16.0) ** 2 / 2)  # a Gaussian of sigma 1 in 33 taps
-    >>> reach(np.outer(g, g)[..., None, None], 2)
-    (5, 5)
+    >>> reach(np.outer(g, g)[..., None, None], 2)[0]
+    (0, 1, 33, 5)
+    >>> comb = np.zeros((31, 31, 1, 1)); comb[::2, ::2] = 1  # taps on every other sample
+    >>> reach(comb, 2)
+    ((0, 2, 16, 16), (0, 2, 16, 16))
     >>> bank = np.ones((31, 31, 1, 2)); bank[..., 1] = w[..., 0]  # a 31x31 box and the 5x5 one
     >>> reach(bank, 2)
-    (5, 5)
+    ((0, 1, 31, 5), (0, 1, 31, 5))
     >>> reach(np.ones((3, 3, 1, 1)), 2) is None
     True
     """
@@ -558,26 +554,73 @@ def reach(filters: np.ndarray, ndim: int) -> tuple | None:
     out = []
     for axis in range(ndim):
         profiles = flat.sum(axis=tuple(a for a in range(ndim + 1) if a != axis))  # (k, C_out)
-        totals = profiles.sum(axis=0)
-        profiles = profiles[:, totals > 0]
-        if not profiles.size:
+        hits = np.flatnonzero(profiles.any(axis=1))
+        if not hits.size:
             return None
-        totals = totals[totals > 0]
-        # per channel, the shortest run [i, j) with weight outside it <= share: for each start
-        # whose weight before it is within the share, the first end that leaves the rest within
+        first = int(hits[0])
+        step = int(np.gcd.reduce(hits - first)) if hits.size > 1 else 1
+        step = max(step, 1)
+        taps = (int(hits[-1]) - first) // step + 1
+        lattice = profiles[first:first + (taps - 1) * step + 1:step]  # (taps, C_out)
+        lattice = lattice[:, lattice.sum(axis=0) > 0]
+        totals = lattice.sum(axis=0)
+        # per channel, the shortest run [i, j) of lattice taps with weight outside it <= share: for
+        # each start whose weight before it is within the share, the first end leaving the rest within
         outside = REACH_SHARE * totals
-        before = np.concatenate([np.zeros((1, len(totals))), np.cumsum(profiles, axis=0)])  # (k + 1, C)
-        shortest = len(profiles)
+        before = np.concatenate([np.zeros((1, len(totals))), np.cumsum(lattice, axis=0)])  # (taps + 1, C)
+        carrying = taps
         for c in range(len(totals)):
             need = (before[:-1, c] + totals[c] - outside[c]) * (1 - 1e-12)
             ends = np.searchsorted(before[:, c], need, side="left")
             starts = np.flatnonzero(before[:-1, c] <= outside[c])
             if starts.size:
-                shortest = min(shortest, int(max(1, (np.maximum(ends[starts], starts + 1) - starts).min())))
-        out.append(shortest)
-    # a reach near the whole kernel (a disc's thin ends, a wide Gaussian) keeps the kernel's cells
-    out = [r if r <= NARROW_REACH * k else k for r, k in zip(out, kernel)]
-    return None if tuple(out) == tuple(kernel) else tuple(out)
+                carrying = min(carrying, int(max(1, (np.maximum(ends[starts], starts + 1) - starts).min())))
+        # a reach near all the taps (a disc's thin ends, a wide Gaussian) keeps their cells
+        out.append((first, step, taps, carrying if carrying <= NARROW_REACH * taps else taps))
+    if all(r == (0, 1, k, k) for r, k in zip(out, kernel)):
+        return None
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=64)
+def lattice3(geom: ConvGeometry) -> tuple:
+    """Per axis of the grid (three), ``(first, step, taps, carrying)``: the lattice of the
+    filters' non-zero taps and the taps that carry their weight (``geom.reach``, :func:`reach`),
+    which the cells and the windows the guard judges follow; the whole kernel where it is None,
+    and for leading axes.  Where cells of half the carrying taps would number more than
+    :data:`FINEST_CELL_FRACTION` of the used points (and :data:`FINEST_CELLS`), as for a filter
+    of one or two taps in a large array over a large input, the windows are the whole kernel's
+    and the cells grow up to half of it."""
+    lead = 3 - geom.ndim
+    kernel = [1] * lead + list(geom.kernel)
+    whole = [(0, 1, k, k) for k in kernel]
+    if geom.reach is None:
+        return tuple(whole)
+    lattice = [(0, 1, 1, 1)] * lead + [tuple(r) for r in geom.reach]
+    _, _, used, _, _ = axes3(geom)
+    members = _members(used, lattice)
+    if math.prod(-(-u // b) for u, b in zip(used, members)) <= max(FINEST_CELLS, math.prod(used) * FINEST_CELL_FRACTION):
+        return tuple(lattice)
+    return tuple((0, 1, k, min(c, k)) for k, (_, _, _, c) in zip(kernel, lattice))
+
+
+def _members(used, lattice) -> list:
+    """``b`` per axis: ``max(1, t // 4)`` of the carrying taps ``t``, grown up to ``(t + 1) // 2``
+    while the grid holds more than :data:`MAX_CELL_FRACTION` of the used points (and 256 cells),
+    then up to half the lattice's taps while it holds more than :data:`FINEST_CELL_FRACTION`
+    of them (and :data:`FINEST_CELLS`)."""
+    members = [max(1, c // 4) for *_, c in lattice]
+    cells = lambda: math.prod(-(-u // b) for u, b in zip(used, members))  # noqa: E731
+    for caps, budget in (([max(1, (c + 1) // 2) for *_, c in lattice], max(256, math.prod(used) * MAX_CELL_FRACTION)),
+                         ([max(1, (t + 1) // 2) for _, _, t, _ in lattice],
+                          max(FINEST_CELLS, math.prod(used) * FINEST_CELL_FRACTION))):
+        while cells() > budget:
+            growable = [a for a in range(3) if members[a] < caps[a]]
+            if not growable:
+                break
+            a = max(growable, key=lambda a: used[a] / members[a])
+            members[a] = min(caps[a], 2 * members[a])
+    return members
 
 
 def support(filters: np.ndarray, ndim: int) -> list:

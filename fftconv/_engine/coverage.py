@@ -27,7 +27,7 @@ import itertools
 
 import numpy as np
 
-from fftconv._engine.cells import axes3, box_reduce, cell_grid, nonzero_table, sizes
+from fftconv._engine.cells import axes3, box_reduce, cell_grid, lattice3, nonzero_table, sizes
 from fftconv._shapes.geometry import ConvGeometry
 
 __all__ = ["partial_windows", "window_reads", "window_classes", "thin_windows", "tap_fractions",
@@ -38,6 +38,17 @@ def _out_axes(geom: ConvGeometry):
     """``(strides, outputs)`` per axis of the grid (three: leading axes of length one)."""
     lead = 3 - geom.ndim
     return [1] * lead + list(geom.strides), [1] * lead + list(geom.out_spatial)
+
+
+def _weighted_windows(geom: ConvGeometry):
+    """Per axis of the grid (three), ``(start, taps)``: the padded position of each output's
+    first weighted sample, ``(out,)``, and how many samples of its residue class (modulo the
+    grid's residues) the window reads from there: the lattice of the filters' non-zero taps
+    where the geometry knows it (:func:`fftconv._engine.cells.lattice3`), else the kernel."""
+    strides, outs = _out_axes(geom)
+    _, dil, _, _, _ = axes3(geom)
+    return [(np.arange(o) * s + first * d, taps)
+            for o, s, d, (first, _, taps, _) in zip(outs, strides, dil, lattice3(geom))]
 
 
 @functools.lru_cache(maxsize=64)
@@ -62,10 +73,9 @@ def partial_windows(geom: ConvGeometry) -> tuple:
     np.False_
     """
     grid = cell_grid(geom)
-    kernel, _, _, _, _ = axes3(geom)
-    strides, outs = _out_axes(geom)
+    _, outs = _out_axes(geom)
     found = []
-    for axis in range(3):
+    for axis, (start, k) in enumerate(_weighted_windows(geom)):
         d, b, count = grid.residues[axis], grid.members[axis], grid.counts[axis]
         holds = np.concatenate([grid.sources[axis] >= 0, [False]])
         pos = grid.positions[axis].reshape(d, count, b)  # -1 past the used extent
@@ -73,8 +83,7 @@ def partial_windows(geom: ConvGeometry) -> tuple:
         member = np.arange(count)[:, None] * b + np.arange(b)[None, :]  # member index within the residue
         first = np.where(inside, member, np.iinfo(np.int64).max).min(axis=-1)  # (d, count)
         last = np.where(inside, member, -1).max(axis=-1)
-        start = np.arange(outs[axis]) * strides[axis]  # the window's first padded position
-        r, m0 = start % d, start // d  # its residue, and its members [m0, m0 + k) there
+        r, m0 = start % d, start // d  # the window's residue, and its members [m0, m0 + k) there
         part = np.ones(outs[axis], bool)
         for residue in range(d):
             mine = r == residue
@@ -82,7 +91,7 @@ def partial_windows(geom: ConvGeometry) -> tuple:
             lo, hi = first[residue][cells], last[residue][cells]
             c = np.searchsorted(lo, m0[mine])  # the first such cell starting in the window
             ok = c < len(lo)
-            ok[ok] = hi[c[ok]] < m0[mine][ok] + kernel[axis]
+            ok[ok] = hi[c[ok]] < m0[mine][ok] + k
             part[mine] = ~ok
         part.flags.writeable = False
         found.append(part)
@@ -131,14 +140,11 @@ def window_classes(geom: ConvGeometry) -> tuple:
     [[0, 4, 0, 5], [1, 5, 0, 5], [1, 5, 1, 6], [2, 6, 1, 6], [2, 6, 2, 7], [3, 7, 2, 7]]
     """
     grid = cell_grid(geom)
-    kernel, _, _, _, _ = axes3(geom)
-    strides, outs = _out_axes(geom)
     found = []
-    for axis in range(3):
-        d, b, count, k = grid.residues[axis], grid.members[axis], grid.counts[axis], kernel[axis]
+    for axis, (start, k) in enumerate(_weighted_windows(geom)):
+        d, b, count = grid.residues[axis], grid.members[axis], grid.counts[axis]
         held = (grid.positions[axis] >= 0).sum(axis=1).reshape(d, count)  # members of each cell
         end = np.arange(count)[None, :] * b + held  # one past each cell's last member
-        start = np.arange(outs[axis]) * strides[axis]
         r, m0 = start % d, start // d  # the window reads members [m0, m0 + k) of residue r
         hi = np.empty_like(m0)
         for residue in range(d):
