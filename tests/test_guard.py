@@ -360,6 +360,20 @@ def test_the_checks_beside_zeros_keep_the_invariants(seed):
     np.testing.assert_array_equal(~np.isfinite(bound(poisoned)), reached)
 
 
+def _bright_image(rng, k, side):
+    """``(shape, dtype, pad, contrast, x)``: a bright positive image for a kernel ``k`` (1-D up
+    to 300 samples, 2-D up to ``side`` per axis), float32 or float64, SAME, VALID or explicit
+    pads, its values 0.5-1.5 times a contrast of 1e2 up to 1e7 (float32) or 1e13."""
+    nd = len(k)
+    sp = tuple(int(max(kk + 4, v)) for kk, v in zip(k, rng.integers(30, 300 if nd == 1 else side, nd)))
+    dtype = np.float32 if rng.random() < 0.6 else np.float64
+    r = rng.random()
+    pad = "SAME" if r < 0.4 else "VALID" if r < 0.6 else \
+        [(int(rng.integers(0, kk)), int(rng.integers(0, kk))) for kk in k]
+    contrast = 10.0 ** int(rng.integers(2, 8 if dtype == np.float32 else 14))
+    return sp, dtype, pad, contrast, (rng.random((1, *sp, 1)) + 0.5) * contrast
+
+
 def stamp_case(seed):
     """A bright image (1-D or 2-D) with a faint patch one to two filter supports wide, under a
     filter whose weight rests on far fewer taps than its array: a random, box or disc filter of
@@ -382,13 +396,7 @@ def stamp_case(seed):
         w = np.zeros(k)
         at = tuple(int(rng.integers(0, kk - ss + 1)) for kk, ss in zip(k, s))
         w[tuple(slice(a, a + ss) for a, ss in zip(at, s))] = inner
-    sp = tuple(int(max(kk + 4, v)) for kk, v in zip(k, rng.integers(30, 300 if nd == 1 else 100, nd)))
-    dtype = np.float32 if rng.random() < 0.6 else np.float64
-    r = rng.random()
-    pad = "SAME" if r < 0.4 else "VALID" if r < 0.6 else \
-        [(int(rng.integers(0, kk)), int(rng.integers(0, kk))) for kk in k]
-    contrast = 10.0 ** int(rng.integers(2, 8 if dtype == np.float32 else 14))
-    x = (rng.random((1, *sp, 1)) + 0.5) * contrast
+    sp, dtype, pad, contrast, x = _bright_image(rng, k, 100)
     patch = tuple(int(rng.integers(ss, 2 * ss + 3)) for ss in s)
     at = tuple(int(rng.integers(0, max(1, n - p))) for n, p in zip(sp, patch))
     x[(0, *(slice(a, a + p) for a, p in zip(at, patch)))] /= contrast
@@ -420,13 +428,7 @@ def lattice_case(seed):
     k = tuple(f + (nn - 1) * s + 1 + int(rng.integers(0, 3)) for f, nn, s in zip(first, n, step))
     w = np.zeros(k)
     w[tuple(slice(f, f + (nn - 1) * s + 1, s) for f, nn, s in zip(first, n, step))] = rng.random(n) + 0.5
-    sp = tuple(int(max(kk + 4, v)) for kk, v in zip(k, rng.integers(30, 300 if nd == 1 else 90, nd)))
-    dtype = np.float32 if rng.random() < 0.6 else np.float64
-    r = rng.random()
-    pad = "SAME" if r < 0.4 else "VALID" if r < 0.6 else \
-        [(int(rng.integers(0, kk)), int(rng.integers(0, kk))) for kk in k]
-    contrast = 10.0 ** int(rng.integers(2, 8 if dtype == np.float32 else 14))
-    x = (rng.random((1, *sp, 1)) + 0.5) * contrast
+    sp, dtype, pad, contrast, x = _bright_image(rng, k, 90)
     phase = tuple(int(rng.integers(0, s)) for s in step)
     region = tuple(slice(p, None, s) for p, s in zip(phase, step))
     if rng.random() < 0.5:  # a faint patch of the lattice only
