@@ -683,6 +683,34 @@ def test_outputs_whose_data_meets_only_zero_taps_are_exact_zeros(dtype, kernel):
     assert worst_ratio(y, x, w, direct, padding="SAME") <= FACTOR
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_zero_windows_in_pieces_match_the_whole(seed, monkeypatch):
+    """The compiled zero-window pass cut into pieces along the middle axis (every size made
+    worth cutting) finds what one piece and numpy's window sums find."""
+    from fftconv._checks import check_geometry
+    from fftconv._engine import cells
+
+    if not cells.compiled():
+        pytest.skip("the pass runs in pieces only compiled")
+    monkeypatch.setattr(cells, "MIN_PIECE_SAMPLES", 1)
+    rng = np.random.default_rng(seed)
+    nd = 1 + seed % 3
+    sp = tuple(int(v) for v in rng.integers(6, 40 if nd < 3 else 14, nd))
+    k = tuple(int(rng.integers(1, min(9, n) + 1)) for n in sp)
+    s, d = tuple(int(v) for v in rng.integers(1, 4, nd)), tuple(int(v) for v in rng.integers(1, 3, nd))
+    g = 1 + seed % 2
+    geom = check_geometry((2, *sp, 2 * g), (*k, 2, g), nd, s, "SAME", {1: "NWC", 2: "NHWC", 3: "NDHWC"}[nd],
+                          d, g, False)
+    x = rng.standard_normal((2, *sp, 2 * g)) * (rng.random((2, *sp, 2 * g)) < 0.05)
+    taps = [(int(rng.integers(0, kk)), kk) for kk in k] if seed % 4 < 2 else None
+    whole = cells.zero_windows(x, geom, taps, 1)
+    expected = ~cells.window_any(x, geom, [hi - lo for lo, hi in taps] if taps else None,
+                                 [lo * dd for (lo, _), dd in zip(taps, d)] if taps else None)
+    np.testing.assert_array_equal(whole, expected)
+    for workers in (2, 3):
+        np.testing.assert_array_equal(cells.zero_windows(x, geom, taps, workers), whole)
+
+
 @pytest.mark.parametrize("nd", [1, 2, 3])
 def test_zero_windows_of_a_narrow_support_match_the_counts(nd):
     """Zero windows of a support narrower than the kernel (a delta off the centre), compiled,

@@ -413,13 +413,15 @@ def region_stats(stats, grid: CellGrid, ranges, scale: float):
 
 # -- outputs whose window holds only zeros -------------------------------------------------------
 
-def zero_windows(x: np.ndarray, geom: ConvGeometry, taps=None) -> np.ndarray:
+def zero_windows(x: np.ndarray, geom: ConvGeometry, taps=None, workers: int = 1) -> np.ndarray:
     """``(N, *out_spatial, G)`` bool: True where an output's window (over its group's channels,
     pads as ``padding_mode`` fills them) holds only zeros.
 
     ``taps`` gives per spatial axis the ``(lo, hi)`` range of the kernel's taps that are not
     zero in some channel (:func:`support`): samples under taps outside it are not read (an
-    output whose non-zero samples all meet zero taps is exactly 0 too).
+    output whose non-zero samples all meet zero taps is exactly 0 too).  Compiled, the
+    outputs are cut into up to ``workers`` pieces along the middle axis of the grid (the
+    rows of a 2-D input), run on fftconv's threads.
 
     Examples
     --------
@@ -443,8 +445,11 @@ def zero_windows(x: np.ndarray, geom: ConvGeometry, taps=None) -> np.ndarray:
         outs = [1] * lead + list(geom.out_spatial)
         zero = np.empty((x.shape[0], *outs, geom.groups), np.uint8)
         src = [np.ascontiguousarray(s[shift:]) for s, shift in zip(grid.sources, shifts)]
-        _zero_loop(_x5(x), src[0], src[1], src[2], geom.groups,
-                   np.array(kernel, np.int64), np.array(dil, np.int64), np.array(strides, np.int64), zero)
+        args = (_x5(x), src[0], src[1], src[2], geom.groups, np.array(kernel, np.int64), np.array(dil, np.int64),
+                np.array(strides, np.int64), zero)
+        pieces = min(max(1, workers), outs[1], max(1, x.size // MIN_PIECE_SAMPLES))
+        bounds = [outs[1] * i // pieces for i in range(pieces + 1)]  # along the middle axis of outputs
+        run_pieces(lambda i: _zero_loop(*args, bounds[i], bounds[i + 1]), pieces)
         return zero.view(bool).reshape(x.shape[0], *geom.out_spatial, geom.groups)
     found = window_any(x, geom, kernel[lead:], shifts[lead:])
     return np.logical_not(found, out=found)
@@ -989,8 +994,10 @@ if _compiled.HAVE_NUMBA:
                                                             faint[n, t0, t1, t2, g] = mean
 
     @numba.njit(nogil=True, cache=True)
-    def _zero_loop(x, src0, src1, src2, groups, kernel, dil, strides, zero):  # pragma: no cover
-        """``zero[n, o0, o1, o2, g] = 1`` where the window holds only zeros, else 0.
+    def _zero_loop(x, src0, src1, src2, groups, kernel, dil, strides, zero, first, last):  # pragma: no cover
+        """``zero[n, o0, o1, o2, g] = 1`` where the window holds only zeros, else 0, for the
+        outputs ``first <= o1 < last`` along the middle axis (a piece of the work: pieces
+        share nothing but ``zero``, whose parts they write apart).
 
         Separable running counts of non-zero samples: along the last axis per row, then
         along the middle axis and the first one as the rows stream by, each with a ring of
@@ -1013,11 +1020,14 @@ if _compiled.HAVE_NUMBA:
         direct0 = k0 == 1 and d0 == 1 and s0 == 1
         ring0 = np.zeros((1, 1) if direct0 else (k0 * d0 + 1, width), np.int32)
         r1, r0 = ring1.shape[0], ring0.shape[0]
+        begin = first * s1  # the piece's windows read rows [begin, end) of the middle axis
+        end = min(u1, (last - 1) * s1 + (k1 - 1) * d1 + 1)
+        lo, hi = first * inner, last * inner  # the piece's part of a plane of outputs
         for n in range(x.shape[0]):
             for p0 in range(u0):
                 cols[:] = 0
                 if src0[p0] >= 0:
-                    for p1 in range(u1):
+                    for p1 in range(begin, end):
                         row[:] = 0
                         if src1[p1] >= 0:
                             hits = 0
@@ -1040,28 +1050,28 @@ if _compiled.HAVE_NUMBA:
                         # running sums along the middle axis, per residue class
                         slot, prev = p1 % r1, (p1 - d1) % r1
                         for i in range(inner):
-                            ring1[slot, i] = row[i] + (ring1[prev, i] if p1 >= d1 else 0)
+                            ring1[slot, i] = row[i] + (ring1[prev, i] if p1 - begin >= d1 else 0)
                         e1 = p1 - (k1 - 1) * d1
-                        if e1 >= 0 and e1 % s1 == 0 and e1 // s1 < o1n:
+                        if e1 >= begin and e1 % s1 == 0 and e1 // s1 < last:
                             o1 = e1 // s1
                             before = e1 - d1
                             for i in range(inner):
-                                cols[o1 * inner + i] = ring1[slot, i] - (ring1[before % r1, i] if before >= 0 else 0) > 0
+                                cols[o1 * inner + i] = ring1[slot, i] - (ring1[before % r1, i] if before >= begin else 0) > 0
                 if direct0:
                     if p0 < o0n:  # (a support narrower than the kernel leaves positions past the last output)
                         flat = zero[n, p0].reshape(-1)
-                        for i in range(width):
+                        for i in range(lo, hi):
                             flat[i] = cols[i] == 0
                     continue
                 slot, prev = p0 % r0, (p0 - d0) % r0
-                for i in range(width):
+                for i in range(lo, hi):
                     ring0[slot, i] = cols[i] + (ring0[prev, i] if p0 >= d0 else 0)
                 e0 = p0 - (k0 - 1) * d0
                 if e0 >= 0 and e0 % s0 == 0 and e0 // s0 < o0n:
                     o0 = e0 // s0
                     before = e0 - d0
                     flat = zero[n, o0].reshape(-1)
-                    for i in range(width):
+                    for i in range(lo, hi):
                         flat[i] = ring0[slot, i] - (ring0[before % r0, i] if before >= 0 else 0) == 0
 
     @numba.njit(nogil=True, cache=True, fastmath=_FAST)

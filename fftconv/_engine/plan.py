@@ -926,7 +926,7 @@ class BoundPlan:
         trimmed = any((lo, hi) != (0, k) for (lo, hi), k in zip(taps, geom.kernel))
         if not (trimmed or _cells.may_have_zero_windows(stats, geom, taps)):
             return None  # (cells hold half a window: a narrower support may meet scattered zeros)
-        zero = _cells.zero_windows(x, geom, taps)  # (N, *out, G)
+        zero = _cells.zero_windows(x, geom, taps, self.plan.workers)  # (N, *out, G)
         return zero if zero.any() else None
 
     def _set_zeros(self, y, zero) -> None:
