@@ -329,8 +329,7 @@ def zero_case(seed):
 
 #: Seeds of :func:`zero_case` on which the guard before the coverage checks gave errors of 7e4 to
 #: 3e11 times the direct method's with the planner's method (5 of 1,500 seeds failed then; none
-#: now); with the FFT method forced under the guards, 276 of 1,000 seeds failed then, 6 now
-#: (discs: the known gap of docs/numerics).
+#: now); with the FFT method forced under the guards, 276 of 1,000 seeds failed then, none now.
 ZERO_SEEDS = [4, 50, 304, 338, 373]
 
 
@@ -338,6 +337,17 @@ ZERO_SEEDS = [4, 50, 304, 338, 373]
 @pytest.mark.parametrize("seed", ZERO_SEEDS)
 def test_faint_samples_beside_zeros_inside_the_input_keep_the_contract(seed, forced):
     assert ratio_under_auto(*zero_case(seed), forced=forced) <= FACTOR
+
+
+#: Seeds of :func:`zero_case` (discs beside explicit pads and zeros) that the coverage checks
+#: missed with the FFT method forced, 2e2 to 1e12 times the direct method's error, until the
+#: windows of filters with gaps that meet a cell of zeros were judged one by one.
+DISC_SEEDS = [85, 143, 403, 765, 893, 953]
+
+
+@pytest.mark.parametrize("seed", DISC_SEEDS)
+def test_discs_beside_zeros_keep_the_contract(seed):
+    assert ratio_under_auto(*zero_case(seed), forced=True) <= FACTOR
 
 
 @pytest.mark.parametrize("seed", ZERO_SEEDS)

@@ -172,14 +172,16 @@ def _box_counts(prefix: np.ndarray, ranges) -> np.ndarray:
     return total
 
 
-def thin_windows(stats, geom: ConvGeometry):
+def thin_windows(stats, geom: ConvGeometry, gaps: bool = False):
     """The classes of outputs (:func:`window_classes`) whose windows meet cells holding non-zero
     samples but hold none of them whole: ``(N, n0, n1, n2, G)`` bool, or None where some cell
     of input samples holding only zeros is needed for one and there is none.
 
     Beside cells of zeros inside the input (a mask, a zero frame), such a window's non-zero
     samples are a few in cells it shares with brighter neighbours: the faintest cell under it
-    does not stand for them.
+    does not stand for them.  With ``gaps`` (filters with zero taps inside their bounding box:
+    a disc, a ring), so are the windows that meet a cell of zeros at all: the whole cells they
+    hold may lie under zero taps while their weight meets a few faint samples beside the zeros.
 
     Examples
     --------
@@ -194,16 +196,18 @@ def thin_windows(stats, geom: ConvGeometry):
     """
     M = stats[0]
     holding = M > 0
-    if holding.all() or not (~holding & (sizes(geom)[None, ..., None] > 0)).any():
+    empty = ~holding & (sizes(geom)[None, ..., None] > 0)  # cells of input samples, all zeros
+    if holding.all() or not empty.any():
         return None  # no cell of input samples holds only zeros: only the rims leave such windows
-    prefix = np.zeros((M.shape[0], *(n + 1 for n in M.shape[1:4]), M.shape[-1]), np.int64)
-    prefix[:, 1:, 1:, 1:] = holding.cumsum(axis=1).cumsum(axis=2).cumsum(axis=3)
     found = []
-    for first in (0, 2):  # the cells held whole, then the cells met
+    for cells, first in ((holding, 0), (holding, 2), (empty, 2)) if gaps else ((holding, 0), (holding, 2)):
+        # the non-zero cells held whole, those met, and (for filters with gaps) the empty ones met
+        prefix = np.zeros((M.shape[0], *(n + 1 for n in M.shape[1:4]), M.shape[-1]), np.int64)
+        prefix[:, 1:, 1:, 1:] = cells.cumsum(axis=1).cumsum(axis=2).cumsum(axis=3)
         counts, index = _per_class(prefix, geom, first, _box_counts)
         found.append(counts[:, *np.ix_(*index), :])
-    held, met = found
-    return (met > 0) & (held == 0)
+    thin = (found[1] > 0) & (found[0] == 0)
+    return thin | ((found[1] > 0) & (found[2] > 0)) if gaps else thin
 
 
 @functools.lru_cache(maxsize=64)

@@ -666,7 +666,7 @@ class BoundPlan:
         geom = self._cells_geometry
         looks = []
         limit = verdict.limit if run_dtype == self.plan.real_dtype else verdict.wide_limit
-        thin = _coverage.thin_windows(stats, geom)
+        thin = _coverage.thin_windows(stats, geom, self._gaps)
         if thin is not None and thin.any():
             floor = _cells.nonzero_floor(x, geom)
             if floor is not None:  # vouched for where even their faintest non-zero sample suffices
@@ -699,6 +699,17 @@ class BoundPlan:
             n, p, g = np.nonzero(unshown)
             found[n, points[0][p], points[1][p], points[2][p], g] = True
         return None if found is None else found.reshape(y.shape[0], *geom.out_spatial, geom.groups)
+
+    @property
+    def _gaps(self) -> bool:
+        """Whether some filter has zero taps inside the bounding box of all their non-zero taps
+        (a disc, a ring, a Laplacian's corners; not a box or a comb on its lattice): kept."""
+        if "gaps" not in self._prepared:
+            lattice = _cells.lattice3(self._cells_geometry)[3 - self.plan.run_geometry.ndim:]
+            box = self.filters[tuple(slice(first, first + (taps - 1) * step + 1, step)
+                                     for first, step, taps, _ in lattice)]  # the lattice of non-zero taps
+            self._prepared["gaps"] = bool(box.size) and not (box != 0).any(axis=-2).all()  # per output channel
+        return self._prepared["gaps"]
 
     def _tap_fractions(self):
         """:func:`~fftconv._engine.coverage.tap_fractions` of the plan's filters (kept)."""
@@ -998,7 +1009,7 @@ class BoundPlan:
         if any(rims):
             lines.append(f"rims       {rims} outputs per axis read a few samples beside wide pads: each is "
                          f"checked against |y| after the run, a band with one that fails computed again")
-        thin = _coverage.thin_windows(stats, geom)
+        thin = _coverage.thin_windows(stats, geom, self._gaps)
         if thin is not None and thin.any():
             classes = [c for c, _ in _coverage.window_classes(geom)]
             count = int(thin.any(axis=(0, -1))[np.ix_(*classes)].sum())
