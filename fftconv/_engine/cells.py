@@ -58,6 +58,9 @@ MAX_CELL_FRACTION = 1 / 64
 #: Filters whose weight rests on few of their taps (:func:`reach`) get cells of at most half
 #: those taps, but never more cells than this fraction of the used points.
 FINEST_CELL_FRACTION = 1 / 8
+#: A filter's footprint is thin along an axis where the runs of non-zero taps that hold its
+#: weight are at most this many times shorter than its lattice (:func:`reach`).
+THIN_RUNS = 4
 #: A reach above this fraction of the kernel counts as the whole kernel.
 NARROW_REACH = 3 / 4
 #: ... and never fewer cells than this (a grid of this size is a few hundred kilobytes).
@@ -528,12 +531,21 @@ def box_reduce(values: np.ndarray, ranges, ufunc=np.minimum) -> np.ndarray:
 def reach(filters: np.ndarray, ndim: int) -> tuple | None:
     """Per spatial axis, where the weight of ``filters`` ``(*kernel, C_in / G, C_out)`` lies:
     ``(first, step, taps, carrying)``, the non-zero taps (of any channel) lying on the lattice
-    ``first + j * step``, ``j < taps``, and ``carrying`` the fewest consecutive lattice taps
-    whose complement at the two ends holds at most :data:`REACH_SHARE` of an output channel's
-    ``sum |w|`` (summed over the other axes and the input channels), least over the output
-    channels (a bank of mixed sizes reaches as far as its smallest filter), or ``taps`` where
-    that is more than :data:`NARROW_REACH` of them.  None where every axis is the whole kernel
-    (``(0, 1, k, k)``), or for filters of zeros or not finite.
+    ``first + j * step``, ``j < taps``, and ``carrying``, how many consecutive lattice taps a
+    window's weight is held in, the least of
+
+    * per pair of input and output channels, the run of lattice taps left once each end has
+      shed the taps that hold at most :data:`REACH_SHARE` / 2 of that pair's ``sum |w|``
+      (summed over the other axes): a small filter stored in a large array, a narrow
+      Gaussian, one filter of a bank of mixed sizes, a filter on one input channel of many;
+    * the runs of consecutive non-zero taps along the axis (over every position of the other
+      axes and every pair of channels): the longest length such that the runs at least that
+      long hold all but :data:`REACH_SHARE` of the weight, where that is at most
+      1 / :data:`THIN_RUNS` of the lattice's taps (a ring's thickness, the two ends of an
+      echo, a line's width; a disc's, whose short runs hold little weight, is not thin);
+
+    or ``taps`` where that is more than :data:`NARROW_REACH` of them.  None where every axis is
+    the whole kernel (``(0, 1, k, k)``), or for filters of zeros or not finite.
 
     Examples
     --------
@@ -549,42 +561,60 @@ def reach(filters: np.ndarray, ndim: int) -> tuple | None:
     >>> bank = np.ones((31, 31, 1, 2)); bank[..., 1] = w[..., 0]  # a 31x31 box and the 5x5 one
     >>> reach(bank, 2)
     ((0, 1, 31, 5), (0, 1, 31, 5))
+    >>> echo = np.zeros((40, 1, 1)); echo[:6] = echo[-6:] = 1  # two runs of six taps
+    >>> reach(echo, 1)
+    ((0, 1, 40, 6),)
     >>> reach(np.ones((3, 3, 1, 1)), 2) is None
     True
     """
     kernel = filters.shape[:ndim]
-    flat = np.abs(filters.reshape(*kernel, -1, filters.shape[-1]), dtype=np.float64)
+    flat = np.abs(filters.reshape(*kernel, -1), dtype=np.float64)  # (*kernel, pairs of channels)
     if not np.isfinite(flat).all():
         return None
     out = []
     for axis in range(ndim):
-        profiles = flat.sum(axis=tuple(a for a in range(ndim + 1) if a != axis))  # (k, C_out)
+        profiles = flat.sum(axis=tuple(a for a in range(ndim) if a != axis))  # (k, pairs)
         hits = np.flatnonzero(profiles.any(axis=1))
         if not hits.size:
             return None
         first = int(hits[0])
-        step = int(np.gcd.reduce(hits - first)) if hits.size > 1 else 1
-        step = max(step, 1)
+        step = max(1, int(np.gcd.reduce(hits - first)) if hits.size > 1 else 1)
         taps = (int(hits[-1]) - first) // step + 1
-        lattice = profiles[first:first + (taps - 1) * step + 1:step]  # (taps, C_out)
-        lattice = lattice[:, lattice.sum(axis=0) > 0]
+        rows = slice(first, first + (taps - 1) * step + 1, step)
+        lattice = profiles[rows]
+        lattice = lattice[:, lattice.sum(axis=0) > 0]  # (taps, pairs with weight)
+        # per pair, the run left once each end sheds at most half the share of its weight
         totals = lattice.sum(axis=0)
-        # per channel, the shortest run [i, j) of lattice taps with weight outside it <= share: for
-        # each start whose weight before it is within the share, the first end leaving the rest within
-        outside = REACH_SHARE * totals
-        before = np.concatenate([np.zeros((1, len(totals))), np.cumsum(lattice, axis=0)])  # (taps + 1, C)
-        carrying = taps
-        for c in range(len(totals)):
-            need = (before[:-1, c] + totals[c] - outside[c]) * (1 - 1e-12)
-            ends = np.searchsorted(before[:, c], need, side="left")
-            starts = np.flatnonzero(before[:-1, c] <= outside[c])
-            if starts.size:
-                carrying = min(carrying, int(max(1, (np.maximum(ends[starts], starts + 1) - starts).min())))
+        shed = REACH_SHARE / 2 * totals * (1 + 1e-12)
+        lo = np.argmax(np.cumsum(lattice, axis=0) > shed, axis=0)
+        hi = taps - np.argmax(np.cumsum(lattice[::-1], axis=0) > shed, axis=0)
+        carrying = int(max(1, (hi - lo).min()))
+        runs = _run_reach(np.moveaxis(flat, axis, 0)[rows])
+        if runs * THIN_RUNS <= taps:  # a thin footprint (a ring, an echo, a line), not a disc's rim
+            carrying = min(carrying, runs)
         # a reach near all the taps (a disc's thin ends, a wide Gaussian) keeps their cells
         out.append((first, step, taps, carrying if carrying <= NARROW_REACH * taps else taps))
     if all(r == (0, 1, k, k) for r, k in zip(out, kernel)):
         return None
     return tuple(out)
+
+
+def _run_reach(weights: np.ndarray) -> int:
+    """The longest length ``L`` such that the runs of consecutive non-zero taps along the first
+    axis of ``weights`` (``(taps, ...)``, magnitudes) that are at least ``L`` long hold all but
+    :data:`REACH_SHARE` of their sum."""
+    w = weights.reshape(weights.shape[0], -1).T  # (fibres, taps): runs in order, fibre by fibre
+    on = w > 0
+    edge = np.zeros((on.shape[0], 1), bool)
+    rising = np.nonzero(on & ~np.concatenate([edge, on[:, :-1]], axis=1))
+    falling = np.nonzero(on & ~np.concatenate([on[:, 1:], edge], axis=1))
+    before = np.concatenate([np.zeros((w.shape[0], 1)), np.cumsum(w, axis=1)], axis=1)
+    length = falling[1] - rising[1] + 1
+    weight = before[falling[0], falling[1] + 1] - before[rising[0], rising[1]]
+    order = np.argsort(-length, kind="stable")
+    held = np.cumsum(weight[order])
+    enough = np.searchsorted(held, (1 - REACH_SHARE) * held[-1] * (1 - 1e-12))  # the runs needed
+    return int(length[order][min(enough, len(order) - 1)])
 
 
 @functools.lru_cache(maxsize=64)
