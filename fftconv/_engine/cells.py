@@ -571,6 +571,7 @@ def reach(filters: np.ndarray, ndim: int) -> tuple | None:
     flat = np.abs(filters.reshape(*kernel, -1), dtype=np.float64)  # (*kernel, pairs of channels)
     if not np.isfinite(flat).all():
         return None
+    footprints = None if (flat != 0).all() else _footprints(flat)  # (no zero tap: one run of all)
     out = []
     for axis in range(ndim):
         profiles = flat.sum(axis=tuple(a for a in range(ndim) if a != axis))  # (k, pairs)
@@ -589,7 +590,7 @@ def reach(filters: np.ndarray, ndim: int) -> tuple | None:
         lo = np.argmax(np.cumsum(lattice, axis=0) > shed, axis=0)
         hi = taps - np.argmax(np.cumsum(lattice[::-1], axis=0) > shed, axis=0)
         carrying = int(max(1, (hi - lo).min()))
-        runs = _run_reach(np.moveaxis(flat, axis, 0)[rows])
+        runs = taps if footprints is None else _run_reach(np.moveaxis(footprints, axis, 0)[rows])
         if runs * THIN_RUNS <= taps:  # a thin footprint (a ring, an echo, a line), not a disc's rim
             carrying = min(carrying, runs)
         # a reach near all the taps (a disc's thin ends, a wide Gaussian) keeps their cells
@@ -597,6 +598,19 @@ def reach(filters: np.ndarray, ndim: int) -> tuple | None:
     if all(r == (0, 1, k, k) for r, k in zip(out, kernel)):
         return None
     return tuple(out)
+
+
+def _footprints(flat: np.ndarray) -> np.ndarray:
+    """``(*kernel, F)``: the weights ``flat`` ``(*kernel, pairs)`` added up over the pairs of
+    channels with one footprint (where their taps are not zero), one column per distinct
+    footprint: the runs of non-zero taps are those of each footprint, with their weights."""
+    pairs = flat.reshape(-1, flat.shape[-1])
+    marks = np.ascontiguousarray(np.packbits(pairs != 0, axis=0).T)  # (pairs, bytes)
+    _, group = np.unique(marks.view(np.dtype((np.void, marks.shape[1]))).ravel(), return_inverse=True)
+    group = group.ravel()
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.diff(group[order], prepend=-1))
+    return np.add.reduceat(pairs[:, order], starts, axis=1).reshape(*flat.shape[:-1], -1)
 
 
 def _run_reach(weights: np.ndarray) -> int:
@@ -611,10 +625,9 @@ def _run_reach(weights: np.ndarray) -> int:
     before = np.concatenate([np.zeros((w.shape[0], 1)), np.cumsum(w, axis=1)], axis=1)
     length = falling[1] - rising[1] + 1
     weight = before[falling[0], falling[1] + 1] - before[rising[0], rising[1]]
-    order = np.argsort(-length, kind="stable")
-    held = np.cumsum(weight[order])
-    enough = np.searchsorted(held, (1 - REACH_SHARE) * held[-1] * (1 - 1e-12))  # the runs needed
-    return int(length[order][min(enough, len(order) - 1)])
+    held = np.cumsum(np.bincount(length, weights=weight)[::-1])  # by length, the longest first
+    enough = np.searchsorted(held, (1 - REACH_SHARE) * held[-1] * (1 - 1e-12))  # the lengths needed
+    return int(len(held) - 1 - min(enough, len(held) - 1))
 
 
 @functools.lru_cache(maxsize=64)
