@@ -49,12 +49,25 @@ from fftconv._shapes.padding import box_reads, read_padded, source_index
 from fftconv.methods import _compiled
 
 __all__ = ["CellGrid", "cell_grid", "cell_stats", "region_stats", "zero_windows", "stats_bytes",
-           "window_sums", "nonzero_box", "nonzero_table", "nonzero_floor", "support", "tap_lists", "support_zeros", "window_any",
+           "window_sums", "nonzero_box", "reach", "lattice3", "box_reduce", "nonzero_table", "nonzero_floor", "support", "tap_lists", "support_zeros", "window_any",
            "may_have_zero_windows", "MAX_CELL_FRACTION", "ENERGY_FLOOR"]
 
 #: Cells are grown (up to half a window) until there are at most this fraction of the used
 #: extent's points, so that the work on them stays small beside the pass over the input.
 MAX_CELL_FRACTION = 1 / 64
+#: Filters whose weight rests on few of their taps (:func:`reach`) get cells of at most half
+#: those taps, but never more cells than this fraction of the used points.
+FINEST_CELL_FRACTION = 1 / 8
+#: A filter's footprint is thin along an axis where the runs of non-zero taps that hold its
+#: weight are at most this many times shorter than its lattice (:func:`reach`).
+THIN_RUNS = 4
+#: A reach above this fraction of the kernel counts as the whole kernel.
+NARROW_REACH = 3 / 4
+#: ... and never fewer cells than this (a grid of this size is a few hundred kilobytes).
+FINEST_CELLS = 2**14
+#: :func:`reach` leaves out the taps at the kernel's ends that hold at most this share of
+#: the filters' weight.
+REACH_SHARE = 1 / 64
 #: Passes over fewer input samples than this run on one thread.
 MIN_PIECE_SAMPLES = 2**18
 
@@ -75,7 +88,8 @@ class CellGrid:
     members : tuple of int
         ``b`` per axis: samples of one residue class per cell.
     residues : tuple of int
-        ``d`` per axis (the dilation).
+        ``d`` per axis: the dilation, times the step of the filters' lattice of non-zero taps
+        where the geometry knows it (``geom.reach``).
     counts : tuple of int
         Cells per residue class, per axis; the grid has ``d * count`` cells along an
         axis, residue-major (cell ``r * count + c``).
@@ -127,9 +141,18 @@ def axes3(geom: ConvGeometry):
 
 @functools.lru_cache(maxsize=64)
 def cell_grid(geom: ConvGeometry) -> CellGrid:
-    """The cells of ``geom``: ``b = max(1, k // 4)`` per axis, grown up to ``(k + 1) // 2``
+    """The cells of ``geom``: ``b = max(1, t // 4)`` per axis, grown up to ``(t + 1) // 2``
     while the grid holds more than :data:`MAX_CELL_FRACTION` of the used points (and more
     than 256 cells).
+
+    ``t`` is the kernel's size ``k``, or, where the geometry knows where the filters' weight
+    lies (``geom.reach``, :func:`reach`), the count of taps that carry it, and the cells
+    follow the lattice of the non-zero taps (residues modulo ``d * step``): a small filter
+    stored in a large array, a narrow Gaussian in a wide stamp, or a comb whose taps are
+    ``step`` apart, gets cells small enough (or far enough apart) that a faint region under its
+    weight holds a whole cell.  Such a grid is grown past ``(t + 1) // 2`` (up to half the
+    lattice's taps) only while it holds more than :data:`FINEST_CELL_FRACTION` of the used
+    points and more than :data:`FINEST_CELLS` cells.
 
     Examples
     --------
@@ -139,16 +162,10 @@ def cell_grid(geom: ConvGeometry) -> CellGrid:
     >>> grid.members[-1], grid.shape[-1]
     (5, 24)
     """
-    kernel, dil, used, sizes, pads = axes3(geom)
-    caps = [max(1, (k + 1) // 2) for k in kernel]
-    members = [min(cap, max(1, k // 4)) for k, cap in zip(kernel, caps)]
-    budget = max(256, math.prod(used) * MAX_CELL_FRACTION)
-    while math.prod(-(-u // b) for u, b in zip(used, members)) > budget:
-        growable = [a for a in range(3) if members[a] < caps[a]]
-        if not growable:
-            break
-        a = max(growable, key=lambda a: used[a] / members[a])
-        members[a] = min(caps[a], 2 * members[a])
+    _, dil, used, sizes, pads = axes3(geom)
+    lattice = lattice3(geom)
+    dil = [d * step for d, (_, step, _, _) in zip(dil, lattice)]  # the weight's samples are d * step apart
+    members = _members(used, lattice)
     counts, positions, sources, cell_of = [], [], [], []
     for u, d, b, n, (lo, hi) in zip(used, dil, members, sizes, pads):
         count = max(1, -(-(-(-u // d)) // b))
@@ -399,13 +416,15 @@ def region_stats(stats, grid: CellGrid, ranges, scale: float):
 
 # -- outputs whose window holds only zeros -------------------------------------------------------
 
-def zero_windows(x: np.ndarray, geom: ConvGeometry, taps=None) -> np.ndarray:
+def zero_windows(x: np.ndarray, geom: ConvGeometry, taps=None, workers: int = 1) -> np.ndarray:
     """``(N, *out_spatial, G)`` bool: True where an output's window (over its group's channels,
     pads as ``padding_mode`` fills them) holds only zeros.
 
     ``taps`` gives per spatial axis the ``(lo, hi)`` range of the kernel's taps that are not
     zero in some channel (:func:`support`): samples under taps outside it are not read (an
-    output whose non-zero samples all meet zero taps is exactly 0 too).
+    output whose non-zero samples all meet zero taps is exactly 0 too).  Compiled, the
+    outputs are cut into up to ``workers`` pieces along the middle axis of the grid (the
+    rows of a 2-D input), run on fftconv's threads.
 
     Examples
     --------
@@ -429,8 +448,11 @@ def zero_windows(x: np.ndarray, geom: ConvGeometry, taps=None) -> np.ndarray:
         outs = [1] * lead + list(geom.out_spatial)
         zero = np.empty((x.shape[0], *outs, geom.groups), np.uint8)
         src = [np.ascontiguousarray(s[shift:]) for s, shift in zip(grid.sources, shifts)]
-        _zero_loop(_x5(x), src[0], src[1], src[2], geom.groups,
-                   np.array(kernel, np.int64), np.array(dil, np.int64), np.array(strides, np.int64), zero)
+        args = (_x5(x), src[0], src[1], src[2], geom.groups, np.array(kernel, np.int64), np.array(dil, np.int64),
+                np.array(strides, np.int64), zero)
+        pieces = min(max(1, workers), outs[1], max(1, x.size // MIN_PIECE_SAMPLES))
+        bounds = [outs[1] * i // pieces for i in range(pieces + 1)]  # along the middle axis of outputs
+        run_pieces(lambda i: _zero_loop(*args, bounds[i], bounds[i + 1]), pieces)
         return zero.view(bool).reshape(x.shape[0], *geom.out_spatial, geom.groups)
     found = window_any(x, geom, kernel[lead:], shifts[lead:])
     return np.logical_not(found, out=found)
@@ -492,6 +514,163 @@ def _window_sums(a: np.ndarray, axis: int, k: int, d: int, s: int, out: int) -> 
     return np.moveaxis(sums, 0, axis)
 
 
+def box_reduce(values: np.ndarray, ranges, ufunc=np.minimum) -> np.ndarray:
+    """``ufunc``'s reduction (minima by default) of ``values`` ``(N, n0, n1, n2, G)`` over boxes:
+    per product of the per-axis ``(lo, hi)`` ranges (an empty range reads one value),
+    ``(N, r0, r1, r2, G)``."""
+    out = values
+    for axis, (lo, hi) in enumerate(ranges):
+        n = out.shape[axis + 1]
+        padded = np.concatenate([out, np.take(out, [0], axis=axis + 1)], axis=axis + 1)  # hi may be n
+        first = np.minimum(lo, n - 1)  # (an empty range's value is not read)
+        pairs = np.stack([first, np.clip(hi, first + 1, n)], axis=1).reshape(-1)
+        out = np.take(ufunc.reduceat(padded, pairs, axis=axis + 1), np.arange(0, len(pairs), 2), axis=axis + 1)
+    return out
+
+
+def reach(filters: np.ndarray, ndim: int) -> tuple | None:
+    """Per spatial axis, where the weight of ``filters`` ``(*kernel, C_in / G, C_out)`` lies:
+    ``(first, step, taps, carrying)``, the non-zero taps (of any channel) lying on the lattice
+    ``first + j * step``, ``j < taps``, and ``carrying``, how many consecutive lattice taps a
+    window's weight is held in, the least of
+
+    * per pair of input and output channels, the run of lattice taps left once each end has
+      shed the taps that hold at most :data:`REACH_SHARE` / 2 of that pair's ``sum |w|``
+      (summed over the other axes): a small filter stored in a large array, a narrow
+      Gaussian, one filter of a bank of mixed sizes, a filter on one input channel of many;
+    * the runs of consecutive non-zero taps along the axis (over every position of the other
+      axes and every pair of channels): the longest length such that the runs at least that
+      long hold all but :data:`REACH_SHARE` of the weight, where that is at most
+      1 / :data:`THIN_RUNS` of the lattice's taps (a ring's thickness, the two ends of an
+      echo, a line's width; a disc's, whose short runs hold little weight, is not thin);
+
+    or ``taps`` where that is more than :data:`NARROW_REACH` of them.  None where every axis is
+    the whole kernel (``(0, 1, k, k)``), or for filters of zeros or not finite.
+
+    Examples
+    --------
+    >>> w = np.zeros((31, 31, 1, 1)); w[13:18, 13:18] = 1 / 25  # a 5x5 box stored in 31x31
+    >>> reach(w, 2)
+    ((13, 1, 5, 5), (13, 1, 5, 5))
+    >>> g = np.exp(-(np.arange(33) - 16.0) ** 2 / 2)  # a Gaussian of sigma 1 in 33 taps
+    >>> reach(np.outer(g, g)[..., None, None], 2)[0]
+    (0, 1, 33, 5)
+    >>> comb = np.zeros((31, 31, 1, 1)); comb[::2, ::2] = 1  # taps on every other sample
+    >>> reach(comb, 2)
+    ((0, 2, 16, 16), (0, 2, 16, 16))
+    >>> bank = np.ones((31, 31, 1, 2)); bank[..., 1] = w[..., 0]  # a 31x31 box and the 5x5 one
+    >>> reach(bank, 2)
+    ((0, 1, 31, 5), (0, 1, 31, 5))
+    >>> echo = np.zeros((40, 1, 1)); echo[:6] = echo[-6:] = 1  # two runs of six taps
+    >>> reach(echo, 1)
+    ((0, 1, 40, 6),)
+    >>> reach(np.ones((3, 3, 1, 1)), 2) is None
+    True
+    """
+    kernel = filters.shape[:ndim]
+    flat = np.abs(filters.reshape(*kernel, -1), dtype=np.float64)  # (*kernel, pairs of channels)
+    if not np.isfinite(flat).all():
+        return None
+    footprints = None if (flat != 0).all() else _footprints(flat)  # (no zero tap: one run of all)
+    out = []
+    for axis in range(ndim):
+        profiles = flat.sum(axis=tuple(a for a in range(ndim) if a != axis))  # (k, pairs)
+        hits = np.flatnonzero(profiles.any(axis=1))
+        if not hits.size:
+            return None
+        first = int(hits[0])
+        step = max(1, int(np.gcd.reduce(hits - first)) if hits.size > 1 else 1)
+        taps = (int(hits[-1]) - first) // step + 1
+        rows = slice(first, first + (taps - 1) * step + 1, step)
+        lattice = profiles[rows]
+        lattice = lattice[:, lattice.sum(axis=0) > 0]  # (taps, pairs with weight)
+        # per pair, the run left once each end sheds at most half the share of its weight
+        totals = lattice.sum(axis=0)
+        shed = REACH_SHARE / 2 * totals * (1 + 1e-12)
+        lo = np.argmax(np.cumsum(lattice, axis=0) > shed, axis=0)
+        hi = taps - np.argmax(np.cumsum(lattice[::-1], axis=0) > shed, axis=0)
+        carrying = int(max(1, (hi - lo).min()))
+        runs = taps if footprints is None else _run_reach(np.moveaxis(footprints, axis, 0)[rows])
+        if runs * THIN_RUNS <= taps:  # a thin footprint (a ring, an echo, a line), not a disc's rim
+            carrying = min(carrying, runs)
+        # a reach near all the taps (a disc's thin ends, a wide Gaussian) keeps their cells
+        out.append((first, step, taps, carrying if carrying <= NARROW_REACH * taps else taps))
+    if all(r == (0, 1, k, k) for r, k in zip(out, kernel)):
+        return None
+    return tuple(out)
+
+
+def _footprints(flat: np.ndarray) -> np.ndarray:
+    """``(*kernel, F)``: the weights ``flat`` ``(*kernel, pairs)`` added up over the pairs of
+    channels with one footprint (where their taps are not zero), one column per distinct
+    footprint: the runs of non-zero taps are those of each footprint, with their weights."""
+    pairs = flat.reshape(-1, flat.shape[-1])
+    marks = np.ascontiguousarray(np.packbits(pairs != 0, axis=0).T)  # (pairs, bytes)
+    _, group = np.unique(marks.view(np.dtype((np.void, marks.shape[1]))).ravel(), return_inverse=True)
+    group = group.ravel()
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.diff(group[order], prepend=-1))
+    return np.add.reduceat(pairs[:, order], starts, axis=1).reshape(*flat.shape[:-1], -1)
+
+
+def _run_reach(weights: np.ndarray) -> int:
+    """The longest length ``L`` such that the runs of consecutive non-zero taps along the first
+    axis of ``weights`` (``(taps, ...)``, magnitudes) that are at least ``L`` long hold all but
+    :data:`REACH_SHARE` of their sum."""
+    w = weights.reshape(weights.shape[0], -1).T  # (fibres, taps): runs in order, fibre by fibre
+    on = w > 0
+    edge = np.zeros((on.shape[0], 1), bool)
+    rising = np.nonzero(on & ~np.concatenate([edge, on[:, :-1]], axis=1))
+    falling = np.nonzero(on & ~np.concatenate([on[:, 1:], edge], axis=1))
+    before = np.concatenate([np.zeros((w.shape[0], 1)), np.cumsum(w, axis=1)], axis=1)
+    length = falling[1] - rising[1] + 1
+    weight = before[falling[0], falling[1] + 1] - before[rising[0], rising[1]]
+    held = np.cumsum(np.bincount(length, weights=weight)[::-1])  # by length, the longest first
+    enough = np.searchsorted(held, (1 - REACH_SHARE) * held[-1] * (1 - 1e-12))  # the lengths needed
+    return int(len(held) - 1 - min(enough, len(held) - 1))
+
+
+@functools.lru_cache(maxsize=64)
+def lattice3(geom: ConvGeometry) -> tuple:
+    """Per axis of the grid (three), ``(first, step, taps, carrying)``: the lattice of the
+    filters' non-zero taps and the taps that carry their weight (``geom.reach``, :func:`reach`),
+    which the cells and the windows the guard judges follow; the whole kernel where it is None,
+    and for leading axes.  Where cells of half the carrying taps would number more than
+    :data:`FINEST_CELL_FRACTION` of the used points (and :data:`FINEST_CELLS`), as for a filter
+    of one or two taps in a large array over a large input, the windows are the whole kernel's
+    and the cells grow up to half of it."""
+    lead = 3 - geom.ndim
+    kernel = [1] * lead + list(geom.kernel)
+    whole = [(0, 1, k, k) for k in kernel]
+    if geom.reach is None:
+        return tuple(whole)
+    lattice = [(0, 1, 1, 1)] * lead + [tuple(r) for r in geom.reach]
+    _, _, used, _, _ = axes3(geom)
+    members = _members(used, lattice)
+    if math.prod(-(-u // b) for u, b in zip(used, members)) <= max(FINEST_CELLS, math.prod(used) * FINEST_CELL_FRACTION):
+        return tuple(lattice)
+    return tuple((0, 1, k, min(c, k)) for k, (_, _, _, c) in zip(kernel, lattice))
+
+
+def _members(used, lattice) -> list:
+    """``b`` per axis: ``max(1, t // 4)`` of the carrying taps ``t``, grown up to ``(t + 1) // 2``
+    while the grid holds more than :data:`MAX_CELL_FRACTION` of the used points (and 256 cells),
+    then up to half the lattice's taps while it holds more than :data:`FINEST_CELL_FRACTION`
+    of them (and :data:`FINEST_CELLS`)."""
+    members = [max(1, c // 4) for *_, c in lattice]
+    cells = lambda: math.prod(-(-u // b) for u, b in zip(used, members))  # noqa: E731
+    for caps, budget in (([max(1, (c + 1) // 2) for *_, c in lattice], max(256, math.prod(used) * MAX_CELL_FRACTION)),
+                         ([max(1, (t + 1) // 2) for _, _, t, _ in lattice],
+                          max(FINEST_CELLS, math.prod(used) * FINEST_CELL_FRACTION))):
+        while cells() > budget:
+            growable = [a for a in range(3) if members[a] < caps[a]]
+            if not growable:
+                break
+            a = max(growable, key=lambda a: used[a] / members[a])
+            members[a] = min(caps[a], 2 * members[a])
+    return members
+
+
 def support(filters: np.ndarray, ndim: int) -> list:
     """Per spatial axis, ``(lo, hi)``: the range of taps where some channel of ``filters``
     ``(*kernel, C_in / G, C_out)`` is not zero (``(0, 0)`` for filters of zeros).
@@ -536,12 +715,11 @@ def nonzero_box(stats, geom: ConvGeometry):
     return box
 
 
-def _selected(mask: np.ndarray, geom: ConvGeometry, stats):
-    """The outputs ``mask`` ``(N, *out, G)`` selects, for the compiled loops: ``(found, outs,
-    box)``, ``found`` as :func:`numpy.nonzero` gives them, ``outs`` ``(F, 5)`` their ``(n, o0,
-    o1, o2, g)`` on three axes, and ``box`` the padded positions worth reading per axis (the
-    box of the non-zero samples under zero pads, :func:`nonzero_box`; every one otherwise)."""
-    found = np.nonzero(mask)
+def _selected(found, geom: ConvGeometry, stats):
+    """The outputs ``found`` (indices into ``(N, *out, G)`` as :func:`numpy.nonzero` gives them),
+    for the compiled loops: ``(outs, box)``, ``outs`` ``(F, 5)`` their ``(n, o0, o1, o2, g)`` on
+    three axes, and ``box`` the padded positions worth reading per axis (the box of the
+    non-zero samples under zero pads, :func:`nonzero_box`; every one otherwise)."""
     lead = 3 - geom.ndim
     outs = np.zeros((len(found[0]), 5), np.int64)
     outs[:, 0] = found[0]
@@ -550,20 +728,20 @@ def _selected(mask: np.ndarray, geom: ConvGeometry, stats):
     outs[:, 4] = found[-1]
     box = nonzero_box(stats, geom) if geom.padding_mode == "constant" else \
         np.array([[0, len(s)] for s in cell_grid(geom).sources], np.int64)
-    return found, outs, box
+    return outs, box
 
 
-def window_sums(x: np.ndarray, filters: np.ndarray, geom: ConvGeometry, mask: np.ndarray, stats,
-                workers: int = 1):
-    """``(indices, sums)``: the outputs that ``mask`` ``(N, *out, G)`` selects (``indices`` as
-    :func:`numpy.nonzero` gives them) and ``(F, C_out / G)`` float64, each output's sum over its
-    window of ``x * w`` (the direct method's sums, in float64).
+def window_sums(x: np.ndarray, filters: np.ndarray, geom: ConvGeometry, found, stats,
+                workers: int = 1) -> np.ndarray:
+    """``(F, C_out / G)`` float64: for each of the outputs ``found`` (``F`` indices into ``(N,
+    *out, G)``, as :func:`numpy.nonzero` gives them), its sum over its window of ``x * w`` (the
+    direct method's sums, in float64).
 
     Compiled: taps are clipped to the box of the non-zero samples (:func:`nonzero_box`), so
     an output whose window barely reaches the data costs what it reads.  Without numba,
     :func:`fftconv._engine.guards.direct_outputs`' gather does the same in numpy.
     """
-    found, outs, box = _selected(mask, geom, stats)
+    outs, box = _selected(found, geom, stats)
     lead, count = 3 - geom.ndim, len(outs)
     kernel, dil, _, _, _ = axes3(geom)
     strides = [1] * lead + list(geom.strides)
@@ -576,7 +754,7 @@ def window_sums(x: np.ndarray, filters: np.ndarray, geom: ConvGeometry, mask: np
     pieces = max(1, min(workers, count // 64))
     bounds = [count * i // pieces for i in range(pieces + 1)]
     run_pieces(lambda i: _sums_loop(*args, bounds[i], bounds[i + 1]), pieces)
-    return found, sums
+    return sums
 
 
 def tap_lists(filters: np.ndarray, geom: ConvGeometry):
@@ -604,7 +782,8 @@ def support_zeros(x: np.ndarray, geom: ConvGeometry, tap_list, mask: np.ndarray,
         return out
     if not _compiled.HAVE_NUMBA:
         return _support_zeros_numpy(x, geom, tap_list, mask)
-    found, outs, box = _selected(mask, geom, stats)
+    found = np.nonzero(mask)
+    outs, box = _selected(found, geom, stats)
     lead = 3 - geom.ndim
     _, dil, _, _, _ = axes3(geom)
     strides = [1] * lead + list(geom.strides)
@@ -858,8 +1037,10 @@ if _compiled.HAVE_NUMBA:
                                                             faint[n, t0, t1, t2, g] = mean
 
     @numba.njit(nogil=True, cache=True)
-    def _zero_loop(x, src0, src1, src2, groups, kernel, dil, strides, zero):  # pragma: no cover
-        """``zero[n, o0, o1, o2, g] = 1`` where the window holds only zeros, else 0.
+    def _zero_loop(x, src0, src1, src2, groups, kernel, dil, strides, zero, first, last):  # pragma: no cover
+        """``zero[n, o0, o1, o2, g] = 1`` where the window holds only zeros, else 0, for the
+        outputs ``first <= o1 < last`` along the middle axis (a piece of the work: pieces
+        share nothing but ``zero``, whose parts they write apart).
 
         Separable running counts of non-zero samples: along the last axis per row, then
         along the middle axis and the first one as the rows stream by, each with a ring of
@@ -882,11 +1063,14 @@ if _compiled.HAVE_NUMBA:
         direct0 = k0 == 1 and d0 == 1 and s0 == 1
         ring0 = np.zeros((1, 1) if direct0 else (k0 * d0 + 1, width), np.int32)
         r1, r0 = ring1.shape[0], ring0.shape[0]
+        begin = first * s1  # the piece's windows read rows [begin, end) of the middle axis
+        end = min(u1, (last - 1) * s1 + (k1 - 1) * d1 + 1)
+        lo, hi = first * inner, last * inner  # the piece's part of a plane of outputs
         for n in range(x.shape[0]):
             for p0 in range(u0):
                 cols[:] = 0
                 if src0[p0] >= 0:
-                    for p1 in range(u1):
+                    for p1 in range(begin, end):
                         row[:] = 0
                         if src1[p1] >= 0:
                             hits = 0
@@ -909,28 +1093,28 @@ if _compiled.HAVE_NUMBA:
                         # running sums along the middle axis, per residue class
                         slot, prev = p1 % r1, (p1 - d1) % r1
                         for i in range(inner):
-                            ring1[slot, i] = row[i] + (ring1[prev, i] if p1 >= d1 else 0)
+                            ring1[slot, i] = row[i] + (ring1[prev, i] if p1 - begin >= d1 else 0)
                         e1 = p1 - (k1 - 1) * d1
-                        if e1 >= 0 and e1 % s1 == 0 and e1 // s1 < o1n:
+                        if e1 >= begin and e1 % s1 == 0 and e1 // s1 < last:
                             o1 = e1 // s1
                             before = e1 - d1
                             for i in range(inner):
-                                cols[o1 * inner + i] = ring1[slot, i] - (ring1[before % r1, i] if before >= 0 else 0) > 0
+                                cols[o1 * inner + i] = ring1[slot, i] - (ring1[before % r1, i] if before >= begin else 0) > 0
                 if direct0:
                     if p0 < o0n:  # (a support narrower than the kernel leaves positions past the last output)
                         flat = zero[n, p0].reshape(-1)
-                        for i in range(width):
+                        for i in range(lo, hi):
                             flat[i] = cols[i] == 0
                     continue
                 slot, prev = p0 % r0, (p0 - d0) % r0
-                for i in range(width):
+                for i in range(lo, hi):
                     ring0[slot, i] = cols[i] + (ring0[prev, i] if p0 >= d0 else 0)
                 e0 = p0 - (k0 - 1) * d0
                 if e0 >= 0 and e0 % s0 == 0 and e0 // s0 < o0n:
                     o0 = e0 // s0
                     before = e0 - d0
                     flat = zero[n, o0].reshape(-1)
-                    for i in range(width):
+                    for i in range(lo, hi):
                         flat[i] = ring0[slot, i] - (ring0[before % r0, i] if before >= 0 else 0) == 0
 
     @numba.njit(nogil=True, cache=True, fastmath=_FAST)

@@ -27,7 +27,7 @@ import itertools
 
 import numpy as np
 
-from fftconv._engine.cells import axes3, cell_grid, nonzero_table, sizes
+from fftconv._engine.cells import axes3, box_reduce, cell_grid, lattice3, nonzero_table, sizes
 from fftconv._shapes.geometry import ConvGeometry
 
 __all__ = ["partial_windows", "window_reads", "window_classes", "thin_windows", "tap_fractions",
@@ -38,6 +38,17 @@ def _out_axes(geom: ConvGeometry):
     """``(strides, outputs)`` per axis of the grid (three: leading axes of length one)."""
     lead = 3 - geom.ndim
     return [1] * lead + list(geom.strides), [1] * lead + list(geom.out_spatial)
+
+
+def _weighted_windows(geom: ConvGeometry):
+    """Per axis of the grid (three), ``(start, taps)``: the padded position of each output's
+    first weighted sample, ``(out,)``, and how many samples of its residue class (modulo the
+    grid's residues) the window reads from there: the lattice of the filters' non-zero taps
+    where the geometry knows it (:func:`fftconv._engine.cells.lattice3`), else the kernel."""
+    strides, outs = _out_axes(geom)
+    _, dil, _, _, _ = axes3(geom)
+    return [(np.arange(o) * s + first * d, taps)
+            for o, s, d, (first, _, taps, _) in zip(outs, strides, dil, lattice3(geom))]
 
 
 @functools.lru_cache(maxsize=64)
@@ -62,10 +73,9 @@ def partial_windows(geom: ConvGeometry) -> tuple:
     np.False_
     """
     grid = cell_grid(geom)
-    kernel, _, _, _, _ = axes3(geom)
-    strides, outs = _out_axes(geom)
+    _, outs = _out_axes(geom)
     found = []
-    for axis in range(3):
+    for axis, (start, k) in enumerate(_weighted_windows(geom)):
         d, b, count = grid.residues[axis], grid.members[axis], grid.counts[axis]
         holds = np.concatenate([grid.sources[axis] >= 0, [False]])
         pos = grid.positions[axis].reshape(d, count, b)  # -1 past the used extent
@@ -73,8 +83,7 @@ def partial_windows(geom: ConvGeometry) -> tuple:
         member = np.arange(count)[:, None] * b + np.arange(b)[None, :]  # member index within the residue
         first = np.where(inside, member, np.iinfo(np.int64).max).min(axis=-1)  # (d, count)
         last = np.where(inside, member, -1).max(axis=-1)
-        start = np.arange(outs[axis]) * strides[axis]  # the window's first padded position
-        r, m0 = start % d, start // d  # its residue, and its members [m0, m0 + k) there
+        r, m0 = start % d, start // d  # the window's residue, and its members [m0, m0 + k) there
         part = np.ones(outs[axis], bool)
         for residue in range(d):
             mine = r == residue
@@ -82,11 +91,17 @@ def partial_windows(geom: ConvGeometry) -> tuple:
             lo, hi = first[residue][cells], last[residue][cells]
             c = np.searchsorted(lo, m0[mine])  # the first such cell starting in the window
             ok = c < len(lo)
-            ok[ok] = hi[c[ok]] < m0[mine][ok] + kernel[axis]
+            ok[ok] = hi[c[ok]] < m0[mine][ok] + k
             part[mine] = ~ok
         part.flags.writeable = False
         found.append(part)
     return tuple(found)
+
+
+@functools.lru_cache(maxsize=64)
+def has_partial_windows(geom: ConvGeometry) -> bool:
+    """Whether some output's window holds no whole cell along some axis (:func:`partial_windows`)."""
+    return any(p.any() for p in partial_windows(geom))
 
 
 @functools.lru_cache(maxsize=64)
@@ -125,14 +140,11 @@ def window_classes(geom: ConvGeometry) -> tuple:
     [[0, 4, 0, 5], [1, 5, 0, 5], [1, 5, 1, 6], [2, 6, 1, 6], [2, 6, 2, 7], [3, 7, 2, 7]]
     """
     grid = cell_grid(geom)
-    kernel, _, _, _, _ = axes3(geom)
-    strides, outs = _out_axes(geom)
     found = []
-    for axis in range(3):
-        d, b, count, k = grid.residues[axis], grid.members[axis], grid.counts[axis], kernel[axis]
+    for axis, (start, k) in enumerate(_weighted_windows(geom)):
+        d, b, count = grid.residues[axis], grid.members[axis], grid.counts[axis]
         held = (grid.positions[axis] >= 0).sum(axis=1).reshape(d, count)  # members of each cell
         end = np.arange(count)[None, :] * b + held  # one past each cell's last member
-        start = np.arange(outs[axis]) * strides[axis]
         r, m0 = start % d, start // d  # the window reads members [m0, m0 + k) of residue r
         hi = np.empty_like(m0)
         for residue in range(d):
@@ -160,14 +172,16 @@ def _box_counts(prefix: np.ndarray, ranges) -> np.ndarray:
     return total
 
 
-def thin_windows(stats, geom: ConvGeometry):
+def thin_windows(stats, geom: ConvGeometry, gaps: bool = False):
     """The classes of outputs (:func:`window_classes`) whose windows meet cells holding non-zero
     samples but hold none of them whole: ``(N, n0, n1, n2, G)`` bool, or None where some cell
     of input samples holding only zeros is needed for one and there is none.
 
     Beside cells of zeros inside the input (a mask, a zero frame), such a window's non-zero
     samples are a few in cells it shares with brighter neighbours: the faintest cell under it
-    does not stand for them.
+    does not stand for them.  With ``gaps`` (filters with zero taps inside their bounding box:
+    a disc, a ring), so are the windows that meet a cell of zeros at all: the whole cells they
+    hold may lie under zero taps while their weight meets a few faint samples beside the zeros.
 
     Examples
     --------
@@ -182,16 +196,18 @@ def thin_windows(stats, geom: ConvGeometry):
     """
     M = stats[0]
     holding = M > 0
-    if holding.all() or not (~holding & (sizes(geom)[None, ..., None] > 0)).any():
+    empty = ~holding & (sizes(geom)[None, ..., None] > 0)  # cells of input samples, all zeros
+    if holding.all() or not empty.any():
         return None  # no cell of input samples holds only zeros: only the rims leave such windows
-    prefix = np.zeros((M.shape[0], *(n + 1 for n in M.shape[1:4]), M.shape[-1]), np.int64)
-    prefix[:, 1:, 1:, 1:] = holding.cumsum(axis=1).cumsum(axis=2).cumsum(axis=3)
     found = []
-    for first in (0, 2):  # the cells held whole, then the cells met
+    for cells, first in ((holding, 0), (holding, 2), (empty, 2)) if gaps else ((holding, 0), (holding, 2)):
+        # the non-zero cells held whole, those met, and (for filters with gaps) the empty ones met
+        prefix = np.zeros((M.shape[0], *(n + 1 for n in M.shape[1:4]), M.shape[-1]), np.int64)
+        prefix[:, 1:, 1:, 1:] = cells.cumsum(axis=1).cumsum(axis=2).cumsum(axis=3)
         counts, index = _per_class(prefix, geom, first, _box_counts)
         found.append(counts[:, *np.ix_(*index), :])
-    held, met = found
-    return (met > 0) & (held == 0)
+    thin = (found[1] > 0) & (found[0] == 0)
+    return thin | ((found[1] > 0) & (found[2] > 0)) if gaps else thin
 
 
 @functools.lru_cache(maxsize=64)
@@ -210,27 +226,13 @@ def _per_class(values, geom: ConvGeometry, first: int, reduce):
     return reduce(values, ranges), index
 
 
-def _box_reduce(values: np.ndarray, ranges, ufunc=np.minimum) -> np.ndarray:
-    """``ufunc``'s reduction (minima by default) of ``values`` ``(N, n0, n1, n2, G)`` over boxes:
-    per product of the per-axis ``(lo, hi)`` ranges (an empty range reads one value),
-    ``(N, r0, r1, r2, G)``."""
-    out = values
-    for axis, (lo, hi) in enumerate(ranges):
-        n = out.shape[axis + 1]
-        padded = np.concatenate([out, np.take(out, [0], axis=axis + 1)], axis=axis + 1)  # hi may be n
-        first = np.minimum(lo, n - 1)  # (an empty range's value is not read)
-        pairs = np.stack([first, np.clip(hi, first + 1, n)], axis=1).reshape(-1)
-        out = np.take(ufunc.reduceat(padded, pairs, axis=axis + 1), np.arange(0, len(pairs), 2), axis=axis + 1)
-    return out
-
-
 def thin_floor(floor: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     """``(N, n0, n1, n2, G)``: per product of :func:`window_classes`, the smallest non-zero
     magnitude in the cells the windows meet, from the cells' ``floor``
     (:func:`fftconv._engine.cells.nonzero_floor`): a lower bound of every non-zero sample a
     window holds, so that ``sum |w|`` times it bounds the contract's scale ``D'`` of the
     output from below (:doc:`numerics`)."""
-    least, index = _per_class(floor, geom, 2, _box_reduce)
+    least, index = _per_class(floor, geom, 2, box_reduce)
     return least[:, *np.ix_(*index), :]
 
 
@@ -269,7 +271,7 @@ def tap_fractions(filters: np.ndarray, geom: ConvGeometry):
     prefix[0, 1:, 1:, 1:] = weight.cumsum(axis=0).cumsum(axis=1).cumsum(axis=2)
     total = prefix[0, -1, -1, -1]
     on_input = _box_counts(prefix, ranges)[0]
-    largest = _box_reduce(weight[None], ranges, np.maximum)[0]
+    largest = box_reduce(weight[None], ranges, np.maximum)[0]
     e0, e1, e2 = ((hi <= lo) for lo, hi in ranges)  # windows with no tap on input samples
     empty = e0[:, None, None] | e1[None, :, None] | e2[None, None, :]
     largest = np.where(empty[..., None], 0.0, largest)
@@ -328,8 +330,13 @@ def nonzero_counts(x: np.ndarray, geom: ConvGeometry, points):
     for p, k, n, (lo, _), s in zip(points, kernel, sizes, pads, strides):
         start = np.asarray(p, np.int64) * s - lo  # the window's first input index (may be a pad)
         bounds.append((np.clip(start, 0, n), np.clip(start + k, 0, n)))
-    total = 0
-    for corner in itertools.product((0, 1), repeat=3):
-        sign = -1 if (3 - sum(corner)) % 2 else 1
-        total = total + sign * table[:, bounds[0][corner[0]], bounds[1][corner[1]], bounds[2][corner[2]], :]
-    return total.astype(np.int64, copy=False)
+    flat = table.reshape(table.shape[0], -1, table.shape[-1])  # (one gather per corner, on flat indices)
+    s1, s2 = table.shape[2], table.shape[3]
+    rows = [[b * s1 for b in bounds[0]], bounds[1]]
+    total = np.zeros((table.shape[0], len(points[0]), table.shape[-1]), np.int64)
+    for c0, c1 in itertools.product((0, 1), repeat=2):
+        plane = (rows[0][c0] + rows[1][c1]) * s2
+        sign = 1 if (c0 + c1) % 2 == 0 else -1  # the corner (1, 1, 1) counts +1
+        total += sign * flat[:, plane + bounds[2][1], :]
+        total -= sign * flat[:, plane + bounds[2][0], :]
+    return total

@@ -238,13 +238,13 @@ class Verdict:
     limit: float
     wide_limit: float
 
-    @property
+    @functools.cached_property
     def levels(self) -> np.ndarray:
         """Per tile: 0 where transforms in the call's precision are accurate enough, 1 where
         float64 transforms are needed, 2 where neither is (the reference method)."""
         return np.where(self.ratio <= self.limit, 0, np.where(self.ratio <= self.wide_limit, 1, 2))
 
-    @property
+    @functools.cached_property
     def worst(self) -> float:
         return float(self.ratio.max(initial=0.0))
 
@@ -363,7 +363,7 @@ class RangeGuard:
         strides = [1] * lead + list(g.strides)
         outs = [1] * lead + list(g.out_spatial)
         error = np.where(flagged, self._transform_error(tiles) * self.spread, 0.0)
-        blocks, cell_ranges = [], []
+        blocks, cell_ranges, tile_ranges = [], [], []
         for axis in range(3):
             b = max(1, self.grid.members[axis] * self.grid.residues[axis] // strides[axis])
             lo = np.arange(0, outs[axis], b)
@@ -374,8 +374,8 @@ class RangeGuard:
             out_lo, out_hi = self.tiles[axis][2], self.tiles[axis][3]
             first = np.searchsorted(out_hi, lo, side="right")  # the tiles a block's outputs belong to
             last = np.maximum(np.searchsorted(out_lo, hi - 1, side="right") - 1, first)
-            error = np.stack([np.take(error, np.arange(f, l + 1), axis=axis + 1).max(axis=axis + 1)
-                              for f, l in zip(first, last)], axis=axis + 1)
+            tile_ranges.append((first, last + 1))
+        error = _cells.box_reduce(error, tile_ranges, np.maximum)  # the worst tile each block touches
         _, _, faint = _cells.region_stats(stats, self.grid, cell_ranges, tiles[3])
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(error > 0, error / faint, 0.0)

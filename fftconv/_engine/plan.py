@@ -421,7 +421,7 @@ class BoundPlan:
         guard = self._range_guard(method)
         if guard is None:
             return method, plan.real_dtype
-        stats = _cells.cell_stats(x, plan.run_geometry, plan.workers)
+        stats = _cells.cell_stats(x, self._cells_geometry, plan.workers)
         if not _finite_stats(stats):
             return method, plan.real_dtype
         levels = guard.assess(guard.tile_stats(stats), plan.real_dtype).levels
@@ -471,6 +471,16 @@ class BoundPlan:
         run = self._state.get("last_run")
         return None if run is None else dict(run)
 
+    @property
+    def _cells_geometry(self) -> ConvGeometry:
+        """The run geometry with the filters' reach (:func:`fftconv._engine.cells.reach`): the
+        guards' cells are sized from the taps that carry the filters' weight (kept)."""
+        geom = self._prepared.get("cells geometry")
+        if geom is None:
+            run = self.plan.run_geometry
+            geom = self._prepared["cells geometry"] = dataclasses.replace(run, reach=_cells.reach(self.filters, run.ndim))
+        return geom
+
     def _range_guard(self, method):
         """The plan's :class:`~fftconv._engine.guards.RangeGuard` where it applies: ``method="auto"``
         running a method that is not local (transforms)."""
@@ -482,7 +492,7 @@ class BoundPlan:
             rounding = METHODS[method].rounding(plan.run_geometry, plan.settings[method], self.filters,
                                                 self.prepared(method, plan.real_dtype))
             guard = self._prepared[("range_guard", method)] = _guards.RangeGuard(
-                plan.run_geometry, rounding, self.filters)
+                self._cells_geometry, rounding, self.filters)
         return guard
 
     @property
@@ -527,6 +537,7 @@ class BoundPlan:
             return _guards.run_guarded(lambda a, dtype=None: self._run(a, method, dtype), x,
                                        geom, limit, plan.real_dtype, local=True, result=y)
         # one pass of cell statistics serves the non-finite, huge-value, zero and dynamic-range checks
+        geom = self._cells_geometry  # (the cells sized from the filters' reach)
         stats = _cells.cell_stats(x, geom, plan.workers)
         peak = float(stats[0].max(initial=0.0))
         if not (_finite_stats(stats) and peak <= limit):
@@ -562,7 +573,7 @@ class BoundPlan:
         magnitude is within the transforms' error bound can be such, and only where the
         filters have zero taps inside their bounding box."""
         plan = self.plan
-        geom = plan.run_geometry
+        geom = self._cells_geometry
         lists = self._prepared.get("tap lists")
         if lists is None:
             lists = self._prepared["tap lists"] = _cells.tap_lists(self.filters, geom)
@@ -591,11 +602,11 @@ class BoundPlan:
         dtype, wide = plan.real_dtype, np.dtype(np.float64)
         tiles = guard.tile_stats(stats)
         verdict = guard.assess(tiles, dtype)
-        levels = verdict.levels
-        self._detail(tiles=int(levels.size), **{"worst ratio": float(f"{verdict.worst:.4g}")})
-        if (levels == 0).all():
+        self._detail(tiles=int(verdict.ratio.size), **{"worst ratio": float(f"{verdict.worst:.4g}")})
+        if verdict.worst <= verdict.limit:  # every tile fine in the call's precision
             y = self._run(x, method, dtype)
             return y, tiles, dtype, self._window_suspects(x, y, method, stats, tiles, dtype, guard, verdict)
+        levels = verdict.levels
         tiles_wide = (levels >= 1).any(axis=(0, -1))  # per tile position: any image or group
         run_dtype = dtype if dtype == wide or not (levels == 1).any() else wide
         if run_dtype != dtype and float(tiles_wide.mean()) > BOX_FRACTION:
@@ -607,8 +618,8 @@ class BoundPlan:
             y = self._run(x, method, dtype)
             if run_dtype != dtype:  # the few tiles that need it, again in float64
                 boxes = _guards.boxes_of(_guards.expand(levels >= 1, [t[2:] for t in guard.tiles],
-                                                        plan.run_geometry.out_spatial), guard.tiles,
-                                         3 - plan.run_geometry.ndim)
+                                                        self.plan.run_geometry.out_spatial), guard.tiles,
+                                         3 - self.plan.run_geometry.ndim)
                 self._note(f"dynamic-range guard: float64 transforms for {len(boxes)} tile(s) "
                            f"(worst ratio {verdict.worst:.3g} beyond {verdict.limit:.3g} in {dtype})")
                 self._record(method, dtype)
@@ -622,7 +633,7 @@ class BoundPlan:
             limit = fine.limit if run_dtype == dtype else fine.wide_limit
             bad = fine.ratio > limit  # (N, *blocks, G)
             if bad.any():
-                suspects = _guards.expand(bad, blocks, plan.run_geometry.out_spatial)
+                suspects = _guards.expand(bad, blocks, self.plan.run_geometry.out_spatial)
         rim = self._window_suspects(x, y, method, stats, tiles, run_dtype, guard, verdict)
         if rim is not None:
             suspects = rim if suspects is None else suspects | rim
@@ -652,10 +663,10 @@ class BoundPlan:
         taps reads as many samples as the windows the cells judge), those ``(N, *out, G)``
         (None for none) whose ``|y|`` does not show the accuracy.  The rim bands are left to
         :meth:`_rim_suspects`."""
-        geom = self.plan.run_geometry
+        geom = self._cells_geometry
         looks = []
         limit = verdict.limit if run_dtype == self.plan.real_dtype else verdict.wide_limit
-        thin = _coverage.thin_windows(stats, geom)
+        thin = _coverage.thin_windows(stats, geom, self._gaps)
         if thin is not None and thin.any():
             floor = _cells.nonzero_floor(x, geom)
             if floor is not None:  # vouched for where even their faintest non-zero sample suffices
@@ -689,6 +700,17 @@ class BoundPlan:
             found[n, points[0][p], points[1][p], points[2][p], g] = True
         return None if found is None else found.reshape(y.shape[0], *geom.out_spatial, geom.groups)
 
+    @property
+    def _gaps(self) -> bool:
+        """Whether some filter has zero taps inside the bounding box of all their non-zero taps
+        (a disc, a ring, a Laplacian's corners; not a box or a comb on its lattice): kept."""
+        if "gaps" not in self._prepared:
+            lattice = _cells.lattice3(self._cells_geometry)[3 - self.plan.run_geometry.ndim:]
+            box = self.filters[tuple(slice(first, first + (taps - 1) * step + 1, step)
+                                     for first, step, taps, _ in lattice)]  # the lattice of non-zero taps
+            self._prepared["gaps"] = bool(box.size) and not (box != 0).any(axis=-2).all()  # per output channel
+        return self._prepared["gaps"]
+
     def _tap_fractions(self):
         """:func:`~fftconv._engine.coverage.tap_fractions` of the plan's filters (kept)."""
         if "tap fractions" not in self._prepared:
@@ -701,7 +723,7 @@ class BoundPlan:
         the share on input samples (zero pads are structure, :doc:`numerics`), and given the
         input ``x``, ``max |w| / sum |w|`` times the window's non-zero samples
         (:func:`~fftconv._engine.coverage.nonzero_counts`)."""
-        geom = self.plan.run_geometry
+        geom = self._cells_geometry
         fractions = self._tap_fractions()
         share = np.ones((1, len(points[0]), 1))
         if fractions is not None:
@@ -727,7 +749,7 @@ class BoundPlan:
         them and ``D >= |y| - bound``; with ``share >= W / sum|w|`` (:meth:`_share`,
         broadcastable to ``(N, P, G)``), ``|y| >= bound (1 + share / room)`` shows
         ``bound <= room D'``."""
-        geom = self.plan.run_geometry
+        geom = self._cells_geometry
         y3 = y.reshape(y.shape[0], *([1] * (3 - geom.ndim)), *y.shape[1:])
         values = y3[:, points[0], points[1], points[2], :]  # (N, P, C_out)
         share = np.repeat(np.broadcast_to(share, (*values.shape[:2], geom.groups)), geom.group_out, axis=-1)
@@ -750,10 +772,10 @@ class BoundPlan:
         A band with such outputs is first computed again as a box of its own, by the direct
         method (the reference: nothing is left to check) or, in a float32 call where that is
         cheaper, with float64 transforms."""
-        geom = self.plan.run_geometry
-        partial = _coverage.partial_windows(geom)
-        if not any(p.any() for p in partial):
+        geom = self._cells_geometry
+        if not _coverage.has_partial_windows(geom):
             return None
+        partial = _coverage.partial_windows(geom)
         lead, wide = 3 - geom.ndim, np.dtype(np.float64)
         found = None
         for axis in range(lead, 3):
@@ -788,7 +810,7 @@ class BoundPlan:
         axes), those ``(N, ..., G)`` whose ``|y|`` does not show that the transforms' error
         bound (in ``dtype``) is within the contract, or None for none (the test of
         :meth:`_unshown_points`, with the filters' share on input samples)."""
-        geom = self.plan.run_geometry
+        geom = self._cells_geometry
         lead = 3 - geom.ndim
         y3 = y.reshape(y.shape[0], *([1] * lead), *y.shape[1:])
         index = [rows if a == axis else np.arange(y3.shape[1 + a]) for a in range(3)]
@@ -808,7 +830,7 @@ class BoundPlan:
         (at least ``|y|`` less the error bound) is large enough for the bound, and computed
         again by the reference method's sums otherwise (in float64, from the window alone)."""
         plan = self.plan
-        geom, dtype = plan.run_geometry, plan.real_dtype
+        geom, dtype = self._cells_geometry, plan.real_dtype
         found = np.nonzero(suspects)  # looked at where they are only: (n, *out, g) of each
         lead, count = 3 - geom.ndim, len(found[0])
         if not count:
@@ -820,9 +842,8 @@ class BoundPlan:
         bound = guard.bound_points(tiles, run_dtype, points)[found[0], np.arange(count)]  # (F, C_out), absolute
         bound = bound.reshape(count, geom.groups, -1)[pick]
         shown = (np.abs(values) >= bound * (1 + 1 / self._room(run_dtype, guard))).all(axis=-1)  # sum|x||w| >= |y| - bound
-        redo = np.zeros_like(suspects)
-        redo[found] = ~shown
-        count = int(np.count_nonzero(redo))
+        redo = tuple(f[~shown] for f in found)  # (n, *out, g) of the outputs to sum, as np.nonzero gives them
+        count = len(redo[0])
         if not count:
             return y
         wide = np.dtype(np.float64)
@@ -843,11 +864,13 @@ class BoundPlan:
             y[...] = self._run(x, REFERENCE, dtype)
         else:
             if _cells.compiled():
-                found, sums = _cells.window_sums(x, self.filters, geom, redo, stats, plan.workers)
-                groups = found[-1][:, None] * geom.group_out + np.arange(geom.group_out)
-                y[(*(f[:, None] for f in found[:-1]), groups)] = sums
+                sums = _cells.window_sums(x, self.filters, geom, redo, stats, plan.workers)
+                groups = redo[-1][:, None] * geom.group_out + np.arange(geom.group_out)
+                y[(*(f[:, None] for f in redo[:-1]), groups)] = sums
             else:
-                _guards.direct_outputs(y, x, self.filters, geom, redo)
+                mask = np.zeros_like(suspects)
+                mask[redo] = True
+                _guards.direct_outputs(y, x, self.filters, geom, mask)
             why = self._state["last_run"]["why"]
             self._state["last_run"]["why"] = (why if why != "as planned" else "dynamic-range guard") + \
                 f"; {count * geom.group_out} output(s) summed directly"
@@ -907,21 +930,21 @@ class BoundPlan:
         """The outputs ``(N, *out, G)`` whose window holds only zeros, or None where there is
         none (looked for where some cell of the input holds only zeros or the zero pads can
         hold a window: elsewhere no window can)."""
-        geom = self.plan.run_geometry
+        geom = self._cells_geometry
         taps = self._prepared.get("support")
         if taps is None:
             taps = self._prepared["support"] = _cells.support(self.filters, geom.ndim)
         trimmed = any((lo, hi) != (0, k) for (lo, hi), k in zip(taps, geom.kernel))
         if not (trimmed or _cells.may_have_zero_windows(stats, geom, taps)):
             return None  # (cells hold half a window: a narrower support may meet scattered zeros)
-        zero = _cells.zero_windows(x, geom, taps)  # (N, *out, G)
+        zero = _cells.zero_windows(x, geom, taps, self.plan.workers)  # (N, *out, G)
         return zero if zero.any() else None
 
     def _set_zeros(self, y, zero) -> None:
         """Outputs ``zero`` ``(N, *out, G)`` (every output channel of the group) set to exactly 0."""
         if zero is None:
             return
-        geom = self.plan.run_geometry
+        geom = self._cells_geometry
         if y.flags.c_contiguous:  # over each group's outputs, without an output-sized mask
             np.copyto(y.reshape(*zero.shape, geom.group_out), 0, where=zero[..., None])
         else:
@@ -953,7 +976,7 @@ class BoundPlan:
         if plan.channels_first:
             x = np.moveaxis(x, 1, -1)
         x = _complex.embed_input(x, plan.embedding)
-        geom, method = plan.run_geometry, plan.method
+        geom, method = self._cells_geometry, plan.method
         lines = []
         stats = _cells.cell_stats(x, geom, plan.workers) if not geom.is_empty else None
         if stats is None:
@@ -986,7 +1009,7 @@ class BoundPlan:
         if any(rims):
             lines.append(f"rims       {rims} outputs per axis read a few samples beside wide pads: each is "
                          f"checked against |y| after the run, a band with one that fails computed again")
-        thin = _coverage.thin_windows(stats, geom)
+        thin = _coverage.thin_windows(stats, geom, self._gaps)
         if thin is not None and thin.any():
             classes = [c for c, _ in _coverage.window_classes(geom)]
             count = int(thin.any(axis=(0, -1))[np.ix_(*classes)].sum())
@@ -1030,9 +1053,9 @@ def _permuted(geom, order):
                                out_spatial=pick(geom.out_spatial))
 
 
-def _sum_reads(geom, outputs, stats) -> int:
-    """Input samples (per channel pair) that the direct sums of ``outputs`` ``(N, *out, G)``
-    read: their windows' taps on input samples, not on zero pads, and with the compiled
+def _sum_reads(geom, found, stats) -> int:
+    """Input samples (per channel pair) that the direct sums of the outputs ``found`` (their
+    ``(n, *out, g)`` indices into ``(N, *out, G)``, as :func:`numpy.nonzero` gives them) read: their windows' taps on input samples, not on zero pads, and with the compiled
     sums (:func:`~fftconv._engine.cells.window_sums`), only those in the box of the non-zero
     samples."""
     lead = 3 - geom.ndim
@@ -1044,7 +1067,6 @@ def _sum_reads(geom, outputs, stats) -> int:
             reads.append(np.clip(-((start - hi) // d), 0, k) - np.clip(-((start - lo) // d), 0, k))
     else:
         reads = _coverage.window_reads(geom)[lead:]
-    found = np.nonzero(outputs)
     per = np.ones(len(found[0]), np.int64)
     for axis, r in enumerate(reads):
         per *= np.maximum(r[found[1 + axis]], 0)
@@ -1095,7 +1117,10 @@ def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: in
     The models mirror the allocations buffer by buffer and phase by phase;
     :data:`PEAK_MARGIN` covers the small temporaries they leave out.  Methods
     that are not local add the guards' cell statistics
-    (:func:`fftconv._engine.cells.stats_bytes`).  The guards' work on
+    (:func:`fftconv._engine.cells.stats_bytes`), with cells sized from the kernel:
+    filters whose weight rests on a few of their taps get finer cells once bound
+    (:func:`fftconv._engine.cells.reach`; at most 24 bytes per eight used points
+    and channel group), not counted.  The guards' work on
     non-finite or huge inputs, on inputs with regions of zeros and on inputs
     the dynamic-range guard flags is not counted.
     """

@@ -72,6 +72,11 @@ class ConvGeometry:
         True convolution (kernel reversed) instead of cross-correlation.
     padding_mode : str
         How the pads are filled: one of :data:`fftconv._shapes.padding.MODES`.
+    reach : tuple or None
+        Where the filters are known: per spatial axis, ``(first, step, taps, carrying)``, the
+        lattice of their non-zero taps and how many of its taps carry their weight
+        (``fftconv._engine.cells.reach``); the accuracy guard's cells and windows follow it.
+        None (shapes alone): the whole kernel.
     """
 
     batch: int
@@ -86,6 +91,7 @@ class ConvGeometry:
     out_spatial: tuple[int, ...]
     flip: bool = False
     padding_mode: str = "constant"
+    reach: tuple[tuple[int, int, int, int], ...] | None = None
 
     def __hash__(self) -> int:  # computed once: geometries key the plan caches, looked up per call
         value = self.__dict__.get("_hash")
