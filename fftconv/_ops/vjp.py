@@ -183,7 +183,7 @@ def plan_conv2d_vjp(input_shape, filters_shape, strides=1, padding="VALID", data
     >>> import fftconv
     >>> plan = fftconv.plan_conv2d_vjp((8, 64, 64, 32), (3, 3, 32, 64), padding="SAME")
     >>> plan.methods
-    ('direct', 'direct')
+    ('winograd', 'direct')
     """
     return _plan_vjp(2, input_shape, filters_shape, strides, padding, data_format, dilations, groups,
                      _checks.real_plan_dtypes(dtype)[0], method, workers, measure, backend,
