@@ -991,6 +991,11 @@ class BoundPlan:
         zero_cells = int((stats[0] == 0).sum())
         lines.append(f"cells      {_cells.cell_grid(geom).members[3 - geom.ndim:]} samples per axis, "
                      f"{stats[0].size} cells, {zero_cells} holding only zeros")
+        lattice = _cells.lattice3(geom)[3 - geom.ndim:]
+        if any(r != (0, 1, k, k) for r, k in zip(lattice, geom.kernel)):
+            where = ", ".join(f"taps {first}-{first + (taps - 1) * step}" + (f" every {step}" if step > 1 else "")
+                              + f" ({carrying} carry it)" for first, step, taps, carrying in lattice)
+            lines.append(f"reach      the filters' weight per axis: {where}; cells and windows follow it")
         guard = self._range_guard(method) if not special else None
         if guard is None:
             why = "local method" if METHODS[method].local else f"method={plan.requested!r}"
