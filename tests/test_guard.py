@@ -833,7 +833,7 @@ def test_zero_windows_in_pieces_match_the_whole(seed, monkeypatch):
     from fftconv._engine import cells
 
     if not cells.compiled():
-        pytest.skip("the pass runs in pieces only compiled")
+        pytest.skip("needs numba: the pass runs in pieces only compiled")
     monkeypatch.setattr(cells, "MIN_PIECE_SAMPLES", 1)
     rng = np.random.default_rng(seed)
     nd = 1 + seed % 3
