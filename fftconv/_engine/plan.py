@@ -618,8 +618,8 @@ class BoundPlan:
             y = self._run(x, method, dtype)
             if run_dtype != dtype:  # the few tiles that need it, again in float64
                 boxes = _guards.boxes_of(_guards.expand(levels >= 1, [t[2:] for t in guard.tiles],
-                                                        self.plan.run_geometry.out_spatial), guard.tiles,
-                                         3 - self.plan.run_geometry.ndim)
+                                                        plan.run_geometry.out_spatial), guard.tiles,
+                                         3 - plan.run_geometry.ndim)
                 self._note(f"dynamic-range guard: float64 transforms for {len(boxes)} tile(s) "
                            f"(worst ratio {verdict.worst:.3g} beyond {verdict.limit:.3g} in {dtype})")
                 self._record(method, dtype)
@@ -633,7 +633,7 @@ class BoundPlan:
             limit = fine.limit if run_dtype == dtype else fine.wide_limit
             bad = fine.ratio > limit  # (N, *blocks, G)
             if bad.any():
-                suspects = _guards.expand(bad, blocks, self.plan.run_geometry.out_spatial)
+                suspects = _guards.expand(bad, blocks, plan.run_geometry.out_spatial)
         rim = self._window_suspects(x, y, method, stats, tiles, run_dtype, guard, verdict)
         if rim is not None:
             suspects = rim if suspects is None else suspects | rim
