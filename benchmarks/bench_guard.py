@@ -26,7 +26,9 @@ checks and copies. The
 ordinary workloads are float32 standard-normal data, on which the guard must
 not fire; ``zero-border`` is the issue's trap (a 512x512 image in a 25-pixel
 zero frame, 41x41 box), where outputs whose window barely reaches the data
-are summed directly (``why`` says what the guard did); ``full`` is scipy's
+are summed directly (``why`` says what the guard did), and the same with a
+disc of diameter 41 (a filter with gaps: every window that meets the frame is
+judged by its faintest sample or ``|y|``); ``full`` is scipy's
 ``mode="full"`` (pads of the kernel's size less one) on a positive image,
 where the outputs along the rims read a few samples each and their band is
 computed again. Results:
@@ -65,11 +67,15 @@ class Case:
     def inputs(self):
         rng = np.random.default_rng(0)
         x = rng.standard_normal(self.x_shape).astype(self.dtype)
-        if self.data == "zero-border":
+        if self.data in ("zero-border", "zero-border-disc"):
             inner = (slice(None), *(slice(25, n - 25) for n in self.x_shape[1:-1]), slice(None))
             x = np.zeros_like(x)
             x[inner] = rng.random(x[inner].shape)
             w = np.full(self.w_shape, 1 / np.prod(self.w_shape[:-2]), self.dtype)
+            if self.data == "zero-border-disc":  # a disc's weights: gaps inside the box of its taps
+                g = np.indices(self.w_shape[:-2]) - (np.array(self.w_shape[:-2])[:, None, None] - 1) / 2
+                disc = (np.hypot(*g) <= (self.w_shape[0] - 1) / 2).astype(self.dtype)
+                w = np.broadcast_to((disc / disc.sum())[..., None, None], self.w_shape).copy()
         elif self.data == "positive":  # an image blurred by a box, scipy's "full" mode
             x = rng.random(self.x_shape).astype(self.dtype)
             w = np.full(self.w_shape, 1 / np.prod(self.w_shape[:-2]), self.dtype)
@@ -86,6 +92,7 @@ CASES = [
     Case("small-64-9x9", (1, 64, 64, 3), (9, 9, 3, 8), dict(padding="SAME")),
     Case("full-512-31x31", (1, 512, 512, 1), (31, 31, 1, 1), dict(padding=[(30, 30), (30, 30)]), data="positive"),
     Case("zero-border-512-41x41", (1, 512, 512, 1), (41, 41, 1, 1), dict(padding="SAME"), data="zero-border"),
+    Case("zero-border-disc-512-41", (1, 512, 512, 1), (41, 41, 1, 1), dict(padding="SAME"), data="zero-border-disc"),
 ]
 PLANNERS = {1: fftconv.plan_conv1d, 2: fftconv.plan_conv2d, 3: fftconv.plan_conv3d}
 COLUMNS = [("workload", "workload", ""), ("auto", "auto ms", "ms"), ("fft", "fft ms", "ms"),

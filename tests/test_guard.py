@@ -684,7 +684,9 @@ def test_bound_plans_size_their_cells_from_their_filters_reach():
     w[8:13, 8:13] = 1.0
     bound = fftconv.plan_conv2d((1, 64, 64, 1), w.shape, padding="SAME").bind(w)
     assert bound._cells_geometry.reach == ((8, 1, 5, 5),) * 2
-    assert "cells      (3, 3) samples per axis" in bound.explain(np.ones((1, 64, 64, 1), np.float32))
+    text = bound.explain(np.ones((1, 64, 64, 1), np.float32))
+    assert "cells      (3, 3) samples per axis" in text
+    assert "reach      the filters' weight per axis: taps 8-12 (5 carry it), taps 8-12 (5 carry it)" in text
 
 
 def test_faint_column_beside_zeros_inside_the_input():
@@ -831,7 +833,7 @@ def test_zero_windows_in_pieces_match_the_whole(seed, monkeypatch):
     from fftconv._engine import cells
 
     if not cells.compiled():
-        pytest.skip("the pass runs in pieces only compiled")
+        pytest.skip("needs numba: the pass runs in pieces only compiled")
     monkeypatch.setattr(cells, "MIN_PIECE_SAMPLES", 1)
     rng = np.random.default_rng(seed)
     nd = 1 + seed % 3

@@ -618,8 +618,8 @@ class BoundPlan:
             y = self._run(x, method, dtype)
             if run_dtype != dtype:  # the few tiles that need it, again in float64
                 boxes = _guards.boxes_of(_guards.expand(levels >= 1, [t[2:] for t in guard.tiles],
-                                                        self.plan.run_geometry.out_spatial), guard.tiles,
-                                         3 - self.plan.run_geometry.ndim)
+                                                        plan.run_geometry.out_spatial), guard.tiles,
+                                         3 - plan.run_geometry.ndim)
                 self._note(f"dynamic-range guard: float64 transforms for {len(boxes)} tile(s) "
                            f"(worst ratio {verdict.worst:.3g} beyond {verdict.limit:.3g} in {dtype})")
                 self._record(method, dtype)
@@ -633,7 +633,7 @@ class BoundPlan:
             limit = fine.limit if run_dtype == dtype else fine.wide_limit
             bad = fine.ratio > limit  # (N, *blocks, G)
             if bad.any():
-                suspects = _guards.expand(bad, blocks, self.plan.run_geometry.out_spatial)
+                suspects = _guards.expand(bad, blocks, plan.run_geometry.out_spatial)
         rim = self._window_suspects(x, y, method, stats, tiles, run_dtype, guard, verdict)
         if rim is not None:
             suspects = rim if suspects is None else suspects | rim
@@ -991,6 +991,11 @@ class BoundPlan:
         zero_cells = int((stats[0] == 0).sum())
         lines.append(f"cells      {_cells.cell_grid(geom).members[3 - geom.ndim:]} samples per axis, "
                      f"{stats[0].size} cells, {zero_cells} holding only zeros")
+        lattice = _cells.lattice3(geom)[3 - geom.ndim:]
+        if any(r != (0, 1, k, k) for r, k in zip(lattice, geom.kernel)):
+            where = ", ".join(f"taps {first}-{first + (taps - 1) * step}" + (f" every {step}" if step > 1 else "")
+                              + f" ({carrying} carry it)" for first, step, taps, carrying in lattice)
+            lines.append(f"reach      the filters' weight per axis: {where}; cells and windows follow it")
         guard = self._range_guard(method) if not special else None
         if guard is None:
             why = "local method" if METHODS[method].local else f"method={plan.requested!r}"
