@@ -28,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import fftconv
-from fftconv.methods.base import MethodCannotRun
+from fftconv.methods.base import Method
 from fftconv.testing import reference_conv, relative_error
 
 if os.environ.get("FFTCONV_TEST_REFERENCE_METHOD"):
@@ -52,7 +52,13 @@ settings.register_profile(
 settings.load_profile("fftconv")
 
 #: Every registered method, in a stable order; new methods are picked up here.
-METHOD_NAMES = sorted(fftconv.METHODS)
+#: The methods that run every convolution (the ``method`` fixture: tests over it need not know which
+#: shapes a method can run); the others (:data:`RESTRICTED_METHODS`, whose
+#: :meth:`~fftconv.methods.base.Method.unsupported` names shapes they cannot run) are tested where
+#: the tests' grids generate the shapes they run (:func:`path_plan`, the TF goldens they can run,
+#: and their own modules), never skipped.
+METHOD_NAMES = sorted(name for name, m in fftconv.METHODS.items() if type(m).unsupported is Method.unsupported)
+RESTRICTED_METHODS = sorted(set(fftconv.METHODS) - set(METHOD_NAMES))
 
 #: The spec's accuracy: relative L2 error against a float64 (complex128) direct reference.
 TOLERANCES = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12,
@@ -75,21 +81,6 @@ CONV = {1: fftconv.conv1d, 2: fftconv.conv2d, 3: fftconv.conv3d}
 def method(request):
     """Each name in :data:`fftconv.METHODS`."""
     return request.param
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item):
-    """A test run once per method (the ``method`` fixture) is skipped, not failed, where the
-    method says it cannot run the test's shapes (:class:`~fftconv.methods.base.MethodCannotRun`:
-    the Winograd method runs 2-D dense layers of small kernels only), also where it reaches the
-    test through a foreign callback that keeps only its traceback's text (JAX's). Any other error
-    fails."""
-    outcome = yield
-    error = outcome.excinfo[1] if outcome.excinfo else None
-    cannot = isinstance(error, MethodCannotRun) or (error is not None and f"{MethodCannotRun.__name__}: method="
-                                                    in str(error))
-    if cannot and "method" in getattr(item, "fixturenames", ()):
-        outcome.force_exception(pytest.skip.Exception(str(error), _use_item_location=True))
 
 
 @pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])

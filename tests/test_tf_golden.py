@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import fftconv
-from conftest import assert_close
+from conftest import RESTRICTED_METHODS, assert_close
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CASES = json.loads((FIXTURES / "tf_golden.json").read_text())
@@ -52,6 +52,31 @@ def test_matches_tensorflow(case, method):
     assert y.shape == expected.shape
     assert y.dtype == expected.dtype
     assert_close(y, expected, expected.dtype)
+
+
+def _runnable(case, method) -> bool:
+    """Whether ``method`` (one of :data:`conftest.RESTRICTED_METHODS`) can run ``case``."""
+    planner = {"conv1d": fftconv.plan_conv1d, "conv2d": fftconv.plan_conv2d, "conv3d": fftconv.plan_conv3d,
+               "depthwise_conv2d": fftconv.plan_depthwise_conv2d}[case["op"]]
+    i = case["id"]
+    plan = planner(ARRAYS[f"x{i}"].shape, ARRAYS[f"w{i}"].shape, strides=case["strides"], padding=case["padding"],
+                   dilations=case["dilations"], data_format=case["data_format"], dtype=case["dtype"])
+    return not plan.geometry.is_empty and fftconv.METHODS[method].unsupported(plan.run_geometry) is None
+
+
+RESTRICTED = [(case, method) for method in RESTRICTED_METHODS for case in CASES if _runnable(case, method)]
+
+
+@pytest.mark.parametrize("case, method", RESTRICTED, ids=[f"{_case_id(c)}-method={m}" for c, m in RESTRICTED])
+def test_methods_of_some_shapes_match_tensorflow_where_they_run(case, method):
+    y, expected = _run(case, method)
+    assert y.shape == expected.shape
+    assert y.dtype == expected.dtype
+    assert_close(y, expected, expected.dtype)
+
+
+def test_every_restricted_method_meets_some_golden_case():
+    assert all(any(m == method for _, m in RESTRICTED) for method in RESTRICTED_METHODS)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c["op"] != "depthwise_conv2d" and c["groups"] > 1],

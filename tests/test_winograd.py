@@ -3,8 +3,9 @@ float64 reference on every padding form and mode, odd, even and prime sizes, ker
 3x3 taps; its numpy fallback against the compiled transforms; its guard under ``auto`` on
 bright/faint data; and the errors of ``method="winograd"`` on shapes it cannot run.
 
-The registry-wide tests (invariants, TF goldens, semantics, modes, complex) cover it too, on the
-shapes it runs (``tests/conftest.py``: the others are skipped).
+The registries cover it too where their grids generate shapes it runs (``tests/conftest.py``:
+``path_plan``; ``RESTRICTED_METHODS``), and the TF goldens it can run
+(``tests/test_tf_golden.py``); nothing is generated for shapes it cannot run, and nothing skipped.
 """
 
 from __future__ import annotations
