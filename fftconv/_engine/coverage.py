@@ -199,15 +199,16 @@ def thin_windows(stats, geom: ConvGeometry, gaps: bool = False):
     empty = ~holding & (sizes(geom)[None, ..., None] > 0)  # cells of input samples, all zeros
     if holding.all() or not empty.any():
         return None  # no cell of input samples holds only zeros: only the rims leave such windows
-    found = []
-    for cells, first in ((holding, 0), (holding, 2), (empty, 2)) if gaps else ((holding, 0), (holding, 2)):
-        # the non-zero cells held whole, those met, and (for filters with gaps) the empty ones met
+    def counts(cells, first):  # per class, the cells of ``cells`` held whole (first=0) or met (2)
         prefix = np.zeros((M.shape[0], *(n + 1 for n in M.shape[1:4]), M.shape[-1]), np.int64)
         prefix[:, 1:, 1:, 1:] = cells.cumsum(axis=1).cumsum(axis=2).cumsum(axis=3)
-        counts, index = _per_class(prefix, geom, first, _box_counts)
-        found.append(counts[:, *np.ix_(*index), :])
-    thin = (found[1] > 0) & (found[0] == 0)
-    return thin | ((found[1] > 0) & (found[2] > 0)) if gaps else thin
+        return [c[:, *np.ix_(*index), :] for c, index in (_per_class(prefix, geom, f, _box_counts) for f in first)]
+
+    held, met = counts(holding, (0, 2))
+    thin = (met > 0) & (held == 0)
+    if gaps:  # and (filters with gaps) the windows that meet a cell of zeros at all
+        thin |= (met > 0) & (counts(empty, (2,))[0] > 0)
+    return thin
 
 
 @functools.lru_cache(maxsize=64)
