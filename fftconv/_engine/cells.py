@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fftconv._runtime.threads import run_pieces
+from fftconv._runtime.threads import in_pieces, run_pieces
 from fftconv._shapes.geometry import ConvGeometry
 from fftconv._shapes.padding import box_reads, read_padded, source_index
 from fftconv.methods import _compiled
@@ -235,15 +235,13 @@ def cell_stats(x: np.ndarray, geom: ConvGeometry, workers: int = 1):
     if geom.ndim == 1 and geom.groups == 1 and grid.residues[2] == 1 and grid.extra.size == 0:
         return _signal_stats(rows[:, 0, 0], grid, geom, workers, M, A, Z)
     tasks = x.shape[0] * grid.shape[0] * grid.shape[1]
-    pieces = min(max(1, workers), tasks, max(1, x.size // MIN_PIECE_SAMPLES))
     runs = grid.members[2] if grid.residues[2] == 1 else 0
     args = (rows, x.shape[-1], grid.positions[0], grid.positions[1], grid.sources[0], grid.sources[1],
             grid.sources[2], grid.cell_of[2], runs, *grid.run, grid.extra)
-    bounds = [tasks * i // pieces for i in range(pieces + 1)]
-    run_pieces(lambda i: _stats_loop(*args, False, M, A, Z, bounds[i], bounds[i + 1]), pieces)
+    in_pieces(lambda a, b: _stats_loop(*args, False, M, A, Z, a, b), tasks, x.size, workers, MIN_PIECE_SAMPLES)
     if ((M == 0) & (sizes(geom)[None, ..., None] > 0)).any():  # some cell of input samples holds only zeros
         M[...], A[...], Z[...] = 0, 0, 0
-        run_pieces(lambda i: _stats_loop(*args, True, M, A, Z, bounds[i], bounds[i + 1]), pieces)
+        in_pieces(lambda a, b: _stats_loop(*args, True, M, A, Z, a, b), tasks, x.size, workers, MIN_PIECE_SAMPLES)
     else:
         Z = np.broadcast_to(sizes(geom)[None, ..., None], shape)
     return M, A, Z
@@ -450,9 +448,8 @@ def zero_windows(x: np.ndarray, geom: ConvGeometry, taps=None, workers: int = 1)
         src = [np.ascontiguousarray(s[shift:]) for s, shift in zip(grid.sources, shifts)]
         args = (_x5(x), src[0], src[1], src[2], geom.groups, np.array(kernel, np.int64), np.array(dil, np.int64),
                 np.array(strides, np.int64), zero)
-        pieces = min(max(1, workers), outs[1], max(1, x.size // MIN_PIECE_SAMPLES))
-        bounds = [outs[1] * i // pieces for i in range(pieces + 1)]  # along the middle axis of outputs
-        run_pieces(lambda i: _zero_loop(*args, bounds[i], bounds[i + 1]), pieces)
+        # in pieces along the middle axis of the outputs
+        in_pieces(lambda a, b: _zero_loop(*args, a, b), outs[1], x.size, workers, MIN_PIECE_SAMPLES)
         return zero.view(bool).reshape(x.shape[0], *geom.out_spatial, geom.groups)
     found = window_any(x, geom, kernel[lead:], shifts[lead:])
     return np.logical_not(found, out=found)

@@ -79,6 +79,35 @@ def run_pieces(piece: Callable[[int], None], count: int) -> None:
             future.result()
 
 
+#: Copies and products of fewer values than this per piece run on the calling thread alone:
+#: handing a piece to another thread costs tens of microseconds.
+PIECE_VALUES = 2**17
+
+
+def in_pieces(work, length: int, values: int, workers, per_piece: int | None = None) -> None:
+    """``work(start, stop)`` over ``range(length)`` cut into at most ``workers`` pieces of at
+    least ``per_piece`` (:data:`PIECE_VALUES` by default) of the ``values`` moved, run on
+    fftconv's pool (:func:`run_pieces`).
+
+    The FFT method's transforms run on ``workers`` threads of their own; the copies and
+    products between them (the gather, the channel mixing, the scatter) would otherwise run
+    on one; the guards' passes over the input are cut the same way.
+
+    Examples
+    --------
+    >>> done = []
+    >>> in_pieces(lambda a, b: done.append((a, b)), 10, 2**20, 2)
+    >>> sorted(done)
+    [(0, 5), (5, 10)]
+    """
+    count = max(1, min(workers or 1, length, values // (per_piece or PIECE_VALUES)))
+    if count == 1:
+        work(0, length)
+        return
+    bounds = [length * i // count for i in range(count + 1)]
+    run_pieces(lambda i: work(bounds[i], bounds[i + 1]), count)
+
+
 def run_shared(piece: Callable[[int], None], count: int, workers: int) -> None:
     """Run ``piece(0)``, ..., ``piece(count - 1)`` on at most ``workers`` threads of the pool (the
     caller one of them), each taking the next index as it finishes one: a thread slowed by other

@@ -66,7 +66,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from fftconv._shapes.geometry import ConvGeometry, batch_row_chunks
 from fftconv._shapes.padding import AxisRead, read_padded
 from fftconv._runtime.scratch import scratch
-from fftconv._runtime.threads import blas_threads, run_pieces
+from fftconv._runtime.threads import blas_threads, in_pieces, run_pieces
 from fftconv._runtime.arrays import COMPLEX_TO_REAL, REAL_TO_COMPLEX, magnitude, spectrum_shape
 # the tile layout, made from shapes alone, is the planning side of this method
 from fftconv.methods.fft_layout import (CIRCULAR_MAX_ELEMENTS, TileLayout, _circular_gaps,  # noqa: F401
@@ -80,35 +80,6 @@ CHUNK_BYTES = 32 * 2**20
 #: run on one thread, whatever ``workers`` says: handing a tiny batch to a second thread costs
 #: more than it saves (issue 19, scipy's backend: 6 us on one thread, 53 us on two).
 SMALL_TRANSFORM_POINTS = 2**15
-
-
-#: Copies and products of fewer values than this per piece run on the calling thread alone:
-#: handing a piece to another thread costs tens of microseconds.
-PIECE_VALUES = 2**17
-
-
-def in_pieces(work, length: int, values: int, workers) -> None:
-    """``work(start, stop)`` over ``range(length)`` cut into at most ``workers`` pieces of at
-    least :data:`PIECE_VALUES` of the ``values`` moved, run on fftconv's pool
-    (:func:`fftconv._runtime.threads.run_pieces`).
-
-    The transforms run on ``workers`` threads of their own; the copies and
-    products between them (the gather, the channel mixing, the scatter) would
-    otherwise run on one.
-
-    Examples
-    --------
-    >>> done = []
-    >>> in_pieces(lambda a, b: done.append((a, b)), 10, 2**20, 2)
-    >>> sorted(done)
-    [(0, 5), (5, 10)]
-    """
-    count = max(1, min(workers or 1, length, values // PIECE_VALUES))
-    if count == 1:
-        work(0, length)
-        return
-    bounds = [length * i // count for i in range(count + 1)]
-    run_pieces(lambda i: work(bounds[i], bounds[i + 1]), count)
 
 
 def transform_workers(geom: ConvGeometry, layout, workers):
