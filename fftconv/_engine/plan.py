@@ -753,16 +753,20 @@ class BoundPlan:
         y3 = y.reshape(y.shape[0], *([1] * (3 - geom.ndim)), *y.shape[1:])
         values = y3[:, points[0], points[1], points[2], :]  # (N, P, C_out)
         share = np.repeat(np.broadcast_to(share, (*values.shape[:2], geom.groups)), geom.group_out, axis=-1)
-        shown = (np.abs(values) >= guard.bound_points(tiles, dtype, points) * (1 + share / self._room(dtype, guard))) \
+        shown = self._shown(values, guard.bound_points(tiles, dtype, points), share, dtype, guard) \
             | (share == 0)  # (no non-zero sample under the window: an exact zero, set by the zero guard)
         unshown = ~shown.reshape(*shown.shape[:-1], geom.groups, geom.group_out).all(axis=-1)
         return unshown if unshown.any() else None
 
-    def _room(self, dtype, guard) -> float:
-        """The contract's error scale less what transforms in ``dtype`` add locally, in units of
-        ``sum |x| |w|``: an output is shown accurate where ``|y| >= bound * (1 + 1 / room)``."""
-        return _guards.ACCURACY_FACTOR * _guards.precision(self.plan.real_dtype) - \
+    def _shown(self, values, bound, share, dtype, guard) -> np.ndarray:
+        """Where the outputs ``values`` show by their magnitude that the transforms' error
+        ``bound`` (in ``dtype``) is within the contract: ``|y| >= bound * (1 + share / room)``,
+        ``room`` the contract's error scale less what transforms in ``dtype`` add locally, in
+        units of ``sum |x| |w|``, and ``share`` at least the part of the filters' ``sum |w|``
+        on the window's non-zero samples (1 where nothing smaller is known; :doc:`numerics`)."""
+        room = _guards.ACCURACY_FACTOR * _guards.precision(self.plan.real_dtype) - \
             _guards.KAPPA_LOCAL * guard.log * _guards.precision(dtype)
+        return np.abs(values) >= bound * (1 + share / room)
 
     def _rim_suspects(self, x, y, method, tiles, run_dtype, guard):
         """The outputs ``(N, *out, G)`` (None for none) whose window holds no whole cell of input
@@ -820,7 +824,7 @@ class BoundPlan:
         if fractions is not None:  # (zero pads are structure: they count at the window's samples)
             classes, table = fractions[:2]
             share = table[np.ix_(*(c[i] for c, i in zip(classes, index)))][None, ..., None]
-        shown = np.abs(band) >= guard.bound_at(tiles, dtype, index) * (1 + share / self._room(dtype, guard))
+        shown = self._shown(band, guard.bound_at(tiles, dtype, index), share, dtype, guard)
         unshown = ~shown.reshape(*shown.shape[:-1], geom.groups, geom.group_out).all(axis=-1)
         return unshown if unshown.any() else None
 
@@ -841,7 +845,7 @@ class BoundPlan:
         values = y3[found[0], points[0], points[1], points[2], :].reshape(count, geom.groups, -1)[pick]
         bound = guard.bound_points(tiles, run_dtype, points)[found[0], np.arange(count)]  # (F, C_out), absolute
         bound = bound.reshape(count, geom.groups, -1)[pick]
-        shown = (np.abs(values) >= bound * (1 + 1 / self._room(run_dtype, guard))).all(axis=-1)  # sum|x||w| >= |y| - bound
+        shown = self._shown(values, bound, 1, run_dtype, guard).all(axis=-1)  # sum|x||w| >= |y| - bound
         redo = tuple(f[~shown] for f in found)  # (n, *out, g) of the outputs to sum, as np.nonzero gives them
         count = len(redo[0])
         if not count:
@@ -1060,8 +1064,9 @@ def _permuted(geom, order):
 
 def _sum_reads(geom, found, stats) -> int:
     """Input samples (per channel pair) that the direct sums of the outputs ``found`` (their
-    ``(n, *out, g)`` indices into ``(N, *out, G)``, as :func:`numpy.nonzero` gives them) read: their windows' taps on input samples, not on zero pads, and with the compiled
-    sums (:func:`~fftconv._engine.cells.window_sums`), only those in the box of the non-zero
+    ``(n, *out, g)`` indices into ``(N, *out, G)``, as :func:`numpy.nonzero` gives them) read:
+    their windows' taps on input samples, not on zero pads, and with the compiled sums
+    (:func:`~fftconv._engine.cells.window_sums`), only those in the box of the non-zero
     samples."""
     lead = 3 - geom.ndim
     if _cells.compiled() and geom.padding_mode == "constant":
