@@ -355,14 +355,21 @@ def test_the_checks_beside_zeros_keep_the_invariants(seed):
     """The outputs the coverage checks sum again (FFT forced under the guards): the input is left
     as it was, each result owns its memory, and a NaN among the bright samples reaches exactly
     the outputs whose windows hold it."""
+    _assert_guard_invariants(*zero_case(seed), ran="coverage outputs")
+
+
+def _assert_guard_invariants(nd, x, w, pad, ran=None):
+    """The FFT method forced under the guards on a generated case: the input is left as it was,
+    each result owns its memory (and, given ``ran``, the call's record counts some of it: the
+    path under test ran), and a NaN among the bright samples reaches exactly the outputs whose
+    windows hold it."""
     from conftest import assert_results_owned
 
-    nd, x, w, pad = zero_case(seed)
     bound = guarded_fft(x.shape, w.shape, x.dtype, padding=pad).bind(w)
     before = x.copy()
     assert_results_owned(bound, x[:, ::-1].copy(), x)
     np.testing.assert_array_equal(x, before)
-    assert bound.last_run.get("coverage outputs", 0) > 0, bound.last_run  # (the path under test ran)
+    assert ran is None or bound.last_run.get(ran, 0) > 0, bound.last_run
     bright = np.flatnonzero(np.abs(x) == np.abs(x).max())[0]
     poisoned = x.copy()
     poisoned.reshape(-1)[bright] = np.nan
@@ -583,6 +590,16 @@ MIXED_SEEDS = [123, 353]
 @pytest.mark.parametrize("seed", MIXED_SEEDS)
 def test_filters_with_runs_of_taps_apart_keep_the_contract(seed):
     assert ratio_under_auto(*mixed_case(seed), forced=True) <= FACTOR
+
+
+@pytest.mark.parametrize("case, seed", [("stamp", s) for s in STAMP_SEEDS[:2]] + [("lattice", s) for s in LATTICE_SEEDS[:2]]
+                         + [("mixed", s) for s in MIXED_SEEDS] + [("zero", s) for s in DISC_SEEDS[:2]])
+def test_the_checks_of_the_reach_keep_the_invariants(case, seed):
+    """The cells and windows of the filters' reach (stamps, combs, runs of taps apart, discs
+    beside zeros), the FFT method forced under the guards: inputs untouched, results owned, a
+    NaN local to its windows."""
+    generators = {"stamp": stamp_case, "lattice": lattice_case, "mixed": mixed_case, "zero": zero_case}
+    _assert_guard_invariants(*generators[case](seed))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
