@@ -197,8 +197,8 @@ class Method(abc.ABC):
 
     def unsupported(self, geom: ConvGeometry) -> str | None:
         """Why the method cannot run ``geom`` at all (None where it can): asked by name for
-        such shapes, planning raises :class:`MethodCannotRun` (a ValueError) with this reason. A method that prices such
-        shapes ``inf`` under ``auto`` says so here."""
+        such shapes, planning raises :class:`MethodCannotRun` (a ValueError) with this reason.
+        A method that prices such shapes ``inf`` under ``auto`` says so here."""
         return None
 
     def integer_result_exact(self, x: np.ndarray, filters: np.ndarray, geom: ConvGeometry,
