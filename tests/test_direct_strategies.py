@@ -295,7 +295,9 @@ def test_compiled_unpadded_keeps_zero_times_inf_of_the_pads(case, rng, monkeypat
 #: Channels-last geometries (16 channels and more, after a multiplier) for the register blocks of the
 #: loop along the channels: every stride/dilation pairing it blocks (unit step 1 or 2, phases of a
 #: dilation) and one it does not (stride 3), windows past the input on every side, sizes odd,
-#: even and prime, a channel count no vector width divides, a channel multiplier, padding modes.
+#: even and prime, a channel count no vector width divides, a channel multiplier, padding modes;
+#: and the square kernels whose whole window one pass adds (3, 5 and 7, unit steps 1 and 2, a
+#: dilation's phases), beside the blocks that reach a pad and take a pass per kernel row.
 CHANNEL_CASES = {
     "same-3": (2, (2, 9, 13, 16), (3, 3, 1, 16), dict(padding="SAME")),
     "valid-7-prime": (2, (1, 13, 17, 19), (7, 7, 1, 19), dict()),
@@ -310,6 +312,9 @@ CHANNEL_CASES = {
     "multiplier-2": (2, (1, 11, 12, 8), (5, 3, 1, 16), dict(strides=(1, 2), padding="SAME")),
     "reflect-7": (2, (1, 12, 11, 16), (7, 7, 1, 16), dict(padding="SAME", padding_mode="reflect")),
     "1d-stride-2": (1, (2, 41, 16), (6, 1, 16), dict(strides=2, padding="SAME")),
+    "whole-3-stride-2": (2, (1, 13, 22, 16), (3, 3, 1, 16), dict(strides=2)),
+    "whole-5-dilation-2": (2, (1, 17, 21, 18), (5, 5, 1, 18), dict(dilations=2, padding="SAME")),
+    "whole-7-stride-2-same": (2, (2, 19, 24, 20), (7, 7, 1, 20), dict(strides=2, padding="SAME")),
 }
 
 

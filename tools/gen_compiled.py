@@ -42,10 +42,13 @@ CHANNEL_TAPS = 8
 
 #: Outputs of one register block of ``_channel_rows`` (consecutive along the row, or one
 #: dilation apart): each input column a pass reads is loaded once and serves every output of
-#: the block that reads it. numba's compiler (LLVM) checks at run time that the block's
-#: stores do not overlap its loads before it runs the vector loop; with more outputs per block
-#: the checks needed pass its limit and the loop stays scalar (2026-12-07, numba 0.68).
+#: the block that reads it. Eight outputs per block ran slower than four (2026-12-07, numba
+#: 0.68, 7x7 over 96 channels: 12.7 against 15.9 GMAC/s on one core): the compiler spills.
 CHANNEL_BLOCK = 4
+
+#: Square kernels whose whole window ``_channel_rows`` adds in one pass over a block of outputs
+#: (where every tap reads input samples), not one pass per kernel row.
+WHOLE_KERNELS = (3, 5, 7)
 
 #: Lines of the generated code are wrapped at this width (the project's line length).
 WIDTH = 110
@@ -186,7 +189,7 @@ def channel_rows() -> list[str]:
     lines += [
         "            j += s",
         "",
-        "    @numba.njit(nogil=True, cache=True, fastmath=_CONTRACT)",
+        "    @_apart(nogil=True, cache=True, fastmath=_CONTRACT)  # out, xp and wts never overlap",
         "    def _channel_rows(xp, wts, out, sh, sw, dh, dw, top, left, unit, ostep, first, last):  # pragma: no cover",
         '        """``out[n, r, o, c] = sum_ij xp[n, r*sh + i*dh - top, o*sw + j*dw - left, c] * wts[i, j, c]``',
         "        over the taps that land inside ``xp``, for the rows ``first <= n * OH + r < last``: the",
@@ -203,32 +206,45 @@ def channel_rows() -> list[str]:
         "            n = task // oh_",
         "            r = task - n * oh_",
         "            out[n, r] = 0",
-        "            for i in range(kh_):",
-        "                y = r * sh + i * dh - top",
-        "                if y < 0 or y >= h_:  # a row of zero padding",
-        "                    continue",
-        "                for p in range(ostep):  # per phase of the outputs",
-        "                    ob = p",
-        "                    while ob < ow_:",
-        f"                        size = min({CHANNEL_BLOCK}, (ow_ - 1 - ob) // ostep + 1) if unit else 1",
-        "                        ja = jb = kw_  # the taps every output of the block reads on input columns",
-        f"                        if size == {CHANNEL_BLOCK}:",
-        "                            ja = min(max(-((ob * sw - left) // dw), 0), kw_)",
-        f"                            jb = min(max(-(((ob + {CHANNEL_BLOCK - 1} * ostep) * sw - left - w_) // dw), ja), kw_)",
-        "                            if jb == ja:  # none: each output alone",
-        "                                ja = jb = kw_",
-        "                        for k in range(size if ja > 0 else 0):  # the taps before them, one output",
-        "                            b = (ob + k * ostep) * sw - left  # at a time",
-        "                            j0 = min(max(-(b // dw), 0), kw_)  # the output's taps on input columns",
-        "                            j1 = min(max(-((b - w_) // dw), j0), min(ja, kw_))",
-        "                            if j1 > j0:",
-        "                                _channel_taps(xp, wts, out, n, r, ob + k * ostep, y, i, j0, j1, b, dw)",
-        "                        j = ja",
-        "                        while j < jb:",
-        f"                            s = min(jb - j, {CHANNEL_TAPS})",
-        "                            xb = ob * sw + j * dw - left",
+        "            y0 = r * sh - top",
+        "            i0 = min(max(-(y0 // dh), 0), kh_)  # the kernel rows on input rows: [i0, i1)",
+        "            i1 = min(max(-((y0 - h_) // dh), i0), kh_)",
+        "            for p in range(ostep):  # per phase of the outputs",
+        "                ob = p",
+        "                while ob < ow_:",
+        f"                    size = min({CHANNEL_BLOCK}, (ow_ - 1 - ob) // ostep + 1) if unit else 1",
+        "                    ja = jb = kw_  # the taps every output of the block reads on input columns",
+        f"                    if size == {CHANNEL_BLOCK}:",
+        "                        ja = min(max(-((ob * sw - left) // dw), 0), kw_)",
+        f"                        jb = min(max(-(((ob + {CHANNEL_BLOCK - 1} * ostep) * sw - left - w_) // dw), ja), kw_)",
+        "                        if jb == ja:  # none: each output alone",
+        "                            ja = jb = kw_",
+        "                    whole = ja == 0 and jb == kw_ and i0 == 0 and i1 == kh_ and kh_ == kw_",
+        "                    xb = ob * sw - left",
     ]
-    body = " " * 28
+    body = " " * 20
+    first = True
+    for k in WHOLE_KERNELS:
+        for unit in (1, 2):
+            lines.append(f"{body}{'if' if first else 'elif'} whole and unit == {unit} and kw_ == {k}:")
+            first = False
+            lines += _whole(body + "    ", unit, k)
+    lines += [
+        f"{body}else:",
+        "                        for i in range(i0, i1):",
+        "                            y = y0 + i * dh",
+        "                            for k in range(size if ja > 0 else 0):  # the taps before them, one",
+        "                                b = (ob + k * ostep) * sw - left  # output at a time",
+        "                                j0 = min(max(-(b // dw), 0), kw_)  # the output's taps on input columns",
+        "                                j1 = min(max(-((b - w_) // dw), j0), min(ja, kw_))",
+        "                                if j1 > j0:",
+        "                                    _channel_taps(xp, wts, out, n, r, ob + k * ostep, y, i, j0, j1, b, dw)",
+        "                            j = ja",
+        "                            while j < jb:",
+        f"                                s = min(jb - j, {CHANNEL_TAPS})",
+        "                                xb = ob * sw + j * dw - left",
+    ]
+    body = " " * 32
     first = True
     for unit in (1, 2):
         for s in range(CHANNEL_TAPS, 0, -1):
@@ -236,13 +252,13 @@ def channel_rows() -> list[str]:
             first = False
             lines += _block(body + "    ", unit, s)
     lines += [
-        "                            j += s",
-        "                        for k in range(size if ja < jb < kw_ else 0):  # the taps after them",
-        "                            b = (ob + k * ostep) * sw - left",
-        "                            j1 = min(max(-((b - w_) // dw), 0), kw_)",
-        "                            if j1 > jb:",
-        "                                _channel_taps(xp, wts, out, n, r, ob + k * ostep, y, i, jb, j1, b, dw)",
-        "                        ob += size * ostep",
+        "                                j += s",
+        "                            for k in range(size if ja < jb < kw_ else 0):  # the taps after them",
+        "                                b = (ob + k * ostep) * sw - left",
+        "                                j1 = min(max(-((b - w_) // dw), 0), kw_)",
+        "                                if j1 > jb:",
+        "                                    _channel_taps(xp, wts, out, n, r, ob + k * ostep, y, i, jb, j1, b, dw)",
+        "                    ob += size * ostep",
         "            total += _total(out[n, r].reshape(-1))",
         "        return total",
     ]
@@ -270,6 +286,29 @@ def _block(indent: str, unit: int, s: int) -> list[str]:
                 lines.append(f"{inner}a{k} = a{k} + x{u} * w{q}")
     for k in range(CHANNEL_BLOCK):
         lines.append(f"{inner}out[n, r, {_step('ob', k, 'ostep')}, c] = a{k}")
+    return lines
+
+
+def _whole(indent: str, unit: int, k: int) -> list[str]:
+    """The whole of a ``k x k`` kernel in one pass over a block of :data:`CHANNEL_BLOCK`
+    outputs (every tap on input samples): as :func:`_block`, over every kernel row, so that the
+    block's outputs are loaded and stored once, not once per kernel row."""
+    lines = [f"{indent}for c in range(c_):"]
+    inner = indent + "    "
+    for k_ in range(CHANNEL_BLOCK):
+        lines.append(f"{inner}a{k_} = out[n, r, {_step('ob', k_, 'ostep')}, c]")
+    for i in range(k):
+        row = _step("y0", i, "dh")
+        for q in range(k):
+            lines.append(f"{inner}w{q} = wts[{i}, {q}, c]")
+        for u in range((CHANNEL_BLOCK - 1) * unit + k):
+            lines.append(f"{inner}x{u} = xp[n, {row}, {_step('xb', u, 'dw')}, c]")
+            for k_ in range(CHANNEL_BLOCK):
+                q = u - k_ * unit
+                if 0 <= q < k:
+                    lines.append(f"{inner}a{k_} = a{k_} + x{u} * w{q}")
+    for k_ in range(CHANNEL_BLOCK):
+        lines.append(f"{inner}out[n, r, {_step('ob', k_, 'ostep')}, c] = a{k_}")
     return lines
 
 
