@@ -70,6 +70,11 @@ FINEST_CELLS = 2**14
 REACH_SHARE = 1 / 64
 #: Passes over fewer input samples than this run on one thread.
 MIN_PIECE_SAMPLES = 2**18
+#: The same for the passes that cost about ten times as much a sample as the statistics' (the
+#: zero windows' running counts, the faintest non-zero sample per cell: 3-10 ns against 0.8 ns
+#: on the development machine, 2026-12-07): a piece of this many samples takes about 0.1-0.3
+#: ms, far above the tens of microseconds a hand-off to another thread costs.
+SLOW_PIECE_SAMPLES = 2**15
 
 #: The numpy statistics and zero-window passes (no numba) work in slabs of about this
 #: fraction of the padded input's samples (at least :data:`NUMPY_SLAB_SAMPLES`), so that
@@ -449,7 +454,7 @@ def zero_windows(x: np.ndarray, geom: ConvGeometry, taps=None, workers: int = 1)
         args = (_x5(x), src[0], src[1], src[2], geom.groups, np.array(kernel, np.int64), np.array(dil, np.int64),
                 np.array(strides, np.int64), zero)
         # in pieces along the middle axis of the outputs
-        in_pieces(lambda a, b: _zero_loop(*args, a, b), outs[1], x.size, workers, MIN_PIECE_SAMPLES)
+        in_pieces(lambda a, b: _zero_loop(*args, a, b), outs[1], x.size, workers, SLOW_PIECE_SAMPLES)
         return zero.view(bool).reshape(x.shape[0], *geom.out_spatial, geom.groups)
     found = window_any(x, geom, kernel[lead:], shifts[lead:])
     return np.logical_not(found, out=found)
@@ -845,11 +850,12 @@ def nonzero_table(x: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     return table
 
 
-def nonzero_floor(x: np.ndarray, geom: ConvGeometry):
+def nonzero_floor(x: np.ndarray, geom: ConvGeometry, workers: int = 1):
     """``(N, *grid.shape, G)`` float64: per cell of :func:`cell_grid` and channel group, the
     smallest magnitude among its non-zero samples (infinite for a cell of zeros), for zero
     pads (``padding_mode="constant"``) and with numba; None otherwise.  One compiled pass
-    over the input.
+    over the input, its rows cut into up to ``workers`` pieces, each with a floor of its own
+    (a cell's samples may lie in two pieces), the least of them taken.
 
     Examples
     --------
@@ -863,10 +869,18 @@ def nonzero_floor(x: np.ndarray, geom: ConvGeometry):
         return None
     grid = cell_grid(geom)
     _, _, used, _, pads = axes3(geom)
-    floor = np.full((x.shape[0], *grid.shape, geom.groups), np.inf)
-    _floor_loop(_x5(_compiled_dtype(x)), np.array([p[0] for p in pads], np.int64), np.array(used, np.int64),
-                grid.cell_of[0], grid.cell_of[1], grid.cell_of[2], geom.group_in, floor)
-    return floor
+    x5 = _x5(_compiled_dtype(x))
+    shape = (x.shape[0], *grid.shape, geom.groups)
+    floors = []
+
+    def piece(first, last):
+        floor = np.full(shape, np.inf)
+        _floor_loop(x5, np.array([p[0] for p in pads], np.int64), np.array(used, np.int64), grid.cell_of[0],
+                    grid.cell_of[1], grid.cell_of[2], geom.group_in, floor, first, last)
+        floors.append(floor)
+
+    in_pieces(piece, math.prod(x5.shape[:3]), x.size, workers, SLOW_PIECE_SAMPLES)
+    return floors[0] if len(floors) == 1 else np.minimum.reduce(floors)
 
 
 # -- compiled loops ---------------------------------------------------------------------------------
@@ -1219,24 +1233,30 @@ if _compiled.HAVE_NUMBA:
                                 table[n, i + 1, j, k + 1, g] - table[n, i, j, k + 1, g]
 
     @numba.njit(nogil=True, cache=True)
-    def _floor_loop(x, lo, used, cell0, cell1, cell2, per, floor):  # pragma: no cover - compiled
-        """:func:`nonzero_floor`: input sample ``i`` lies at padded position ``i + lo``."""
-        for n in range(x.shape[0]):
-            for i0 in range(x.shape[1]):
-                p0 = i0 + lo[0]
-                if p0 >= used[0]:
-                    break
-                for i1 in range(x.shape[2]):
-                    p1 = i1 + lo[1]
-                    if p1 >= used[1]:
-                        break
-                    k0, k1 = cell0[p0], cell1[p1]
-                    for i2 in range(x.shape[3]):
-                        p2 = i2 + lo[2]
-                        if p2 >= used[2]:
-                            break
-                        k2 = cell2[p2]
-                        for c in range(x.shape[4]):
-                            v = abs(np.float64(x[n, i0, i1, i2, c]))
-                            if v != 0 and v < floor[n, k0, k1, k2, c // per]:
-                                floor[n, k0, k1, k2, c // per] = v
+    def _floor_loop(x, lo, used, cell0, cell1, cell2, per, floor, first, last):  # pragma: no cover - compiled
+        """:func:`nonzero_floor` over the rows ``first <= (n * S0 + i0) * S1 + i1 < last`` of ``x``:
+        input sample ``i`` lies at padded position ``i + lo``.  Along a row, the least non-zero
+        magnitude of each run of samples in one cell is kept in a register and written once."""
+        s0, s1 = x.shape[1], x.shape[2]
+        width = min(x.shape[3], used[2] - lo[2])
+        for task in range(first, last):
+            n = task // (s0 * s1)
+            i0 = task // s1 - n * s0
+            i1 = task - (n * s0 + i0) * s1
+            if i0 + lo[0] >= used[0] or i1 + lo[1] >= used[1]:
+                continue
+            k0, k1 = cell0[i0 + lo[0]], cell1[i1 + lo[1]]
+            for g in range(floor.shape[4]):
+                run, least = -1, np.inf
+                for i2 in range(width):
+                    k2 = cell2[i2 + lo[2]]
+                    if k2 != run:
+                        if run >= 0 and least < floor[n, k0, k1, run, g]:
+                            floor[n, k0, k1, run, g] = least
+                        run, least = k2, np.inf
+                    for c in range(g * per, (g + 1) * per):
+                        v = abs(np.float64(x[n, i0, i1, i2, c]))
+                        if v != 0 and v < least:
+                            least = v
+                if run >= 0 and least < floor[n, k0, k1, run, g]:
+                    floor[n, k0, k1, run, g] = least

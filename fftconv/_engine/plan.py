@@ -668,7 +668,7 @@ class BoundPlan:
         limit = verdict.limit if run_dtype == self.plan.real_dtype else verdict.wide_limit
         thin = _coverage.thin_windows(stats, geom, self._gaps)
         if thin is not None and thin.any():
-            floor = _cells.nonzero_floor(x, geom)
+            floor = _cells.nonzero_floor(x, geom, self.plan.workers)
             if floor is not None:  # vouched for where even their faintest non-zero sample suffices
                 thin &= guard.floor_ratio(tiles, _coverage.thin_floor(floor, geom)) > limit
             if thin.any():
