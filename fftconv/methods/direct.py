@@ -3,15 +3,18 @@
 Five strategies, all reading one padded copy of the input (or the input itself, where
 no output reads a pad):
 
-``"shifted"`` (stride 1, dense channels, kernels of 4 or more rows)
+``"shifted"`` (stride 1, one group, kernels of 4 or more rows, at most
+:data:`SHIFTED_MAX_CHANNELS` input channels)
     Flatten the padded batch to a ``(rows, C_in)`` matrix and gather, for each
     row, the ``kw`` taps along the last axis (a ``kw``-fold copy instead of
     im2col's ``kh * kw``-fold one). Each remaining tap is then a contiguous,
     shifted slice of that matrix, so one GEMM per tap with ``K = kw * C_in``,
     accumulated in place by BLAS (``beta=1``), computes every output
     position; outputs that wrap across a row or image edge are cropped at the
-    end. Measured faster than im2col from 5x5 kernels up; slower at 3x3,
-    where im2col's single GEMM with ``K = 9 * C_in`` runs closer to peak.
+    end. Slower than im2col at 3x3, where im2col's single GEMM with
+    ``K = 9 * C_in`` runs closer to peak, and with more than a few input
+    channels: kh GEMMs of the short ``K = kw * C_in``, each reading and
+    writing the partial sums, against one of ``K = kh * kw * C_in``.
 ``"im2col"`` (any stride, dilation and groups)
     A strided view ``(N, *out, *kernel, C_in)`` of the padded input, with stride
     and dilation applied inside the view, is copied chunk by chunk into a patch
@@ -57,6 +60,12 @@ from fftconv._runtime.threads import blas_threads, gemm_blas_threads, run_shared
 from fftconv.methods.pricing import gemm_seconds
 from fftconv.methods import _compiled, _lines
 from fftconv.methods.base import Method
+
+#: The shifted strategy is chosen for at most this many input channels. Measured side by side
+#: (2026-12-07, 2 threads, OpenBLAS at its full rate, medians of 7 interleaved calls), it ran
+#: 1.02-2.1x slower than im2col on 12 of 12 layers of 8-128 input channels (5x5-11x11, 14-512
+#: pixels), and 0.72-1.43x im2col's time on four of 2-4 channels.
+SHIFTED_MAX_CHANNELS = 4
 
 #: Target size in bytes of one chunk of patches (and, for "shifted", its partial
 #: sums): about the L2 cache, so that BLAS reads them back from cache. Measured
@@ -109,7 +118,7 @@ def choose_strategy(geom: ConvGeometry) -> str:
     if geom.group_in == 1:
         return "compiled" if fits("compiled", geom) else "taps"
     if (geom.groups == 1 and all(s == 1 for s in geom.strides) and _shift_overhead(geom) < 1.5
-            and math.prod(geom.kernel[:-1]) >= 4):
+            and math.prod(geom.kernel[:-1]) >= 4 and geom.in_channels <= SHIFTED_MAX_CHANNELS):
         return "shifted"
     return "im2col"
 
