@@ -61,9 +61,9 @@ one pass over the whole output per kernel tap). Two loops, 1-D and 2-D alike
     channels cost about as much as the loop. On the development machine
     (AMD EPYC, Zen 4, 2026-12-07, one thread, float32, VALID) the loop runs
     8 GMAC/s at 3x3 (8x56x56x96: it streams the input and output), 18 at 7x7
-    and 21 at 15x15: 25-45% of one core's fused multiply-add peak (two
-    256-bit pipes, 16 float32 multiply-adds per cycle at about 3 GHz);
-    torch's depthwise kernel (oneDNN) ran 21-34 GMAC/s per core there.
+    and 21 at 15x15: 14%, 31% and 36% of one core's fused multiply-add peak
+    (16 float32 multiply-adds per cycle at 3.63 GHz, 58 GMAC/s); torch's
+    depthwise kernel (oneDNN) ran 21-34 GMAC/s per core there (36-59%).
 
 The two loops are written out by ``tools/gen_compiled.py`` in a checkout of the
 repository (numba does not unroll a pass of several taps by itself, so each pass length is
