@@ -373,7 +373,7 @@ def test_gemm_chunks_shared_between_threads_match_the_reference(strategy, case, 
     from fftconv._runtime import threads
 
     monkeypatch.setattr(direct, "CHUNK_BYTES", 16384)
-    monkeypatch.setattr(threads, "BLAS_THREADS_MIN_FLOPS", 0)
+    monkeypatch.setattr(threads, "CHUNK_THREADS_MIN_FLOPS", 0)
     shared = []
     real = direct.run_shared
     monkeypatch.setattr(direct, "run_shared", lambda piece, count, n: (shared.append(n), real(piece, count, n)))

@@ -210,6 +210,28 @@ def blas_threads(threads: int = 1):
             _blas_now = _set_blas(libs, _blas_now, [min(n, min(_blas_asked, default=n)) for n in _blas_saved])
 
 
+#: The direct method's and Winograd's chunks of GEMM work are shared over the call's
+#: ``workers`` (fftconv's threads, BLAS on one thread each: :func:`chunk_threads`) from this
+#: many flops up. Measured side by side (2026-12-07, 2 threads, a machine shared with other
+#: work, OpenBLAS at its full rate, medians of 9 interleaved calls): ten im2col layers of
+#: 14-161 MFLOP ran 0.62-0.99x their one-thread time shared (1x14x14x128 5x5 -> 128: 1.96 ->
+#: 1.38 ms), none slower; at the former threshold, BLAS's own, they all ran on one thread.
+CHUNK_THREADS_MIN_FLOPS = 2e7
+
+
+def chunk_threads(flops: float, workers) -> int:
+    """Threads of fftconv's pool that share a call's chunks of GEMM work of ``flops`` in all:
+    1 with one worker or below :data:`CHUNK_THREADS_MIN_FLOPS`, else ``workers`` (at most the
+    CPUs).
+
+    Examples
+    --------
+    >>> chunk_threads(1e6, 2), chunk_threads(1e8, 2), chunk_threads(1e8, 1)
+    (1, 2, 1)
+    """
+    return 1 if flops < CHUNK_THREADS_MIN_FLOPS else min(max(int(workers or 1), 1), CPUS)
+
+
 def gemm_blas_threads(flops: float, workers) -> int:
     """The BLAS threads for GEMMs of ``flops`` in a call with ``workers``: 1 with one worker or
     below :data:`BLAS_THREADS_MIN_FLOPS`, else ``workers``.

@@ -54,9 +54,8 @@ from scipy.linalg import blas
 
 from fftconv._shapes.geometry import ConvGeometry, batch_row_chunks
 from fftconv._shapes.padding import box_reads, read_padded
-from fftconv._checks import CPUS
 from fftconv._runtime.scratch import scratch
-from fftconv._runtime.threads import blas_threads, gemm_blas_threads, run_shared
+from fftconv._runtime.threads import blas_threads, chunk_threads, run_shared
 from fftconv.methods.pricing import gemm_seconds
 from fftconv.methods import _compiled, _lines
 from fftconv.methods.base import Method
@@ -281,9 +280,9 @@ def _run_numpy(x, w, geom, strategy, workers):
 
 def gemm_threads(geom: ConvGeometry, workers) -> int:
     """Threads over which the GEMM strategies (shifted, im2col) run their chunks: ``workers``
-    (at most the CPUs) for :data:`~fftconv._runtime.threads.BLAS_THREADS_MIN_FLOPS` or more
+    (at most the CPUs) for :data:`~fftconv._runtime.threads.CHUNK_THREADS_MIN_FLOPS` or more
     (``2 * outputs * taps * C_in/G * C_out``), else 1: below that, handing chunks to another
-    thread costs more than it saves.
+    thread costs more than it saves (:func:`~fftconv._runtime.threads.chunk_threads`).
 
     BLAS itself runs on one thread inside these strategies, and the threads take the chunks
     one by one (:func:`fftconv._runtime.threads.run_shared`). OpenBLAS's own threads wait on
@@ -300,7 +299,7 @@ def gemm_threads(geom: ConvGeometry, workers) -> int:
     (1, 2, 1)
     """
     flops = 2 * geom.batch * math.prod(geom.out_spatial) * math.prod(geom.kernel) * geom.group_in * geom.out_channels
-    return min(gemm_blas_threads(flops, workers), CPUS)
+    return chunk_threads(flops, workers)
 
 
 def reads_input_in_place(geom: ConvGeometry) -> bool:

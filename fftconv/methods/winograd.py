@@ -50,7 +50,7 @@ import numpy as np
 
 from fftconv._checks import CPUS
 from fftconv._runtime.scratch import scratch
-from fftconv._runtime.threads import blas_threads, gemm_blas_threads, run_shared
+from fftconv._runtime.threads import blas_threads, chunk_threads, run_shared
 from fftconv._shapes.geometry import ConvGeometry
 from fftconv._shapes.padding import box_reads, read_padded
 from fftconv.methods import _compiled
@@ -281,7 +281,7 @@ def threads_for(geom: ConvGeometry, workers) -> int:
     """Threads over which the chunks run: as the direct method's GEMM strategies decide."""
     flops = 2 * geom.batch * math.prod(geom.out_spatial) * math.prod(geom.kernel) * geom.in_channels \
         * geom.out_channels
-    return min(gemm_blas_threads(flops, workers), CPUS)
+    return chunk_threads(flops, workers)
 
 
 def execute(x: np.ndarray, u: np.ndarray, geom: ConvGeometry, settings: WinogradSettings,
