@@ -272,43 +272,37 @@ def _block(indent: str, unit: int, s: int) -> list[str]:
     tap, ``x{u}``) loaded once and added, times the weight of its tap, into every output
     ``k`` that reads it (tap ``q = u - k * unit``), in the order of the taps of each output;
     the outputs stored."""
-    lines = [f"{indent}for c in range(c_):"]
-    inner = indent + "    "
-    for q in range(s):
-        lines.append(f"{inner}w{q} = wts[i, {_index('j', q)}, c]")
-    for k in range(CHANNEL_BLOCK):
-        lines.append(f"{inner}a{k} = out[n, r, {_step('ob', k, 'ostep')}, c]")
-    for u in range((CHANNEL_BLOCK - 1) * unit + s):
-        lines.append(f"{inner}x{u} = xp[n, y, {_step('xb', u, 'dw')}, c]")
-        for k in range(CHANNEL_BLOCK):
-            q = u - k * unit
-            if 0 <= q < s:
-                lines.append(f"{inner}a{k} = a{k} + x{u} * w{q}")
-    for k in range(CHANNEL_BLOCK):
-        lines.append(f"{inner}out[n, r, {_step('ob', k, 'ostep')}, c] = a{k}")
-    return lines
+    return _pass(indent, _row(indent + "    ", unit, s, "y", lambda q: f"wts[i, {_index('j', q)}, c]"))
 
 
 def _whole(indent: str, unit: int, k: int) -> list[str]:
     """The whole of a ``k x k`` kernel in one pass over a block of :data:`CHANNEL_BLOCK`
     outputs (every tap on input samples): as :func:`_block`, over every kernel row, so that the
     block's outputs are loaded and stored once, not once per kernel row."""
-    lines = [f"{indent}for c in range(c_):"]
+    rows = [_row(indent + "    ", unit, k, _step("y0", i, "dh"), lambda q, i=i: f"wts[{i}, {q}, c]")
+            for i in range(k)]
+    return _pass(indent, [line for row in rows for line in row])
+
+
+def _pass(indent: str, body: list[str]) -> list[str]:
+    """The loop along the channels around ``body``: the block's outputs loaded into ``a0, a1,
+    ...`` before it and stored after it."""
     inner = indent + "    "
-    for k_ in range(CHANNEL_BLOCK):
-        lines.append(f"{inner}a{k_} = out[n, r, {_step('ob', k_, 'ostep')}, c]")
-    for i in range(k):
-        row = _step("y0", i, "dh")
-        for q in range(k):
-            lines.append(f"{inner}w{q} = wts[{i}, {q}, c]")
-        for u in range((CHANNEL_BLOCK - 1) * unit + k):
-            lines.append(f"{inner}x{u} = xp[n, {row}, {_step('xb', u, 'dw')}, c]")
-            for k_ in range(CHANNEL_BLOCK):
-                q = u - k_ * unit
-                if 0 <= q < k:
-                    lines.append(f"{inner}a{k_} = a{k_} + x{u} * w{q}")
-    for k_ in range(CHANNEL_BLOCK):
-        lines.append(f"{inner}out[n, r, {_step('ob', k_, 'ostep')}, c] = a{k_}")
+    return [f"{indent}for c in range(c_):",
+            *(f"{inner}a{k} = out[n, r, {_step('ob', k, 'ostep')}, c]" for k in range(CHANNEL_BLOCK)),
+            *body,
+            *(f"{inner}out[n, r, {_step('ob', k, 'ostep')}, c] = a{k}" for k in range(CHANNEL_BLOCK))]
+
+
+def _row(inner: str, unit: int, s: int, row: str, weight) -> list[str]:
+    """``s`` taps of one kernel row (input row ``row``) added into the block's outputs: the
+    taps' weights (``weight(q)``) into ``w0, w1, ...``, then each input column ``x{u}`` loaded
+    once and added into every output that reads it."""
+    lines = [f"{inner}w{q} = {weight(q)}" for q in range(s)]
+    for u in range((CHANNEL_BLOCK - 1) * unit + s):
+        lines.append(f"{inner}x{u} = xp[n, {row}, {_step('xb', u, 'dw')}, c]")
+        lines += [f"{inner}a{k} = a{k} + x{u} * w{u - k * unit}" for k in range(CHANNEL_BLOCK)
+                  if 0 <= u - k * unit < s]
     return lines
 
 

@@ -1710,6 +1710,10 @@ if HAVE_NUMBA:
                                 xb = ob * sw + j * dw - left
                                 if unit == 1 and s == 8:
                                     for c in range(c_):
+                                        a0 = out[n, r, ob, c]
+                                        a1 = out[n, r, ob + ostep, c]
+                                        a2 = out[n, r, ob + 2 * ostep, c]
+                                        a3 = out[n, r, ob + 3 * ostep, c]
                                         w0 = wts[i, j, c]
                                         w1 = wts[i, j + 1, c]
                                         w2 = wts[i, j + 2, c]
@@ -1718,10 +1722,6 @@ if HAVE_NUMBA:
                                         w5 = wts[i, j + 5, c]
                                         w6 = wts[i, j + 6, c]
                                         w7 = wts[i, j + 7, c]
-                                        a0 = out[n, r, ob, c]
-                                        a1 = out[n, r, ob + ostep, c]
-                                        a2 = out[n, r, ob + 2 * ostep, c]
-                                        a3 = out[n, r, ob + 3 * ostep, c]
                                         x0 = xp[n, y, xb, c]
                                         a0 = a0 + x0 * w0
                                         x1 = xp[n, y, xb + dw, c]
@@ -1771,6 +1771,10 @@ if HAVE_NUMBA:
                                         out[n, r, ob + 3 * ostep, c] = a3
                                 elif unit == 1 and s == 7:
                                     for c in range(c_):
+                                        a0 = out[n, r, ob, c]
+                                        a1 = out[n, r, ob + ostep, c]
+                                        a2 = out[n, r, ob + 2 * ostep, c]
+                                        a3 = out[n, r, ob + 3 * ostep, c]
                                         w0 = wts[i, j, c]
                                         w1 = wts[i, j + 1, c]
                                         w2 = wts[i, j + 2, c]
@@ -1778,10 +1782,6 @@ if HAVE_NUMBA:
                                         w4 = wts[i, j + 4, c]
                                         w5 = wts[i, j + 5, c]
                                         w6 = wts[i, j + 6, c]
-                                        a0 = out[n, r, ob, c]
-                                        a1 = out[n, r, ob + ostep, c]
-                                        a2 = out[n, r, ob + 2 * ostep, c]
-                                        a3 = out[n, r, ob + 3 * ostep, c]
                                         x0 = xp[n, y, xb, c]
                                         a0 = a0 + x0 * w0
                                         x1 = xp[n, y, xb + dw, c]
@@ -1826,16 +1826,16 @@ if HAVE_NUMBA:
                                         out[n, r, ob + 3 * ostep, c] = a3
                                 elif unit == 1 and s == 6:
                                     for c in range(c_):
+                                        a0 = out[n, r, ob, c]
+                                        a1 = out[n, r, ob + ostep, c]
+                                        a2 = out[n, r, ob + 2 * ostep, c]
+                                        a3 = out[n, r, ob + 3 * ostep, c]
                                         w0 = wts[i, j, c]
                                         w1 = wts[i, j + 1, c]
                                         w2 = wts[i, j + 2, c]
                                         w3 = wts[i, j + 3, c]
                                         w4 = wts[i, j + 4, c]
                                         w5 = wts[i, j + 5, c]
-                                        a0 = out[n, r, ob, c]
-                                        a1 = out[n, r, ob + ostep, c]
-                                        a2 = out[n, r, ob + 2 * ostep, c]
-                                        a3 = out[n, r, ob + 3 * ostep, c]
                                         x0 = xp[n, y, xb, c]
                                         a0 = a0 + x0 * w0
                                         x1 = xp[n, y, xb + dw, c]
@@ -1875,15 +1875,15 @@ if HAVE_NUMBA:
                                         out[n, r, ob + 3 * ostep, c] = a3
                                 elif unit == 1 and s == 5:
                                     for c in range(c_):
+                                        a0 = out[n, r, ob, c]
+                                        a1 = out[n, r, ob + ostep, c]
+                                        a2 = out[n, r, ob + 2 * ostep, c]
+                                        a3 = out[n, r, ob + 3 * ostep, c]
                                         w0 = wts[i, j, c]
                                         w1 = wts[i, j + 1, c]
                                         w2 = wts[i, j + 2, c]
                                         w3 = wts[i, j + 3, c]
                                         w4 = wts[i, j + 4, c]
-                                        a0 = out[n, r, ob, c]
-                                        a1 = out[n, r, ob + ostep, c]
-                                        a2 = out[n, r, ob + 2 * ostep, c]
-                                        a3 = out[n, r, ob + 3 * ostep, c]
                                         x0 = xp[n, y, xb, c]
                                         a0 = a0 + x0 * w0
                                         x1 = xp[n, y, xb + dw, c]
@@ -1918,14 +1918,14 @@ if HAVE_NUMBA:
                                         out[n, r, ob + 3 * ostep, c] = a3
                                 elif unit == 1 and s == 4:
                                     for c in range(c_):
-                                        w0 = wts[i, j, c]
-                                        w1 = wts[i, j + 1, c]
-                                        w2 = wts[i, j + 2, c]
-                                        w3 = wts[i, j + 3, c]
                                         a0 = out[n, r, ob, c]
                                         a1 = out[n, r, ob + ostep, c]
                                         a2 = out[n, r, ob + 2 * ostep, c]
                                         a3 = out[n, r, ob + 3 * ostep, c]
+                                        w0 = wts[i, j, c]
+                                        w1 = wts[i, j + 1, c]
+                                        w2 = wts[i, j + 2, c]
+                                        w3 = wts[i, j + 3, c]
                                         x0 = xp[n, y, xb, c]
                                         a0 = a0 + x0 * w0
                                         x1 = xp[n, y, xb + dw, c]
@@ -1955,13 +1955,13 @@ if HAVE_NUMBA:
                                         out[n, r, ob + 3 * ostep, c] = a3
                                 elif unit == 1 and s == 3:
                                     for c in range(c_):
-                                        w0 = wts[i, j, c]
-                                        w1 = wts[i, j + 1, c]
-                                        w2 = wts[i, j + 2, c]
                                         a0 = out[n, r, ob, c]
                                         a1 = out[n, r, ob + ostep, c]
                                         a2 = out[n, r, ob + 2 * ostep, c]
                                         a3 = out[n, r, ob + 3 * ostep, c]
+                                        w0 = wts[i, j, c]
+                                        w1 = wts[i, j + 1, c]
+                                        w2 = wts[i, j + 2, c]
                                         x0 = xp[n, y, xb, c]
                                         a0 = a0 + x0 * w0
                                         x1 = xp[n, y, xb + dw, c]
@@ -1986,12 +1986,12 @@ if HAVE_NUMBA:
                                         out[n, r, ob + 3 * ostep, c] = a3
                                 elif unit == 1 and s == 2:
                                     for c in range(c_):
-                                        w0 = wts[i, j, c]
-                                        w1 = wts[i, j + 1, c]
                                         a0 = out[n, r, ob, c]
                                         a1 = out[n, r, ob + ostep, c]
                                         a2 = out[n, r, ob + 2 * ostep, c]
                                         a3 = out[n, r, ob + 3 * ostep, c]
+                                        w0 = wts[i, j, c]
+                                        w1 = wts[i, j + 1, c]
                                         x0 = xp[n, y, xb, c]
                                         a0 = a0 + x0 * w0
                                         x1 = xp[n, y, xb + dw, c]
@@ -2011,11 +2011,11 @@ if HAVE_NUMBA:
                                         out[n, r, ob + 3 * ostep, c] = a3
                                 elif unit == 1 and s == 1:
                                     for c in range(c_):
-                                        w0 = wts[i, j, c]
                                         a0 = out[n, r, ob, c]
                                         a1 = out[n, r, ob + ostep, c]
                                         a2 = out[n, r, ob + 2 * ostep, c]
                                         a3 = out[n, r, ob + 3 * ostep, c]
+                                        w0 = wts[i, j, c]
                                         x0 = xp[n, y, xb, c]
                                         a0 = a0 + x0 * w0
                                         x1 = xp[n, y, xb + dw, c]
@@ -2030,6 +2030,10 @@ if HAVE_NUMBA:
                                         out[n, r, ob + 3 * ostep, c] = a3
                                 elif unit == 2 and s == 8:
                                     for c in range(c_):
+                                        a0 = out[n, r, ob, c]
+                                        a1 = out[n, r, ob + ostep, c]
+                                        a2 = out[n, r, ob + 2 * ostep, c]
+                                        a3 = out[n, r, ob + 3 * ostep, c]
                                         w0 = wts[i, j, c]
                                         w1 = wts[i, j + 1, c]
                                         w2 = wts[i, j + 2, c]
@@ -2038,10 +2042,6 @@ if HAVE_NUMBA:
                                         w5 = wts[i, j + 5, c]
                                         w6 = wts[i, j + 6, c]
                                         w7 = wts[i, j + 7, c]
-                                        a0 = out[n, r, ob, c]
-                                        a1 = out[n, r, ob + ostep, c]
-                                        a2 = out[n, r, ob + 2 * ostep, c]
-                                        a3 = out[n, r, ob + 3 * ostep, c]
                                         x0 = xp[n, y, xb, c]
                                         a0 = a0 + x0 * w0
                                         x1 = xp[n, y, xb + dw, c]
@@ -2094,6 +2094,10 @@ if HAVE_NUMBA:
                                         out[n, r, ob + 3 * ostep, c] = a3
                                 elif unit == 2 and s == 7:
                                     for c in range(c_):
+                                        a0 = out[n, r, ob, c]
+                                        a1 = out[n, r, ob + ostep, c]
+                                        a2 = out[n, r, ob + 2 * ostep, c]
+                                        a3 = out[n, r, ob + 3 * ostep, c]
                                         w0 = wts[i, j, c]
                                         w1 = wts[i, j + 1, c]
                                         w2 = wts[i, j + 2, c]
@@ -2101,10 +2105,6 @@ if HAVE_NUMBA:
                                         w4 = wts[i, j + 4, c]
                                         w5 = wts[i, j + 5, c]
                                         w6 = wts[i, j + 6, c]
-                                        a0 = out[n, r, ob, c]
-                                        a1 = out[n, r, ob + ostep, c]
-                                        a2 = out[n, r, ob + 2 * ostep, c]
-                                        a3 = out[n, r, ob + 3 * ostep, c]
                                         x0 = xp[n, y, xb, c]
                                         a0 = a0 + x0 * w0
                                         x1 = xp[n, y, xb + dw, c]
@@ -2152,16 +2152,16 @@ if HAVE_NUMBA:
                                         out[n, r, ob + 3 * ostep, c] = a3
                                 elif unit == 2 and s == 6:
                                     for c in range(c_):
+                                        a0 = out[n, r, ob, c]
+                                        a1 = out[n, r, ob + ostep, c]
+                                        a2 = out[n, r, ob + 2 * ostep, c]
+                                        a3 = out[n, r, ob + 3 * ostep, c]
                                         w0 = wts[i, j, c]
                                         w1 = wts[i, j + 1, c]
                                         w2 = wts[i, j + 2, c]
                                         w3 = wts[i, j + 3, c]
                                         w4 = wts[i, j + 4, c]
                                         w5 = wts[i, j + 5, c]
-                                        a0 = out[n, r, ob, c]
-                                        a1 = out[n, r, ob + ostep, c]
-                                        a2 = out[n, r, ob + 2 * ostep, c]
-                                        a3 = out[n, r, ob + 3 * ostep, c]
                                         x0 = xp[n, y, xb, c]
                                         a0 = a0 + x0 * w0
                                         x1 = xp[n, y, xb + dw, c]
@@ -2204,15 +2204,15 @@ if HAVE_NUMBA:
                                         out[n, r, ob + 3 * ostep, c] = a3
                                 elif unit == 2 and s == 5:
                                     for c in range(c_):
+                                        a0 = out[n, r, ob, c]
+                                        a1 = out[n, r, ob + ostep, c]
+                                        a2 = out[n, r, ob + 2 * ostep, c]
+                                        a3 = out[n, r, ob + 3 * ostep, c]
                                         w0 = wts[i, j, c]
                                         w1 = wts[i, j + 1, c]
                                         w2 = wts[i, j + 2, c]
                                         w3 = wts[i, j + 3, c]
                                         w4 = wts[i, j + 4, c]
-                                        a0 = out[n, r, ob, c]
-                                        a1 = out[n, r, ob + ostep, c]
-                                        a2 = out[n, r, ob + 2 * ostep, c]
-                                        a3 = out[n, r, ob + 3 * ostep, c]
                                         x0 = xp[n, y, xb, c]
                                         a0 = a0 + x0 * w0
                                         x1 = xp[n, y, xb + dw, c]
@@ -2250,14 +2250,14 @@ if HAVE_NUMBA:
                                         out[n, r, ob + 3 * ostep, c] = a3
                                 elif unit == 2 and s == 4:
                                     for c in range(c_):
-                                        w0 = wts[i, j, c]
-                                        w1 = wts[i, j + 1, c]
-                                        w2 = wts[i, j + 2, c]
-                                        w3 = wts[i, j + 3, c]
                                         a0 = out[n, r, ob, c]
                                         a1 = out[n, r, ob + ostep, c]
                                         a2 = out[n, r, ob + 2 * ostep, c]
                                         a3 = out[n, r, ob + 3 * ostep, c]
+                                        w0 = wts[i, j, c]
+                                        w1 = wts[i, j + 1, c]
+                                        w2 = wts[i, j + 2, c]
+                                        w3 = wts[i, j + 3, c]
                                         x0 = xp[n, y, xb, c]
                                         a0 = a0 + x0 * w0
                                         x1 = xp[n, y, xb + dw, c]
@@ -2290,13 +2290,13 @@ if HAVE_NUMBA:
                                         out[n, r, ob + 3 * ostep, c] = a3
                                 elif unit == 2 and s == 3:
                                     for c in range(c_):
-                                        w0 = wts[i, j, c]
-                                        w1 = wts[i, j + 1, c]
-                                        w2 = wts[i, j + 2, c]
                                         a0 = out[n, r, ob, c]
                                         a1 = out[n, r, ob + ostep, c]
                                         a2 = out[n, r, ob + 2 * ostep, c]
                                         a3 = out[n, r, ob + 3 * ostep, c]
+                                        w0 = wts[i, j, c]
+                                        w1 = wts[i, j + 1, c]
+                                        w2 = wts[i, j + 2, c]
                                         x0 = xp[n, y, xb, c]
                                         a0 = a0 + x0 * w0
                                         x1 = xp[n, y, xb + dw, c]
@@ -2324,12 +2324,12 @@ if HAVE_NUMBA:
                                         out[n, r, ob + 3 * ostep, c] = a3
                                 elif unit == 2 and s == 2:
                                     for c in range(c_):
-                                        w0 = wts[i, j, c]
-                                        w1 = wts[i, j + 1, c]
                                         a0 = out[n, r, ob, c]
                                         a1 = out[n, r, ob + ostep, c]
                                         a2 = out[n, r, ob + 2 * ostep, c]
                                         a3 = out[n, r, ob + 3 * ostep, c]
+                                        w0 = wts[i, j, c]
+                                        w1 = wts[i, j + 1, c]
                                         x0 = xp[n, y, xb, c]
                                         a0 = a0 + x0 * w0
                                         x1 = xp[n, y, xb + dw, c]
@@ -2352,11 +2352,11 @@ if HAVE_NUMBA:
                                         out[n, r, ob + 3 * ostep, c] = a3
                                 elif unit == 2 and s == 1:
                                     for c in range(c_):
-                                        w0 = wts[i, j, c]
                                         a0 = out[n, r, ob, c]
                                         a1 = out[n, r, ob + ostep, c]
                                         a2 = out[n, r, ob + 2 * ostep, c]
                                         a3 = out[n, r, ob + 3 * ostep, c]
+                                        w0 = wts[i, j, c]
                                         x0 = xp[n, y, xb, c]
                                         a0 = a0 + x0 * w0
                                         x1 = xp[n, y, xb + dw, c]
