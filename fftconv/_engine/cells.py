@@ -49,7 +49,7 @@ from fftconv._shapes.padding import box_reads, read_padded, source_index
 from fftconv.methods import _compiled
 
 __all__ = ["CellGrid", "cell_grid", "cell_stats", "region_stats", "zero_windows", "stats_bytes",
-           "window_sums", "nonzero_box", "reach", "lattice3", "box_reduce", "nonzero_table", "nonzero_floor", "support", "tap_lists", "support_zeros", "window_any",
+           "window_sums", "nonzero_box", "reach", "lattice3", "box_reduce", "nonzero_table", "nonzero_floor", "follows_reach", "support", "tap_lists", "support_zeros", "window_any",
            "may_have_zero_windows", "MAX_CELL_FRACTION", "ENERGY_FLOOR"]
 
 #: Cells are grown (up to half a window) until there are at most this fraction of the used
@@ -643,15 +643,37 @@ def lattice3(geom: ConvGeometry) -> tuple:
     and the cells grow up to half of it."""
     lead = 3 - geom.ndim
     kernel = [1] * lead + list(geom.kernel)
-    whole = [(0, 1, k, k) for k in kernel]
     if geom.reach is None:
-        return tuple(whole)
-    lattice = [(0, 1, 1, 1)] * lead + [tuple(r) for r in geom.reach]
+        return tuple((0, 1, k, k) for k in kernel)
+    lattice, _, fits = _reach_grid(geom)
+    if fits:
+        return lattice
+    return tuple((0, 1, k, min(c, k)) for k, (_, _, _, c) in zip(kernel, lattice))
+
+
+def _reach_grid(geom: ConvGeometry) -> tuple:
+    """``(lattice, members, fits)``: the reach per axis of the grid, the members per cell
+    :func:`_members` gives it, and whether that grid is within the finest budget."""
+    lattice = tuple([(0, 1, 1, 1)] * (3 - geom.ndim) + [tuple(r) for r in geom.reach])
     _, _, used, _, _ = axes3(geom)
     members = _members(used, lattice)
-    if math.prod(-(-u // b) for u, b in zip(used, members)) <= max(FINEST_CELLS, math.prod(used) * FINEST_CELL_FRACTION):
-        return tuple(lattice)
-    return tuple((0, 1, k, min(c, k)) for k, (_, _, _, c) in zip(kernel, lattice))
+    fits = math.prod(-(-u // b) for u, b in zip(used, members)) <= \
+        max(FINEST_CELLS, math.prod(used) * FINEST_CELL_FRACTION)
+    return lattice, members, fits
+
+
+@functools.lru_cache(maxsize=256)
+def follows_reach(geom: ConvGeometry) -> bool:
+    """Whether the guard's cells follow the filters' reach: at most half its carrying taps
+    per cell on every axis.  False where it has one (``geom.reach``) but cells that fine
+    would be too many for the input (a thin footprint, such as a line or the single-tap runs
+    of a comb, over a large input): the cells then grow past it, or are the whole kernel's
+    (:func:`lattice3`), and cannot see a faint region as narrow as the footprint
+    (:doc:`numerics`)."""
+    if geom.reach is None:
+        return False
+    lattice, members, fits = _reach_grid(geom)
+    return fits and all(b <= max(1, (c + 1) // 2) for b, (_, _, _, c) in zip(members, lattice))
 
 
 def _members(used, lattice) -> list:

@@ -309,12 +309,16 @@ class RangeGuard:
             ratio = np.where(error > 0, error / tiles[2], 0.0)  # faint is inf where a tile holds only zeros
         return self._verdict(ratio, dtype)
 
+    def tile_bound(self, tiles, dtype) -> np.ndarray:
+        """``(N, *tiles, C_out)`` (three tile axes): the transforms' error bound at every output
+        of each tile, for transforms in ``dtype``."""
+        per_group = self._transform_error(tiles, precision(dtype))
+        return np.repeat(per_group, self.geom.group_out, axis=-1) * self.gains
+
     def error_bound(self, tiles, dtype) -> np.ndarray:
         """``(N, *out_spatial, C_out)``: the transforms' error bound at each output, for
         transforms in ``dtype``."""
-        per_group = self._transform_error(tiles, precision(dtype))
-        per_out = np.repeat(per_group, self.geom.group_out, axis=-1) * self.gains
-        return expand(per_out, [t[2:] for t in self.tiles], self.geom.out_spatial)
+        return expand(self.tile_bound(tiles, dtype), [t[2:] for t in self.tiles], self.geom.out_spatial)
 
     def bound_at(self, tiles, dtype, index) -> np.ndarray:
         """:meth:`error_bound` at the outputs of the box ``index`` only: per axis of the grid

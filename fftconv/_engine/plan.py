@@ -557,6 +557,9 @@ class BoundPlan:
             self._exact_zeros(y, x, stats)
             return y
         y, tiles, run_dtype, suspects = self._auto(x, method, stats, guard)
+        far = self._unfollowed_suspects(y, tiles, run_dtype, guard)
+        if far is not None:
+            suspects = far if suspects is None else suspects | far
         zero = self._zero_mask(x, stats)
         if suspects is not None:
             if zero is not None:
@@ -638,6 +641,35 @@ class BoundPlan:
         if rim is not None:
             suspects = rim if suspects is None else suspects | rim
         return y, tiles, run_dtype, suspects
+
+    def _unfollowed_suspects(self, y, tiles, run_dtype, guard):
+        """Where the cells cannot follow the filters' reach (:func:`~fftconv._engine.cells.follows_reach`:
+        a thin footprint, such as a line or a comb's single taps, over a large input), so that
+        a faint region as narrow as the footprint may hide inside cells that look bright: the
+        outputs ``(N, *out, G)`` (None for none) whose ``|y|`` does not show that the
+        transforms' error bound is within the contract (:meth:`_shown`, with nothing known of
+        the filters' weight on non-zero samples: ``|y| >= bound * (1 + 1 / room)``), for
+        :meth:`_settle` to sum directly.  Over every output: a few passes over the output,
+        no pass over the input."""
+        geom = self._cells_geometry
+        if geom.reach is None or _cells.follows_reach(geom):
+            return None
+        room = _guards.ACCURACY_FACTOR * _guards.precision(self.plan.real_dtype) - \
+            _guards.KAPPA_LOCAL * guard.log * _guards.precision(run_dtype)
+        kind = np.abs(y[:0]).dtype  # (a real dtype)
+        # |y| below this is not shown: the bound times (1 + 1 / room), rounded up to y's precision
+        limit = np.nextafter((guard.tile_bound(tiles, run_dtype) * (1 + 1 / room)).astype(kind), np.inf)
+        y3 = y.reshape(y.shape[0], *([1] * (3 - geom.ndim)), *y.shape[1:])
+        far = np.zeros((*y3.shape[:-1], geom.groups), bool)
+        spans = [t[2:] for t in guard.tiles]  # per axis, the tiles' output ranges
+        for tile in np.ndindex(*limit.shape[1:4]):
+            box = (slice(None), *(slice(int(lo[i]), int(hi[i])) for (lo, hi), i in zip(spans, tile)))
+            below = np.abs(y3[box]) < limit[(slice(None), *tile)][:, None, None, None, :]
+            far[box] = below.reshape(*below.shape[:-1], geom.groups, geom.group_out).any(axis=-1)
+        if not far.any():
+            return None
+        self._detail(**{"unfollowed outputs": int(np.count_nonzero(far)) * geom.group_out})
+        return far.reshape(y.shape[0], *geom.out_spatial, geom.groups)
 
     def _window_suspects(self, x, y, method, stats, tiles, run_dtype, guard, verdict):
         """The outputs ``(N, *out, G)`` (None for none) whose windows the cell statistics cannot
@@ -999,7 +1031,9 @@ class BoundPlan:
         if any(r != (0, 1, k, k) for r, k in zip(lattice, geom.kernel)):
             where = ", ".join(f"taps {first}-{first + (taps - 1) * step}" + (f" every {step}" if step > 1 else "")
                               + f" ({carrying} carry it)" for first, step, taps, carrying in lattice)
-            lines.append(f"reach      the filters' weight per axis: {where}; cells and windows follow it")
+            follows = "cells and windows follow it" if _cells.follows_reach(geom) else \
+                "cells this fine would be too many for the input: every output's |y| is checked"
+            lines.append(f"reach      the filters' weight per axis: {where}; {follows}")
         guard = self._range_guard(method) if not special else None
         if guard is None:
             why = "local method" if METHODS[method].local else f"method={plan.requested!r}"
