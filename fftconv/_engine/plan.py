@@ -575,7 +575,6 @@ class BoundPlan:
         the zero windows (of the kernel's bounding box) do not find.  Only outputs whose
         magnitude is within the transforms' error bound can be such, and only where the
         filters have zero taps inside their bounding box."""
-        plan = self.plan
         geom = self._cells_geometry
         lists = self._prepared.get("tap lists")
         if lists is None:
