@@ -52,6 +52,50 @@ def test_nonfinite_filters_poison_every_method_alike(method, bad, dtype):
     assert not np.isfinite(y[..., 0]).any() and np.isfinite(y[..., 1]).all()
 
 
+@pytest.mark.parametrize("requested", ["auto", "method"])
+@pytest.mark.parametrize("groups", [1, 2])
+def test_the_other_channels_of_nonfinite_filters_keep_every_guard(method, requested, groups):
+    """Filters holding an Inf in one output channel's weights (a fresh review's case): that
+    channel is not finite, and every other channel keeps the guards as if they were finite: a
+    NaN of the input stays in the outputs whose windows hold it, windows of zeros give exactly
+    0, and the rest match the reference."""
+    rng = np.random.default_rng(0)
+    x = np.zeros((1, 96, 96, 2))
+    x[:, 24:72, 24:72] = rng.standard_normal((1, 48, 48, 2))
+    x[0, 48, 48, :] = np.nan
+    w = rng.standard_normal((15, 15, 2 // groups, 2))
+    w[7, 7, 0, 0] = np.inf
+    chosen = "auto" if requested == "auto" else method
+    with np.errstate(invalid="ignore", over="ignore"):
+        y = fftconv.conv2d(x, w, padding="SAME", groups=groups, method=chosen)
+    assert not np.isfinite(y[..., 0]).any()
+    # channel 1 reads input channel 1 (groups=2) or both (groups=1)
+    reads = x[..., 1:] if groups == 2 else x
+    taps = np.ones((15, 15, reads.shape[-1], 1))
+    touched = reference_conv(np.isnan(reads) * 1.0, taps, 1, "SAME")[..., 0] > 0
+    np.testing.assert_array_equal(~np.isfinite(y[..., 1]), touched)
+    zero = reference_conv((reads != 0) * 1.0, taps, 1, "SAME")[..., 0] == 0
+    assert zero.any() and (y[..., 1][zero] == 0).all()
+    ref = reference_conv(np.nan_to_num(reads), w[..., 1:], 1, "SAME")[..., 0]
+    assert relative_error(y[..., 1][~touched], ref[~touched]) <= 1e-12
+
+
+@pytest.mark.parametrize("dilation, padding", [(3, "VALID"), (3, "SAME"), (7, "SAME")])
+def test_folded_taps_keep_an_infinity_an_infinity(method, dilation, padding):
+    """Taps that a large dilation folds into one (they read the same samples) are added up
+    alone: an Inf among them stays an Inf (as in the reference and tf.nn.convolution), not the
+    NaN that 0 * Inf from the other taps' weights would make (a fresh review's case). The same
+    outputs are not finite under every method; a local one gives the reference's Inf and NaN."""
+    x = np.array([1.0, 2, 3, 4]).reshape(1, 4, 1)
+    w = np.array([1.0, np.inf]).reshape(2, 1, 1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        y = fftconv.conv1d(x, w, dilations=dilation, padding=padding, method=method)
+        ref = reference_conv(x, w, 1, padding, dilation)
+    np.testing.assert_array_equal(np.isfinite(y), np.isfinite(ref))
+    if fftconv.METHODS[method].local:
+        np.testing.assert_array_equal(np.isinf(y), np.isinf(ref))
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int64, bool])
 def test_integers_are_exact(method, dtype):
     rng = np.random.default_rng(5)

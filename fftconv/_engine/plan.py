@@ -520,11 +520,7 @@ class BoundPlan:
             y = self._run(x, method, plan.real_dtype)
             return y if METHODS[method].integer_exact else np.rint(y, out=y)
         if not math.isfinite(self._abs_sum):
-            # filters holding NaN or Inf: every output they reach is not finite, whatever runs
-            # (docs/numerics); the guards keep the input's non-finite samples local, not the filters'
-            self._note("non-finite filters: the outputs of their channels are not finite")
-            with np.errstate(over="ignore", invalid="ignore"):
-                return self._run(x, method, plan.real_dtype)
+            return self._nonfinite_filters(x, method)
         limit = _guards.overflow_limit(METHODS[method].gain(geom, settings), plan.real_dtype, self._abs_sum)
         if METHODS[method].local:  # IEEE arithmetic keeps NaN, Inf and zeros local: only an overflow needs more
             # an overflow here is found by the sum and redone under the guards; Inf - Inf is NaN: no warning
@@ -568,6 +564,45 @@ class BoundPlan:
         self._set_zeros(y, zero)
         self._support_zeros(y, x, stats, tiles, guard, run_dtype, zero)
         return y
+
+    def _nonfinite_filters(self, x, method):
+        """A call with filters that hold NaN or Inf: every output such a filter reaches is not
+        finite, whatever runs (:doc:`numerics`), so the output channels of those filters come
+        from a run without guards; every other channel keeps every guard (NaN local, exact
+        zeros, the accuracy contract): it comes from a run under the guards with those filters
+        set to zero (:meth:`_finite_twin`).  A local method's run needs no twin."""
+        plan = self.plan
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = self._run(x, method, plan.real_dtype)
+        twin, bad = self._finite_twin()
+        if twin is None or METHODS[method].local:  # (IEEE arithmetic keeps a local method's NaN local)
+            self._note("non-finite filters: the outputs of their channels are not finite")
+            self._record(method, plan.real_dtype)
+            return y
+        guarded = twin._guarded(x)
+        guarded[..., bad] = y[..., bad]
+        run = twin.last_run or {}
+        self._state["last_run"] = {**run, "why": f"non-finite filters in {int(bad.sum())} of {bad.size} output "
+                                   f"channels (theirs not finite, run without guards); the others: "
+                                   f"{run.get('why', 'as planned')}"}
+        self._state["recorded"] = True
+        return guarded
+
+    def _finite_twin(self):
+        """``(twin, bad)``: ``bad`` ``(C_out,)`` marks the output channels whose filters hold NaN
+        or Inf, and ``twin`` is a bound plan of the same plan whose filters are these with
+        those channels' set to zero (kept), or None where every channel's holds one."""
+        kept = self._prepared.get("finite twin")
+        if kept is None:
+            w = self.filters
+            bad = ~np.isfinite(w).reshape(-1, w.shape[-1]).all(axis=0)
+            twin = None
+            if not bad.all():
+                clean = w.copy()
+                clean[..., bad] = 0
+                twin = BoundPlan(self.plan, self.filters_dtype, clean)
+            kept = self._prepared["finite twin"] = (twin, bad)
+        return kept
 
     def _support_zeros(self, y, x, stats, tiles, guard, run_dtype, zero):
         """Set to exactly 0 the outputs whose filter has zero taps under every non-zero sample

@@ -102,9 +102,12 @@ class Fold:
         elif w.dtype == np.float16:
             w = w.astype(np.float32)
         for a in self.axes:
-            one_hot = np.zeros((a.patterns, len(a.taps)), dtype=w.dtype)
-            one_hot[a.taps, np.arange(len(a.taps))] = 1
-            w = np.moveaxis(np.tensordot(one_hot, w, axes=([1], [a.axis])), 0, a.axis)
+            # each pattern's taps added up, and nothing else (a product with a one-hot matrix
+            # would add 0 * Inf = NaN to the other patterns of a filter holding Inf)
+            taps = np.moveaxis(w, a.axis, 0)
+            summed = np.zeros((a.patterns, *taps.shape[1:]), dtype=w.dtype)
+            np.add.at(summed, a.taps, taps)
+            w = np.moveaxis(summed, 0, a.axis)
         return np.ascontiguousarray(w)
 
 
