@@ -604,7 +604,7 @@ def test_peak_bytes_bounds_the_traced_peak(path, case, dtype):
     method = plan.method
     plan = dataclasses.replace(plan, peak_bytes=predicted_peak_bytes(
         plan.geometry, method, plan.settings[method], plan.real_dtype.itemsize, backend=get_backend(plan.backend),
-        copy_out=plan.channels_first, input_as_is=True))  # the input below holds the compute dtype
+        copy_out=plan.channels_first, input_as_is=True, workers=plan.workers))  # the input holds the compute dtype
     x = np.ones(plan.input_shape, dtype)
     w = np.ones(plan.filters_shape, dtype)
     peak = _traced_peak(plan, x, w)
@@ -657,7 +657,8 @@ def test_peak_bytes_bounds_the_traced_peak_of_complex_calls(path, case, embeddin
     method = plan.method
     plan = dataclasses.replace(plan, peak_bytes=predicted_peak_bytes(
         plan.geometry, method, plan.settings[method], plan.real_dtype.itemsize,
-        backend=get_backend(plan.backend), copy_out=plan.channels_first, embedding=plan.embedding))
+        backend=get_backend(plan.backend), copy_out=plan.channels_first, embedding=plan.embedding,
+        workers=plan.workers))
     x, w = np.ones(plan.input_shape, x_dtype), np.ones(plan.filters_shape, w_dtype)
     peak = _traced_peak(plan, x, w)
     assert peak <= plan.peak_bytes <= 1.35 * peak, (plan.peak_bytes / peak, plan.peak_bytes, peak)

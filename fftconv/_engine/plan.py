@@ -245,7 +245,7 @@ class ConvPlan:
         if method != self.method or self.requested == method:
             peak = predicted_peak_bytes(self.geometry, method, settings[method], self.real_dtype.itemsize,
                                         backend=get_backend(self.backend), copy_out=self.channels_first,
-                                        embedding=self.embedding)
+                                        embedding=self.embedding, workers=self.workers)
         return dataclasses.replace(self, method=method, estimates=estimates, settings=settings, peak_bytes=peak)
 
     def _check_input(self, x, filters_dtype, names=("input", "filters")) -> np.dtype:
@@ -1180,7 +1180,7 @@ def _fmt_seconds(t: float) -> str:
 def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: int, *, backend=None,
                          copy_out: bool = False, embedding: str | None = None,
                          input_as_is: bool = False, contiguous_input: bool | None = None,
-                         kept_only: bool = False) -> int:
+                         kept_only: bool = False, workers: int | None = None) -> int:
     """An upper bound of the memory one call allocates: the filters' copy, then the method's
     peak (:func:`fftconv.methods.direct.peak_bytes`, :func:`fftconv.methods.fft.peak_bytes`),
     the output and, with ``copy_out``, its final copy (to NCHW order or another dtype).
@@ -1190,7 +1190,8 @@ def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: in
     the real convolution it runs, whose result is always copied once more (into
     the complex result), plus :func:`fftconv._engine.complex.extra_bytes`.
     ``input_as_is`` says that inputs arrive in the compute dtype, channels-last,
-    so that the direct method may read them in place.
+    so that the direct method may read them in place; ``workers`` are the call's
+    threads (None: one).
 
     The models mirror the allocations buffer by buffer and phase by phase;
     :data:`PEAK_MARGIN` covers the small temporaries they leave out.  Methods
@@ -1209,9 +1210,9 @@ def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: in
         # the embedded input is in the compute dtype, but not always C-contiguous (a real input
         # reaches the run as it came), which the shifted strategy needs to read it in place
         inner = predicted_peak_bytes(run, method, settings, itemsize, backend=backend, input_as_is=True,
-                                     contiguous_input=False)
+                                     contiguous_input=False, workers=workers)
         kept = predicted_peak_bytes(run, method, settings, itemsize, backend=backend, input_as_is=True,
-                                    contiguous_input=False, kept_only=True)
+                                    contiguous_input=False, kept_only=True, workers=workers)
         embedded_in, channels_first = _complex.extra_parts(geom, embedding, itemsize, copy_out)
         # the complex result is assembled from the real one, but for the FFT method's complex pairs
         pairs = getattr(settings, "complex_pairs", False)
@@ -1225,7 +1226,7 @@ def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: in
     contiguous = not copy_out if contiguous_input is None else contiguous_input
     peak = METHODS[method].peak_bytes(geom, settings, itemsize, backend=backend, final_copy=final_copy,
                                       input_as_is=input_as_is, contiguous_input=contiguous,
-                                      kept_only=kept_only)
+                                      kept_only=kept_only, workers=workers)
     filters = 2 * math.prod(geom.filters_shape) * itemsize  # bind's copy and the one kept with what is derived
     if not METHODS[method].local and not kept_only:  # the guards' cell statistics live through the run
         peak += _cells.stats_bytes(geom)

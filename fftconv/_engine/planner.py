@@ -102,7 +102,7 @@ def _plan(geom, data_format, dtype, requested, workers, reuse_filters, backend, 
         raise MethodCannotRun(f"method={requested!r} cannot run this convolution: {reason}")
     peak = predicted_peak_bytes(geom, chosen, settings[chosen], itemsize, backend=get_backend(backend),
                                 copy_out=data_format.startswith("NC"), embedding=embedding,
-                                input_as_is=input_as_is)
+                                input_as_is=input_as_is, workers=workers)
     return ConvPlan(geom, data_format, dtype, chosen, requested, estimates, settings, workers,
                     backend, peak, calibration=_constants.calibration_in_force(), embedding=embedding)
 
@@ -157,7 +157,7 @@ class _SubConvolutions(SubPlanner):
     def peak_bytes(self, sub, *, kept_only=False):
         return METHODS[sub.method].peak_bytes(sub.run_geometry, sub.settings[sub.method], sub.real_dtype.itemsize,
                                               backend=get_backend(sub.backend), input_as_is=True,
-                                              kept_only=kept_only)
+                                              kept_only=kept_only, workers=sub.workers)
 
     def bind(self, sub, filters):
         return sub._bind(filters)._inner

@@ -40,12 +40,16 @@ KEEP_BYTES = 64 * 2**20
 
 _ALIGN = 64  # bytes: every scratch array starts on a cache-line boundary
 _local = threading.local()
+#: Raised by :func:`release`: a thread whose pool is of an older generation drops it at its
+#: next use (each thread changes only its own pool, so no pool is changed under a running call).
+_generation = 0
 
 
 def _pool() -> dict:
     pool = getattr(_local, "pool", None)
-    if pool is None:
+    if pool is None or _local.generation != _generation:
         pool = _local.pool = {}
+        _local.generation = _generation
     return pool
 
 
@@ -93,10 +97,11 @@ def scratch(role: str, shape, dtype) -> np.ndarray:
 
 
 def release() -> None:
-    """Free the scratch buffers kept for the calling thread.
+    """Free the scratch buffers kept for the calling thread, and those of every other thread
+    (fftconv's pool threads among them) at that thread's next use of scratch memory.
 
     Exported as ``fftconv.release_scratch``.  The next call that needs
-    scratch memory allocates it again.
+    scratch memory allocates it again, in every thread.
 
     Examples
     --------
@@ -106,7 +111,9 @@ def release() -> None:
     >>> kept_bytes()
     0
     """
-    _pool().clear()
+    global _generation
+    _generation += 1
+    _pool()
 
 
 def trim(limit: int | None = None) -> None:

@@ -150,11 +150,12 @@ class Method(abc.ABC):
     @abc.abstractmethod
     def peak_bytes(self, geom: ConvGeometry, settings: Any, itemsize: int, *, backend=None,
                    final_copy: int = 0, input_as_is: bool = False, contiguous_input: bool = True,
-                   kept_only: bool = False) -> int:
+                   kept_only: bool = False, workers: int | None = None) -> int:
         """Peak bytes ``prepare`` and ``execute`` allocate, the output included, then a copy of
         ``final_copy`` bytes; with ``kept_only``, what is left allocated once the call returns.
         ``input_as_is``: inputs arrive in the compute dtype, channels-last; ``contiguous_input``:
-        and C-contiguous."""
+        and C-contiguous; ``workers``: the call's threads, where the method's buffers depend on
+        them (None: one)."""
 
     @abc.abstractmethod
     def describe(self, settings: Any) -> str:

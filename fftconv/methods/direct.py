@@ -165,7 +165,8 @@ def _shift_overhead(geom: ConvGeometry) -> float:
 
 
 def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int = 0,
-               input_as_is: bool = False, contiguous_input: bool = True, kept_only: bool = False) -> int:
+               input_as_is: bool = False, contiguous_input: bool = True, kept_only: bool = False,
+               workers: int | None = None) -> int:
     """Peak bytes :func:`execute` allocates, its output included, followed by a copy of
     ``final_copy`` bytes (made while the scratch buffers are still kept).
 
@@ -174,7 +175,8 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
     dtype and, for the shifted strategy, ``contiguous_input``), then the strategy's
     partial sums and patch chunks (one chunk at a time), then the output.
     With ``kept_only``: what is left once the call returns, its output and the
-    scratch memory it keeps.
+    scratch memory it keeps.  ``workers``: the call's threads (the im2col strategy's chunks
+    depend on them; None: one).
     """
     in_place = input_as_is and reads_input_in_place(geom)
     if strategy in ("shifted", "compiled", "lines"):  # these read a C-contiguous used extent only
@@ -220,14 +222,17 @@ def peak_bytes(geom: ConvGeometry, strategy: str, itemsize: int, final_copy: int
             return padded + sums + out
         return padded + sums + max(patches, out + final_copy)
     # im2col: with groups, the padded input again in group-major order (kept in scratch); the
-    # output; then per chunk the patch matrix and the GEMMs' results (kept in scratch)
+    # output; then per chunk the patch matrix and the GEMMs' results, each thread's kept in its
+    # scratch (:func:`_im2col_chunks`: with threads, chunks of at most 1 / threads of the budget)
     grouped = 0 if geom.groups == 1 else padded_size
-    count = _largest_chunk(geom, math.prod(geom.kernel) * geom.in_channels * itemsize)
-    patches = count * math.prod(geom.kernel) * geom.in_channels * itemsize
+    bytes_per_output = math.prod(geom.kernel) * geom.in_channels * itemsize
+    threads, chunks = _im2col_chunks(geom, bytes_per_output, gemm_threads(geom, workers))
+    count = threads * max(n for _, n in chunks)
+    patches = count * bytes_per_output
     results = count * geom.out_channels * itemsize
     if kept_only:
-        return padded + grouped + out + results
-    return padded + grouped + out + results + max(patches, final_copy)
+        return padded + grouped + out + results + patches
+    return padded + grouped + out + results + patches + final_copy
 
 
 def prepare(w: np.ndarray, geom: ConvGeometry, dtype) -> np.ndarray:
@@ -393,16 +398,15 @@ def _im2col(xp, w, geom, threads=1):
     wg = w.reshape(k, cg, g, og).transpose(2, 0, 1, 3).reshape(g, k * cg, og)
     win = _windows(_group_major(xp, g), geom, lead=1)  # (G, N, *out, *kernel, C_in/G)
     out = np.empty(geom.output_shape, dtype=w.dtype)
-    bytes_per_output = k * geom.in_channels * w.itemsize
-    # with threads, one chunk per thread at a time, all of them within the largest chunk of one
-    rows = _largest_chunk(geom, bytes_per_output) // threads // max(math.prod(geom.out_spatial[1:]), 1)
-    chunks = list(_row_chunks(geom, bytes_per_output, rows)) if threads > 1 and rows >= 1 else []
-    if len(chunks) < 2 * threads:  # too few to share: one thread, chunks of the whole budget
-        threads, chunks = 1, list(_row_chunks(geom, bytes_per_output))
+    threads, chunks = _im2col_chunks(geom, k * geom.in_channels * w.itemsize, threads)
 
     def chunk(i):
         index, count = chunks[i]
-        patches = np.ascontiguousarray(win[(slice(None), *index)]).reshape(g, count, k * cg)  # copies
+        part = win[(slice(None), *index)]
+        # the patches in a buffer kept by the thread (scratch): no pages faulted in per chunk, and
+        # the call's peak does not depend on whether the threads' chunks overlap in time
+        patches = scratch("patches", (g, count, k * cg), w.dtype)
+        np.copyto(patches.reshape(part.shape), part)
         res = np.matmul(patches, wg, out=scratch("results", (g, count, og), w.dtype))
         # the columns of each group into the output (not written there by the GEMM itself: with
         # a strided output, OpenBLAS's threads share cache lines and ran 10x slower)
@@ -410,6 +414,17 @@ def _im2col(xp, w, geom, threads=1):
 
     run_shared(chunk, len(chunks), threads)  # one chunk's patches at a time per thread
     return out
+
+
+def _im2col_chunks(geom, bytes_per_output, threads) -> tuple:
+    """``(threads, chunks)`` of the im2col strategy (:func:`_row_chunks`): with threads, one chunk
+    per thread at a time, all of them within the largest chunk of one; where that leaves too
+    few chunks to share, one thread and chunks of the whole budget."""
+    rows = _largest_chunk(geom, bytes_per_output) // threads // max(math.prod(geom.out_spatial[1:]), 1)
+    chunks = list(_row_chunks(geom, bytes_per_output, rows)) if threads > 1 and rows >= 1 else []
+    if len(chunks) < 2 * threads:
+        return 1, list(_row_chunks(geom, bytes_per_output))
+    return threads, chunks
 
 
 def _group_major(xp, groups):
@@ -544,9 +559,9 @@ class DirectMethod(Method):
         return seconds(geom, itemsize, constants, settings)
 
     def peak_bytes(self, geom, settings, itemsize, *, backend=None, final_copy=0, input_as_is=False,
-                   contiguous_input=True, kept_only=False):
+                   contiguous_input=True, kept_only=False, workers=None):
         return peak_bytes(geom, settings, itemsize, final_copy, input_as_is=input_as_is,
-                          contiguous_input=contiguous_input, kept_only=kept_only)
+                          contiguous_input=contiguous_input, kept_only=kept_only, workers=workers)
 
     def describe(self, settings):
         return f"direct     strategy {settings!r}"
