@@ -595,6 +595,29 @@ def test_scratch_is_kept_per_thread_and_released():
     assert _workspace.kept_bytes() == 0
 
 
+def test_release_frees_the_scratch_of_every_thread():
+    """``release_scratch`` in one thread frees another thread's kept buffers at that thread's
+    next use of scratch memory (fftconv's pool threads keep theirs between calls)."""
+    from fftconv._runtime import scratch as _workspace
+
+    ready, go, seen = threading.Event(), threading.Event(), []
+
+    def worker():
+        _workspace.scratch("example", (1000,), np.float64)
+        seen.append(_workspace.kept_bytes())
+        ready.set()
+        go.wait()
+        seen.append(_workspace.kept_bytes())
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    ready.wait()
+    fftconv.release_scratch()
+    go.set()
+    thread.join()
+    assert seen == [8000, 0]
+
+
 def test_scratch_above_the_cap_is_not_kept(monkeypatch):
     from fftconv._runtime import scratch as _workspace
     _workspace.release()
