@@ -1224,9 +1224,10 @@ def predicted_peak_bytes(geom: ConvGeometry, method: str, settings, itemsize: in
         return out
     final_copy = out if copy_out else 0
     contiguous = not copy_out if contiguous_input is None else contiguous_input
+    threads = {"workers": workers} if METHODS[method].peak_uses_workers else {}
     peak = METHODS[method].peak_bytes(geom, settings, itemsize, backend=backend, final_copy=final_copy,
                                       input_as_is=input_as_is, contiguous_input=contiguous,
-                                      kept_only=kept_only, workers=workers)
+                                      kept_only=kept_only, **threads)
     filters = 2 * math.prod(geom.filters_shape) * itemsize  # bind's copy and the one kept with what is derived
     if not METHODS[method].local and not kept_only:  # the guards' cell statistics live through the run
         peak += _cells.stats_bytes(geom)

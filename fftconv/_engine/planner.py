@@ -155,9 +155,11 @@ class _SubConvolutions(SubPlanner):
         return METHODS[sub.method].integer_exact
 
     def peak_bytes(self, sub, *, kept_only=False):
-        return METHODS[sub.method].peak_bytes(sub.run_geometry, sub.settings[sub.method], sub.real_dtype.itemsize,
-                                              backend=get_backend(sub.backend), input_as_is=True,
-                                              kept_only=kept_only, workers=sub.workers)
+        chosen = METHODS[sub.method]
+        threads = {"workers": sub.workers} if chosen.peak_uses_workers else {}
+        return chosen.peak_bytes(sub.run_geometry, sub.settings[sub.method], sub.real_dtype.itemsize,
+                                 backend=get_backend(sub.backend), input_as_is=True, kept_only=kept_only,
+                                 **threads)
 
     def bind(self, sub, filters):
         return sub._bind(filters)._inner

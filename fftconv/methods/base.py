@@ -112,6 +112,10 @@ class Method(abc.ABC):
         The method's cost depends on the filters' values: :meth:`plan` prices
         it from shapes alone as unavailable (``inf``) and binding refines it
         (:meth:`screen`, :meth:`refine`).
+    peak_uses_workers : bool
+        The memory a call allocates depends on its threads (each holds buffers
+        of its own): the engine passes :meth:`peak_bytes` the call's
+        ``workers=``.
     """
 
     name: ClassVar[str]
@@ -120,6 +124,7 @@ class Method(abc.ABC):
     integer_exact: ClassVar[bool]
     uses_backend: ClassVar[bool] = False
     needs_filters: ClassVar[bool] = False
+    peak_uses_workers: ClassVar[bool] = False
 
     # -- planning, from shapes alone ---------------------------------------------------
 
@@ -150,12 +155,12 @@ class Method(abc.ABC):
     @abc.abstractmethod
     def peak_bytes(self, geom: ConvGeometry, settings: Any, itemsize: int, *, backend=None,
                    final_copy: int = 0, input_as_is: bool = False, contiguous_input: bool = True,
-                   kept_only: bool = False, workers: int | None = None) -> int:
+                   kept_only: bool = False) -> int:
         """Peak bytes ``prepare`` and ``execute`` allocate, the output included, then a copy of
         ``final_copy`` bytes; with ``kept_only``, what is left allocated once the call returns.
         ``input_as_is``: inputs arrive in the compute dtype, channels-last; ``contiguous_input``:
-        and C-contiguous; ``workers``: the call's threads, where the method's buffers depend on
-        them (None: one)."""
+        and C-contiguous.  A method with ``peak_uses_workers`` also takes ``workers=``, the
+        call's threads."""
 
     @abc.abstractmethod
     def describe(self, settings: Any) -> str:

@@ -545,6 +545,7 @@ class DirectMethod(Method):
     costly_prepare = False  # the filters themselves
     local = True
     integer_exact = True
+    peak_uses_workers = True  # each thread keeps its im2col chunk's patches
 
     def plan(self, geom, itemsize, constants, *, reuse_filters=False, backend_speed=1.0, complex_pairs=False):
         strategy = choose_strategy(geom)

@@ -729,7 +729,7 @@ class FFTMethod(Method):
         return fft_seconds(geom, settings, itemsize, constants)
 
     def peak_bytes(self, geom, settings, itemsize, *, backend=None, final_copy=0, input_as_is=False,
-                   contiguous_input=True, kept_only=False, workers=None):
+                   contiguous_input=True, kept_only=False):
         return peak_bytes(geom, settings, itemsize, backend, final_copy, kept_only=kept_only,
                           input_as_is=input_as_is)
 

@@ -579,7 +579,7 @@ class LowRankMethod(Method):
         return settings.seconds
 
     def peak_bytes(self, geom, settings, itemsize, *, backend=None, final_copy=0, input_as_is=False,
-                   contiguous_input=True, kept_only=False, workers=None):
+                   contiguous_input=True, kept_only=False):
         in_place = input_as_is and contiguous_input and direct.reads_input_in_place(geom) and \
             direct._used_extent_is_contiguous(geom)
         padded = 0 if in_place else geom.batch * math.prod(geom.used_extent) * geom.in_channels * itemsize

@@ -429,7 +429,7 @@ class WinogradMethod(Method):
         return math.inf if settings is None else seconds(geom, settings, itemsize, constants)
 
     def peak_bytes(self, geom, settings, itemsize, *, backend=None, final_copy=0, input_as_is=False,
-                   contiguous_input=True, kept_only=False, workers=None):
+                   contiguous_input=True, kept_only=False):
         if settings is None:
             return 0
         return peak_bytes(geom, settings, itemsize, final_copy, kept_only)
