@@ -323,8 +323,7 @@ class RangeGuard:
     def bound_at(self, tiles, dtype, index) -> np.ndarray:
         """:meth:`error_bound` at the outputs of the box ``index`` only: per axis of the grid
         (three), the output positions; ``(N, *lengths, C_out)``."""
-        per_group = self._transform_error(tiles, precision(dtype))
-        out = np.repeat(per_group, self.geom.group_out, axis=-1) * self.gains
+        out = self.tile_bound(tiles, dtype)
         for axis, positions in enumerate(index):
             tile = np.searchsorted(self.tiles[axis][3], positions, side="right")  # out_hi of each tile
             out = np.take(out, tile, axis=axis + 1)
@@ -342,11 +341,9 @@ class RangeGuard:
     def bound_points(self, tiles, dtype, points) -> np.ndarray:
         """:meth:`error_bound` at the outputs ``points`` only (per axis of the grid, three,
         ``(P,)`` positions): ``(N, P, C_out)``."""
-        per_group = self._transform_error(tiles, precision(dtype))
         tile = [np.searchsorted(self.tiles[axis][3], positions, side="right")  # out_hi of each tile
                 for axis, positions in enumerate(points)]
-        out = per_group[:, tile[0], tile[1], tile[2], :]
-        return np.repeat(out, self.geom.group_out, axis=-1) * self.gains
+        return self.tile_bound(tiles, dtype)[:, tile[0], tile[1], tile[2], :]
 
     def _verdict(self, ratio, dtype) -> Verdict:
         eps = precision(dtype)

@@ -688,18 +688,14 @@ class BoundPlan:
         geom = self._cells_geometry
         if geom.reach is None or _cells.follows_reach(geom):
             return None
-        room = _guards.ACCURACY_FACTOR * _guards.precision(self.plan.real_dtype) - \
-            _guards.KAPPA_LOCAL * guard.log * _guards.precision(run_dtype)
-        kind = np.abs(y[:0]).dtype  # (a real dtype)
-        # |y| below this is not shown: the bound times (1 + 1 / room), rounded up to y's precision
-        limit = np.nextafter((guard.tile_bound(tiles, run_dtype) * (1 + 1 / room)).astype(kind), np.inf)
+        bound = guard.tile_bound(tiles, run_dtype)  # (N, *tiles, C_out): tile by tile, not expanded
         y3 = y.reshape(y.shape[0], *([1] * (3 - geom.ndim)), *y.shape[1:])
         far = np.zeros((*y3.shape[:-1], geom.groups), bool)
         spans = [t[2:] for t in guard.tiles]  # per axis, the tiles' output ranges
-        for tile in np.ndindex(*limit.shape[1:4]):
+        for tile in np.ndindex(*bound.shape[1:4]):
             box = (slice(None), *(slice(int(lo[i]), int(hi[i])) for (lo, hi), i in zip(spans, tile)))
-            below = np.abs(y3[box]) < limit[(slice(None), *tile)][:, None, None, None, :]
-            far[box] = below.reshape(*below.shape[:-1], geom.groups, geom.group_out).any(axis=-1)
+            shown = self._shown(y3[box], bound[(slice(None), *tile)][:, None, None, None, :], 1, run_dtype, guard)
+            far[box] = ~shown.reshape(*shown.shape[:-1], geom.groups, geom.group_out).all(axis=-1)
         if not far.any():
             return None
         self._detail(**{"unfollowed outputs": int(np.count_nonzero(far)) * geom.group_out})
