@@ -893,12 +893,12 @@ def nonzero_floor(x: np.ndarray, geom: ConvGeometry, workers: int = 1):
     _, _, used, _, pads = axes3(geom)
     x5 = _x5(_compiled_dtype(x))
     shape = (x.shape[0], *grid.shape, geom.groups)
+    args = (x5, np.array([p[0] for p in pads], np.int64), np.array(used, np.int64), *grid.cell_of, geom.group_in)
     floors = []
 
     def piece(first, last):
         floor = np.full(shape, np.inf)
-        _floor_loop(x5, np.array([p[0] for p in pads], np.int64), np.array(used, np.int64), grid.cell_of[0],
-                    grid.cell_of[1], grid.cell_of[2], geom.group_in, floor, first, last)
+        _floor_loop(*args, floor, first, last)
         floors.append(floor)
 
     in_pieces(piece, math.prod(x5.shape[:3]), x.size, workers, SLOW_PIECE_SAMPLES)

@@ -113,7 +113,7 @@ def release() -> None:
     """
     global _generation
     _generation += 1
-    _pool()
+    _pool()  # the calling thread's buffers dropped now; the others' at their next _pool()
 
 
 def trim(limit: int | None = None) -> None:
