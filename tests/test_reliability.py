@@ -66,8 +66,12 @@ def test_the_other_channels_of_nonfinite_filters_keep_every_guard(method, reques
     w = rng.standard_normal((15, 15, 2 // groups, 2))
     w[7, 7, 0, 0] = np.inf
     chosen = "auto" if requested == "auto" else method
+    x_before, w_before = x.copy(), w.copy()
     with np.errstate(invalid="ignore", over="ignore"):
         y = fftconv.conv2d(x, w, padding="SAME", groups=groups, method=chosen)
+    np.testing.assert_array_equal(x, x_before)  # the inputs untouched, the result its own
+    np.testing.assert_array_equal(w, w_before)
+    assert y.flags.owndata
     assert not np.isfinite(y[..., 0]).any()
     # channel 1 reads input channel 1 (groups=2) or both (groups=1)
     reads = x[..., 1:] if groups == 2 else x
