@@ -18,6 +18,20 @@ from conftest import CONV, METHOD_NAMES, SPATIAL_FORMATS, assert_close, ref, tol
 
 METHODS = pytest.mark.parametrize("method", METHOD_NAMES, ids=[f"method={m}" for m in METHOD_NAMES])
 
+#: The spec's tolerances hold on well-conditioned data: the tests below hold a result to them
+#: where ``||conv(|x|, |w|)|| / ||conv(x, w)||`` is at most this.  Drawn cases give 1-9 (400
+#: draws); one whose single output cancelled gave 5,749, where float32's own rounding is 2e-5
+#: of the result (the direct method, and the others, within it).
+MAX_CONDITION = 100.0
+
+
+def well_conditioned(exact, magnitudes) -> bool:
+    """Whether ``||magnitudes|| <= MAX_CONDITION * ||exact||``: ``exact`` a convolution,
+    ``magnitudes`` the same of ``|x|`` and ``|w|``.  Outputs that are all exactly zero count
+    as well conditioned (they are checked against zero)."""
+    norm = np.linalg.norm(exact)
+    return norm == 0 or np.linalg.norm(magnitudes) <= MAX_CONDITION * norm
+
 
 @dataclass
 class Case:
@@ -125,16 +139,20 @@ def conv_cases(draw, max_size=(24, 10, 6), max_kernel=(6, 4, 3), dtypes=("float3
 @METHODS
 @given(case=conv_cases())
 def test_method_equals_reference(method, case):
+    expected = case.reference()
+    assume(well_conditioned(expected, case.reference(x=np.abs(case.x), w=np.abs(case.w))))
     y = case.run(method)
-    assert_close(y, case.reference(), case.x.dtype)
+    assert_close(y, expected, case.x.dtype)
 
 
 @given(case=conv_cases(max_size=(600, 48, 12), max_kernel=(40, 12, 5), dtypes=("float32", "float64")))
 def test_fft_equals_direct(case):
     """Larger shapes than the reference can afford: FFT tiles, against direct in float64."""
+    direct = lambda x, w: CONV[case.nd](x.astype(np.float64), w.astype(np.float64), method="direct",  # noqa: E731
+                                        **case.kwargs)
+    expected = direct(case.x, case.w)
+    assume(well_conditioned(expected, direct(np.abs(case.x), np.abs(case.w))))
     y = case.run("fft")
-    expected = CONV[case.nd](case.x.astype(np.float64), case.w.astype(np.float64), method="direct",
-                             **case.kwargs)
     assert_close(y, expected, case.x.dtype)
 
 
@@ -227,6 +245,7 @@ def test_linear_in_the_filters(method, case, a, b):
 def test_flip_is_correlation_with_reversed_kernel(method, case):
     assume(not case.all_windows_in_padding)
     reversed_w = case.w[(slice(None, None, -1),) * case.nd]
+    assume(well_conditioned(case.reference(w=reversed_w), case.reference(x=np.abs(case.x), w=np.abs(reversed_w))))
     y_flip = case.run(method, flip=True)
     y_rev = CONV[case.nd](case.x, reversed_w, method=method, **case.kwargs)
     assert_close(y_flip, y_rev, case.x.dtype)
